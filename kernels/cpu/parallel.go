@@ -1,0 +1,28 @@
+package cpu
+
+import "sync"
+
+// parallelFor runs body over [0, n) split into contiguous chunks across the
+// backend's workers. grain is the smallest chunk worth a goroutine; small
+// loops run inline.
+func (b *Backend) parallelFor(n, grain int, body func(lo, hi int)) {
+	if n <= 0 {
+		return
+	}
+	chunks := min(b.workers, (n+grain-1)/max(grain, 1))
+	if chunks <= 1 {
+		body(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	step := (n + chunks - 1) / chunks
+	for lo := 0; lo < n; lo += step {
+		hi := min(lo+step, n)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			body(lo, hi)
+		}()
+	}
+	wg.Wait()
+}

@@ -1,0 +1,98 @@
+package tensor
+
+import (
+	"fmt"
+	"slices"
+)
+
+// MatMul multiplies the last two axes of a and b, broadcasting the leading
+// (batch) axes. transA and transB transpose the last two axes of a and b
+// first. A transposed view (for example x.Transpose(-1, -2)) is passed to
+// the kernel as a transpose flag rather than copied.
+func MatMul(a, b *Tensor, transA, transB bool) *Tensor {
+	mustSameDevice("MatMul", a, b)
+	if len(a.shape) < 2 || len(b.shape) < 2 {
+		panic(fmt.Sprintf("tensor: MatMul: operands need rank >= 2, got %v and %v", a.shape, b.shape))
+	}
+	m, ka := a.shape[len(a.shape)-2], a.shape[len(a.shape)-1]
+	if transA {
+		m, ka = ka, m
+	}
+	kb, n := b.shape[len(b.shape)-2], b.shape[len(b.shape)-1]
+	if transB {
+		kb, n = n, kb
+	}
+	if ka != kb {
+		panic(fmt.Sprintf("tensor: MatMul: inner sizes differ: %v (transA=%v) × %v (transB=%v)", a.shape, transA, b.shape, transB))
+	}
+	batchShape := BroadcastShapes("MatMul", a.shape[:len(a.shape)-2], b.shape[:len(b.shape)-2])
+	batch := numel(batchShape)
+	out := Empty(a.buf.b, append(cloneInts(batchShape), m, n)...)
+	if out.Size() == 0 {
+		return out
+	}
+	if ka == 0 {
+		return out // zeros
+	}
+	sa, ta, stA, relA := matOperand(a, batchShape, transA)
+	sb, tb, stB, relB := matOperand(b, batchShape, transB)
+	a.buf.b.MatMul(MatMulArgs{
+		Batch: batch, M: m, N: n, K: ka,
+		TransA: ta, TransB: tb,
+		A: sa, B: sb, C: out.Span(),
+		StrideA: stA, StrideB: stB, StrideC: m * n,
+		Alpha: 1,
+	})
+	relA()
+	relB()
+	return out
+}
+
+// matOperand returns a kernel operand for t broadcast to batchShape: its
+// span, effective transpose flag, batch stride, and a release function for
+// any temporary copy.
+func matOperand(t *Tensor, batchShape []int, trans bool) (Span, bool, int, func()) {
+	r := len(t.shape)
+	rows, cols := t.shape[r-2], t.shape[r-1]
+	tb := t.shape[:r-2]
+	bcast := numel(tb) == 1 // one matrix for every batch
+	same := slices.Equal(tb, batchShape)
+	if bcast || same {
+		st := t.strides
+		inner := rows * cols
+		// Batch axes must be packed with stride rows*cols (or be broadcast).
+		okBatch := true
+		acc := inner
+		for i := r - 3; i >= 0; i-- {
+			if t.shape[i] != 1 && !bcast && st[i] != acc {
+				okBatch = false
+			}
+			acc *= t.shape[i]
+		}
+		stride := inner
+		if bcast {
+			stride = 0
+		}
+		if okBatch {
+			if (cols == 1 || st[r-1] == 1) && (rows == 1 || st[r-2] == cols) {
+				return Span{t.buf.s, t.offset}, trans, stride, func() {}
+			}
+			if (rows == 1 || st[r-2] == 1) && (cols == 1 || st[r-1] == rows) {
+				return Span{t.buf.s, t.offset}, !trans, stride, func() {}
+			}
+		}
+	}
+	var c *Tensor
+	if bcast || same {
+		c = t.Clone()
+	} else {
+		e := t.Expand(append(cloneInts(batchShape), rows, cols)...)
+		c = e.Clone()
+		e.Release()
+	}
+	stride := rows * cols
+	if bcast {
+		stride = 0
+	}
+	return c.Span(), trans, stride, c.Release
+}

@@ -1,0 +1,390 @@
+package tensor
+
+import (
+	"fmt"
+	"runtime"
+	"sync/atomic"
+)
+
+// buffer is a reference-counted storage shared by a tensor and its views.
+// The backend's Free runs when the last tensor using it is released or
+// collected.
+type buffer struct {
+	b    Backend
+	s    Storage
+	refs atomic.Int32
+}
+
+func (buf *buffer) retain() { buf.refs.Add(1) }
+
+func (buf *buffer) release() {
+	if buf.refs.Add(-1) == 0 {
+		buf.b.Free(buf.s)
+	}
+}
+
+// Tensor is an N-d float32 array on one device: a strided view into a
+// reference-counted storage. Views share storage; Contiguous copies only
+// when needed.
+type Tensor struct {
+	shape    []int
+	strides  []int
+	offset   int
+	buf      *buffer
+	released atomic.Bool
+}
+
+func newTensor(buf *buffer, shape, strides []int, offset int) *Tensor {
+	buf.retain()
+	t := &Tensor{shape: shape, strides: strides, offset: offset, buf: buf}
+	runtime.SetFinalizer(t, (*Tensor).Release)
+	return t
+}
+
+// Empty allocates a contiguous tensor of the given shape on b. Its content
+// is zero on every backend, but callers that overwrite it should not rely on
+// that.
+func Empty(b Backend, shape ...int) *Tensor {
+	shape = cloneInts(shape)
+	n := checkShape("Empty", shape)
+	buf := &buffer{b: b, s: b.Alloc(n)}
+	return newTensor(buf, shape, contiguousStrides(shape), 0)
+}
+
+// Release gives the tensor's reference to its storage back; the storage is
+// freed when its last view is released. Using the tensor afterwards panics.
+// Release is optional (the garbage collector does it too) and idempotent.
+func (t *Tensor) Release() {
+	if t == nil || t.released.Swap(true) {
+		return
+	}
+	runtime.SetFinalizer(t, nil)
+	t.buf.release()
+}
+
+func (t *Tensor) live(op string) {
+	if t.released.Load() {
+		panic(fmt.Sprintf("tensor: %s: tensor %v used after Release", op, t.shape))
+	}
+}
+
+// Backend is the device holding the tensor.
+func (t *Tensor) Backend() Backend { return t.buf.b }
+
+// Shape returns a copy of the shape.
+func (t *Tensor) Shape() []int { return cloneInts(t.shape) }
+
+// Strides returns a copy of the strides, in elements.
+func (t *Tensor) Strides() []int { return cloneInts(t.strides) }
+
+// Dim returns the size of axis i; negative i counts from the end.
+func (t *Tensor) Dim(i int) int { return t.shape[normAxis("Dim", i, len(t.shape))] }
+
+// Rank is the number of axes.
+func (t *Tensor) Rank() int { return len(t.shape) }
+
+// Size is the number of elements.
+func (t *Tensor) Size() int { return numel(t.shape) }
+
+// String is a short description, not the data.
+func (t *Tensor) String() string { return fmt.Sprintf("Tensor%v@%s", t.shape, t.buf.b.Name()) }
+
+// IsContiguous reports whether the tensor is laid out row-major with no gaps.
+func (t *Tensor) IsContiguous() bool {
+	want := 1
+	for i := len(t.shape) - 1; i >= 0; i-- {
+		if t.shape[i] != 1 && t.strides[i] != want {
+			return false
+		}
+		want *= t.shape[i]
+	}
+	return true
+}
+
+// View is the strided window the tensor addresses, for kernels.
+func (t *Tensor) View() View {
+	t.live("View")
+	return View{Buf: t.buf.s, Offset: t.offset, Shape: t.shape, Strides: t.strides}
+}
+
+// Span is the tensor's storage and offset; the tensor must be contiguous.
+func (t *Tensor) Span() Span {
+	t.live("Span")
+	if !t.IsContiguous() {
+		panic(fmt.Sprintf("tensor: Span of non-contiguous tensor %v strides %v", t.shape, t.strides))
+	}
+	return Span{Buf: t.buf.s, Offset: t.offset}
+}
+
+// Read copies the tensor to a new Go slice in row-major order, waiting for
+// pending work, and returns any device error.
+func (t *Tensor) Read() ([]float32, error) {
+	c := t.Contiguous()
+	out := make([]float32, c.Size())
+	err := c.buf.b.Read(c.buf.s, c.offset, out)
+	if c != t {
+		c.Release()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read tensor %v from %s: %w", t.shape, t.buf.b.Name(), err)
+	}
+	return out, nil
+}
+
+// Data is Read that panics on a device error; for tests and small tools.
+func (t *Tensor) Data() []float32 {
+	d, err := t.Read()
+	if err != nil {
+		panic(err)
+	}
+	return d
+}
+
+// Item returns the single element of a one-element tensor.
+func (t *Tensor) Item() float32 {
+	if t.Size() != 1 {
+		panic(fmt.Sprintf("tensor: Item of tensor with shape %v", t.shape))
+	}
+	return t.Data()[0]
+}
+
+// To copies the tensor to device b (through the host). It returns t itself
+// when t already lives on b.
+func (t *Tensor) To(b Backend) *Tensor {
+	if t.buf.b == b {
+		return t
+	}
+	return FromSlice(b, t.Data(), t.shape...)
+}
+
+// ---- creation ----
+
+// FromSlice copies data into a new tensor of the given shape on b.
+func FromSlice(b Backend, data []float32, shape ...int) *Tensor {
+	if n := checkShape("FromSlice", shape); n != len(data) {
+		panic(fmt.Sprintf("tensor: FromSlice: %d values for shape %v (%d elements)", len(data), shape, n))
+	}
+	t := Empty(b, shape...)
+	if len(data) > 0 {
+		b.Write(t.buf.s, 0, data)
+	}
+	return t
+}
+
+// Scalar makes a zero-rank tensor.
+func Scalar(b Backend, v float32) *Tensor { return FromSlice(b, []float32{v}) }
+
+// Zeros makes a tensor of zeros.
+func Zeros(b Backend, shape ...int) *Tensor { return Full(b, 0, shape...) }
+
+// Ones makes a tensor of ones.
+func Ones(b Backend, shape ...int) *Tensor { return Full(b, 1, shape...) }
+
+// Full makes a tensor filled with v.
+func Full(b Backend, v float32, shape ...int) *Tensor {
+	t := Empty(b, shape...)
+	if t.Size() > 0 {
+		b.Fill(t.View(), v)
+	}
+	return t
+}
+
+// ZerosLike makes zeros with t's shape on t's device.
+func ZerosLike(t *Tensor) *Tensor { return Zeros(t.buf.b, t.shape...) }
+
+// Arange makes [start, start+step, ...) with n elements.
+func Arange(b Backend, start, step float32, n int) *Tensor {
+	d := make([]float32, n)
+	for i := range d {
+		d[i] = start + float32(i)*step
+	}
+	return FromSlice(b, d, n)
+}
+
+// Rand fills a tensor with U[0,1) from Philox(seed, offset+i).
+func Rand(b Backend, seed, offset uint64, shape ...int) *Tensor {
+	t := Empty(b, shape...)
+	if n := t.Size(); n > 0 {
+		b.RandUniform(t.Span(), n, seed, offset)
+	}
+	return t
+}
+
+// Randn fills a tensor with N(0,1) from Philox(seed, offset+i).
+func Randn(b Backend, seed, offset uint64, shape ...int) *Tensor {
+	t := Empty(b, shape...)
+	if n := t.Size(); n > 0 {
+		b.RandNormal(t.Span(), n, seed, offset)
+	}
+	return t
+}
+
+// TruncNormal fills a tensor with N(0, std²) truncated to [lo, hi], drawn by
+// inverting the CDF of Philox uniforms as torch.nn.init.trunc_normal_ does.
+// It is computed on the host so every backend gets the same values.
+func TruncNormal(b Backend, seed, offset uint64, std, lo, hi float64, shape ...int) *Tensor {
+	n := checkShape("TruncNormal", shape)
+	d := make([]float32, n)
+	for i := range d {
+		d[i] = float32(truncNormal(PhiloxUniform(seed, offset+uint64(i)), std, lo, hi))
+	}
+	return FromSlice(b, d, shape...)
+}
+
+// ---- views ----
+
+// Reshape returns a view with a new shape when t is contiguous, else a
+// contiguous copy. One axis may be -1.
+func (t *Tensor) Reshape(shape ...int) *Tensor {
+	t.live("Reshape")
+	shape = inferShape("Reshape", t.shape, shape)
+	if !t.IsContiguous() {
+		c := t.Contiguous()
+		defer c.Release()
+		return c.Reshape(shape...)
+	}
+	return newTensor(t.buf, shape, contiguousStrides(shape), t.offset)
+}
+
+// Flatten reshapes to one axis.
+func (t *Tensor) Flatten() *Tensor { return t.Reshape(-1) }
+
+// Permute reorders the axes: axis i of the result is axis perm[i] of t.
+func (t *Tensor) Permute(perm ...int) *Tensor {
+	t.live("Permute")
+	if len(perm) != len(t.shape) {
+		panic(fmt.Sprintf("tensor: Permute: %d axes given for shape %v", len(perm), t.shape))
+	}
+	seen := make([]bool, len(perm))
+	shape := make([]int, len(perm))
+	strides := make([]int, len(perm))
+	for i, p := range perm {
+		p = normAxis("Permute", p, len(t.shape))
+		if seen[p] {
+			panic(fmt.Sprintf("tensor: Permute: axis %d repeated in %v", p, perm))
+		}
+		seen[p] = true
+		shape[i], strides[i] = t.shape[p], t.strides[p]
+	}
+	return newTensor(t.buf, shape, strides, t.offset)
+}
+
+// Transpose swaps axes i and j.
+func (t *Tensor) Transpose(i, j int) *Tensor {
+	perm := make([]int, len(t.shape))
+	for k := range perm {
+		perm[k] = k
+	}
+	i, j = normAxis("Transpose", i, len(perm)), normAxis("Transpose", j, len(perm))
+	perm[i], perm[j] = perm[j], perm[i]
+	return t.Permute(perm...)
+}
+
+// Narrow selects [start, start+length) along axis.
+func (t *Tensor) Narrow(axis, start, length int) *Tensor {
+	t.live("Narrow")
+	axis = normAxis("Narrow", axis, len(t.shape))
+	if start < 0 || length < 0 || start+length > t.shape[axis] {
+		panic(fmt.Sprintf("tensor: Narrow: [%d, %d) out of range for axis %d of shape %v", start, start+length, axis, t.shape))
+	}
+	shape := cloneInts(t.shape)
+	shape[axis] = length
+	return newTensor(t.buf, shape, cloneInts(t.strides), t.offset+start*t.strides[axis])
+}
+
+// Expand broadcasts size-1 axes (and new leading axes) to shape, without copying.
+func (t *Tensor) Expand(shape ...int) *Tensor {
+	t.live("Expand")
+	if len(shape) < len(t.shape) {
+		panic(fmt.Sprintf("tensor: Expand: cannot expand %v to fewer axes %v", t.shape, shape))
+	}
+	lead := len(shape) - len(t.shape)
+	strides := make([]int, len(shape))
+	out := cloneInts(shape)
+	for i := range shape {
+		if i < lead {
+			continue // stride 0
+		}
+		src := t.shape[i-lead]
+		switch {
+		case shape[i] == -1 || shape[i] == src:
+			out[i] = src
+			strides[i] = t.strides[i-lead]
+		case src == 1:
+			strides[i] = 0
+		default:
+			panic(fmt.Sprintf("tensor: Expand: cannot expand %v to %v (axis %d)", t.shape, shape, i))
+		}
+	}
+	return newTensor(t.buf, out, strides, t.offset)
+}
+
+// Unsqueeze inserts a size-1 axis at position axis.
+func (t *Tensor) Unsqueeze(axis int) *Tensor {
+	if axis < 0 {
+		axis += len(t.shape) + 1
+	}
+	if axis < 0 || axis > len(t.shape) {
+		panic(fmt.Sprintf("tensor: Unsqueeze: axis %d for shape %v", axis, t.shape))
+	}
+	shape := append(append(cloneInts(t.shape[:axis]), 1), t.shape[axis:]...)
+	st := 1
+	if axis < len(t.shape) {
+		st = t.strides[axis] * t.shape[axis]
+	}
+	strides := append(append(cloneInts(t.strides[:axis]), st), t.strides[axis:]...)
+	return newTensor(t.buf, shape, strides, t.offset)
+}
+
+// Squeeze removes the given size-1 axes, or all size-1 axes when none is given.
+func (t *Tensor) Squeeze(axes ...int) *Tensor {
+	drop := make([]bool, len(t.shape))
+	if len(axes) == 0 {
+		for i, s := range t.shape {
+			drop[i] = s == 1
+		}
+	}
+	for _, a := range axes {
+		a = normAxis("Squeeze", a, len(t.shape))
+		if t.shape[a] != 1 {
+			panic(fmt.Sprintf("tensor: Squeeze: axis %d of shape %v is not 1", a, t.shape))
+		}
+		drop[a] = true
+	}
+	var shape, strides []int
+	for i := range t.shape {
+		if !drop[i] {
+			shape = append(shape, t.shape[i])
+			strides = append(strides, t.strides[i])
+		}
+	}
+	return newTensor(t.buf, shape, strides, t.offset)
+}
+
+// Contiguous returns t when it is contiguous, else a row-major copy.
+func (t *Tensor) Contiguous() *Tensor {
+	t.live("Contiguous")
+	if t.IsContiguous() {
+		return t
+	}
+	return t.Clone()
+}
+
+// Clone always copies into a new contiguous tensor.
+func (t *Tensor) Clone() *Tensor {
+	out := Empty(t.buf.b, t.shape...)
+	if out.Size() > 0 {
+		t.buf.b.Copy(out.View(), t.View())
+	}
+	return out
+}
+
+// CopyFrom writes src (same shape, same device) into t, which may be a view.
+func (t *Tensor) CopyFrom(src *Tensor) {
+	t.live("CopyFrom")
+	mustSameShape("CopyFrom", t, src)
+	mustSameDevice("CopyFrom", t, src)
+	if t.Size() > 0 {
+		t.buf.b.Copy(t.View(), src.View())
+	}
+}
