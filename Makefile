@@ -1,0 +1,29 @@
+# The two entry points of the README: `make demo` runs the main job,
+# `make test` runs the whole test suite. Both first install what is missing
+# (scripts/setup.sh; system packages need root).
+SHELL := /bin/bash
+export PATH := /usr/local/go/bin:$(PATH)
+
+# Vulkan tests run on every device the loader finds; set VK_ICD_FILENAMES
+# (as .ci/run does, to Mesa's lavapipe) to pin one driver.
+GO_TEST_FLAGS ?= -count=1 -timeout 20m
+
+.PHONY: setup build demo test vet generate
+
+setup:
+	@bash scripts/setup.sh
+
+build: setup
+	go build -o bin/sargo ./cmd/sargo
+
+demo: build
+	./bin/sargo devices
+	./bin/sargo demo --out out/demo
+
+test: setup
+	go vet ./...
+	SARGO_VULKAN_VALIDATION=1 go test $(GO_TEST_FLAGS) ./...
+
+# Recompile the shaders (needs glslc and spirv-val).
+generate:
+	go generate ./kernels/vulkan

@@ -1,0 +1,95 @@
+// Package data loads image datasets for sargo: MNIST from its Go module
+// (the embedded default) and any folder of images with one sub-folder per
+// class. Images are float32 in [-1, 1], laid out [C, H, W].
+package data
+
+import (
+	"fmt"
+	"math/rand/v2"
+)
+
+// Dataset is a labelled set of same-sized images held in memory.
+type Dataset struct {
+	Name    string
+	Classes []string  // class names, indexed by label
+	C, H, W int       // every image's channels and size
+	Images  []float32 // N images of C*H*W values in [-1, 1]
+	Labels  []int     // N labels in [0, len(Classes))
+}
+
+// Len is the number of images.
+func (d *Dataset) Len() int { return len(d.Labels) }
+
+// ImageSize is the number of values in one image.
+func (d *Dataset) ImageSize() int { return d.C * d.H * d.W }
+
+// Image returns image i (a slice into Images).
+func (d *Dataset) Image(i int) []float32 {
+	n := d.ImageSize()
+	return d.Images[i*n : (i+1)*n]
+}
+
+// Batch copies the images and labels at idx into new slices; with flip,
+// image k is mirrored horizontally when flip[k] is true (flip may be nil).
+func (d *Dataset) Batch(idx []int, flip []bool) ([]float32, []int) {
+	n := d.ImageSize()
+	x := make([]float32, 0, len(idx)*n)
+	y := make([]int, len(idx))
+	for k, i := range idx {
+		img := d.Image(i)
+		if flip != nil && flip[k] {
+			for c := 0; c < d.C; c++ {
+				for h := 0; h < d.H; h++ {
+					row := img[(c*d.H+h)*d.W : (c*d.H+h+1)*d.W]
+					for w := d.W - 1; w >= 0; w-- {
+						x = append(x, row[w])
+					}
+				}
+			}
+		} else {
+			x = append(x, img...)
+		}
+		y[k] = d.Labels[i]
+	}
+	return x, y
+}
+
+// Subset returns the first n images (all when n <= 0 or n >= Len).
+func (d *Dataset) Subset(n int) *Dataset {
+	if n <= 0 || n >= d.Len() {
+		return d
+	}
+	s := *d
+	s.Images = d.Images[:n*d.ImageSize()]
+	s.Labels = d.Labels[:n]
+	return &s
+}
+
+// Validate checks that the sizes and labels agree.
+func (d *Dataset) Validate() error {
+	if d.C <= 0 || d.H <= 0 || d.W <= 0 {
+		return fmt.Errorf("dataset %s: bad image size %dx%dx%d", d.Name, d.C, d.H, d.W)
+	}
+	if len(d.Images) != len(d.Labels)*d.ImageSize() {
+		return fmt.Errorf("dataset %s: %d values for %d images of %d", d.Name, len(d.Images), len(d.Labels), d.ImageSize())
+	}
+	for i, l := range d.Labels {
+		if l < 0 || l >= len(d.Classes) {
+			return fmt.Errorf("dataset %s: image %d has label %d, outside [0, %d)", d.Name, i, l, len(d.Classes))
+		}
+	}
+	return nil
+}
+
+// Shuffler yields epochs of indices in an order fixed by the seed: epoch e
+// of seed s is the same permutation on every machine.
+type Shuffler struct {
+	N    int
+	Seed uint64
+}
+
+// Epoch returns the permutation for epoch e.
+func (s Shuffler) Epoch(e int) []int {
+	r := rand.New(rand.NewPCG(s.Seed, uint64(e)))
+	return r.Perm(s.N)
+}
