@@ -17,8 +17,12 @@ const (
 
 // Philox returns the four 32-bit words of block e of the stream keyed by seed.
 func Philox(seed, e uint64) [4]uint32 {
-	c := [4]uint32{uint32(e), uint32(e >> 32), 0, 0}
-	k0, k1 := uint32(seed), uint32(seed>>32)
+	return philoxBlock([4]uint32{uint32(e), uint32(e >> 32), 0, 0}, [2]uint32{uint32(seed), uint32(seed >> 32)})
+}
+
+// philoxBlock is the Philox4x32-10 bijection of counter c under key k.
+func philoxBlock(c [4]uint32, k [2]uint32) [4]uint32 {
+	k0, k1 := k[0], k[1]
 	for r := 0; r < 10; r++ {
 		p0 := uint64(philoxM0) * uint64(c[0])
 		p1 := uint64(philoxM1) * uint64(c[2])

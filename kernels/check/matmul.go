@@ -1,0 +1,152 @@
+package check
+
+import (
+	"fmt"
+
+	"sargo/tensor"
+)
+
+// Matrix-product cases: ragged sizes with every transpose combination,
+// transposed views passed as flags, batched products with broadcast batch
+// axes, and the kernel's alpha/beta accumulation. Every result is also
+// checked against a float64 product on the host.
+
+func matmulCases() []testCase {
+	var cs []testCase
+	for _, s := range [][3]int{{1, 1, 1}, {7, 13, 31}, {33, 65, 17}, {65, 33, 1}, {1, 31, 65}, {67, 129, 65}} {
+		for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+			if (s[0] == 1 || s[0] == 67) && tr != [2]bool{false, false} && tr != [2]bool{true, true} {
+				continue // keep the suite small: two layouts for these sizes
+			}
+			name := fmt.Sprintf("m=%d,k=%d,n=%d,ta=%v,tb=%v", s[0], s[1], s[2], tr[0], tr[1])
+			cs = append(cs, testCase{name, func(c *ctx) { matmul2DCase(c, s[0], s[1], s[2], tr[0], tr[1]) }})
+		}
+	}
+	batched := []struct {
+		name   string
+		sa, sb []int
+		ta, tb bool
+	}{
+		{"batch=3", []int{3, 7, 13}, []int{3, 13, 5}, false, false},
+		{"batch=2x3,broadcast_b", []int{2, 3, 7, 13}, []int{13, 5}, false, false},
+		{"batch=4,broadcast_a", []int{1, 7, 13}, []int{4, 13, 5}, false, false},
+		{"batch=2x3,broadcast_both", []int{2, 1, 7, 13}, []int{1, 3, 13, 5}, false, false},
+		{"batch=3,ta,tb", []int{3, 13, 7}, []int{3, 5, 13}, true, true},
+		{"batch=2,tb,broadcast_b", []int{2, 33, 17}, []int{9, 17}, false, true},
+	}
+	for _, bc := range batched {
+		cs = append(cs, testCase{bc.name, func(c *ctx) { matmulBatchedCase(c, bc.sa, bc.sb, bc.ta, bc.tb) }})
+	}
+	cs = append(cs,
+		testCase{"transposed_views,batch=2", matmulViewCase},
+		testCase{"alpha=0.5,beta=1", matmulAccumulateCase},
+	)
+	return cs
+}
+
+// matmul64 multiplies on the host: a is [batch, m, k] (or [batch, k, m]
+// when ta), b is [batch, k, n] (or [batch, n, k] when tb), batch strides
+// sa and sb (0 broadcasts).
+func matmul64(a, b []float64, batch, m, k, n, sa, sb int, ta, tb bool) []float64 {
+	out := make([]float64, batch*m*n)
+	for p := range batch {
+		for i := range m {
+			for j := range n {
+				var s float64
+				for l := range k {
+					ai, bi := i*k+l, l*n+j
+					if ta {
+						ai = l*m + i
+					}
+					if tb {
+						bi = j*k + l
+					}
+					s += a[p*sa+ai] * b[p*sb+bi]
+				}
+				out[(p*m+i)*n+j] = s
+			}
+		}
+	}
+	return out
+}
+
+func matmul2DCase(c *ctx, m, k, n int, ta, tb bool) {
+	sa, sb := []int{m, k}, []int{k, n}
+	if ta {
+		sa = []int{k, m}
+	}
+	if tb {
+		sb = []int{n, k}
+	}
+	a, b := c.randn(1, sa...), c.randn(2, sb...)
+	got, want := c.both(func(in []*tensor.Tensor) []*tensor.Tensor {
+		return []*tensor.Tensor{tensor.MatMul(in[0], in[1], ta, tb)}
+	}, a, b)
+	c.near("c", got[0], want[0], tolFP32)
+	c.near64("c/vs_float64", got[0], matmul64(c.read64(a.ref), c.read64(b.ref), 1, m, k, n, 0, 0, ta, tb), tolF64)
+}
+
+func matmulBatchedCase(c *ctx, sa, sb []int, ta, tb bool) {
+	a, b := c.randn(1, sa...), c.randn(2, sb...)
+	got, want := c.both(func(in []*tensor.Tensor) []*tensor.Tensor {
+		return []*tensor.Tensor{tensor.MatMul(in[0], in[1], ta, tb)}
+	}, a, b)
+	c.near("c", got[0], want[0], tolFP32)
+	// The host reference expands both operands to the full batch first.
+	oshape := want[0].Shape()
+	batch := 1
+	for _, d := range oshape[:len(oshape)-2] {
+		batch *= d
+	}
+	expand := func(x *tensor.Tensor) []float64 {
+		s := x.Shape()
+		full := append(append([]int{}, oshape[:len(oshape)-2]...), s[len(s)-2:]...)
+		e := x.Expand(full...)
+		defer e.Release()
+		return c.read64(e)
+	}
+	m, n := oshape[len(oshape)-2], oshape[len(oshape)-1]
+	k := sa[len(sa)-1]
+	if ta {
+		k = sa[len(sa)-2]
+	}
+	ref := matmul64(expand(a.ref), expand(b.ref), batch, m, k, n, m*k, k*n, ta, tb)
+	c.near64("c/vs_float64", got[0], ref, tolF64)
+}
+
+// matmulViewCase passes transposed views of batched operands, which the
+// tensor layer turns into transpose flags without copying.
+func matmulViewCase(c *ctx) {
+	tr := func(x *tensor.Tensor) *tensor.Tensor { return x.Transpose(-1, -2) }
+	a := c.view(c.randn(1, 2, 13, 7), tr) // [2, 7, 13]
+	b := c.view(c.randn(2, 2, 5, 13), tr) // [2, 13, 5]
+	got, want := c.both(func(in []*tensor.Tensor) []*tensor.Tensor {
+		return []*tensor.Tensor{tensor.MatMul(in[0], in[1], false, false)}
+	}, a, b)
+	c.near("c", got[0], want[0], tolFP32)
+	ref := matmul64(c.read64(a.ref), c.read64(b.ref), 2, 7, 13, 5, 7*13, 13*5, false, false)
+	c.near64("c/vs_float64", got[0], ref, tolF64)
+}
+
+// matmulAccumulateCase calls the kernel directly with alpha 0.5 and beta 1,
+// as gradient accumulation does.
+func matmulAccumulateCase(c *ctx) {
+	const m, k, n = 13, 31, 7
+	a, b, c0 := c.randn(1, 2, m, k), c.randn(2, k, n), c.randn(3, 2, m, n)
+	got, want := c.both(func(in []*tensor.Tensor) []*tensor.Tensor {
+		out := in[2].Clone()
+		in[0].Backend().MatMul(tensor.MatMulArgs{
+			Batch: 2, M: m, N: n, K: k,
+			A: in[0].Span(), B: in[1].Span(), C: out.Span(),
+			StrideA: m * k, StrideB: 0, StrideC: m * n,
+			Alpha: 0.5, Beta: 1,
+		})
+		return []*tensor.Tensor{out}
+	}, a, b, c0)
+	c.near("c", got[0], want[0], tolFP32)
+	ref := matmul64(c.read64(a.ref), c.read64(b.ref), 2, m, k, n, m*k, 0, false, false)
+	for i, v := range c.read64(c0.ref) {
+		ref[i] = 0.5*ref[i] + v
+	}
+	c.near64("c/vs_float64", got[0], ref, tolF64)
+}
