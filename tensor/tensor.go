@@ -351,7 +351,7 @@ func (t *Tensor) Squeeze(axes ...int) *Tensor {
 		}
 		drop[a] = true
 	}
-	var shape, strides []int
+	shape, strides := []int{}, []int{}
 	for i := range t.shape {
 		if !drop[i] {
 			shape = append(shape, t.shape[i])

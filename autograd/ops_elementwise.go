@@ -1,0 +1,192 @@
+package autograd
+
+import (
+	"math"
+	"slices"
+
+	"sargo/tensor"
+)
+
+// Elementwise operations. Binary operations broadcast as NumPy does; the
+// gradient flowing into a broadcast operand is summed back to its shape.
+
+// gradTo is the gradient of an operand of shape that was broadcast to
+// gy's shape: gy itself when no broadcast happened (its ownership passes to
+// the engine), else gy summed to shape.
+func gradTo(gy *tensor.Tensor, shape []int) *tensor.Tensor {
+	if slices.Equal(gy.Shape(), shape) {
+		return gy
+	}
+	return tensor.SumTo(gy, shape)
+}
+
+// sumTo reduces g to shape (the adjoint of broadcasting), releasing g when
+// a reduction was needed.
+func sumTo(g *tensor.Tensor, shape []int) *tensor.Tensor {
+	if slices.Equal(g.Shape(), shape) {
+		return g
+	}
+	s := tensor.SumTo(g, shape)
+	g.Release()
+	return s
+}
+
+// scalarLike makes a zero-rank tensor holding v on x's device.
+func scalarLike(x *tensor.Tensor, v float32) *tensor.Tensor {
+	return tensor.Scalar(x.Backend(), v)
+}
+
+// Add is a + b with broadcasting.
+func (g *Graph) Add(a, b *Var) *Var {
+	y := tensor.Add(a.Value, b.Value)
+	return g.record("Add", y, func(gy *tensor.Tensor) []*tensor.Tensor {
+		var ga, gb *tensor.Tensor
+		if a.requiresGrad {
+			ga = gradTo(gy, a.Value.Shape())
+		}
+		if b.requiresGrad {
+			gb = gradTo(gy, b.Value.Shape())
+		}
+		return []*tensor.Tensor{ga, gb}
+	}, a, b)
+}
+
+// Sub is a - b with broadcasting.
+func (g *Graph) Sub(a, b *Var) *Var {
+	y := tensor.Sub(a.Value, b.Value)
+	return g.record("Sub", y, func(gy *tensor.Tensor) []*tensor.Tensor {
+		var ga, gb *tensor.Tensor
+		if b.requiresGrad {
+			gb = sumTo(tensor.Neg(gy), b.Value.Shape())
+		}
+		if a.requiresGrad {
+			ga = gradTo(gy, a.Value.Shape())
+		}
+		return []*tensor.Tensor{ga, gb}
+	}, a, b)
+}
+
+// Mul is a · b elementwise with broadcasting.
+func (g *Graph) Mul(a, b *Var) *Var {
+	y := tensor.Mul(a.Value, b.Value)
+	return g.record("Mul", y, func(gy *tensor.Tensor) []*tensor.Tensor {
+		var ga, gb *tensor.Tensor
+		if a.requiresGrad {
+			ga = sumTo(tensor.Mul(gy, b.Value), a.Value.Shape())
+		}
+		if b.requiresGrad {
+			gb = sumTo(tensor.Mul(gy, a.Value), b.Value.Shape())
+		}
+		return []*tensor.Tensor{ga, gb}
+	}, a, b)
+}
+
+// Div is a / b elementwise with broadcasting.
+func (g *Graph) Div(a, b *Var) *Var {
+	y := tensor.Div(a.Value, b.Value)
+	return g.record("Div", y, func(gy *tensor.Tensor) []*tensor.Tensor {
+		var ga, gb *tensor.Tensor
+		q := tensor.Div(gy, b.Value) // gy / b
+		if b.requiresGrad {
+			// d(a/b)/db = -a/b² = -y/b, so gb = -(gy/b)·y.
+			t := tensor.Mul(q, y)
+			gb = sumTo(tensor.Neg(t), b.Value.Shape())
+			t.Release()
+		}
+		if a.requiresGrad {
+			ga = sumTo(q, a.Value.Shape())
+		} else {
+			q.Release()
+		}
+		return []*tensor.Tensor{ga, gb}
+	}, a, b)
+}
+
+// unary applies a tensor.UnaryOp whose backward is tensor.UnaryBackward.
+func (g *Graph) unary(name string, op tensor.UnaryOp, x *Var, alpha, beta float32) *Var {
+	y := tensor.Unary(op, x.Value, alpha, beta)
+	return g.record(name, y, func(gy *tensor.Tensor) []*tensor.Tensor {
+		return []*tensor.Tensor{tensor.UnaryBackward(op, x.Value, gy, alpha, beta)}
+	}, x)
+}
+
+// Neg is -x.
+func (g *Graph) Neg(x *Var) *Var { return g.unary("Neg", tensor.OpNeg, x, 0, 0) }
+
+// Exp is e^x.
+func (g *Graph) Exp(x *Var) *Var { return g.unary("Exp", tensor.OpExp, x, 0, 0) }
+
+// Log is ln x.
+func (g *Graph) Log(x *Var) *Var { return g.unary("Log", tensor.OpLog, x, 0, 0) }
+
+// Sqrt is √x.
+func (g *Graph) Sqrt(x *Var) *Var { return g.unary("Sqrt", tensor.OpSqrt, x, 0, 0) }
+
+// Rsqrt is 1/√x.
+func (g *Graph) Rsqrt(x *Var) *Var { return g.unary("Rsqrt", tensor.OpRsqrt, x, 0, 0) }
+
+// Square is x².
+func (g *Graph) Square(x *Var) *Var { return g.unary("Square", tensor.OpSquare, x, 0, 0) }
+
+// Pow is x^p.
+func (g *Graph) Pow(x *Var, p float32) *Var { return g.unary("Pow", tensor.OpPow, x, p, 0) }
+
+// Abs is |x|; its gradient is sign(x), 0 at 0 as in PyTorch.
+func (g *Graph) Abs(x *Var) *Var { return g.unary("Abs", tensor.OpAbs, x, 0, 0) }
+
+// Tanh is tanh x.
+func (g *Graph) Tanh(x *Var) *Var { return g.unary("Tanh", tensor.OpTanh, x, 0, 0) }
+
+// Sigmoid is 1/(1+e^-x).
+func (g *Graph) Sigmoid(x *Var) *Var { return g.unary("Sigmoid", tensor.OpSigmoid, x, 0, 0) }
+
+// Relu is max(x, 0); its gradient at 0 is 0 as in PyTorch.
+func (g *Graph) Relu(x *Var) *Var { return g.unary("Relu", tensor.OpRelu, x, 0, 0) }
+
+// Silu is x·sigmoid(x).
+func (g *Graph) Silu(x *Var) *Var { return g.unary("Silu", tensor.OpSilu, x, 0, 0) }
+
+// Gelu is the GELU, with the tanh approximation when approx is true (as
+// PyTorch's approximate="tanh") and the exact erf form otherwise.
+func (g *Graph) Gelu(x *Var, approx bool) *Var {
+	if approx {
+		return g.unary("Gelu", tensor.OpGeluTanh, x, 0, 0)
+	}
+	return g.unary("Gelu", tensor.OpGeluErf, x, 0, 0)
+}
+
+// Clamp limits x to [lo, hi]; the gradient passes where lo <= x <= hi
+// (bounds included, as in PyTorch) and is 0 elsewhere.
+// Use ±math.MaxFloat32 for a one-sided clamp.
+func (g *Graph) Clamp(x *Var, lo, hi float32) *Var {
+	return g.unary("Clamp", tensor.OpClamp, x, lo, hi)
+}
+
+// Scale is s·x.
+func (g *Graph) Scale(x *Var, s float32) *Var { return g.unary("Scale", tensor.OpAffine, x, s, 0) }
+
+// AddScalar is x + s.
+func (g *Graph) AddScalar(x *Var, s float32) *Var {
+	return g.unary("AddScalar", tensor.OpAffine, x, 1, s)
+}
+
+// Where picks a where cond != 0 and b elsewhere, broadcasting cond, a and
+// b. cond is not differentiated.
+func (g *Graph) Where(cond *tensor.Tensor, a, b *Var) *Var {
+	y := tensor.Where(cond, a.Value, b.Value)
+	return g.record("Where", y, func(gy *tensor.Tensor) []*tensor.Tensor {
+		var ga, gb *tensor.Tensor
+		zero := scalarLike(gy, 0)
+		defer zero.Release()
+		if a.requiresGrad {
+			ga = sumTo(tensor.Where(cond, gy, zero), a.Value.Shape())
+		}
+		if b.requiresGrad {
+			gb = sumTo(tensor.Where(cond, zero, gy), b.Value.Shape())
+		}
+		return []*tensor.Tensor{ga, gb}
+	}, a, b)
+}
+
+// maxFloat32 is the bound used for one-sided clamps.
+const maxFloat32 = math.MaxFloat32

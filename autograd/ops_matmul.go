@@ -1,0 +1,80 @@
+package autograd
+
+import (
+	"fmt"
+
+	"sargo/tensor"
+)
+
+// MatMul multiplies the last two axes of a and b, broadcasting the leading
+// (batch) axes; transA and transB transpose the last two axes of a and b
+// first. With op(A) = Aᵀ when transA (and likewise for B), y = op(A)·op(B),
+// dop(A) = gy·op(B)ᵀ and dop(B) = op(A)ᵀ·gy; the gradient of a broadcast
+// operand is summed over the batch axes it was broadcast along.
+func (g *Graph) MatMul(a, b *Var, transA, transB bool) *Var {
+	y := tensor.MatMul(a.Value, b.Value, transA, transB)
+	return g.record("MatMul", y, func(gy *tensor.Tensor) []*tensor.Tensor {
+		var ga, gb *tensor.Tensor
+		if a.requiresGrad {
+			if transA { // dA = dop(A)ᵀ = op(B)·gyᵀ
+				ga = tensor.MatMul(b.Value, gy, transB, true)
+			} else { // dA = gy·op(B)ᵀ
+				ga = tensor.MatMul(gy, b.Value, false, !transB)
+			}
+			ga = sumTo(ga, a.Value.Shape())
+		}
+		if b.requiresGrad {
+			if transB { // dB = dop(B)ᵀ = gyᵀ·op(A)
+				gb = tensor.MatMul(gy, a.Value, true, transA)
+			} else { // dB = op(A)ᵀ·gy
+				gb = tensor.MatMul(a.Value, gy, !transA, false)
+			}
+			gb = sumTo(gb, b.Value.Shape())
+		}
+		return []*tensor.Tensor{ga, gb}
+	}, a, b)
+}
+
+// Linear is x·wᵀ + b with w [out, in] (PyTorch's layout), b [out] or nil,
+// and x [..., in] of rank >= 2; the result is [..., out]. The leading axes
+// of x are flattened into one GEMM, so the weight gradient is a single
+// [out, in] product rather than a batch summed afterwards.
+func (g *Graph) Linear(x, w, b *Var) *Var {
+	xs, ws := x.Value.Shape(), w.Value.Shape()
+	if len(ws) != 2 || len(xs) < 2 || xs[len(xs)-1] != ws[1] || (b != nil && (b.Value.Rank() != 1 || b.Value.Dim(0) != ws[0])) {
+		var bs []int
+		if b != nil {
+			bs = b.Value.Shape()
+		}
+		panic(fmt.Sprintf("autograd: Linear: x %v, w %v, b %v do not fit (want x [..., in], w [out, in], b [out])", xs, ws, bs))
+	}
+	in, out := ws[1], ws[0]
+	x2 := x.Value.Reshape(-1, in)
+	y2 := tensor.MatMul(x2, w.Value, false, true)
+	if b != nil {
+		t := tensor.Add(y2, b.Value)
+		y2.Release()
+		y2 = t
+	}
+	ys := append(xs[:len(xs)-1:len(xs)-1], out)
+	y := y2.Reshape(ys...)
+	y2.Release()
+	return g.record("Linear", y, func(gy *tensor.Tensor) []*tensor.Tensor {
+		var gx, gw, gb *tensor.Tensor
+		gy2 := gy.Reshape(-1, out)
+		defer gy2.Release()
+		if x.requiresGrad {
+			t := tensor.MatMul(gy2, w.Value, false, false)
+			gx = t.Reshape(xs...)
+			t.Release()
+		}
+		if w.requiresGrad {
+			gw = tensor.MatMul(gy2, x2, true, false)
+		}
+		if b.RequiresGrad() {
+			gb = tensor.Sum(gy2, false, 0)
+		}
+		x2.Release() // a node's backward runs at most once
+		return []*tensor.Tensor{gx, gw, gb}
+	}, x, w, b)
+}

@@ -1,0 +1,197 @@
+package autograd
+
+import (
+	"fmt"
+
+	"sargo/tensor"
+)
+
+// Neural-network operations built on the fused kernels of the tensor
+// package: softmax, cross-entropy, normalisation, embedding and dropout.
+
+// Softmax is the softmax over the last axis.
+func (g *Graph) Softmax(x *Var) *Var {
+	y := tensor.Softmax(x.Value, false)
+	return g.record("Softmax", y, func(gy *tensor.Tensor) []*tensor.Tensor {
+		return []*tensor.Tensor{tensor.SoftmaxBackward(y, gy, false)}
+	}, x)
+}
+
+// LogSoftmax is the log of the softmax over the last axis, computed stably.
+func (g *Graph) LogSoftmax(x *Var) *Var {
+	y := tensor.Softmax(x.Value, true)
+	return g.record("LogSoftmax", y, func(gy *tensor.Tensor) []*tensor.Tensor {
+		return []*tensor.Tensor{tensor.SoftmaxBackward(y, gy, true)}
+	}, x)
+}
+
+// IgnoreIndex is PyTorch's default ignore_index for cross-entropy.
+const IgnoreIndex = -100
+
+// CEOptions configures CrossEntropy and CrossEntropyRows.
+type CEOptions struct {
+	// Ignore is a target class whose rows get loss 0 and no gradient and
+	// are left out of the mean. The zero value ignores class 0, so callers
+	// set it, usually to IgnoreIndex (see DefaultCEOptions).
+	Ignore int
+	// Smoothing is PyTorch's label_smoothing: the target distribution is
+	// (1-Smoothing)·onehot + Smoothing/n.
+	Smoothing float32
+}
+
+// DefaultCEOptions returns PyTorch's defaults: ignore class -100, no
+// smoothing.
+func DefaultCEOptions() CEOptions { return CEOptions{Ignore: IgnoreIndex} }
+
+// CrossEntropyRows returns the per-row cross-entropy of logits [..., n]
+// against targets (class indices as float32) with logits' leading shape;
+// the result has that leading shape.
+func (g *Graph) CrossEntropyRows(logits *Var, targets *tensor.Tensor, opt CEOptions) *Var {
+	ls := logits.Value.Shape()
+	if len(ls) < 1 || targets.Size()*ls[len(ls)-1] != logits.Value.Size() {
+		panic(fmt.Sprintf("autograd: CrossEntropy: logits %v and targets %v do not fit", ls, targets.Shape()))
+	}
+	n := ls[len(ls)-1]
+	l2 := logits.Value.Reshape(-1, n)
+	t1 := targets.Reshape(-1)
+	rows, lse := tensor.CrossEntropy(l2, t1, opt.Ignore, opt.Smoothing)
+	y := rows.Reshape(ls[:len(ls)-1]...)
+	rows.Release()
+	return g.record("CrossEntropy", y, func(gy *tensor.Tensor) []*tensor.Tensor {
+		g1 := gy.Reshape(-1)
+		d := tensor.CrossEntropyBackward(l2, lse, t1, g1, opt.Ignore, opt.Smoothing)
+		g1.Release()
+		l2.Release() // a node's backward runs at most once
+		t1.Release()
+		lse.Release()
+		gl := d.Reshape(ls...)
+		d.Release()
+		return []*tensor.Tensor{gl}
+	}, logits)
+}
+
+// CrossEntropy is the mean cross-entropy over the rows whose target is not
+// opt.Ignore, a scalar, as PyTorch's reduction="mean" (NaN when every row
+// is ignored, as in PyTorch). logits are [..., n] and targets hold class
+// indices as float32 with logits' leading shape.
+func (g *Graph) CrossEntropy(logits *Var, targets *tensor.Tensor, opt CEOptions) *Var {
+	rows := g.CrossEntropyRows(logits, targets, opt)
+	ign := scalarLike(targets, float32(opt.Ignore))
+	eq := tensor.Equal(targets, ign)
+	ign.Release()
+	ignored := tensor.Sum(eq, false)
+	eq.Release()
+	count := tensor.Affine(ignored, -1, float32(targets.Size())) // rows not ignored
+	ignored.Release()
+	return g.Div(g.Sum(rows, false), Const(count))
+}
+
+// LayerNorm normalises x over its last axis and applies the optional
+// per-feature weight w and bias b ([n], either may be nil).
+func (g *Graph) LayerNorm(x, w, b *Var, eps float32) *Var {
+	wv, bv := valueOf(w), valueOf(b)
+	y, mean, rstd := tensor.LayerNorm(x.Value, wv, bv, eps)
+	return g.record("LayerNorm", y, func(gy *tensor.Tensor) []*tensor.Tensor {
+		dx, dw, db := tensor.NormBackward(x.Value, wv, bv, mean, rstd, gy, 0, eps)
+		mean.Release() // a node's backward runs at most once
+		rstd.Release()
+		return []*tensor.Tensor{dx, dw, db}
+	}, x, w, b)
+}
+
+// GroupNorm normalises x [N, C, ...] over groups of C/groups channels and
+// the remaining axes, and applies the optional per-channel weight w and
+// bias b ([C], either may be nil).
+func (g *Graph) GroupNorm(x, w, b *Var, groups int, eps float32) *Var {
+	wv, bv := valueOf(w), valueOf(b)
+	y, mean, rstd := tensor.GroupNorm(x.Value, wv, bv, groups, eps)
+	return g.record("GroupNorm", y, func(gy *tensor.Tensor) []*tensor.Tensor {
+		dx, dw, db := tensor.NormBackward(x.Value, wv, bv, mean, rstd, gy, groups, eps)
+		mean.Release() // a node's backward runs at most once
+		rstd.Release()
+		return []*tensor.Tensor{dx, dw, db}
+	}, x, w, b)
+}
+
+// valueOf is v.Value, or nil for a nil Var.
+func valueOf(v *Var) *tensor.Tensor {
+	if v == nil {
+		return nil
+	}
+	return v.Value
+}
+
+// L2Normalize divides x by its Euclidean norm along axis, or by eps where
+// the norm is smaller: x / max(‖x‖, eps), as PyTorch's F.normalize.
+func (g *Graph) L2Normalize(x *Var, axis int, eps float32) *Var {
+	axis = normAxis("L2Normalize", axis, x.Value.Rank())
+	sq := tensor.Square(x.Value)
+	ss := tensor.Sum(sq, true, axis)
+	sq.Release()
+	norm := tensor.Sqrt(ss)
+	ss.Release()
+	d := tensor.Clamp(norm, eps, maxFloat32) // max(‖x‖, eps)
+	y := tensor.Div(x.Value, d)
+	return g.record("L2Normalize", y, func(gy *tensor.Tensor) []*tensor.Tensor {
+		// Where ‖x‖ > eps: dx = (gy - y·Σ(gy·y)) / ‖x‖; elsewhere dx = gy/eps.
+		gyy := tensor.Mul(gy, y)
+		dot := tensor.Sum(gyy, true, axis)
+		gyy.Release()
+		e := scalarLike(norm, eps)
+		live := tensor.Greater(norm, e)
+		e.Release()
+		dl := tensor.Mul(dot, live)
+		dot.Release()
+		live.Release()
+		t := tensor.Mul(y, dl)
+		dl.Release()
+		u := tensor.Sub(gy, t)
+		t.Release()
+		gx := tensor.Div(u, d)
+		u.Release()
+		norm.Release() // a node's backward runs at most once
+		d.Release()
+		return []*tensor.Tensor{gx}
+	}, x)
+}
+
+// Embedding looks up rows ids (indices as float32) of table [V, dim]; the
+// result has shape ids.shape + [dim]. Gradients of repeated ids add up.
+func (g *Graph) Embedding(table *Var, ids *tensor.Tensor) *Var {
+	y := tensor.Gather(table.Value, ids)
+	return g.record("Embedding", y, func(gy *tensor.Tensor) []*tensor.Tensor {
+		return []*tensor.Tensor{tensor.ScatterAdd(gy, ids, table.Value.Dim(0))}
+	}, table)
+}
+
+// Dropout zeroes each element of x with probability p and scales the rest
+// by 1/(1-p). The mask comes from tensor.Rand(seed, offset): element i is
+// kept when its uniform is at least p, so a given (seed, offset) gives the
+// same mask on every backend. p == 0 returns x itself; p >= 1 gives zeros.
+func (g *Graph) Dropout(x *Var, p float32, seed, offset uint64) *Var {
+	if p == 0 {
+		return x
+	}
+	if p < 0 {
+		panic(fmt.Sprintf("autograd: Dropout: negative probability %g", p))
+	}
+	be := x.Value.Backend()
+	var mask *tensor.Tensor
+	if p >= 1 {
+		mask = tensor.Zeros(be, x.Value.Shape()...)
+	} else {
+		u := tensor.Rand(be, seed, offset, x.Value.Shape()...)
+		pt := tensor.Scalar(be, p)
+		drop := tensor.Greater(pt, u) // 1 where u < p
+		pt.Release()
+		u.Release()
+		mask = tensor.Affine(drop, -1/(1-p), 1/(1-p)) // (1 - drop)/(1-p)
+		drop.Release()
+	}
+	y := tensor.Mul(x.Value, mask)
+	return g.record("Dropout", y, func(gy *tensor.Tensor) []*tensor.Tensor {
+		gx := tensor.Mul(gy, mask)
+		mask.Release() // a node's backward runs at most once
+		return []*tensor.Tensor{gx}
+	}, x)
+}
