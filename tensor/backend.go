@@ -175,7 +175,7 @@ type ConvArgs struct {
 	HasBias      bool
 }
 
-// NormArgs describes a normalisation over rows: LayerNorm uses Groups=1
+// NormArgs describes a normalisation over rows: LayerNorm uses Groups=0
 // over [Rows, N]; GroupNorm uses [Batch, C, HW] with Groups groups, where
 // the affine parameters are per channel.
 type NormArgs struct {

@@ -1,0 +1,324 @@
+package cpu
+
+import (
+	"math"
+
+	"sargo/tensor"
+)
+
+// attnBlock is the number of queries one forward work unit handles.
+const attnBlock = 16
+
+// dot returns Σ a[i]·b[i] over len(a) elements.
+func dot(a, b []float32) float32 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		s0 += a[i] * b[i]
+		s1 += a[i+1] * b[i+1]
+		s2 += a[i+2] * b[i+2]
+		s3 += a[i+3] * b[i+3]
+	}
+	for ; i < len(a); i++ {
+		s0 += a[i] * b[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// axpy adds alpha·x into y.
+func axpy(alpha float32, x, y []float32) {
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] += alpha * v
+	}
+}
+
+// attnScores writes the scaled, masked scores of query i of head bh against
+// every key into s; invisible keys get -Inf. It returns their maximum.
+func attnScores(a tensor.AttentionArgs, s, q, k, mask, sq, sk []float32, i int) float32 {
+	m := float32(math.Inf(-1))
+	D := a.D
+	for j := range s {
+		var v float32
+		switch {
+		case a.Mask == tensor.MaskScale && sk[j] > sq[i]:
+			v = float32(math.Inf(-1))
+		default:
+			v = a.Scale * dot(q, k[j*D:(j+1)*D])
+			if a.Mask == tensor.MaskAdditive {
+				v += mask[i*a.Lk+j]
+			}
+		}
+		s[j] = v
+		m = max(m, v)
+	}
+	return m
+}
+
+// attnInputs returns the per-head slices of the attention inputs.
+func attnInputs(a tensor.AttentionArgs) (q, k, v, mask, sq, sk []float32) {
+	nh := a.B * a.H
+	q, k, v = span(a.Q, nh*a.Lq*a.D), span(a.K, nh*a.Lk*a.D), span(a.V, nh*a.Lk*a.D)
+	switch a.Mask {
+	case tensor.MaskAdditive:
+		mask = span(a.MaskValues, a.Lq*a.Lk)
+	case tensor.MaskScale:
+		sq, sk = span(a.ScaleQ, a.Lq), span(a.ScaleK, a.Lk)
+	}
+	return q, k, v, mask, sq, sk
+}
+
+// attnGemmWork is the size B·H·Lq·Lk·D from which attention runs its
+// products on the GEMM rather than the direct loops.
+const attnGemmWork = 1 << 18
+
+// attnScoreBudget bounds the score matrices (in elements) the GEMM path
+// holds at once; heads are processed in groups that fit.
+const attnScoreBudget = 1 << 22
+
+// attnUseGemm reports whether a is large enough for the GEMM path.
+func attnUseGemm(a tensor.AttentionArgs) bool { return a.B*a.H*a.Lq*a.Lk*a.D >= attnGemmWork }
+
+// Attention computes softmax(scale·Q·Kᵀ + mask)·V, saving each query's
+// log-sum-exp. A query that sees no key gets zeros and a log-sum-exp of
+// -Inf. Small problems run fused loops per (batch, head) and query block;
+// large ones run the two products of each group of heads on the GEMM.
+func (b *Backend) Attention(a tensor.AttentionArgs) {
+	if attnUseGemm(a) {
+		b.attentionGemm(a, attnScoreBudget)
+		return
+	}
+	b.attentionDirect(a)
+}
+
+// AttentionBackward recomputes the probabilities P = exp(S − lse) from the
+// saved log-sum-exp and writes dV = Pᵀ·dO, dS = P∘(dO·Vᵀ − rowsum(dO∘O)),
+// dQ = scale·dS·K and dK = scale·dSᵀ·Q. Queries with no visible key
+// contribute nothing and get zero gradients.
+func (b *Backend) AttentionBackward(a tensor.AttentionArgs, g tensor.AttentionGrads) {
+	if attnUseGemm(a) {
+		b.attentionBackwardGemm(a, g, attnScoreBudget)
+		return
+	}
+	b.attentionBackwardDirect(a, g)
+}
+
+// attentionDirect is the fused forward per (batch, head) and query block.
+// Each query's scores are computed once, then normalised against their
+// maximum (the same result as an online softmax over key blocks).
+func (b *Backend) attentionDirect(a tensor.AttentionArgs) {
+	D, Lq, Lk := a.D, a.Lq, a.Lk
+	nh := a.B * a.H
+	q, k, v, mask, sq, sk := attnInputs(a)
+	out, lse := span(a.Out, nh*Lq*D), span(a.Lse, nh*Lq)
+	blocks := (Lq + attnBlock - 1) / attnBlock
+	b.parallelFor(nh*blocks, 1, func(lo, hi int) {
+		s := make([]float32, Lk)
+		acc := make([]float32, D)
+		for u := lo; u < hi; u++ {
+			h, blk := u/blocks, u%blocks
+			kh, vh := k[h*Lk*D:(h+1)*Lk*D], v[h*Lk*D:(h+1)*Lk*D]
+			for i := blk * attnBlock; i < min(Lq, (blk+1)*attnBlock); i++ {
+				row := h*Lq + i
+				qi, oi := q[row*D:(row+1)*D], out[row*D:(row+1)*D]
+				m := attnScores(a, s, qi, kh, mask, sq, sk, i)
+				if math.IsInf(float64(m), -1) {
+					clear(oi)
+					lse[row] = float32(math.Inf(-1))
+					continue
+				}
+				clear(acc)
+				var l float64
+				for j, sj := range s {
+					if math.IsInf(float64(sj), -1) {
+						continue
+					}
+					p := float32(math.Exp(float64(sj - m)))
+					l += float64(p)
+					axpy(p, vh[j*D:(j+1)*D], acc)
+				}
+				rl := float32(1 / l)
+				for d := range oi {
+					oi[d] = acc[d] * rl
+				}
+				lse[row] = float32(float64(m) + math.Log(l))
+			}
+		}
+	})
+}
+
+// attentionBackwardDirect is the fused backward, parallel over batch·heads
+// with queries in order.
+func (b *Backend) attentionBackwardDirect(a tensor.AttentionArgs, g tensor.AttentionGrads) {
+	D, Lq, Lk := a.D, a.Lq, a.Lk
+	nh := a.B * a.H
+	q, k, v, mask, sq, sk := attnInputs(a)
+	out, lse := span(a.Out, nh*Lq*D), span(a.Lse, nh*Lq)
+	gout := span(g.GradOut, nh*Lq*D)
+	dq, dk, dv := span(g.GradQ, nh*Lq*D), span(g.GradK, nh*Lk*D), span(g.GradV, nh*Lk*D)
+	b.parallelFor(nh, 1, func(lo, hi int) {
+		s := make([]float32, Lk)
+		for h := lo; h < hi; h++ {
+			kh, vh := k[h*Lk*D:(h+1)*Lk*D], v[h*Lk*D:(h+1)*Lk*D]
+			dkh, dvh := dk[h*Lk*D:(h+1)*Lk*D], dv[h*Lk*D:(h+1)*Lk*D]
+			clear(dkh)
+			clear(dvh)
+			for i := range Lq {
+				row := h*Lq + i
+				qi, oi, gi, dqi := q[row*D:(row+1)*D], out[row*D:(row+1)*D], gout[row*D:(row+1)*D], dq[row*D:(row+1)*D]
+				clear(dqi)
+				l := lse[row]
+				if math.IsInf(float64(l), -1) {
+					continue
+				}
+				attnScores(a, s, qi, kh, mask, sq, sk, i)
+				di := dot(gi, oi)
+				for j, sj := range s {
+					if math.IsInf(float64(sj), -1) {
+						continue
+					}
+					p := float32(math.Exp(float64(sj - l)))
+					kj, vj := kh[j*D:(j+1)*D], vh[j*D:(j+1)*D]
+					axpy(p, gi, dvh[j*D:(j+1)*D])
+					ds := a.Scale * p * (dot(gi, vj) - di)
+					axpy(ds, kj, dqi)
+					axpy(ds, qi, dkh[j*D:(j+1)*D])
+				}
+			}
+		}
+	})
+}
+
+// spanAt is s advanced by off elements.
+func spanAt(s tensor.Span, off int) tensor.Span {
+	return tensor.Span{Buf: s.Buf, Offset: s.Offset + off}
+}
+
+// attnHeadGroup is the number of heads whose [Lq, Lk] scores fit budget
+// elements.
+func attnHeadGroup(a tensor.AttentionArgs, budget int) int {
+	return max(1, min(a.B*a.H, budget/max(1, a.Lq*a.Lk)))
+}
+
+// attnMaskRow applies the mask to row i of raw scores in place, invisible
+// keys becoming -Inf, and returns the row maximum.
+func attnMaskRow(a tensor.AttentionArgs, row, mask, sq, sk []float32, i int) float32 {
+	m := float32(math.Inf(-1))
+	for j := range row {
+		switch a.Mask {
+		case tensor.MaskAdditive:
+			row[j] += mask[i*a.Lk+j]
+		case tensor.MaskScale:
+			if sk[j] > sq[i] {
+				row[j] = float32(math.Inf(-1))
+			}
+		}
+		m = max(m, row[j])
+	}
+	return m
+}
+
+// attnProbRow turns row i of scaled scores into probabilities in place
+// and returns its log-sum-exp; a row with no visible key becomes zeros
+// with a log-sum-exp of -Inf.
+func attnProbRow(a tensor.AttentionArgs, row, mask, sq, sk []float32, i int) float32 {
+	m := attnMaskRow(a, row, mask, sq, sk, i)
+	if math.IsInf(float64(m), -1) {
+		clear(row)
+		return m
+	}
+	var l float64
+	for j, v := range row {
+		p := float32(math.Exp(float64(v - m)))
+		row[j] = p
+		l += float64(p)
+	}
+	rl := float32(1 / l)
+	for j := range row {
+		row[j] *= rl
+	}
+	return float32(float64(m) + math.Log(l))
+}
+
+// attentionGemm computes, for each group of heads, S = scale·Q·Kᵀ and
+// O = softmax(S + mask)·V with batched GEMMs, holding at most budget
+// score elements (but always one head's) at a time.
+func (b *Backend) attentionGemm(a tensor.AttentionArgs, budget int) {
+	D, Lq, Lk := a.D, a.Lq, a.Lk
+	nh := a.B * a.H
+	_, _, _, mask, sq, sk := attnInputs(a)
+	lse := span(a.Lse, nh*Lq)
+	hg := attnHeadGroup(a, budget)
+	sBuf := &Buffer{Data: make([]float32, hg*Lq*Lk)}
+	for h0 := 0; h0 < nh; h0 += hg {
+		g := min(hg, nh-h0)
+		b.MatMul(tensor.MatMulArgs{Batch: g, M: Lq, N: Lk, K: D, TransB: true,
+			A: spanAt(a.Q, h0*Lq*D), B: spanAt(a.K, h0*Lk*D), C: tensor.Span{Buf: sBuf},
+			StrideA: Lq * D, StrideB: Lk * D, StrideC: Lq * Lk, Alpha: a.Scale})
+		S := sBuf.Data
+		b.parallelFor(g*Lq, rowGrain(Lk), func(lo, hi int) {
+			for r := lo; r < hi; r++ {
+				lse[h0*Lq+r] = attnProbRow(a, S[r*Lk:(r+1)*Lk], mask, sq, sk, r%Lq)
+			}
+		})
+		b.MatMul(tensor.MatMulArgs{Batch: g, M: Lq, N: D, K: Lk,
+			A: tensor.Span{Buf: sBuf}, B: spanAt(a.V, h0*Lk*D), C: spanAt(a.Out, h0*Lq*D),
+			StrideA: Lq * Lk, StrideB: Lk * D, StrideC: Lq * D, Alpha: 1})
+	}
+}
+
+// attentionBackwardGemm is the backward of attentionGemm: per group of
+// heads it recomputes P, then dV = Pᵀ·dO, dP = dO·Vᵀ,
+// dS = scale·P∘(dP − rowsum(dO∘O)), dQ = dS·K and dK = dSᵀ·Q.
+func (b *Backend) attentionBackwardGemm(a tensor.AttentionArgs, gr tensor.AttentionGrads, budget int) {
+	D, Lq, Lk := a.D, a.Lq, a.Lk
+	nh := a.B * a.H
+	_, _, _, mask, sq, sk := attnInputs(a)
+	lse, out, gout := span(a.Lse, nh*Lq), span(a.Out, nh*Lq*D), span(gr.GradOut, nh*Lq*D)
+	hg := attnHeadGroup(a, budget)
+	pBuf := &Buffer{Data: make([]float32, hg*Lq*Lk)}
+	dBuf := &Buffer{Data: make([]float32, hg*Lq*Lk)}
+	type mm = tensor.MatMulArgs
+	for h0 := 0; h0 < nh; h0 += hg {
+		g := min(hg, nh-h0)
+		qs, ks, vs := spanAt(a.Q, h0*Lq*D), spanAt(a.K, h0*Lk*D), spanAt(a.V, h0*Lk*D)
+		gos := spanAt(gr.GradOut, h0*Lq*D)
+		b.MatMul(mm{Batch: g, M: Lq, N: Lk, K: D, TransB: true, A: qs, B: ks, C: tensor.Span{Buf: pBuf},
+			StrideA: Lq * D, StrideB: Lk * D, StrideC: Lq * Lk, Alpha: a.Scale})
+		P := pBuf.Data
+		b.parallelFor(g*Lq, rowGrain(Lk), func(lo, hi int) {
+			for r := lo; r < hi; r++ {
+				row := P[r*Lk : (r+1)*Lk]
+				l := lse[h0*Lq+r]
+				if math.IsInf(float64(l), -1) {
+					clear(row)
+					continue
+				}
+				attnMaskRow(a, row, mask, sq, sk, r%Lq)
+				for j, v := range row {
+					row[j] = float32(math.Exp(float64(v - l)))
+				}
+			}
+		})
+		b.MatMul(mm{Batch: g, M: Lk, N: D, K: Lq, TransA: true, A: tensor.Span{Buf: pBuf}, B: gos,
+			C: spanAt(gr.GradV, h0*Lk*D), StrideA: Lq * Lk, StrideB: Lq * D, StrideC: Lk * D, Alpha: 1})
+		b.MatMul(mm{Batch: g, M: Lq, N: Lk, K: D, TransB: true, A: gos, B: vs, C: tensor.Span{Buf: dBuf},
+			StrideA: Lq * D, StrideB: Lk * D, StrideC: Lq * Lk, Alpha: 1})
+		dS := dBuf.Data
+		b.parallelFor(g*Lq, rowGrain(Lk), func(lo, hi int) {
+			for r := lo; r < hi; r++ {
+				o := (h0*Lq + r) * D
+				di := dot(gout[o:o+D], out[o:o+D])
+				pr, dr := P[r*Lk:(r+1)*Lk], dS[r*Lk:(r+1)*Lk]
+				for j, p := range pr {
+					dr[j] = a.Scale * p * (dr[j] - di)
+				}
+			}
+		})
+		b.MatMul(mm{Batch: g, M: Lq, N: D, K: Lk, A: tensor.Span{Buf: dBuf}, B: ks,
+			C: spanAt(gr.GradQ, h0*Lq*D), StrideA: Lq * Lk, StrideB: Lk * D, StrideC: Lq * D, Alpha: 1})
+		b.MatMul(mm{Batch: g, M: Lk, N: D, K: Lq, TransA: true, A: tensor.Span{Buf: dBuf}, B: qs,
+			C: spanAt(gr.GradK, h0*Lk*D), StrideA: Lq * Lk, StrideB: Lq * D, StrideC: Lk * D, Alpha: 1})
+	}
+}

@@ -1,0 +1,444 @@
+package cpu
+
+import (
+	"math"
+
+	"sargo/tensor"
+)
+
+// Elementwise kernels over arbitrary-rank strided views. Views are first
+// coalesced (size-1 axes dropped, adjacent axes merged where every view's
+// strides allow); when every view is then a single unit-stride run the
+// kernel runs on plain slices, otherwise each row of the innermost axis is
+// gathered into scratch, computed as a slice and scattered back. A
+// destination may alias a source exactly (in-place update).
+
+var _ tensor.Backend = (*Backend)(nil)
+
+// elemGrain is the smallest number of elements worth a goroutine.
+const elemGrain = 1 << 14
+
+// elemChunk is the scratch length used by the strided path.
+const elemChunk = 512
+
+// layout is a coalesced iteration space shared by several views.
+type layout struct {
+	shape   []int
+	strides [][]int // strides[v][axis]
+	offsets []int
+}
+
+// coalesce builds the common iteration space of views sharing one shape.
+func coalesce(views ...tensor.View) layout {
+	nv := len(views)
+	l := layout{strides: make([][]int, nv), offsets: make([]int, nv)}
+	for v, vw := range views {
+		l.offsets[v] = vw.Offset
+	}
+	for ax, n := range views[0].Shape {
+		if n == 1 {
+			continue
+		}
+		last := len(l.shape) - 1
+		merge := last >= 0
+		for v := 0; merge && v < nv; v++ {
+			if l.strides[v][last] != views[v].Strides[ax]*n {
+				merge = false
+			}
+		}
+		if merge {
+			l.shape[last] *= n
+			for v := range nv {
+				l.strides[v][last] = views[v].Strides[ax]
+			}
+			continue
+		}
+		l.shape = append(l.shape, n)
+		for v := range nv {
+			l.strides[v] = append(l.strides[v], views[v].Strides[ax])
+		}
+	}
+	if len(l.shape) == 0 {
+		l.shape = []int{1}
+		for v := range nv {
+			l.strides[v] = []int{1}
+		}
+	}
+	return l
+}
+
+// contiguous reports whether every view is one unit-stride run.
+func (l layout) contiguous() bool {
+	if len(l.shape) != 1 {
+		return false
+	}
+	for _, s := range l.strides {
+		if s[0] != 1 {
+			return false
+		}
+	}
+	return true
+}
+
+func (l layout) size() int {
+	n := 1
+	for _, d := range l.shape {
+		n *= d
+	}
+	return n
+}
+
+// elementwise runs fn over the views: bufs[v] holds n consecutive elements
+// of view v. The first view is the output and is written back; the others
+// are inputs. fn must not retain the slices.
+func (b *Backend) elementwise(views []tensor.View, fn func(bufs [][]float32)) {
+	datas := make([][]float32, len(views))
+	for v, vw := range views {
+		datas[v] = data(vw.Buf)
+	}
+	l := coalesce(views...)
+	total := l.size()
+	if total == 0 {
+		return
+	}
+	if l.contiguous() {
+		b.parallelFor(total, elemGrain, func(lo, hi int) {
+			bufs := make([][]float32, len(views))
+			for v := range views {
+				o := l.offsets[v]
+				bufs[v] = datas[v][o+lo : o+hi]
+			}
+			fn(bufs)
+		})
+		return
+	}
+	r := len(l.shape) - 1
+	inner := l.shape[r]
+	chunks := (inner + elemChunk - 1) / elemChunk
+	units := total / inner * chunks
+	b.parallelFor(units, max(1, elemGrain/min(inner, elemChunk)), func(lo, hi int) {
+		bufs := make([][]float32, len(views))
+		cs := min(inner, elemChunk)
+		scratch := make([]float32, len(views)*cs)
+		base := make([]int, len(views))
+		for u := lo; u < hi; u++ {
+			row, c := u/chunks, u%chunks
+			for v := range views {
+				base[v] = l.offsets[v]
+			}
+			for ax := r - 1; ax >= 0; ax-- {
+				i := row % l.shape[ax]
+				row /= l.shape[ax]
+				for v := range views {
+					base[v] += i * l.strides[v][ax]
+				}
+			}
+			start := c * elemChunk
+			n := min(elemChunk, inner-start)
+			for v := range views {
+				buf := scratch[v*cs : v*cs+n]
+				bufs[v] = buf
+				if v == 0 {
+					continue
+				}
+				src, s := datas[v], l.strides[v][r]
+				p := base[v] + start*s
+				for k := range buf {
+					buf[k] = src[p]
+					p += s
+				}
+			}
+			fn(bufs)
+			dst, s := datas[0], l.strides[0][r]
+			p := base[0] + start*s
+			for _, x := range bufs[0] {
+				dst[p] = x
+				p += s
+			}
+		}
+	})
+}
+
+// Copy writes src into dst elementwise.
+func (b *Backend) Copy(dst, src tensor.View) {
+	b.elementwise([]tensor.View{dst, src}, func(bufs [][]float32) { copy(bufs[0], bufs[1]) })
+}
+
+// Fill sets every element of dst to v.
+func (b *Backend) Fill(dst tensor.View, v float32) {
+	b.elementwise([]tensor.View{dst}, func(bufs [][]float32) {
+		for i := range bufs[0] {
+			bufs[0][i] = v
+		}
+	})
+}
+
+// Unary computes dst = op(src).
+func (b *Backend) Unary(op tensor.UnaryOp, dst, src tensor.View, alpha, beta float32) {
+	b.elementwise([]tensor.View{dst, src}, func(bufs [][]float32) { unarySlice(op, bufs[0], bufs[1], alpha, beta) })
+}
+
+// UnaryBackward computes dx = gy · op'(x).
+func (b *Backend) UnaryBackward(op tensor.UnaryOp, dx, x, gy tensor.View, alpha, beta float32) {
+	b.elementwise([]tensor.View{dx, x, gy}, func(bufs [][]float32) {
+		unaryBackwardSlice(op, bufs[0], bufs[1], bufs[2], alpha, beta)
+	})
+}
+
+// Binary computes dst = op(a, b).
+func (b *Backend) Binary(op tensor.BinaryOp, dst, x, y tensor.View) {
+	b.elementwise([]tensor.View{dst, x, y}, func(bufs [][]float32) { binarySlice(op, bufs[0], bufs[1], bufs[2]) })
+}
+
+// Where computes dst = cond != 0 ? a : b.
+func (b *Backend) Where(dst, cond, x, y tensor.View) {
+	b.elementwise([]tensor.View{dst, cond, x, y}, func(bufs [][]float32) {
+		d, c, p, q := bufs[0], bufs[1], bufs[2], bufs[3]
+		for i := range d {
+			if c[i] != 0 {
+				d[i] = p[i]
+			} else {
+				d[i] = q[i]
+			}
+		}
+	})
+}
+
+// binarySlice computes d = op(x, y) over equal-length slices.
+func binarySlice(op tensor.BinaryOp, d, x, y []float32) {
+	x, y = x[:len(d)], y[:len(d)]
+	switch op {
+	case tensor.OpAdd:
+		for i := range d {
+			d[i] = x[i] + y[i]
+		}
+	case tensor.OpSub:
+		for i := range d {
+			d[i] = x[i] - y[i]
+		}
+	case tensor.OpMul:
+		for i := range d {
+			d[i] = x[i] * y[i]
+		}
+	case tensor.OpDiv:
+		for i := range d {
+			d[i] = x[i] / y[i]
+		}
+	case tensor.OpMax:
+		for i := range d {
+			d[i] = max(x[i], y[i])
+		}
+	case tensor.OpMin:
+		for i := range d {
+			d[i] = min(x[i], y[i])
+		}
+	case tensor.OpGreater:
+		for i := range d {
+			d[i] = b2f(x[i] > y[i])
+		}
+	case tensor.OpEqual:
+		for i := range d {
+			d[i] = b2f(x[i] == y[i])
+		}
+	}
+}
+
+func b2f(c bool) float32 {
+	if c {
+		return 1
+	}
+	return 0
+}
+
+// sigmoid is a numerically stable logistic function.
+func sigmoid(x float64) float64 {
+	if x >= 0 {
+		return 1 / (1 + math.Exp(-x))
+	}
+	e := math.Exp(x)
+	return e / (1 + e)
+}
+
+const (
+	geluK = 0.7978845608028654 // sqrt(2/pi)
+	geluC = 0.044715
+)
+
+// unarySlice computes d = op(x) over equal-length slices.
+func unarySlice(op tensor.UnaryOp, d, x []float32, alpha, beta float32) {
+	x = x[:len(d)]
+	switch op {
+	case tensor.OpNeg:
+		for i := range d {
+			d[i] = -x[i]
+		}
+	case tensor.OpAffine:
+		for i := range d {
+			d[i] = alpha*x[i] + beta
+		}
+	case tensor.OpSquare:
+		for i := range d {
+			d[i] = x[i] * x[i]
+		}
+	case tensor.OpRecip:
+		for i := range d {
+			d[i] = 1 / x[i]
+		}
+	case tensor.OpRelu:
+		for i := range d {
+			if x[i] > 0 {
+				d[i] = x[i]
+			} else {
+				d[i] = 0
+			}
+		}
+	case tensor.OpClamp:
+		for i := range d {
+			d[i] = min(max(x[i], alpha), beta)
+		}
+	case tensor.OpAbs:
+		for i := range d {
+			d[i] = float32(math.Abs(float64(x[i])))
+		}
+	case tensor.OpSqrt:
+		for i := range d {
+			d[i] = float32(math.Sqrt(float64(x[i])))
+		}
+	case tensor.OpSign:
+		for i := range d {
+			d[i] = sign32(x[i])
+		}
+	default:
+		f := unaryFunc(op, float64(alpha))
+		for i := range d {
+			d[i] = float32(f(float64(x[i])))
+		}
+	}
+}
+
+func sign32(x float32) float32 {
+	switch {
+	case x > 0:
+		return 1
+	case x < 0:
+		return -1
+	}
+	return 0
+}
+
+// unaryFunc returns the scalar form of the transcendental unary ops.
+func unaryFunc(op tensor.UnaryOp, alpha float64) func(float64) float64 {
+	switch op {
+	case tensor.OpExp:
+		return math.Exp
+	case tensor.OpLog:
+		return math.Log
+	case tensor.OpRsqrt:
+		return func(x float64) float64 { return 1 / math.Sqrt(x) }
+	case tensor.OpTanh:
+		return math.Tanh
+	case tensor.OpSigmoid:
+		return sigmoid
+	case tensor.OpSilu:
+		return func(x float64) float64 { return x * sigmoid(x) }
+	case tensor.OpGeluTanh:
+		return func(x float64) float64 { return 0.5 * x * (1 + math.Tanh(geluK*(x+geluC*x*x*x))) }
+	case tensor.OpGeluErf:
+		return func(x float64) float64 { return 0.5 * x * (1 + math.Erf(x/math.Sqrt2)) }
+	case tensor.OpPow:
+		return func(x float64) float64 { return math.Pow(x, alpha) }
+	}
+	return func(float64) float64 { return math.NaN() }
+}
+
+// unaryDeriv returns op'(x) as a scalar function.
+func unaryDeriv(op tensor.UnaryOp, alpha, beta float64) func(float64) float64 {
+	switch op {
+	case tensor.OpNeg:
+		return func(float64) float64 { return -1 }
+	case tensor.OpExp:
+		return math.Exp
+	case tensor.OpLog:
+		return func(x float64) float64 { return 1 / x }
+	case tensor.OpSqrt:
+		return func(x float64) float64 { return 0.5 / math.Sqrt(x) }
+	case tensor.OpRsqrt:
+		return func(x float64) float64 { return -0.5 / (x * math.Sqrt(x)) }
+	case tensor.OpAbs:
+		return func(x float64) float64 { return float64(sign32(float32(x))) }
+	case tensor.OpSign:
+		return func(float64) float64 { return 0 }
+	case tensor.OpTanh:
+		return func(x float64) float64 { t := math.Tanh(x); return 1 - t*t }
+	case tensor.OpSigmoid:
+		return func(x float64) float64 { s := sigmoid(x); return s * (1 - s) }
+	case tensor.OpRelu:
+		return func(x float64) float64 { return float64(b2f(x > 0)) }
+	case tensor.OpSilu:
+		return func(x float64) float64 { s := sigmoid(x); return s * (1 + x*(1-s)) }
+	case tensor.OpGeluTanh:
+		return func(x float64) float64 {
+			t := math.Tanh(geluK * (x + geluC*x*x*x))
+			return 0.5*(1+t) + 0.5*x*(1-t*t)*geluK*(1+3*geluC*x*x)
+		}
+	case tensor.OpGeluErf:
+		return func(x float64) float64 {
+			return 0.5*(1+math.Erf(x/math.Sqrt2)) + x*math.Exp(-0.5*x*x)/math.Sqrt(2*math.Pi)
+		}
+	case tensor.OpPow:
+		return func(x float64) float64 { return alpha * math.Pow(x, alpha-1) }
+	case tensor.OpClamp:
+		return func(x float64) float64 { return float64(b2f(alpha <= x && x <= beta)) }
+	case tensor.OpAffine:
+		return func(float64) float64 { return alpha }
+	case tensor.OpSquare:
+		return func(x float64) float64 { return 2 * x }
+	case tensor.OpRecip:
+		return func(x float64) float64 { return -1 / (x * x) }
+	}
+	return func(float64) float64 { return math.NaN() }
+}
+
+// unaryBackwardSlice computes dx = gy · op'(x) over equal-length slices.
+func unaryBackwardSlice(op tensor.UnaryOp, dx, x, gy []float32, alpha, beta float32) {
+	x, gy = x[:len(dx)], gy[:len(dx)]
+	switch op {
+	case tensor.OpNeg:
+		for i := range dx {
+			dx[i] = -gy[i]
+		}
+	case tensor.OpAffine:
+		for i := range dx {
+			dx[i] = alpha * gy[i]
+		}
+	case tensor.OpSquare:
+		for i := range dx {
+			dx[i] = 2 * x[i] * gy[i]
+		}
+	case tensor.OpRelu:
+		for i := range dx {
+			if x[i] > 0 {
+				dx[i] = gy[i]
+			} else {
+				dx[i] = 0
+			}
+		}
+	case tensor.OpClamp:
+		for i := range dx {
+			if alpha <= x[i] && x[i] <= beta {
+				dx[i] = gy[i]
+			} else {
+				dx[i] = 0
+			}
+		}
+	case tensor.OpSign:
+		for i := range dx {
+			dx[i] = 0
+		}
+	default:
+		f := unaryDeriv(op, float64(alpha), float64(beta))
+		for i := range dx {
+			dx[i] = float32(float64(gy[i]) * f(float64(x[i])))
+		}
+	}
+}

@@ -1,0 +1,184 @@
+package cpu
+
+import (
+	"math"
+
+	"sargo/tensor"
+)
+
+// normShape maps NormArgs onto rows of length rowLen whose element i uses
+// affine parameter (row % groups)·chans + i/hw. A layer norm (Groups == 0)
+// is rows of N with one parameter per element; a group norm is Batch·Groups
+// rows of (C/Groups)·HW elements with one parameter per channel.
+type normShape struct {
+	rows, rowLen, groups, chans, hw, params int
+}
+
+func shapeOf(a tensor.NormArgs) normShape {
+	if a.Groups > 0 && a.C > 0 {
+		cg := a.C / a.Groups
+		return normShape{rows: a.Batch * a.Groups, rowLen: cg * a.HW, groups: a.Groups, chans: cg, hw: a.HW, params: a.C}
+	}
+	return normShape{rows: a.Rows, rowLen: a.N, groups: 1, chans: a.N, hw: 1, params: a.N}
+}
+
+// param returns the affine parameter index of element i of row r.
+func (s normShape) param(r, i int) int { return (r%s.groups)*s.chans + i/s.hw }
+
+// Norm computes a layer norm or group norm with two-pass float64
+// statistics (biased variance), writing y, the mean and the reciprocal
+// standard deviation 1/sqrt(var + eps).
+func (b *Backend) Norm(a tensor.NormArgs, y, mean, rstd, x, w, bias tensor.Span) {
+	s := shapeOf(a)
+	n := s.rowLen
+	ys, xs := span(y, s.rows*n), span(x, s.rows*n)
+	ms, rs := span(mean, s.rows), span(rstd, s.rows)
+	var ws, bs []float32
+	if a.HasWeight {
+		ws = span(w, s.params)
+	}
+	if a.HasBias {
+		bs = span(bias, s.params)
+	}
+	b.parallelFor(s.rows, rowGrain(n), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			xr, yr := xs[r*n:(r+1)*n], ys[r*n:(r+1)*n]
+			var sum float64
+			for _, v := range xr {
+				sum += float64(v)
+			}
+			mu := sum / float64(max(n, 1))
+			var sq float64
+			for _, v := range xr {
+				d := float64(v) - mu
+				sq += d * d
+			}
+			rsd := 1 / math.Sqrt(sq/float64(max(n, 1))+float64(a.Eps))
+			ms[r], rs[r] = float32(mu), float32(rsd)
+			for i, v := range xr {
+				h := (float64(v) - mu) * rsd
+				if ws != nil || bs != nil {
+					p := s.param(r, i)
+					if ws != nil {
+						h *= float64(ws[p])
+					}
+					if bs != nil {
+						h += float64(bs[p])
+					}
+				}
+				yr[i] = float32(h)
+			}
+		}
+	})
+}
+
+// NormBackward writes dx = rstd·(g − mean(g) − x̂·mean(g·x̂)) with
+// g = gy·w and x̂ = (x − mean)·rstd, and adds Σ gy·x̂ into dw and Σ gy into
+// db when their spans are set. The parameter gradients are summed in a
+// fixed order (parallel over parameters), so they are deterministic.
+func (b *Backend) NormBackward(a tensor.NormArgs, dx, dw, db, x, mean, rstd, w, gy tensor.Span) {
+	s := shapeOf(a)
+	n := s.rowLen
+	dxs, xs, gs := span(dx, s.rows*n), span(x, s.rows*n), span(gy, s.rows*n)
+	ms, rs := span(mean, s.rows), span(rstd, s.rows)
+	var ws []float32
+	if a.HasWeight {
+		ws = span(w, s.params)
+	}
+	b.parallelFor(s.rows, rowGrain(n), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			xr, gr, dr := xs[r*n:(r+1)*n], gs[r*n:(r+1)*n], dxs[r*n:(r+1)*n]
+			mu, rsd := float64(ms[r]), float64(rs[r])
+			var sg, sgh float64
+			for i, v := range xr {
+				g := float64(gr[i])
+				if ws != nil {
+					g *= float64(ws[s.param(r, i)])
+				}
+				sg += g
+				sgh += g * (float64(v) - mu) * rsd
+			}
+			sg /= float64(n)
+			sgh /= float64(n)
+			for i, v := range xr {
+				g := float64(gr[i])
+				if ws != nil {
+					g *= float64(ws[s.param(r, i)])
+				}
+				dr[i] = float32(rsd * (g - sg - (float64(v)-mu)*rsd*sgh))
+			}
+		}
+	})
+	if dw.Buf == nil && db.Buf == nil {
+		return
+	}
+	var dws, dbs []float32
+	if dw.Buf != nil {
+		dws = span(dw, s.params)
+	}
+	if db.Buf != nil {
+		dbs = span(db, s.params)
+	}
+	if s.groups == 1 && s.hw == 1 {
+		b.layerNormParamGrads(s, dws, dbs, xs, gs, ms, rs)
+		return
+	}
+	// Each parameter p covers, in every row of its group residue, the hw
+	// elements starting at (p % chans)·hw.
+	b.parallelFor(s.params, max(1, rowGrain(s.rows*s.hw)), func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			g, c := p/s.chans, p%s.chans
+			var sw, sb float64
+			for r := g; r < s.rows; r += s.groups {
+				mu, rsd := float64(ms[r]), float64(rs[r])
+				base := r*n + c*s.hw
+				for i := base; i < base+s.hw; i++ {
+					gv := float64(gs[i])
+					sb += gv
+					sw += gv * (float64(xs[i]) - mu) * rsd
+				}
+			}
+			if dws != nil {
+				dws[p] += float32(sw)
+			}
+			if dbs != nil {
+				dbs[p] += float32(sb)
+			}
+		}
+	})
+}
+
+// normTile is the number of layer-norm columns one work unit sums.
+const normTile = 64
+
+// layerNormParamGrads adds the layer-norm weight and bias gradients,
+// parallel over column tiles with rows summed in order.
+func (b *Backend) layerNormParamGrads(s normShape, dws, dbs, xs, gs, ms, rs []float32) {
+	n := s.rowLen
+	tiles := (n + normTile - 1) / normTile
+	b.parallelFor(tiles, max(1, rowGrain(s.rows*normTile)), func(lo, hi int) {
+		var sw, sb [normTile]float64
+		for t := lo; t < hi; t++ {
+			c0 := t * normTile
+			w := min(normTile, n-c0)
+			clear(sw[:])
+			clear(sb[:])
+			for r := range s.rows {
+				mu, rsd := float64(ms[r]), float64(rs[r])
+				xr, gr := xs[r*n+c0:r*n+c0+w], gs[r*n+c0:r*n+c0+w]
+				for i, g := range gr {
+					sb[i] += float64(g)
+					sw[i] += float64(g) * (float64(xr[i]) - mu) * rsd
+				}
+			}
+			for i := range w {
+				if dws != nil {
+					dws[c0+i] += float32(sw[i])
+				}
+				if dbs != nil {
+					dbs[c0+i] += float32(sb[i])
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,82 @@
+package cpu
+
+import (
+	"math"
+
+	"sargo/tensor"
+)
+
+// reduceTile is the number of inner positions one work unit reduces.
+const reduceTile = 256
+
+// Reduce reduces src viewed as [outer, n, inner] over n into dst [outer,
+// inner]. Sums accumulate in float64. Max and Min propagate NaN; Argmax
+// gives the first index of the maximum (a NaN counts as the maximum).
+func (b *Backend) Reduce(op tensor.ReduceOp, dst, src tensor.Span, outer, n, inner int) {
+	d := span(dst, outer*inner)
+	s := span(src, outer*n*inner)
+	tiles := (inner + reduceTile - 1) / reduceTile
+	grain := max(1, elemGrain/max(1, n*min(inner, reduceTile)))
+	b.parallelFor(outer*tiles, grain, func(lo, hi int) {
+		acc := make([]float64, min(inner, reduceTile))
+		arg := make([]int, len(acc))
+		for u := lo; u < hi; u++ {
+			o, t := u/tiles, u%tiles
+			i0 := t * reduceTile
+			w := min(reduceTile, inner-i0)
+			base := o*n*inner + i0
+			reduceTileInto(op, d[o*inner+i0:o*inner+i0+w], s[base:], n, inner, acc[:w], arg[:w])
+		}
+	})
+}
+
+// reduceTileInto reduces the w columns starting at s[0] (row stride inner)
+// over n rows into d.
+func reduceTileInto(op tensor.ReduceOp, d, s []float32, n, inner int, acc []float64, arg []int) {
+	if op == tensor.ReduceSum {
+		clear(acc)
+		for j := range n {
+			row := s[j*inner : j*inner+len(acc)]
+			for i, x := range row {
+				acc[i] += float64(x)
+			}
+		}
+		for i := range d {
+			d[i] = float32(acc[i])
+		}
+		return
+	}
+	if n == 0 {
+		for i := range d {
+			d[i] = float32(math.NaN())
+		}
+		return
+	}
+	best := d
+	copy(best, s[:len(d)])
+	clear(arg)
+	for j := 1; j < n; j++ {
+		row := s[j*inner : j*inner+len(d)]
+		for i, x := range row {
+			m := best[i]
+			if m != m {
+				continue
+			}
+			var better bool
+			switch op {
+			case tensor.ReduceMin:
+				better = x < m || x != x
+			default:
+				better = x > m || x != x
+			}
+			if better {
+				best[i], arg[i] = x, j
+			}
+		}
+	}
+	if op == tensor.ReduceArgmax {
+		for i := range d {
+			d[i] = float32(arg[i])
+		}
+	}
+}
