@@ -1,0 +1,126 @@
+package sar
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+
+	"sargo/nn"
+	"sargo/tensor"
+)
+
+// configKey is the key of the model configuration inside the checkpoint's
+// config JSON object.
+const configKey = "model"
+
+// Save writes the model's weights and state (may be nil) to path
+// atomically (nn.SaveCheckpoint). The model configuration is stored under
+// the key "model" of the checkpoint's config JSON object; other keys of
+// state.Config (which must then be a JSON object) are kept. state is not
+// modified.
+func (m *Model) Save(path string, state *nn.TrainState) error {
+	st := nn.TrainState{}
+	if state != nil {
+		st = *state
+	}
+	obj := map[string]json.RawMessage{}
+	if len(st.Config) > 0 {
+		if err := json.Unmarshal(st.Config, &obj); err != nil {
+			return fmt.Errorf("save sar model %s: state config is not a JSON object: %w", path, err)
+		}
+	}
+	cfg, err := json.Marshal(m.Cfg)
+	if err != nil {
+		return fmt.Errorf("save sar model %s: %w", path, err)
+	}
+	obj[configKey] = cfg
+	if st.Config, err = json.Marshal(obj); err != nil {
+		return fmt.Errorf("save sar model %s: %w", path, err)
+	}
+	if err := nn.SaveCheckpoint(path, m.Parameters(), &st); err != nil {
+		return fmt.Errorf("save sar model: %w", err)
+	}
+	return nil
+}
+
+// LoadModel builds a model from the configuration stored in a checkpoint
+// written by Save and loads its weights. The returned state holds the
+// step, RNG offset and the whole config JSON; optimizer moments in the
+// file are ignored (load them with nn.LoadCheckpoint and an optimizer).
+func LoadModel(path string, dev tensor.Backend) (*Model, *nn.TrainState, error) {
+	cfg, err := ReadConfig(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := NewModel(cfg, dev, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load sar model %s: %w", path, err)
+	}
+	st := &nn.TrainState{}
+	if err := nn.LoadCheckpoint(path, m.Parameters(), st); err != nil {
+		return nil, nil, fmt.Errorf("load sar model: %w", err)
+	}
+	return m, st, nil
+}
+
+// ReadConfig reads the model configuration from a checkpoint's header
+// without loading its weights.
+func ReadConfig(path string) (Config, error) {
+	meta, err := readMetadata(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("read sar model config: %w", err)
+	}
+	raw, ok := meta["config"]
+	if !ok {
+		return Config{}, fmt.Errorf("read sar model config %s: no config in the metadata (not written by sar.Model.Save?)", path)
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(raw), &obj); err != nil {
+		return Config{}, fmt.Errorf("read sar model config %s: %w", path, err)
+	}
+	mc, ok := obj[configKey]
+	if !ok {
+		return Config{}, fmt.Errorf("read sar model config %s: config has no %q key", path, configKey)
+	}
+	var cfg Config
+	if err := json.Unmarshal(mc, &cfg); err != nil {
+		return Config{}, fmt.Errorf("read sar model config %s: %w", path, err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, fmt.Errorf("read sar model config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// maxHeader bounds the JSON header a checkpoint may have.
+const maxHeader = 100 << 20
+
+// readMetadata reads only the header of a safetensors file and returns
+// its __metadata__ map.
+func readMetadata(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var n uint64
+	if err := binary.Read(f, binary.LittleEndian, &n); err != nil {
+		return nil, fmt.Errorf("%s: header length: %w", path, err)
+	}
+	if n > maxHeader {
+		return nil, fmt.Errorf("%s: header of %d bytes is too large", path, n)
+	}
+	buf := make([]byte, n)
+	if _, err := io.ReadFull(f, buf); err != nil {
+		return nil, fmt.Errorf("%s: header: %w", path, err)
+	}
+	var hdr struct {
+		Meta map[string]string `json:"__metadata__"`
+	}
+	if err := json.Unmarshal(buf, &hdr); err != nil {
+		return nil, fmt.Errorf("%s: header: %w", path, err)
+	}
+	return hdr.Meta, nil
+}

@@ -1,0 +1,202 @@
+package sample
+
+import (
+	"errors"
+	"fmt"
+
+	"sargo/autograd"
+	"sargo/sar"
+	"sargo/sar/schedule"
+	"sargo/sar/tokenizer"
+	"sargo/tensor"
+)
+
+// Options control generation.
+type Options struct {
+	// Schedule is the list of scales to generate; its last scale is
+	// decoded. It must be increasing and within the tokenizer's latent.
+	Schedule schedule.Schedule
+	// CFG is the classifier-free guidance scale; 0 disables guidance (no
+	// doubled batch).
+	CFG float32
+	// TopK keeps the K most likely ids (0 keeps all); TopP keeps the
+	// smallest set reaching probability P (0 or 1 keeps all); Temperature
+	// divides the logits (0 means 1).
+	TopK        int
+	TopP        float32
+	Temperature float32
+	// Seed keys the Philox stream of the draws.
+	Seed uint64
+}
+
+// Start gives the first len(Z) scales of the schedule instead of
+// generating them, for example from a real image (tokenizer.Tokenize):
+// Z[k] [B, CVae, s_k, s_k] and IDs[k] [B, s_k²] (IDs may be nil; then the
+// result's ids of those scales are nil).
+type Start struct {
+	Z   []*tensor.Tensor
+	IDs []*tensor.Tensor
+}
+
+// Result is a generation: the decoded last scale and every scale's ids
+// and normalised latents.
+type Result struct {
+	Images *tensor.Tensor   // [B, C, H, W], values about [-1, 1]
+	IDs    []*tensor.Tensor // per scale [B, s_k²]
+	Z      []*tensor.Tensor // per scale [B, CVae, s_k, s_k]
+}
+
+// Guidance is the CFG weight of step k of n: the linear ramp CFG·k/(n−1)
+// from 0 at the first scale to CFG at the last (CFG for a one-scale
+// schedule).
+func Guidance(cfg float32, k, n int) float32 {
+	if n <= 1 {
+		return cfg
+	}
+	return cfg * float32(k) / float32(n-1)
+}
+
+// Generate samples one image per label (a class id, or NumClasses for an
+// unconditional sample) with the model's KV cache, one step per scale.
+// With CFG > 0 the batch is doubled with null labels and the logits of
+// step k are mixed as (1+t)·cond − t·uncond, t = Guidance(CFG, k, n). Step
+// k draws with tensor.Sample at stream offset Σ_{j<k} B·s_j², so a seed
+// gives the same images on every backend. The model is used in
+// evaluation mode and left in the mode it was in.
+func Generate(m *sar.Model, vq *tokenizer.VQ, labels []int, opt Options, start *Start) (*Result, error) {
+	if err := check(m, vq, labels, opt, start); err != nil {
+		return nil, err
+	}
+	defer m.SetTrain(m.Training())
+	m.SetTrain(false)
+
+	dev := vq.Device()
+	sc := opt.Schedule
+	b := len(labels)
+	guided := opt.CFG != 0
+	lab := labelTensor(dev, labels, m.Cfg.NumClasses, guided)
+	defer lab.Release()
+
+	res := &Result{IDs: make([]*tensor.Tensor, len(sc)), Z: make([]*tensor.Tensor, len(sc))}
+	cache := m.NewCache()
+	defer cache.Reset()
+	var input *tensor.Tensor
+	var offset uint64 // stream elements used by earlier steps
+	for k, s := range sc {
+		logits := m.Step(cache, lab, sc, k, input)
+		if input != nil {
+			input.Release()
+		}
+		if start != nil && k < len(start.Z) {
+			res.Z[k] = start.Z[k].Clone()
+			if k < len(start.IDs) && start.IDs[k] != nil {
+				res.IDs[k] = start.IDs[k].Clone()
+			}
+		} else {
+			mixed := mix(logits, b, Guidance(opt.CFG, k, len(sc)), guided)
+			res.IDs[k] = tensor.Sample(mixed, opt.TopK, opt.TopP, opt.Temperature, opt.Seed, offset)
+			mixed.Release()
+			res.Z[k] = vq.Embed(res.IDs[k], s)
+		}
+		logits.Release()
+		offset += uint64(b * s * s)
+		if k+1 < len(sc) {
+			input = nextInput(res.Z[k], sc[k+1], guided)
+		}
+	}
+	res.Images = vq.Decode(nil, autograd.Const(res.Z[len(sc)-1])).Value
+	return res, nil
+}
+
+// check validates Generate's arguments.
+func check(m *sar.Model, vq *tokenizer.VQ, labels []int, opt Options, start *Start) error {
+	switch {
+	case m == nil || vq == nil:
+		return errors.New("generate: nil model or tokenizer")
+	case len(labels) == 0:
+		return errors.New("generate: no labels")
+	case m.Cfg.Vocab != vq.Cfg.Codebook || m.Cfg.CVae != vq.Cfg.CVae:
+		return fmt.Errorf("generate: model (vocab %d, CVae %d) does not fit the tokenizer (codebook %d, CVae %d)",
+			m.Cfg.Vocab, m.Cfg.CVae, vq.Cfg.Codebook, vq.Cfg.CVae)
+	case opt.TopK < 0 || opt.TopK > m.Cfg.Vocab:
+		return fmt.Errorf("generate: top-k %d outside [0, %d]", opt.TopK, m.Cfg.Vocab)
+	case opt.TopP < 0 || opt.TopP > 1:
+		return fmt.Errorf("generate: top-p %g outside [0, 1]", opt.TopP)
+	case opt.Temperature < 0:
+		return fmt.Errorf("generate: negative temperature %g", opt.Temperature)
+	case opt.CFG < 0:
+		return fmt.Errorf("generate: negative CFG %g", opt.CFG)
+	}
+	if err := opt.Schedule.Validate(vq.Cfg.Latent()); err != nil {
+		return fmt.Errorf("generate: %w", err)
+	}
+	for i, l := range labels {
+		if l < 0 || l > m.Cfg.NumClasses {
+			return fmt.Errorf("generate: label %d (#%d) outside [0, %d] (%d is the null class)", l, i, m.Cfg.NumClasses, m.Cfg.NumClasses)
+		}
+	}
+	if start == nil {
+		return nil
+	}
+	if len(start.Z) > len(opt.Schedule) {
+		return fmt.Errorf("generate: %d given scales for schedule %s", len(start.Z), opt.Schedule)
+	}
+	for k, z := range start.Z {
+		s := opt.Schedule[k]
+		if sh := z.Shape(); len(sh) != 4 || sh[0] != len(labels) || sh[1] != m.Cfg.CVae || sh[2] != s || sh[3] != s {
+			return fmt.Errorf("generate: given latent %d is %v, want [%d, %d, %d, %d]", k, sh, len(labels), m.Cfg.CVae, s, s)
+		}
+		if k < len(start.IDs) && start.IDs[k] != nil {
+			if sh := start.IDs[k].Shape(); len(sh) != 2 || sh[0] != len(labels) || sh[1] != s*s {
+				return fmt.Errorf("generate: given ids %d are %v, want [%d, %d]", k, sh, len(labels), s*s)
+			}
+		}
+	}
+	return nil
+}
+
+// labelTensor holds the labels, followed by as many null labels when
+// guided.
+func labelTensor(dev tensor.Backend, labels []int, null int, guided bool) *tensor.Tensor {
+	n := len(labels)
+	if guided {
+		n *= 2
+	}
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(null)
+	}
+	for i, l := range labels {
+		v[i] = float32(l)
+	}
+	return tensor.FromSlice(dev, v, n)
+}
+
+// mix returns the logits to sample from: the conditional half mixed with
+// the unconditional one as (1+t)·cond − t·uncond when guided, else the
+// logits themselves (as a new reference the caller releases).
+func mix(logits *tensor.Tensor, b int, t float32, guided bool) *tensor.Tensor {
+	if !guided {
+		return logits.Narrow(0, 0, b)
+	}
+	cond, uncond := logits.Narrow(0, 0, b), logits.Narrow(0, b, b)
+	c, u := tensor.Scale(cond, 1+t), tensor.Scale(uncond, t)
+	out := tensor.Sub(c, u)
+	for _, x := range []*tensor.Tensor{cond, uncond, c, u} {
+		x.Release()
+	}
+	return out
+}
+
+// nextInput is the next scale's input from this scale's latent: the
+// upsampled tokens (sar.UpsampleTokens), repeated for the unconditional
+// half when guided.
+func nextInput(z *tensor.Tensor, s int, guided bool) *tensor.Tensor {
+	x := sar.UpsampleTokens(z, s)
+	if !guided {
+		return x
+	}
+	out := tensor.Concat(0, x, x)
+	x.Release()
+	return out
+}
