@@ -1,0 +1,144 @@
+package vulkan
+
+import (
+	"sargo/tensor"
+)
+
+// Elementwise kernels over strided views: copy, fill, unary, unary
+// backward, binary and where. The Go side collapses the views' shared
+// shape to at most four axes (merging axes that are contiguous in every
+// operand and dropping size-1 axes); views that stay above rank 4 are
+// walked over their outer axes here, one dispatch per outer index.
+
+// eltPush mirrors the push constants of shaders/strided.glsl.
+type eltPush struct {
+	Off    [4]uint32 // element offsets, output first
+	N      uint32
+	Shape  [4]uint32
+	Stride [16]uint32 // operand k, axis d at 4k+d
+	Alpha  float32
+	Beta   float32
+}
+
+// eltLocal is the workgroup size of the elementwise shaders.
+const eltLocal = 256
+
+// collapse merges the axes of shape that every operand addresses
+// contiguously and drops size-1 axes. strides[k] are operand k's strides.
+func collapse(shape []int, strides [][]int) ([]int, [][]int) {
+	var cs []int
+	cst := make([][]int, len(strides))
+	for d := range shape {
+		if shape[d] == 1 {
+			continue
+		}
+		if r := len(cs); r > 0 {
+			merge := true
+			for k := range strides {
+				if cst[k][r-1] != strides[k][d]*shape[d] {
+					merge = false
+					break
+				}
+			}
+			if merge {
+				cs[r-1] *= shape[d]
+				for k := range strides {
+					cst[k][r-1] = strides[k][d]
+				}
+				continue
+			}
+		}
+		cs = append(cs, shape[d])
+		for k := range strides {
+			cst[k] = append(cst[k], strides[k][d])
+		}
+	}
+	return cs, cst
+}
+
+// elementwise dispatches shader name over views (views[0] is written, the
+// rest are read).
+func (b *Backend) elementwise(name string, spec []uint32, alpha, beta float32, views ...tensor.View) {
+	n := 1
+	for _, s := range views[0].Shape {
+		n *= s
+	}
+	if n == 0 {
+		return
+	}
+	strides := make([][]int, len(views))
+	for k, v := range views {
+		strides[k] = v.Strides
+	}
+	shape, st := collapse(views[0].Shape, strides)
+	offs := make([]int, len(views))
+	for k, v := range views {
+		offs[k] = v.Offset
+	}
+	b.elementwiseOuter(name, spec, alpha, beta, views, shape, st, offs)
+}
+
+// elementwiseOuter peels axes beyond the fourth into separate dispatches.
+func (b *Backend) elementwiseOuter(name string, spec []uint32, alpha, beta float32, views []tensor.View, shape []int, st [][]int, offs []int) {
+	if len(shape) > 4 {
+		inner := make([][]int, len(st))
+		for k := range st {
+			inner[k] = st[k][1:]
+		}
+		o := make([]int, len(offs))
+		for i := 0; i < shape[0]; i++ {
+			for k := range offs {
+				o[k] = offs[k] + i*st[k][0]
+			}
+			b.elementwiseOuter(name, spec, alpha, beta, views, shape[1:], inner, o)
+		}
+		return
+	}
+	p := eltPush{Alpha: alpha, Beta: beta, Shape: [4]uint32{1, 1, 1, 1}}
+	n := 1
+	pad := 4 - len(shape)
+	for d, s := range shape {
+		p.Shape[pad+d] = uint32(s)
+		n *= s
+	}
+	p.N = uint32(n)
+	bufs := make([]bufArg, len(views))
+	for k, v := range views {
+		p.Off[k] = uint32(offs[k])
+		for d := range shape {
+			p.Stride[4*k+pad+d] = uint32(st[k][d])
+		}
+		if k == 0 {
+			bufs[k] = write(v.Buf)
+		} else {
+			bufs[k] = read(v.Buf)
+		}
+	}
+	b.launch(name, spec, &p, groups1D(n, eltLocal), bufs...)
+}
+
+// Copy writes src into dst elementwise.
+func (b *Backend) Copy(dst, src tensor.View) { b.elementwise("copy", nil, 0, 0, dst, src) }
+
+// Fill sets every element of dst to v.
+func (b *Backend) Fill(dst tensor.View, v float32) { b.elementwise("fill", nil, v, 0, dst) }
+
+// Unary computes dst = op(src; alpha, beta).
+func (b *Backend) Unary(op tensor.UnaryOp, dst, src tensor.View, alpha, beta float32) {
+	b.elementwise("unary", []uint32{uint32(op)}, alpha, beta, dst, src)
+}
+
+// UnaryBackward computes dx = gy · op'(x).
+func (b *Backend) UnaryBackward(op tensor.UnaryOp, dx, x, gy tensor.View, alpha, beta float32) {
+	b.elementwise("unary_backward", []uint32{uint32(op)}, alpha, beta, dx, x, gy)
+}
+
+// Binary computes dst = op(a, c).
+func (b *Backend) Binary(op tensor.BinaryOp, dst, a, c tensor.View) {
+	b.elementwise("binary", []uint32{uint32(op)}, 0, 0, dst, a, c)
+}
+
+// Where computes dst = cond != 0 ? a : c.
+func (b *Backend) Where(dst, cond, a, c tensor.View) {
+	b.elementwise("where", nil, 0, 0, dst, cond, a, c)
+}

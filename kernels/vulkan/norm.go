@@ -1,0 +1,102 @@
+package vulkan
+
+import "sargo/tensor"
+
+// Layer norm and group norm: shaders/norm.comp (forward),
+// norm_backward.comp (input gradient) and norm_backward_params.comp
+// (weight and bias gradients, accumulated). Both norms are rows: a layer
+// norm is Rows rows of N with one parameter per element, a group norm is
+// Batch·Groups rows of (C/Groups)·HW with one parameter per channel.
+
+// normRows describes NormArgs as rows whose element i of row r uses
+// affine parameter (r % groups)·chans + i/hw.
+type normRows struct {
+	rows, rowLen, groups, chans, hw, params uint32
+}
+
+func normShape(a tensor.NormArgs) normRows {
+	if a.Groups > 0 && a.C > 0 {
+		cg := a.C / a.Groups
+		return normRows{uint32(a.Batch * a.Groups), uint32(cg * a.HW), uint32(a.Groups), uint32(cg), uint32(a.HW), uint32(a.C)}
+	}
+	return normRows{uint32(a.Rows), uint32(a.N), 1, uint32(a.N), 1, uint32(a.N)}
+}
+
+type normPush struct {
+	offY, offMean, offRstd, offX, offW, offB uint32
+	rows, rowLen, groups, chans, hw, flags   uint32
+	eps                                      float32
+}
+
+// Norm computes a layer norm or group norm with two-pass statistics
+// (biased variance), writing y, the mean and 1/sqrt(var + eps) per row.
+func (b *Backend) Norm(a tensor.NormArgs, y, mean, rstd, x, w, bias tensor.Span) {
+	s := normShape(a)
+	if s.rows == 0 {
+		return
+	}
+	hasW, hasB := a.HasWeight && w.Buf != nil, a.HasBias && bias.Buf != nil
+	wb, freeW := b.placeholder(optional(w, hasW))
+	defer freeW()
+	bb, freeB := b.placeholder(optional(bias, hasB))
+	defer freeB()
+	n := int(s.rows * s.rowLen)
+	yb, freeY := b.sized(y, n)
+	defer freeY()
+	xb, freeX := b.sized(x, n)
+	defer freeX()
+	push := normPush{uint32(y.Offset), uint32(mean.Offset), uint32(rstd.Offset), uint32(x.Offset), uint32(w.Offset), uint32(bias.Offset),
+		s.rows, s.rowLen, s.groups, s.chans, s.hw, flag(hasW) | flag(hasB)<<1, a.Eps}
+	b.launch("norm", rowSpec, &push, rowGroups(int(s.rows)),
+		write(yb), write(mean.Buf), write(rstd.Buf), read(xb), read(wb), read(bb))
+}
+
+// optional returns sp when use is true and an unset span otherwise.
+func optional(sp tensor.Span, use bool) tensor.Span {
+	if !use {
+		return tensor.Span{}
+	}
+	return sp
+}
+
+type normBackwardPush struct {
+	offDx, offX, offMean, offRstd, offW, offGy uint32
+	rows, rowLen, groups, chans, hw, hasWeight uint32
+}
+
+type normParamsPush struct {
+	offDw, offDb, offX, offMean, offRstd, offGy    uint32
+	rows, rowLen, groups, chans, hw, params, flags uint32
+}
+
+// NormBackward writes dx = rstd·(g − mean(g) − x̂·mean(g·x̂)) with g = gy·w
+// and x̂ = (x − mean)·rstd, and adds Σ gy·x̂ into dw and Σ gy into db when
+// their spans are set, summed in a fixed order per parameter.
+func (b *Backend) NormBackward(a tensor.NormArgs, dx, dw, db, x, mean, rstd, w, gy tensor.Span) {
+	s := normShape(a)
+	if s.rows == 0 {
+		return
+	}
+	hasW := a.HasWeight && w.Buf != nil
+	wb, freeW := b.placeholder(optional(w, hasW))
+	defer freeW()
+	n := int(s.rows * s.rowLen)
+	if n == 0 {
+		return // no dx to write, and parameter gradients over no elements add nothing
+	}
+	push := normBackwardPush{uint32(dx.Offset), uint32(x.Offset), uint32(mean.Offset), uint32(rstd.Offset), uint32(w.Offset), uint32(gy.Offset),
+		s.rows, s.rowLen, s.groups, s.chans, s.hw, flag(hasW)}
+	b.launch("norm_backward", rowSpec, &push, rowGroups(int(s.rows)),
+		write(dx.Buf), read(x.Buf), read(mean.Buf), read(rstd.Buf), read(wb), read(gy.Buf))
+	if dw.Buf == nil && db.Buf == nil {
+		return
+	}
+	dwb, freeDw := b.placeholder(dw)
+	defer freeDw()
+	dbb, freeDb := b.placeholder(db)
+	defer freeDb()
+	pp := normParamsPush{uint32(dw.Offset), uint32(db.Offset), uint32(x.Offset), uint32(mean.Offset), uint32(rstd.Offset), uint32(gy.Offset),
+		s.rows, s.rowLen, s.groups, s.chans, s.hw, s.params, flag(dw.Buf != nil) | flag(db.Buf != nil)<<1}
+	b.launch("norm_backward_params", rowSpec, &pp, rowGroups(int(s.params)),
+		write(dwb), write(dbb), read(x.Buf), read(mean.Buf), read(rstd.Buf), read(gy.Buf))
+}

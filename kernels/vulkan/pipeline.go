@@ -1,0 +1,131 @@
+package vulkan
+
+import (
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+//go:generate go run ./internal/shadergen
+
+//go:embed shaders/*.spv
+var shaderFS embed.FS
+
+// pushConstantBytes is the push constant range of every pipeline layout.
+const pushConstantBytes = 128
+
+// pipeline is one compute pipeline with its layouts.
+type pipeline struct {
+	handle    uint64
+	layout    uint64
+	setLayout uint64
+	nbuf      int
+}
+
+type layoutPair struct{ set, layout uint64 }
+
+// pipelines creates pipelines lazily, caching them per (shader,
+// specialization constants), and persists the driver's pipeline cache.
+type pipelines struct {
+	dev       *device
+	cache     uint64
+	cachePath string
+	modules   map[string]uint64
+	layouts   map[int]layoutPair
+	byKey     map[pipelineKey]*pipeline
+}
+
+// maxSpec is the most specialization constants one launch may pass.
+const maxSpec = 16
+
+// pipelineKey identifies a pipeline: shader, specialization constants and
+// binding count. It is a comparable value so a lookup allocates nothing.
+type pipelineKey struct {
+	name  string
+	spec  [maxSpec]uint32
+	nspec int
+	nbuf  int
+}
+
+func newPipelines(dev *device, info DeviceInfo) *pipelines {
+	p := &pipelines{dev: dev, modules: map[string]uint64{}, layouts: map[int]layoutPair{}, byKey: map[pipelineKey]*pipeline{}}
+	var data []byte
+	if dir, err := os.UserCacheDir(); err == nil {
+		p.cachePath = filepath.Join(dir, "sargo", "vulkan-pipelines-"+hex.EncodeToString(info.UUID[:])+".bin")
+		data, _ = os.ReadFile(p.cachePath) // a missing cache is normal
+	}
+	if c, err := dev.createPipelineCache(data); err == nil {
+		p.cache = c
+	}
+	return p
+}
+
+// get returns the pipeline of shader name specialised with spec, and
+// whether it was created by this call.
+func (p *pipelines) get(name string, spec []uint32, nbuf int) (*pipeline, bool, error) {
+	if len(spec) > maxSpec {
+		return nil, false, fmt.Errorf("%d specialization constants exceed %d", len(spec), maxSpec)
+	}
+	key := pipelineKey{name: name, nspec: len(spec), nbuf: nbuf}
+	copy(key.spec[:], spec)
+	if pl := p.byKey[key]; pl != nil {
+		return pl, false, nil
+	}
+	mod, ok := p.modules[name]
+	if !ok {
+		code, err := shaderFS.ReadFile("shaders/" + name + ".spv")
+		if err != nil {
+			return nil, false, fmt.Errorf("no embedded shader %s.spv: %w", name, err)
+		}
+		if mod, err = p.dev.createModule(code); err != nil {
+			return nil, false, fmt.Errorf("create shader module %s: %w", name, err)
+		}
+		p.modules[name] = mod
+	}
+	lp, ok := p.layouts[nbuf]
+	if !ok {
+		s, l, err := p.dev.createLayouts(uint32(nbuf), pushConstantBytes)
+		if err != nil {
+			return nil, false, fmt.Errorf("create pipeline layout for %d buffers: %w", nbuf, err)
+		}
+		lp = layoutPair{s, l}
+		p.layouts[nbuf] = lp
+	}
+	h, err := p.dev.createPipeline(p.cache, mod, lp.layout, spec)
+	if err != nil {
+		return nil, false, fmt.Errorf("create pipeline %s spec %v: %w", name, spec, err)
+	}
+	pl := &pipeline{handle: h, layout: lp.layout, setLayout: lp.set, nbuf: nbuf}
+	p.byKey[key] = pl
+	return pl, true, nil
+}
+
+// destroy saves the pipeline cache (when save is set; failures to write are
+// ignored) and destroys every object.
+func (p *pipelines) destroy(save bool) {
+	if save && p.cache != 0 && p.cachePath != "" {
+		if data := p.dev.pipelineCacheData(p.cache); len(data) > 0 {
+			if os.MkdirAll(filepath.Dir(p.cachePath), 0o755) == nil {
+				tmp := p.cachePath + ".tmp"
+				if os.WriteFile(tmp, data, 0o644) == nil {
+					_ = os.Rename(tmp, p.cachePath)
+				}
+			}
+		}
+	}
+	for _, pl := range p.byKey {
+		p.dev.destroyPipeline(pl.handle)
+	}
+	for _, lp := range p.layouts {
+		p.dev.destroyLayouts(lp.set, lp.layout)
+	}
+	for _, m := range p.modules {
+		p.dev.destroyModule(m)
+	}
+	if p.cache != 0 {
+		p.dev.destroyPipelineCache(p.cache)
+	}
+	p.byKey, p.layouts, p.modules, p.cache = nil, nil, nil, 0
+}

@@ -1,0 +1,100 @@
+// Shared by unary.comp and unary_backward.comp: the unary operations of
+// tensor.UnaryOp (the constant values must match its order) and helpers
+// with the CPU backend's semantics.
+
+#define OP_NEG 0
+#define OP_EXP 1
+#define OP_LOG 2
+#define OP_SQRT 3
+#define OP_RSQRT 4
+#define OP_ABS 5
+#define OP_TANH 6
+#define OP_SIGMOID 7
+#define OP_RELU 8
+#define OP_SILU 9
+#define OP_GELU_TANH 10
+#define OP_GELU_ERF 11
+#define OP_POW 12
+#define OP_CLAMP 13
+#define OP_AFFINE 14
+#define OP_SQUARE 15
+#define OP_RECIP 16
+#define OP_SIGN 17
+
+const float GELU_K = 0.7978845608028654; // sqrt(2/pi)
+const float GELU_C = 0.044715;
+const float INV_SQRT2 = 0.7071067811865476;
+const float INV_SQRT_2PI = 0.3989422804014327;
+
+// stanh is tanh that saturates instead of overflowing.
+float stanh(float x) {
+	return abs(x) > 15.0 ? sign(x) : tanh(x);
+}
+
+// sigmoid is the numerically stable logistic function.
+float sigmoid(float x) {
+	if (x >= 0.0) {
+		return 1.0 / (1.0 + exp(-x));
+	}
+	float e = exp(x);
+	return e / (1.0 + e);
+}
+
+// erf: for |x| < 0.75 the odd rational approximation used by Eigen and XLA
+// for float32 (degree 13/8 in x); beyond, 1 - erfc(|x|) with the
+// Chebyshev-fitted erfc of Numerical Recipes (erfcc, fractional error
+// below 1.2e-7). Measured in float32 arithmetic against float64 math.Erf:
+// absolute error below 1.7e-7 everywhere (about 3 ulp near 0.7).
+float erf_approx(float x) {
+	float a = abs(x);
+	if (a < 0.75) {
+		float x2 = x * x;
+		float p = fma(x2, -2.72614225801306e-10, 2.77068142495902e-08);
+		p = fma(x2, p, -2.10102402082508e-06);
+		p = fma(x2, p, -5.69250639462346e-05);
+		p = fma(x2, p, -7.34990630326855e-04);
+		p = fma(x2, p, -2.95459980854025e-03);
+		p = fma(x2, p, -1.60960333262415e-02);
+		float q = fma(x2, -1.45660718464996e-05, -2.13374055278905e-04);
+		q = fma(x2, q, -1.68282697438203e-03);
+		q = fma(x2, q, -7.37332916720468e-03);
+		q = fma(x2, q, -1.42647390514189e-02);
+		return x * p / q;
+	}
+	float t = 1.0 / (1.0 + 0.5 * a);
+	float poly = -1.26551223 +
+		t * (1.00002368 +
+		t * (0.37409196 +
+		t * (0.09678418 +
+		t * (-0.18628806 +
+		t * (0.27886807 +
+		t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
+	float r = 1.0 - t * exp(-a * a + poly);
+	return x < 0.0 ? -r : r;
+}
+
+// powf is math.Pow for float32: negative bases give real results for
+// integer exponents and NaN otherwise.
+float powf(float x, float y) {
+	if (y == 0.0) {
+		return 1.0;
+	}
+	if (x == 0.0) {
+		bool oddInt = fract(y) == 0.0 && mod(y, 2.0) == 1.0;
+		if (y > 0.0) {
+			return oddInt ? x : 0.0;
+		}
+		float inf = uintBitsToFloat(0x7f800000u);
+		return oddInt && (floatBitsToUint(x) >> 31) != 0u ? -inf : inf;
+	}
+	float r = exp2(y * log2(abs(x)));
+	if (x < 0.0) {
+		if (fract(y) != 0.0) {
+			return uintBitsToFloat(0x7fc00000u); // NaN
+		}
+		if (mod(y, 2.0) == 1.0) {
+			r = -r;
+		}
+	}
+	return r;
+}

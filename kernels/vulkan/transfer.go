@@ -1,0 +1,77 @@
+package vulkan
+
+import "fmt"
+
+// Transfers for storages the host cannot map (poolDevice): zero fills,
+// and writes and reads through host-visible staging buffers, recorded into
+// the batch with the same hazard tracking as dispatches.
+
+// zeroFill records filling s with zeros. The caller holds b.mu.
+func (b *Backend) zeroFill(s *Buffer) {
+	if b.err != nil {
+		return
+	}
+	f, err := b.current()
+	if err != nil {
+		b.fail(err)
+		return
+	}
+	barrier := b.track([]access{{s, true}})
+	b.stream.dev.fillBuffer(f.h.cmd, s.block.buffer, s.offset, uint64(max(s.n, 1))*4, 0, barrier)
+	b.countCopy(f)
+}
+
+// writeStaged copies src into a staging buffer and records a copy into
+// buf at element off. The caller holds b.mu.
+func (b *Backend) writeStaged(buf *Buffer, off int, src []float32) {
+	if b.err != nil {
+		return
+	}
+	st, err := b.staging.alloc(len(src), b.completed.Load())
+	if err != nil {
+		b.fail(fmt.Errorf("vulkan: write %d elements: staging: %w", len(src), err))
+		return
+	}
+	copy(st.floats(), src)
+	b.recordCopy(st, 0, buf, off, len(src))
+	b.staging.release(st) // reusable once the copy's batch completes
+}
+
+// readStaged records a copy of buf into a staging buffer, waits for it
+// and copies the result into dst. The caller holds b.mu.
+func (b *Backend) readStaged(buf *Buffer, off int, dst []float32) error {
+	if b.err != nil {
+		return b.err
+	}
+	if len(dst) == 0 {
+		return nil
+	}
+	st, err := b.staging.alloc(len(dst), b.completed.Load())
+	if err != nil {
+		err = fmt.Errorf("vulkan: read %d elements: staging: %w", len(dst), err)
+		b.fail(err)
+		return err
+	}
+	defer b.staging.release(st)
+	b.recordCopy(buf, off, st, 0, len(dst))
+	b.flushAndWait()
+	b.pollMessages()
+	if b.err != nil {
+		return b.err
+	}
+	copy(dst, st.floats())
+	return nil
+}
+
+// recordCopy records copying n elements from src at element so to dst at
+// element do. The caller holds b.mu.
+func (b *Backend) recordCopy(src *Buffer, so int, dst *Buffer, do int, n int) {
+	f, err := b.current()
+	if err != nil {
+		b.fail(err)
+		return
+	}
+	barrier := b.track([]access{{src, false}, {dst, true}})
+	b.stream.dev.copyBuffer(f.h.cmd, src.block.buffer, src.offset+uint64(so)*4, dst.block.buffer, dst.offset+uint64(do)*4, uint64(n)*4, barrier)
+	b.countCopy(f)
+}
