@@ -1,0 +1,78 @@
+package tokenizer
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Config sizes a VQ tokenizer.
+type Config struct {
+	ImageChannels int     `json:"image_channels"` // 1 for MNIST, 3 for RGB folders
+	ImageSize     int     `json:"image_size"`     // image side in pixels (32 by default)
+	Downsample    int     `json:"downsample"`     // 4, 8 or 16
+	Base          int     `json:"base"`           // channels of the first conv stage
+	ResBlocks     int     `json:"res_blocks"`     // ResBlocks per resolution
+	CVae          int     `json:"cvae"`           // latent channels
+	Codebook      int     `json:"codebook"`       // codebook size V
+	Beta          float32 `json:"beta"`           // commitment weight (0.25)
+}
+
+// Validate reports every invalid field in one error.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(field string, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("tokenizer config: %s: "+format, append([]any{field}, args...)...))
+	}
+	if c.ImageChannels < 1 {
+		bad("ImageChannels", "%d, want >= 1", c.ImageChannels)
+	}
+	switch c.Downsample {
+	case 4, 8, 16:
+	default:
+		bad("Downsample", "%d, want 4, 8 or 16", c.Downsample)
+	}
+	if c.ImageSize < 1 {
+		bad("ImageSize", "%d, want >= 1", c.ImageSize)
+	} else if c.Downsample > 0 && c.ImageSize%c.Downsample != 0 {
+		bad("ImageSize", "%d is not a multiple of Downsample %d", c.ImageSize, c.Downsample)
+	}
+	if c.Base < 1 {
+		bad("Base", "%d, want >= 1", c.Base)
+	}
+	if c.ResBlocks < 1 {
+		bad("ResBlocks", "%d, want >= 1", c.ResBlocks)
+	}
+	if c.CVae < 1 {
+		bad("CVae", "%d, want >= 1", c.CVae)
+	}
+	if c.Codebook < 2 {
+		bad("Codebook", "%d, want >= 2", c.Codebook)
+	}
+	if c.Beta < 0 {
+		bad("Beta", "%g, want >= 0", c.Beta)
+	}
+	return errors.Join(errs...)
+}
+
+// Latent is the side of the full latent, ImageSize / Downsample: the
+// largest scale.
+func (c Config) Latent() int { return c.ImageSize / c.Downsample }
+
+// levels is the number of resolutions of the encoder and decoder: one per
+// halving plus the last, so log2(Downsample) + 1.
+func (c Config) levels() int {
+	n := 1
+	for d := c.Downsample; d > 1; d /= 2 {
+		n++
+	}
+	return n
+}
+
+// channels is the width of resolution level i: Base at full resolution,
+// 2·Base below it (taming's ch_mult (1, 2, 2, …)).
+func (c Config) channels(i int) int {
+	if i == 0 {
+		return c.Base
+	}
+	return 2 * c.Base
+}

@@ -1,0 +1,159 @@
+package tokenizer
+
+import (
+	"fmt"
+
+	"sargo/autograd"
+	"sargo/nn"
+	"sargo/sar/schedule"
+	"sargo/tensor"
+)
+
+// VQ is the tokenizer: encoder, codebook and decoder.
+type VQ struct {
+	Cfg Config
+
+	dev   tensor.Backend
+	enc   *encoder
+	quant *quantizer
+	dec   *decoder
+	train bool
+}
+
+// Quantized is one scale quantized by VQ.Quantize.
+type Quantized struct {
+	// Z holds the normalised codebook vectors [B, CVae, s, s] with a
+	// straight-through gradient to the encoder.
+	Z *autograd.Var
+	// IDs are the chosen codes [B, s*s] (row-major over the s×s grid).
+	IDs *tensor.Tensor
+	// Loss is the codebook loss plus Beta times the commitment loss.
+	Loss *autograd.Var
+
+	queries *tensor.Tensor // the normalised encoder vectors [B*s*s, CVae]
+}
+
+// New builds a tokenizer on dev with weights drawn from seed: encoder,
+// then codebook, then decoder, in that order from one Philox stream.
+func New(cfg Config, dev tensor.Backend, seed uint64) (*VQ, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	in := nn.NewInit(dev, seed)
+	enc, err := newEncoder(in, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer: %w", err)
+	}
+	q := newQuantizer(in, cfg)
+	dec, err := newDecoder(in, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer: %w", err)
+	}
+	return &VQ{Cfg: cfg, dev: dev, enc: enc, quant: q, dec: dec}, nil
+}
+
+// Device is the backend the weights live on.
+func (m *VQ) Device() tensor.Backend { return m.dev }
+
+// Parameters lists encoder.*, quantize.embedding.weight and decoder.*.
+func (m *VQ) Parameters() []nn.NamedParam {
+	var p nn.Params
+	p.Sub("encoder", m.enc)
+	p.Sub("quantize", m.quant)
+	p.Sub("decoder", m.dec)
+	return p
+}
+
+// SetTrain switches between training and inference. The tokenizer has no
+// dropout, so both compute the same function; the flag is kept for
+// symmetry with the other models.
+func (m *VQ) SetTrain(train bool) { m.train = train }
+
+// Encode maps images x [B, ImageChannels, ImageSize, ImageSize] to the
+// latent [B, CVae, Latent, Latent]. A wrong input shape panics, as shape
+// errors do in autograd.
+func (m *VQ) Encode(g *autograd.Graph, x *autograd.Var) *autograd.Var {
+	s := x.Shape()
+	c := m.Cfg
+	if len(s) != 4 || s[1] != c.ImageChannels || s[2] != c.ImageSize || s[3] != c.ImageSize {
+		panic(fmt.Sprintf("tokenizer: Encode: input %v, want [B, %d, %d, %d]", s, c.ImageChannels, c.ImageSize, c.ImageSize))
+	}
+	return m.enc.forward(g, x)
+}
+
+// Quantize area-downsamples the latent h [B, CVae, L, L] to s×s (s ≤ L;
+// no resampling when s == L) and replaces every vector by its
+// cosine-nearest codebook entry. Under a nil graph Loss is still computed
+// (it is then (1+Beta)·mean((zq − zn)²)).
+func (m *VQ) Quantize(g *autograd.Graph, h *autograd.Var, s int) Quantized {
+	hs := h.Shape()
+	L := m.Cfg.Latent()
+	if len(hs) != 4 || hs[1] != m.Cfg.CVae || hs[2] != L || hs[3] != L {
+		panic(fmt.Sprintf("tokenizer: Quantize: latent %v, want [B, %d, %d, %d]", hs, m.Cfg.CVae, L, L))
+	}
+	if s < 1 || s > L {
+		panic(fmt.Sprintf("tokenizer: Quantize: scale %d outside [1, %d]", s, L))
+	}
+	if s != L {
+		h = g.Interpolate(h, s, s, tensor.InterpArea)
+	}
+	return m.quant.forward(g, h)
+}
+
+// Decode reconstructs images [B, ImageChannels, ImageSize, ImageSize]
+// (values about [-1, 1]) from z [B, CVae, s, s] for any s ≤ Latent: z is
+// bicubic-upsampled to the full latent first.
+func (m *VQ) Decode(g *autograd.Graph, z *autograd.Var) *autograd.Var {
+	zs := z.Shape()
+	L := m.Cfg.Latent()
+	if len(zs) != 4 || zs[1] != m.Cfg.CVae || zs[2] != zs[3] || zs[2] < 1 || zs[2] > L {
+		panic(fmt.Sprintf("tokenizer: Decode: latent %v, want [B, %d, s, s] with s <= %d", zs, m.Cfg.CVae, L))
+	}
+	if zs[2] != L {
+		z = g.Interpolate(z, L, L, tensor.InterpBicubic)
+	}
+	return m.dec.forward(g, z)
+}
+
+// Codebook returns the normalised codebook [Codebook, CVae], a new tensor
+// with no gradient.
+func (m *VQ) Codebook() *tensor.Tensor {
+	return m.quant.codebook(nil).Value
+}
+
+// Embed maps ids [B, s*s] to their normalised codebook vectors
+// [B, CVae, s, s] (contiguous, no gradient).
+func (m *VQ) Embed(ids *tensor.Tensor, s int) *tensor.Tensor {
+	is := ids.Shape()
+	if len(is) != 2 || is[1] != s*s {
+		panic(fmt.Sprintf("tokenizer: Embed: ids %v, want [B, %d] for scale %d", is, s*s, s))
+	}
+	cb := m.Codebook()
+	rows := tensor.Gather(cb, ids) // [B, s*s, CVae]
+	cb.Release()
+	v := rows.Reshape(is[0], s, s, m.Cfg.CVae).Permute(0, 3, 1, 2)
+	out := v.Contiguous()
+	if out != v {
+		v.Release()
+	}
+	rows.Release()
+	return out
+}
+
+// Tokenize encodes images x [B, C, H, W] without gradient and quantizes
+// every scale of scales on its own: ids[k] is [B, s_k²] and z[k] the
+// normalised codebook vectors [B, CVae, s_k, s_k].
+func (m *VQ) Tokenize(x *tensor.Tensor, scales schedule.Schedule) (ids, z []*tensor.Tensor) {
+	var g *autograd.Graph
+	h := m.Encode(g, autograd.Const(x))
+	for _, s := range scales {
+		q := m.Quantize(g, h, s)
+		ids = append(ids, q.IDs)
+		z = append(z, m.Embed(q.IDs, s))
+		q.Z.Value.Release()
+		q.Loss.Value.Release()
+		q.queries.Release()
+	}
+	h.Value.Release()
+	return ids, z
+}
