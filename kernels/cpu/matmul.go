@@ -2,36 +2,90 @@ package cpu
 
 import "sargo/tensor"
 
-// gemmKernelName names the GEMM micro-kernel in use.
-func gemmKernelName() string { return "naive" }
+//go:generate go run ./internal/asmgen -out gemm_amd64.s -stubs gemm_stub_amd64.go
 
-// MatMul is a straightforward batched GEMM, to be replaced by the packed one.
-func (b *Backend) MatMul(a tensor.MatMulArgs) {
+// bestGemmKernel is the fastest micro-kernel this processor supports,
+// chosen once from the detected CPU features.
+var bestGemmKernel = gemmKernels()[0]
+
+// gemmKernelName names the GEMM micro-kernel in use.
+func gemmKernelName() string { return bestGemmKernel.name }
+
+// MatMul computes C[b] = alpha·op(A[b])·op(B[b]) + beta·C[b] for every batch
+// entry, as tensor.MatMulArgs describes. Products of fewer than
+// smallGemmWork multiply-adds take a direct loop, matrix-vector products a
+// row-streaming loop (gemv), and the rest are packed and blocked for the
+// caches (gemmBlocked).
+func (b *Backend) MatMul(a tensor.MatMulArgs) { b.matmulWith(a, bestGemmKernel) }
+
+// Thresholds of the batch strategy, in multiply-adds per matrix.
+const (
+	// smallGemmWork is the size below which packing costs more than it
+	// saves; measured with the AVX-512 kernel, the packed path is already
+	// ahead at 16×16×16.
+	smallGemmWork = 2 << 10
+	// batchParallelWork is the size below which a batch of at least as many
+	// matrices as workers runs one matrix per worker rather than splitting
+	// each matrix across all workers.
+	batchParallelWork = 1 << 24
+)
+
+// matmulWith is MatMul with a given micro-kernel.
+func (b *Backend) matmulWith(a tensor.MatMulArgs, kern *gemmKernel) {
+	if a.Batch <= 0 || a.M <= 0 || a.N <= 0 {
+		return
+	}
+	// A weight shared over a batch of row-major A matrices stacked back to
+	// back is one taller product.
+	if a.Batch > 1 && a.StrideB == 0 && !a.TransA && a.StrideA == a.M*a.K && a.StrideC == a.M*a.N {
+		a.M *= a.Batch
+		a.Batch = 1
+	}
 	A, B, C := data(a.A.Buf), data(a.B.Buf), data(a.C.Buf)
-	for bt := 0; bt < a.Batch; bt++ {
+	operands := func(bt int) gemmOperands {
 		oa, ob, oc := a.A.Offset+bt*a.StrideA, a.B.Offset+bt*a.StrideB, a.C.Offset+bt*a.StrideC
-		b.parallelFor(a.M, 1, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				for j := 0; j < a.N; j++ {
-					var s float32
-					for k := 0; k < a.K; k++ {
-						var x, y float32
-						if a.TransA {
-							x = A[oa+k*a.M+i]
-						} else {
-							x = A[oa+i*a.K+k]
-						}
-						if a.TransB {
-							y = B[ob+j*a.K+k]
-						} else {
-							y = B[ob+k*a.N+j]
-						}
-						s += x * y
-					}
-					c := &C[oc+i*a.N+j]
-					*c = a.Alpha*s + a.Beta*(*c)
-				}
+		return gemmOperands{
+			m: a.M, n: a.N, k: a.K,
+			transA: a.TransA, transB: a.TransB,
+			a: A[oa : oa+a.M*a.K], b: B[ob : ob+a.K*a.N], c: C[oc : oc+a.M*a.N],
+			alpha: a.Alpha, acc: a.Beta != 0,
+		}
+	}
+	work := a.M * a.N * a.K
+	// Batch entries write disjoint outputs unless C itself is broadcast.
+	perMatrix := a.Batch > 1 && a.StrideC != 0 && b.workers > 1 &&
+		(a.Batch >= 4*b.workers || (a.Batch >= b.workers && work < batchParallelWork))
+	switch {
+	case work < smallGemmWork && (perMatrix || a.Batch == 1):
+		b.parallelFor(a.Batch, max(1, smallGemmWork/max(work, 1)), func(lo, hi int) {
+			for bt := lo; bt < hi; bt++ {
+				gemmSmall(operands(bt))
 			}
 		})
+	case perMatrix:
+		b.parallelFor(a.Batch, 1, func(lo, hi int) {
+			for bt := lo; bt < hi; bt++ {
+				gemmOne(nil, operands(bt), kern)
+			}
+		})
+	default:
+		for bt := 0; bt < a.Batch; bt++ {
+			if work < smallGemmWork {
+				gemmSmall(operands(bt))
+			} else {
+				gemmOne(b, operands(bt), kern)
+			}
+		}
 	}
+}
+
+// gemmOne computes one product of at least smallGemmWork multiply-adds:
+// matrix-vector shapes directly, the rest packed and blocked. A nil backend
+// runs on the calling goroutine.
+func gemmOne(be *Backend, g gemmOperands, kern *gemmKernel) {
+	if g.m == 1 || g.n == 1 {
+		gemv(be, g)
+		return
+	}
+	gemmBlocked(be, g, kern)
 }

@@ -1,0 +1,68 @@
+package cpu
+
+// packA copies rows [i0, i0+rows) and depths [p0, p0+kc) of op(A) into dst
+// as one micro-panel of kern.mr rows, k-major (dst[k*mr+r]), zero-padding
+// rows past the matrix so the micro-kernel always sees a full panel.
+func packA(g *gemmOperands, kern *gemmKernel, dst []float32, i0, rows, p0, kc int) {
+	mr := kern.mr
+	dst = dst[:kc*mr]
+	if !g.transA && rows == mr && kern.packA != nil && kc >= packADepth {
+		// Whole blocks of packADepth depths go through the vector
+		// transpose, the rest below.
+		groups := kc / packADepth
+		last := (i0+mr-1)*g.k + p0 + groups*packADepth
+		_ = g.a[last-1] // every element the vector code reads is in range
+		kern.packA(&dst[0], &g.a[i0*g.k+p0], g.k, groups)
+		done := groups * packADepth
+		dst, p0, kc = dst[done*mr:], p0+done, kc-done
+	}
+	if g.transA {
+		// A is stored K×M: each depth is a contiguous run of rows.
+		for p := 0; p < kc; p++ {
+			src := g.a[(p0+p)*g.m+i0 : (p0+p)*g.m+i0+rows]
+			d := dst[p*mr : p*mr+mr]
+			copy(d, src)
+			clear(d[rows:])
+		}
+		return
+	}
+	for r := 0; r < rows; r++ {
+		src := g.a[(i0+r)*g.k+p0 : (i0+r)*g.k+p0+kc]
+		for p, v := range src {
+			dst[p*mr+r] = v
+		}
+	}
+	for r := rows; r < mr; r++ {
+		for p := 0; p < kc; p++ {
+			dst[p*mr+r] = 0
+		}
+	}
+}
+
+// packB copies depths [p0, p0+kc) and columns [j0, j0+cols) of op(B) into
+// dst as one micro-panel of nr columns, k-major (dst[k*nr+j]), zero-padding
+// columns past the matrix.
+func packB(g *gemmOperands, dst []float32, nr, j0, cols, p0, kc int) {
+	dst = dst[:kc*nr]
+	if !g.transB {
+		// B is stored K×N: each depth is a contiguous run of columns.
+		for p := 0; p < kc; p++ {
+			src := g.b[(p0+p)*g.n+j0 : (p0+p)*g.n+j0+cols]
+			d := dst[p*nr : p*nr+nr]
+			copy(d, src)
+			clear(d[cols:])
+		}
+		return
+	}
+	for j := 0; j < cols; j++ {
+		src := g.b[(j0+j)*g.k+p0 : (j0+j)*g.k+p0+kc]
+		for p, v := range src {
+			dst[p*nr+j] = v
+		}
+	}
+	for j := cols; j < nr; j++ {
+		for p := 0; p < kc; p++ {
+			dst[p*nr+j] = 0
+		}
+	}
+}

@@ -1,0 +1,71 @@
+package cpu
+
+// gemmOperands is one product C = alpha·op(A)·op(B) (+ C when acc) of a
+// batch, with each slice holding exactly its matrix.
+type gemmOperands struct {
+	m, n, k        int
+	transA, transB bool
+	a, b, c        []float32
+	alpha          float32
+	acc            bool
+}
+
+// strides returns the element steps of op(A) along i and k and of op(B)
+// along k and j.
+func (g *gemmOperands) strides() (ai, ak, bk, bj int) {
+	ai, ak = g.k, 1
+	if g.transA {
+		ai, ak = 1, g.m
+	}
+	bk, bj = g.n, 1
+	if g.transB {
+		bk, bj = 1, g.k
+	}
+	return
+}
+
+// gemmSmall computes a small product directly, without packing. It never
+// reads C unless g.acc. With B stored K×N each row of C is built from
+// contiguous rows of B; with B stored N×K each element is a dot product of
+// contiguous rows.
+func gemmSmall(g gemmOperands) {
+	ai, ak, _, _ := g.strides()
+	n, k := g.n, g.k
+	for i := 0; i < g.m; i++ {
+		crow := g.c[i*n : (i+1)*n]
+		if !g.transB {
+			if !g.acc {
+				clear(crow)
+			}
+			for p := 0; p < k; p++ {
+				s := g.alpha * g.a[i*ai+p*ak]
+				brow := g.b[p*n : (p+1)*n]
+				brow = brow[:len(crow)]
+				for j, v := range brow {
+					crow[j] += s * v
+				}
+			}
+			continue
+		}
+		for j := range crow {
+			brow := g.b[j*k : (j+1)*k]
+			var s float32
+			if ak == 1 {
+				arow := g.a[i*k : (i+1)*k]
+				arow = arow[:len(brow)]
+				for p, v := range brow {
+					s += arow[p] * v
+				}
+			} else {
+				for p, v := range brow {
+					s += g.a[i+p*ak] * v
+				}
+			}
+			if g.acc {
+				crow[j] += g.alpha * s
+			} else {
+				crow[j] = g.alpha * s
+			}
+		}
+	}
+}

@@ -1,0 +1,299 @@
+// Command asmgen generates the amd64 GEMM micro-kernels of package cpu with
+// avo. Run it through go generate in kernels/cpu:
+//
+//	go run ./internal/asmgen -out gemm_amd64.s -stubs gemm_stub_amd64.go
+//
+// Each kernel computes one MR×NR tile of C from a packed A micro-panel (MR
+// values per k) and a packed B micro-panel (NR values per k):
+//
+//	C[r][j] = alpha * sum_k a[k*MR+r] * b[k*NR+j]  (+ C[r][j] when acc != 0)
+//
+// C is row-major with leading dimension ldc elements. When acc is 0 the
+// kernel never reads C. It also emits an AVX-512 routine that packs a
+// 14-row A micro-panel from row-major A by 16×16 transposes.
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// signature is the Go declaration every micro-kernel shares.
+const signature = "func(k int, a, b, c *float32, ldc int, alpha float32, acc int)"
+
+// main emits the kernels and their Go declarations, as named by the -out
+// and -stubs flags.
+func main() {
+	ConstraintExpr("amd64")
+	genAVX512(14, 2)
+	genAVX2(6, 2)
+	genPackA14AVX512()
+	Generate()
+}
+
+// kernelArgs holds the registers of the common kernel arguments.
+type kernelArgs struct {
+	k, a, b, c, ldc, acc reg.Register
+}
+
+// loadArgs loads the common kernel arguments, ldc converted to bytes.
+func loadArgs() kernelArgs {
+	var r kernelArgs
+	r.k = Load(Param("k"), GP64())
+	r.a = Load(Param("a"), GP64())
+	r.b = Load(Param("b"), GP64())
+	r.c = Load(Param("c"), GP64())
+	r.ldc = Load(Param("ldc"), GP64())
+	SHLQ(U8(2), r.ldc) // elements to bytes
+	r.acc = Load(Param("acc"), GP64())
+	return r
+}
+
+// genAVX512 emits an mr×(16·nv) kernel on zmm registers: mr·nv
+// accumulators, nv registers for the B row and one or two for broadcasts.
+func genAVX512(mr, nv int) {
+	nr := 16 * nv
+	name := fmt.Sprintf("gemmKernelAVX512x%dx%d", mr, nr)
+	TEXT(name, NOSPLIT, signature)
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s computes a %d×%d tile of C with AVX-512F.", name, mr, nr))
+	args := loadArgs()
+	zs := []reg.VecPhysical{reg.Z0, reg.Z1, reg.Z2, reg.Z3, reg.Z4, reg.Z5, reg.Z6, reg.Z7, reg.Z8, reg.Z9, reg.Z10, reg.Z11, reg.Z12, reg.Z13, reg.Z14, reg.Z15, reg.Z16, reg.Z17, reg.Z18, reg.Z19, reg.Z20, reg.Z21, reg.Z22, reg.Z23, reg.Z24, reg.Z25, reg.Z26, reg.Z27, reg.Z28, reg.Z29, reg.Z30, reg.Z31}
+	accs := zs[:mr*nv]
+	bregs := zs[mr*nv : mr*nv+nv]
+	bc := zs[mr*nv+nv:]
+	if len(bc) < 1 {
+		panic("asmgen: too many accumulators")
+	}
+	emitPrefetchC(args, mr, 4*nr)
+	for _, z := range accs {
+		VPXORD(z, z, z)
+	}
+	step := func(u int) {
+		for v := 0; v < nv; v++ {
+			VMOVUPS(Mem{Base: args.b, Disp: 4*nr*u + 64*v}, bregs[v])
+		}
+		for r := 0; r < mr; r++ {
+			t := bc[r%len(bc)]
+			VBROADCASTSS(Mem{Base: args.a, Disp: 4*mr*u + 4*r}, t)
+			for v := 0; v < nv; v++ {
+				VFMADD231PS(bregs[v], t, accs[r*nv+v])
+			}
+		}
+	}
+	emitLoop(args, mr, nr, step)
+	alpha := bc[0]
+	VBROADCASTSS(paramAddr("alpha"), alpha)
+	emitStore(args, mr, nv, 64, accs, alpha)
+	VZEROUPPER()
+	RET()
+}
+
+// genAVX2 emits an mr×(8·nv) kernel on ymm registers with FMA3.
+func genAVX2(mr, nv int) {
+	nr := 8 * nv
+	name := fmt.Sprintf("gemmKernelAVX2x%dx%d", mr, nr)
+	TEXT(name, NOSPLIT, signature)
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s computes a %d×%d tile of C with AVX2 and FMA.", name, mr, nr))
+	args := loadArgs()
+	ys := []reg.VecPhysical{reg.Y0, reg.Y1, reg.Y2, reg.Y3, reg.Y4, reg.Y5, reg.Y6, reg.Y7, reg.Y8, reg.Y9, reg.Y10, reg.Y11, reg.Y12, reg.Y13, reg.Y14, reg.Y15}
+	accs := ys[:mr*nv]
+	bregs := ys[mr*nv : mr*nv+nv]
+	bc := ys[mr*nv+nv:]
+	if len(bc) < 1 {
+		panic("asmgen: too many accumulators")
+	}
+	emitPrefetchC(args, mr, 4*nr)
+	for _, y := range accs {
+		VXORPS(y, y, y)
+	}
+	step := func(u int) {
+		for v := 0; v < nv; v++ {
+			VMOVUPS(Mem{Base: args.b, Disp: 4*nr*u + 32*v}, bregs[v])
+		}
+		for r := 0; r < mr; r++ {
+			t := bc[r%len(bc)]
+			VBROADCASTSS(Mem{Base: args.a, Disp: 4*mr*u + 4*r}, t)
+			for v := 0; v < nv; v++ {
+				VFMADD231PS(bregs[v], t, accs[r*nv+v])
+			}
+		}
+	}
+	emitLoop(args, mr, nr, step)
+	alpha := bc[0]
+	VBROADCASTSS(paramAddr("alpha"), alpha)
+	emitStore(args, mr, nv, 32, accs, alpha)
+	VZEROUPPER()
+	RET()
+}
+
+// emitLoop runs step k times, unrolled by four with a remainder loop;
+// step(u) handles the u-th k of the current group and the panel pointers
+// advance once per group.
+func emitLoop(args kernelArgs, mr, nr int, step func(u int)) {
+	const unroll = 4
+	n4 := GP64()
+	MOVQ(args.k, n4)
+	SHRQ(U8(2), n4)
+	ANDQ(U32(unroll-1), args.k)
+	TESTQ(n4, n4)
+	JZ(LabelRef("tail"))
+	Label("loop4")
+	for u := 0; u < unroll; u++ {
+		step(u)
+	}
+	ADDQ(U32(unroll*4*mr), args.a)
+	ADDQ(U32(unroll*4*nr), args.b)
+	DECQ(n4)
+	JNZ(LabelRef("loop4"))
+	Label("tail")
+	TESTQ(args.k, args.k)
+	JZ(LabelRef("done"))
+	Label("loop1")
+	step(0)
+	ADDQ(U32(4*mr), args.a)
+	ADDQ(U32(4*nr), args.b)
+	DECQ(args.k)
+	JNZ(LabelRef("loop1"))
+	Label("done")
+}
+
+// emitPrefetchC starts loading the rows of the C tile, rowBytes each, so
+// that they are in cache by the time the tile is stored.
+func emitPrefetchC(args kernelArgs, mr, rowBytes int) {
+	p := GP64()
+	MOVQ(args.c, p)
+	for r := 0; r < mr; r++ {
+		for off := 0; off < rowBytes; off += 64 {
+			PREFETCHT0(Mem{Base: p, Disp: off})
+		}
+		PREFETCHT0(Mem{Base: p, Disp: rowBytes - 4})
+		if r < mr-1 {
+			ADDQ(args.ldc, p)
+		}
+	}
+}
+
+// emitStore writes alpha·acc to the tile, adding C when acc != 0.
+func emitStore(args kernelArgs, mr, nv, vbytes int, accs []reg.VecPhysical, alpha reg.VecPhysical) {
+	p := GP64()
+	MOVQ(args.c, p)
+	TESTQ(args.acc, args.acc)
+	JZ(LabelRef("overwrite"))
+	for r := 0; r < mr; r++ {
+		for v := 0; v < nv; v++ {
+			m := Mem{Base: p, Disp: vbytes * v}
+			VFMADD213PS(m, alpha, accs[r*nv+v])
+			VMOVUPS(accs[r*nv+v], m)
+		}
+		if r < mr-1 {
+			ADDQ(args.ldc, p)
+		}
+	}
+	JMP(LabelRef("end"))
+	Label("overwrite")
+	for r := 0; r < mr; r++ {
+		for v := 0; v < nv; v++ {
+			m := Mem{Base: p, Disp: vbytes * v}
+			VMULPS(alpha, accs[r*nv+v], accs[r*nv+v])
+			VMOVUPS(accs[r*nv+v], m)
+		}
+		if r < mr-1 {
+			ADDQ(args.ldc, p)
+		}
+	}
+	Label("end")
+}
+
+// paramAddr is the stack address of a scalar parameter.
+func paramAddr(name string) Mem {
+	b, err := Param(name).Resolve()
+	if err != nil {
+		panic(err)
+	}
+	return b.Addr
+}
+
+// genPackA14AVX512 emits the packing of a full 14-row A micro-panel from
+// row-major A: groups blocks of 16 depths, each a 14×16 block read row by
+// row (lda elements apart) and written transposed, 14 values per depth.
+// Rows 14 and 15 of the 16×16 transpose are zero and never stored.
+func genPackA14AVX512() {
+	TEXT("gemmPackA14AVX512", NOSPLIT, "func(dst, src *float32, lda, groups int)")
+	Pragma("noescape")
+	Doc("gemmPackA14AVX512 packs groups 16-deep blocks of a 14-row A micro-panel with AVX-512F.")
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	lda := Load(Param("lda"), GP64())
+	SHLQ(U8(2), lda)
+	groups := Load(Param("groups"), GP64())
+	lda3 := GP64()
+	LEAQ(Mem{Base: lda, Index: lda, Scale: 2}, lda3)
+	b1, b2 := GP64(), GP64()
+	LEAQ(Mem{Base: src, Index: lda, Scale: 4}, b1)
+	ADDQ(lda, b1) // src + 5·lda
+	LEAQ(Mem{Base: b1, Index: lda, Scale: 4}, b2)
+	ADDQ(lda, b2) // src + 10·lda
+	mask := GP32()
+	MOVL(U32(0x3fff), mask)
+	KMOVW(mask, reg.K1)
+	z := []reg.VecPhysical{reg.Z0, reg.Z1, reg.Z2, reg.Z3, reg.Z4, reg.Z5, reg.Z6, reg.Z7, reg.Z8, reg.Z9, reg.Z10, reg.Z11, reg.Z12, reg.Z13, reg.Z14, reg.Z15, reg.Z16, reg.Z17, reg.Z18, reg.Z19, reg.Z20, reg.Z21, reg.Z22, reg.Z23, reg.Z24, reg.Z25, reg.Z26, reg.Z27, reg.Z28, reg.Z29, reg.Z30, reg.Z31}
+	rows := []Mem{
+		{Base: src}, {Base: src, Index: lda, Scale: 1}, {Base: src, Index: lda, Scale: 2}, {Base: src, Index: lda3, Scale: 1}, {Base: src, Index: lda, Scale: 4},
+		{Base: b1}, {Base: b1, Index: lda, Scale: 1}, {Base: b1, Index: lda, Scale: 2}, {Base: b1, Index: lda3, Scale: 1}, {Base: b1, Index: lda, Scale: 4},
+		{Base: b2}, {Base: b2, Index: lda, Scale: 1}, {Base: b2, Index: lda, Scale: 2}, {Base: b2, Index: lda3, Scale: 1},
+	}
+	Label("group")
+	x := make([]reg.VecPhysical, 16)
+	for r, m := range rows {
+		x[r] = z[r]
+		VMOVUPS(m, x[r])
+	}
+	VPXORD(z[14], z[14], z[14])
+	x[14], x[15] = z[14], z[14]
+	// Stage 1: interleave pairs of rows.
+	t := z[16:32]
+	for i := 0; i < 8; i++ {
+		VUNPCKLPS(x[2*i+1], x[2*i], t[2*i])
+		VUNPCKHPS(x[2*i+1], x[2*i], t[2*i+1])
+	}
+	// Stage 2: interleave pairs of pairs; u[4i+j] lane L then holds rows
+	// 4i..4i+3 at depth 4L+j.
+	u := z[0:16]
+	for i := 0; i < 4; i++ {
+		VUNPCKLPD(t[4*i+2], t[4*i], u[4*i])
+		VUNPCKHPD(t[4*i+2], t[4*i], u[4*i+1])
+		VUNPCKLPD(t[4*i+3], t[4*i+1], u[4*i+2])
+		VUNPCKHPD(t[4*i+3], t[4*i+1], u[4*i+3])
+	}
+	// Stages 3 and 4: transpose the 128-bit lanes of u[j], u[4+j],
+	// u[8+j], u[12+j] to get depths j, 4+j, 8+j and 12+j.
+	w := z[16:20]
+	o := z[20:24]
+	for j := 0; j < 4; j++ {
+		v0, v1, v2, v3 := u[j], u[4+j], u[8+j], u[12+j]
+		VSHUFF32X4(U8(0x44), v1, v0, w[0])
+		VSHUFF32X4(U8(0xEE), v1, v0, w[1])
+		VSHUFF32X4(U8(0x44), v3, v2, w[2])
+		VSHUFF32X4(U8(0xEE), v3, v2, w[3])
+		VSHUFF32X4(U8(0x88), w[2], w[0], o[0])
+		VSHUFF32X4(U8(0xDD), w[2], w[0], o[1])
+		VSHUFF32X4(U8(0x88), w[3], w[1], o[2])
+		VSHUFF32X4(U8(0xDD), w[3], w[1], o[3])
+		for l := 0; l < 4; l++ {
+			VMOVUPS(o[l], reg.K1, Mem{Base: dst, Disp: 4 * 14 * (4*l + j)})
+		}
+	}
+	ADDQ(U32(64), src)
+	ADDQ(U32(64), b1)
+	ADDQ(U32(64), b2)
+	ADDQ(U32(4*14*16), dst)
+	DECQ(groups)
+	JNZ(LabelRef("group"))
+	VZEROUPPER()
+	RET()
+}
