@@ -141,6 +141,7 @@ func newBackend(in *instance, pd unsafe.Pointer, info DeviceInfo, validation boo
 		b.pool = newPool(dev, info, types, poolDevice)
 		b.staging = newPool(dev, info, types, poolStaging)
 	}
+	b.pool.relieve = b.relievePressure
 	b.pipes = newPipelines(dev, info)
 	b.stream, err = newStream(dev, b.batchLimit, b.prof != nil)
 	if err != nil {

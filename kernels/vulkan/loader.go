@@ -30,7 +30,13 @@ var bindingInit struct {
 
 // loadVulkan opens the loader and creates an instance, with the Khronos
 // validation layer when validation is set.
-func loadVulkan(validation bool) (*instance, error) { return loadVulkanFrom(loaderName, validation) }
+func loadVulkan(validation bool) (*instance, error) {
+	name := loaderName
+	if env := os.Getenv("SARGO_VULKAN_LOADER"); env != "" {
+		name = env // another loader, or a missing one for tests
+	}
+	return loadVulkanFrom(name, validation)
+}
 
 // loadVulkanFrom is loadVulkan with the loader's file name.
 func loadVulkanFrom(name string, validation bool) (*instance, error) {
@@ -39,6 +45,13 @@ func loadVulkanFrom(name string, validation bool) (*instance, error) {
 		return nil, fmt.Errorf("%w (%v)", ErrNoLoader, err)
 	}
 	bindingInit.once.Do(func() {
+		// The binding keeps lib's function pointers for the life of the
+		// process, so the library stays loaded after every backend using
+		// it is closed: a second handle that is never closed pins it.
+		if _, err := openLibrary(name); err != nil {
+			bindingInit.err = err
+			return
+		}
 		vk.SetGetInstanceProcAddr(lib.gipa)
 		bindingInit.err = vk.Init()
 	})
@@ -49,6 +62,9 @@ func loadVulkanFrom(name string, validation bool) (*instance, error) {
 	in, err := createInstance(lib, validation)
 	if err != nil {
 		lib.close()
+		if errors.Is(err, vkError{-9}) { // VK_ERROR_INCOMPATIBLE_DRIVER: the loader found no driver
+			return nil, fmt.Errorf("vulkan: %w (%v)", ErrNoDevice, err)
+		}
 		if validation {
 			return nil, fmt.Errorf("vulkan: create instance with validation (is vulkan-validationlayers installed?): %w", err)
 		}

@@ -3,8 +3,10 @@ package vulkan
 import (
 	"fmt"
 	"math/bits"
+	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	vk "github.com/vulkan-go/vulkan"
@@ -55,6 +57,7 @@ type PoolStats struct {
 	Live              int    // live storages
 	Pending           int    // freed storages waiting for their last batch
 	Reusable          int    // freed storages ready for reuse
+	PressureGCs       int    // garbage collections forced before growing the pool
 }
 
 // poolKind selects the memory a pool allocates.
@@ -90,6 +93,13 @@ type pool struct {
 	free    map[int][]*Buffer
 	pending []*Buffer
 	stats   PoolStats
+	sinceGC uint64 // bytes handed out since the last forced collection
+
+	// relieve, when set, runs a garbage collection, waits for the
+	// finalizers it queued and returns the highest completed batch serial;
+	// alloc calls it without p.mu before asking the driver for a block.
+	relieve  func() uint64
+	released atomic.Uint64 // storages released so far (read while waiting for finalizers)
 }
 
 const (
@@ -227,6 +237,17 @@ func (p *pool) alloc(n int, completed uint64) (*Buffer, error) {
 	defer p.mu.Unlock()
 	p.reclaim(completed)
 	s := p.take(class, bytes)
+	if s == nil && p.relieve != nil && p.grows(csize) && p.sinceGC >= p.blockSize/8 {
+		// Device memory is invisible to Go's collector: tensors dropped
+		// without Release may hold enough storage to serve this request.
+		p.sinceGC = 0
+		p.stats.PressureGCs++
+		p.mu.Unlock()
+		completed = p.relieve()
+		p.mu.Lock()
+		p.reclaim(completed)
+		s = p.take(class, bytes)
+	}
 	if s == nil {
 		var err error
 		if s, err = p.carve(class, csize, bytes); err != nil {
@@ -235,6 +256,7 @@ func (p *pool) alloc(n int, completed uint64) (*Buffer, error) {
 	}
 	s.n = n
 	s.freed.Store(false)
+	p.sinceGC += s.size
 	p.stats.Live++
 	p.stats.BytesInUse += s.size
 	p.stats.HighWater = max(p.stats.HighWater, p.stats.BytesInUse)
@@ -254,6 +276,12 @@ func (p *pool) take(class int, bytes uint64) *Buffer {
 		}
 	}
 	return nil
+}
+
+// grows reports whether carving a storage of class size csize needs a new
+// block from the driver. The caller holds p.mu.
+func (p *pool) grows(csize uint64) bool {
+	return csize > p.blockSize/4 || p.current == nil || alignUp(p.current.used, p.align)+csize > p.current.size
 }
 
 // carve cuts a new storage of the class from the current block, or from a
@@ -298,6 +326,7 @@ func (p *pool) release(s *Buffer) {
 	p.stats.Pending = len(p.pending)
 	p.stats.Live--
 	p.stats.BytesInUse -= s.size
+	p.released.Add(1)
 }
 
 func (p *pool) snapshot() PoolStats {
@@ -315,6 +344,57 @@ func (p *pool) destroy() {
 	}
 	p.blocks, p.current, p.pending = nil, nil, nil
 	p.free = map[int][]*Buffer{}
+}
+
+// pressureWait bounds how long relievePressure waits for finalizers.
+const pressureWait = 50 * time.Millisecond
+
+// sentinel is an object whose finalizer signals that the finalizer
+// goroutine has reached the queue of a collection.
+type sentinel struct{ done chan struct{} }
+
+// relievePressure is the pool's relieve function: it collects garbage so
+// that the finalizers of unreachable tensors free their storage, waits
+// (at most pressureWait) for them to run, then waits for the batches that
+// last used pending storages so that they become reusable. It returns the
+// highest completed batch serial. It must be called without b.mu and
+// without the pool's lock: finalizers take the latter.
+func (b *Backend) relievePressure() uint64 {
+	start := time.Now()
+	done := make(chan struct{})
+	runtime.SetFinalizer(&sentinel{done: done}, func(s *sentinel) { close(s.done) })
+	runtime.GC()
+	timer := time.NewTimer(pressureWait)
+	select {
+	case <-done:
+	case <-timer.C:
+	}
+	timer.Stop()
+	// Finalizers queued beside the sentinel may still be running: wait
+	// until releases stop arriving.
+	last, quiet := b.pool.released.Load(), 0
+	for quiet < 3 && time.Since(start) < pressureWait {
+		runtime.Gosched()
+		time.Sleep(50 * time.Microsecond)
+		if n := b.pool.released.Load(); n != last {
+			last, quiet = n, 0
+		} else {
+			quiet++
+		}
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.closed && b.pool.pendingLen() > 0 {
+		b.flushAndWait()
+	}
+	return b.completed.Load()
+}
+
+// pendingLen is the number of freed storages waiting for their last batch.
+func (p *pool) pendingLen() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.pending)
 }
 
 // Stats returns the memory pool's counters.

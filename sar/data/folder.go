@@ -2,7 +2,6 @@ package data
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -152,7 +151,7 @@ func decodeImage(path string, buf []byte) (image.Image, bool, error) {
 		img, err = jpeg.Decode(bytes.NewReader(buf))
 	}
 	if err != nil {
-		return nil, false, errors.Join(fmt.Errorf("load folder: %s: corrupt or truncated %s image", path, strings.ToUpper(format)), err)
+		return nil, false, fmt.Errorf("load folder: %s: corrupt or truncated %s image: %w", path, strings.ToUpper(format), err)
 	}
 	b := img.Bounds()
 	if b.Dx() < 1 || b.Dy() < 1 {

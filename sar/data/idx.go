@@ -54,11 +54,16 @@ func ReadIDX(r io.Reader) (*IDXArray, error) {
 			return nil, fmt.Errorf("idx: shape %v is larger than %d elements", shape[:i+1], maxIDXElements)
 		}
 	}
-	a := &IDXArray{Shape: shape, Data: make([]byte, n)}
-	if _, err := io.ReadFull(r, a.Data); err != nil {
+	// The buffer grows with the data actually read, so a corrupt header
+	// claiming a large shape over a short stream allocates little.
+	data, err := io.ReadAll(io.LimitReader(r, int64(n)))
+	if err != nil {
 		return nil, fmt.Errorf("idx: shape %v needs %d bytes of data: %w", shape, n, err)
 	}
-	return a, nil
+	if len(data) < n {
+		return nil, fmt.Errorf("idx: shape %v needs %d bytes of data, the stream holds %d: %w", shape, n, len(data), io.ErrUnexpectedEOF)
+	}
+	return &IDXArray{Shape: shape, Data: data}, nil
 }
 
 // ReadIDXFile reads an IDX file, gunzipping it when its name ends in .gz.
