@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"regexp"
+	"runtime"
+	"runtime/pprof"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"sargo/bench"
+	"sargo/tensor"
+)
+
+// benchFlags are the flags of sargo bench.
+type benchFlags struct {
+	vs, jsonPath, cpuProfile string
+	python, torchDir, match  string
+	quick                    bool
+	warmup, repeats, threads int
+	minTime, budget          time.Duration
+}
+
+func newBenchCmd(opts *globalOptions) *cobra.Command {
+	f := &benchFlags{}
+	cmd := &cobra.Command{
+		Use:   "bench SUITE... (" + strings.Join(append(bench.Suites(), "all"), "|") + ")",
+		Short: "Measure kernels and models, side by side with PyTorch",
+		Long: `bench times sargo's kernels and models on --device and prints a table of
+rates in higher-is-better units (GFLOP/s, Mpixel/s, tokens/s, images/s):
+the median of several repeats after warm-up runs, with the spread of the
+repeats ((max-min)/median).
+
+With --vs torch the PyTorch scripts bench/torch/bench_<suite>.py run the
+same cases in the same invocation (Debian's /usr/bin/python3 with
+python3-torch; CUDA when --device is a GPU and CUDA is available, with TF32
+off; OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset; the same thread count as
+sargo), and the ratio column is sargo/reference. Run it from the repository
+root, or point --torch-dir at the scripts.
+
+--json writes the records as a JSON list; --quick shrinks every case (for
+CPU Vulkan drivers and smoke tests); --cpuprofile writes a pprof CPU profile
+of the whole run (the reference runs in its own process and is not in it).`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runBench(cmd, opts, f, args)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.vs, "vs", "", "reference to compare with: torch")
+	fl.StringVar(&f.jsonPath, "json", "", "write the records as JSON to this file")
+	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
+	fl.StringVar(&f.python, "python", bench.DefaultPython, "Python interpreter of the reference scripts")
+	fl.StringVar(&f.torchDir, "torch-dir", bench.DefaultTorchDir, "folder of the reference scripts")
+	fl.BoolVar(&f.quick, "quick", false, "shrink every case (smoke tests, CPU Vulkan drivers)")
+	fl.IntVar(&f.warmup, "warmup", 1, "untimed runs before measuring each case")
+	fl.IntVar(&f.repeats, "repeats", 5, "timed repeats per case; the median is reported")
+	fl.DurationVar(&f.minTime, "min-time", 300*time.Millisecond, "least duration of one repeat")
+	fl.DurationVar(&f.budget, "budget", time.Minute, "stop repeating a case after two repeats once its repeats took this long (0: no limit)")
+	fl.StringVar(&f.match, "cases", "", "run only the cases whose suite/case name matches this regular expression")
+	fl.IntVar(&f.threads, "threads", 0, "reference thread count (default GOMAXPROCS, sargo's)")
+	return cmd
+}
+
+func runBench(cmd *cobra.Command, opts *globalOptions, f *benchFlags, args []string) error {
+	suites, err := bench.Lookup(args...)
+	if err != nil {
+		return err
+	}
+	if f.vs != "" && f.vs != "torch" {
+		return fmt.Errorf("--vs %q: the only reference is torch", f.vs)
+	}
+	if f.repeats < 1 || f.warmup < 0 {
+		return fmt.Errorf("--repeats must be at least 1 and --warmup at least 0, got %d and %d", f.repeats, f.warmup)
+	}
+	be, err := tensor.Open(opts.device)
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	var match *regexp.Regexp
+	if f.match != "" {
+		if match, err = regexp.Compile(f.match); err != nil {
+			return fmt.Errorf("--cases: %w", err)
+		}
+	}
+	timing := bench.Timing{Warmup: f.warmup, Repeats: f.repeats, MinTime: f.minTime, Budget: f.budget}
+	cfg := bench.Config{Suites: suites, Backend: be, Timing: timing, Quick: f.quick, Match: match, Log: cmd.ErrOrStderr()}
+	threads := f.threads
+	if threads <= 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	if f.vs == "torch" {
+		dev := "auto"
+		if strings.HasPrefix(be.Name(), "cpu") {
+			dev = "cpu"
+		}
+		cfg.Reference = &bench.TorchRunner{Python: f.python, Dir: f.torchDir, Device: dev, Threads: threads,
+			Timing: timing, Seed: opts.seed, Stderr: cmd.ErrOrStderr()}
+	}
+	if f.cpuProfile != "" {
+		pf, err := os.Create(f.cpuProfile)
+		if err != nil {
+			return fmt.Errorf("bench: cpu profile: %w", err)
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return fmt.Errorf("bench: cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "sargo bench %s  %s%s\ndevice: %s\nGOMAXPROCS %d, reference threads %d, %d warm-up, median of %d repeats of at least %v (budget %v)\n\n",
+		strings.Join(args, " "), time.Now().UTC().Format(time.RFC3339), loadAverage(), be.Describe(), runtime.GOMAXPROCS(0), threads,
+		f.warmup, f.repeats, f.minTime, f.budget)
+	records, runErr := bench.Run(ctx, cfg)
+	if err := bench.WriteTable(out, records); err != nil {
+		return err
+	}
+	if ref := referenceLine(records); ref != "" {
+		fmt.Fprintf(out, "\nreference: %s\n", ref)
+	}
+	if f.jsonPath != "" {
+		if err := bench.WriteJSON(f.jsonPath, records); err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+	}
+	if runErr != nil {
+		return fmt.Errorf("bench: %w", runErr)
+	}
+	return nil
+}
+
+// referenceLine is the reference description of the first record that has one.
+func referenceLine(records []bench.Record) string {
+	for _, r := range records {
+		if r.ReferenceDevice != "" {
+			return r.ReferenceDevice
+		}
+	}
+	return ""
+}
+
+// loadAverage is "  load average A B C" from /proc/loadavg, or "" where
+// it cannot be read: on a shared machine it says how contended the run was.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return "  load average " + strings.Join(f[:3], " ")
+}

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"sargo/sar"
+	"sargo/sar/eval"
+	"sargo/sar/imgio"
+	"sargo/sar/schedule"
+	"sargo/sar/tokenizer"
+	"sargo/tensor"
+)
+
+// evalFlags are the flags of `sargo eval`.
+type evalFlags struct {
+	model, tokenizer, jsonOut string
+	data, classifier          string
+	schedule                  string
+	n, batch, k               int
+	classifierSteps           int
+	tokenizerImages           int
+	cfg, topP                 float32
+	topK                      int
+}
+
+func newEvalCmd(opts *globalOptions) *cobra.Command {
+	f := &evalFlags{}
+	cmd := &cobra.Command{
+		Use:   "eval --model DIR [--n 10000] [--json FILE]",
+		Short: "Measure a model: FID, class accuracy, IS, precision and recall on sargo-classifier features; throughput",
+		Long: `eval draws --n class-conditional samples (labels cycling through the classes)
+and measures them against real test images on the features of a small CNN
+classifier that sargo trains on the training split. Inception weights are
+not used: the distance is "FID (sargo classifier)", comparable only with
+other numbers computed the same way.
+
+  fid           Fréchet distance of the classifier's 128-d features
+  accuracy      share of samples the classifier assigns to their class
+  is            exp(E KL(p(y|x) || p(y))) under the classifier (IS analogue)
+  precision     share of samples inside the real k-NN manifold (k = 3)
+  recall        share of real images inside the samples' k-NN manifold
+  images_per_s  sampling throughput (transformer and decoder)
+
+It also measures the tokenizer's reconstruction loss and codebook usage on
+test images. The classifier is --classifier FILE, or the one cached in the
+folder classifier/ next to the run directory, trained there on first use.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runEval(cmd, opts, f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.model, "model", "", "run directory holding model.safetensors (or the checkpoint file)")
+	fl.StringVar(&f.tokenizer, "tokenizer", "", "tokenizer directory or checkpoint (default: from --model)")
+	fl.StringVar(&f.jsonOut, "json", "", "write the report as JSON to this file")
+	fl.StringVar(&f.data, "data", "mnist", "dataset: mnist or an image folder (train/ and test/ inside, or split 9:1)")
+	fl.StringVar(&f.classifier, "classifier", "", "feature classifier checkpoint (default: cached next to the run, trained on first use)")
+	fl.IntVar(&f.classifierSteps, "classifier-steps", eval.DefaultClassifierTrainConfig().Steps, "training steps of a new classifier")
+	fl.IntVar(&f.n, "n", 10000, "number of generated images")
+	fl.IntVar(&f.batch, "batch", 250, "generation batch")
+	fl.IntVar(&f.tokenizerImages, "tokenizer-images", 1000, "test images for the tokenizer's reconstruction error and codebook usage")
+	fl.IntVar(&f.k, "k", 3, "neighbourhood size of precision and recall")
+	fl.StringVar(&f.schedule, "schedule", "", "scales to generate (default: the VAR-like list of the latent)")
+	fl.Float32Var(&f.cfg, "cfg", 1.5, "classifier-free guidance scale")
+	fl.IntVar(&f.topK, "top-k", 0, "top-k (0 keeps all)")
+	fl.Float32Var(&f.topP, "top-p", 0, "top-p (0 keeps all)")
+	_ = cmd.MarkFlagRequired("model")
+	return cmd
+}
+
+func runEval(cmd *cobra.Command, opts *globalOptions, f *evalFlags) error {
+	out := cmd.OutOrStdout()
+	dev, err := tensor.Open(opts.device)
+	if err != nil {
+		return fmt.Errorf("eval: %w", err)
+	}
+	modelPath, runDir := checkpointIn(f.model, "model.safetensors")
+	m, st, err := sar.LoadModel(modelPath, dev)
+	if err != nil {
+		return fmt.Errorf("eval: %w", err)
+	}
+	tokPath, err := findTokenizer(f.tokenizer, runDir)
+	if err != nil {
+		return fmt.Errorf("eval: %w", err)
+	}
+	vq, _, err := tokenizer.Load(tokPath, dev)
+	if err != nil {
+		return fmt.Errorf("eval: %w", err)
+	}
+	vq.SetTrain(false)
+	test, err := eval.LoadTestSplit(f.data, vq.Cfg.ImageSize, vq.Cfg.ImageChannels)
+	if err != nil {
+		return fmt.Errorf("eval: %w", err)
+	}
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+	defer stop()
+	var c *eval.Classifier
+	if f.classifier != "" {
+		if c, _, err = eval.LoadClassifier(f.classifier, dev); err != nil {
+			return fmt.Errorf("eval: %w", err)
+		}
+	} else {
+		train, _, err := eval.LoadSplits(f.data, vq.Cfg.ImageSize, vq.Cfg.ImageChannels)
+		if err != nil {
+			return fmt.Errorf("eval: %w", err)
+		}
+		tc := eval.DefaultClassifierTrainConfig()
+		tc.Steps, tc.Seed = f.classifierSteps, opts.seed
+		cache := filepath.Join(filepath.Dir(filepath.Clean(runDir)), "classifier")
+		if c, err = eval.CachedClassifier(ctx, cache, train, test, tc, dev, out); err != nil {
+			return fmt.Errorf("eval: %w", err)
+		}
+	}
+	ref, err := eval.NewReference(c, test, f.n)
+	if err != nil {
+		return fmt.Errorf("eval: %w", err)
+	}
+	eo := eval.DefaultOptions()
+	eo.N, eo.Batch, eo.K, eo.CFG, eo.TopK, eo.TopP, eo.Seed = f.n, f.batch, f.k, f.cfg, f.topK, f.topP, opts.seed
+	eo.TokenizerImages = f.tokenizerImages
+	if f.schedule != "" {
+		if eo.Schedule, err = schedule.Parse(f.schedule, vq.Cfg.Latent()); err != nil {
+			return fmt.Errorf("eval: --schedule: %w", err)
+		}
+	}
+	r, err := eval.Evaluate(m, vq, c, ref, test, eo, out)
+	if err != nil {
+		return fmt.Errorf("eval: %w", err)
+	}
+	r.Model, r.Step = f.model, st.Step
+	if err := eval.WriteTable(out, []*eval.Report{r}); err != nil {
+		return fmt.Errorf("eval: %w", err)
+	}
+	fmt.Fprintf(out, "classifier test accuracy %.4f; real-image IS %.3f (the IS ceiling); %d samples vs %d test images\n",
+		r.ClassifierAccuracy, r.RealIS, r.N, r.NReference)
+	if f.jsonOut != "" {
+		raw, err := json.MarshalIndent(r, "", "  ")
+		if err != nil {
+			return fmt.Errorf("eval: %w", err)
+		}
+		if err := imgio.WriteFileAtomic(f.jsonOut, append(raw, '\n')); err != nil {
+			return fmt.Errorf("eval: %w", err)
+		}
+		fmt.Fprintf(out, "wrote %s\n", f.jsonOut)
+	}
+	return nil
+}

@@ -1,0 +1,132 @@
+package train
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"sargo/sar/data"
+	"sargo/sar/schedule"
+	"sargo/tensor"
+)
+
+// loader yields the batch of every step as a pure function of the step,
+// so a resumed run reads exactly the images an uninterrupted run would:
+// step t is batch t mod E of epoch t / E (E = images / batch, the last
+// partial batch of an epoch dropped), each epoch a fixed permutation.
+type loader struct {
+	ds    *data.Dataset
+	batch int
+	shuf  data.Shuffler
+	// cached permutation of one epoch
+	epoch int
+	perm  []int
+}
+
+func newLoader(ds *data.Dataset, batch int, seed uint64) (*loader, error) {
+	if ds == nil || ds.Len() == 0 {
+		return nil, fmt.Errorf("training data: empty dataset")
+	}
+	if batch > ds.Len() {
+		return nil, fmt.Errorf("training data %s: batch %d exceeds the %d images", ds.Name, batch, ds.Len())
+	}
+	return &loader{ds: ds, batch: batch, shuf: data.Shuffler{N: ds.Len(), Seed: seed}, epoch: -1}, nil
+}
+
+// stepsPerEpoch is the number of full batches in one pass.
+func (l *loader) stepsPerEpoch() int { return l.ds.Len() / l.batch }
+
+// at returns the images and labels of step t and its epoch.
+func (l *loader) at(t int) (x []float32, labels []int, epoch int) {
+	spe := l.stepsPerEpoch()
+	epoch, i := t/spe, t%spe
+	if epoch != l.epoch {
+		l.perm, l.epoch = l.shuf.Epoch(epoch), epoch
+	}
+	x, labels = l.ds.Batch(l.perm[i*l.batch:(i+1)*l.batch], nil)
+	return x, labels, epoch
+}
+
+// Batch is one training batch on the device: images tokenized at every
+// scale of its schedule, with the teacher-forcing inputs.
+type Batch struct {
+	// Labels [B] are the class labels after condition dropout.
+	Labels *tensor.Tensor
+	// Scales is the batch's schedule s_0 < ... < s_{n-1}.
+	Scales schedule.Schedule
+	// IDs [B, s_k²] and Z [B, CVae, s_k, s_k] are the ground-truth ids and
+	// normalised latents of every scale.
+	IDs, Z []*tensor.Tensor
+	// Target [B, L] concatenates IDs token-major.
+	Target *tensor.Tensor
+	// Inputs [B, L − s_0², CVae] are the teacher-forcing inputs
+	// bicubic(z_{k−1} → s_k) of every later scale; nil for one scale.
+	Inputs *tensor.Tensor
+}
+
+// Size is the batch size B.
+func (b *Batch) Size() int { return b.Labels.Dim(0) }
+
+// Release frees the batch's device tensors.
+func (b *Batch) Release() {
+	for _, t := range b.IDs {
+		t.Release()
+	}
+	for _, t := range b.Z {
+		t.Release()
+	}
+	b.Target.Release()
+	b.Inputs.Release()
+	b.Labels.Release()
+}
+
+// NewBatch tokenizes images x [B, C, H, W] at every scale and builds the
+// ground-truth targets and teacher-forcing inputs. labels are the
+// (already dropped) class labels [B]. inputs may be nil for the package's
+// own builder (UpsampleInputs).
+func NewBatch(tok Tokenizer, inputs InputBuilder, x, labels *tensor.Tensor, scales schedule.Schedule) *Batch {
+	if inputs == nil {
+		inputs = UpsampleInputs
+	}
+	ids, z := tok.Tokenize(x, scales)
+	b := &Batch{Labels: labels, Scales: scales, IDs: ids, Z: z}
+	b.Target = tensor.Concat(1, ids...)
+	if len(scales) > 1 {
+		b.Inputs = inputs(z, scales)
+	}
+	return b
+}
+
+// UpsampleInputs builds teacher-forcing inputs from per-scale latents
+// z[k] [B, CVae, s_k, s_k]: for k ≥ 1, bicubic(z[k−1] → s_k) flattened
+// token-major, concatenated to [B, L − s_0², CVae]. It is the same
+// construction as sar.NextScaleInputs.
+func UpsampleInputs(z []*tensor.Tensor, scales schedule.Schedule) *tensor.Tensor {
+	parts := make([]*tensor.Tensor, 0, len(scales)-1)
+	for k := 1; k < len(scales); k++ {
+		parts = append(parts, upsampleTokens(z[k-1], scales[k]))
+	}
+	out := tensor.Concat(1, parts...)
+	for _, p := range parts {
+		p.Release()
+	}
+	return out
+}
+
+// upsampleTokens resizes z [B, C, s, s] bicubically to t×t and returns it
+// token-major as [B, t², C] (row-major h, w within the scale).
+func upsampleTokens(z *tensor.Tensor, t int) *tensor.Tensor {
+	b, c := z.Dim(0), z.Dim(1)
+	up := tensor.Interpolate(z, t, t, tensor.InterpBicubic)
+	tok := up.Reshape(b, c, t*t).Permute(0, 2, 1).Contiguous()
+	up.Release()
+	return tok
+}
+
+// stepSchedule draws the schedule of step t: FlexVAR's random schedule
+// from a generator keyed by (seed, t), or the fixed VAR list.
+func stepSchedule(kind string, largest int, seed uint64, t int) schedule.Schedule {
+	if kind == ScheduleFixed {
+		return schedule.VARList(largest)
+	}
+	return schedule.Random(largest, rand.New(rand.NewPCG(seed, uint64(t))))
+}

@@ -1,0 +1,66 @@
+// Package train trains the scale-wise transformer of package sar with the
+// three methods the SAR paper compares, and keeps training runs on disk.
+//
+// # Methods
+//
+// tf (teacher forcing, FlexVAR): each batch draws a schedule s_0 < ... <
+// s_{n−1} (schedule.Random, or the fixed VAR list), tokenizes the images
+// at every scale, and runs one forward whose inputs are the ground-truth
+// latents of the previous scale, bicubic-upsampled (sar.NextScaleInputs).
+// L_TF is the mean cross-entropy over all tokens (each token of an image
+// weighted 1/L, images averaged).
+//
+// sf (naive student forcing, the seed's eq. 1): every scale's input is
+// built from the model's own prediction at the scale before, generated
+// from the start token without gradient, and every scale is trained
+// against the ground truth. It is computed as the authors' progressive
+// form (one forward per scale over the growing prefix) would be, with one
+// forward with gradient over the whole schedule; see studentForcing for
+// why the two are equal. It drifts, which is what it is there to show.
+//
+// sar (Stagger-Scale Rollout + Contrastive Student-Forcing Loss):
+//
+//  1. Pass 1 is teacher forcing: logits z^T and L_TF.
+//  2. Without gradient, z^T becomes the teacher's ids per scale: argmax,
+//     or (Teacher "sample") classifier-free guidance with the authors'
+//     ramp, then top-k (clamped to the vocabulary) and top-p sampling.
+//     Guidance needs unconditional logits, so pass 1 then runs on a
+//     doubled batch with null labels in the second half; L_TF uses the
+//     conditional half.
+//  3. SSR: the teacher's ids at s_{j−1}, embedded with the normalised
+//     codebook and upsampled to s_j, are the student input of scale s_j.
+//     The rollout is one step deep: inputs always come from the teacher.
+//  4. Pass 2 (student forcing) gives logits z^S.
+//  5. L_CSFL is the cross-entropy of z^S against the teacher's ids at the
+//     rolled-out scales, which are constants: no gradient reaches pass 1
+//     through them. (SAR.md specifies the teacher's ids as targets; the
+//     authors' released trainer uses the ground truth there.)
+//  6. L = L_TF + Sigma·L_CSFL (Sigma 0.01 by default).
+//
+// # Rollout
+//
+// Config.Rollout chooses the transitions of pass 2. Its sequence is always
+// the start token(s) of the first scale followed by the rolled-out scales
+// only: the pass-2 schedule is [s_0] + the last K scales, and scale s_j's
+// input comes from the teacher's prediction at s_{j−1}, the scale before
+// it in the full schedule. "last" (K = 1, the default) is the authors'
+// choice: [class token] + s_n² tokens. "last:K" rolls out the last K
+// transitions and "all" every one (K = n − 1, as the seed's equations and
+// Figure 5 describe). The loss covers the rolled-out scales' tokens.
+//
+// # Runs
+//
+// Run keeps a run directory: config.json (the resolved Config), run.json
+// (RunInfo), model.safetensors (latest checkpoint with optimiser moments
+// and step), checkpoints/step_N.safetensors, samples/step_N.png and
+// metrics.jsonl (one Metric per LogEvery steps). Batches, schedules,
+// condition dropout and teacher sampling are functions of the seed and
+// the step, so a resumed run continues bit-identically on the CPU. A
+// non-finite loss or gradient stops the run with a NonFiniteError naming
+// the step and the first non-finite parameter (or skips the step with
+// SkipNonFinite); the last good checkpoint stays.
+//
+// Each step runs the forward and backward passes, then reads the loss
+// terms and the squared gradient norm from the device in one read, clips
+// and updates: no other host reads.
+package train

@@ -1,0 +1,296 @@
+package train
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"sargo/autograd"
+	"sargo/nn"
+	"sargo/sar/data"
+	"sargo/tensor"
+)
+
+// rngStride is the number of Philox offsets reserved for each step: step
+// t draws from [t·rngStride, (t+1)·rngStride).
+const rngStride = 1 << 32
+
+// Setup is everything a Trainer is built from.
+type Setup struct {
+	Cfg Config
+	Net Network
+	Tok Tokenizer
+	// Inputs builds teacher-forcing inputs; nil uses UpsampleInputs.
+	Inputs InputBuilder
+	// NullClass is the number of classes (the null label).
+	NullClass int
+	// Largest is the largest latent side (the tokenizer's latent).
+	Largest int
+	Data    *data.Dataset
+	Dev     tensor.Backend
+}
+
+// Trainer runs optimisation steps. Its state (weights, optimiser moments,
+// Step) is all a resumed run needs: batches, schedules and random draws
+// are functions of the seed and the step.
+type Trainer struct {
+	Cfg    Config
+	Obj    *Objective
+	Opt    *nn.AdamW
+	LR     nn.Schedule
+	Step   int
+	Total  int
+	setup  Setup
+	params []nn.NamedParam
+	load   *loader
+}
+
+// StepResult is what one step reports (host scalars).
+type StepResult struct {
+	Step     int
+	Epoch    int
+	Loss     float64
+	LossTF   float64
+	LossSF   float64
+	LossCSFL float64
+	LR       float64
+	GradNorm float64
+	Tokens   int
+	Skipped  bool
+	Elapsed  time.Duration
+}
+
+// NonFiniteError reports a step whose loss or gradient is not finite.
+type NonFiniteError struct {
+	Step   int
+	Tensor string // "loss_tf", "loss_csfl", ... or the parameter name
+}
+
+func (e *NonFiniteError) Error() string {
+	return fmt.Sprintf("step %d: non-finite value in %s", e.Step, e.Tensor)
+}
+
+// NewTrainer checks the setup and makes a trainer at step 0 with fresh
+// optimiser moments.
+func NewTrainer(s Setup) (*Trainer, error) {
+	if s.Net == nil || s.Tok == nil || s.Dev == nil {
+		return nil, errors.New("trainer: network, tokenizer and device are required")
+	}
+	if s.Largest <= 0 {
+		return nil, fmt.Errorf("trainer: largest latent %d: want > 0", s.Largest)
+	}
+	obj, err := NewObjective(s.Cfg, s.Net, s.Tok, s.NullClass)
+	if err != nil {
+		return nil, err
+	}
+	ld, err := newLoader(s.Data, s.Cfg.Batch, s.Cfg.Seed)
+	if err != nil {
+		return nil, err
+	}
+	params := s.Net.Parameters()
+	opt, err := nn.NewAdamW(params, nn.AdamWConfig{LR: float32(s.Cfg.LR), Beta1: s.Cfg.Beta1, Beta2: s.Cfg.Beta2,
+		Eps: 1e-8, WeightDecay: s.Cfg.WeightDecay})
+	if err != nil {
+		return nil, fmt.Errorf("trainer: %w", err)
+	}
+	total := s.Cfg.TotalSteps(s.Data.Len())
+	return &Trainer{Cfg: s.Cfg, Obj: obj, Opt: opt, Total: total, setup: s, params: params, load: ld,
+		LR: nn.Schedule{Peak: s.Cfg.LR, Floor: s.Cfg.MinLR, Warmup: min(s.Cfg.Warmup, total), Total: total, Kind: nn.DecayLinear}}, nil
+}
+
+// Params are the trained parameters.
+func (t *Trainer) Params() []nn.NamedParam { return t.params }
+
+// RNGOffset is the first Philox offset of the next step.
+func (t *Trainer) RNGOffset() uint64 { return uint64(t.Step) * rngStride }
+
+// StepsPerEpoch is the number of batches in one pass over the data.
+func (t *Trainer) StepsPerEpoch() int { return t.load.stepsPerEpoch() }
+
+// batch builds step t's batch on the device.
+func (t *Trainer) batch(step int) (*Batch, int) {
+	x, labels, epoch := t.load.at(step)
+	ds := t.setup.Data
+	dev := t.setup.Dev
+	xt := tensor.FromSlice(dev, x, len(labels), ds.C, ds.H, ds.W)
+	defer xt.Release()
+	lf := make([]float32, len(labels))
+	for i, l := range labels {
+		lf[i] = float32(l)
+	}
+	lt := tensor.FromSlice(dev, lf, len(labels))
+	dropped := t.setup.Net.DropLabels(lt, t.Cfg.Seed, t.RNGOffset())
+	lt.Release()
+	scales := stepSchedule(t.Cfg.Schedule, t.setup.Largest, t.Cfg.Seed, step)
+	return NewBatch(t.setup.Tok, t.setup.Inputs, xt, dropped, scales), epoch
+}
+
+// TrainStep runs one optimisation step: forward, backward, one read of
+// the loss terms and the squared gradient norm, clipping and AdamW. A
+// non-finite loss or gradient returns a *NonFiniteError without updating
+// (or, with SkipNonFinite, skips the step and reports Skipped).
+func (t *Trainer) TrainStep() (StepResult, error) {
+	start := time.Now()
+	t.setup.Net.SetTrain(true)
+	b, epoch := t.batch(t.Step)
+	defer b.Release()
+	res := StepResult{Step: t.Step, Epoch: epoch, LR: t.LR.LR(t.Step)}
+
+	g := autograd.NewGraph()
+	// The objective's own draws start after the label-dropout draws.
+	l := t.Obj.Loss(g, b, t.RNGOffset()+1<<24)
+	nn.ZeroGrads(t.params)
+	if err := g.Backward(l.Total); err != nil {
+		l.Release()
+		return res, fmt.Errorf("step %d: backward: %w", t.Step, err)
+	}
+	l.Release()
+	res.Tokens = l.Tokens
+
+	// One read per step: the loss terms and the squared gradient norm.
+	names := []string{"loss"}
+	vals := []*tensor.Tensor{l.Total.Value}
+	for _, x := range []struct {
+		name string
+		v    *autograd.Var
+	}{{"loss_tf", l.TF}, {"loss_sf", l.SF}, {"loss_csfl", l.CSFL}} {
+		if x.v != nil {
+			names, vals = append(names, x.name), append(vals, x.v.Value)
+		}
+	}
+	sq := sumSquares(t.params)
+	if sq != nil {
+		names, vals = append(names, "gradient"), append(vals, sq)
+	}
+	host, err := readScalars(vals)
+	sq.Release()
+	if err != nil {
+		return res, fmt.Errorf("step %d: %w", t.Step, err)
+	}
+	for i, name := range names {
+		v := float64(host[i])
+		switch name {
+		case "loss":
+			res.Loss = v
+		case "loss_tf":
+			res.LossTF = v
+		case "loss_sf":
+			res.LossSF = v
+		case "loss_csfl":
+			res.LossCSFL = v
+		case "gradient":
+			res.GradNorm = math.Sqrt(v)
+		}
+	}
+	for i, name := range names {
+		if f := float64(host[i]); math.IsNaN(f) || math.IsInf(f, 0) {
+			if p := firstNonFinite(t.params); p != "" {
+				name = p
+			}
+			nf := &NonFiniteError{Step: t.Step, Tensor: name}
+			if !t.Cfg.SkipNonFinite {
+				nn.ZeroGrads(t.params)
+				return res, nf
+			}
+			nn.ZeroGrads(t.params)
+			res.Skipped = true
+			t.Step++
+			res.Elapsed = time.Since(start)
+			return res, nil
+		}
+	}
+	if c := t.Cfg.Clip / (res.GradNorm + 1e-6); t.Cfg.Clip > 0 && c < 1 {
+		scaleGrads(t.params, float32(c)) // as torch.nn.utils.clip_grad_norm_
+	}
+	if err := t.Opt.UpdateLR(float32(res.LR)); err != nil {
+		return res, fmt.Errorf("step %d: %w", t.Step, err)
+	}
+	nn.ZeroGrads(t.params)
+	t.Step++
+	res.Elapsed = time.Since(start)
+	return res, nil
+}
+
+// sumSquares is Σ‖grad‖² over the parameters with a gradient, as a
+// one-element device tensor (nil when no parameter has one).
+func sumSquares(params []nn.NamedParam) *tensor.Tensor {
+	var acc *tensor.Tensor
+	for _, p := range params {
+		if p.Var.Grad == nil {
+			continue
+		}
+		sq := tensor.Square(p.Var.Grad)
+		s := tensor.Sum(sq, false)
+		sq.Release()
+		if acc == nil {
+			acc = s
+			continue
+		}
+		n := tensor.Add(acc, s)
+		acc.Release()
+		s.Release()
+		acc = n
+	}
+	return acc
+}
+
+// readScalars copies one-element tensors to the host in one read.
+func readScalars(ts []*tensor.Tensor) ([]float32, error) {
+	flat := make([]*tensor.Tensor, len(ts))
+	for i, t := range ts {
+		flat[i] = t.Reshape(1)
+	}
+	all := tensor.Concat(0, flat...)
+	for _, f := range flat {
+		f.Release()
+	}
+	defer all.Release()
+	v, err := all.Read()
+	if err != nil {
+		return nil, fmt.Errorf("read losses: %w", err)
+	}
+	return v, nil
+}
+
+// firstNonFinite names the first parameter (in Parameters order) whose
+// value, or else whose gradient, holds a NaN or an infinity ("" when none
+// does). It reads every parameter, so it only runs once a non-finite loss
+// or gradient norm has been seen.
+func firstNonFinite(params []nn.NamedParam) string {
+	bad := func(t *tensor.Tensor) bool {
+		d, err := t.Read()
+		if err != nil {
+			return true
+		}
+		for _, v := range d {
+			if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, p := range params {
+		if bad(p.Var.Value) {
+			return "parameter " + p.Name
+		}
+	}
+	for _, p := range params {
+		if p.Var.Grad != nil && bad(p.Var.Grad) {
+			return "gradient of " + p.Name
+		}
+	}
+	return ""
+}
+
+// scaleGrads multiplies every gradient by c in place.
+func scaleGrads(params []nn.NamedParam, c float32) {
+	for _, p := range params {
+		if p.Var.Grad == nil {
+			continue
+		}
+		s := tensor.Scale(p.Var.Grad, c)
+		p.Var.Grad.CopyFrom(s)
+		s.Release()
+	}
+}

@@ -1,0 +1,128 @@
+package train
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+
+	"sargo/sar/imgio"
+)
+
+// Metric is one line of metrics.jsonl, written every LogEvery steps.
+// Losses are averaged over the steps since the previous line.
+type Metric struct {
+	Step       int      `json:"step"`
+	Epoch      int      `json:"epoch"`
+	Loss       float64  `json:"loss"`
+	LossTF     *float64 `json:"loss_tf,omitempty"`
+	LossSF     *float64 `json:"loss_sf,omitempty"`
+	LossCSFL   *float64 `json:"loss_csfl,omitempty"`
+	LR         float64  `json:"lr"`
+	GradNorm   float64  `json:"grad_norm"`
+	TokensPerS float64  `json:"tokens_per_s"`
+	Seconds    float64  `json:"seconds"`
+	Skipped    int      `json:"skipped,omitempty"`
+}
+
+// meter averages step results into a Metric.
+type meter struct {
+	n, skipped           int
+	loss, tf, sf, csfl   float64
+	grad                 float64
+	tokens               int
+	seconds              float64
+	hasTF, hasSF, hasCSF bool
+}
+
+func (m *meter) add(r StepResult, method string) {
+	m.seconds += r.Elapsed.Seconds()
+	m.tokens += r.Tokens
+	if r.Skipped {
+		m.skipped++
+		return
+	}
+	m.n++
+	m.loss += r.Loss
+	m.grad += r.GradNorm
+	switch method {
+	case MethodTF:
+		m.tf += r.LossTF
+		m.hasTF = true
+	case MethodSF:
+		m.sf += r.LossSF
+		m.hasSF = true
+	case MethodSAR:
+		m.tf += r.LossTF
+		m.csfl += r.LossCSFL
+		m.hasTF, m.hasCSF = true, true
+	}
+}
+
+// flush returns the averaged metric for the last result and resets.
+func (m *meter) flush(last StepResult, total float64) Metric {
+	out := Metric{Step: last.Step + 1, Epoch: last.Epoch, LR: last.LR, Seconds: total, Skipped: m.skipped}
+	if m.seconds > 0 {
+		out.TokensPerS = float64(m.tokens) / m.seconds
+	}
+	if n := float64(m.n); n > 0 {
+		out.Loss, out.GradNorm = m.loss/n, m.grad/n
+		ptr := func(v float64) *float64 { return &v }
+		if m.hasTF {
+			out.LossTF = ptr(m.tf / n)
+		}
+		if m.hasSF {
+			out.LossSF = ptr(m.sf / n)
+		}
+		if m.hasCSF {
+			out.LossCSFL = ptr(m.csfl / n)
+		}
+	}
+	*m = meter{}
+	return out
+}
+
+// ReadMetrics reads a metrics.jsonl file.
+func ReadMetrics(path string) ([]Metric, error) {
+	buf, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read metrics: %w", err)
+	}
+	var out []Metric
+	sc := bufio.NewScanner(bytes.NewReader(buf))
+	sc.Buffer(make([]byte, 1<<16), 1<<20)
+	for line := 1; sc.Scan(); line++ {
+		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
+			continue
+		}
+		var m Metric
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			return nil, fmt.Errorf("metrics %s line %d: %w", path, line, err)
+		}
+		out = append(out, m)
+	}
+	return out, sc.Err()
+}
+
+// truncateMetrics keeps the lines of path up to step (inclusive), so a
+// resumed run does not repeat the lines written after its checkpoint.
+func truncateMetrics(path string, step int) error {
+	ms, err := ReadMetrics(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	for _, m := range ms {
+		if m.Step <= step {
+			line, _ := json.Marshal(m)
+			b.Write(append(line, '\n'))
+		}
+	}
+	// Atomic, so that a crash while resuming cannot lose the lines kept.
+	return imgio.WriteFileAtomic(path, b.Bytes())
+}

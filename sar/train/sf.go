@@ -1,0 +1,68 @@
+package train
+
+import (
+	"sargo/autograd"
+	"sargo/tensor"
+)
+
+// studentForcing is naive student forcing (the seed's eq. 1): every
+// scale's input is built from the model's own prediction at the scale
+// before, generated scale by scale from the start token, and each scale is
+// trained against the ground truth.
+//
+// The authors' trainer runs one forward with gradient per scale over the
+// growing prefix and keeps the last scale's logits. This computes the same
+// loss and gradient more cheaply: the predictions are generated first by
+// no-gradient forwards over the prefixes, and then one forward with
+// gradient runs over the whole schedule with the generated inputs. Under
+// the block-causal mask a scale's logits depend only on the inputs of its
+// own and earlier scales, which are the same in both schemes, so every
+// scale's logits (and hence the loss and its gradient) are identical.
+func (o *Objective) studentForcing(g *autograd.Graph, b *Batch, offset uint64) Losses {
+	n := len(b.Scales)
+	if n == 1 {
+		return o.teacherForcing(g, b)
+	}
+	labels := b.Labels
+	if o.Teacher.guided() {
+		labels, _ = o.doubled(b.Labels, nil)
+		defer labels.Release()
+	}
+	bs := b.Size()
+	offs := b.Scales.Offsets()
+	var parts []*tensor.Tensor // generated inputs of scales 1..k
+	defer func() {
+		for _, p := range parts {
+			p.Release()
+		}
+	}()
+	for k := 0; k < n-1; k++ {
+		prefix := b.Scales[:k+1]
+		var in *tensor.Tensor
+		if k > 0 {
+			in = tensor.Concat(1, parts...)
+			if o.Teacher.guided() {
+				in2 := tensor.Concat(0, in, in)
+				in.Release()
+				in = in2
+			}
+		}
+		logits := o.Net.Forward(nil, labels, prefix, constOrNil(in)).Value
+		in.Release()
+		cur := logits.Narrow(1, offs[k], b.Scales[k]*b.Scales[k])
+		cond, uncond := cur.Narrow(0, 0, bs), (*tensor.Tensor)(nil)
+		if o.Teacher.guided() {
+			uncond = cur.Narrow(0, bs, bs)
+		}
+		ids := o.Teacher.ids(cond, uncond, k, n, offset+uint64(offs[k]*bs))
+		emb := o.Tok.Embed(ids, b.Scales[k])
+		parts = append(parts, upsampleTokens(emb, b.Scales[k+1]))
+		for _, t := range []*tensor.Tensor{ids, emb, cond, uncond, cur, logits} {
+			t.Release()
+		}
+	}
+	inputs := tensor.Concat(1, parts...)
+	logits := o.Net.Forward(g, b.Labels, b.Scales, autograd.Const(inputs))
+	loss := g.CrossEntropy(logits, b.Target, autograd.DefaultCEOptions())
+	return Losses{Total: loss, SF: loss, Tokens: bs * b.Scales.Tokens(), hold: []*tensor.Tensor{inputs}}
+}

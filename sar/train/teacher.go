@@ -1,0 +1,55 @@
+package train
+
+import (
+	"sargo/tensor"
+)
+
+// teacher turns logits of one scale into token ids without gradient:
+// argmax, or classifier-free guidance followed by top-k / top-p sampling
+// as the authors' trainer does.
+type teacher struct {
+	sample bool
+	cfg    float32
+	topK   int
+	topP   float32
+	seed   uint64
+}
+
+func newTeacher(c Config) teacher {
+	return teacher{sample: c.Teacher == TeacherSample, cfg: c.TeacherCFG, topK: c.TeacherTopK, topP: c.TeacherTopP, seed: c.Seed}
+}
+
+// guided reports whether the teacher needs unconditional logits: it
+// samples with a positive CFG scale. (The authors' trainer enables CFG
+// only for a scale above 1; here any positive scale does.)
+func (t teacher) guided() bool { return t.sample && t.cfg > 0 }
+
+// ids returns [B, s²] token ids for scale i of n from cond [B, s², V]
+// (and uncond of the same shape when guided). Sampling mixes
+// (1+w)·cond − w·uncond with w = cfg·(1 + i/(n−1))/2, the authors'
+// training-time ramp (from cfg/2 at the first scale to cfg at the last),
+// clamps top-k to the vocabulary and draws with Philox(seed, offset+row).
+func (t teacher) ids(cond, uncond *tensor.Tensor, i, n int, offset uint64) *tensor.Tensor {
+	if !t.sample {
+		return tensor.Argmax(cond, -1, false)
+	}
+	logits := cond
+	if t.guided() && uncond != nil {
+		ratio := float32(0)
+		if n > 1 {
+			ratio = float32(i) / float32(n-1)
+		}
+		w := t.cfg * 0.5 * (1 + ratio)
+		a := tensor.Scale(cond, 1+w)
+		u := tensor.Scale(uncond, w)
+		logits = tensor.Sub(a, u)
+		a.Release()
+		u.Release()
+	}
+	k := min(t.topK, cond.Dim(-1))
+	out := tensor.Sample(logits, k, t.topP, 1, t.seed, offset)
+	if logits != cond {
+		logits.Release()
+	}
+	return out
+}
