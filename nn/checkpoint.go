@@ -3,12 +3,10 @@ package nn
 import (
 	"bufio"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -253,47 +251,6 @@ func (r Report) WriteText(w io.Writer) error {
 	}
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("write report of %s: %w", r.Path, err)
-	}
-	return nil
-}
-
-// writeAtomic writes a file through fill into a temporary file in the
-// same directory, syncs it, renames it over path and syncs the directory.
-func writeAtomic(path string, fill func(io.Writer) error) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("create temporary file: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	bw := bufio.NewWriterSize(tmp, 1<<20)
-	if err = fill(bw); err != nil {
-		return err
-	}
-	if err = bw.Flush(); err != nil {
-		return fmt.Errorf("write %s: %w", tmp.Name(), err)
-	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", tmp.Name(), err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", tmp.Name(), err)
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("rename to %s: %w", path, err)
-	}
-	d, derr := os.Open(dir)
-	if derr != nil {
-		return fmt.Errorf("open directory %s: %w", dir, derr)
-	}
-	defer d.Close()
-	if serr := d.Sync(); serr != nil && !errors.Is(serr, os.ErrInvalid) {
-		return fmt.Errorf("sync directory %s: %w", dir, serr)
 	}
 	return nil
 }

@@ -7,10 +7,17 @@ import (
 	"sargo/tensor"
 )
 
-// GradNorm is the global L2 norm of the gradients of params (those with
-// a gradient), computed in float32 per parameter and summed in float64.
-func GradNorm(params []NamedParam) (float64, error) {
-	var sum float64
+// clipEps is added to the norm in the clipping coefficient
+// maxNorm/(norm+clipEps), as torch.nn.utils.clip_grad_norm_ does.
+const clipEps = 1e-6
+
+// GradSquaredNorm is Σ‖g‖² over the gradients of params (those with a
+// gradient), accumulated in float32 on the device in params order, as a
+// one-element device tensor; it is nil when no parameter has a gradient.
+// It reads nothing back to the host, so a caller can fold it into a read
+// it makes anyway and finish with ClipGradsTo.
+func GradSquaredNorm(params []NamedParam) *tensor.Tensor {
+	var acc *tensor.Tensor
 	for _, p := range params {
 		if p.Var.Grad == nil {
 			continue
@@ -18,35 +25,102 @@ func GradNorm(params []NamedParam) (float64, error) {
 		sq := tensor.Square(p.Var.Grad)
 		s := tensor.Sum(sq, false)
 		sq.Release()
-		v, err := s.Read()
-		s.Release()
-		if err != nil {
-			return 0, fmt.Errorf("gradient norm of %s: %w", p.Name, err)
+		if acc == nil {
+			acc = s
+			continue
 		}
-		sum += float64(v[0])
+		n := tensor.Add(acc, s)
+		acc.Release()
+		s.Release()
+		acc = n
 	}
-	return math.Sqrt(sum), nil
+	return acc
+}
+
+// GradNorm is the global L2 norm of the gradients of params (those with
+// a gradient): GradSquaredNorm, read back in one transfer, and its square
+// root. It is 0 when no parameter has a gradient.
+func GradNorm(params []NamedParam) (float64, error) {
+	sq := GradSquaredNorm(params)
+	if sq == nil {
+		return 0, nil
+	}
+	v, err := sq.Read()
+	sq.Release()
+	if err != nil {
+		return 0, fmt.Errorf("gradient norm: %w", err)
+	}
+	return math.Sqrt(float64(v[0])), nil
 }
 
 // ClipGradNorm scales all gradients by maxNorm/(norm+1e-6) when their
 // global norm exceeds maxNorm, as torch.nn.utils.clip_grad_norm_ does, and
-// returns the norm before clipping.
+// returns the norm before clipping. It reads the norm back once.
 func ClipGradNorm(params []NamedParam, maxNorm float64) (float64, error) {
 	norm, err := GradNorm(params)
 	if err != nil {
 		return 0, fmt.Errorf("clip gradients: %w", err)
 	}
-	coef := maxNorm / (norm + 1e-6)
+	ClipGradsTo(params, norm, maxNorm)
+	return norm, nil
+}
+
+// ClipGradsTo is the scaling step of ClipGradNorm for a caller that has
+// already read the global norm (for instance from GradSquaredNorm,
+// together with its losses): it multiplies every gradient in place by
+// maxNorm/(norm+1e-6) when that is below 1 and reports whether it did.
+func ClipGradsTo(params []NamedParam, norm, maxNorm float64) bool {
+	coef := maxNorm / (norm + clipEps)
 	if coef >= 1 {
-		return norm, nil
+		return false
 	}
+	ScaleGrads(params, float32(coef))
+	return true
+}
+
+// ScaleGrads multiplies every gradient of params by c in place.
+func ScaleGrads(params []NamedParam, c float32) {
 	for _, p := range params {
 		if p.Var.Grad == nil {
 			continue
 		}
-		t := tensor.Scale(p.Var.Grad, float32(coef))
+		t := tensor.Scale(p.Var.Grad, c)
 		p.Var.Grad.CopyFrom(t)
 		t.Release()
 	}
-	return norm, nil
+}
+
+// ClipGradNormDevice clips like ClipGradNorm but entirely on the device:
+// the coefficient min(1, maxNorm/(norm+1e-6)) is computed in float32 on
+// the device and multiplied into every gradient, and the norm before
+// clipping is returned as a one-element device tensor that the caller
+// owns, so a training step need not wait for the device. maxNorm <= 0
+// disables the scaling. It returns nil when no parameter has a gradient.
+func ClipGradNormDevice(params []NamedParam, maxNorm float32) *tensor.Tensor {
+	sum := GradSquaredNorm(params)
+	if sum == nil {
+		return nil
+	}
+	norm := tensor.Sqrt(sum)
+	sum.Release()
+	if maxNorm <= 0 {
+		return norm
+	}
+	den := tensor.AddScalar(norm, clipEps)
+	limit := tensor.Scalar(norm.Backend(), maxNorm)
+	ratio := tensor.Div(limit, den)
+	den.Release()
+	limit.Release()
+	coef := tensor.Clamp(ratio, 0, 1)
+	ratio.Release()
+	for _, p := range params {
+		if p.Var.Grad == nil {
+			continue
+		}
+		t := tensor.Mul(p.Var.Grad, coef)
+		p.Var.Grad.CopyFrom(t)
+		t.Release()
+	}
+	coef.Release()
+	return norm
 }

@@ -107,6 +107,64 @@ func TestClipGradNorm(t *testing.T) {
 	}
 }
 
+func TestClipGradNormDeviceMatchesHost(t *testing.T) {
+	cases := []struct {
+		name    string
+		maxNorm float32
+	}{
+		{"clips", 0.5},
+		{"keeps", 100},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			mk := func() []NamedParam {
+				var ps []NamedParam
+				for i, n := range []int{3, 5} {
+					v := autograd.Param(tensor.Zeros(dev(), n))
+					v.Grad = tensor.Randn(dev(), 30, uint64(10*i), n)
+					ps = append(ps, NamedParam{Name: string(rune('a' + i)), Var: v})
+				}
+				return ps
+			}
+			p1, p2 := mk(), mk()
+			norm := ClipGradNormDevice(p1, c.maxNorm)
+			want, err := ClipGradNorm(p2, float64(c.maxNorm))
+			require.NoError(t, err)
+			got, err := norm.Read()
+			require.NoError(t, err)
+			require.InDelta(t, want, got[0], 1e-5)
+			for i := range p1 {
+				g1, _ := p1[i].Var.Grad.Read()
+				g2, _ := p2[i].Var.Grad.Read()
+				require.InDeltaSlice(t, g2, g1, 1e-6)
+			}
+		})
+	}
+}
+
+func TestGradSquaredNorm(t *testing.T) {
+	c := autograd.Param(tensor.Zeros(dev(), 1))
+	assert.Nil(t, GradSquaredNorm([]NamedParam{{Name: "c", Var: c}}), "no gradient, no tensor")
+	assert.Nil(t, ClipGradNormDevice([]NamedParam{{Name: "c", Var: c}}, 1))
+	norm, err := GradNorm([]NamedParam{{Name: "c", Var: c}})
+	require.NoError(t, err)
+	assert.Zero(t, norm)
+
+	a := autograd.Param(tensor.Zeros(dev(), 2))
+	a.Grad = tensor.FromSlice(dev(), []float32{3, 0}, 2)
+	c.Grad = tensor.FromSlice(dev(), []float32{-4}, 1)
+	ps := []NamedParam{{Name: "a", Var: a}, {Name: "c", Var: c}}
+	sq := GradSquaredNorm(ps)
+	require.NotNil(t, sq)
+	assert.Equal(t, []float32{25}, sq.Data())
+	sq.Release()
+	assert.False(t, ClipGradsTo(ps, 5, 10), "under the limit")
+	assert.Equal(t, []float32{3, 0}, a.Grad.Data())
+	assert.True(t, ClipGradsTo(ps, 5, 2.5))
+	assert.InDelta(t, 3*2.5/(5+1e-6), a.Grad.Data()[0], 1e-6)
+	assert.InDelta(t, -4*2.5/(5+1e-6), c.Grad.Data()[0], 1e-6)
+}
+
 func TestSchedule(t *testing.T) {
 	lin := Schedule{Peak: 1, Floor: 0.1, Warmup: 4, Total: 14, Kind: DecayLinear}
 	cos := Schedule{Peak: 1, Floor: 0.1, Warmup: 4, Total: 14, Kind: DecayCosine}

@@ -11,6 +11,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"sargo/internal/atomicfile"
 )
 
 // The safetensors format: an 8-byte little-endian header length N, N bytes
@@ -336,9 +338,11 @@ func ReadSafetensorsFile(path string) (*Safetensors, error) {
 	return s, nil
 }
 
-// WriteSafetensorsFile writes a safetensors file atomically (see writeAtomic).
+// WriteSafetensorsFile writes a safetensors file atomically: through a
+// synced temporary file in the same folder renamed over path (see
+// atomicfile.Write).
 func WriteSafetensorsFile(path string, tensors []STensor, meta map[string]string) error {
-	return writeAtomic(path, func(w io.Writer) error { return WriteSafetensors(w, tensors, meta) })
+	return atomicfile.Write(path, func(w io.Writer) error { return WriteSafetensors(w, tensors, meta) })
 }
 
 type keyVal struct {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"sargo/internal/atomicfile"
 )
 
 //go:generate go run ./internal/shadergen
@@ -108,10 +110,7 @@ func (p *pipelines) destroy(save bool) {
 	if save && p.cache != 0 && p.cachePath != "" {
 		if data := p.dev.pipelineCacheData(p.cache); len(data) > 0 {
 			if os.MkdirAll(filepath.Dir(p.cachePath), 0o755) == nil {
-				tmp := p.cachePath + ".tmp"
-				if os.WriteFile(tmp, data, 0o644) == nil {
-					_ = os.Rename(tmp, p.cachePath)
-				}
+				_ = atomicfile.WriteFile(p.cachePath, data)
 			}
 		}
 	}

@@ -237,7 +237,7 @@ func (t *trainer) runStep() error {
 	if err := g.Backward(loss); err != nil {
 		return fmt.Errorf("tokenizer train: step %d: %w", t.step, err)
 	}
-	norm := clipGradNorm(t.params, cfg.ClipNorm)
+	norm := nn.ClipGradNormDevice(t.params, cfg.ClipNorm)
 	if norm == nil {
 		norm = tensor.Scalar(t.m.dev, 0)
 	}

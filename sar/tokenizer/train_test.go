@@ -9,7 +9,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"sargo/autograd"
 	"sargo/nn"
 	"sargo/sar/data"
 	"sargo/sar/schedule"
@@ -179,40 +178,4 @@ func TestCodeUsageRestart(t *testing.T) {
 	f, err = u.fraction().Read()
 	require.NoError(t, err)
 	require.Equal(t, []float32{0}, f, "a restart starts a new window")
-}
-
-func TestClipGradNormMatchesNN(t *testing.T) {
-	b := cpu(t)
-	cases := []struct {
-		name    string
-		maxNorm float32
-	}{
-		{"clips", 0.5},
-		{"keeps", 100},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			mk := func() []nn.NamedParam {
-				var ps []nn.NamedParam
-				for i, n := range []int{3, 5} {
-					v := autograd.Param(tensor.Zeros(b, n))
-					v.Grad = tensor.Randn(b, 30, uint64(10*i), n)
-					ps = append(ps, nn.NamedParam{Name: string(rune('a' + i)), Var: v})
-				}
-				return ps
-			}
-			p1, p2 := mk(), mk()
-			norm := clipGradNorm(p1, c.maxNorm)
-			want, err := nn.ClipGradNorm(p2, float64(c.maxNorm))
-			require.NoError(t, err)
-			got, err := norm.Read()
-			require.NoError(t, err)
-			require.InDelta(t, want, got[0], 1e-5)
-			for i := range p1 {
-				g1, _ := p1[i].Var.Grad.Read()
-				g2, _ := p2[i].Var.Grad.Read()
-				require.InDeltaSlice(t, g2, g1, 1e-6)
-			}
-		})
-	}
 }

@@ -159,7 +159,7 @@ func (t *Trainer) TrainStep() (StepResult, error) {
 			names, vals = append(names, x.name), append(vals, x.v.Value)
 		}
 	}
-	sq := sumSquares(t.params)
+	sq := nn.GradSquaredNorm(t.params)
 	if sq != nil {
 		names, vals = append(names, "gradient"), append(vals, sq)
 	}
@@ -200,8 +200,8 @@ func (t *Trainer) TrainStep() (StepResult, error) {
 			return res, nil
 		}
 	}
-	if c := t.Cfg.Clip / (res.GradNorm + 1e-6); t.Cfg.Clip > 0 && c < 1 {
-		scaleGrads(t.params, float32(c)) // as torch.nn.utils.clip_grad_norm_
+	if t.Cfg.Clip > 0 {
+		nn.ClipGradsTo(t.params, res.GradNorm, t.Cfg.Clip) // as torch.nn.utils.clip_grad_norm_
 	}
 	if err := t.Opt.UpdateLR(float32(res.LR)); err != nil {
 		return res, fmt.Errorf("step %d: %w", t.Step, err)
@@ -210,29 +210,6 @@ func (t *Trainer) TrainStep() (StepResult, error) {
 	t.Step++
 	res.Elapsed = time.Since(start)
 	return res, nil
-}
-
-// sumSquares is Σ‖grad‖² over the parameters with a gradient, as a
-// one-element device tensor (nil when no parameter has one).
-func sumSquares(params []nn.NamedParam) *tensor.Tensor {
-	var acc *tensor.Tensor
-	for _, p := range params {
-		if p.Var.Grad == nil {
-			continue
-		}
-		sq := tensor.Square(p.Var.Grad)
-		s := tensor.Sum(sq, false)
-		sq.Release()
-		if acc == nil {
-			acc = s
-			continue
-		}
-		n := tensor.Add(acc, s)
-		acc.Release()
-		s.Release()
-		acc = n
-	}
-	return acc
 }
 
 // readScalars copies one-element tensors to the host in one read.
@@ -281,16 +258,4 @@ func firstNonFinite(params []nn.NamedParam) string {
 		}
 	}
 	return ""
-}
-
-// scaleGrads multiplies every gradient by c in place.
-func scaleGrads(params []nn.NamedParam, c float32) {
-	for _, p := range params {
-		if p.Var.Grad == nil {
-			continue
-		}
-		s := tensor.Scale(p.Var.Grad, c)
-		p.Var.Grad.CopyFrom(s)
-		s.Release()
-	}
 }

@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"os"
 
-	"sargo/sar/imgio"
+	"sargo/internal/atomicfile"
 )
 
 // Metric is one line of metrics.jsonl, written every LogEvery steps.
@@ -124,5 +124,5 @@ func truncateMetrics(path string, step int) error {
 		}
 	}
 	// Atomic, so that a crash while resuming cannot lose the lines kept.
-	return imgio.WriteFileAtomic(path, b.Bytes())
+	return atomicfile.WriteFile(path, b.Bytes())
 }

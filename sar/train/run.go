@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"sargo/internal/atomicfile"
 	"sargo/nn"
-	"sargo/sar/imgio"
 )
 
 // The files of a run directory.
@@ -108,11 +108,11 @@ func Run(ctx context.Context, s Setup, o RunOptions) (Summary, error) {
 	if err := prepareRun(o, tr, ckpt, &info); err != nil {
 		return sum, err
 	}
-	if err := imgio.WriteFileAtomic(filepath.Join(o.Out, ConfigFile), append(cfgJSON, '\n')); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(o.Out, ConfigFile), append(cfgJSON, '\n')); err != nil {
 		return sum, fmt.Errorf("run: %w", err)
 	}
 	infoJSON, _ := json.MarshalIndent(info, "", "  ")
-	if err := imgio.WriteFileAtomic(filepath.Join(o.Out, RunFile), append(infoJSON, '\n')); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(o.Out, RunFile), append(infoJSON, '\n')); err != nil {
 		return sum, fmt.Errorf("run: %w", err)
 	}
 	mpath := filepath.Join(o.Out, MetricsFile)
