@@ -18,7 +18,7 @@ import (
 
 // realSetup builds an untrained tokenizer and model of a preset (with
 // optional width/depth overrides) over a synthetic dataset.
-func realSetup(tb testing.TB, name string, width, depth, batch int, method string) train.Setup {
+func realSetup(tb testing.TB, name string, width, depth, batch int, method string, mods ...func(*sar.Config)) train.Setup {
 	tb.Helper()
 	p, err := preset.Get(name)
 	require.NoError(tb, err)
@@ -31,6 +31,9 @@ func realSetup(tb testing.TB, name string, width, depth, batch int, method strin
 	if width > 0 {
 		mc.Width, mc.Depth = width, depth
 		mc.Heads = width / 32
+	}
+	for _, mod := range mods {
+		mod(&mc)
 	}
 	m, err := sar.NewModel(mc, dev, 1)
 	require.NoError(tb, err)

@@ -16,6 +16,13 @@ import (
 // t draws from [t·rngStride, (t+1)·rngStride).
 const rngStride = 1 << 32
 
+// dropPathOffset is where a step's drop-path draws start within its range.
+const dropPathOffset = 1 << 31
+
+// dropPathSeeker is a network with drop-path whose random stream position
+// can be set (*sar.Model).
+type dropPathSeeker interface{ SetDropPathOffset(off uint64) }
+
 // Setup is everything a Trainer is built from.
 type Setup struct {
 	Cfg Config
@@ -138,6 +145,11 @@ func (t *Trainer) TrainStep() (StepResult, error) {
 	res := StepResult{Step: t.Step, Epoch: epoch, LR: t.LR.LR(t.Step)}
 
 	g := autograd.NewGraph()
+	// Drop-path draws come from the step's own range too, so a resumed run
+	// continues the same stream.
+	if d, ok := t.setup.Net.(dropPathSeeker); ok {
+		d.SetDropPathOffset(t.RNGOffset() + dropPathOffset)
+	}
 	// The objective's own draws start after the label-dropout draws.
 	l := t.Obj.Loss(g, b, t.RNGOffset()+1<<24)
 	nn.ZeroGrads(t.params)

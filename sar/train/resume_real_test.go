@@ -2,6 +2,7 @@ package train_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -9,19 +10,27 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"sargo/nn"
+	"sargo/sar"
 	"sargo/sar/train"
 )
 
 // TestResumeRealModel runs the tiny preset's transformer (SAR with a
 // sampling teacher) for N steps straight, and for N/2 steps, then resumed
-// for the rest, and expects bit-identical weights and optimiser moments.
+// for the rest, and expects bit-identical weights and optimiser moments,
+// with and without drop-path (whose stream position comes from the step).
 func TestResumeRealModel(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a real model")
 	}
+	for _, dropPath := range []float32{0, 0.2} {
+		t.Run(fmt.Sprintf("droppath=%g", dropPath), func(t *testing.T) { resumeRealModel(t, dropPath) })
+	}
+}
+
+func resumeRealModel(t *testing.T, dropPath float32) {
 	const n = 4
 	setup := func() train.Setup {
-		s := realSetup(t, "tiny", 0, 0, 4, train.MethodSAR)
+		s := realSetup(t, "tiny", 0, 0, 4, train.MethodSAR, func(c *sar.Config) { c.DropPath = dropPath })
 		s.Cfg.Steps, s.Cfg.Teacher, s.Cfg.Rollout, s.Cfg.Sigma = n, train.TeacherSample, "all", 0.5
 		s.Cfg.LogEvery, s.Cfg.SaveEvery, s.Cfg.Warmup = 1, 0, 1
 		return s
