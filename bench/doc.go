@@ -1,0 +1,18 @@
+// Package bench measures sargo's kernels and models and compares them with
+// PyTorch in the same invocation, so that every figure is a ratio taken on
+// the same machine at the same time.
+//
+// A Suite (matmul, attention, conv, interpolate, train, tokenizer, sample)
+// is a list of Cases. Each case is timed on a tensor.Backend with warm-up
+// runs first and then several repeats, each repeat running the case until a
+// minimum time has passed; the median rate is the result and the spread of
+// the repeats is reported beside it. Every rate is in a higher-is-better
+// unit (GFLOP/s, Mpixel/s, tokens/s, images/s).
+//
+// With a reference, the equivalent script bench/torch/bench_<suite>.py runs
+// the same cases (the case list, with every shape and hyperparameter, is
+// sent to it as JSON on stdin) and prints its rates as JSON on stdout; the
+// Record of a case then holds both rates and their ratio sargo/reference.
+// Records print as a table (WriteTable) and save as a JSON list
+// (WriteJSON).
+package bench

@@ -1,0 +1,82 @@
+package bench
+
+import (
+	"fmt"
+
+	"sargo/autograd"
+	"sargo/nn"
+	"sargo/sar"
+	"sargo/sar/train"
+	"sargo/tensor"
+)
+
+func init() {
+	register(Suite{Name: "train", Doc: "one optimiser step of the bench transformer, TF and SAR", Cases: trainCases})
+}
+
+// trainCases are one full optimiser step (forward, backward, gradient
+// clipping at 2, AdamW with lr 3e-4, betas (0.9, 0.95), weight decay 0.05)
+// of the bench model on one fixed batch, with teacher forcing (tf) and
+// with SAR (teacher forcing plus the student pass of the last transition,
+// argmax teacher, sigma 0.01). The unit counts the batch's tokens, B·680,
+// for both methods.
+func trainCases(quick bool) ([]Case, error) {
+	mb := benchModel(quick)
+	var cases []Case
+	for _, method := range []string{train.MethodTF, train.MethodSAR} {
+		params := mb.params()
+		params["method"] = method
+		params["sigma"] = 0.01
+		params["lr"], params["beta1"], params["beta2"], params["weight_decay"], params["clip"] = 3e-4, 0.9, 0.95, 0.05, 2.0
+		cases = append(cases, Case{
+			Name: fmt.Sprintf("%s step d%d w%d B%d L%d", method, mb.Cfg.Depth, mb.Cfg.Width, mb.Batch, mb.Scales.Tokens()),
+			Kind: "train_step", Unit: "tokens/s", Work: float64(mb.Batch * mb.Scales.Tokens()), Params: params,
+			Setup: func(be tensor.Backend) (func() error, func(), error) { return setupTrain(be, mb, method) },
+		})
+	}
+	return cases, nil
+}
+
+func setupTrain(be tensor.Backend, mb modelBench, method string) (func() error, func(), error) {
+	model, err := sar.NewModel(mb.Cfg, be, 1)
+	if err != nil {
+		return nil, nil, fmt.Errorf("bench model: %w", err)
+	}
+	model.SetTrain(true)
+	tok := newCodebookTokenizer(be, mb.Cfg.Vocab, mb.Cfg.CVae, mb.Batch, mb.Scales, 2)
+	cfg := train.DefaultConfig()
+	cfg.Method, cfg.Batch, cfg.Schedule = method, mb.Batch, train.ScheduleFixed
+	obj, err := train.NewObjective(cfg, model, tok, mb.Cfg.NumClasses)
+	if err != nil {
+		tok.release()
+		return nil, nil, fmt.Errorf("bench objective: %w", err)
+	}
+	params := model.Parameters()
+	opt, err := nn.NewAdamW(params, nn.AdamWConfig{LR: float32(cfg.LR), Beta1: cfg.Beta1, Beta2: cfg.Beta2, Eps: 1e-8,
+		WeightDecay: cfg.WeightDecay})
+	if err != nil {
+		tok.release()
+		return nil, nil, fmt.Errorf("bench optimiser: %w", err)
+	}
+	labels := labelsTensor(be, mb.Batch, mb.Cfg.NumClasses)
+	batch := train.NewBatch(tok, sar.NextScaleInputs, nil, labels, mb.Scales)
+	var offset uint64
+	run := func() error {
+		g := autograd.NewGraph()
+		l := obj.Loss(g, batch, offset)
+		offset += 1 << 32
+		nn.ZeroGrads(params)
+		err := g.Backward(l.Total)
+		l.Release()
+		if err != nil {
+			return fmt.Errorf("backward: %w", err)
+		}
+		return optimiserStep(be, params, opt, cfg.Clip)
+	}
+	done := func() {
+		nn.ZeroGrads(params)
+		batch.Release()
+		tok.release()
+	}
+	return run, done, nil
+}

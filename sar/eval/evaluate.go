@@ -1,0 +1,275 @@
+package eval
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"sargo/nn"
+	"sargo/sar"
+	"sargo/sar/data"
+	"sargo/sar/sample"
+	"sargo/sar/schedule"
+	"sargo/sar/tokenizer"
+	"sargo/tensor"
+)
+
+// FeatureName is how every feature-based metric here must be labelled:
+// the features come from sargo's own classifier, not from Inception.
+const FeatureName = "sargo classifier"
+
+// Options control Evaluate.
+type Options struct {
+	// N is the number of generated images (labels cycle through the
+	// classes); the reference is min(N, test split size) real test images.
+	N int
+	// Batch is the generation batch.
+	Batch int
+	// Sampling: the schedule (default the VAR-like list of the latent),
+	// CFG scale, top-k, top-p and temperature, and the seed.
+	Schedule    schedule.Schedule
+	CFG         float32
+	TopK        int
+	TopP        float32
+	Temperature float32
+	Seed        uint64
+	// K is the neighbourhood of precision and recall (3 by default).
+	K int
+	// TokenizerImages is the number of test images the tokenizer's
+	// reconstruction error and codebook usage are measured on (0: 1000).
+	TokenizerImages int
+}
+
+// DefaultOptions are 10,000 samples in batches of 250 with CFG 1.5 and
+// no top-k/top-p, k = 3.
+func DefaultOptions() Options {
+	return Options{N: 10000, Batch: 250, CFG: 1.5, Temperature: 1, K: 3, TokenizerImages: 1000}
+}
+
+// Report is the evaluation of one model. The JSON keys fid, accuracy, is,
+// precision, recall and images_per_s are the headline numbers.
+type Report struct {
+	Model      string  `json:"model"`
+	Step       int     `json:"step"`
+	Params     int     `json:"params"`
+	FID        float64 `json:"fid"`
+	Accuracy   float64 `json:"accuracy"`
+	IS         float64 `json:"is"`
+	Precision  float64 `json:"precision"`
+	Recall     float64 `json:"recall"`
+	ImagesPerS float64 `json:"images_per_s"`
+	// Features names the feature extractor: always FeatureName.
+	Features string `json:"features"`
+	// ClassifierAccuracy is the classifier's accuracy on the test split.
+	ClassifierAccuracy float64 `json:"classifier_accuracy"`
+	// RealIS is the Inception-Score analogue of the real test images: the
+	// ceiling of IS under this classifier.
+	RealIS float64 `json:"real_is"`
+	// TokenizerRecon is the tokenizer's reconstruction loss
+	// mean|x̂−x| + mean((x̂−x)²) on test images at the largest scale;
+	// CodebookUsage the fraction of codes those images use there.
+	TokenizerRecon float64 `json:"tokenizer_recon"`
+	CodebookUsage  float64 `json:"codebook_usage"`
+	N              int     `json:"n"`
+	NReference     int     `json:"n_reference"`
+	Schedule       string  `json:"schedule"`
+	CFG            float32 `json:"cfg"`
+	TopK           int     `json:"top_k"`
+	TopP           float32 `json:"top_p"`
+	Seed           uint64  `json:"seed"`
+	Seconds        float64 `json:"seconds"`
+}
+
+// Reference is the real side of the metrics: the classifier's embedding
+// of test images and its Gaussian.
+type Reference struct {
+	Emb    *Embedding
+	Labels []int
+	Gauss  Gaussian
+	IS     float64
+}
+
+// NewReference embeds the first n test images (all when n <= 0).
+func NewReference(c *Classifier, test *data.Dataset, n int) (*Reference, error) {
+	e, labels, err := c.EmbedDataset(test, n, 256)
+	if err != nil {
+		return nil, fmt.Errorf("reference: %w", err)
+	}
+	g, err := FitGaussian(e.Features, e.N, e.Dim)
+	if err != nil {
+		return nil, fmt.Errorf("reference: %w", err)
+	}
+	is, err := InceptionScore(e.Probs, e.N, e.Classes)
+	if err != nil {
+		return nil, fmt.Errorf("reference: %w", err)
+	}
+	return &Reference{Emb: e, Labels: labels, Gauss: g, IS: is}, nil
+}
+
+// Generated is a set of class-conditional samples and the time taken.
+type Generated struct {
+	Images  *tensor.Tensor // [N, C, H, W]
+	Labels  []int
+	Seconds float64
+}
+
+// GenerateSet draws n samples with labels i mod classes in batches,
+// timing generation (transformer and decoder) alone.
+func GenerateSet(m *sar.Model, vq *tokenizer.VQ, opt Options) (*Generated, error) {
+	if opt.N < 1 || opt.Batch < 1 {
+		return nil, fmt.Errorf("generate set: n %d, batch %d: want positive values", opt.N, opt.Batch)
+	}
+	sc := opt.Schedule
+	if len(sc) == 0 {
+		sc = schedule.VARList(vq.Cfg.Latent())
+	}
+	out := &Generated{}
+	var parts []*tensor.Tensor
+	for lo := 0; lo < opt.N; lo += opt.Batch {
+		hi := min(lo+opt.Batch, opt.N)
+		labels := make([]int, hi-lo)
+		for i := range labels {
+			labels[i] = (lo + i) % m.Cfg.NumClasses
+		}
+		so := sample.Options{Schedule: sc, CFG: opt.CFG, TopK: opt.TopK, TopP: opt.TopP, Temperature: opt.Temperature,
+			Seed: opt.Seed + uint64(lo)*0x9e3779b97f4a7c15}
+		t0 := time.Now()
+		res, err := sample.Generate(m, vq, labels, so, nil)
+		if err != nil {
+			return nil, fmt.Errorf("generate set: batch at %d: %w", lo, err)
+		}
+		if err := res.Images.Backend().Err(); err != nil {
+			return nil, fmt.Errorf("generate set: batch at %d: %w", lo, err)
+		}
+		// Reading one value waits for the device to finish the batch.
+		probe := res.Images.Narrow(0, 0, 1)
+		if _, err := probe.Read(); err != nil {
+			return nil, fmt.Errorf("generate set: %w", err)
+		}
+		probe.Release()
+		out.Seconds += time.Since(t0).Seconds()
+		parts = append(parts, res.Images)
+		for k := range res.IDs {
+			res.IDs[k].Release()
+			res.Z[k].Release()
+		}
+		out.Labels = append(out.Labels, labels...)
+	}
+	out.Images = tensor.Concat(0, parts...)
+	for _, p := range parts {
+		p.Release()
+	}
+	return out, nil
+}
+
+// Score computes every sample metric of generated images against the
+// reference.
+func Score(c *Classifier, ref *Reference, gen *Generated, k int, r *Report) error {
+	e, err := c.Embed(gen.Images, 256)
+	if err != nil {
+		return fmt.Errorf("score: %w", err)
+	}
+	g, err := FitGaussian(e.Features, e.N, e.Dim)
+	if err != nil {
+		return fmt.Errorf("score: %w", err)
+	}
+	if r.FID, err = FrechetDistance(ref.Gauss, g); err != nil {
+		return fmt.Errorf("score: %w", err)
+	}
+	if r.Accuracy, err = Accuracy(e.Probs, gen.Labels, e.Classes); err != nil {
+		return fmt.Errorf("score: %w", err)
+	}
+	if r.IS, err = InceptionScore(e.Probs, e.N, e.Classes); err != nil {
+		return fmt.Errorf("score: %w", err)
+	}
+	if k <= 0 {
+		k = 3
+	}
+	if r.Precision, r.Recall, err = PrecisionRecall(ref.Emb.Features, ref.Emb.N, e.Features, e.N, e.Dim, k); err != nil {
+		return fmt.Errorf("score: %w", err)
+	}
+	if gen.Seconds > 0 {
+		r.ImagesPerS = float64(e.N) / gen.Seconds
+	}
+	r.N, r.NReference = e.N, ref.Emb.N
+	r.Features = FeatureName
+	r.ClassifierAccuracy = c.TestAccuracy
+	r.RealIS = ref.IS
+	return nil
+}
+
+// TokenizerQuality is the tokenizer's reconstruction loss and codebook
+// usage at the largest scale over the first n images of ds.
+func TokenizerQuality(vq *tokenizer.VQ, ds *data.Dataset, n int) (recon, usage float64, err error) {
+	n = min(max(n, 1), ds.Len())
+	s := vq.Cfg.Latent()
+	if recon, err = tokenizer.Evaluate(vq, ds, s, n, 100); err != nil {
+		return 0, 0, fmt.Errorf("tokenizer quality: %w", err)
+	}
+	used := make([]bool, vq.Cfg.Codebook)
+	for lo := 0; lo < n; lo += 100 {
+		hi := min(lo+100, n)
+		idx := make([]int, hi-lo)
+		for i := range idx {
+			idx[i] = lo + i
+		}
+		xs, _ := ds.Batch(idx, nil)
+		x := tensor.FromSlice(vq.Device(), xs, len(idx), ds.C, ds.H, ds.W)
+		ids, z := vq.Tokenize(x, schedule.Schedule{s})
+		x.Release()
+		v, err := ids[0].Read()
+		ids[0].Release()
+		z[0].Release()
+		if err != nil {
+			return 0, 0, fmt.Errorf("tokenizer quality: %w", err)
+		}
+		for _, id := range v {
+			if i := int(id); i >= 0 && i < len(used) {
+				used[i] = true
+			}
+		}
+	}
+	count := 0
+	for _, u := range used {
+		if u {
+			count++
+		}
+	}
+	return recon, float64(count) / float64(len(used)), nil
+}
+
+// Evaluate generates opt.N samples from m and scores them, and measures
+// the tokenizer on the test split. log receives one line per phase (nil
+// discards them).
+func Evaluate(m *sar.Model, vq *tokenizer.VQ, c *Classifier, ref *Reference, test *data.Dataset, opt Options, log io.Writer) (*Report, error) {
+	if log == nil {
+		log = io.Discard
+	}
+	start := time.Now()
+	sc := opt.Schedule
+	if len(sc) == 0 {
+		sc = schedule.VARList(vq.Cfg.Latent())
+		opt.Schedule = sc
+	}
+	r := &Report{Params: nn.NumParams(m.Parameters()), Schedule: sc.String(), CFG: opt.CFG, TopK: opt.TopK, TopP: opt.TopP, Seed: opt.Seed}
+	gen, err := GenerateSet(m, vq, opt)
+	if err != nil {
+		return nil, fmt.Errorf("evaluate: %w", err)
+	}
+	defer gen.Images.Release()
+	fmt.Fprintf(log, "eval: %d samples in %.1fs (%.1f images/s)\n", opt.N, gen.Seconds, float64(opt.N)/gen.Seconds)
+	if err := Score(c, ref, gen, opt.K, r); err != nil {
+		return nil, fmt.Errorf("evaluate: %w", err)
+	}
+	if test != nil {
+		n := opt.TokenizerImages
+		if n <= 0 {
+			n = 1000
+		}
+		if r.TokenizerRecon, r.CodebookUsage, err = TokenizerQuality(vq, test, n); err != nil {
+			return nil, fmt.Errorf("evaluate: %w", err)
+		}
+	}
+	r.Seconds = time.Since(start).Seconds()
+	return r, nil
+}
