@@ -1,0 +1,130 @@
+package cpu
+
+import (
+	"fmt"
+	"testing"
+
+	"sargo/tensor"
+)
+
+// Benchmarks of the model's other heavy kernels, each reporting a rate per
+// wall-clock second: attention and convolution in GFLOP/s (multiply-adds
+// counted twice, only over the key positions the mask lets a query see),
+// interpolation in output elements per second (Gelem/s), since its cost
+// per element depends on the mode rather than on a FLOP count.
+
+func benchTensor(be *Backend, seed uint64, shape ...int) *tensor.Tensor {
+	return tensor.Randn(be, seed, 0, shape...)
+}
+
+// BenchmarkAttention times fused attention forward and backward with the
+// block-causal mask of the VAR-like 10-scale list (680 tokens).
+func BenchmarkAttention(b *testing.B) {
+	be := New()
+	scales := []int{1, 2, 3, 4, 5, 6, 8, 10, 13, 16}
+	var ids []float32
+	for i, s := range scales {
+		for j := 0; j < s*s; j++ {
+			ids = append(ids, float32(i))
+		}
+	}
+	L := len(ids)
+	visible := 0
+	for _, qi := range ids {
+		for _, kj := range ids {
+			if kj <= qi {
+				visible++
+			}
+		}
+	}
+	for _, c := range []struct{ B, H, D int }{{2, 6, 64}, {8, 6, 64}} {
+		q, k, v := benchTensor(be, 1, c.B, c.H, L, c.D), benchTensor(be, 2, c.B, c.H, L, c.D), benchTensor(be, 3, c.B, c.H, L, c.D)
+		sid := tensor.FromSlice(be, ids, L)
+		mask := tensor.AttentionMask{Kind: tensor.MaskScale, ScaleQ: sid, ScaleK: sid}
+		scale := float32(0.125)
+		flops := 4 * float64(c.B*c.H*visible*c.D) // QKᵀ and PV
+		b.Run(fmt.Sprintf("forward/B=%d,H=%d,L=%d,D=%d", c.B, c.H, L, c.D), func(b *testing.B) {
+			for b.Loop() {
+				o, lse := tensor.Attention(q, k, v, scale, mask)
+				o.Release()
+				lse.Release()
+			}
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+		o, lse := tensor.Attention(q, k, v, scale, mask)
+		gout := benchTensor(be, 4, c.B, c.H, L, c.D)
+		b.Run(fmt.Sprintf("backward/B=%d,H=%d,L=%d,D=%d", c.B, c.H, L, c.D), func(b *testing.B) {
+			for b.Loop() {
+				dq, dk, dv := tensor.AttentionBackward(q, k, v, o, lse, gout, scale, mask)
+				dq.Release()
+				dk.Release()
+				dv.Release()
+			}
+			// Recomputing P, then dV, dP, dQ and dK: five products.
+			b.ReportMetric(2.5*flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
+
+// BenchmarkConv2d times a 3×3 convolution of the tokenizer's shapes,
+// forward and both backwards.
+func BenchmarkConv2d(b *testing.B) {
+	be := New()
+	for _, c := range []struct{ N, Cin, Cout, H int }{{32, 32, 32, 32}, {32, 64, 64, 16}, {32, 64, 64, 8}} {
+		x := benchTensor(be, 1, c.N, c.Cin, c.H, c.H)
+		w := benchTensor(be, 2, c.Cout, c.Cin, 3, 3)
+		bias := benchTensor(be, 3, c.Cout)
+		flops := 2 * float64(c.N*c.Cout*c.H*c.H*c.Cin*9)
+		name := fmt.Sprintf("N=%d,C=%d->%d,H=%d", c.N, c.Cin, c.Cout, c.H)
+		b.Run("forward/"+name, func(b *testing.B) {
+			for b.Loop() {
+				tensor.Conv2d(x, w, bias, 1, 1).Release()
+			}
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+		gy := benchTensor(be, 4, c.N, c.Cout, c.H, c.H)
+		b.Run("backward/"+name, func(b *testing.B) {
+			for b.Loop() {
+				dx, dw, db := tensor.Conv2dBackward(x, w, true, gy, 1, 1)
+				dx.Release()
+				dw.Release()
+				db.Release()
+			}
+			b.ReportMetric(2*flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
+
+// BenchmarkInterpolate times the model's resizes: bicubic upsampling of
+// token latents between consecutive scales and area downsampling of the
+// latent and the position grid.
+func BenchmarkInterpolate(b *testing.B) {
+	be := New()
+	cases := []struct {
+		mode      tensor.InterpMode
+		planes    int
+		hin, hout int
+	}{
+		{tensor.InterpBicubic, 32 * 32, 13, 16},
+		{tensor.InterpBicubic, 32 * 32, 6, 8},
+		{tensor.InterpArea, 32 * 32, 16, 5},
+		{tensor.InterpArea, 384, 32, 13},
+	}
+	for _, c := range cases {
+		x := benchTensor(be, 1, c.planes, c.hin, c.hin)
+		elems := float64(c.planes * c.hout * c.hout)
+		b.Run(fmt.Sprintf("%s/%d->%d,planes=%d", c.mode, c.hin, c.hout, c.planes), func(b *testing.B) {
+			for b.Loop() {
+				tensor.Interpolate(x, c.hout, c.hout, c.mode).Release()
+			}
+			b.ReportMetric(elems*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gelem/s")
+		})
+		g := benchTensor(be, 2, c.planes, c.hout, c.hout)
+		b.Run(fmt.Sprintf("%s-backward/%d->%d,planes=%d", c.mode, c.hin, c.hout, c.planes), func(b *testing.B) {
+			for b.Loop() {
+				tensor.InterpolateBackward(g, c.hin, c.hin, c.mode).Release()
+			}
+			b.ReportMetric(elems*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gelem/s")
+		})
+	}
+}
