@@ -169,7 +169,8 @@ func (t *TorchRunner) Run(ctx context.Context, suite string, cases []Case) (Torc
 
 // ReferenceEnv is the environment of the reference process: env without
 // OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE (so that OpenBLAS picks its kernel
-// for the machine), with every thread-count variable set to threads.
+// for the machine), with every thread-count variable set to threads, and
+// without writing bytecode caches into the scripts' folder.
 func ReferenceEnv(env []string, threads int) []string {
 	drop := map[string]bool{"OPENBLAS_CORETYPE": true, "OPENBLAS_L2_SIZE": true,
 		"OMP_NUM_THREADS": true, "OPENBLAS_NUM_THREADS": true, "MKL_NUM_THREADS": true}
@@ -180,6 +181,7 @@ func ReferenceEnv(env []string, threads int) []string {
 			out = append(out, kv)
 		}
 	}
+	out = append(out, "PYTHONDONTWRITEBYTECODE=1")
 	if threads > 0 {
 		n := strconv.Itoa(threads)
 		out = append(out, "OMP_NUM_THREADS="+n, "OPENBLAS_NUM_THREADS="+n, "MKL_NUM_THREADS="+n)
