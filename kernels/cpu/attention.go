@@ -134,7 +134,7 @@ func (b *Backend) attentionDirect(a tensor.AttentionArgs) {
 					if math.IsInf(float64(sj), -1) {
 						continue
 					}
-					p := float32(math.Exp(float64(sj - m)))
+					p := exp32(sj - m)
 					l += float64(p)
 					axpy(p, vh[j*D:(j+1)*D], acc)
 				}
@@ -178,7 +178,7 @@ func (b *Backend) attentionBackwardDirect(a tensor.AttentionArgs, g tensor.Atten
 					if math.IsInf(float64(sj), -1) {
 						continue
 					}
-					p := float32(math.Exp(float64(sj - l)))
+					p := exp32(sj - l)
 					kj, vj := kh[j*D:(j+1)*D], vh[j*D:(j+1)*D]
 					axpy(p, gi, dvh[j*D:(j+1)*D])
 					ds := a.Scale * p * (dot(gi, vj) - di)
@@ -204,19 +204,50 @@ func attnHeadGroup(a tensor.AttentionArgs, budget int) int {
 // attnMaskRow applies the mask to row i of raw scores in place, invisible
 // keys becoming -Inf, and returns the row maximum.
 func attnMaskRow(a tensor.AttentionArgs, row, mask, sq, sk []float32, i int) float32 {
-	m := float32(math.Inf(-1))
-	for j := range row {
-		switch a.Mask {
-		case tensor.MaskAdditive:
-			row[j] += mask[i*a.Lk+j]
-		case tensor.MaskScale:
-			if sk[j] > sq[i] {
-				row[j] = float32(math.Inf(-1))
+	switch a.Mask {
+	case tensor.MaskAdditive:
+		mr := mask[i*a.Lk : i*a.Lk+len(row)]
+		for j := range row {
+			row[j] += mr[j]
+		}
+	case tensor.MaskScale:
+		si, inf := sq[i], float32(math.Inf(-1))
+		sk = sk[:len(row)]
+		for j := range row {
+			if sk[j] > si {
+				row[j] = inf
 			}
 		}
-		m = max(m, row[j])
 	}
-	return m
+	return rowMax(row)
+}
+
+// rowMax is the largest element of row, -Inf when row is empty or all
+// -Inf; a NaN element makes it NaN.
+func rowMax(row []float32) float32 {
+	m0, m1 := float32(math.Inf(-1)), float32(math.Inf(-1))
+	nan := false
+	j := 0
+	for ; j+2 <= len(row); j += 2 {
+		v0, v1 := row[j], row[j+1]
+		if v0 > m0 {
+			m0 = v0
+		}
+		if v1 > m1 {
+			m1 = v1
+		}
+		nan = nan || v0 != v0 || v1 != v1
+	}
+	for ; j < len(row); j++ {
+		if v := row[j]; v > m0 {
+			m0 = v
+		}
+		nan = nan || row[j] != row[j]
+	}
+	if nan {
+		return float32(math.NaN())
+	}
+	return max(m0, m1)
 }
 
 // attnProbRow turns row i of scaled scores into probabilities in place
@@ -230,7 +261,7 @@ func attnProbRow(a tensor.AttentionArgs, row, mask, sq, sk []float32, i int) flo
 	}
 	var l float64
 	for j, v := range row {
-		p := float32(math.Exp(float64(v - m)))
+		p := exp32(v - m)
 		row[j] = p
 		l += float64(p)
 	}
@@ -241,84 +272,161 @@ func attnProbRow(a tensor.AttentionArgs, row, mask, sq, sk []float32, i int) flo
 	return float32(float64(m) + math.Log(l))
 }
 
-// attentionGemm computes, for each group of heads, S = scale·Q·Kᵀ and
-// O = softmax(S + mask)·V with batched GEMMs, holding at most budget
-// score elements (but always one head's) at a time.
+// attnQBlock is a run of queries [r0, r1) of the GEMM path that is scored
+// against keys [0, kEnd) only: the keys past kEnd are invisible to all of
+// them.
+type attnQBlock struct{ r0, r1, kEnd int }
+
+// attnMinBlockRows is the fewest queries a block of the GEMM path gathers
+// (whole scales at a time) before starting the next one.
+const attnMinBlockRows = 64
+
+// nonDecreasing reports whether s is sorted.
+func nonDecreasing(s []float32) bool {
+	for i := 1; i < len(s); i++ {
+		if !(s[i-1] <= s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// attnQueryBlocks splits the queries of the GEMM path into blocks. With the
+// block-causal mask over sorted scale ids, query i sees only the keys up to
+// the end of its scale, so whole scales are grouped into blocks of at least
+// attnMinBlockRows queries, each scored against the keys up to the end of
+// its last scale. Otherwise there is one block of all queries and keys.
+func attnQueryBlocks(a tensor.AttentionArgs, sq, sk []float32) []attnQBlock {
+	if a.Mask != tensor.MaskScale || !nonDecreasing(sq) || !nonDecreasing(sk) {
+		return []attnQBlock{{0, a.Lq, a.Lk}}
+	}
+	var blocks []attnQBlock
+	r0, kEnd := 0, 0
+	for i := 0; i < a.Lq; {
+		e := i + 1
+		for e < a.Lq && sq[e] == sq[i] {
+			e++
+		}
+		for kEnd < a.Lk && sk[kEnd] <= sq[i] {
+			kEnd++
+		}
+		if e-r0 >= attnMinBlockRows || e == a.Lq {
+			blocks = append(blocks, attnQBlock{r0, e, kEnd})
+			r0 = e
+		}
+		i = e
+	}
+	return blocks
+}
+
+// attentionGemm computes, for each group of heads and each query block,
+// S = scale·Q·Kᵀ over the block's keys and O = softmax(S + mask)·V with
+// batched GEMMs, holding at most budget score elements (but always one
+// head's) at a time.
 func (b *Backend) attentionGemm(a tensor.AttentionArgs, budget int) {
 	D, Lq, Lk := a.D, a.Lq, a.Lk
 	nh := a.B * a.H
 	_, _, _, mask, sq, sk := attnInputs(a)
-	lse := span(a.Lse, nh*Lq)
+	lse, out := span(a.Lse, nh*Lq), span(a.Out, nh*Lq*D)
 	hg := attnHeadGroup(a, budget)
+	blocks := attnQueryBlocks(a, sq, sk)
 	sBuf := &Buffer{Data: make([]float32, hg*Lq*Lk)}
 	for h0 := 0; h0 < nh; h0 += hg {
 		g := min(hg, nh-h0)
-		b.MatMul(tensor.MatMulArgs{Batch: g, M: Lq, N: Lk, K: D, TransB: true,
-			A: spanAt(a.Q, h0*Lq*D), B: spanAt(a.K, h0*Lk*D), C: tensor.Span{Buf: sBuf},
-			StrideA: Lq * D, StrideB: Lk * D, StrideC: Lq * Lk, Alpha: a.Scale})
-		S := sBuf.Data
-		b.parallelFor(g*Lq, rowGrain(Lk), func(lo, hi int) {
-			for r := lo; r < hi; r++ {
-				lse[h0*Lq+r] = attnProbRow(a, S[r*Lk:(r+1)*Lk], mask, sq, sk, r%Lq)
+		for _, blk := range blocks {
+			nb, kn := blk.r1-blk.r0, blk.kEnd
+			if kn == 0 {
+				for h := h0; h < h0+g; h++ {
+					clear(out[(h*Lq+blk.r0)*D : (h*Lq+blk.r1)*D])
+					for r := blk.r0; r < blk.r1; r++ {
+						lse[h*Lq+r] = float32(math.Inf(-1))
+					}
+				}
+				continue
 			}
-		})
-		b.MatMul(tensor.MatMulArgs{Batch: g, M: Lq, N: D, K: Lk,
-			A: tensor.Span{Buf: sBuf}, B: spanAt(a.V, h0*Lk*D), C: spanAt(a.Out, h0*Lq*D),
-			StrideA: Lq * Lk, StrideB: Lk * D, StrideC: Lq * D, Alpha: 1})
+			b.MatMul(tensor.MatMulArgs{Batch: g, M: nb, N: kn, K: D, TransB: true,
+				A: spanAt(a.Q, (h0*Lq+blk.r0)*D), B: spanAt(a.K, h0*Lk*D), C: tensor.Span{Buf: sBuf},
+				StrideA: Lq * D, StrideB: Lk * D, StrideC: nb * kn, Alpha: a.Scale})
+			S := sBuf.Data
+			b.parallelFor(g*nb, rowGrain(kn), func(lo, hi int) {
+				for r := lo; r < hi; r++ {
+					i := blk.r0 + r%nb
+					lse[(h0+r/nb)*Lq+i] = attnProbRow(a, S[r*kn:(r+1)*kn], mask, sq, sk, i)
+				}
+			})
+			b.MatMul(tensor.MatMulArgs{Batch: g, M: nb, N: D, K: kn,
+				A: tensor.Span{Buf: sBuf}, B: spanAt(a.V, h0*Lk*D), C: spanAt(a.Out, (h0*Lq+blk.r0)*D),
+				StrideA: nb * kn, StrideB: Lk * D, StrideC: Lq * D, Alpha: 1})
+		}
 	}
 }
 
 // attentionBackwardGemm is the backward of attentionGemm: per group of
-// heads it recomputes P, then dV = Pᵀ·dO, dP = dO·Vᵀ,
-// dS = scale·P∘(dP − rowsum(dO∘O)), dQ = dS·K and dK = dSᵀ·Q.
+// heads and query block it recomputes P, then accumulates dV += Pᵀ·dO,
+// forms dP = dO·Vᵀ and dS = scale·P∘(dP − rowsum(dO∘O)), writes dQ = dS·K
+// and accumulates dK += dSᵀ·Q.
 func (b *Backend) attentionBackwardGemm(a tensor.AttentionArgs, gr tensor.AttentionGrads, budget int) {
 	D, Lq, Lk := a.D, a.Lq, a.Lk
 	nh := a.B * a.H
 	_, _, _, mask, sq, sk := attnInputs(a)
 	lse, out, gout := span(a.Lse, nh*Lq), span(a.Out, nh*Lq*D), span(gr.GradOut, nh*Lq*D)
+	dq, dk, dv := span(gr.GradQ, nh*Lq*D), span(gr.GradK, nh*Lk*D), span(gr.GradV, nh*Lk*D)
+	clear(dk)
+	clear(dv)
 	hg := attnHeadGroup(a, budget)
+	blocks := attnQueryBlocks(a, sq, sk)
 	pBuf := &Buffer{Data: make([]float32, hg*Lq*Lk)}
 	dBuf := &Buffer{Data: make([]float32, hg*Lq*Lk)}
 	type mm = tensor.MatMulArgs
 	for h0 := 0; h0 < nh; h0 += hg {
 		g := min(hg, nh-h0)
-		qs, ks, vs := spanAt(a.Q, h0*Lq*D), spanAt(a.K, h0*Lk*D), spanAt(a.V, h0*Lk*D)
-		gos := spanAt(gr.GradOut, h0*Lq*D)
-		b.MatMul(mm{Batch: g, M: Lq, N: Lk, K: D, TransB: true, A: qs, B: ks, C: tensor.Span{Buf: pBuf},
-			StrideA: Lq * D, StrideB: Lk * D, StrideC: Lq * Lk, Alpha: a.Scale})
-		P := pBuf.Data
-		b.parallelFor(g*Lq, rowGrain(Lk), func(lo, hi int) {
-			for r := lo; r < hi; r++ {
-				row := P[r*Lk : (r+1)*Lk]
-				l := lse[h0*Lq+r]
-				if math.IsInf(float64(l), -1) {
-					clear(row)
-					continue
+		ks, vs := spanAt(a.K, h0*Lk*D), spanAt(a.V, h0*Lk*D)
+		for _, blk := range blocks {
+			nb, kn := blk.r1-blk.r0, blk.kEnd
+			if kn == 0 {
+				for h := h0; h < h0+g; h++ {
+					clear(dq[(h*Lq+blk.r0)*D : (h*Lq+blk.r1)*D])
 				}
-				attnMaskRow(a, row, mask, sq, sk, r%Lq)
-				for j, v := range row {
-					row[j] = float32(math.Exp(float64(v - l)))
-				}
+				continue
 			}
-		})
-		b.MatMul(mm{Batch: g, M: Lk, N: D, K: Lq, TransA: true, A: tensor.Span{Buf: pBuf}, B: gos,
-			C: spanAt(gr.GradV, h0*Lk*D), StrideA: Lq * Lk, StrideB: Lq * D, StrideC: Lk * D, Alpha: 1})
-		b.MatMul(mm{Batch: g, M: Lq, N: Lk, K: D, TransB: true, A: gos, B: vs, C: tensor.Span{Buf: dBuf},
-			StrideA: Lq * D, StrideB: Lk * D, StrideC: Lq * Lk, Alpha: 1})
-		dS := dBuf.Data
-		b.parallelFor(g*Lq, rowGrain(Lk), func(lo, hi int) {
-			for r := lo; r < hi; r++ {
-				o := (h0*Lq + r) * D
-				di := dot(gout[o:o+D], out[o:o+D])
-				pr, dr := P[r*Lk:(r+1)*Lk], dS[r*Lk:(r+1)*Lk]
-				for j, p := range pr {
-					dr[j] = a.Scale * p * (dr[j] - di)
+			qs, gos := spanAt(a.Q, (h0*Lq+blk.r0)*D), spanAt(gr.GradOut, (h0*Lq+blk.r0)*D)
+			b.MatMul(mm{Batch: g, M: nb, N: kn, K: D, TransB: true, A: qs, B: ks, C: tensor.Span{Buf: pBuf},
+				StrideA: Lq * D, StrideB: Lk * D, StrideC: nb * kn, Alpha: a.Scale})
+			P := pBuf.Data
+			b.parallelFor(g*nb, rowGrain(kn), func(lo, hi int) {
+				for r := lo; r < hi; r++ {
+					row := P[r*kn : (r+1)*kn]
+					i := blk.r0 + r%nb
+					l := lse[(h0+r/nb)*Lq+i]
+					if math.IsInf(float64(l), -1) {
+						clear(row)
+						continue
+					}
+					attnMaskRow(a, row, mask, sq, sk, i)
+					for j, v := range row {
+						row[j] = exp32(v - l)
+					}
 				}
-			}
-		})
-		b.MatMul(mm{Batch: g, M: Lq, N: D, K: Lk, A: tensor.Span{Buf: dBuf}, B: ks,
-			C: spanAt(gr.GradQ, h0*Lq*D), StrideA: Lq * Lk, StrideB: Lk * D, StrideC: Lq * D, Alpha: 1})
-		b.MatMul(mm{Batch: g, M: Lk, N: D, K: Lq, TransA: true, A: tensor.Span{Buf: dBuf}, B: qs,
-			C: spanAt(gr.GradK, h0*Lk*D), StrideA: Lq * Lk, StrideB: Lq * D, StrideC: Lk * D, Alpha: 1})
+			})
+			b.MatMul(mm{Batch: g, M: kn, N: D, K: nb, TransA: true, A: tensor.Span{Buf: pBuf}, B: gos,
+				C: spanAt(gr.GradV, h0*Lk*D), StrideA: nb * kn, StrideB: Lq * D, StrideC: Lk * D, Alpha: 1, Beta: 1})
+			b.MatMul(mm{Batch: g, M: nb, N: kn, K: D, TransB: true, A: gos, B: vs, C: tensor.Span{Buf: dBuf},
+				StrideA: Lq * D, StrideB: Lk * D, StrideC: nb * kn, Alpha: 1})
+			dS := dBuf.Data
+			b.parallelFor(g*nb, rowGrain(kn), func(lo, hi int) {
+				for r := lo; r < hi; r++ {
+					o := ((h0+r/nb)*Lq + blk.r0 + r%nb) * D
+					di := dot(gout[o:o+D], out[o:o+D])
+					pr, dr := P[r*kn:(r+1)*kn], dS[r*kn:(r+1)*kn]
+					for j, p := range pr {
+						dr[j] = a.Scale * p * (dr[j] - di)
+					}
+				}
+			})
+			b.MatMul(mm{Batch: g, M: nb, N: D, K: kn, A: tensor.Span{Buf: dBuf}, B: ks,
+				C: spanAt(gr.GradQ, (h0*Lq+blk.r0)*D), StrideA: nb * kn, StrideB: Lk * D, StrideC: Lq * D, Alpha: 1})
+			b.MatMul(mm{Batch: g, M: kn, N: D, K: nb, TransA: true, A: tensor.Span{Buf: dBuf}, B: qs,
+				C: spanAt(gr.GradK, h0*Lk*D), StrideA: nb * kn, StrideB: Lq * D, StrideC: Lk * D, Alpha: 1, Beta: 1})
+		}
 	}
 }

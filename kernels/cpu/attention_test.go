@@ -74,6 +74,18 @@ func kernAttnCases() []kernAttnCase {
 		add[2*7+j] = float32(math.Inf(-1)) // query 2 sees nothing
 	}
 	add[5*7+3] = float32(math.Inf(-1))
+	// Scales long enough for the GEMM path to split the queries into
+	// blocks: scale 0 (64 queries) sees no key at all, scales 1 and 2 share
+	// a block, and scale 3 is a block of its own.
+	var blockQ, blockK []float32
+	for s, n := range []int{64, 9, 60, 70} {
+		for range n {
+			blockQ = append(blockQ, float32(s))
+			if s > 0 {
+				blockK = append(blockK, float32(s))
+			}
+		}
+	}
 	return []kernAttnCase{
 		{name: "none 1", b: 1, h: 1, lq: 1, lk: 1, d: 1, mask: tensor.MaskNone, emptyRow: -1, scale: 1},
 		{name: "none", b: 2, h: 3, lq: 7, lk: 5, d: 3, mask: tensor.MaskNone, emptyRow: -1, scale: 0.4},
@@ -83,6 +95,8 @@ func kernAttnCases() []kernAttnCase {
 			scaleQ: []float32{0, 1, 1, 2, 2, 2}, scaleK: []float32{0, 0, 1, 1, 2, 2, 2}, emptyRow: -1, scale: 0.5},
 		{name: "scale empty", b: 1, h: 2, lq: 5, lk: 6, d: 3, mask: tensor.MaskScale,
 			scaleQ: []float32{0, 1, 1, 2, 2}, scaleK: []float32{1, 1, 1, 2, 2, 2}, emptyRow: 0, scale: 0.6},
+		{name: "scale blocks", b: 1, h: 1, lq: len(blockQ), lk: len(blockK), d: 2, mask: tensor.MaskScale,
+			scaleQ: blockQ, scaleK: blockK, emptyRow: 0, scale: 0.7},
 	}
 }
 

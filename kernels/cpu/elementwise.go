@@ -136,20 +136,34 @@ func (b *Backend) elementwise(views []tensor.View, fn func(bufs [][]float32)) {
 			start := c * elemChunk
 			n := min(elemChunk, inner-start)
 			for v := range views {
-				buf := scratch[v*cs : v*cs+n]
-				bufs[v] = buf
-				if v == 0 {
-					continue
-				}
 				src, s := datas[v], l.strides[v][r]
 				p := base[v] + start*s
-				for k := range buf {
-					buf[k] = src[p]
-					p += s
+				if s == 1 {
+					// Unit stride: the view's elements are used in place.
+					bufs[v] = src[p : p+n]
+					continue
+				}
+				buf := scratch[v*cs : v*cs+n]
+				bufs[v] = buf
+				switch {
+				case v == 0:
+				case s == 0:
+					x := src[p]
+					for k := range buf {
+						buf[k] = x
+					}
+				default:
+					for k := range buf {
+						buf[k] = src[p]
+						p += s
+					}
 				}
 			}
 			fn(bufs)
 			dst, s := datas[0], l.strides[0][r]
+			if s == 1 {
+				continue
+			}
 			p := base[0] + start*s
 			for _, x := range bufs[0] {
 				dst[p] = x
@@ -167,6 +181,10 @@ func (b *Backend) Copy(dst, src tensor.View) {
 // Fill sets every element of dst to v.
 func (b *Backend) Fill(dst tensor.View, v float32) {
 	b.elementwise([]tensor.View{dst}, func(bufs [][]float32) {
+		if v == 0 {
+			clear(bufs[0])
+			return
+		}
 		for i := range bufs[0] {
 			bufs[0][i] = v
 		}
@@ -250,12 +268,13 @@ func b2f(c bool) float32 {
 	return 0
 }
 
-// sigmoid is a numerically stable logistic function.
+// sigmoid is a numerically stable logistic function; e^−|x| is taken in
+// float32 (exp32), which the float32 results of its callers tolerate.
 func sigmoid(x float64) float64 {
 	if x >= 0 {
-		return 1 / (1 + math.Exp(-x))
+		return 1 / (1 + float64(exp32(float32(-x))))
 	}
-	e := math.Exp(x)
+	e := float64(exp32(float32(x)))
 	return e / (1 + e)
 }
 
@@ -263,6 +282,17 @@ const (
 	geluK = 0.7978845608028654 // sqrt(2/pi)
 	geluC = 0.044715
 )
+
+// geluTanh is the tanh-approximated GELU 0.5·x·(1+tanh y) with
+// y = √(2/π)·(x+0.044715·x³), evaluated as x·σ(2y).
+func geluTanh(x float64) float64 { return x * sigmoid(2*geluK*(x+geluC*x*x*x)) }
+
+// geluTanhDeriv is the derivative of geluTanh. With s = σ(2y),
+// 0.5·(1+tanh y) = s and 1−tanh²y = 4s(1−s).
+func geluTanhDeriv(x float64) float64 {
+	s := sigmoid(2 * geluK * (x + geluC*x*x*x))
+	return s + 2*x*s*(1-s)*geluK*(1+3*geluC*x*x)
+}
 
 // unarySlice computes d = op(x) over equal-length slices.
 func unarySlice(op tensor.UnaryOp, d, x []float32, alpha, beta float32) {
@@ -308,6 +338,23 @@ func unarySlice(op tensor.UnaryOp, d, x []float32, alpha, beta float32) {
 		for i := range d {
 			d[i] = sign32(x[i])
 		}
+	case tensor.OpExp:
+		for i := range d {
+			d[i] = float32(math.Exp(float64(x[i])))
+		}
+	case tensor.OpSigmoid:
+		for i := range d {
+			d[i] = float32(sigmoid(float64(x[i])))
+		}
+	case tensor.OpSilu:
+		for i := range d {
+			v := float64(x[i])
+			d[i] = float32(v * sigmoid(v))
+		}
+	case tensor.OpGeluTanh:
+		for i := range d {
+			d[i] = float32(geluTanh(float64(x[i])))
+		}
 	default:
 		f := unaryFunc(op, float64(alpha))
 		for i := range d {
@@ -342,7 +389,7 @@ func unaryFunc(op tensor.UnaryOp, alpha float64) func(float64) float64 {
 	case tensor.OpSilu:
 		return func(x float64) float64 { return x * sigmoid(x) }
 	case tensor.OpGeluTanh:
-		return func(x float64) float64 { return 0.5 * x * (1 + math.Tanh(geluK*(x+geluC*x*x*x))) }
+		return geluTanh
 	case tensor.OpGeluErf:
 		return func(x float64) float64 { return 0.5 * x * (1 + math.Erf(x/math.Sqrt2)) }
 	case tensor.OpPow:
@@ -377,10 +424,7 @@ func unaryDeriv(op tensor.UnaryOp, alpha, beta float64) func(float64) float64 {
 	case tensor.OpSilu:
 		return func(x float64) float64 { s := sigmoid(x); return s * (1 + x*(1-s)) }
 	case tensor.OpGeluTanh:
-		return func(x float64) float64 {
-			t := math.Tanh(geluK * (x + geluC*x*x*x))
-			return 0.5*(1+t) + 0.5*x*(1-t*t)*geluK*(1+3*geluC*x*x)
-		}
+		return geluTanhDeriv
 	case tensor.OpGeluErf:
 		return func(x float64) float64 {
 			return 0.5*(1+math.Erf(x/math.Sqrt2)) + x*math.Exp(-0.5*x*x)/math.Sqrt(2*math.Pi)
@@ -434,6 +478,16 @@ func unaryBackwardSlice(op tensor.UnaryOp, dx, x, gy []float32, alpha, beta floa
 	case tensor.OpSign:
 		for i := range dx {
 			dx[i] = 0
+		}
+	case tensor.OpSilu:
+		for i := range dx {
+			v := float64(x[i])
+			s := sigmoid(v)
+			dx[i] = float32(float64(gy[i]) * (s * (1 + v*(1-s))))
+		}
+	case tensor.OpGeluTanh:
+		for i := range dx {
+			dx[i] = float32(float64(gy[i]) * geluTanhDeriv(float64(x[i])))
 		}
 	default:
 		f := unaryDeriv(op, float64(alpha), float64(beta))
