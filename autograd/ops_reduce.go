@@ -1,7 +1,6 @@
 package autograd
 
 import (
-	"fmt"
 	"slices"
 
 	"sargo/tensor"
@@ -30,15 +29,7 @@ func normAxes(op string, rank int, axes []int) []int {
 
 // normAxis maps a possibly negative axis into [0, rank), panicking when it
 // is out of range.
-func normAxis(op string, axis, rank int) int {
-	if axis < 0 {
-		axis += rank
-	}
-	if axis < 0 || axis >= rank {
-		panic(fmt.Sprintf("autograd: %s: axis out of range for rank %d", op, rank))
-	}
-	return axis
-}
+func normAxis(op string, axis, rank int) int { return tensor.NormAxis("autograd: "+op, axis, rank) }
 
 // keptShape is shape with the given axes set to 1.
 func keptShape(shape, axes []int) []int {

@@ -39,14 +39,20 @@ func contiguousStrides(shape []int) []int {
 	return st
 }
 
-func normAxis(op string, axis, rank int) int {
-	if axis < 0 {
-		axis += rank
+func normAxis(op string, axis, rank int) int { return NormAxis("tensor: "+op, axis, rank) }
+
+// NormAxis maps a possibly negative axis into [0, rank), panicking with a
+// message that starts with op (for example "autograd: Sum") when it is out
+// of range.
+func NormAxis(op string, axis, rank int) int {
+	a := axis
+	if a < 0 {
+		a += rank
 	}
-	if axis < 0 || axis >= rank {
-		panic(fmt.Sprintf("tensor: %s: axis out of range for rank %d", op, rank))
+	if a < 0 || a >= rank {
+		panic(fmt.Sprintf("%s: axis %d out of range for rank %d", op, axis, rank))
 	}
-	return axis
+	return a
 }
 
 func inferShape(op string, from, to []int) []int {
