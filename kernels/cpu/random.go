@@ -30,8 +30,9 @@ func (b *Backend) RandNormal(dst tensor.Span, n int, seed, offset uint64) {
 }
 
 // ranked returns the indices of the k largest values of row in descending
-// order, ties broken by lower index first. buf is reused when large enough.
-func ranked(row []float32, k int, buf []int) []int {
+// order, ties broken by lower index first. buf and keys (scratch of at
+// least len(row)) are reused when large enough.
+func ranked(row []float32, k int, buf []int, keys []uint64) []int {
 	n := len(row)
 	k = min(k, n)
 	before := func(i, j int) bool { return row[i] > row[j] || (row[i] == row[j] && i < j) }
@@ -53,8 +54,85 @@ func ranked(row []float32, k int, buf []int) []int {
 		}
 		return top
 	}
+	if len(keys) < n {
+		keys = make([]uint64, n)
+	}
+	keys = keys[:n]
+	for i, v := range row {
+		if v != v {
+			return rankedSort(row, k, buf)
+		}
+		keys[i] = rankKey(v, i)
+	}
+	selectSmallest(keys, k)
+	slices.Sort(keys[:k])
+	top := buf[:0]
+	for _, c := range keys[:k] {
+		top = append(top, int(uint32(c)))
+	}
+	return top
+}
+
+// rankKey maps (v, i) to a key whose ascending order is v descending, then
+// i ascending: the complement of v's order-preserving bits in the high
+// word and i in the low word. Both zeros map alike, as they compare equal.
+func rankKey(v float32, i int) uint64 {
+	bits := math.Float32bits(v)
+	if v == 0 {
+		bits = 0
+	}
+	if bits&0x80000000 != 0 {
+		bits = ^bits
+	} else {
+		bits |= 0x80000000
+	}
+	return uint64(^bits)<<32 | uint64(uint32(i))
+}
+
+// selectSmallest reorders keys so that its first k elements are its k
+// smallest, in no particular order.
+func selectSmallest(keys []uint64, k int) {
+	lo, hi := 0, len(keys)
+	for budget := 64; hi-lo > 16; budget-- {
+		if budget == 0 {
+			slices.Sort(keys[lo:hi])
+			return
+		}
+		m := lo + (hi-lo)/2
+		a, b, c := keys[lo], keys[m], keys[hi-1]
+		pivot := max(min(a, b), min(max(a, b), c))
+		i, j := lo, hi-1
+		for i <= j {
+			for keys[i] < pivot {
+				i++
+			}
+			for keys[j] > pivot {
+				j--
+			}
+			if i <= j {
+				keys[i], keys[j] = keys[j], keys[i]
+				i++
+				j--
+			}
+		}
+		// [lo, j] <= pivot, (j, i) == pivot, [i, hi) >= pivot.
+		switch {
+		case k <= j:
+			hi = j + 1
+		case k >= i:
+			lo = i
+		default:
+			return
+		}
+	}
+	slices.Sort(keys[lo:hi])
+}
+
+// rankedSort is ranked by a full sort, for rows holding NaN.
+func rankedSort(row []float32, k int, buf []int) []int {
+	before := func(i, j int) bool { return row[i] > row[j] || (row[i] == row[j] && i < j) }
 	all := buf[:0]
-	for i := range n {
+	for i := range row {
 		all = append(all, i)
 	}
 	slices.SortFunc(all, func(i, j int) int {
@@ -75,9 +153,10 @@ func (b *Backend) TopK(vals, idx, src tensor.Span, rows, n, k int) {
 	vs, is, s := span(vals, rows*k), span(idx, rows*k), span(src, rows*n)
 	b.parallelFor(rows, rowGrain(n), func(lo, hi int) {
 		buf := make([]int, 0, n)
+		keys := make([]uint64, n)
 		for r := lo; r < hi; r++ {
 			row := s[r*n : (r+1)*n]
-			for j, i := range ranked(row, k, buf) {
+			for j, i := range ranked(row, k, buf, keys) {
 				vs[r*k+j], is[r*k+j] = row[i], float32(i)
 			}
 		}
@@ -114,10 +193,11 @@ func (b *Backend) Sample(a tensor.SampleArgs, dst, logits tensor.Span) {
 	}
 	b.parallelFor(a.Rows, rowGrain(n), func(lo, hi int) {
 		buf := make([]int, 0, n)
+		keys := make([]uint64, n)
 		w := make([]float64, 0, k)
 		for r := lo; r < hi; r++ {
 			row := s[r*n : (r+1)*n]
-			cand := ranked(row, k, buf)
+			cand := ranked(row, k, buf, keys)
 			top := float64(row[cand[0]])
 			w = w[:0]
 			var total float64

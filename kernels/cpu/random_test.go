@@ -131,3 +131,37 @@ func TestSample(t *testing.T) {
 		}
 	}
 }
+
+// TestRankedMatchesSort checks the selection path of ranked against a full
+// sort on rows with ties, signed zeros, infinities and NaN.
+func TestRankedMatchesSort(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	for trial := range 400 {
+		n := 1 + rng.IntN(3000)
+		row := make([]float32, n)
+		levels := 1 + rng.IntN(n)
+		for i := range row {
+			switch rng.IntN(40) {
+			case 0:
+				row[i] = 0
+			case 1:
+				row[i] = float32(math.Copysign(0, -1))
+			case 2:
+				row[i] = float32(math.Inf(1 - 2*rng.IntN(2)))
+			default:
+				row[i] = float32(rng.IntN(levels)) - float32(levels)/2
+			}
+		}
+		if trial%50 == 0 {
+			row[rng.IntN(n)] = float32(math.NaN())
+		}
+		for _, k := range []int{1, 2, n / 16, n / 15, n / 3, n - 1, n} {
+			if k < 1 {
+				continue
+			}
+			want := append([]int(nil), rankedSort(row, k, make([]int, 0, n))...)
+			got := ranked(row, k, make([]int, 0, n), nil)
+			require.Equal(t, want, got, "trial %d n %d k %d", trial, n, k)
+		}
+	}
+}
