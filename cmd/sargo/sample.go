@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"sargo/sar"
-	"sargo/sar/imgio"
 	"sargo/sar/sample"
 	"sargo/sar/schedule"
 	"sargo/sar/tokenizer"
@@ -122,15 +121,6 @@ func runSample(cmd *cobra.Command, opts *globalOptions, f *sampleFlags) error {
 	return nil
 }
 
-// checkpointIn resolves a directory or checkpoint path to the checkpoint
-// file and the directory holding it.
-func checkpointIn(path, name string) (file, dir string) {
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return filepath.Join(path, name), path
-	}
-	return path, filepath.Dir(path)
-}
-
 // findTokenizer locates the tokenizer checkpoint: the flag, the run
 // directory, or the "tokenizer" field of its run.json (a directory or a
 // file, absolute or relative to the working directory or the run
@@ -160,12 +150,6 @@ func findTokenizer(flag, runDir string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("tokenizer %q named by %s/run.json not found; pass --tokenizer", info.Tokenizer, runDir)
-}
-
-// exists reports whether path is an existing regular file.
-func exists(path string) bool {
-	st, err := os.Stat(path)
-	return err == nil && !st.IsDir()
 }
 
 // sampleLabels expands --class and --n into labels and the grid's number
@@ -271,24 +255,4 @@ func readImageTensor(path string, channels, size int, dev tensor.Backend) (*tens
 	out := tensor.Interpolate(t, size, size, tensor.InterpBilinear)
 	t.Release()
 	return out, nil
-}
-
-// gridOf lays the images out with their class as caption.
-func gridOf(images *tensor.Tensor, labels []int, numClasses, cols, scale int) (*imgio.Grid, error) {
-	d, err := images.Read()
-	if err != nil {
-		return nil, err
-	}
-	sh := images.Shape()
-	per := sh[1] * sh[2] * sh[3]
-	g := &imgio.Grid{C: sh[1], H: sh[2], W: sh[3], Cols: cols, Scale: scale}
-	for i, l := range labels {
-		g.Images = append(g.Images, d[i*per:(i+1)*per])
-		caption := strconv.Itoa(l)
-		if l == numClasses {
-			caption = "null"
-		}
-		g.Captions = append(g.Captions, caption)
-	}
-	return g, nil
 }
