@@ -47,10 +47,11 @@ Run from the repository root:  /usr/bin/python3 bench/torch/sar_model.py
 import json
 import math
 import os
-import struct
 
 import torch
 import torch.nn.functional as F
+
+from safetensors_io import write_safetensors
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "testdata", "sar")
 
@@ -60,25 +61,6 @@ SCALES = [1, 2, 3, 4]
 SIGMA = 0.01
 B = 3
 EPS = 1e-6
-
-
-def write_safetensors(path, tensors, metadata=None):
-    """tensors: list of (name, tensor); all written as little-endian F32."""
-    header, blobs, off = {}, [], 0
-    if metadata:
-        header["__metadata__"] = metadata
-    for name, t in tensors:
-        b = t.detach().to(torch.float32).contiguous().numpy().astype("<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * ((8 - (8 + len(h)) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
 
 
 def make_weights(gen):
