@@ -4,13 +4,20 @@ import "sync/atomic"
 
 // gemmBlocked computes one product in the GotoBLAS/BLIS order. For each
 // nc-wide column block and kc-deep slice, B is packed once into nr-wide
-// micro-panels; then for each mc-row block, A is packed into mr-high
-// micro-panels and the micro-kernel runs over every (A panel, B panel) pair,
-// one B panel at a time so that it stays in L1 while the A block streams
-// from L2. Packing and the kernel loop are shared among the workers through
-// an atomic task counter, so a worker that gets less processor time (a busy
-// or virtualised machine) takes fewer tasks instead of holding the others
-// up. A nil backend runs everything on the calling goroutine.
+// micro-panels shared by every worker. The rows of C are then cut into
+// blocks of at most mc rows, and the columns of the B block into chunks;
+// each (row block, column chunk) pair is one task. A worker that takes a
+// task packs the row block of A into its own buffer (unless it already
+// holds that block) and runs the micro-kernel over every (A panel, B panel)
+// pair of the task, one B panel at a time so that it stays in L1 while the
+// worker's A block streams from its L2.
+//
+// Tasks are taken from an atomic counter, so a worker that gets less
+// processor time (a busy or virtualised machine) takes fewer of them
+// instead of holding the others up. There are two synchronisation points
+// per kc slice (B packed; B no longer read), not one per row block, which
+// is what limits a two-core machine when blocks are small. A nil backend
+// runs everything on the calling goroutine.
 func gemmBlocked(be *Backend, g gemmOperands, kern *gemmKernel) {
 	mr, nr := kern.mr, kern.nr
 	workers := 1
@@ -19,34 +26,40 @@ func gemmBlocked(be *Backend, g gemmOperands, kern *gemmKernel) {
 	}
 	kcMax := min(kern.kc, g.k)
 	ncMax := min(kern.nc, (g.n+nr-1)/nr*nr)
-	mcMax := min(kern.mc, (g.m+mr-1)/mr*mr)
+	rowBlocks, mc := gemmRowBlocks(g.m, mr, kern.mc, workers)
+
 	bbuf := packBPool.get(ncMax * kcMax)
 	defer packBPool.put(bbuf)
-	abuf := packAPool.get(mcMax * kcMax)
-	defer packAPool.put(abuf)
-	blk := gemmBlock{g: &g, kern: kern, ap: abuf.data, bp: bbuf.data}
-
+	blk := gemmBlock{g: &g, kern: kern, bp: bbuf.data, mc: mc, rowBlocks: rowBlocks}
 	for jc := 0; jc < g.n; jc += kern.nc {
 		blk.jc, blk.nc = jc, min(kern.nc, g.n-jc)
-		nPanels := (blk.nc + nr - 1) / nr
+		blk.nPanels = (blk.nc + nr - 1) / nr
+		// Enough column chunks that every worker has a few tasks.
+		blk.chunks = min(blk.nPanels, max(1, (3*workers+rowBlocks-1)/rowBlocks))
+		if workers == 1 {
+			blk.chunks = 1
+		}
 		for pc := 0; pc < g.k; pc += kern.kc {
 			blk.pc, blk.kc = pc, min(kern.kc, g.k-pc)
 			blk.acc = g.acc || pc > 0
-			dynamicFor(be, workers, nPanels, blk.packB)
-			for ic := 0; ic < g.m; ic += kern.mc {
-				blk.ic, blk.mc = ic, min(kern.mc, g.m-ic)
-				mPanels := (blk.mc + mr - 1) / mr
-				dynamicFor(be, workers, mPanels, blk.packA)
-				// Split each B panel's column of tiles when there are too
-				// few B panels to go round.
-				blk.mSplit = min(mPanels, max(1, (4*workers+nPanels-1)/nPanels))
-				if workers == 1 {
-					blk.mSplit = 1
-				}
-				dynamicFor(be, workers, nPanels*blk.mSplit, blk.compute)
-			}
+			dynamicFor(be, workers, blk.nPanels, blk.packB)
+			blk.runTasks(be, workers)
 		}
 	}
+}
+
+// gemmRowBlocks cuts m rows into blocks of at most mcMax rows (a multiple
+// of mr), rounding the block count up to a multiple of the workers so that
+// the blocks share out evenly, and returns the count and the block height.
+func gemmRowBlocks(m, mr, mcMax, workers int) (blocks, mc int) {
+	panels := (m + mr - 1) / mr
+	blocks = (m + mcMax - 1) / mcMax
+	if workers > 1 {
+		blocks = (blocks + workers - 1) / workers * workers
+	}
+	blocks = min(blocks, panels)
+	mc = (panels + blocks - 1) / blocks * mr
+	return (m + mc - 1) / mc, mc
 }
 
 // dynamicFor runs body(i) for i in [0, n) on up to workers goroutines that
@@ -70,17 +83,19 @@ func dynamicFor(be *Backend, workers, n int, body func(i int)) {
 	})
 }
 
-// gemmBlock is the state of gemmBlocked's loops: the packed blocks of A and
-// B and where they lie in the product.
+// gemmBlock is the state of gemmBlocked's loops: the shared packed B block
+// and where the current blocks lie in the product.
 type gemmBlock struct {
-	g      *gemmOperands
-	kern   *gemmKernel
-	ap, bp []float32 // packed A (mr·kc apart) and B (nr·kc apart) micro-panels
-	jc, nc int       // first column and width of the B block
-	pc, kc int       // first depth and depth of the blocks
-	ic, mc int       // first row and height of the A block
-	acc    bool      // add to C rather than overwrite it
-	mSplit int       // tasks each B panel's column of tiles is split into
+	g         *gemmOperands
+	kern      *gemmKernel
+	bp        []float32 // packed B micro-panels, nr·kc apart
+	jc, nc    int       // first column and width of the B block
+	nPanels   int       // B micro-panels in the block
+	chunks    int       // column chunks the B panels are split into
+	pc, kc    int       // first depth and depth of the blocks
+	mc        int       // rows of a row block (a multiple of mr)
+	rowBlocks int       // row blocks of C
+	acc       bool      // add to C rather than overwrite it
 }
 
 // packB packs B micro-panel q of the current block.
@@ -90,54 +105,109 @@ func (blk *gemmBlock) packB(q int) {
 	packB(blk.g, blk.bp[q*nr*blk.kc:], nr, j0, min(nr, blk.g.n-j0), blk.pc, blk.kc)
 }
 
-// packA packs A micro-panel p of the current block.
-func (blk *gemmBlock) packA(p int) {
-	mr := blk.kern.mr
-	i0 := blk.ic + p*mr
-	packA(blk.g, blk.kern, blk.ap[p*mr*blk.kc:], i0, min(mr, blk.g.m-i0), blk.pc, blk.kc)
+// runTasks computes every (row block, column chunk) task of the current kc
+// slice. Each worker packs A into a buffer of its own.
+func (blk *gemmBlock) runTasks(be *Backend, workers int) {
+	tasks := blk.rowBlocks * blk.chunks
+	// Each worker's buffer holds its A block and, after it, an edge tile.
+	abufSize := blk.mc*blk.kc + blk.kern.mr*blk.kern.nr
+	if workers <= 1 || tasks <= 1 || be == nil {
+		abuf := packAPool.get(abufSize)
+		defer packAPool.put(abuf)
+		w := newGemmWorker(blk, abuf.data)
+		for t := 0; t < tasks; t++ {
+			w.task(t)
+		}
+		return
+	}
+	var next atomic.Int64
+	be.parallelFor(min(workers, tasks), 1, func(_, _ int) {
+		abuf := packAPool.get(abufSize)
+		defer packAPool.put(abuf)
+		w := newGemmWorker(blk, abuf.data)
+		for {
+			t := int(next.Add(1) - 1)
+			if t >= tasks {
+				return
+			}
+			w.task(t)
+		}
+	})
 }
 
-// compute runs task t: B panel t/mSplit against its share of the A panels.
-func (blk *gemmBlock) compute(t int) {
+// gemmWorker is one worker's view of a kc slice: its packed A block and
+// which row block that is.
+type gemmWorker struct {
+	blk   *gemmBlock
+	ap    []float32 // packed A micro-panels, mr·kc apart
+	block int       // row block held in ap, -1 for none
+	tile  []float32 // scratch for edge tiles
+}
+
+// newGemmWorker returns a worker whose A block and edge tile live in buf.
+func newGemmWorker(blk *gemmBlock, buf []float32) gemmWorker {
+	n := blk.mc * blk.kc
+	return gemmWorker{blk: blk, ap: buf[:n], tile: buf[n : n+blk.kern.mr*blk.kern.nr], block: -1}
+}
+
+// task runs task t: row block t/chunks against column chunk t%chunks.
+func (w *gemmWorker) task(t int) {
+	blk := w.blk
 	g, kern := blk.g, blk.kern
 	mr, nr, kc := kern.mr, kern.nr, blk.kc
-	q, s := t/blk.mSplit, t%blk.mSplit
-	mPanels := (blk.mc + mr - 1) / mr
-	plo, phi := s*mPanels/blk.mSplit, (s+1)*mPanels/blk.mSplit
-	j0 := blk.jc + q*nr
-	cols := min(nr, g.n-j0)
-	bpan := &blk.bp[q*nr*kc]
+	ib, c := t/blk.chunks, t%blk.chunks
+	i0 := ib * blk.mc
+	rowsBlk := min(blk.mc, g.m-i0)
+	mPanels := (rowsBlk + mr - 1) / mr
+	if w.block != ib {
+		full := 0
+		if g.transA {
+			full = rowsBlk / mr
+			packABlockTrans(g, mr, w.ap, i0, full, blk.pc, kc)
+		}
+		for p := full; p < mPanels; p++ {
+			r0 := i0 + p*mr
+			packA(g, kern, w.ap[p*mr*kc:], r0, min(mr, g.m-r0), blk.pc, kc)
+		}
+		w.block = ib
+	}
 	acc := 0
 	if blk.acc {
 		acc = 1
 	}
-	var tile []float32
-	for p := plo; p < phi; p++ {
-		i0 := blk.ic + p*mr
-		rows := min(mr, g.m-i0)
-		apan := &blk.ap[p*mr*kc]
-		if rows == mr && cols == nr {
-			kern.fn(kc, apan, bpan, &g.c[i0*g.n+j0], g.n, g.alpha, acc)
-			continue
-		}
-		// Edge tile: compute it whole into a scratch tile and copy the
-		// part inside C.
-		if tile == nil {
-			buf := tilePool.get(mr * nr)
-			defer tilePool.put(buf)
-			tile = buf.data[:mr*nr]
-		}
-		kern.fn(kc, apan, bpan, &tile[0], nr, g.alpha, 0)
-		for r := 0; r < rows; r++ {
-			dst := g.c[(i0+r)*g.n+j0 : (i0+r)*g.n+j0+cols]
-			src := tile[r*nr : r*nr+cols]
-			if blk.acc {
-				for j, v := range src {
-					dst[j] += v
-				}
-			} else {
-				copy(dst, src)
+	qlo, qhi := c*blk.nPanels/blk.chunks, (c+1)*blk.nPanels/blk.chunks
+	for q := qlo; q < qhi; q++ {
+		j0 := blk.jc + q*nr
+		cols := min(nr, g.n-j0)
+		bpan := &blk.bp[q*nr*kc]
+		for p := 0; p < mPanels; p++ {
+			r0 := i0 + p*mr
+			rows := min(mr, g.m-r0)
+			apan := &w.ap[p*mr*kc]
+			if rows == mr && cols == nr {
+				kern.fn(kc, apan, bpan, &g.c[r0*g.n+j0], g.n, g.alpha, acc)
+				continue
 			}
+			w.edgeTile(kc, apan, bpan, r0, j0, rows, cols)
+		}
+	}
+}
+
+// edgeTile computes a tile that C cuts short whole into a scratch tile and
+// copies (or adds) the part inside C.
+func (w *gemmWorker) edgeTile(kc int, apan, bpan *float32, r0, j0, rows, cols int) {
+	g, kern := w.blk.g, w.blk.kern
+	nr := kern.nr
+	kern.fn(kc, apan, bpan, &w.tile[0], nr, g.alpha, 0)
+	for r := 0; r < rows; r++ {
+		dst := g.c[(r0+r)*g.n+j0 : (r0+r)*g.n+j0+cols]
+		src := w.tile[r*nr : r*nr+cols]
+		if w.blk.acc {
+			for j, v := range src {
+				dst[j] += v
+			}
+		} else {
+			copy(dst, src)
 		}
 	}
 }

@@ -20,7 +20,6 @@ type gemmBufPool struct{ pool sync.Pool }
 var (
 	packAPool gemmBufPool // A blocks
 	packBPool gemmBufPool // B blocks
-	tilePool  gemmBufPool // edge tiles, one per worker
 )
 
 // get returns a buffer of at least n elements; return it with put.

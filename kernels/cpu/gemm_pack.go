@@ -66,3 +66,28 @@ func packB(g *gemmOperands, dst []float32, nr, j0, cols, p0, kc int) {
 		}
 	}
 }
+
+// packABlockTrans packs the full micro-panels of rows [i0, i0+panels·mr)
+// of a transposed A (stored K×M) into dst, panel after panel (mr·kc
+// apart). It walks strips of packATransDepths depths: within a strip each
+// panel's part of the destination is one contiguous run, and the strip's
+// stored rows (read as contiguous runs) stay in L1 while every panel takes
+// its columns from them. Walking one panel at a time over all depths would
+// read kc rows lda apart per panel (a TLB miss each when rows are long);
+// walking one depth at a time over all panels would write to as many
+// streams as panels, mr·kc apart, which alias in L1.
+func packABlockTrans(g *gemmOperands, mr int, dst []float32, i0, panels, p0, kc int) {
+	for ps := 0; ps < kc; ps += packATransDepths {
+		pe := min(ps+packATransDepths, kc)
+		for q := 0; q < panels; q++ {
+			d := dst[q*mr*kc+ps*mr : q*mr*kc+pe*mr]
+			for p := ps; p < pe; p++ {
+				src := g.a[(p0+p)*g.m+i0+q*mr : (p0+p)*g.m+i0+q*mr+mr]
+				copy(d[(p-ps)*mr:(p-ps)*mr+mr], src)
+			}
+		}
+	}
+}
+
+// packATransDepths is the depth of a strip of packABlockTrans.
+const packATransDepths = 16

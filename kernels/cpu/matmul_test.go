@@ -176,7 +176,7 @@ func featureCases() []matmulCase {
 func tinyBlocking(kern *gemmKernel) *gemmKernel {
 	k := *kern
 	k.name += "-tiny"
-	k.kc, k.mc, k.nc = 16, 2*k.mr, 2*k.nr
+	k.kc, k.mc, k.nc = 20, 2*k.mr, 2*k.nr
 	return &k
 }
 

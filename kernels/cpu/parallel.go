@@ -14,9 +14,11 @@ func (b *Backend) parallelFor(n, grain int, body func(lo, hi int)) {
 		body(0, n)
 		return
 	}
+	// The calling goroutine takes the first chunk itself: one goroutine
+	// fewer to start and to wake.
 	var wg sync.WaitGroup
 	step := (n + chunks - 1) / chunks
-	for lo := 0; lo < n; lo += step {
+	for lo := step; lo < n; lo += step {
 		hi := min(lo+step, n)
 		wg.Add(1)
 		go func() {
@@ -24,5 +26,6 @@ func (b *Backend) parallelFor(n, grain int, body func(lo, hi int)) {
 			body(lo, hi)
 		}()
 	}
+	body(0, min(step, n))
 	wg.Wait()
 }
