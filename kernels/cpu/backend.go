@@ -29,6 +29,9 @@ func (b *Buffer) Len() int { return len(b.Data) }
 // touch different outputs.
 type Backend struct {
 	workers int
+	// convBudget, when positive, replaces convColBudget (tests use it to
+	// cut a batch into several image groups).
+	convBudget int
 }
 
 // New returns a CPU backend using GOMAXPROCS workers.

@@ -2,67 +2,36 @@ package cpu
 
 import "sargo/tensor"
 
-// Convolution by im2col: for each image, the patches form a column matrix
-// col [Cin·KH·KW, Hout·Wout] and y = W·col runs on the GEMM. The input
-// gradient is col2im(Wᵀ·gy) and the weight gradient Σ gy·colᵀ.
+// Convolution by im2col over groups of images. The patch matrices of the g
+// images of a group lie side by side in one column matrix
+// col [Cin·KH·KW, g·Hout·Wout] (image n's patches in columns
+// [n·hw, (n+1)·hw)), so each pass is one large GEMM rather than g small
+// ones:
+//
+//	forward          ycols = W·col           [Cout, g·hw], then scattered to y
+//	input gradient   col = Wᵀ·gycols         then col2im into dx
+//	weight gradient  dW += gycols·colᵀ       summed over the groups in order
+//
+// where gycols is gy [g, Cout, hw] gathered into [Cout, g·hw]. With one
+// image per group the gather and scatter are skipped. Groups are as large
+// as the column budget allows; the sums are in a fixed order, so results do
+// not depend on the worker count.
 
-// im2col writes the patch matrix of image x [Cin, H, W] into col.
-func (b *Backend) im2col(a tensor.ConvArgs, col, x []float32) {
-	hw := a.Hout * a.Wout
-	kk := a.KH * a.KW
-	b.parallelFor(a.Cin*kk, rowGrain(hw), func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			c, ky, kx := r/kk, (r%kk)/a.KW, r%a.KW
-			row := col[r*hw : (r+1)*hw]
-			xc := x[c*a.H*a.W : (c+1)*a.H*a.W]
-			for oy := range a.Hout {
-				iy := oy*a.Stride - a.Pad + ky
-				dst := row[oy*a.Wout : (oy+1)*a.Wout]
-				if iy < 0 || iy >= a.H {
-					clear(dst)
-					continue
-				}
-				xr := xc[iy*a.W : (iy+1)*a.W]
-				for ox := range dst {
-					ix := ox*a.Stride - a.Pad + kx
-					if ix < 0 || ix >= a.W {
-						dst[ox] = 0
-					} else {
-						dst[ox] = xr[ix]
-					}
-				}
-			}
-		}
-	})
-}
+// convColBudget is the largest column matrix, in elements, a group may
+// use (32 MiB of float32).
+const convColBudget = 1 << 23
 
-// col2im adds the patch matrix col back into image dx [Cin, H, W] (which
-// it overwrites), parallel over input channels.
-func (b *Backend) col2im(a tensor.ConvArgs, dx, col []float32) {
-	hw := a.Hout * a.Wout
-	kk := a.KH * a.KW
-	b.parallelFor(a.Cin, rowGrain(kk*hw), func(lo, hi int) {
-		for c := lo; c < hi; c++ {
-			xc := dx[c*a.H*a.W : (c+1)*a.H*a.W]
-			clear(xc)
-			for k := range kk {
-				ky, kx := k/a.KW, k%a.KW
-				row := col[(c*kk+k)*hw : (c*kk+k+1)*hw]
-				for oy := range a.Hout {
-					iy := oy*a.Stride - a.Pad + ky
-					if iy < 0 || iy >= a.H {
-						continue
-					}
-					xr := xc[iy*a.W : (iy+1)*a.W]
-					for ox, v := range row[oy*a.Wout : (oy+1)*a.Wout] {
-						if ix := ox*a.Stride - a.Pad + kx; ix >= 0 && ix < a.W {
-							xr[ix] += v
-						}
-					}
-				}
-			}
-		}
-	})
+// convGroup returns the number of images per group: as many as fit the
+// column budget, evened out over the batch.
+func (b *Backend) convGroup(a tensor.ConvArgs) int {
+	budget := convColBudget
+	if b.convBudget > 0 {
+		budget = b.convBudget
+	}
+	per := max(1, a.Cin*a.KH*a.KW*a.Hout*a.Wout)
+	groups := max(1, (a.N*per+budget-1)/budget)
+	groups = min(groups, max(a.N, 1))
+	return (a.N + groups - 1) / groups
 }
 
 // convSizes returns the per-image element counts of x, y and col rows.
@@ -71,7 +40,125 @@ func convSizes(a tensor.ConvArgs) (xs, ys, ck, hw int) {
 	return a.Cin * a.H * a.W, a.Cout * hw, a.Cin * a.KH * a.KW, hw
 }
 
-// Conv2d computes y = conv(x, w) + bias, one image at a time.
+// im2col writes the patch matrices of the g images x[n0 : n0+g] into col,
+// whose rows are g·hw long.
+func (b *Backend) im2col(a tensor.ConvArgs, col, x []float32, n0, g int) {
+	xs, _, ck, hw := convSizes(a)
+	kk := a.KH * a.KW
+	ld := g * hw
+	b.parallelFor(g*ck, rowGrain(hw), func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			n, r := t/ck, t%ck
+			c, ky, kx := r/kk, (r%kk)/a.KW, r%a.KW
+			xc := x[(n0+n)*xs+c*a.H*a.W : (n0+n)*xs+(c+1)*a.H*a.W]
+			im2colRow(a, col[r*ld+n*hw:r*ld+(n+1)*hw], xc, ky, kx)
+		}
+	})
+}
+
+// im2colRow fills one row of patches, dst[oy·Wout+ox] =
+// x[oy·stride−pad+ky, ox·stride−pad+kx] (0 outside the image), from one
+// input plane xc.
+func im2colRow(a tensor.ConvArgs, dst, xc []float32, ky, kx int) {
+	lo, hi := convValidRange(a, kx)
+	for oy := range a.Hout {
+		d := dst[oy*a.Wout : (oy+1)*a.Wout]
+		iy := oy*a.Stride - a.Pad + ky
+		if iy < 0 || iy >= a.H || lo >= hi {
+			clear(d)
+			continue
+		}
+		xr := xc[iy*a.W : (iy+1)*a.W]
+		clear(d[:lo])
+		clear(d[hi:])
+		ix0 := lo*a.Stride - a.Pad + kx
+		if a.Stride == 1 {
+			copy(d[lo:hi], xr[ix0:])
+			continue
+		}
+		for ox := lo; ox < hi; ox++ {
+			d[ox] = xr[ix0+(ox-lo)*a.Stride]
+		}
+	}
+}
+
+// convValidRange returns the output columns [lo, hi) whose input column
+// ox·stride−pad+kx lies inside the image.
+func convValidRange(a tensor.ConvArgs, kx int) (lo, hi int) {
+	off := kx - a.Pad // ix = ox·stride + off
+	if off < 0 {
+		lo = (-off + a.Stride - 1) / a.Stride
+	}
+	hi = a.Wout
+	if last := a.W - 1 - off; last < 0 {
+		hi = 0
+	} else {
+		hi = min(hi, last/a.Stride+1)
+	}
+	return lo, max(lo, hi)
+}
+
+// col2im adds the patch matrices of g images (rows g·hw long) back into
+// dx[n0 : n0+g], which it overwrites, parallel over images and channels.
+func (b *Backend) col2im(a tensor.ConvArgs, dx, col []float32, n0, g int) {
+	xs, _, _, hw := convSizes(a)
+	kk := a.KH * a.KW
+	ld := g * hw
+	b.parallelFor(g*a.Cin, rowGrain(kk*hw), func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			n, c := t/a.Cin, t%a.Cin
+			xc := dx[(n0+n)*xs+c*a.H*a.W : (n0+n)*xs+(c+1)*a.H*a.W]
+			clear(xc)
+			for k := range kk {
+				r := c*kk + k
+				col2imRow(a, xc, col[r*ld+n*hw:r*ld+(n+1)*hw], k/a.KW, k%a.KW)
+			}
+		}
+	})
+}
+
+// col2imRow adds one row of patches back into the input plane xc: the
+// adjoint of im2colRow.
+func col2imRow(a tensor.ConvArgs, xc, row []float32, ky, kx int) {
+	lo, hi := convValidRange(a, kx)
+	if lo >= hi {
+		return
+	}
+	ix0 := lo*a.Stride - a.Pad + kx
+	for oy := range a.Hout {
+		iy := oy*a.Stride - a.Pad + ky
+		if iy < 0 || iy >= a.H {
+			continue
+		}
+		xr := xc[iy*a.W : (iy+1)*a.W]
+		src := row[oy*a.Wout+lo : oy*a.Wout+hi]
+		if a.Stride == 1 {
+			dst := xr[ix0 : ix0+len(src)]
+			for i, v := range src {
+				dst[i] += v
+			}
+			continue
+		}
+		for i, v := range src {
+			xr[ix0+i*a.Stride] += v
+		}
+	}
+}
+
+// gatherCols copies gy[n0 : n0+g] ([g, Cout, hw]) into dst as
+// [Cout, g·hw].
+func (b *Backend) gatherCols(a tensor.ConvArgs, dst, gy []float32, n0, g int) {
+	_, ys, _, hw := convSizes(a)
+	ld := g * hw
+	b.parallelFor(g*a.Cout, rowGrain(hw), func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			n, c := t/a.Cout, t%a.Cout
+			copy(dst[c*ld+n*hw:c*ld+(n+1)*hw], gy[(n0+n)*ys+c*hw:(n0+n)*ys+(c+1)*hw])
+		}
+	})
+}
+
+// Conv2d computes y = conv(x, w) + bias.
 func (b *Backend) Conv2d(a tensor.ConvArgs, y, x, w, bias tensor.Span) {
 	xs, ys, ck, hw := convSizes(a)
 	xd, yd := span(x, a.N*xs), span(y, a.N*ys)
@@ -79,35 +166,69 @@ func (b *Backend) Conv2d(a tensor.ConvArgs, y, x, w, bias tensor.Span) {
 	if a.HasBias {
 		bd = span(bias, a.Cout)
 	}
-	colBuf := &Buffer{Data: make([]float32, ck*hw)}
-	for n := range a.N {
-		b.im2col(a, colBuf.Data, xd[n*xs:(n+1)*xs])
-		b.MatMul(tensor.MatMulArgs{Batch: 1, M: a.Cout, N: hw, K: ck,
-			A: w, B: tensor.Span{Buf: colBuf}, C: tensor.Span{Buf: y.Buf, Offset: y.Offset + n*ys}, Alpha: 1})
-		if bd != nil {
-			yn := yd[n*ys : (n+1)*ys]
-			b.parallelFor(a.Cout, rowGrain(hw), func(lo, hi int) {
-				for c := lo; c < hi; c++ {
+	G := b.convGroup(a)
+	col := convColPool.get(ck * G * hw)
+	defer convColPool.put(col)
+	var ycols *gemmBuf
+	if G > 1 {
+		ycols = convOutPool.get(a.Cout * G * hw)
+		defer convOutPool.put(ycols)
+	}
+	for n0 := 0; n0 < a.N; n0 += G {
+		g := min(G, a.N-n0)
+		ld := g * hw
+		b.im2col(a, col.data, xd, n0, g)
+		out := tensor.Span{Buf: y.Buf, Offset: y.Offset + n0*ys}
+		if g > 1 {
+			out = tensor.Span{Buf: &Buffer{Data: ycols.data[:a.Cout*ld]}}
+		}
+		b.MatMul(tensor.MatMulArgs{Batch: 1, M: a.Cout, N: ld, K: ck,
+			A: w, B: tensor.Span{Buf: &Buffer{Data: col.data[:ck*ld]}}, C: out, Alpha: 1})
+		if g == 1 && bd == nil {
+			continue
+		}
+		// Scatter [Cout, g·hw] to y[n0 : n0+g] and add the bias.
+		b.parallelFor(g*a.Cout, rowGrain(hw), func(lo, hi int) {
+			for t := lo; t < hi; t++ {
+				n, c := t/a.Cout, t%a.Cout
+				dst := yd[(n0+n)*ys+c*hw : (n0+n)*ys+(c+1)*hw]
+				if g > 1 {
+					copy(dst, ycols.data[c*ld+n*hw:c*ld+(n+1)*hw])
+				}
+				if bd != nil {
 					bc := bd[c]
-					row := yn[c*hw : (c+1)*hw]
-					for i := range row {
-						row[i] += bc
+					for i := range dst {
+						dst[i] += bc
 					}
 				}
-			})
-		}
+			}
+		})
 	}
 }
 
-// Conv2dBackwardInput writes dx = col2im(Wᵀ·gy) per image.
+// Conv2dBackwardInput writes dx = col2im(Wᵀ·gy).
 func (b *Backend) Conv2dBackwardInput(a tensor.ConvArgs, dx, gy, w tensor.Span) {
 	xs, ys, ck, hw := convSizes(a)
-	dxd := span(dx, a.N*xs)
-	colBuf := &Buffer{Data: make([]float32, ck*hw)}
-	for n := range a.N {
-		b.MatMul(tensor.MatMulArgs{Batch: 1, M: ck, N: hw, K: a.Cout, TransA: true,
-			A: w, B: tensor.Span{Buf: gy.Buf, Offset: gy.Offset + n*ys}, C: tensor.Span{Buf: colBuf}, Alpha: 1})
-		b.col2im(a, dxd[n*xs:(n+1)*xs], colBuf.Data)
+	dxd, gd := span(dx, a.N*xs), span(gy, a.N*ys)
+	G := b.convGroup(a)
+	col := convColPool.get(ck * G * hw)
+	defer convColPool.put(col)
+	var gcols *gemmBuf
+	if G > 1 {
+		gcols = convOutPool.get(a.Cout * G * hw)
+		defer convOutPool.put(gcols)
+	}
+	for n0 := 0; n0 < a.N; n0 += G {
+		g := min(G, a.N-n0)
+		ld := g * hw
+		src := tensor.Span{Buf: gy.Buf, Offset: gy.Offset + n0*ys}
+		if g > 1 {
+			b.gatherCols(a, gcols.data, gd, n0, g)
+			src = tensor.Span{Buf: &Buffer{Data: gcols.data[:a.Cout*ld]}}
+		}
+		b.MatMul(tensor.MatMulArgs{Batch: 1, M: ck, N: ld, K: a.Cout, TransA: true,
+			A: w, B: src, C: tensor.Span{Buf: &Buffer{Data: col.data[:ck*ld]}}, Alpha: 1})
+		b.col2im(a, dxd, col.data, n0, g)
 	}
 }
 
@@ -116,18 +237,32 @@ func (b *Backend) Conv2dBackwardInput(a tensor.ConvArgs, dx, gy, w tensor.Span) 
 func (b *Backend) Conv2dBackwardWeight(a tensor.ConvArgs, dw, db, x, gy tensor.Span) {
 	xs, ys, ck, hw := convSizes(a)
 	xd, gd := span(x, a.N*xs), span(gy, a.N*ys)
-	colBuf := &Buffer{Data: make([]float32, ck*hw)}
 	if a.N == 0 {
 		clear(span(dw, a.Cout*ck))
 	}
-	for n := range a.N {
-		b.im2col(a, colBuf.Data, xd[n*xs:(n+1)*xs])
+	G := b.convGroup(a)
+	col := convColPool.get(ck * G * hw)
+	defer convColPool.put(col)
+	var gcols *gemmBuf
+	if G > 1 {
+		gcols = convOutPool.get(a.Cout * G * hw)
+		defer convOutPool.put(gcols)
+	}
+	for n0 := 0; n0 < a.N; n0 += G {
+		g := min(G, a.N-n0)
+		ld := g * hw
+		b.im2col(a, col.data, xd, n0, g)
+		src := tensor.Span{Buf: gy.Buf, Offset: gy.Offset + n0*ys}
+		if g > 1 {
+			b.gatherCols(a, gcols.data, gd, n0, g)
+			src = tensor.Span{Buf: &Buffer{Data: gcols.data[:a.Cout*ld]}}
+		}
 		beta := float32(1)
-		if n == 0 {
+		if n0 == 0 {
 			beta = 0
 		}
-		b.MatMul(tensor.MatMulArgs{Batch: 1, M: a.Cout, N: ck, K: hw, TransB: true,
-			A: tensor.Span{Buf: gy.Buf, Offset: gy.Offset + n*ys}, B: tensor.Span{Buf: colBuf}, C: dw, Alpha: 1, Beta: beta})
+		b.MatMul(tensor.MatMulArgs{Batch: 1, M: a.Cout, N: ck, K: ld, TransB: true,
+			A: src, B: tensor.Span{Buf: &Buffer{Data: col.data[:ck*ld]}}, C: dw, Alpha: 1, Beta: beta})
 	}
 	if !a.HasBias || db.Buf == nil {
 		return

@@ -57,8 +57,27 @@ func kernConvLoop(a tensor.ConvArgs, f func(yi, xi, wi int)) {
 	}
 }
 
+// TestConv2d checks the convolution and its gradients against the float64
+// loops, with the batch in one group of images, one image per group, and
+// two images per group (leaving an odd group at the end).
 func TestConv2d(t *testing.T) {
-	be := kernBackend()
+	for _, grouping := range []struct {
+		name   string
+		budget func(a tensor.ConvArgs) int
+	}{
+		{"one-group", func(tensor.ConvArgs) int { return 0 }},
+		{"per-image", func(tensor.ConvArgs) int { return 1 }},
+		{"pairs", func(a tensor.ConvArgs) int { return 2 * a.Cin * a.KH * a.KW * a.Hout * a.Wout }},
+	} {
+		t.Run(grouping.name, func(t *testing.T) {
+			testConv2d(t, func(a tensor.ConvArgs) *Backend {
+				return &Backend{workers: 2, convBudget: grouping.budget(a)}
+			})
+		})
+	}
+}
+
+func testConv2d(t *testing.T, backend func(a tensor.ConvArgs) *Backend) {
 	tests := []tensor.ConvArgs{
 		{N: 1, Cin: 1, H: 1, W: 1, Cout: 1, KH: 1, KW: 1, Stride: 1, Pad: 0},
 		{N: 2, Cin: 3, H: 7, W: 5, Cout: 4, KH: 3, KW: 3, Stride: 1, Pad: 1, HasBias: true},
@@ -66,10 +85,14 @@ func TestConv2d(t *testing.T) {
 		{N: 1, Cin: 5, H: 8, W: 8, Cout: 7, KH: 4, KW: 4, Stride: 2, Pad: 1},
 		{N: 3, Cin: 2, H: 6, W: 9, Cout: 2, KH: 1, KW: 3, Stride: 1, Pad: 0, HasBias: true},
 		{N: 1, Cin: 3, H: 5, W: 5, Cout: 2, KH: 3, KW: 3, Stride: 2, Pad: 0},
+		{N: 5, Cin: 4, H: 6, W: 6, Cout: 3, KH: 3, KW: 3, Stride: 1, Pad: 1, HasBias: true},
+		{N: 3, Cin: 2, H: 7, W: 6, Cout: 5, KH: 3, KW: 3, Stride: 2, Pad: 1},
+		{N: 3, Cin: 2, H: 4, W: 3, Cout: 2, KH: 5, KW: 5, Stride: 1, Pad: 2, HasBias: true},
 	}
 	for ti, a := range tests {
 		a.Hout = (a.H+2*a.Pad-a.KH)/a.Stride + 1
 		a.Wout = (a.W+2*a.Pad-a.KW)/a.Stride + 1
+		be := backend(a)
 		rng := rand.New(rand.NewPCG(uint64(ti), 5))
 		x := kernRand(rng, a.N*a.Cin*a.H*a.W, -1, 1)
 		w := kernRand(rng, a.Cout*a.Cin*a.KH*a.KW, -1, 1)

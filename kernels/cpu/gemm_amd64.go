@@ -6,8 +6,9 @@ import "golang.org/x/sys/cpu"
 // micro-panel (kc×nr) stays in L1, an A block (mc×kc) in L2 and a B block
 // (kc×nc) in L3.
 var (
-	avx512Kernel = &gemmKernel{name: "avx512-14x32", mr: 14, nr: 32, kc: 512, mc: 14 * 24, nc: 4096, fn: gemmKernelAVX512x14x32, packA: gemmPackA14AVX512}
-	avx2Kernel   = &gemmKernel{name: "avx2-6x16", mr: 6, nr: 16, kc: 256, mc: 6 * 32, nc: 4096, fn: gemmKernelAVX2x6x16}
+	avx512Kernel = &gemmKernel{name: "avx512-14x32", mr: 14, nr: 32, kc: 512, mc: 14 * 24, nc: 4096, fn: gemmKernelAVX512x14x32,
+		packA: gemmPackA14AVX512, packB: gemmPackB32AVX512, packBT: gemmPackBT32AVX512}
+	avx2Kernel = &gemmKernel{name: "avx2-6x16", mr: 6, nr: 16, kc: 256, mc: 6 * 32, nc: 4096, fn: gemmKernelAVX2x6x16}
 )
 
 // gemmKernels lists the micro-kernels this processor can run, best first.

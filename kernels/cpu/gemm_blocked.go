@@ -102,7 +102,7 @@ type gemmBlock struct {
 func (blk *gemmBlock) packB(q int) {
 	nr := blk.kern.nr
 	j0 := blk.jc + q*nr
-	packB(blk.g, blk.bp[q*nr*blk.kc:], nr, j0, min(nr, blk.g.n-j0), blk.pc, blk.kc)
+	packB(blk.g, blk.kern, blk.bp[q*nr*blk.kc:], j0, min(nr, blk.g.n-j0), blk.pc, blk.kc)
 }
 
 // runTasks computes every (row block, column chunk) task of the current kc

@@ -20,6 +20,9 @@ type gemmBufPool struct{ pool sync.Pool }
 var (
 	packAPool gemmBufPool // A blocks
 	packBPool gemmBufPool // B blocks
+
+	convColPool gemmBufPool // convolution patch matrices
+	convOutPool gemmBufPool // convolution outputs and gradients in [C, g·hw]
 )
 
 // get returns a buffer of at least n elements; return it with put.

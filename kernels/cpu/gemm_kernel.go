@@ -21,6 +21,12 @@ type gemmKernel struct {
 	// packA, when set, packs groups blocks of packADepth depths of a full
 	// micro-panel from row-major A (rows lda elements apart) into dst.
 	packA func(dst, src *float32, lda, groups int)
+	// packB, when set, packs kc depths of a full micro-panel from
+	// row-major B (rows ldb elements apart) into dst; packBT packs groups
+	// blocks of packADepth depths of a full micro-panel from transposed B
+	// (the panel's columns are rows ldb elements apart).
+	packB  func(dst, src *float32, ldb, kc int)
+	packBT func(dst, src *float32, ldb, groups int)
 }
 
 // packADepth is the number of depths a gemmKernel.packA group covers.

@@ -42,8 +42,23 @@ func packA(g *gemmOperands, kern *gemmKernel, dst []float32, i0, rows, p0, kc in
 // packB copies depths [p0, p0+kc) and columns [j0, j0+cols) of op(B) into
 // dst as one micro-panel of nr columns, k-major (dst[k*nr+j]), zero-padding
 // columns past the matrix.
-func packB(g *gemmOperands, dst []float32, nr, j0, cols, p0, kc int) {
+func packB(g *gemmOperands, kern *gemmKernel, dst []float32, j0, cols, p0, kc int) {
+	nr := kern.nr
 	dst = dst[:kc*nr]
+	if cols == nr && kc > 0 {
+		if !g.transB && kern.packB != nil {
+			_ = g.b[(p0+kc-1)*g.n+j0+nr-1] // every element the vector code reads is in range
+			kern.packB(&dst[0], &g.b[p0*g.n+j0], g.n, kc)
+			return
+		}
+		if g.transB && kern.packBT != nil && kc >= packADepth {
+			groups := kc / packADepth
+			_ = g.b[(j0+nr-1)*g.k+p0+groups*packADepth-1]
+			kern.packBT(&dst[0], &g.b[j0*g.k+p0], g.k, groups)
+			done := groups * packADepth
+			dst, p0, kc = dst[done*nr:], p0+done, kc-done
+		}
+	}
 	if !g.transB {
 		// B is stored K×N: each depth is a contiguous run of columns.
 		for p := 0; p < kc; p++ {

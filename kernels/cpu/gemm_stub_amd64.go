@@ -18,3 +18,13 @@ func gemmKernelAVX2x6x16(k int, a *float32, b *float32, c *float32, ldc int, alp
 //
 //go:noescape
 func gemmPackA14AVX512(dst *float32, src *float32, lda int, groups int)
+
+// gemmPackB32AVX512 packs kc depths of a 32-column B micro-panel from row-major B with AVX-512F.
+//
+//go:noescape
+func gemmPackB32AVX512(dst *float32, src *float32, ldb int, kc int)
+
+// gemmPackBT32AVX512 packs groups 16-deep blocks of a 32-column B micro-panel from transposed B with AVX-512F.
+//
+//go:noescape
+func gemmPackBT32AVX512(dst *float32, src *float32, ldb int, groups int)

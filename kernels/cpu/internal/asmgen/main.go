@@ -9,8 +9,10 @@
 //	C[r][j] = alpha * sum_k a[k*MR+r] * b[k*NR+j]  (+ C[r][j] when acc != 0)
 //
 // C is row-major with leading dimension ldc elements. When acc is 0 the
-// kernel never reads C. It also emits an AVX-512 routine that packs a
-// 14-row A micro-panel from row-major A by 16×16 transposes.
+// kernel never reads C. It also emits AVX-512 packing routines: a 14-row A
+// micro-panel from row-major A and a 32-column B micro-panel from
+// transposed B (both by 16×16 transposes), and a 32-column B micro-panel
+// from row-major B (a strided copy).
 package main
 
 import (
@@ -31,6 +33,8 @@ func main() {
 	genAVX512(14, 2)
 	genAVX2(6, 2)
 	genPackA14AVX512()
+	genPackB32AVX512()
+	genPackBT32AVX512()
 	Generate()
 }
 
@@ -296,4 +300,113 @@ func genPackA14AVX512() {
 	JNZ(LabelRef("group"))
 	VZEROUPPER()
 	RET()
+}
+
+// genPackB32AVX512 emits the packing of a full 32-column B micro-panel from
+// row-major B: kc rows of 32 values, ldb elements apart, copied to
+// consecutive 128-byte rows of dst.
+func genPackB32AVX512() {
+	TEXT("gemmPackB32AVX512", NOSPLIT, "func(dst, src *float32, ldb, kc int)")
+	Pragma("noescape")
+	Doc("gemmPackB32AVX512 packs kc depths of a 32-column B micro-panel from row-major B with AVX-512F.")
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	ldb := Load(Param("ldb"), GP64())
+	SHLQ(U8(2), ldb)
+	kc := Load(Param("kc"), GP64())
+	TESTQ(kc, kc)
+	JZ(LabelRef("done"))
+	Label("row")
+	VMOVUPS(Mem{Base: src}, reg.Z0)
+	VMOVUPS(Mem{Base: src, Disp: 64}, reg.Z1)
+	VMOVUPS(reg.Z0, Mem{Base: dst})
+	VMOVUPS(reg.Z1, Mem{Base: dst, Disp: 64})
+	ADDQ(ldb, src)
+	ADDQ(U32(128), dst)
+	DECQ(kc)
+	JNZ(LabelRef("row"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// genPackBT32AVX512 emits the packing of a full 32-column B micro-panel
+// from transposed B (stored N×K, so the panel's 32 columns are 32 rows ldb
+// elements apart): groups blocks of 16 depths, each two 16×16 transposes
+// (columns 0–15 and 16–31) written as 32 values per depth.
+func genPackBT32AVX512() {
+	TEXT("gemmPackBT32AVX512", NOSPLIT, "func(dst, src *float32, ldb, groups int)")
+	Pragma("noescape")
+	Doc("gemmPackBT32AVX512 packs groups 16-deep blocks of a 32-column B micro-panel from transposed B with AVX-512F.")
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	ldb := Load(Param("ldb"), GP64())
+	SHLQ(U8(2), ldb)
+	groups := Load(Param("groups"), GP64())
+	row := GP64()
+	z := []reg.VecPhysical{reg.Z0, reg.Z1, reg.Z2, reg.Z3, reg.Z4, reg.Z5, reg.Z6, reg.Z7, reg.Z8, reg.Z9, reg.Z10, reg.Z11, reg.Z12, reg.Z13, reg.Z14, reg.Z15, reg.Z16, reg.Z17, reg.Z18, reg.Z19, reg.Z20, reg.Z21, reg.Z22, reg.Z23, reg.Z24, reg.Z25, reg.Z26, reg.Z27, reg.Z28, reg.Z29, reg.Z30, reg.Z31}
+	Label("group")
+	MOVQ(src, row)
+	for half := 0; half < 2; half++ {
+		x := z[0:16]
+		for r := range x {
+			VMOVUPS(Mem{Base: row}, x[r])
+			ADDQ(ldb, row)
+		}
+		out := transpose16(z)
+		for d, o := range out {
+			VMOVUPS(o, Mem{Base: dst, Disp: 4 * (32*d + 16*half)})
+		}
+	}
+	ADDQ(U32(64), src)
+	ADDQ(U32(4*32*16), dst)
+	DECQ(groups)
+	JNZ(LabelRef("group"))
+	VZEROUPPER()
+	RET()
+}
+
+// transpose16 transposes the 16×16 block held in z[0:16] (row r in z[r])
+// using z[16:32] as scratch, and returns the registers that hold depths
+// 0–15 in order (each with the 16 rows of that depth).
+func transpose16(z []reg.VecPhysical) []reg.VecPhysical {
+	x := z[0:16]
+	t := z[16:32]
+	for i := 0; i < 8; i++ {
+		VUNPCKLPS(x[2*i+1], x[2*i], t[2*i])
+		VUNPCKHPS(x[2*i+1], x[2*i], t[2*i+1])
+	}
+	u := z[0:16]
+	for i := 0; i < 4; i++ {
+		VUNPCKLPD(t[4*i+2], t[4*i], u[4*i])
+		VUNPCKHPD(t[4*i+2], t[4*i], u[4*i+1])
+		VUNPCKLPD(t[4*i+3], t[4*i+1], u[4*i+2])
+		VUNPCKHPD(t[4*i+3], t[4*i+1], u[4*i+3])
+	}
+	// u[j], u[4+j], u[8+j], u[12+j] give depths j, 4+j, 8+j, 12+j; the
+	// results go to z[16:32] (depth d in out[d]).
+	out := make([]reg.VecPhysical, 16)
+	w := []reg.VecPhysical{z[16], z[17], z[18], z[19]}
+	res := z[20:32]
+	for j := 0; j < 4; j++ {
+		v0, v1, v2, v3 := u[j], u[4+j], u[8+j], u[12+j]
+		VSHUFF32X4(U8(0x44), v1, v0, w[0])
+		VSHUFF32X4(U8(0xEE), v1, v0, w[1])
+		VSHUFF32X4(U8(0x44), v3, v2, w[2])
+		VSHUFF32X4(U8(0xEE), v3, v2, w[3])
+		// The last group writes its results over v0..v3, which it no
+		// longer reads; the others use the free registers of res.
+		dsts := []reg.VecPhysical{v0, v1, v2, v3}
+		if j < 3 {
+			dsts = res[4*j : 4*j+4]
+		}
+		VSHUFF32X4(U8(0x88), w[2], w[0], dsts[0])
+		VSHUFF32X4(U8(0xDD), w[2], w[0], dsts[1])
+		VSHUFF32X4(U8(0x88), w[3], w[1], dsts[2])
+		VSHUFF32X4(U8(0xDD), w[3], w[1], dsts[3])
+		for l := 0; l < 4; l++ {
+			out[4*l+j] = dsts[l]
+		}
+	}
+	return out
 }
