@@ -55,21 +55,38 @@ func (b *Backend) Norm(a tensor.NormArgs, y, mean, rstd, x, w, bias tensor.Span)
 			}
 			rsd := 1 / math.Sqrt(sq/float64(max(n, 1))+float64(a.Eps))
 			ms[r], rs[r] = float32(mu), float32(rsd)
-			for i, v := range xr {
-				h := (float64(v) - mu) * rsd
-				if ws != nil || bs != nil {
-					p := s.param(r, i)
-					if ws != nil {
-						h *= float64(ws[p])
-					}
-					if bs != nil {
-						h += float64(bs[p])
-					}
+			// Each run of elements sharing an affine parameter is
+			// y = x·scale + shift.
+			s.segments(r, func(p, i0, i1 int) {
+				scale, shift := rsd, -mu*rsd
+				if ws != nil {
+					scale, shift = scale*float64(ws[p]), shift*float64(ws[p])
 				}
-				yr[i] = float32(h)
-			}
+				if bs != nil {
+					shift += float64(bs[p])
+				}
+				out := yr[i0:i1]
+				for i, v := range xr[i0:i1] {
+					out[i] = float32(float64(v)*scale + shift)
+				}
+			}, ws != nil || bs != nil)
 		}
 	})
+}
+
+// segments calls f(p, i0, i1) for the runs [i0, i1) of row r whose
+// elements share affine parameter p: the channels of a group norm's row,
+// or the single elements of a layer norm's. Without affine parameters
+// (affine false) it calls f(-1, 0, rowLen) once.
+func (s normShape) segments(r int, f func(p, i0, i1 int), affine bool) {
+	if !affine {
+		f(-1, 0, s.rowLen)
+		return
+	}
+	p0 := (r % s.groups) * s.chans
+	for c := range s.chans {
+		f(p0+c, c*s.hw, (c+1)*s.hw)
+	}
 }
 
 // NormBackward writes dx = rstd·(g − mean(g) − x̂·mean(g·x̂)) with
@@ -90,23 +107,36 @@ func (b *Backend) NormBackward(a tensor.NormArgs, dx, dw, db, x, mean, rstd, w, 
 			xr, gr, dr := xs[r*n:(r+1)*n], gs[r*n:(r+1)*n], dxs[r*n:(r+1)*n]
 			mu, rsd := float64(ms[r]), float64(rs[r])
 			var sg, sgh float64
-			for i, v := range xr {
-				g := float64(gr[i])
-				if ws != nil {
-					g *= float64(ws[s.param(r, i)])
+			s.segments(r, func(p, i0, i1 int) {
+				wv := 1.0
+				if p >= 0 {
+					wv = float64(ws[p])
 				}
-				sg += g
-				sgh += g * (float64(v) - mu) * rsd
-			}
+				var sgs, sxs float64
+				gseg := gr[i0:i1]
+				for i, v := range xr[i0:i1] {
+					g := float64(gseg[i])
+					sgs += g
+					sxs += g * float64(v)
+				}
+				sg += wv * sgs
+				sgh += wv * (sxs - mu*sgs) * rsd
+			}, ws != nil)
 			sg /= float64(n)
 			sgh /= float64(n)
-			for i, v := range xr {
-				g := float64(gr[i])
-				if ws != nil {
-					g *= float64(ws[s.param(r, i)])
+			// dx = rsd·(g·w − sg − (x − mu)·rsd·sgh) = g·(rsd·w) + x·k + c
+			k := -rsd * rsd * sgh
+			c0 := -rsd*sg + mu*rsd*rsd*sgh
+			s.segments(r, func(p, i0, i1 int) {
+				gw := rsd
+				if p >= 0 {
+					gw *= float64(ws[p])
 				}
-				dr[i] = float32(rsd * (g - sg - (float64(v)-mu)*rsd*sgh))
-			}
+				gseg, dseg := gr[i0:i1], dr[i0:i1]
+				for i, v := range xr[i0:i1] {
+					dseg[i] = float32(float64(gseg[i])*gw + float64(v)*k + c0)
+				}
+			}, ws != nil)
 		}
 	})
 	if dw.Buf == nil && db.Buf == nil {
