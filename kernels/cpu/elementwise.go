@@ -342,18 +342,9 @@ func unarySlice(op tensor.UnaryOp, d, x []float32, alpha, beta float32) {
 		for i := range d {
 			d[i] = float32(math.Exp(float64(x[i])))
 		}
-	case tensor.OpSigmoid:
-		for i := range d {
-			d[i] = float32(sigmoid(float64(x[i])))
-		}
-	case tensor.OpSilu:
-		for i := range d {
-			v := float64(x[i])
-			d[i] = float32(v * sigmoid(v))
-		}
-	case tensor.OpGeluTanh:
-		for i := range d {
-			d[i] = float32(geluTanh(float64(x[i])))
+	case tensor.OpSigmoid, tensor.OpSilu, tensor.OpGeluTanh:
+		if !activationVector(op, d, x) {
+			activationScalar(op, d, x)
 		}
 	default:
 		f := unaryFunc(op, float64(alpha))
@@ -479,6 +470,54 @@ func unaryBackwardSlice(op tensor.UnaryOp, dx, x, gy []float32, alpha, beta floa
 		for i := range dx {
 			dx[i] = 0
 		}
+	case tensor.OpSigmoid, tensor.OpSilu, tensor.OpGeluTanh:
+		if !activationBackwardVector(op, dx, x, gy) {
+			activationBackwardScalar(op, dx, x, gy)
+		}
+	default:
+		f := unaryDeriv(op, float64(alpha), float64(beta))
+		for i := range dx {
+			dx[i] = float32(float64(gy[i]) * f(float64(x[i])))
+		}
+	}
+}
+
+// activationScalar computes d = op(x) over equal-length slices for
+// OpSigmoid, OpSilu and OpGeluTanh one value at a time in float64. It is
+// the fallback of activationVector (other architectures, processors
+// without AVX-512F) and the reference its results are tested against.
+func activationScalar(op tensor.UnaryOp, d, x []float32) {
+	x = x[:len(d)]
+	switch op {
+	case tensor.OpSigmoid:
+		for i := range d {
+			d[i] = float32(sigmoid(float64(x[i])))
+		}
+	case tensor.OpSilu:
+		for i := range d {
+			v := float64(x[i])
+			d[i] = float32(v * sigmoid(v))
+		}
+	case tensor.OpGeluTanh:
+		for i := range d {
+			d[i] = float32(geluTanh(float64(x[i])))
+		}
+	}
+}
+
+// activationBackwardScalar computes dx = gy · op'(x) over equal-length
+// slices for OpSigmoid, OpSilu and OpGeluTanh one value at a time in
+// float64; it is the fallback of activationBackwardVector.
+func activationBackwardScalar(op tensor.UnaryOp, dx, x, gy []float32) {
+	x, gy = x[:len(dx)], gy[:len(dx)]
+	switch op {
+	case tensor.OpSigmoid:
+		// σ(x)·(1−σ(x)) = e/(1+e)² with e = e^−|x|, without the
+		// cancellation of 1−σ(x) for large x.
+		for i := range dx {
+			e := float64(exp32(-float32(math.Abs(float64(x[i])))))
+			dx[i] = float32(float64(gy[i]) * (e / ((1 + e) * (1 + e))))
+		}
 	case tensor.OpSilu:
 		for i := range dx {
 			v := float64(x[i])
@@ -488,11 +527,6 @@ func unaryBackwardSlice(op tensor.UnaryOp, dx, x, gy []float32, alpha, beta floa
 	case tensor.OpGeluTanh:
 		for i := range dx {
 			dx[i] = float32(float64(gy[i]) * geluTanhDeriv(float64(x[i])))
-		}
-	default:
-		f := unaryDeriv(op, float64(alpha), float64(beta))
-		for i := range dx {
-			dx[i] = float32(float64(gy[i]) * f(float64(x[i])))
 		}
 	}
 }

@@ -28,3 +28,33 @@ func gemmPackB32AVX512(dst *float32, src *float32, ldb int, kc int)
 //
 //go:noescape
 func gemmPackBT32AVX512(dst *float32, src *float32, ldb int, groups int)
+
+// activationSigmoidAVX512 computes d[i] = σ(x[i]) for n values with AVX-512F.
+//
+//go:noescape
+func activationSigmoidAVX512(d *float32, x *float32, n int)
+
+// activationSigmoidBackwardAVX512 computes dx[i] = gy[i]·σ'(x[i]) for n values with AVX-512F.
+//
+//go:noescape
+func activationSigmoidBackwardAVX512(dx *float32, x *float32, gy *float32, n int)
+
+// activationSiluAVX512 computes d[i] = x[i]·σ(x[i]) for n values with AVX-512F.
+//
+//go:noescape
+func activationSiluAVX512(d *float32, x *float32, n int)
+
+// activationSiluBackwardAVX512 computes dx[i] = gy[i]·silu'(x[i]) for n values with AVX-512F.
+//
+//go:noescape
+func activationSiluBackwardAVX512(dx *float32, x *float32, gy *float32, n int)
+
+// activationGeluTanhAVX512 computes d[i] = geluTanh(x[i]) for n values with AVX-512F.
+//
+//go:noescape
+func activationGeluTanhAVX512(d *float32, x *float32, n int)
+
+// activationGeluTanhBackwardAVX512 computes dx[i] = gy[i]·geluTanh'(x[i]) for n values with AVX-512F.
+//
+//go:noescape
+func activationGeluTanhBackwardAVX512(dx *float32, x *float32, gy *float32, n int)

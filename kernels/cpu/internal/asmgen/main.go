@@ -12,7 +12,9 @@
 // kernel never reads C. It also emits AVX-512 packing routines: a 14-row A
 // micro-panel from row-major A and a 32-column B micro-panel from
 // transposed B (both by 16×16 transposes), and a 32-column B micro-panel
-// from row-major B (a strided copy).
+// from row-major B (a strided copy). Finally it emits the AVX-512
+// activation kernels of activation.go (sigmoid, SiLU and tanh-GELU,
+// forward and backward).
 package main
 
 import (
@@ -35,6 +37,10 @@ func main() {
 	genPackA14AVX512()
 	genPackB32AVX512()
 	genPackBT32AVX512()
+	for _, kind := range []activation{actSigmoid, actSilu, actGeluTanh} {
+		genActivationAVX512(kind, false)
+		genActivationAVX512(kind, true)
+	}
 	Generate()
 }
 
