@@ -4,9 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"image"
-	_ "image/jpeg" // --from-image accepts JPEG too
-	_ "image/png"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"sargo/sar"
+	"sargo/sar/imgio"
 	"sargo/sar/sample"
 	"sargo/sar/schedule"
 	"sargo/sar/tokenizer"
@@ -220,12 +218,11 @@ func repeatBatch(t *tensor.Tensor, b int) *tensor.Tensor {
 // readImageTensor decodes a PNG or JPEG into [1, channels, size, size] in
 // [-1, 1] (grey as luminance), resized bilinearly when its size differs.
 func readImageTensor(path string, channels, size int, dev tensor.Backend) (*tensor.Tensor, error) {
-	fh, err := os.Open(path)
+	buf, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read image: %w", err)
 	}
-	defer fh.Close()
-	img, _, err := image.Decode(fh)
+	img, _, err := imgio.Decode(buf)
 	if err != nil {
 		return nil, fmt.Errorf("read image %s: %w", path, err)
 	}

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"sargo/sar/imgio"
 )
 
 // otherImageExt reports whether ext names an image format LoadFolder
@@ -142,6 +144,9 @@ func decodeImage(path string, buf []byte) (image.Image, bool, error) {
 		default:
 			return nil, false, nil
 		}
+	}
+	if err := imgio.CheckSize(buf); err != nil {
+		return nil, false, fmt.Errorf("load folder: %s: %w", path, err)
 	}
 	var img image.Image
 	var err error

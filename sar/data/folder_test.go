@@ -2,6 +2,8 @@ package data
 
 import (
 	"bytes"
+	"encoding/binary"
+	"hash/crc32"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -138,6 +140,17 @@ func TestLoadFolderErrors(t *testing.T) {
 			require.NoError(t, os.WriteFile(filepath.Join(dir, "a", "bad.png"), truncated, 0o644))
 			return dir
 		}, "bad.png: corrupt or truncated PNG"},
+		{"huge header", func(t *testing.T, dir string) string {
+			// A valid PNG whose IHDR is rewritten to declare 100000×100000
+			// pixels (CRC fixed up), so only the header check stops it.
+			huge := bytes.Clone(pngBuf.Bytes())
+			binary.BigEndian.PutUint32(huge[16:], 100000)
+			binary.BigEndian.PutUint32(huge[20:], 100000)
+			binary.BigEndian.PutUint32(huge[29:], crc32.ChecksumIEEE(huge[12:29]))
+			require.NoError(t, os.MkdirAll(filepath.Join(dir, "a"), 0o755))
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "a", "huge.png"), huge, 0o644))
+			return dir
+		}, "huge.png: image header declares 100000x100000 pixels, more than the 67108864-pixel limit"},
 		{"corrupt jpeg", func(t *testing.T, dir string) string {
 			require.NoError(t, os.MkdirAll(filepath.Join(dir, "a"), 0o755))
 			require.NoError(t, os.WriteFile(filepath.Join(dir, "a", "bad.jpg"), []byte("\xff\xd8\xff garbage"), 0o644))
