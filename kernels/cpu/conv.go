@@ -63,6 +63,10 @@ func (b *Backend) im2col(a tensor.ConvArgs, col, x []float32, n0, g int) {
 // x[oy·stride−pad+ky, ox·stride−pad+kx] (0 outside the image), from one
 // input plane xc.
 func im2colRow(a tensor.ConvArgs, dst, xc []float32, ky, kx int) {
+	if a.Stride == 1 && a.Wout == a.W {
+		im2colShifted(a, dst, xc, ky, kx)
+		return
+	}
 	lo, hi := convValidRange(a, kx)
 	for oy := range a.Hout {
 		d := dst[oy*a.Wout : (oy+1)*a.Wout]
@@ -131,6 +135,10 @@ func (b *Backend) col2im(a tensor.ConvArgs, dx, col []float32, n0, g int) {
 // col2imRow adds one row of patches back into the input plane xc: the
 // adjoint of im2colRow.
 func col2imRow(a tensor.ConvArgs, xc, row []float32, ky, kx int) {
+	if a.Stride == 1 && a.Wout == a.W {
+		col2imShifted(a, xc, row, ky, kx)
+		return
+	}
 	lo, hi := convValidRange(a, kx)
 	if lo >= hi {
 		return
@@ -153,6 +161,77 @@ func col2imRow(a tensor.ConvArgs, xc, row []float32, ky, kx int) {
 		for i, v := range src {
 			xr[ix0+i*a.Stride] += v
 		}
+	}
+}
+
+// With stride 1 and an output as wide as the input, a row of patches is
+// the input plane shifted by (ky−pad)·W + (kx−pad): output rows whose input
+// row exists form one contiguous run of the plane, except for the columns
+// where the tap hangs over the left or right padding (which would wrap to
+// the neighbouring row). im2colShifted and col2imShifted copy (or add) that
+// run in one go and fix those columns up afterwards.
+
+// shiftedRows returns the output rows [oy0, oy1) whose input row
+// oy−pad+ky exists, the plane offset of the tap and the columns [lo, hi)
+// inside the image.
+func shiftedRows(a tensor.ConvArgs, ky, kx int) (oy0, oy1, shift, lo, hi int) {
+	oy0 = max(0, a.Pad-ky)
+	oy1 = min(a.Hout, a.H+a.Pad-ky)
+	lo, hi = convValidRange(a, kx)
+	return oy0, max(oy0, oy1), (ky-a.Pad)*a.W + kx - a.Pad, lo, hi
+}
+
+// im2colShifted is im2colRow for stride 1 and Wout == W.
+func im2colShifted(a tensor.ConvArgs, dst, xc []float32, ky, kx int) {
+	W := a.W
+	oy0, oy1, shift, lo, hi := shiftedRows(a, ky, kx)
+	clear(dst[:oy0*W])
+	clear(dst[oy1*W:])
+	if oy0 == oy1 {
+		return
+	}
+	// The run's first and last elements may fall just outside the plane;
+	// they are padding columns, zeroed below.
+	d0, d1 := oy0*W, oy1*W
+	s0 := max(d0+shift, 0)
+	s1 := min(d1+shift, len(xc))
+	copy(dst[s0-shift:s1-shift], xc[s0:s1])
+	for oy := oy0; oy < oy1; oy++ {
+		row := dst[oy*W : (oy+1)*W]
+		for i := 0; i < lo; i++ {
+			row[i] = 0
+		}
+		for i := hi; i < W; i++ {
+			row[i] = 0
+		}
+	}
+}
+
+// col2imShifted is col2imRow for stride 1 and Wout == W. It zeroes the
+// padding columns of row (scratch the caller owns) before the one
+// contiguous add.
+func col2imShifted(a tensor.ConvArgs, xc, row []float32, ky, kx int) {
+	W := a.W
+	oy0, oy1, shift, lo, hi := shiftedRows(a, ky, kx)
+	if oy0 == oy1 || lo >= hi {
+		return
+	}
+	for oy := oy0; oy < oy1; oy++ {
+		r := row[oy*W : (oy+1)*W]
+		for i := 0; i < lo; i++ {
+			r[i] = 0
+		}
+		for i := hi; i < W; i++ {
+			r[i] = 0
+		}
+	}
+	d0, d1 := oy0*W, oy1*W
+	s0 := max(d0+shift, 0)
+	s1 := min(d1+shift, len(xc))
+	src := row[s0-shift : s1-shift]
+	dst := xc[s0:s1]
+	for i, v := range src {
+		dst[i] += v
 	}
 }
 
