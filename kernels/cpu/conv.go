@@ -119,12 +119,26 @@ func (b *Backend) col2im(a tensor.ConvArgs, dx, col []float32, n0, g int) {
 	xs, _, _, hw := convSizes(a)
 	kk := a.KH * a.KW
 	ld := g * hw
+	// In a "same" stride-1 convolution the centre tap covers every input
+	// pixel once: its row is copied, which saves clearing the plane first.
+	centre := -1
+	if a.Stride == 1 && a.Hout == a.H && a.Wout == a.W && a.Pad < a.KH && a.Pad < a.KW {
+		centre = a.Pad*a.KW + a.Pad
+	}
 	b.parallelFor(g*a.Cin, rowGrain(kk*hw), func(lo, hi int) {
 		for t := lo; t < hi; t++ {
 			n, c := t/a.Cin, t%a.Cin
 			xc := dx[(n0+n)*xs+c*a.H*a.W : (n0+n)*xs+(c+1)*a.H*a.W]
-			clear(xc)
+			if centre >= 0 {
+				r := c*kk + centre
+				copy(xc, col[r*ld+n*hw:r*ld+(n+1)*hw])
+			} else {
+				clear(xc)
+			}
 			for k := range kk {
+				if k == centre {
+					continue
+				}
 				r := c*kk + k
 				col2imRow(a, xc, col[r*ld+n*hw:r*ld+(n+1)*hw], k/a.KW, k%a.KW)
 			}
@@ -235,6 +249,11 @@ func col2imShifted(a tensor.ConvArgs, xc, row []float32, ky, kx int) {
 	}
 }
 
+// convImages reports whether images of hw output pixels can be laid side
+// by side in the GEMM's B or C in place (gemmOperands.bImg, cImg): when
+// no micro-panel of the kernel in use straddles two images.
+func convImages(hw int) bool { return hw%bestGemmKernel.nr == 0 }
+
 // gatherCols copies gy[n0 : n0+g] ([g, Cout, hw]) into dst as
 // [Cout, g·hw].
 func (b *Backend) gatherCols(a tensor.ConvArgs, dst, gy []float32, n0, g int) {
@@ -268,21 +287,25 @@ func (b *Backend) Conv2d(a tensor.ConvArgs, y, x, w, bias tensor.Span) {
 		g := min(G, a.N-n0)
 		ld := g * hw
 		b.im2col(a, col.data, xd, n0, g)
-		out := tensor.Span{Buf: y.Buf, Offset: y.Offset + n0*ys}
-		if g > 1 {
-			out = tensor.Span{Buf: &Buffer{Data: ycols.data[:a.Cout*ld]}}
-		}
-		b.MatMul(tensor.MatMulArgs{Batch: 1, M: a.Cout, N: ld, K: ck,
-			A: w, B: tensor.Span{Buf: &Buffer{Data: col.data[:ck*ld]}}, C: out, Alpha: 1})
-		if g == 1 && bd == nil {
-			continue
+		direct := g == 1 || convImages(hw)
+		if direct {
+			// The GEMM writes y[n0 : n0+g] in place.
+			gemmBlocked(b, gemmOperands{m: a.Cout, n: ld, k: ck, a: span(w, a.Cout*ck),
+				b: col.data[:ck*ld], c: yd[n0*ys : (n0+g)*ys], alpha: 1, cImg: hw}, bestGemmKernel)
+			if bd == nil {
+				continue
+			}
+		} else {
+			b.MatMul(tensor.MatMulArgs{Batch: 1, M: a.Cout, N: ld, K: ck, A: w,
+				B: tensor.Span{Buf: &Buffer{Data: col.data[:ck*ld]}},
+				C: tensor.Span{Buf: &Buffer{Data: ycols.data[:a.Cout*ld]}}, Alpha: 1})
 		}
 		// Scatter [Cout, g·hw] to y[n0 : n0+g] and add the bias.
 		b.parallelFor(g*a.Cout, rowGrain(hw), func(lo, hi int) {
 			for t := lo; t < hi; t++ {
 				n, c := t/a.Cout, t%a.Cout
 				dst := yd[(n0+n)*ys+c*hw : (n0+n)*ys+(c+1)*hw]
-				if g > 1 {
+				if !direct {
 					copy(dst, ycols.data[c*ld+n*hw:c*ld+(n+1)*hw])
 				}
 				if bd != nil {
@@ -311,13 +334,16 @@ func (b *Backend) Conv2dBackwardInput(a tensor.ConvArgs, dx, gy, w tensor.Span) 
 	for n0 := 0; n0 < a.N; n0 += G {
 		g := min(G, a.N-n0)
 		ld := g * hw
-		src := tensor.Span{Buf: gy.Buf, Offset: gy.Offset + n0*ys}
-		if g > 1 {
+		if g == 1 || convImages(hw) {
+			// The GEMM reads gy[n0 : n0+g] in place.
+			gemmBlocked(b, gemmOperands{m: ck, n: ld, k: a.Cout, transA: true, a: span(w, a.Cout*ck),
+				b: gd[n0*ys : (n0+g)*ys], c: col.data[:ck*ld], alpha: 1, bImg: hw}, bestGemmKernel)
+		} else {
 			b.gatherCols(a, gcols.data, gd, n0, g)
-			src = tensor.Span{Buf: &Buffer{Data: gcols.data[:a.Cout*ld]}}
+			b.MatMul(tensor.MatMulArgs{Batch: 1, M: ck, N: ld, K: a.Cout, TransA: true, A: w,
+				B: tensor.Span{Buf: &Buffer{Data: gcols.data[:a.Cout*ld]}},
+				C: tensor.Span{Buf: &Buffer{Data: col.data[:ck*ld]}}, Alpha: 1})
 		}
-		b.MatMul(tensor.MatMulArgs{Batch: 1, M: ck, N: ld, K: a.Cout, TransA: true,
-			A: w, B: src, C: tensor.Span{Buf: &Buffer{Data: col.data[:ck*ld]}}, Alpha: 1})
 		b.col2im(a, dxd, col.data, n0, g)
 	}
 }

@@ -88,6 +88,9 @@ func testConv2d(t *testing.T, backend func(a tensor.ConvArgs) *Backend) {
 		{N: 5, Cin: 4, H: 6, W: 6, Cout: 3, KH: 3, KW: 3, Stride: 1, Pad: 1, HasBias: true},
 		{N: 3, Cin: 2, H: 7, W: 6, Cout: 5, KH: 3, KW: 3, Stride: 2, Pad: 1},
 		{N: 3, Cin: 2, H: 4, W: 3, Cout: 2, KH: 5, KW: 5, Stride: 1, Pad: 2, HasBias: true},
+		// 64 output pixels: images sit side by side in the GEMM in place.
+		{N: 3, Cin: 2, H: 8, W: 8, Cout: 17, KH: 3, KW: 3, Stride: 1, Pad: 1, HasBias: true},
+		{N: 2, Cin: 3, H: 16, W: 16, Cout: 5, KH: 3, KW: 3, Stride: 2, Pad: 1},
 	}
 	for ti, a := range tests {
 		a.Hout = (a.H+2*a.Pad-a.KH)/a.Stride + 1

@@ -185,7 +185,8 @@ func (w *gemmWorker) task(t int) {
 			rows := min(mr, g.m-r0)
 			apan := &w.ap[p*mr*kc]
 			if rows == mr && cols == nr {
-				kern.fn(kc, apan, bpan, &g.c[r0*g.n+j0], g.n, g.alpha, acc)
+				off, ldc := g.cAt(r0, j0)
+				kern.fn(kc, apan, bpan, &g.c[off], ldc, g.alpha, acc)
 				continue
 			}
 			w.edgeTile(kc, apan, bpan, r0, j0, rows, cols)
@@ -200,7 +201,8 @@ func (w *gemmWorker) edgeTile(kc int, apan, bpan *float32, r0, j0, rows, cols in
 	nr := kern.nr
 	kern.fn(kc, apan, bpan, &w.tile[0], nr, g.alpha, 0)
 	for r := 0; r < rows; r++ {
-		dst := g.c[(r0+r)*g.n+j0 : (r0+r)*g.n+j0+cols]
+		off, _ := g.cAt(r0+r, j0)
+		dst := g.c[off : off+cols]
 		src := w.tile[r*nr : r*nr+cols]
 		if w.blk.acc {
 			for j, v := range src {

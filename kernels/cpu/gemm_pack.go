@@ -47,8 +47,9 @@ func packB(g *gemmOperands, kern *gemmKernel, dst []float32, j0, cols, p0, kc in
 	dst = dst[:kc*nr]
 	if cols == nr && kc > 0 {
 		if !g.transB && kern.packB != nil {
-			_ = g.b[(p0+kc-1)*g.n+j0+nr-1] // every element the vector code reads is in range
-			kern.packB(&dst[0], &g.b[p0*g.n+j0], g.n, kc)
+			off, ldb := g.bAt(p0, j0)
+			_ = g.b[off+(kc-1)*ldb+nr-1] // every element the vector code reads is in range
+			kern.packB(&dst[0], &g.b[off], ldb, kc)
 			return
 		}
 		if g.transB && kern.packBT != nil && kc >= packADepth {
@@ -62,7 +63,8 @@ func packB(g *gemmOperands, kern *gemmKernel, dst []float32, j0, cols, p0, kc in
 	if !g.transB {
 		// B is stored K×N: each depth is a contiguous run of columns.
 		for p := 0; p < kc; p++ {
-			src := g.b[(p0+p)*g.n+j0 : (p0+p)*g.n+j0+cols]
+			off, _ := g.bAt(p0+p, j0)
+			src := g.b[off : off+cols]
 			d := dst[p*nr : p*nr+nr]
 			copy(d, src)
 			clear(d[cols:])

@@ -8,6 +8,31 @@ type gemmOperands struct {
 	a, b, c        []float32
 	alpha          float32
 	acc            bool
+	// bImg and cImg, when positive, say that op(B) (stored K×N, not
+	// transposed) or C is a batch of images laid side by side: column j
+	// is column j%img of image j/img, and the matrix is stored image after
+	// image as [N/img][K][img] or [N/img][M][img] (a convolution's inputs
+	// and outputs in NCHW). They are multiples of the kernel's nr, so no
+	// micro-panel straddles two images. Only gemmBlocked reads them.
+	bImg, cImg int
+}
+
+// cAt returns the offset in c of element (i, j) of C and the distance
+// between its rows.
+func (g *gemmOperands) cAt(i, j int) (off, ldc int) {
+	if g.cImg > 0 {
+		return (j/g.cImg)*g.m*g.cImg + i*g.cImg + j%g.cImg, g.cImg
+	}
+	return i*g.n + j, g.n
+}
+
+// bAt returns the offset in b of element (p, j) of a non-transposed B and
+// the distance between its rows.
+func (g *gemmOperands) bAt(p, j int) (off, ldb int) {
+	if g.bImg > 0 {
+		return (j/g.bImg)*g.k*g.bImg + p*g.bImg + j%g.bImg, g.bImg
+	}
+	return p*g.n + j, g.n
 }
 
 // strides returns the element steps of op(A) along i and k and of op(B)
