@@ -56,18 +56,19 @@ func (b *Backend) Norm(a tensor.NormArgs, y, mean, rstd, x, w, bias tensor.Span)
 			rsd := 1 / math.Sqrt(sq/float64(max(n, 1))+float64(a.Eps))
 			ms[r], rs[r] = float32(mu), float32(rsd)
 			// Each run of elements sharing an affine parameter is
-			// y = x·scale + shift.
+			// y = (x − mean)·scale + shift (x − mean first, so that a
+			// constant row normalises to exact zeros).
 			s.segments(r, func(p, i0, i1 int) {
-				scale, shift := rsd, -mu*rsd
+				scale, shift := rsd, 0.0
 				if ws != nil {
-					scale, shift = scale*float64(ws[p]), shift*float64(ws[p])
+					scale *= float64(ws[p])
 				}
 				if bs != nil {
-					shift += float64(bs[p])
+					shift = float64(bs[p])
 				}
 				out := yr[i0:i1]
 				for i, v := range xr[i0:i1] {
-					out[i] = float32(float64(v)*scale + shift)
+					out[i] = float32((float64(v)-mu)*scale + shift)
 				}
 			}, ws != nil || bs != nil)
 		}
@@ -124,9 +125,9 @@ func (b *Backend) NormBackward(a tensor.NormArgs, dx, dw, db, x, mean, rstd, w, 
 			}, ws != nil)
 			sg /= float64(n)
 			sgh /= float64(n)
-			// dx = rsd·(g·w − sg − (x − mu)·rsd·sgh) = g·(rsd·w) + x·k + c
+			// dx = rsd·(g·w − sg − (x − mu)·rsd·sgh) = g·(rsd·w) + c0 + (x − mu)·k
 			k := -rsd * rsd * sgh
-			c0 := -rsd*sg + mu*rsd*rsd*sgh
+			c0 := -rsd * sg
 			s.segments(r, func(p, i0, i1 int) {
 				gw := rsd
 				if p >= 0 {
@@ -134,7 +135,7 @@ func (b *Backend) NormBackward(a tensor.NormArgs, dx, dw, db, x, mean, rstd, w, 
 				}
 				gseg, dseg := gr[i0:i1], dr[i0:i1]
 				for i, v := range xr[i0:i1] {
-					dseg[i] = float32(float64(gseg[i])*gw + float64(v)*k + c0)
+					dseg[i] = float32(float64(gseg[i])*gw + c0 + (float64(v)-mu)*k)
 				}
 			}, ws != nil)
 		}
