@@ -114,7 +114,7 @@ func (b *Backend) attentionDirect(a tensor.AttentionArgs) {
 	out, lse := span(a.Out, nh*Lq*D), span(a.Lse, nh*Lq)
 	blocks := (Lq + attnBlock - 1) / attnBlock
 	b.parallelFor(nh*blocks, 1, func(lo, hi int) {
-		s := make([]float32, Lk)
+		s, p := make([]float32, Lk), make([]float32, Lk)
 		acc := make([]float32, D)
 		for u := lo; u < hi; u++ {
 			h, blk := u/blocks, u%blocks
@@ -129,14 +129,12 @@ func (b *Backend) attentionDirect(a tensor.AttentionArgs) {
 					continue
 				}
 				clear(acc)
-				var l float64
+				l := expShiftRow(p, s, m) // invisible keys add e^−Inf = 0
 				for j, sj := range s {
 					if math.IsInf(float64(sj), -1) {
 						continue
 					}
-					p := exp32(sj - m)
-					l += float64(p)
-					axpy(p, vh[j*D:(j+1)*D], acc)
+					axpy(p[j], vh[j*D:(j+1)*D], acc)
 				}
 				rl := float32(1 / l)
 				for d := range oi {
@@ -158,7 +156,7 @@ func (b *Backend) attentionBackwardDirect(a tensor.AttentionArgs, g tensor.Atten
 	gout := span(g.GradOut, nh*Lq*D)
 	dq, dk, dv := span(g.GradQ, nh*Lq*D), span(g.GradK, nh*Lk*D), span(g.GradV, nh*Lk*D)
 	b.parallelFor(nh, 1, func(lo, hi int) {
-		s := make([]float32, Lk)
+		s, ps := make([]float32, Lk), make([]float32, Lk)
 		for h := lo; h < hi; h++ {
 			kh, vh := k[h*Lk*D:(h+1)*Lk*D], v[h*Lk*D:(h+1)*Lk*D]
 			dkh, dvh := dk[h*Lk*D:(h+1)*Lk*D], dv[h*Lk*D:(h+1)*Lk*D]
@@ -173,12 +171,13 @@ func (b *Backend) attentionBackwardDirect(a tensor.AttentionArgs, g tensor.Atten
 					continue
 				}
 				attnScores(a, s, qi, kh, mask, sq, sk, i)
+				expShiftRow(ps, s, l)
 				di := dot(gi, oi)
 				for j, sj := range s {
 					if math.IsInf(float64(sj), -1) {
 						continue
 					}
-					p := exp32(sj - l)
+					p := ps[j]
 					kj, vj := kh[j*D:(j+1)*D], vh[j*D:(j+1)*D]
 					axpy(p, gi, dvh[j*D:(j+1)*D])
 					ds := a.Scale * p * (dot(gi, vj) - di)
@@ -206,10 +205,7 @@ func attnHeadGroup(a tensor.AttentionArgs, budget int) int {
 func attnMaskRow(a tensor.AttentionArgs, row, mask, sq, sk []float32, i int) float32 {
 	switch a.Mask {
 	case tensor.MaskAdditive:
-		mr := mask[i*a.Lk : i*a.Lk+len(row)]
-		for j := range row {
-			row[j] += mr[j]
-		}
+		binarySlice(tensor.OpAdd, row, row, mask[i*a.Lk:i*a.Lk+len(row)])
 	case tensor.MaskScale:
 		si, inf := sq[i], float32(math.Inf(-1))
 		sk = sk[:len(row)]
@@ -222,53 +218,19 @@ func attnMaskRow(a tensor.AttentionArgs, row, mask, sq, sk []float32, i int) flo
 	return rowMax(row)
 }
 
-// rowMax is the largest element of row, -Inf when row is empty or all
-// -Inf; a NaN element makes it NaN.
-func rowMax(row []float32) float32 {
-	m0, m1 := float32(math.Inf(-1)), float32(math.Inf(-1))
-	nan := false
-	j := 0
-	for ; j+2 <= len(row); j += 2 {
-		v0, v1 := row[j], row[j+1]
-		if v0 > m0 {
-			m0 = v0
-		}
-		if v1 > m1 {
-			m1 = v1
-		}
-		nan = nan || v0 != v0 || v1 != v1
-	}
-	for ; j < len(row); j++ {
-		if v := row[j]; v > m0 {
-			m0 = v
-		}
-		nan = nan || row[j] != row[j]
-	}
-	if nan {
-		return float32(math.NaN())
-	}
-	return max(m0, m1)
-}
-
 // attnProbRow turns row i of scaled scores into probabilities in place
 // and returns its log-sum-exp; a row with no visible key becomes zeros
-// with a log-sum-exp of -Inf.
+// with a log-sum-exp of -Inf. The probabilities are the float32
+// exponentials of expShiftRow times the float32 reciprocal of their
+// float64 sum.
 func attnProbRow(a tensor.AttentionArgs, row, mask, sq, sk []float32, i int) float32 {
 	m := attnMaskRow(a, row, mask, sq, sk, i)
 	if math.IsInf(float64(m), -1) {
 		clear(row)
 		return m
 	}
-	var l float64
-	for j, v := range row {
-		p := exp32(v - m)
-		row[j] = p
-		l += float64(p)
-	}
-	rl := float32(1 / l)
-	for j := range row {
-		row[j] *= rl
-	}
+	l := expShiftRow(row, row, m)
+	scaleShiftRow(row, row, float32(1/l), 0)
 	return float32(float64(m) + math.Log(l))
 }
 
@@ -403,9 +365,7 @@ func (b *Backend) attentionBackwardGemm(a tensor.AttentionArgs, gr tensor.Attent
 						continue
 					}
 					attnMaskRow(a, row, mask, sq, sk, i)
-					for j, v := range row {
-						row[j] = exp32(v - l)
-					}
+					expShiftRow(row, row, l)
 				}
 			})
 			b.MatMul(mm{Batch: g, M: kn, N: D, K: nb, TransA: true, A: tensor.Span{Buf: pBuf}, B: gos,

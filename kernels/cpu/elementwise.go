@@ -222,8 +222,19 @@ func (b *Backend) Where(dst, cond, x, y tensor.View) {
 	})
 }
 
-// binarySlice computes d = op(x, y) over equal-length slices.
+// binarySlice computes d = op(x, y) over equal-length slices, with the
+// vector kernels where there are some (same bits as the scalar loops).
 func binarySlice(op tensor.BinaryOp, d, x, y []float32) {
+	if !binaryVector(op, d, x, y) {
+		binaryScalar(op, d, x, y)
+	}
+}
+
+// binaryScalar computes d = op(x, y) over equal-length slices one value at
+// a time. It is the fallback of binaryVector (other architectures,
+// processors without AVX-512F, OpGreater and OpEqual) and the reference
+// its results are tested against.
+func binaryScalar(op tensor.BinaryOp, d, x, y []float32) {
 	x, y = x[:len(d)], y[:len(d)]
 	switch op {
 	case tensor.OpAdd:

@@ -10,43 +10,49 @@ import (
 func rowGrain(n int) int { return max(1, elemGrain/max(1, n)) }
 
 // rowLSE returns the maximum of x and its log-sum-exp, max + ln Σ e^(x-max),
-// with the sum in float64.
+// with the float32 exponentials of expSumRow summed in float64 (see
+// rows.go for their accuracy: a few parts in 10⁸ of the sum, so about
+// 1e-7 absolute on the log-sum-exp).
 func rowLSE(x []float32) (mx, lse float64) {
-	m := float32(math.Inf(-1))
-	for _, v := range x {
-		m = max(m, v)
-	}
+	m := rowMax(x)
 	mx = float64(m)
-	var s float64
-	for _, v := range x {
-		s += math.Exp(float64(v) - mx)
-	}
-	return mx, mx + math.Log(s)
+	return mx, mx + math.Log(expSumRow(x, m))
 }
 
-// Softmax writes softmax (or log-softmax) of each row of [rows, n].
+// Softmax writes softmax (or log-softmax) of each row of [rows, n]. The
+// softmax of a row is e^(x−max)/Σ e^(x−max): the float32 exponentials of
+// expShiftRow, each multiplied by the float32 reciprocal of their float64
+// sum, so within a few ulp of the largest probability (rows.go bounds the
+// error of the smaller ones).
 func (b *Backend) Softmax(dst, src tensor.Span, rows, n int, log bool) {
 	d, s := span(dst, rows*n), span(src, rows*n)
 	b.parallelFor(rows, rowGrain(n), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			x, y := s[r*n:(r+1)*n], d[r*n:(r+1)*n]
+			if !log {
+				sum := expShiftRow(y, x, rowMax(x))
+				scaleShiftRow(y, y, float32(1/sum), 0)
+				continue
+			}
 			_, lse := rowLSE(x)
 			for i, v := range x {
-				if log {
-					y[i] = float32(float64(v) - lse)
-				} else {
-					y[i] = float32(math.Exp(float64(v) - lse))
-				}
+				y[i] = float32(float64(v) - lse)
 			}
 		}
 	})
 }
 
 // SoftmaxBackward computes dx = y·(gy − Σ gy·y) for softmax, or
-// dx = gy − e^y·Σ gy for log-softmax, from the forward output y.
+// dx = gy − e^y·Σ gy for log-softmax, from the forward output y. The e^y
+// of log-softmax are float32 (expShiftRow into per-worker scratch, so dx
+// may alias y or gy), combined with gy and Σ gy in float64.
 func (b *Backend) SoftmaxBackward(dx, y, gy tensor.Span, rows, n int, log bool) {
 	d, ys, gs := span(dx, rows*n), span(y, rows*n), span(gy, rows*n)
 	b.parallelFor(rows, rowGrain(n), func(lo, hi int) {
+		var ey []float32
+		if log {
+			ey = make([]float32, n)
+		}
 		for r := lo; r < hi; r++ {
 			yr, gr, dr := ys[r*n:(r+1)*n], gs[r*n:(r+1)*n], d[r*n:(r+1)*n]
 			var dot float64
@@ -57,12 +63,15 @@ func (b *Backend) SoftmaxBackward(dx, y, gy tensor.Span, rows, n int, log bool) 
 					dot += float64(g) * float64(yr[i])
 				}
 			}
-			for i, g := range gr {
-				if log {
-					dr[i] = float32(float64(g) - math.Exp(float64(yr[i]))*dot)
-				} else {
-					dr[i] = float32(float64(yr[i]) * (float64(g) - dot))
+			if log {
+				expShiftRow(ey, yr, 0)
+				for i, g := range gr {
+					dr[i] = float32(float64(g) - float64(ey[i])*dot)
 				}
+				continue
+			}
+			for i, g := range gr {
+				dr[i] = float32(float64(yr[i]) * (float64(g) - dot))
 			}
 		}
 	})
@@ -99,7 +108,10 @@ func (b *Backend) CrossEntropy(loss, lse, logits, targets tensor.Span, rows, n, 
 }
 
 // CrossEntropyBackward writes dlogits = gloss[row]·(softmax − target
-// distribution); ignored rows get zeros.
+// distribution); ignored rows get zeros. The softmax is recomputed from
+// the saved log-sum-exp as float32 exponentials (expShiftRow), and
+// gloss·(p − s/n) is formed in float32 except at the target, which takes
+// the float64 gloss·(p − s/n − (1−s)).
 func (b *Backend) CrossEntropyBackward(dlogits, logits, lse, targets, gloss tensor.Span, rows, n, ignore int, smoothing float32) {
 	d, xs := span(dlogits, rows*n), span(logits, rows*n)
 	es, ts, gs := span(lse, rows), span(targets, rows), span(gloss, rows)
@@ -112,11 +124,11 @@ func (b *Backend) CrossEntropyBackward(dlogits, logits, lse, targets, gloss tens
 				clear(dr)
 				continue
 			}
-			g, l, u := float64(gs[r]), float64(es[r]), sm/float64(n)
-			for i, v := range x {
-				dr[i] = float32(g * (math.Exp(float64(v)-l) - u))
-			}
-			dr[t] = float32(g * (math.Exp(float64(x[t])-l) - u - (1 - sm)))
+			g, u := gs[r], sm/float64(n)
+			expShiftRow(dr, x, es[r])
+			pt := float64(dr[t])
+			scaleShiftRow(dr, dr, g, float32(u))
+			dr[t] = float32(float64(g) * (pt - u - (1 - sm)))
 		}
 	})
 }

@@ -56,13 +56,62 @@ const (
 // to degree 2, as in the scalar exp32: e^r ≈ 1 + r + r²·(c2 + c3·r + … ).
 var actPoly = []float32{1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1}
 
+// expConsts holds the broadcast constants of emitExp.
+type expConsts struct {
+	log2e, ln2hi, ln2lo, one reg.VecVirtual
+	poly                     []reg.VecVirtual
+}
+
+// loadExpConsts broadcasts the constants of emitExp.
+func loadExpConsts() expConsts {
+	c := expConsts{
+		log2e: broadcastF32(actLog2e),
+		ln2hi: broadcastF32(actLn2hi),
+		ln2lo: broadcastF32(actLn2lo),
+		one:   broadcastF32(1),
+	}
+	for _, p := range actPoly {
+		c.poly = append(c.poly, broadcastF32(p))
+	}
+	return c
+}
+
+// emitExp returns a register holding e^t for t in [−104, 89] or NaN,
+// overwriting t: n = round(t·log2 e), r = t − n·ln2hi − n·ln2lo (the
+// reduction of exp32), e^r by the degree-7 polynomial and 2ⁿ applied by
+// VSCALEFPS, which rounds a subnormal result once and overflows to +Inf
+// above ln(MaxFloat32). With a mask k the lanes outside it are zeroed.
+func emitExp(c *expConsts, t reg.VecVirtual, k reg.Register) reg.VecVirtual {
+	n := ZMM()
+	VMULPS(c.log2e, t, n)
+	VRNDSCALEPS(U8(0), n, n)
+	VFNMADD231PS(n, c.ln2hi, t)
+	VFNMADD231PS(n, c.ln2lo, t)
+	p := ZMM()
+	VMOVAPS(c.poly[0], p)
+	for _, q := range c.poly[1:] {
+		VFMADD213PS(q, t, p)
+	}
+	r2 := ZMM()
+	VMULPS(t, t, r2)
+	VFMADD213PS(t, r2, p) // r + r²·poly
+	VADDPS(c.one, p, p)
+	e := ZMM()
+	if k != nil {
+		VSCALEFPS_Z(n, p, k, e)
+	} else {
+		VSCALEFPS(n, p, e)
+	}
+	return e
+}
+
 // actConsts holds the loop-invariant registers of one kernel, each a
 // constant broadcast to all lanes before the loop.
 type actConsts struct {
-	sign, expMin, log2e, ln2hi, ln2lo, one reg.VecVirtual
-	poly                                   []reg.VecVirtual
-	twoK, twoKC                            reg.VecVirtual // GELU argument
-	sixKC, xLo, xHi                        reg.VecVirtual // GELU derivative
+	expConsts
+	sign, expMin    reg.VecVirtual
+	twoK, twoKC     reg.VecVirtual // GELU argument
+	sixKC, xLo, xHi reg.VecVirtual // GELU derivative
 }
 
 // broadcastBits returns a zmm register with bits in every 32-bit lane.
@@ -83,14 +132,8 @@ func loadActConsts(kind activation, backward bool) *actConsts {
 	c := &actConsts{
 		sign:   broadcastBits(actSign),
 		expMin: broadcastF32(actExpMin),
-		log2e:  broadcastF32(actLog2e),
-		ln2hi:  broadcastF32(actLn2hi),
-		ln2lo:  broadcastF32(actLn2lo),
-		one:    broadcastF32(1),
 	}
-	for _, p := range actPoly {
-		c.poly = append(c.poly, broadcastF32(p))
-	}
+	c.expConsts = loadExpConsts()
 	if kind == actGeluTanh {
 		c.twoK = broadcastF32(2 * actGeluK)
 		c.twoKC = broadcastF32(float32(2 * actGeluK * actGeluC))
@@ -268,23 +311,7 @@ func emitLogistic(c *actConsts, u reg.VecVirtual, need logisticParts) (sp, sn, q
 	t := ZMM()
 	VPORD(c.sign, u, t)
 	VMAXPS(t, c.expMin, t)
-	// e = 2ⁿ·p(r), n = round(t·log2 e), r = t − n·ln 2.
-	n := ZMM()
-	VMULPS(c.log2e, t, n)
-	VRNDSCALEPS(U8(0), n, n)
-	VFNMADD231PS(n, c.ln2hi, t)
-	VFNMADD231PS(n, c.ln2lo, t)
-	p := ZMM()
-	VMOVAPS(c.poly[0], p)
-	for _, k := range c.poly[1:] {
-		VFMADD213PS(k, t, p)
-	}
-	r2 := ZMM()
-	VMULPS(t, t, r2)
-	VFMADD213PS(t, r2, p) // r + r²·poly
-	VADDPS(c.one, p, p)
-	e := ZMM()
-	VSCALEFPS(n, p, e)
+	e := emitExp(&c.expConsts, t, nil)
 	// rc = 1/(1+e) by VRCP14PS and one Newton step rc += rc·(1 − d·rc).
 	d := ZMM()
 	VADDPS(c.one, e, d)

@@ -15,10 +15,18 @@
 // from row-major B (a strided copy). Finally it emits the AVX-512
 // activation kernels of activation.go (sigmoid, SiLU and tanh-GELU,
 // forward and backward).
+//
+// With -set vector it emits instead the AVX-512 row kernels of rows.go
+// (exp of a shifted row with its sum, row maximum, scale-and-shift) and the
+// elementwise binary kernels of binary.go, into files of their own:
+//
+//	go run ./internal/asmgen -set vector -out vector_amd64.s -stubs vector_stub_amd64.go
 package main
 
 import (
+	"flag"
 	"fmt"
+	"os"
 
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
@@ -28,10 +36,30 @@ import (
 // signature is the Go declaration every micro-kernel shares.
 const signature = "func(k int, a, b, c *float32, ldc int, alpha float32, acc int)"
 
-// main emits the kernels and their Go declarations, as named by the -out
-// and -stubs flags.
+// set selects the kernels to emit: "gemm" (the GEMM micro-kernels,
+// packing and activations) or "vector" (row and binary kernels).
+var set = flag.String("set", "gemm", "kernels to emit: gemm or vector")
+
+// main emits the kernels of the -set flag and their Go declarations, as
+// named by the -out and -stubs flags.
 func main() {
+	flag.Parse()
 	ConstraintExpr("amd64")
+	switch *set {
+	case "gemm":
+		genGemmSet()
+	case "vector":
+		genVectorSet()
+	default:
+		fmt.Fprintf(os.Stderr, "asmgen: unknown kernel set %q\n", *set)
+		os.Exit(2)
+	}
+	Generate()
+}
+
+// genGemmSet emits the GEMM micro-kernels, the packing routines and the
+// activation kernels.
+func genGemmSet() {
 	genAVX512(14, 2)
 	genAVX2(6, 2)
 	genPackA14AVX512()
@@ -41,7 +69,17 @@ func main() {
 		genActivationAVX512(kind, false)
 		genActivationAVX512(kind, true)
 	}
-	Generate()
+}
+
+// genVectorSet emits the row kernels and the elementwise binary kernels.
+func genVectorSet() {
+	genExpShiftAVX512(true)
+	genExpShiftAVX512(false)
+	genRowMaxAVX512()
+	genScaleShiftAVX512()
+	for _, op := range binaryOps {
+		genBinaryAVX512(op)
+	}
 }
 
 // kernelArgs holds the registers of the common kernel arguments.

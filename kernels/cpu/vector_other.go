@@ -1,0 +1,23 @@
+//go:build !amd64
+
+package cpu
+
+import "sargo/tensor"
+
+// Off amd64 there are no vector row or binary kernels: each of these
+// reports false and its caller runs the scalar loop.
+
+// expShiftVector reports that there is no vector expShiftRow.
+func expShiftVector(d, x []float32, shift float32) (float64, bool) { return 0, false }
+
+// expSumVector reports that there is no vector expSumRow.
+func expSumVector(x []float32, shift float32) (float64, bool) { return 0, false }
+
+// rowMaxVector reports that there is no vector rowMax.
+func rowMaxVector(row []float32) (float32, bool) { return 0, false }
+
+// scaleShiftVector reports that there is no vector scaleShiftRow.
+func scaleShiftVector(d, x []float32, a, shift float32) bool { return false }
+
+// binaryVector reports that there are no vector binary kernels.
+func binaryVector(op tensor.BinaryOp, d, x, y []float32) bool { return false }
