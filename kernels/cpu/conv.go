@@ -167,9 +167,7 @@ func col2imRow(a tensor.ConvArgs, xc, row []float32, ky, kx int) {
 		src := row[oy*a.Wout+lo : oy*a.Wout+hi]
 		if a.Stride == 1 {
 			dst := xr[ix0 : ix0+len(src)]
-			for i, v := range src {
-				dst[i] += v
-			}
+			binarySlice(tensor.OpAdd, dst, dst, src)
 			continue
 		}
 		for i, v := range src {
@@ -242,11 +240,8 @@ func col2imShifted(a tensor.ConvArgs, xc, row []float32, ky, kx int) {
 	d0, d1 := oy0*W, oy1*W
 	s0 := max(d0+shift, 0)
 	s1 := min(d1+shift, len(xc))
-	src := row[s0-shift : s1-shift]
 	dst := xc[s0:s1]
-	for i, v := range src {
-		dst[i] += v
-	}
+	binarySlice(tensor.OpAdd, dst, dst, row[s0-shift:s1-shift])
 }
 
 // convImages reports whether images of hw output pixels can be laid side
