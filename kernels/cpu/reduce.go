@@ -37,8 +37,9 @@ func reduceTileInto(op tensor.ReduceOp, d, s []float32, n, inner int, acc []floa
 		clear(acc)
 		for j := range n {
 			row := s[j*inner : j*inner+len(acc)]
-			for i, x := range row {
-				acc[i] += float64(x)
+			done := addWidenVector(acc, row)
+			for i, x := range row[done:] {
+				acc[done+i] += float64(x)
 			}
 		}
 		for i := range d {

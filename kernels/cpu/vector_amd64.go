@@ -103,3 +103,16 @@ func binaryVector(op tensor.BinaryOp, d, x, y []float32) bool {
 	}
 	return true
 }
+
+// addWidenVector adds float64(x[i]) to acc[i] for the whole blocks of 8
+// with the vector kernel and returns how many values it did (0 without
+// AVX-512F); the caller adds the rest.
+func addWidenVector(acc []float64, x []float32) int {
+	blocks := len(acc) / 8
+	if !vectorAVX512 || blocks == 0 {
+		return 0
+	}
+	x = x[:len(acc)]
+	addWidenAVX512(&acc[0], &x[0], blocks)
+	return 8 * blocks
+}

@@ -885,3 +885,25 @@ tail:
 done:
 	VZEROUPPER
 	RET
+
+// func addWidenAVX512(acc *float64, x *float32, blocks int)
+// Requires: AVX, AVX512F
+TEXT ·addWidenAVX512(SB), NOSPLIT, $0-24
+	MOVQ  acc+0(FP), AX
+	MOVQ  x+8(FP), CX
+	MOVQ  blocks+16(FP), DX
+	TESTQ DX, DX
+	JZ    done
+
+block:
+	VCVTPS2PD (CX), Z0
+	VADDPD    (AX), Z0, Z0
+	VMOVUPD   Z0, (AX)
+	ADDQ      $0x20, CX
+	ADDQ      $0x40, AX
+	DECQ      DX
+	JNZ       block
+
+done:
+	VZEROUPPER
+	RET

@@ -21,3 +21,6 @@ func scaleShiftVector(d, x []float32, a, shift float32) bool { return false }
 
 // binaryVector reports that there are no vector binary kernels.
 func binaryVector(op tensor.BinaryOp, d, x, y []float32) bool { return false }
+
+// addWidenVector reports that there is no vector widening add.
+func addWidenVector(acc []float64, x []float32) int { return 0 }

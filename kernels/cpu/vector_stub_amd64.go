@@ -53,3 +53,8 @@ func binaryMaxAVX512(d *float32, x *float32, y *float32, n int)
 //
 //go:noescape
 func binaryMinAVX512(d *float32, x *float32, y *float32, n int)
+
+// addWidenAVX512 adds float64(x[i]) to acc[i] for 8·blocks values with AVX-512F.
+//
+//go:noescape
+func addWidenAVX512(acc *float64, x *float32, blocks int)

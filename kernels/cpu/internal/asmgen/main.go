@@ -80,6 +80,7 @@ func genVectorSet() {
 	for _, op := range binaryOps {
 		genBinaryAVX512(op)
 	}
+	genAddWidenAVX512()
 }
 
 // kernelArgs holds the registers of the common kernel arguments.
