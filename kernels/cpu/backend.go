@@ -36,6 +36,10 @@ type Backend struct {
 	// convBudget, when positive, replaces convColBudget (tests use it to
 	// cut a batch into several image groups).
 	convBudget int
+	// convPath, for tests, forces the convolution path: 1 takes the
+	// implicit GEMM wherever it applies, -1 never; 0 chooses by shape
+	// (useImplicit).
+	convPath int
 }
 
 // New returns a CPU backend using GOMAXPROCS workers.

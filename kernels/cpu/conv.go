@@ -2,6 +2,10 @@ package cpu
 
 import "sargo/tensor"
 
+// Stride-1 convolutions and their input gradients take the implicit GEMM
+// of conv_implicit.go where the processor has its indirect kernel
+// (useImplicit decides); everything else is the im2col path below.
+//
 // Convolution by im2col over groups of images. The patch matrices of the g
 // images of a group lie side by side in one column matrix
 // col [Cin·KH·KW, g·Hout·Wout] (image n's patches in columns
@@ -270,6 +274,10 @@ func (b *Backend) Conv2d(a tensor.ConvArgs, y, x, w, bias tensor.Span) {
 	if a.HasBias {
 		bd = span(bias, a.Cout)
 	}
+	if b.useImplicit(a, false) {
+		b.conv2dImplicit(a, yd, xd, span(w, a.Cout*ck), bd)
+		return
+	}
 	G := b.convGroup(a)
 	col := convColPool.get(ck * G * hw)
 	defer convColPool.put(col)
@@ -318,6 +326,10 @@ func (b *Backend) Conv2d(a tensor.ConvArgs, y, x, w, bias tensor.Span) {
 func (b *Backend) Conv2dBackwardInput(a tensor.ConvArgs, dx, gy, w tensor.Span) {
 	xs, ys, ck, hw := convSizes(a)
 	dxd, gd := span(dx, a.N*xs), span(gy, a.N*ys)
+	if b.useImplicit(a, true) {
+		b.conv2dBackwardInputImplicit(a, dxd, gd, span(w, a.Cout*ck))
+		return
+	}
 	G := b.convGroup(a)
 	col := convColPool.get(ck * G * hw)
 	defer convColPool.put(col)

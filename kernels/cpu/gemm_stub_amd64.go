@@ -9,6 +9,16 @@ package cpu
 //go:noescape
 func gemmKernelAVX512x14x32(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, acc int)
 
+// gemmKernelAVX512x14x32Indirect computes a 14×32 tile of C with AVX-512F from a packed A micro-panel and B rows at b+off[kk], prefetching 14 rows of 32 values at pf, ldpf apart.
+//
+//go:noescape
+func gemmKernelAVX512x14x32Indirect(k int, a *float32, b *float32, off *int, c *float32, ldc int, alpha float32, acc int, pf *float32, ldpf int)
+
+// convScatterAVX512 adds bias[r] to the masked columns of rows rows of a 32-wide tile and stores them ldd elements apart with AVX-512F.
+//
+//go:noescape
+func convScatterAVX512(dst *float32, ldd int, src *float32, bias *float32, rows int, m1 int, m2 int)
+
 // gemmKernelAVX2x6x16 computes a 6×16 tile of C with AVX2 and FMA.
 //
 //go:noescape

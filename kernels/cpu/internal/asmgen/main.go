@@ -9,8 +9,10 @@
 //	C[r][j] = alpha * sum_k a[k*MR+r] * b[k*NR+j]  (+ C[r][j] when acc != 0)
 //
 // C is row-major with leading dimension ldc elements. When acc is 0 the
-// kernel never reads C. It also emits AVX-512 packing routines: a 14-row A
-// micro-panel from row-major A and a 32-column B micro-panel from
+// kernel never reads C. A variant of the AVX-512 kernel (indirect.go)
+// reads each B row from an offset table instead of a packed panel, for the
+// implicit-GEMM convolution, which also uses the tile store of that file.
+// It also emits AVX-512 packing routines: a 14-row A micro-panel from row-major A and a 32-column B micro-panel from
 // transposed B (both by 16×16 transposes), and a 32-column B micro-panel
 // from row-major B (a strided copy). Finally it emits the AVX-512
 // activation kernels of activation.go (sigmoid, SiLU and tanh-GELU,
@@ -61,6 +63,8 @@ func main() {
 // activation kernels.
 func genGemmSet() {
 	genAVX512(14, 2)
+	genAVX512Indirect(14, 2)
+	genConvScatterAVX512()
 	genAVX2(6, 2)
 	genPackA14AVX512()
 	genPackB32AVX512()
@@ -184,6 +188,15 @@ func genAVX2(mr, nv int) {
 // step(u) handles the u-th k of the current group and the panel pointers
 // advance once per group.
 func emitLoop(args kernelArgs, mr, nr int, step func(u int)) {
+	emitLoopAdvance(args, step, func(ks int) {
+		ADDQ(U32(ks*4*mr), args.a)
+		ADDQ(U32(ks*4*nr), args.b)
+	})
+}
+
+// emitLoopAdvance is emitLoop with the pointer updates left to advance,
+// called with the number of depths a group (or remainder step) covered.
+func emitLoopAdvance(args kernelArgs, step func(u int), advance func(ks int)) {
 	const unroll = 4
 	n4 := GP64()
 	MOVQ(args.k, n4)
@@ -195,8 +208,7 @@ func emitLoop(args kernelArgs, mr, nr int, step func(u int)) {
 	for u := 0; u < unroll; u++ {
 		step(u)
 	}
-	ADDQ(U32(unroll*4*mr), args.a)
-	ADDQ(U32(unroll*4*nr), args.b)
+	advance(unroll)
 	DECQ(n4)
 	JNZ(LabelRef("loop4"))
 	Label("tail")
@@ -204,8 +216,7 @@ func emitLoop(args kernelArgs, mr, nr int, step func(u int)) {
 	JZ(LabelRef("done"))
 	Label("loop1")
 	step(0)
-	ADDQ(U32(4*mr), args.a)
-	ADDQ(U32(4*nr), args.b)
+	advance(1)
 	DECQ(args.k)
 	JNZ(LabelRef("loop1"))
 	Label("done")

@@ -1,0 +1,319 @@
+package cpu
+
+import (
+	"sync/atomic"
+
+	"sargo/tensor"
+)
+
+// Implicit GEMM for stride-1 convolutions: no patch matrix and no packed B.
+//
+// Each input plane is copied, zero-padded, into a plane of Hp×Wp
+// (Hp = H+2·padH, Wp = W+2·padW), and the output is computed in an
+// "extended" layout with row stride Wp: extended position q = oy·Wp + ox'
+// for ox' in [0, Wp), of which the columns ox' ≥ Wout are garbage and
+// dropped. For tap (c, ky, kx) the B row over the extended positions is
+// then the padded plane c shifted by ky·Wp + kx, a contiguous run with no
+// edge fix-ups, so the indirect micro-kernel reads each 32-wide B row
+// straight from the padded image at a per-depth offset
+// off[k] = c·Hp·Wp + ky·Wp + kx. Only A (the weights, a small matrix) is
+// packed, once per call; the patch matrix of im2col (KH·KW times the input)
+// and the packing of B are gone, at the price of computing the garbage
+// columns, (KW−1)/Wp of the work.
+//
+// The input gradient of a stride-1 convolution is itself such a
+// convolution: of gy, padded by KH−1−pad and KW−1−pad, with the weights
+// flipped in space and transposed in channels, so it takes the same path
+// instead of col2im.
+
+// indirectKernel is a micro-kernel that reads row kk of B at b + off[kk]
+// (see gemmKernelAVX512x14x32Indirect), with the gemmKernel whose tile
+// sizes and A packing it shares.
+type indirectKernel struct {
+	kern *gemmKernel
+	fn   func(k int, a, b *float32, off *int, c *float32, ldc int, alpha float32, acc int, pf *float32, ldpf int)
+	// scatter stores a run of tile columns (convScatterAVX512) in all
+	// the rows of a tile at once.
+	scatter func(dst *float32, ldd int, src, bias *float32, rows, m1, m2 int)
+}
+
+// convIndirect is the indirect micro-kernel of this processor, nil where
+// there is none (the convolutions then all take the im2col path). It is
+// set only when the matching GEMM kernel is also the one in use.
+var convIndirect *indirectKernel
+
+var (
+	convPadPool  gemmBufPool // zero-padded input images
+	convPackPool gemmBufPool // packed weights
+	convFlipPool gemmBufPool // flipped, transposed weights of the input gradient
+)
+
+// convPadBudget is the most elements of padded images a group may use (4
+// MiB of float32, like convColBudget): the images of a group are padded
+// together, then all their tiles computed as one pool of tasks.
+const convPadBudget = 1 << 20
+
+// convAPanelBudget is the most elements of packed A one task streams over
+// (512 KiB of float32): the A panels of a row block stay in L2 while every
+// tile of the task's B panels passes over them.
+const convAPanelBudget = 1 << 17
+
+// implicitConv describes one stride-1 convolution on the implicit path:
+// n images of cin×h×w, padded by (ph, pw), to cout×hout×wout.
+type implicitConv struct {
+	n, cin, h, w int
+	cout, kh, kw int
+	ph, pw       int
+	hp, wp       int // padded plane
+	hout, wout   int
+	plane        int // hp·wp
+	ext          int // extended output positions per image, hout·wp
+	panels       int // nr-wide panels over the extended positions
+	xlen         int // elements of one padded image, tail included
+	k            int // GEMM depth, cin·kh·kw
+}
+
+// newImplicitConv fills in the derived sizes of a stride-1 convolution for
+// micro-panels nr wide. Each padded image ends in a zero tail of at least
+// nr+wp elements, so that the last panel of the last plane, which runs up
+// to nr−1 positions past the extended output and kw−1 past the plane,
+// stays inside the image's own buffer.
+func newImplicitConv(n, cin, h, w, cout, kh, kw, ph, pw, nr int) implicitConv {
+	s := implicitConv{n: n, cin: cin, h: h, w: w, cout: cout, kh: kh, kw: kw, ph: ph, pw: pw}
+	s.hp, s.wp = h+2*ph, w+2*pw
+	s.hout, s.wout = s.hp-kh+1, s.wp-kw+1
+	s.plane = s.hp * s.wp
+	s.ext = s.hout * s.wp
+	s.panels = (s.ext + nr - 1) / nr
+	s.xlen = (cin*s.plane + s.wp + nr + 15) &^ 15 // whole cache lines per image
+	s.k = cin * kh * kw
+	return s
+}
+
+// useImplicit reports whether Conv2d (and, with input set,
+// Conv2dBackwardInput) takes the implicit path for a, the one place the
+// path is chosen. It needs the indirect kernel, stride 1, at least one
+// image and channel each way, and the usual output size; the input
+// gradient also needs pad ≤ K−1 so that its own padding is not negative.
+//
+// Then it compares the micro-kernel work of the two paths, rows rounded up
+// to whole micro-panels: the implicit path computes Wp columns per output
+// row of Wout, and its GEMM has the output channels as rows; the im2col
+// path computes only real columns, but its copies (im2col or col2im, and
+// packing B) cost about as much again as its GEMM in profiles on Zen 5, so
+// it counts twice. The two differ most for the input gradient of a
+// convolution with few input channels (3 for an RGB image): the implicit
+// GEMM has Cin rows, mostly padding in a 14-row panel, while im2col's has
+// Cin·KH·KW.
+func (b *Backend) useImplicit(a tensor.ConvArgs, input bool) bool {
+	if convIndirect == nil || b.convPath < 0 || a.Stride != 1 || a.N == 0 || a.Cin == 0 || a.Cout == 0 ||
+		a.Hout != a.H+2*a.Pad-a.KH+1 || a.Wout != a.W+2*a.Pad-a.KW+1 || a.Hout <= 0 || a.Wout <= 0 {
+		return false
+	}
+	if input && (a.Pad > a.KH-1 || a.Pad > a.KW-1) {
+		return false
+	}
+	if b.convPath > 0 {
+		return true
+	}
+	mr := convIndirect.kern.mr
+	up := func(m int) int { return (m + mr - 1) / mr * mr }
+	kk := a.KH * a.KW
+	if !input {
+		// Same rows and depth: only the garbage columns count.
+		return a.W+2*a.Pad <= 2*a.Wout
+	}
+	// Per channel of gy and row of dx: the implicit path makes up(Cin)·KH·KW
+	// products in each of the Wout+2·(KW−1−pad) columns of gy's padded
+	// plane, im2col up(Cin·KH·KW) in each of W columns, counted twice.
+	wp := a.Wout + 2*(a.KW-1-a.Pad)
+	return up(a.Cin)*kk*wp <= 2*up(a.Cin*kk)*a.W
+}
+
+// convImplicit computes y = conv(x, w) (+ bias) for images x [n, cin, h, w]
+// into y [n, cout, hout, wout], with w row-major [cout, cin·kh·kw] and
+// bias nil or cout long. Every output tile is one call of the indirect
+// kernel over the full depth, so the results do not depend on the worker
+// count. (Splitting the depth into blocks of 256 or 512, with the tiles of
+// a task kept until the last block, measured no faster on Zen 5.) Each
+// tile goes through a scratch tile that scatter moves into y, dropping
+// the garbage columns and adding the bias.
+func (b *Backend) convImplicit(s implicitConv, y, x, w, bias []float32) {
+	ik := convIndirect
+	mr, nr, K := ik.kern.mr, ik.kern.nr, s.k
+	mPanels := (s.cout + mr - 1) / mr
+
+	// A: every micro-panel over the full depth.
+	abuf := convPackPool.get(mPanels * mr * K)
+	defer convPackPool.put(abuf)
+	ap := abuf.data
+	ga := gemmOperands{m: s.cout, k: K, a: w[:s.cout*K]}
+	b.parallelFor(mPanels, rowGrain(mr*K), func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			packA(&ga, ik.kern, ap[p*mr*K:], p*mr, min(mr, s.cout-p*mr), 0, K)
+		}
+	})
+	off := make([]int, K)
+	for c := range s.cin {
+		for ky := range s.kh {
+			for kx := range s.kw {
+				off[(c*s.kh+ky)*s.kw+kx] = c*s.plane + ky*s.wp + kx
+			}
+		}
+	}
+
+	G := max(1, min(s.n, convPadBudget/s.xlen))
+	xbuf := convPadPool.get(G * s.xlen)
+	defer convPadPool.put(xbuf)
+	xp := xbuf.data
+
+	// Row blocks of A panels small enough to stay in L2; column chunks
+	// enough that every worker has a few tasks.
+	perBlock := max(1, convAPanelBudget/(mr*K))
+	rowBlocks := (mPanels + perBlock - 1) / perBlock
+	perBlock = (mPanels + rowBlocks - 1) / rowBlocks
+	workers := b.workers
+	// Without a bias the scatter adds zeros (which only turns −0 into +0).
+	bd := bias
+	if bd == nil {
+		bd = make([]float32, s.cout)
+	}
+	xs, ys, hw := s.cin*s.h*s.w, s.cout*s.hout*s.wout, s.hout*s.wout
+	for n0 := 0; n0 < s.n; n0 += G {
+		g := min(G, s.n-n0)
+		b.padImages(s, xp, x[n0*xs:(n0+g)*xs], g)
+		chunks := 1
+		if workers > 1 {
+			chunks = min(s.panels, max(1, (4*workers+g*rowBlocks-1)/(g*rowBlocks)))
+		}
+		per := rowBlocks * chunks
+		tasks := g * per
+		task := func(t int, tile []float32, segs []convSeg) {
+			n, rb, ch := t/per, t%per/chunks, t%chunks
+			p0, p1 := rb*perBlock, min(mPanels, (rb+1)*perBlock)
+			q0, q1 := ch*s.panels/chunks, (ch+1)*s.panels/chunks
+			xn := xp[n*s.xlen : (n+1)*s.xlen]
+			yn := y[(n0+n)*ys : (n0+n+1)*ys]
+			for q := q0; q < q1; q++ {
+				e0 := q * nr
+				segs := s.segments(segs[:0], e0, nr)
+				for p := p0; p < p1; p++ {
+					co, rows := p*mr, min(mr, s.cout-p*mr)
+					// The tile's real pixels are one run of y per row,
+					// from the first segment on: the kernel prefetches
+					// it while it computes.
+					pf := &tile[0]
+					if len(segs) > 0 {
+						pf = &yn[co*hw+segs[0].dst]
+					}
+					ik.fn(K, &ap[p*mr*K], &xn[e0], &off[0], &tile[0], nr, 1, 0, pf, hw)
+					for _, sg := range segs {
+						m := 1<<sg.n - 1
+						ik.scatter(&yn[co*hw+sg.dst], hw, &tile[sg.src], &bd[co], rows, m&0xffff, m>>16)
+					}
+				}
+			}
+		}
+		runConvTasks(b, workers, tasks, mr*nr, nr, task)
+	}
+}
+
+// runConvTasks runs task(t) for t in [0, tasks) on up to workers
+// goroutines taking the next task from a shared counter (as gemmBlocked's
+// runTasks does, so a worker that gets less processor time takes fewer
+// tasks), each with its own scratch tile of tileLen elements and room for
+// segs segments.
+func runConvTasks(b *Backend, workers, tasks, tileLen, segs int, task func(t int, tile []float32, segs []convSeg)) {
+	run := func(next *atomic.Int64) {
+		tile := make([]float32, tileLen)
+		sg := make([]convSeg, 0, segs+1)
+		for {
+			t := int(next.Add(1) - 1)
+			if t >= tasks {
+				return
+			}
+			task(t, tile, sg)
+		}
+	}
+	var next atomic.Int64
+	if workers <= 1 || tasks <= 1 {
+		run(&next)
+		return
+	}
+	b.parallelFor(min(workers, tasks), 1, func(_, _ int) { run(&next) })
+}
+
+// convSeg is a run of n output pixels of a tile: tile columns
+// [src, src+n) go to output positions [dst, dst+n) of a channel plane.
+type convSeg struct{ src, dst, n int }
+
+// segments appends to segs the runs of real output pixels among the nr
+// extended positions from e0 (garbage columns and positions past the
+// extended output skipped) and returns it.
+func (s *implicitConv) segments(segs []convSeg, e0, nr int) []convSeg {
+	end := min(e0+nr, s.ext)
+	for e := e0; e < end; {
+		oy, ox := e/s.wp, e%s.wp
+		if ox < s.wout {
+			n := min(s.wout-ox, end-e)
+			segs = append(segs, convSeg{src: e - e0, dst: oy*s.wout + ox, n: n})
+		}
+		e = (oy + 1) * s.wp
+	}
+	return segs
+}
+
+// padImages copies the g images x [g, cin, h, w] into xp, each plane
+// zero-padded to hp×wp and each image followed by its zero tail (xlen
+// elements per image).
+func (b *Backend) padImages(s implicitConv, xp, x []float32, g int) {
+	b.parallelFor(g*s.cin, rowGrain(s.plane), func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			n, c := t/s.cin, t%s.cin
+			dst := xp[n*s.xlen+c*s.plane : n*s.xlen+(c+1)*s.plane]
+			src := x[(n*s.cin+c)*s.h*s.w : (n*s.cin+c+1)*s.h*s.w]
+			clear(dst[:s.ph*s.wp])
+			clear(dst[(s.ph+s.h)*s.wp:])
+			for iy := range s.h {
+				row := dst[(s.ph+iy)*s.wp : (s.ph+iy+1)*s.wp]
+				for i := 0; i < s.pw; i++ {
+					row[i] = 0
+					row[s.pw+s.w+i] = 0
+				}
+				copy(row[s.pw:s.pw+s.w], src[iy*s.w:(iy+1)*s.w])
+			}
+			if c == s.cin-1 {
+				clear(xp[n*s.xlen+s.cin*s.plane : (n+1)*s.xlen])
+			}
+		}
+	})
+}
+
+// conv2dImplicit is Conv2d on the implicit path.
+func (b *Backend) conv2dImplicit(a tensor.ConvArgs, y, x, w, bias []float32) {
+	s := newImplicitConv(a.N, a.Cin, a.H, a.W, a.Cout, a.KH, a.KW, a.Pad, a.Pad, convIndirect.kern.nr)
+	b.convImplicit(s, y, x, w, bias)
+}
+
+// conv2dBackwardInputImplicit is Conv2dBackwardInput on the implicit path:
+// dx is the stride-1 convolution of gy, padded by KH−1−pad and KW−1−pad,
+// with w'[ci][co][KH−1−ky][KW−1−kx] = w[co][ci][ky][kx].
+func (b *Backend) conv2dBackwardInputImplicit(a tensor.ConvArgs, dx, gy, w []float32) {
+	kk := a.KH * a.KW
+	fbuf := convFlipPool.get(a.Cin * a.Cout * kk)
+	defer convFlipPool.put(fbuf)
+	wf := fbuf.data[:a.Cin*a.Cout*kk]
+	b.parallelFor(a.Cout, rowGrain(a.Cin*kk), func(lo, hi int) {
+		for co := lo; co < hi; co++ {
+			for ci := range a.Cin {
+				src := w[(co*a.Cin+ci)*kk : (co*a.Cin+ci+1)*kk]
+				dst := wf[(ci*a.Cout+co)*kk : (ci*a.Cout+co+1)*kk]
+				for i, v := range src {
+					dst[kk-1-i] = v // (ky, kx) → (KH−1−ky, KW−1−kx)
+				}
+			}
+		}
+	})
+	s := newImplicitConv(a.N, a.Cout, a.Hout, a.Wout, a.Cin, a.KH, a.KW, a.KH-1-a.Pad, a.KW-1-a.Pad, convIndirect.kern.nr)
+	b.convImplicit(s, dx, gy, wf, nil)
+}
