@@ -253,6 +253,23 @@ func col2imShifted(a tensor.ConvArgs, xc, row []float32, ky, kx int) {
 // no micro-panel of the kernel in use straddles two images.
 func convImages(hw int) bool { return hw%bestGemmKernel.nr == 0 }
 
+// convScratch returns pooled buffers for groups of G images: the patch
+// matrix and, when G > 1, a [Cout, G·hw] matrix of outputs or gradients
+// (nil otherwise). release gives them back.
+func convScratch(a tensor.ConvArgs, G int) (col, cols *gemmBuf, release func()) {
+	_, _, ck, hw := convSizes(a)
+	col = convColPool.get(ck * G * hw)
+	if G > 1 {
+		cols = convOutPool.get(a.Cout * G * hw)
+	}
+	return col, cols, func() {
+		convColPool.put(col)
+		if cols != nil {
+			convOutPool.put(cols)
+		}
+	}
+}
+
 // gatherCols copies gy[n0 : n0+g] ([g, Cout, hw]) into dst as
 // [Cout, g·hw].
 func (b *Backend) gatherCols(a tensor.ConvArgs, dst, gy []float32, n0, g int) {
@@ -279,13 +296,8 @@ func (b *Backend) Conv2d(a tensor.ConvArgs, y, x, w, bias tensor.Span) {
 		return
 	}
 	G := b.convGroup(a)
-	col := convColPool.get(ck * G * hw)
-	defer convColPool.put(col)
-	var ycols *gemmBuf
-	if G > 1 {
-		ycols = convOutPool.get(a.Cout * G * hw)
-		defer convOutPool.put(ycols)
-	}
+	col, ycols, release := convScratch(a, G)
+	defer release()
 	for n0 := 0; n0 < a.N; n0 += G {
 		g := min(G, a.N-n0)
 		ld := g * hw
@@ -331,13 +343,8 @@ func (b *Backend) Conv2dBackwardInput(a tensor.ConvArgs, dx, gy, w tensor.Span) 
 		return
 	}
 	G := b.convGroup(a)
-	col := convColPool.get(ck * G * hw)
-	defer convColPool.put(col)
-	var gcols *gemmBuf
-	if G > 1 {
-		gcols = convOutPool.get(a.Cout * G * hw)
-		defer convOutPool.put(gcols)
-	}
+	col, gcols, release := convScratch(a, G)
+	defer release()
 	for n0 := 0; n0 < a.N; n0 += G {
 		g := min(G, a.N-n0)
 		ld := g * hw
@@ -364,13 +371,8 @@ func (b *Backend) Conv2dBackwardWeight(a tensor.ConvArgs, dw, db, x, gy tensor.S
 		clear(span(dw, a.Cout*ck))
 	}
 	G := b.convGroup(a)
-	col := convColPool.get(ck * G * hw)
-	defer convColPool.put(col)
-	var gcols *gemmBuf
-	if G > 1 {
-		gcols = convOutPool.get(a.Cout * G * hw)
-		defer convOutPool.put(gcols)
-	}
+	col, gcols, release := convScratch(a, G)
+	defer release()
 	for n0 := 0; n0 < a.N; n0 += G {
 		g := min(G, a.N-n0)
 		ld := g * hw
