@@ -291,7 +291,7 @@ func (b *Backend) Conv2d(a tensor.ConvArgs, y, x, w, bias tensor.Span) {
 	if a.HasBias {
 		bd = span(bias, a.Cout)
 	}
-	if b.useImplicit(a, false) {
+	if b.useImplicit(a, convForward) {
 		b.conv2dImplicit(a, yd, xd, span(w, a.Cout*ck), bd)
 		return
 	}
@@ -338,7 +338,7 @@ func (b *Backend) Conv2d(a tensor.ConvArgs, y, x, w, bias tensor.Span) {
 func (b *Backend) Conv2dBackwardInput(a tensor.ConvArgs, dx, gy, w tensor.Span) {
 	xs, ys, ck, hw := convSizes(a)
 	dxd, gd := span(dx, a.N*xs), span(gy, a.N*ys)
-	if b.useImplicit(a, true) {
+	if b.useImplicit(a, convInput) {
 		b.conv2dBackwardInputImplicit(a, dxd, gd, span(w, a.Cout*ck))
 		return
 	}
@@ -370,6 +370,33 @@ func (b *Backend) Conv2dBackwardWeight(a tensor.ConvArgs, dw, db, x, gy tensor.S
 	if a.N == 0 {
 		clear(span(dw, a.Cout*ck))
 	}
+	if b.useImplicit(a, convWeight) {
+		b.conv2dBackwardWeightImplicit(a, span(dw, a.Cout*ck), xd, gd)
+	} else {
+		b.conv2dBackwardWeightIm2col(a, dw, xd, gd)
+	}
+	if !a.HasBias || db.Buf == nil {
+		return
+	}
+	dbd := span(db, a.Cout)
+	b.parallelFor(a.Cout, rowGrain(a.N*hw), func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			var s float64
+			for n := range a.N {
+				for _, v := range gd[n*ys+c*hw : n*ys+(c+1)*hw] {
+					s += float64(v)
+				}
+			}
+			dbd[c] = float32(s)
+		}
+	})
+}
+
+// conv2dBackwardWeightIm2col is the weight gradient on the im2col path:
+// dw = Σ gycols·colᵀ over the groups of images in order.
+func (b *Backend) conv2dBackwardWeightIm2col(a tensor.ConvArgs, dw tensor.Span, xd, gd []float32) {
+	_, ys, ck, hw := convSizes(a)
+	gy := tensor.Span{Buf: &Buffer{Data: gd}}
 	G := b.convGroup(a)
 	col, gcols, release := convScratch(a, G)
 	defer release()
@@ -389,19 +416,4 @@ func (b *Backend) Conv2dBackwardWeight(a tensor.ConvArgs, dw, db, x, gy tensor.S
 		b.MatMul(tensor.MatMulArgs{Batch: 1, M: a.Cout, N: ck, K: ld, TransB: true,
 			A: src, B: tensor.Span{Buf: &Buffer{Data: col.data[:ck*ld]}}, C: dw, Alpha: 1, Beta: beta})
 	}
-	if !a.HasBias || db.Buf == nil {
-		return
-	}
-	dbd := span(db, a.Cout)
-	b.parallelFor(a.Cout, rowGrain(a.N*hw), func(lo, hi int) {
-		for c := lo; c < hi; c++ {
-			var s float64
-			for n := range a.N {
-				for _, v := range gd[n*ys+c*hw : n*ys+(c+1)*hw] {
-					s += float64(v)
-				}
-			}
-			dbd[c] = float32(s)
-		}
-	})
 }

@@ -25,6 +25,14 @@ import (
 // convolution: of gy, padded by KH−1−pad and KW−1−pad, with the weights
 // flipped in space and transposed in channels, so it takes the same path
 // instead of col2im.
+//
+// The weight gradient is the product dWᵀ = X·G over the extended
+// positions of every image: X[r][q] = xp[off[r] + q], the padded plane of
+// tap r's channel shifted as above (one contiguous run per tap, packed as
+// A straight from the padded images), and G[q][co] = gy[co] in the
+// extended layout with zeros in the garbage columns, so that the wrapped
+// values of X there add nothing. This replaces im2col and the packing of
+// the patch matrix with padding x and spreading gy out to row stride Wp.
 
 // indirectKernel is a micro-kernel that reads row kk of B at b + off[kk]
 // (see gemmKernelAVX512x14x32Indirect), with the gemmKernel whose tile
@@ -35,6 +43,9 @@ type indirectKernel struct {
 	// scatter stores a run of tile columns (convScatterAVX512) in all
 	// the rows of a tile at once.
 	scatter func(dst *float32, ldd int, src, bias *float32, rows, m1, m2 int)
+	// packRows packs groups 16-deep blocks of an A micro-panel whose row
+	// i starts at base + offs[i] (gemmPackA14RowsAVX512).
+	packRows func(dst, base *float32, offs *int, groups int)
 }
 
 // convIndirect is the indirect micro-kernel of this processor, nil where
@@ -46,6 +57,8 @@ var (
 	convPadPool  gemmBufPool // zero-padded input images
 	convPackPool gemmBufPool // packed weights
 	convFlipPool gemmBufPool // flipped, transposed weights of the input gradient
+	convGyPool   gemmBufPool // gy in the extended layout (weight gradient)
+	convDwPool   gemmBufPool // transposed weight gradient
 )
 
 // convPadBudget is the most elements of padded images a group may use (4
@@ -90,11 +103,22 @@ func newImplicitConv(n, cin, h, w, cout, kh, kw, ph, pw, nr int) implicitConv {
 	return s
 }
 
-// useImplicit reports whether Conv2d (and, with input set,
-// Conv2dBackwardInput) takes the implicit path for a, the one place the
-// path is chosen. It needs the indirect kernel, stride 1, at least one
-// image and channel each way, and the usual output size; the input
-// gradient also needs pad ≤ K−1 so that its own padding is not negative.
+// convPass is one of the three products of a convolution.
+type convPass int
+
+const (
+	convForward convPass = iota // Conv2d
+	convInput                   // Conv2dBackwardInput
+	convWeight                  // Conv2dBackwardWeight
+)
+
+// useImplicit reports whether pass of the convolution a takes the implicit
+// path, the one place the path is chosen. It needs the indirect kernel,
+// stride 1, at least one image and channel each way, and the usual output
+// size; the input gradient also needs pad ≤ K−1 so that its own padding is
+// not negative. The weight gradient, whose depth runs over the extended
+// positions, is chosen as the forward pass is: when the garbage columns
+// are at most as many as the real ones.
 //
 // Then it compares the micro-kernel work of the two paths, rows rounded up
 // to whole micro-panels: the implicit path computes Wp columns per output
@@ -105,11 +129,12 @@ func newImplicitConv(n, cin, h, w, cout, kh, kw, ph, pw, nr int) implicitConv {
 // convolution with few input channels (3 for an RGB image): the implicit
 // GEMM has Cin rows, mostly padding in a 14-row panel, while im2col's has
 // Cin·KH·KW.
-func (b *Backend) useImplicit(a tensor.ConvArgs, input bool) bool {
+func (b *Backend) useImplicit(a tensor.ConvArgs, pass convPass) bool {
 	if convIndirect == nil || b.convPath < 0 || a.Stride != 1 || a.N == 0 || a.Cin == 0 || a.Cout == 0 ||
 		a.Hout != a.H+2*a.Pad-a.KH+1 || a.Wout != a.W+2*a.Pad-a.KW+1 || a.Hout <= 0 || a.Wout <= 0 {
 		return false
 	}
+	input := pass == convInput
 	if input && (a.Pad > a.KH-1 || a.Pad > a.KW-1) {
 		return false
 	}
@@ -120,7 +145,8 @@ func (b *Backend) useImplicit(a tensor.ConvArgs, input bool) bool {
 	up := func(m int) int { return (m + mr - 1) / mr * mr }
 	kk := a.KH * a.KW
 	if !input {
-		// Same rows and depth: only the garbage columns count.
+		// The same products but for the garbage columns (depths, in
+		// the weight gradient): only they count.
 		return a.W+2*a.Pad <= 2*a.Wout
 	}
 	// Per channel of gy and row of dx: the implicit path makes up(Cin)·KH·KW
@@ -316,4 +342,91 @@ func (b *Backend) conv2dBackwardInputImplicit(a tensor.ConvArgs, dx, gy, w []flo
 	})
 	s := newImplicitConv(a.N, a.Cout, a.Hout, a.Wout, a.Cin, a.KH, a.KW, a.KH-1-a.Pad, a.KW-1-a.Pad, convIndirect.kern.nr)
 	b.convImplicit(s, dx, gy, wf, nil)
+}
+
+// convRows is an A read by tap from padded images: row r over depths
+// [n·qp, (n+1)·qp) is image n's run xp[n·xlen+offs[r] : …+qp]. qp is a
+// multiple of packADepth and offs is padded with zeros to whole
+// micro-panels (rows past A read valid memory and are dropped with their
+// tile rows), so every panel goes through the vector packing.
+type convRows struct {
+	xp     []float32
+	xlen   int // elements per padded image
+	qp     int // depths per image
+	offs   []int
+	maxOff int // the largest of offs
+	fn     func(dst, base *float32, offs *int, groups int)
+}
+
+// pack packs depths [p0, p0+kc) of the micro-panel of rows from i0 into
+// dst, one run per image the depths cover.
+func (r *convRows) pack(dst []float32, i0, p0, kc int) {
+	const mr = 14 // the rows of gemmPackA14RowsAVX512's panels
+	for kc > 0 {
+		n, q := p0/r.qp, p0%r.qp
+		d := min(kc, r.qp-q)
+		img := r.xp[n*r.xlen+q : (n+1)*r.xlen]
+		if r.maxOff+d > len(img) || d%packADepth != 0 || len(dst) < d*mr {
+			panic("cpu: implicit weight gradient panel out of range")
+		}
+		r.fn(&dst[0], &img[0], &r.offs[i0], d/packADepth)
+		dst, p0, kc = dst[d*mr:], p0+d, kc-d
+	}
+}
+
+// conv2dBackwardWeightImplicit is the weight gradient on the implicit
+// path: dWᵀ [Cin·KH·KW, Cout] = Σₙ Xₙ·Gₙ over groups of images whose
+// extended positions lie end to end along the GEMM's depth (summed by
+// gemmBlocked in depth order, then over the groups in order, so the result
+// does not depend on the worker count), then transposed into dw.
+func (b *Backend) conv2dBackwardWeightImplicit(a tensor.ConvArgs, dw, x, gy []float32) {
+	ik := convIndirect
+	s := newImplicitConv(a.N, a.Cin, a.H, a.W, a.Cout, a.KH, a.KW, a.Pad, a.Pad, ik.kern.nr)
+	mr, ck := ik.kern.mr, s.k
+	qp := (s.ext + packADepth - 1) / packADepth * packADepth
+	offs := make([]int, (ck+mr-1)/mr*mr)
+	for c := range s.cin {
+		for ky := range s.kh {
+			for kx := range s.kw {
+				offs[(c*s.kh+ky)*s.kw+kx] = c*s.plane + ky*s.wp + kx
+			}
+		}
+	}
+	G := max(1, min(s.n, convPadBudget/s.xlen, convPadBudget/(s.cout*qp)))
+	xbuf, gbuf, tbuf := convPadPool.get(G*s.xlen), convGyPool.get(s.cout*G*qp), convDwPool.get(ck*s.cout)
+	defer convPadPool.put(xbuf)
+	defer convGyPool.put(gbuf)
+	defer convDwPool.put(tbuf)
+	rows := convRows{xp: xbuf.data, xlen: s.xlen, qp: qp, offs: offs, maxOff: offs[ck-1], fn: ik.packRows}
+	dwt := tbuf.data[:ck*s.cout]
+	xs, ys, hw := s.cin*s.h*s.w, s.cout*s.hout*s.wout, s.hout*s.wout
+	for n0 := 0; n0 < s.n; n0 += G {
+		g := min(G, s.n-n0)
+		b.padImages(s, xbuf.data, x[n0*xs:(n0+g)*xs], g)
+		K := g * qp
+		ge := gbuf.data[:s.cout*K]
+		b.parallelFor(g*s.cout, rowGrain(qp), func(lo, hi int) {
+			for t := lo; t < hi; t++ {
+				n, co := t/s.cout, t%s.cout
+				dst := ge[co*K+n*qp : co*K+(n+1)*qp]
+				src := gy[(n0+n)*ys+co*hw : (n0+n)*ys+(co+1)*hw]
+				for oy := range s.hout {
+					row := dst[oy*s.wp : (oy+1)*s.wp]
+					copy(row, src[oy*s.wout:(oy+1)*s.wout])
+					clear(row[s.wout:])
+				}
+				clear(dst[s.ext:])
+			}
+		})
+		gemmBlocked(b, gemmOperands{m: ck, n: s.cout, k: K, transB: true, b: ge, c: dwt,
+			alpha: 1, acc: n0 > 0, aRows: &rows}, ik.kern)
+	}
+	b.parallelFor(s.cout, rowGrain(ck), func(lo, hi int) {
+		for co := lo; co < hi; co++ {
+			d := dw[co*ck : (co+1)*ck]
+			for r := range d {
+				d[r] = dwt[r*s.cout+co]
+			}
+		}
+	})
 }

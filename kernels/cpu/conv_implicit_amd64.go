@@ -5,6 +5,6 @@ package cpu
 func init() {
 	if bestGemmKernel == avx512Kernel {
 		convIndirect = &indirectKernel{kern: avx512Kernel, fn: gemmKernelAVX512x14x32Indirect,
-			scatter: convScatterAVX512}
+			scatter: convScatterAVX512, packRows: gemmPackA14RowsAVX512}
 	}
 }

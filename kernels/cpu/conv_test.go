@@ -85,7 +85,7 @@ func TestConv2d(t *testing.T) {
 }
 
 // TestConv2dImplicitDeterministic checks that the implicit path gives the
-// same bits with one worker as with several.
+// same bits with one worker as with several, for all three products.
 func TestConv2dImplicitDeterministic(t *testing.T) {
 	if convIndirect == nil {
 		t.Skip("no indirect kernel on this processor")
@@ -97,14 +97,16 @@ func TestConv2dImplicitDeterministic(t *testing.T) {
 	w := kernRand(rng, a.Cout*a.Cin*a.KH*a.KW, -1, 1)
 	bias := kernRand(rng, a.Cout, -1, 1)
 	gy := kernRand(rng, a.N*a.Cout*a.Hout*a.Wout, -1, 1)
-	var ys, dxs [][]float32
+	var ys, dxs, dws [][]float32
 	for _, workers := range []int{1, 2, 5} {
 		be := &Backend{workers: workers}
 		y := make([]float32, len(gy))
 		be.Conv2d(a, kernSpan(y), kernSpan(x), kernSpan(w), kernSpan(bias))
 		dx := make([]float32, len(x))
 		be.Conv2dBackwardInput(a, kernSpan(dx), kernSpan(gy), kernSpan(w))
-		ys, dxs = append(ys, y), append(dxs, dx)
+		dw := make([]float32, len(w))
+		be.Conv2dBackwardWeight(a, kernSpan(dw), tensor.Span{}, kernSpan(x), kernSpan(gy))
+		ys, dxs, dws = append(ys, y), append(dxs, dx), append(dws, dw)
 	}
 	for i := 1; i < len(ys); i++ {
 		for j := range ys[0] {
@@ -115,6 +117,11 @@ func TestConv2dImplicitDeterministic(t *testing.T) {
 		for j := range dxs[0] {
 			if dxs[i][j] != dxs[0][j] {
 				t.Fatalf("dx[%d] differs between worker counts: %v vs %v", j, dxs[i][j], dxs[0][j])
+			}
+		}
+		for j := range dws[0] {
+			if dws[i][j] != dws[0][j] {
+				t.Fatalf("dw[%d] differs between worker counts: %v vs %v", j, dws[i][j], dws[0][j])
 			}
 		}
 	}
@@ -149,6 +156,9 @@ func testConv2d(t *testing.T, backend func(a tensor.ConvArgs) *Backend) {
 		{N: 4, Cin: 3, H: 10, W: 6, Cout: 16, KH: 3, KW: 5, Stride: 1, Pad: 1, HasBias: true},
 		{N: 2, Cin: 30, H: 5, W: 9, Cout: 2, KH: 3, KW: 3, Stride: 1, Pad: 2},
 		{N: 1, Cin: 2, H: 36, W: 33, Cout: 14, KH: 5, KW: 5, Stride: 1, Pad: 2, HasBias: true},
+		// Weight gradients whose depth spans several images and kc slices.
+		{N: 4, Cin: 7, H: 17, W: 19, Cout: 45, KH: 3, KW: 3, Stride: 1, Pad: 1, HasBias: true},
+		{N: 3, Cin: 5, H: 12, W: 10, Cout: 33, KH: 1, KW: 1, Stride: 1, Pad: 2},
 	}
 	for ti, a := range tests {
 		a.Hout = (a.H+2*a.Pad-a.KH)/a.Stride + 1

@@ -6,6 +6,10 @@ package cpu
 func packA(g *gemmOperands, kern *gemmKernel, dst []float32, i0, rows, p0, kc int) {
 	mr := kern.mr
 	dst = dst[:kc*mr]
+	if g.aRows != nil {
+		g.aRows.pack(dst, i0, p0, kc)
+		return
+	}
 	if !g.transA && rows == mr && kern.packA != nil && kc >= packADepth {
 		// Whole blocks of packADepth depths go through the vector
 		// transpose, the rest below.

@@ -15,6 +15,10 @@ type gemmOperands struct {
 	// and outputs in NCHW). They are multiples of the kernel's nr, so no
 	// micro-panel straddles two images. Only gemmBlocked reads them.
 	bImg, cImg int
+	// aRows, when set, says that A is not stored in a but read by tap
+	// from padded images (convRows, the implicit weight gradient); packA
+	// takes its panels from there. Only gemmBlocked reads it.
+	aRows *convRows
 }
 
 // cAt returns the offset in c of element (i, j) of C and the distance

@@ -29,6 +29,11 @@ func gemmKernelAVX2x6x16(k int, a *float32, b *float32, c *float32, ldc int, alp
 //go:noescape
 func gemmPackA14AVX512(dst *float32, src *float32, lda int, groups int)
 
+// gemmPackA14RowsAVX512 packs groups 16-deep blocks of a 14-row A micro-panel whose row i starts at base+offs[i] with AVX-512F.
+//
+//go:noescape
+func gemmPackA14RowsAVX512(dst *float32, base *float32, offs *int, groups int)
+
 // gemmPackB32AVX512 packs kc depths of a 32-column B micro-panel from row-major B with AVX-512F.
 //
 //go:noescape

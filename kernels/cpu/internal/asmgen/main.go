@@ -67,6 +67,7 @@ func genGemmSet() {
 	genConvScatterAVX512()
 	genAVX2(6, 2)
 	genPackA14AVX512()
+	genPackA14RowsAVX512()
 	genPackB32AVX512()
 	genPackBT32AVX512()
 	for _, kind := range []activation{actSigmoid, actSilu, actGeluTanh} {
@@ -308,11 +309,58 @@ func genPackA14AVX512() {
 		{Base: b2}, {Base: b2, Index: lda, Scale: 1}, {Base: b2, Index: lda, Scale: 2}, {Base: b2, Index: lda3, Scale: 1},
 	}
 	Label("group")
-	x := make([]reg.VecPhysical, 16)
 	for r, m := range rows {
-		x[r] = z[r]
-		VMOVUPS(m, x[r])
+		VMOVUPS(m, z[r])
 	}
+	packA14Store(z, dst)
+	ADDQ(U32(64), src)
+	ADDQ(U32(64), b1)
+	ADDQ(U32(64), b2)
+	ADDQ(U32(4*14*16), dst)
+	DECQ(groups)
+	JNZ(LabelRef("group"))
+	VZEROUPPER()
+	RET()
+}
+
+// genPackA14RowsAVX512 emits the packing of a full 14-row A micro-panel
+// whose rows are runs of one buffer at arbitrary offsets (the taps of a
+// convolution's padded input plane): row i of the panel starts at
+// base + offs[i] elements. groups blocks of 16 depths are packed as by
+// gemmPackA14AVX512.
+func genPackA14RowsAVX512() {
+	TEXT("gemmPackA14RowsAVX512", NOSPLIT, "func(dst, base *float32, offs *int, groups int)")
+	Pragma("noescape")
+	Doc("gemmPackA14RowsAVX512 packs groups 16-deep blocks of a 14-row A micro-panel whose row i starts at base+offs[i] with AVX-512F.")
+	dst := Load(Param("dst"), GP64())
+	base := Load(Param("base"), GP64())
+	offs := Load(Param("offs"), GP64())
+	groups := Load(Param("groups"), GP64())
+	t := []reg.GPVirtual{GP64(), GP64()}
+	mask := GP32()
+	MOVL(U32(0x3fff), mask)
+	KMOVW(mask, reg.K1)
+	z := []reg.VecPhysical{reg.Z0, reg.Z1, reg.Z2, reg.Z3, reg.Z4, reg.Z5, reg.Z6, reg.Z7, reg.Z8, reg.Z9, reg.Z10, reg.Z11, reg.Z12, reg.Z13, reg.Z14, reg.Z15, reg.Z16, reg.Z17, reg.Z18, reg.Z19, reg.Z20, reg.Z21, reg.Z22, reg.Z23, reg.Z24, reg.Z25, reg.Z26, reg.Z27, reg.Z28, reg.Z29, reg.Z30, reg.Z31}
+	Label("group")
+	for r := 0; r < 14; r++ {
+		MOVQ(Mem{Base: offs, Disp: 8 * r}, t[r%2])
+		VMOVUPS(Mem{Base: base, Index: t[r%2], Scale: 4}, z[r])
+	}
+	packA14Store(z, dst)
+	ADDQ(U32(64), base)
+	ADDQ(U32(4*14*16), dst)
+	DECQ(groups)
+	JNZ(LabelRef("group"))
+	VZEROUPPER()
+	RET()
+}
+
+// packA14Store transposes the 14 rows of 16 depths held in z[0:14] and
+// stores them at dst, 14 values per depth under mask K1. Rows 14 and 15
+// of the 16×16 transpose are zero and never stored.
+func packA14Store(z []reg.VecPhysical, dst reg.Register) {
+	x := make([]reg.VecPhysical, 16)
+	copy(x, z[:14])
 	VPXORD(z[14], z[14], z[14])
 	x[14], x[15] = z[14], z[14]
 	// Stage 1: interleave pairs of rows.
@@ -348,14 +396,6 @@ func genPackA14AVX512() {
 			VMOVUPS(o[l], reg.K1, Mem{Base: dst, Disp: 4 * 14 * (4*l + j)})
 		}
 	}
-	ADDQ(U32(64), src)
-	ADDQ(U32(64), b1)
-	ADDQ(U32(64), b2)
-	ADDQ(U32(4*14*16), dst)
-	DECQ(groups)
-	JNZ(LabelRef("group"))
-	VZEROUPPER()
-	RET()
 }
 
 // genPackB32AVX512 emits the packing of a full 32-column B micro-panel from
