@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"sargo/tensor"
 )
 
@@ -97,7 +99,7 @@ func TestConv2dImplicitDeterministic(t *testing.T) {
 	w := kernRand(rng, a.Cout*a.Cin*a.KH*a.KW, -1, 1)
 	bias := kernRand(rng, a.Cout, -1, 1)
 	gy := kernRand(rng, a.N*a.Cout*a.Hout*a.Wout, -1, 1)
-	var ys, dxs, dws [][]float32
+	var first [3][]float32 // y, dx, dw with one worker
 	for _, workers := range []int{1, 2, 5} {
 		be := &Backend{workers: workers}
 		y := make([]float32, len(gy))
@@ -106,23 +108,12 @@ func TestConv2dImplicitDeterministic(t *testing.T) {
 		be.Conv2dBackwardInput(a, kernSpan(dx), kernSpan(gy), kernSpan(w))
 		dw := make([]float32, len(w))
 		be.Conv2dBackwardWeight(a, kernSpan(dw), tensor.Span{}, kernSpan(x), kernSpan(gy))
-		ys, dxs, dws = append(ys, y), append(dxs, dx), append(dws, dw)
-	}
-	for i := 1; i < len(ys); i++ {
-		for j := range ys[0] {
-			if ys[i][j] != ys[0][j] {
-				t.Fatalf("y[%d] differs between worker counts: %v vs %v", j, ys[i][j], ys[0][j])
-			}
+		if workers == 1 {
+			first = [3][]float32{y, dx, dw}
+			continue
 		}
-		for j := range dxs[0] {
-			if dxs[i][j] != dxs[0][j] {
-				t.Fatalf("dx[%d] differs between worker counts: %v vs %v", j, dxs[i][j], dxs[0][j])
-			}
-		}
-		for j := range dws[0] {
-			if dws[i][j] != dws[0][j] {
-				t.Fatalf("dw[%d] differs between worker counts: %v vs %v", j, dws[i][j], dws[0][j])
-			}
+		for i, got := range [3][]float32{y, dx, dw} {
+			require.Equal(t, first[i], got, "%s with %d workers differs from one worker", [3]string{"y", "dx", "dw"}[i], workers)
 		}
 	}
 }
