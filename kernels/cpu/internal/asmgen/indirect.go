@@ -1,7 +1,7 @@
 package main
 
 // The indirect AVX-512 micro-kernel of the implicit-GEMM convolution
-// (conv_implicit.go in package cpu). It is the 14×32 kernel of genAVX512
+// (conv_implicit.go in package cpu). It is the 14×32 kernel of genFMAKernel
 // except for where B comes from: instead of a packed micro-panel, row kk
 // of B is the 32 floats at b + 4·off[kk], read straight from a padded
 // input image. For a stride-1 convolution computed in the "extended"
@@ -23,7 +23,7 @@ import (
 //	C[r*ldc+j] = alpha * sum_kk a[kk*mr+r] * b[off[kk]+j]   (+ C when acc != 0)
 //
 // with A a packed micro-panel and off k element offsets into b. Where
-// genAVX512 prefetches the C tile, this one prefetches mr rows of nr
+// genFMAKernel prefetches the C tile, this one prefetches mr rows of nr
 // values at pf, ldpf elements apart: the tile's final destination.
 func genAVX512Indirect(mr, nv int) {
 	nr := 16 * nv
@@ -38,13 +38,7 @@ func genAVX512Indirect(mr, nv int) {
 	pfArgs := kernelArgs{c: Load(Param("pf"), GP64()), ldc: Load(Param("ldpf"), GP64())}
 	SHLQ(U8(2), pfArgs.ldc)
 	emitPrefetchC(pfArgs, mr, 4*nr)
-	zs := []reg.VecPhysical{reg.Z0, reg.Z1, reg.Z2, reg.Z3, reg.Z4, reg.Z5, reg.Z6, reg.Z7, reg.Z8, reg.Z9, reg.Z10, reg.Z11, reg.Z12, reg.Z13, reg.Z14, reg.Z15, reg.Z16, reg.Z17, reg.Z18, reg.Z19, reg.Z20, reg.Z21, reg.Z22, reg.Z23, reg.Z24, reg.Z25, reg.Z26, reg.Z27, reg.Z28, reg.Z29, reg.Z30, reg.Z31}
-	accs := zs[:mr*nv]
-	bregs := zs[mr*nv : mr*nv+nv]
-	bc := zs[mr*nv+nv:]
-	if len(bc) < 1 {
-		panic("asmgen: too many accumulators")
-	}
+	accs, bregs, bc := splitRegs(zmmRegs, mr, nv)
 	for _, z := range accs {
 		VPXORD(z, z, z)
 	}
@@ -57,13 +51,7 @@ func genAVX512Indirect(mr, nv int) {
 		for v := 0; v < nv; v++ {
 			VMOVUPS(Mem{Base: args.b, Index: ix, Scale: 4, Disp: 64 * v}, bregs[v])
 		}
-		for r := 0; r < mr; r++ {
-			t := bc[r%len(bc)]
-			VBROADCASTSS(Mem{Base: args.a, Disp: 4*mr*u + 4*r}, t)
-			for v := 0; v < nv; v++ {
-				VFMADD231PS(bregs[v], t, accs[r*nv+v])
-			}
-		}
+		emitRankOne(args.a, mr, nv, u, bregs, bc, accs)
 	}
 	emitLoopAdvance(args, step, func(ks int) {
 		ADDQ(U32(ks*4*mr), args.a)

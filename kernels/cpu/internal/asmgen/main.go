@@ -62,10 +62,10 @@ func main() {
 // genGemmSet emits the GEMM micro-kernels, the packing routines and the
 // activation kernels.
 func genGemmSet() {
-	genAVX512(14, 2)
+	genFMAKernel(isaAVX512, 14, 2)
 	genAVX512Indirect(14, 2)
 	genConvScatterAVX512()
-	genAVX2(6, 2)
+	genFMAKernel(isaAVX2, 6, 2)
 	genPackA14AVX512()
 	genPackA14RowsAVX512()
 	genPackB32AVX512()
@@ -106,81 +106,75 @@ func loadArgs() kernelArgs {
 	return r
 }
 
-// genAVX512 emits an mr×(16·nv) kernel on zmm registers: mr·nv
-// accumulators, nv registers for the B row and one or two for broadcasts.
-func genAVX512(mr, nv int) {
-	nr := 16 * nv
-	name := fmt.Sprintf("gemmKernelAVX512x%dx%d", mr, nr)
-	TEXT(name, NOSPLIT, signature)
-	Pragma("noescape")
-	Doc(fmt.Sprintf("%s computes a %d×%d tile of C with AVX-512F.", name, mr, nr))
-	args := loadArgs()
-	zs := []reg.VecPhysical{reg.Z0, reg.Z1, reg.Z2, reg.Z3, reg.Z4, reg.Z5, reg.Z6, reg.Z7, reg.Z8, reg.Z9, reg.Z10, reg.Z11, reg.Z12, reg.Z13, reg.Z14, reg.Z15, reg.Z16, reg.Z17, reg.Z18, reg.Z19, reg.Z20, reg.Z21, reg.Z22, reg.Z23, reg.Z24, reg.Z25, reg.Z26, reg.Z27, reg.Z28, reg.Z29, reg.Z30, reg.Z31}
-	accs := zs[:mr*nv]
-	bregs := zs[mr*nv : mr*nv+nv]
-	bc := zs[mr*nv+nv:]
-	if len(bc) < 1 {
-		panic("asmgen: too many accumulators")
-	}
-	emitPrefetchC(args, mr, 4*nr)
-	for _, z := range accs {
-		VPXORD(z, z, z)
-	}
-	step := func(u int) {
-		for v := 0; v < nv; v++ {
-			VMOVUPS(Mem{Base: args.b, Disp: 4*nr*u + 64*v}, bregs[v])
-		}
-		for r := 0; r < mr; r++ {
-			t := bc[r%len(bc)]
-			VBROADCASTSS(Mem{Base: args.a, Disp: 4*mr*u + 4*r}, t)
-			for v := 0; v < nv; v++ {
-				VFMADD231PS(bregs[v], t, accs[r*nv+v])
-			}
-		}
-	}
-	emitLoop(args, mr, nr, step)
-	alpha := bc[0]
-	VBROADCASTSS(paramAddr("alpha"), alpha)
-	emitStore(args, mr, nv, 64, accs, alpha)
-	VZEROUPPER()
-	RET()
+// zmmRegs and ymmRegs are the vector registers the kernels assign by hand.
+var (
+	zmmRegs = []reg.VecPhysical{reg.Z0, reg.Z1, reg.Z2, reg.Z3, reg.Z4, reg.Z5, reg.Z6, reg.Z7, reg.Z8, reg.Z9, reg.Z10, reg.Z11, reg.Z12, reg.Z13, reg.Z14, reg.Z15, reg.Z16, reg.Z17, reg.Z18, reg.Z19, reg.Z20, reg.Z21, reg.Z22, reg.Z23, reg.Z24, reg.Z25, reg.Z26, reg.Z27, reg.Z28, reg.Z29, reg.Z30, reg.Z31}
+	ymmRegs = []reg.VecPhysical{reg.Y0, reg.Y1, reg.Y2, reg.Y3, reg.Y4, reg.Y5, reg.Y6, reg.Y7, reg.Y8, reg.Y9, reg.Y10, reg.Y11, reg.Y12, reg.Y13, reg.Y14, reg.Y15}
+)
+
+// fmaISA is what a GEMM micro-kernel needs to know of a vector extension.
+type fmaISA struct {
+	name  string // in the kernel's name: AVX512, AVX2
+	doc   string // in its doc: "AVX-512F", "AVX2 and FMA"
+	regs  []reg.VecPhysical
+	lanes int                   // float32 values per register
+	zero  func(reg.VecPhysical) // clears a register
 }
 
-// genAVX2 emits an mr×(8·nv) kernel on ymm registers with FMA3.
-func genAVX2(mr, nv int) {
-	nr := 8 * nv
-	name := fmt.Sprintf("gemmKernelAVX2x%dx%d", mr, nr)
-	TEXT(name, NOSPLIT, signature)
-	Pragma("noescape")
-	Doc(fmt.Sprintf("%s computes a %d×%d tile of C with AVX2 and FMA.", name, mr, nr))
-	args := loadArgs()
-	ys := []reg.VecPhysical{reg.Y0, reg.Y1, reg.Y2, reg.Y3, reg.Y4, reg.Y5, reg.Y6, reg.Y7, reg.Y8, reg.Y9, reg.Y10, reg.Y11, reg.Y12, reg.Y13, reg.Y14, reg.Y15}
-	accs := ys[:mr*nv]
-	bregs := ys[mr*nv : mr*nv+nv]
-	bc := ys[mr*nv+nv:]
+var (
+	isaAVX512 = fmaISA{"AVX512", "AVX-512F", zmmRegs, 16, func(z reg.VecPhysical) { VPXORD(z, z, z) }}
+	isaAVX2   = fmaISA{"AVX2", "AVX2 and FMA", ymmRegs, 8, func(y reg.VecPhysical) { VXORPS(y, y, y) }}
+)
+
+// splitRegs divides regs into mr·nv accumulators, nv registers for a row
+// of B and the rest for broadcasts of A (at least one).
+func splitRegs(regs []reg.VecPhysical, mr, nv int) (accs, bregs, bc []reg.VecPhysical) {
+	accs = regs[:mr*nv]
+	bregs = regs[mr*nv : mr*nv+nv]
+	bc = regs[mr*nv+nv:]
 	if len(bc) < 1 {
 		panic("asmgen: too many accumulators")
 	}
-	emitPrefetchC(args, mr, 4*nr)
-	for _, y := range accs {
-		VXORPS(y, y, y)
-	}
-	step := func(u int) {
+	return accs, bregs, bc
+}
+
+// emitRankOne emits the products of depth u of the current group: each of
+// the mr values of the packed A panel at a, broadcast, times the B row in
+// bregs, added into accs.
+func emitRankOne(a reg.Register, mr, nv, u int, bregs, bc, accs []reg.VecPhysical) {
+	for r := 0; r < mr; r++ {
+		t := bc[r%len(bc)]
+		VBROADCASTSS(Mem{Base: a, Disp: 4*mr*u + 4*r}, t)
 		for v := 0; v < nv; v++ {
-			VMOVUPS(Mem{Base: args.b, Disp: 4*nr*u + 32*v}, bregs[v])
-		}
-		for r := 0; r < mr; r++ {
-			t := bc[r%len(bc)]
-			VBROADCASTSS(Mem{Base: args.a, Disp: 4*mr*u + 4*r}, t)
-			for v := 0; v < nv; v++ {
-				VFMADD231PS(bregs[v], t, accs[r*nv+v])
-			}
+			VFMADD231PS(bregs[v], t, accs[r*nv+v])
 		}
 	}
-	emitLoop(args, mr, nr, step)
+}
+
+// genFMAKernel emits an mr×(lanes·nv) kernel of isa: mr·nv accumulators,
+// nv registers for the B row and one or more for broadcasts.
+func genFMAKernel(isa fmaISA, mr, nv int) {
+	nr := isa.lanes * nv
+	name := fmt.Sprintf("gemmKernel%sx%dx%d", isa.name, mr, nr)
+	TEXT(name, NOSPLIT, signature)
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s computes a %d×%d tile of C with %s.", name, mr, nr, isa.doc))
+	args := loadArgs()
+	accs, bregs, bc := splitRegs(isa.regs, mr, nv)
+	emitPrefetchC(args, mr, 4*nr)
+	for _, z := range accs {
+		isa.zero(z)
+	}
+	vbytes := 4 * isa.lanes
+	emitLoop(args, mr, nr, func(u int) {
+		for v := 0; v < nv; v++ {
+			VMOVUPS(Mem{Base: args.b, Disp: 4*nr*u + vbytes*v}, bregs[v])
+		}
+		emitRankOne(args.a, mr, nv, u, bregs, bc, accs)
+	})
 	alpha := bc[0]
 	VBROADCASTSS(paramAddr("alpha"), alpha)
-	emitStore(args, mr, nv, 32, accs, alpha)
+	emitStore(args, mr, nv, vbytes, accs, alpha)
 	VZEROUPPER()
 	RET()
 }
@@ -302,7 +296,7 @@ func genPackA14AVX512() {
 	mask := GP32()
 	MOVL(U32(0x3fff), mask)
 	KMOVW(mask, reg.K1)
-	z := []reg.VecPhysical{reg.Z0, reg.Z1, reg.Z2, reg.Z3, reg.Z4, reg.Z5, reg.Z6, reg.Z7, reg.Z8, reg.Z9, reg.Z10, reg.Z11, reg.Z12, reg.Z13, reg.Z14, reg.Z15, reg.Z16, reg.Z17, reg.Z18, reg.Z19, reg.Z20, reg.Z21, reg.Z22, reg.Z23, reg.Z24, reg.Z25, reg.Z26, reg.Z27, reg.Z28, reg.Z29, reg.Z30, reg.Z31}
+	z := zmmRegs
 	rows := []Mem{
 		{Base: src}, {Base: src, Index: lda, Scale: 1}, {Base: src, Index: lda, Scale: 2}, {Base: src, Index: lda3, Scale: 1}, {Base: src, Index: lda, Scale: 4},
 		{Base: b1}, {Base: b1, Index: lda, Scale: 1}, {Base: b1, Index: lda, Scale: 2}, {Base: b1, Index: lda3, Scale: 1}, {Base: b1, Index: lda, Scale: 4},
@@ -340,7 +334,7 @@ func genPackA14RowsAVX512() {
 	mask := GP32()
 	MOVL(U32(0x3fff), mask)
 	KMOVW(mask, reg.K1)
-	z := []reg.VecPhysical{reg.Z0, reg.Z1, reg.Z2, reg.Z3, reg.Z4, reg.Z5, reg.Z6, reg.Z7, reg.Z8, reg.Z9, reg.Z10, reg.Z11, reg.Z12, reg.Z13, reg.Z14, reg.Z15, reg.Z16, reg.Z17, reg.Z18, reg.Z19, reg.Z20, reg.Z21, reg.Z22, reg.Z23, reg.Z24, reg.Z25, reg.Z26, reg.Z27, reg.Z28, reg.Z29, reg.Z30, reg.Z31}
+	z := zmmRegs
 	Label("group")
 	for r := 0; r < 14; r++ {
 		MOVQ(Mem{Base: offs, Disp: 8 * r}, t[r%2])
@@ -440,7 +434,7 @@ func genPackBT32AVX512() {
 	SHLQ(U8(2), ldb)
 	groups := Load(Param("groups"), GP64())
 	row := GP64()
-	z := []reg.VecPhysical{reg.Z0, reg.Z1, reg.Z2, reg.Z3, reg.Z4, reg.Z5, reg.Z6, reg.Z7, reg.Z8, reg.Z9, reg.Z10, reg.Z11, reg.Z12, reg.Z13, reg.Z14, reg.Z15, reg.Z16, reg.Z17, reg.Z18, reg.Z19, reg.Z20, reg.Z21, reg.Z22, reg.Z23, reg.Z24, reg.Z25, reg.Z26, reg.Z27, reg.Z28, reg.Z29, reg.Z30, reg.Z31}
+	z := zmmRegs
 	Label("group")
 	MOVQ(src, row)
 	for half := 0; half < 2; half++ {
