@@ -22,9 +22,6 @@ func shapeOf(a tensor.NormArgs) normShape {
 	return normShape{rows: a.Rows, rowLen: a.N, groups: 1, chans: a.N, hw: 1, params: a.N}
 }
 
-// param returns the affine parameter index of element i of row r.
-func (s normShape) param(r, i int) int { return (r%s.groups)*s.chans + i/s.hw }
-
 // Norm computes a layer norm or group norm with two-pass float64
 // statistics (biased variance), writing y, the mean and the reciprocal
 // standard deviation 1/sqrt(var + eps).

@@ -188,11 +188,3 @@ func TestNonFiniteStopsOrSkips(t *testing.T) {
 		assert.Equal(t, before, s.Net.Parameters()[0].Var.Value.Data(), "a skipped step changes nothing")
 	})
 }
-
-// mustJSON is the indented encoding Run writes to config.json.
-func mustJSON(t *testing.T, cfg Config) []byte {
-	t.Helper()
-	b, err := json.MarshalIndent(cfg, "", "  ")
-	require.NoError(t, err)
-	return b
-}

@@ -55,12 +55,3 @@ func add(g *imgio.Grid, img []float32, caption string) {
 	g.Images = append(g.Images, img)
 	g.Captions = append(g.Captions, caption)
 }
-
-// blank is an all-white cell.
-func blank(c, h, w int) []float32 {
-	out := make([]float32, c*h*w)
-	for i := range out {
-		out[i] = 1
-	}
-	return out
-}
