@@ -128,6 +128,34 @@ func (t *TorchRunner) Script(suite string) string {
 	return filepath.Join(dir, "bench_"+suite+".py")
 }
 
+// torchProbe imports torch and prints its version and file. A folder named
+// torch in the working directory would import as an empty namespace
+// package, with no version and no file, so both are required.
+const torchProbe = `import torch, sys
+v, f = getattr(torch, "__version__", None), getattr(torch, "__file__", None)
+if not v or not f:
+    sys.exit("torch imported from %s is not PyTorch (no version or file)" % list(getattr(torch, "__path__", [])))
+print(v, f)`
+
+// TorchAvailable reports why python (DefaultPython when empty) cannot run
+// the reference scripts, or nil. It runs from the system's temporary folder,
+// so that no folder of the caller's working directory can stand in for the
+// torch package.
+func TorchAvailable(python string) error {
+	if python == "" {
+		python = DefaultPython
+	}
+	cmd := exec.Command(python, "-c", torchProbe)
+	cmd.Dir = os.TempDir()
+	cmd.Env = ReferenceEnv(os.Environ(), 1)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		return fmt.Errorf("%s cannot import PyTorch (install python3-torch: scripts/setup.sh --python): %s", python, lines[len(lines)-1])
+	}
+	return nil
+}
+
 // Run executes the reference of suite for cases.
 func (t *TorchRunner) Run(ctx context.Context, suite string, cases []Case) (TorchOutput, error) {
 	script := t.Script(suite)

@@ -95,6 +95,9 @@ func runBench(cmd *cobra.Command, opts *globalOptions, f *benchFlags, args []str
 		threads = runtime.GOMAXPROCS(0)
 	}
 	if f.vs == "torch" {
+		if err := bench.TorchAvailable(f.python); err != nil {
+			return fmt.Errorf("--vs torch: %w", err)
+		}
 		dev := "auto"
 		if strings.HasPrefix(be.Name(), "cpu") {
 			dev = "cpu"
