@@ -1,0 +1,357 @@
+#version 430 core
+// Generated from kernels/vulkan/shaders/attention_subgroup.comp by kernels/vulkan/internal/shadergen for OpenGL; DO NOT EDIT.
+#ifndef SARGO_SPEC_0
+#define SARGO_SPEC_0 64u
+#endif
+// Attention forward with the row reductions through subgroup shuffles
+// (GL_KHR_shader_subgroup_shuffle, subgroups of at least 8 invocations
+// that divide the workgroup). The kernel is attention_forward.glsl.
+#define ATTN_SUBGROUP 1
+// #include "attention_forward.glsl", inlined:
+// Fused scaled dot-product attention forward, FlashAttention-2 style; the
+// body of attention.comp (row reductions through shared memory) and
+// attention_subgroup.comp (row reductions through subgroup shuffles), which
+// define ATTN_SUBGROUP to 0 or 1 before including it.
+//
+// A workgroup owns one (batch*head, tile of BR queries). Its Q tile stays
+// in shared memory; keys are walked BC at a time: S = scale*Q*K^T + mask
+// for the tile (K staged DC head-dim columns at a time), an online softmax
+// per row (running max m and sum l, the row max and sum reduced over the 8
+// invocations of a row pair), P = exp(S - m) through shared memory, then
+// O = O*exp(m_old - m) + P*V (V staged the same way). Each invocation holds
+// 8 scores and D/4 output accumulators. Masks: none, additive [Lq, Lk]
+// values, or block-causal by scale ids (query i sees key j iff
+// scaleK[j] <= scaleQ[i]; ids are non-decreasing, so the key tiles past the
+// tile's last query scale are skipped). A query that sees no key outputs
+// zeros and lse = -inf.
+
+#if ATTN_SUBGROUP
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_KHR_shader_subgroup_shuffle : require
+#endif
+
+const uint DPAD = SARGO_SPEC_0; // the head dim rounded up to a multiple of 32
+layout(local_size_x = 128) in;
+
+layout(std430, binding = 0) writeonly buffer Out0 { float outp[]; };
+layout(std430, binding = 1) writeonly buffer Lse1 { float lseOut[]; };
+layout(std430, binding = 2) readonly buffer Q2 { float q[]; };
+layout(std430, binding = 3) readonly buffer K3 { float k[]; };
+layout(std430, binding = 4) readonly buffer V4 { float v[]; };
+layout(std430, binding = 5) readonly buffer Mask5 { float maskv[]; };
+layout(std430, binding = 6) readonly buffer ScaleQ6 { float scaleQ[]; };
+layout(std430, binding = 7) readonly buffer ScaleK7 { float scaleK[]; };
+
+layout(std140, binding = 0) uniform Push {
+    uint offOut;
+    uint offLse;
+    uint offQ;
+    uint offK;
+    uint offV;
+    uint offMask;
+    uint offSQ;
+    uint offSK;
+    uint nh;
+    uint Lq;
+    uint Lk;
+    uint D;
+    uint mask; // 0 none, 1 additive, 2 scale
+    float scale;
+} p;
+
+uint lt, tr, tc;
+
+// #include "attention_tile.glsl", inlined:
+// Tiling shared by the attention kernels (attention.comp,
+// attention_subgroup.comp, attention_backward_dq.comp,
+// attention_backward_dkdv.comp). See the attention section of README.md.
+//
+// A workgroup of WG = 128 invocations owns a tile of BR = 32 rows (queries
+// in the forward and dQ kernels, keys in the dK/dV kernel) and walks the
+// other side BC = 32 columns at a time. Rows are [L, D] matrices of the
+// contiguous [B, H, L, D] tensors; the head dim is staged through shared
+// memory DC = 32 columns at a time, each staged row padded by 4 floats so
+// that the vec4 reads below hit distinct banks.
+//
+// Every kernel uses one mapping of invocations to work: invocation lt is
+// (tr, tc) = (lt / 8, lt % 8); it owns rows 2tr and 2tr+1 of the tile,
+// columns tc, tc+8, tc+16, tc+24 of each BR x BC score block (8 scores in
+// registers), and, of each DC-wide chunk of a [BR, D] accumulator, the 4
+// columns 4tc..4tc+3 of its 2 rows (8 floats per chunk, D/4 in all). The 8
+// invocations of a row pair are consecutive, so a row reduction is 3
+// exchanges among 8 neighbours.
+//
+// Included after the including shader has declared the specialization
+// constant DPAD (the head dim p.D rounded up to whole chunks: 32, 64, 96 or
+// 128; the columns past p.D are staged as zeros) and lt, tr, tc, and
+// enabled GL_EXT_control_flow_attributes.
+
+const uint WG = 128u; // invocations per workgroup
+const uint BR = 32u;  // rows of a workgroup's tile
+const uint BC = 32u;  // columns of a score block
+const uint DC = 32u;  // head-dim columns staged per chunk
+const uint RS = DC / 4u + 1u; // vec4 stride of a staged chunk row (4 floats of padding)
+const uint NCH = DPAD / DC;     // chunks of the padded head dim
+const uint PS = BR / 2u + 4u;   // vec2 stride of a [BC][BR] block in shared memory (8 floats of padding)
+
+#define NEG_INF uintBitsToFloat(0xff800000u)
+
+// EACH_CHUNK(M) expands M(ch) for ch = 0..3 under if (ch < NCH): the steps
+// that index register accumulators by chunk are written out per chunk, so
+// that the indices are constants however the compiler unrolls (DPAD is at
+// most 4 * DC).
+#define EACH_CHUNK(M) \
+    if (0u < NCH) { M(0u) } if (1u < NCH) { M(1u) } if (2u < NCH) { M(2u) } if (3u < NCH) { M(3u) }
+
+// EACH_CHUNK_DOWN(M) is EACH_CHUNK from the last chunk to the first, so a
+// pass that follows one over all chunks starts on the chunk still staged.
+#define EACH_CHUNK_DOWN(M) \
+    if (3u < NCH) { M(3u) } if (2u < NCH) { M(2u) } if (1u < NCH) { M(1u) } if (0u < NCH) { M(0u) }
+
+// STAGE_CHUNK(dst, dstStride, dstOff, src, base, nrows, ch) copies chunk ch
+// (head-dim columns ch*DC .. ch*DC+DC-1) of rows 0..BR-1 of the [*, p.D]
+// matrix at element offset base of src into dst (vec4 rows of dstStride,
+// starting at vec4 dstOff), with zeros for rows >= nrows (at least 1) and
+// columns >= p.D. Each invocation moves 2 vec4; global
+// reads are row-contiguous across neighbouring invocations. Addresses are
+// clamped into the matrix and the zeros selected, so nothing branches.
+#define STAGE_CHUNK(dst, dstStride, dstOff, src, base, nrows, ch)              \
+    for (uint k_ = 0u; k_ < 2u; k_++) {                            \
+        uint row_ = (lt >> 3) + 16u * k_;                                     \
+        uint a_ = (base) + min(row_, (nrows) - 1u) * p.D;                     \
+        vec4 v_;                                                              \
+        for (uint e_ = 0u; e_ < 4u; e_++) {                        \
+            uint d_ = (ch) * DC + 4u * (lt & 7u) + e_;                        \
+            v_[e_] = d_ < p.D ? src[a_ + min(d_, p.D - 1u)] : 0.0;            \
+        }                                                                     \
+        dst[(dstOff) + row_ * (dstStride) + (lt & 7u)] = row_ < (nrows) ? v_ : vec4(0.0); \
+    }
+
+// SCORES_NT(acc, A, aStride, aOff, B) adds the products of the invocation's
+// rows of A (vec4 rows of aStride from vec4 aOff) with its columns of the
+// staged chunk B (rows of RS) over the DC staged head-dim columns:
+// acc[4r + c] += A[2tr + r] . B[tc + 8c]. Per 4 head-dim columns it reads
+// 6 vec4 for 32 FMAs; the loop is unrolled by 2 (8 vec4 columns).
+#define SCORES_NT(acc, A, aStride, aOff, B)                                    \
+    for (uint k8_ = 0u; k8_ < DC / 4u; k8_ += 2u) {          \
+        for (uint kk_ = 0u; kk_ < 2u; kk_++) {                     \
+            uint k4_ = k8_ + kk_;                                             \
+            vec4 a0_ = A[(aOff) + (2u * tr) * (aStride) + k4_];               \
+            vec4 a1_ = A[(aOff) + (2u * tr + 1u) * (aStride) + k4_];          \
+            for (uint c_ = 0u; c_ < 4u; c_++) {                    \
+                vec4 b_ = B[(tc + 8u * c_) * RS + k4_];                       \
+                for (uint e_ = 0u; e_ < 4u; e_++) {                \
+                    acc[c_] += a0_[e_] * b_[e_];                              \
+                    acc[4u + c_] += a1_[e_] * b_[e_];                         \
+                }                                                             \
+            }                                                                 \
+        }                                                                     \
+    }
+
+// ACCUM_PV(acc, ch, P, B) adds, for the invocation's 2 rows and 4 columns of
+// head-dim chunk ch, the product of the [BC][BR] block P (vec2 row pairs,
+// stride PS) with the staged [BC, DC] chunk B:
+// acc[8ch + 4r + e] += sum_k P[k][2tr + r] * B[k][4tc + e]. Per k it reads
+// one vec2 and one vec4 for 8 FMAs.
+#define ACCUM_PV(acc, ch, P, B)                                                \
+    for (uint k0_ = 0u; k0_ < BC; k0_ += 4u) {                \
+        for (uint kk_ = 0u; kk_ < 4u; kk_++) {                     \
+            uint k_ = k0_ + kk_;                                              \
+            vec2 p_ = P[k_ * PS + tr];                                        \
+            vec4 b_ = B[k_ * RS + tc];                                        \
+            for (uint e_ = 0u; e_ < 4u; e_++) {                    \
+                acc[8u * (ch) + e_] += p_.x * b_[e_];                         \
+                acc[8u * (ch) + 4u + e_] += p_.y * b_[e_];                    \
+            }                                                                 \
+        }                                                                     \
+    }
+
+// STORE_PAIRS(P, v) writes the invocation's 8 values v[4r + c] (rows 2tr + r,
+// columns tc + 8c) to the [BC][BR] block P as P[tc + 8c][2tr + r].
+#define STORE_PAIRS(P, v)                                                      \
+    for (uint c_ = 0u; c_ < 4u; c_++) {                            \
+        P[(tc + 8u * c_) * PS + tr] = vec2(v[c_], v[4u + c_]);                \
+    }
+
+const uint QS = DPAD / 4u + 1u; // vec4 stride of a resident Q row
+
+shared vec4 sQ[BR * QS];  // the query tile, all head-dim columns
+shared vec4 sKV[BC * RS]; // one chunk of K, then of V
+shared vec2 sP[BC * PS];  // P as [key][query pair]
+#if !ATTN_SUBGROUP
+shared float sRed[BR * 8u];  // per-row partial maxima of the 8 invocations
+shared float sRed2[BR * 8u]; // and partial sums
+#endif
+
+// rowMax and rowSum reduce over the 8 invocations (tc = 0..7) of a row pair,
+// and every one of them gets the same result. Both variants add in the
+// order ((v0+v1)+(v2+v3))+((v4+v5)+(v6+v7)) (the butterfly's, up to
+// commutation), so they produce the same bits.
+#if !ATTN_SUBGROUP
+#define ROW_REDUCE(OP, a, i) \
+    OP(OP(OP(a[i], a[i + 1u]), OP(a[i + 2u], a[i + 3u])), OP(OP(a[i + 4u], a[i + 5u]), OP(a[i + 6u], a[i + 7u])))
+#define ADD(x, y) ((x) + (y))
+#define rowMax(a, i) ROW_REDUCE(max, a, i)
+#define rowSum(a, i) ROW_REDUCE(ADD, a, i)
+#else
+float rowMax(float x) {
+    x = max(x, subgroupShuffleXor(x, 1u));
+    x = max(x, subgroupShuffleXor(x, 2u));
+    return max(x, subgroupShuffleXor(x, 4u));
+}
+float rowSum(float x) {
+    x += subgroupShuffleXor(x, 1u);
+    x += subgroupShuffleXor(x, 2u);
+    return x + subgroupShuffleXor(x, 4u);
+}
+#endif
+
+void main() {
+#if ATTN_SUBGROUP
+    // the shuffles pair invocations by subgroup lane: number the tile's
+    // invocations by lane so that a row pair's 8 invocations share a subgroup
+    lt = gl_SubgroupID * gl_SubgroupSize + gl_SubgroupInvocationID;
+#else
+    lt = gl_LocalInvocationIndex;
+#endif
+    tr = lt >> 3;
+    tc = lt & 7u;
+    uint tiles = (p.Lq + BR - 1u) / BR;
+    for (uint tile = gl_WorkGroupID.x; tile < tiles; tile += gl_NumWorkGroups.x) {
+        uint i0 = tile * BR;
+        uint nq = min(BR, p.Lq - i0);
+        float qs[2];
+        bool rowOK[2];
+        for (uint r = 0u; r < 2u; r++) {
+            uint row = 2u * tr + r;
+            rowOK[r] = row < nq;
+            qs[r] = p.mask == 2u ? scaleQ[p.offSQ + i0 + min(row, nq - 1u)] : 0.0;
+        }
+        // scale ids are non-decreasing: the last query of the tile sees the most keys
+        float tileMaxScale = p.mask == 2u ? scaleQ[p.offSQ + i0 + nq - 1u] : 0.0;
+        for (uint bh = gl_WorkGroupID.y; bh < p.nh; bh += gl_NumWorkGroups.y) {
+            barrier(); // the previous head's readers of sQ are done
+            for (uint ch = 0u; ch < NCH; ch++) {
+                STAGE_CHUNK(sQ, QS, ch * (DC / 4u), q, p.offQ + (bh * p.Lq + i0) * p.D, nq, ch)
+            }
+            float o[NCH * 8u];
+            for (uint e = 0u; e < NCH * 8u; e++) {
+                o[e] = 0.0;
+            }
+            float m[2] = float[2](NEG_INF, NEG_INF);
+            float l[2] = float[2](0.0, 0.0);
+            uint kvbase = (bh * p.Lk) * p.D;
+            for (uint j0 = 0u; j0 < p.Lk; j0 += BC) {
+                if (p.mask == 2u && scaleK[p.offSK + j0] > tileMaxScale) {
+                    break;
+                }
+                uint nk = min(BC, p.Lk - j0);
+                float s[8];
+                for (uint e = 0u; e < 8u; e++) {
+                    s[e] = 0.0;
+                }
+                for (uint ch = 0u; ch < NCH; ch++) {
+                    barrier();
+                    STAGE_CHUNK(sKV, RS, 0u, k, p.offK + kvbase + j0 * p.D, nk, ch)
+                    barrier();
+                    SCORES_NT(s, sQ, QS, ch * (DC / 4u), sKV)
+                }
+                // scale, mask, and the online softmax of each of the 2 rows
+                float mt[2];
+                for (uint r = 0u; r < 2u; r++) {
+                    uint i = i0 + 2u * tr + r;
+                    mt[r] = NEG_INF;
+                    for (uint c = 0u; c < 4u; c++) {
+                        uint jj = tc + 8u * c;
+                        uint j = j0 + jj;
+                        float x = s[4u * r + c] * p.scale;
+                        bool vis = rowOK[r] && jj < nk;
+                        if (vis && p.mask == 1u) {
+                            x += maskv[p.offMask + i * p.Lk + j];
+                        } else if (vis && p.mask == 2u) {
+                            vis = scaleK[p.offSK + j] <= qs[r];
+                        }
+                        x = vis ? x : NEG_INF;
+                        s[4u * r + c] = x;
+                        mt[r] = max(mt[r], x);
+                    }
+                }
+#if ATTN_SUBGROUP
+                for (uint r = 0u; r < 2u; r++) {
+                    mt[r] = rowMax(mt[r]);
+                }
+#else
+                for (uint r = 0u; r < 2u; r++) {
+                    sRed[(2u * tr + r) * 8u + tc] = mt[r];
+                }
+                barrier();
+                for (uint r = 0u; r < 2u; r++) {
+                    mt[r] = rowMax(sRed, (2u * tr + r) * 8u);
+                }
+#endif
+                float alpha[2], rs[2];
+                for (uint r = 0u; r < 2u; r++) {
+                    float mn = max(m[r], mt[r]);
+                    // a row with no visible key so far keeps m = -inf, o = 0, l = 0
+                    float mu = mn == NEG_INF ? 0.0 : mn;
+                    alpha[r] = exp(m[r] - mu);
+                    m[r] = mn;
+                    rs[r] = 0.0;
+                    for (uint c = 0u; c < 4u; c++) {
+                        float e = exp(s[4u * r + c] - mu);
+                        s[4u * r + c] = e;
+                        rs[r] += e;
+                    }
+                }
+#if ATTN_SUBGROUP
+                for (uint r = 0u; r < 2u; r++) {
+                    rs[r] = rowSum(rs[r]);
+                }
+#else
+                for (uint r = 0u; r < 2u; r++) {
+                    sRed2[(2u * tr + r) * 8u + tc] = rs[r];
+                }
+                barrier();
+                for (uint r = 0u; r < 2u; r++) {
+                    rs[r] = rowSum(sRed2, (2u * tr + r) * 8u);
+                }
+#endif
+                for (uint r = 0u; r < 2u; r++) {
+                    l[r] = l[r] * alpha[r] + rs[r];
+                }
+                for (uint ch = 0u; ch < NCH; ch++) {
+                    for (uint e = 0u; e < 4u; e++) {
+                        o[8u * ch + e] *= alpha[0];
+                        o[8u * ch + 4u + e] *= alpha[1];
+                    }
+                }
+                // sP's readers of the previous key tile finished before the K barriers
+                STORE_PAIRS(sP, s)
+#define PV_CHUNK(ch)                                                           \
+    barrier();                                                                 \
+    STAGE_CHUNK(sKV, RS, 0u, v, p.offV + kvbase + j0 * p.D, nk, ch)       \
+    barrier();                                                                 \
+    ACCUM_PV(o, ch, sP, sKV)
+                EACH_CHUNK(PV_CHUNK)
+            }
+            for (uint r = 0u; r < 2u; r++) {
+                if (!rowOK[r]) {
+                    continue;
+                }
+                uint row = bh * p.Lq + i0 + 2u * tr + r;
+                float inv = l[r] > 0.0 ? 1.0 / l[r] : 0.0;
+                for (uint ch = 0u; ch < NCH; ch++) {
+                    for (uint e = 0u; e < 4u; e++) {
+                        uint d = ch * DC + 4u * tc + e;
+                        if (d < p.D) {
+                            outp[p.offOut + row * p.D + d] = o[8u * ch + 4u * r + e] * inv;
+                        }
+                    }
+                }
+                if (tc == 0u) {
+                    lseOut[p.offLse + row] = l[r] > 0.0 ? m[r] + log(l[r]) : NEG_INF;
+                }
+            }
+        }
+    }
+}
