@@ -13,9 +13,10 @@
 // attention_subgroup.comp (row reductions through subgroup shuffles), which
 // define ATTN_SUBGROUP to 0 or 1 before including it.
 //
-// A workgroup owns one (batch*head, tile of BR queries). Its Q tile stays
-// in shared memory; keys are walked BC at a time: S = scale*Q*K^T + mask
-// for the tile (K staged DC head-dim columns at a time), an online softmax
+// A workgroup owns one (batch*head, tile of BR queries) and walks the keys
+// BC at a time: S = scale*Q*K^T + mask for the tile (Q and K staged DC
+// head-dim columns at a time; a single chunk of Q stays staged), an online
+// softmax
 // per row (running max m and sum l, the row max and sum reduced over the 8
 // invocations of a row pair), P = exp(S - m) through shared memory, then
 // O = O*exp(m_old - m) + P*V (V staged the same way). Each invocation holds
@@ -70,8 +71,7 @@ uint lt, tr, tc;
 // in the forward and dQ kernels, keys in the dK/dV kernel) and walks the
 // other side BC = 32 columns at a time. Rows are [L, D] matrices of the
 // contiguous [B, H, L, D] tensors; the head dim is staged through shared
-// memory DC = 32 columns at a time, each staged row padded by 4 floats so
-// that the vec4 reads below hit distinct banks.
+// memory DC = 32 columns at a time.
 //
 // Every kernel uses one mapping of invocations to work: invocation lt is
 // (tr, tc) = (lt / 8, lt % 8); it owns rows 2tr and 2tr+1 of the tile,
@@ -81,20 +81,30 @@ uint lt, tr, tc;
 // invocations of a row pair are consecutive, so a row reduction is 3
 // exchanges among 8 neighbours.
 //
+// Shared memory is one array of vec4, smem, that each kernel carves into
+// regions of 256 vec4 (4 KiB): a staged chunk (32 rows of 8 vec4), or a
+// 32 x 32 block of probabilities. A staged row's 8 vec4 are stored in the
+// order c4 ^ (row % 8) (CIDX), so that the reads below (8 rows at one c4,
+// or one row at 8 c4) and the writes of STAGE_CHUNK fall on distinct banks
+// without padding.
+//
 // Included after the including shader has declared the specialization
 // constant DPAD (the head dim p.D rounded up to whole chunks: 32, 64, 96 or
-// 128; the columns past p.D are staged as zeros) and lt, tr, tc, and
-// enabled GL_EXT_control_flow_attributes.
+// 128; the columns past p.D are staged as zeros), smem, and lt, tr, tc,
+// and enabled GL_EXT_control_flow_attributes.
 
 const uint WG = 128u; // invocations per workgroup
 const uint BR = 32u;  // rows of a workgroup's tile
 const uint BC = 32u;  // columns of a score block
 const uint DC = 32u;  // head-dim columns staged per chunk
-const uint RS = DC / 4u + 1u; // vec4 stride of a staged chunk row (4 floats of padding)
-const uint NCH = DPAD / DC;     // chunks of the padded head dim
-const uint PS = BR / 2u + 4u;   // vec2 stride of a [BC][BR] block in shared memory (8 floats of padding)
+const uint REGION = 256u; // vec4 of one shared-memory region
+const uint NCH = DPAD / DC; // chunks of the padded head dim
 
 #define NEG_INF uintBitsToFloat(0xff800000u)
+
+// CIDX(row, c4) is the vec4 slot, within a staged chunk, of head-dim
+// columns 4c4..4c4+3 of row.
+#define CIDX(row, c4) ((row) * 8u + ((c4) ^ ((row) & 7u)))
 
 // EACH_CHUNK(M) expands M(ch) for ch = 0..3 under if (ch < NCH): the steps
 // that index register accumulators by chunk are written out per chunk, so
@@ -108,14 +118,14 @@ const uint PS = BR / 2u + 4u;   // vec2 stride of a [BC][BR] block in shared mem
 #define EACH_CHUNK_DOWN(M) \
     if (3u < NCH) { M(3u) } if (2u < NCH) { M(2u) } if (1u < NCH) { M(1u) } if (0u < NCH) { M(0u) }
 
-// STAGE_CHUNK(dst, dstStride, dstOff, src, base, nrows, ch) copies chunk ch
-// (head-dim columns ch*DC .. ch*DC+DC-1) of rows 0..BR-1 of the [*, p.D]
-// matrix at element offset base of src into dst (vec4 rows of dstStride,
-// starting at vec4 dstOff), with zeros for rows >= nrows (at least 1) and
-// columns >= p.D. Each invocation moves 2 vec4; global
-// reads are row-contiguous across neighbouring invocations. Addresses are
-// clamped into the matrix and the zeros selected, so nothing branches.
-#define STAGE_CHUNK(dst, dstStride, dstOff, src, base, nrows, ch)              \
+// STAGE_CHUNK(off, src, base, nrows, ch) copies chunk ch (head-dim columns
+// ch*DC .. ch*DC+DC-1) of rows 0..BR-1 of the [*, p.D] matrix at element
+// offset base of src into the region at smem[off], with zeros for rows >=
+// nrows (at least 1) and columns >= p.D. Each invocation moves 2 vec4;
+// global reads are row-contiguous across neighbouring invocations.
+// Addresses are clamped into the matrix and the zeros selected, so
+// nothing branches.
+#define STAGE_CHUNK(off, src, base, nrows, ch)                                 \
     for (uint k_ = 0u; k_ < 2u; k_++) {                            \
         uint row_ = (lt >> 3) + 16u * k_;                                     \
         uint a_ = (base) + min(row_, (nrows) - 1u) * p.D;                     \
@@ -124,22 +134,22 @@ const uint PS = BR / 2u + 4u;   // vec2 stride of a [BC][BR] block in shared mem
             uint d_ = (ch) * DC + 4u * (lt & 7u) + e_;                        \
             v_[e_] = d_ < p.D ? src[a_ + min(d_, p.D - 1u)] : 0.0;            \
         }                                                                     \
-        dst[(dstOff) + row_ * (dstStride) + (lt & 7u)] = row_ < (nrows) ? v_ : vec4(0.0); \
+        smem[(off) + CIDX(row_, lt & 7u)] = row_ < (nrows) ? v_ : vec4(0.0);  \
     }
 
-// SCORES_NT(acc, A, aStride, aOff, B) adds the products of the invocation's
-// rows of A (vec4 rows of aStride from vec4 aOff) with its columns of the
-// staged chunk B (rows of RS) over the DC staged head-dim columns:
+// SCORES_NT(acc, aOff, bOff) adds the products of the invocation's rows of
+// the staged chunk at smem[aOff] with its columns of the staged chunk at
+// smem[bOff] over the DC staged head-dim columns:
 // acc[4r + c] += A[2tr + r] . B[tc + 8c]. Per 4 head-dim columns it reads
-// 6 vec4 for 32 FMAs; the loop is unrolled by 2 (8 vec4 columns).
-#define SCORES_NT(acc, A, aStride, aOff, B)                                    \
+// 6 vec4 for 32 FMAs; the loop is unrolled by 2.
+#define SCORES_NT(acc, aOff, bOff)                                             \
     for (uint k8_ = 0u; k8_ < DC / 4u; k8_ += 2u) {          \
         for (uint kk_ = 0u; kk_ < 2u; kk_++) {                     \
             uint k4_ = k8_ + kk_;                                             \
-            vec4 a0_ = A[(aOff) + (2u * tr) * (aStride) + k4_];               \
-            vec4 a1_ = A[(aOff) + (2u * tr + 1u) * (aStride) + k4_];          \
+            vec4 a0_ = smem[(aOff) + CIDX(2u * tr, k4_)];                     \
+            vec4 a1_ = smem[(aOff) + CIDX(2u * tr + 1u, k4_)];                \
             for (uint c_ = 0u; c_ < 4u; c_++) {                    \
-                vec4 b_ = B[(tc + 8u * c_) * RS + k4_];                       \
+                vec4 b_ = smem[(bOff) + CIDX(tc + 8u * c_, k4_)];             \
                 for (uint e_ = 0u; e_ < 4u; e_++) {                \
                     acc[c_] += a0_[e_] * b_[e_];                              \
                     acc[4u + c_] += a1_[e_] * b_[e_];                         \
@@ -148,36 +158,46 @@ const uint PS = BR / 2u + 4u;   // vec2 stride of a [BC][BR] block in shared mem
         }                                                                     \
     }
 
-// ACCUM_PV(acc, ch, P, B) adds, for the invocation's 2 rows and 4 columns of
-// head-dim chunk ch, the product of the [BC][BR] block P (vec2 row pairs,
-// stride PS) with the staged [BC, DC] chunk B:
-// acc[8ch + 4r + e] += sum_k P[k][2tr + r] * B[k][4tc + e]. Per k it reads
-// one vec2 and one vec4 for 8 FMAs.
-#define ACCUM_PV(acc, ch, P, B)                                                \
-    for (uint k0_ = 0u; k0_ < BC; k0_ += 4u) {                \
-        for (uint kk_ = 0u; kk_ < 4u; kk_++) {                     \
-            uint k_ = k0_ + kk_;                                              \
-            vec2 p_ = P[k_ * PS + tr];                                        \
-            vec4 b_ = B[k_ * RS + tc];                                        \
+// A block of probabilities P[k][i] (BC columns k by BR rows i) is stored
+// as 16 x 16 vec4: slot kp*16 + t holds (P[2kp][2t], P[2kp][2t+1],
+// P[2kp+1][2t], P[2kp+1][2t+1]), the invocation's 2 rows at 2 columns.
+
+// STORE_P(off, v) writes the invocation's 8 values v[4r + c] (rows 2tr + r,
+// columns tc + 8c) to the block at smem[off].
+#define STORE_P(off, v)                                                        \
+    for (uint c_ = 0u; c_ < 4u; c_++) {                            \
+        uint k_ = tc + 8u * c_;                                               \
+        uint s_ = (off) + (k_ >> 1) * 16u + tr;                               \
+        smem[s_][2u * (k_ & 1u)] = v[c_];                                     \
+        smem[s_][2u * (k_ & 1u) + 1u] = v[4u + c_];                           \
+    }
+
+// ACCUM_PV(acc, ch, pOff, bOff) adds, for the invocation's 2 rows and 4
+// columns of head-dim chunk ch, the product of the block at smem[pOff]
+// with the staged [BC, DC] chunk at smem[bOff]:
+// acc[8ch + 4r + e] += sum_k P[k][2tr + r] * B[k][4tc + e]. Per 2 k it
+// reads 3 vec4 for 16 FMAs; the loop is unrolled by 2.
+#define ACCUM_PV(acc, ch, pOff, bOff)                                          \
+    for (uint kq_ = 0u; kq_ < BC / 2u; kq_ += 2u) {          \
+        for (uint kk_ = 0u; kk_ < 2u; kk_++) {                     \
+            uint kp_ = kq_ + kk_;                                             \
+            vec4 p_ = smem[(pOff) + kp_ * 16u + tr];                          \
+            vec4 b0_ = smem[(bOff) + CIDX(2u * kp_, tc)];                     \
+            vec4 b1_ = smem[(bOff) + CIDX(2u * kp_ + 1u, tc)];                \
             for (uint e_ = 0u; e_ < 4u; e_++) {                    \
-                acc[8u * (ch) + e_] += p_.x * b_[e_];                         \
-                acc[8u * (ch) + 4u + e_] += p_.y * b_[e_];                    \
+                acc[8u * (ch) + e_] += p_.x * b0_[e_];                        \
+                acc[8u * (ch) + 4u + e_] += p_.y * b0_[e_];                   \
+                acc[8u * (ch) + e_] += p_.z * b1_[e_];                        \
+                acc[8u * (ch) + 4u + e_] += p_.w * b1_[e_];                   \
             }                                                                 \
         }                                                                     \
     }
 
-// STORE_PAIRS(P, v) writes the invocation's 8 values v[4r + c] (rows 2tr + r,
-// columns tc + 8c) to the [BC][BR] block P as P[tc + 8c][2tr + r].
-#define STORE_PAIRS(P, v)                                                      \
-    for (uint c_ = 0u; c_ < 4u; c_++) {                            \
-        P[(tc + 8u * c_) * PS + tr] = vec2(v[c_], v[4u + c_]);                \
-    }
-
-const uint QS = DPAD / 4u + 1u; // vec4 stride of a resident Q row
-
-shared vec4 sQ[BR * QS];  // the query tile, all head-dim columns
-shared vec4 sKV[BC * RS]; // one chunk of K, then of V
-shared vec2 sP[BC * PS];  // P as [key][query pair]
+// shared memory: the Q chunk, the K (then V) chunk, P as [key][query]
+const uint RQ = 0u;
+const uint RKV = REGION;
+const uint RP = 2u * REGION;
+shared vec4 smem[3u * REGION];
 #if !ATTN_SUBGROUP
 shared float sRed[BR * 8u];  // per-row partial maxima of the 8 invocations
 shared float sRed2[BR * 8u]; // and partial sums
@@ -230,9 +250,10 @@ void main() {
         // scale ids are non-decreasing: the last query of the tile sees the most keys
         float tileMaxScale = p.mask == 2u ? scaleQ[p.offSQ + i0 + nq - 1u] : 0.0;
         for (uint bh = gl_WorkGroupID.y; bh < p.nh; bh += gl_NumWorkGroups.y) {
-            barrier(); // the previous head's readers of sQ are done
-            for (uint ch = 0u; ch < NCH; ch++) {
-                STAGE_CHUNK(sQ, QS, ch * (DC / 4u), q, p.offQ + (bh * p.Lq + i0) * p.D, nq, ch)
+            uint qbase = p.offQ + (bh * p.Lq + i0) * p.D;
+            if (NCH == 1u) { // the only chunk of Q stays staged
+                barrier(); // the previous head's readers are done
+                STAGE_CHUNK(RQ, q, qbase, nq, 0u)
             }
             float o[NCH * 8u];
             for (uint e = 0u; e < NCH * 8u; e++) {
@@ -252,9 +273,12 @@ void main() {
                 }
                 for (uint ch = 0u; ch < NCH; ch++) {
                     barrier();
-                    STAGE_CHUNK(sKV, RS, 0u, k, p.offK + kvbase + j0 * p.D, nk, ch)
+                    if (NCH > 1u) {
+                        STAGE_CHUNK(RQ, q, qbase, nq, ch)
+                    }
+                    STAGE_CHUNK(RKV, k, p.offK + kvbase + j0 * p.D, nk, ch)
                     barrier();
-                    SCORES_NT(s, sQ, QS, ch * (DC / 4u), sKV)
+                    SCORES_NT(s, RQ, RKV)
                 }
                 // scale, mask, and the online softmax of each of the 2 rows
                 float mt[2];
@@ -325,13 +349,13 @@ void main() {
                         o[8u * ch + 4u + e] *= alpha[1];
                     }
                 }
-                // sP's readers of the previous key tile finished before the K barriers
-                STORE_PAIRS(sP, s)
+                // P's readers of the previous key tile finished before the K barriers
+                STORE_P(RP, s)
 #define PV_CHUNK(ch)                                                           \
     barrier();                                                                 \
-    STAGE_CHUNK(sKV, RS, 0u, v, p.offV + kvbase + j0 * p.D, nk, ch)       \
+    STAGE_CHUNK(RKV, v, p.offV + kvbase + j0 * p.D, nk, ch)                    \
     barrier();                                                                 \
-    ACCUM_PV(o, ch, sP, sKV)
+    ACCUM_PV(o, ch, RP, RKV)
                 EACH_CHUNK(PV_CHUNK)
             }
             for (uint r = 0u; r < 2u; r++) {

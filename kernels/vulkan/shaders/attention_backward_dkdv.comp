@@ -53,12 +53,13 @@ uint lt, tr, tc;
 
 #include "attention_tile.glsl"
 
-shared vec4 sK[BR * RS]; // chunk of K (the workgroup's keys)
-shared vec4 sV[BR * RS]; // chunk of V
-shared vec4 sQ[BC * RS]; // chunk of Q
-shared vec4 sG[BC * RS]; // chunk of dO
-shared vec2 sP[BC * PS]; // P as [query][key pair]
-shared vec2 sS[BC * PS]; // dS as [query][key pair]
+// shared memory: chunks of K, V, Q and dO; P and dS as [query][key] take
+// K's and V's regions once the scores are done
+const uint RK = 0u;
+const uint RV = REGION;
+const uint RQ = 2u * REGION;
+const uint RG = 3u * REGION;
+shared vec4 smem[4u * REGION];
 
 void main() {
     lt = gl_LocalInvocationIndex;
@@ -83,11 +84,6 @@ void main() {
             uint vbase = p.offV + rowBase * p.D;
             uint qbase = p.offQ + bh * p.Lq * p.D;
             uint gbase = p.offGO + bh * p.Lq * p.D;
-            if (NCH == 1u) { // the only chunk of K and V stays staged
-                barrier(); // the previous head's readers are done
-                STAGE_CHUNK(sK, RS, 0u, k, kbase, nk, 0u)
-                STAGE_CHUNK(sV, RS, 0u, v, vbase, nk, 0u)
-            }
             float ak[NCH * 8u], av[NCH * 8u];
             [[unroll]] for (uint e = 0u; e < NCH * 8u; e++) {
                 ak[e] = 0.0;
@@ -105,15 +101,13 @@ void main() {
                 }
                 [[dont_unroll]] for (uint ch = 0u; ch < NCH; ch++) {
                     barrier();
-                    if (NCH > 1u) {
-                        STAGE_CHUNK(sK, RS, 0u, k, kbase, nk, ch)
-                        STAGE_CHUNK(sV, RS, 0u, v, vbase, nk, ch)
-                    }
-                    STAGE_CHUNK(sQ, RS, 0u, q, qbase + i0 * p.D, nq, ch)
-                    STAGE_CHUNK(sG, RS, 0u, go, gbase + i0 * p.D, nq, ch)
+                    STAGE_CHUNK(RK, k, kbase, nk, ch)
+                    STAGE_CHUNK(RV, v, vbase, nk, ch)
+                    STAGE_CHUNK(RQ, q, qbase + i0 * p.D, nq, ch)
+                    STAGE_CHUNK(RG, go, gbase + i0 * p.D, nq, ch)
                     barrier();
-                    SCORES_NT(s, sK, RS, 0u, sQ)
-                    SCORES_NT(dp, sV, RS, 0u, sG)
+                    SCORES_NT(s, RK, RQ)
+                    SCORES_NT(dp, RV, RG)
                 }
                 // columns are queries i = i0 + tc + 8c
                 [[unroll]] for (uint c = 0u; c < 4u; c++) {
@@ -137,18 +131,19 @@ void main() {
                         dp[4u * r + c] = p.scale * pr * (dp[4u * r + c] - dq);
                     }
                 }
-                STORE_PAIRS(sP, s)
-                STORE_PAIRS(sS, dp)
+                barrier(); // the readers of K and V are done: P and dS take their regions
+                STORE_P(RK, s)
+                STORE_P(RV, dp)
                 // dV += P^T*dO, dK += dS^T*Q, from the chunk still staged down to the first
 #define DKDV_CHUNK(ch)                                                         \
     barrier();                                                                 \
     if ((ch) + 1u != NCH) {                                                    \
-        STAGE_CHUNK(sQ, RS, 0u, q, qbase + i0 * p.D, nq, ch)              \
-        STAGE_CHUNK(sG, RS, 0u, go, gbase + i0 * p.D, nq, ch)             \
+        STAGE_CHUNK(RQ, q, qbase + i0 * p.D, nq, ch)                           \
+        STAGE_CHUNK(RG, go, gbase + i0 * p.D, nq, ch)                          \
         barrier();                                                             \
     }                                                                          \
-    ACCUM_PV(av, ch, sP, sG)                                                   \
-    ACCUM_PV(ak, ch, sS, sQ)
+    ACCUM_PV(av, ch, RK, RG)                                                   \
+    ACCUM_PV(ak, ch, RV, RQ)
                 EACH_CHUNK_DOWN(DKDV_CHUNK)
             }
             [[unroll]] for (uint r = 0u; r < 2u; r++) {

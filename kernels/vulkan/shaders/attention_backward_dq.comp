@@ -51,11 +51,13 @@ uint lt, tr, tc;
 
 #include "attention_tile.glsl"
 
-shared vec4 sQ[BR * RS];  // chunk of Q
-shared vec4 sG[BR * RS];  // chunk of dO
-shared vec4 sK[BC * RS];  // chunk of K (of O while forming D_i)
-shared vec4 sV[BC * RS];  // chunk of V
-shared vec2 sS[BC * PS];  // dS as [key][query pair]
+// shared memory: chunks of Q, dO, K and V; dS as [key][query] takes V's
+// region once the scores are done (O's chunk takes K's while forming D_i)
+const uint RQ = 0u;
+const uint RG = REGION;
+const uint RK = 2u * REGION;
+const uint RV = 3u * REGION;
+shared vec4 smem[4u * REGION];
 
 void main() {
     lt = gl_LocalInvocationIndex;
@@ -81,22 +83,22 @@ void main() {
             // so that dP - D_i is exactly 0 where V_j equals O_i (one key)
             float di[2] = float[2](0.0, 0.0);
             [[dont_unroll]] for (uint ch = 0u; ch < NCH; ch++) {
-                barrier(); // the previous readers of sG and sK are done
-                STAGE_CHUNK(sG, RS, 0u, go, gbase, nq, ch)
-                STAGE_CHUNK(sK, RS, 0u, o, p.offO + rowBase * p.D, nq, ch)
+                barrier(); // the previous readers of the regions are done
+                STAGE_CHUNK(RG, go, gbase, nq, ch)
+                STAGE_CHUNK(RK, o, p.offO + rowBase * p.D, nq, ch)
                 barrier();
                 [[unroll]] for (uint k4 = 0u; k4 < DC / 4u; k4++) {
                     [[unroll]] for (uint r = 0u; r < 2u; r++) {
-                        vec4 a = sG[(2u * tr + r) * RS + k4];
-                        vec4 b = sK[(2u * tr + r) * RS + k4];
+                        vec4 a = smem[RG + CIDX(2u * tr + r, k4)];
+                        vec4 b = smem[RK + CIDX(2u * tr + r, k4)];
                         [[unroll]] for (uint e = 0u; e < 4u; e++) {
                             di[r] += a[e] * b[e];
                         }
                     }
                 }
             }
-            if (NCH == 1u) { // the only chunk of Q (and of dO, still in sG) stays staged
-                STAGE_CHUNK(sQ, RS, 0u, q, qbase, nq, 0u)
+            if (NCH == 1u) { // with one chunk, Q and dO (staged above) stay staged for every key tile
+                STAGE_CHUNK(RQ, q, qbase, nq, 0u)
             }
             float li[2];
             [[unroll]] for (uint r = 0u; r < 2u; r++) {
@@ -125,14 +127,14 @@ void main() {
                 [[dont_unroll]] for (uint ch = 0u; ch < NCH; ch++) {
                     barrier();
                     if (NCH > 1u) {
-                        STAGE_CHUNK(sQ, RS, 0u, q, qbase, nq, ch)
-                        STAGE_CHUNK(sG, RS, 0u, go, gbase, nq, ch)
+                        STAGE_CHUNK(RQ, q, qbase, nq, ch)
+                        STAGE_CHUNK(RG, go, gbase, nq, ch)
                     }
-                    STAGE_CHUNK(sK, RS, 0u, k, kbase + j0 * p.D, nk, ch)
-                    STAGE_CHUNK(sV, RS, 0u, v, vbase + j0 * p.D, nk, ch)
+                    STAGE_CHUNK(RK, k, kbase + j0 * p.D, nk, ch)
+                    STAGE_CHUNK(RV, v, vbase + j0 * p.D, nk, ch)
                     barrier();
-                    SCORES_NT(s, sQ, RS, 0u, sK)
-                    SCORES_NT(dp, sG, RS, 0u, sV)
+                    SCORES_NT(s, RQ, RK)
+                    SCORES_NT(dp, RG, RV)
                 }
                 [[unroll]] for (uint r = 0u; r < 2u; r++) {
                     uint i = i0 + 2u * tr + r;
@@ -150,15 +152,16 @@ void main() {
                         s[4u * r + c] = p.scale * pr * (dp[4u * r + c] - di[r]);
                     }
                 }
-                STORE_PAIRS(sS, s)
+                barrier(); // the readers of V are done: dS takes its region
+                STORE_P(RV, s)
                 // dQ += dS*K, from the K chunk still staged down to the first
 #define DQ_CHUNK(ch)                                                           \
     barrier();                                                                 \
     if ((ch) + 1u != NCH) {                                                    \
-        STAGE_CHUNK(sK, RS, 0u, k, kbase + j0 * p.D, nk, ch)              \
+        STAGE_CHUNK(RK, k, kbase + j0 * p.D, nk, ch)                           \
         barrier();                                                             \
     }                                                                          \
-    ACCUM_PV(acc, ch, sS, sK)
+    ACCUM_PV(acc, ch, RV, RK)
                 EACH_CHUNK_DOWN(DQ_CHUNK)
             }
             [[unroll]] for (uint r = 0u; r < 2u; r++) {

@@ -3,9 +3,10 @@
 // attention_subgroup.comp (row reductions through subgroup shuffles), which
 // define ATTN_SUBGROUP to 0 or 1 before including it.
 //
-// A workgroup owns one (batch*head, tile of BR queries). Its Q tile stays
-// in shared memory; keys are walked BC at a time: S = scale*Q*K^T + mask
-// for the tile (K staged DC head-dim columns at a time), an online softmax
+// A workgroup owns one (batch*head, tile of BR queries) and walks the keys
+// BC at a time: S = scale*Q*K^T + mask for the tile (Q and K staged DC
+// head-dim columns at a time; a single chunk of Q stays staged), an online
+// softmax
 // per row (running max m and sum l, the row max and sum reduced over the 8
 // invocations of a row pair), P = exp(S - m) through shared memory, then
 // O = O*exp(m_old - m) + P*V (V staged the same way). Each invocation holds
@@ -54,11 +55,11 @@ uint lt, tr, tc;
 
 #include "attention_tile.glsl"
 
-const uint QS = DPAD / 4u + 1u; // vec4 stride of a resident Q row
-
-shared vec4 sQ[BR * QS];  // the query tile, all head-dim columns
-shared vec4 sKV[BC * RS]; // one chunk of K, then of V
-shared vec2 sP[BC * PS];  // P as [key][query pair]
+// shared memory: the Q chunk, the K (then V) chunk, P as [key][query]
+const uint RQ = 0u;
+const uint RKV = REGION;
+const uint RP = 2u * REGION;
+shared vec4 smem[3u * REGION];
 #if !ATTN_SUBGROUP
 shared float sRed[BR * 8u];  // per-row partial maxima of the 8 invocations
 shared float sRed2[BR * 8u]; // and partial sums
@@ -111,9 +112,10 @@ void main() {
         // scale ids are non-decreasing: the last query of the tile sees the most keys
         float tileMaxScale = p.mask == 2u ? scaleQ[p.offSQ + i0 + nq - 1u] : 0.0;
         for (uint bh = gl_WorkGroupID.y; bh < p.nh; bh += gl_NumWorkGroups.y) {
-            barrier(); // the previous head's readers of sQ are done
-            [[unroll]] for (uint ch = 0u; ch < NCH; ch++) {
-                STAGE_CHUNK(sQ, QS, ch * (DC / 4u), q, p.offQ + (bh * p.Lq + i0) * p.D, nq, ch)
+            uint qbase = p.offQ + (bh * p.Lq + i0) * p.D;
+            if (NCH == 1u) { // the only chunk of Q stays staged
+                barrier(); // the previous head's readers are done
+                STAGE_CHUNK(RQ, q, qbase, nq, 0u)
             }
             float o[NCH * 8u];
             [[unroll]] for (uint e = 0u; e < NCH * 8u; e++) {
@@ -133,9 +135,12 @@ void main() {
                 }
                 [[dont_unroll]] for (uint ch = 0u; ch < NCH; ch++) {
                     barrier();
-                    STAGE_CHUNK(sKV, RS, 0u, k, p.offK + kvbase + j0 * p.D, nk, ch)
+                    if (NCH > 1u) {
+                        STAGE_CHUNK(RQ, q, qbase, nq, ch)
+                    }
+                    STAGE_CHUNK(RKV, k, p.offK + kvbase + j0 * p.D, nk, ch)
                     barrier();
-                    SCORES_NT(s, sQ, QS, ch * (DC / 4u), sKV)
+                    SCORES_NT(s, RQ, RKV)
                 }
                 // scale, mask, and the online softmax of each of the 2 rows
                 float mt[2];
@@ -206,13 +211,13 @@ void main() {
                         o[8u * ch + 4u + e] *= alpha[1];
                     }
                 }
-                // sP's readers of the previous key tile finished before the K barriers
-                STORE_PAIRS(sP, s)
+                // P's readers of the previous key tile finished before the K barriers
+                STORE_P(RP, s)
 #define PV_CHUNK(ch)                                                           \
     barrier();                                                                 \
-    STAGE_CHUNK(sKV, RS, 0u, v, p.offV + kvbase + j0 * p.D, nk, ch)       \
+    STAGE_CHUNK(RKV, v, p.offV + kvbase + j0 * p.D, nk, ch)                    \
     barrier();                                                                 \
-    ACCUM_PV(o, ch, sP, sKV)
+    ACCUM_PV(o, ch, RP, RKV)
                 EACH_CHUNK(PV_CHUNK)
             }
             [[unroll]] for (uint r = 0u; r < 2u; r++) {
