@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"sargo/nn"
 	"sargo/tensor"
 )
 
@@ -183,6 +184,34 @@ func TestAttentionDeterministic(t *testing.T) {
 				return
 			}
 			require.Equal(t, first, attnOnce(t, plain, c, 9), "the shared-memory variant")
+		})
+	}
+}
+
+// TestAttentionKVCacheMatchesMask checks, on the device, that KV-cached
+// sampling computes what the block-causal mask does: the queries of each
+// scale attending, without a mask, to the keys of that scale and every
+// earlier one give the rows of one masked pass over all scales. The
+// schedule's 50 tokens cross a 32-token tile.
+func TestAttentionKVCacheMatchesMask(t *testing.T) {
+	b := sharedBackend(t)
+	sizes := []int{1, 2, 3, 6}
+	const B, H, L = 2, 3, 50
+	for _, d := range []int{64, 128} {
+		t.Run(fmt.Sprintf("D=%d", d), func(t *testing.T) {
+			q, k, v := tensor.Randn(b, 1, 0, B, H, L, d), tensor.Randn(b, 2, 0, B, H, L, d), tensor.Randn(b, 3, 0, B, H, L, d)
+			scale := float32(1 / math.Sqrt(float64(d)))
+			full, _ := tensor.Attention(q, k, v, scale, nn.ScaleMask(b, sizes...))
+			start := 0
+			for _, s := range sizes {
+				n := s * s
+				out, _ := tensor.Attention(q.Narrow(2, start, n), k.Narrow(2, 0, start+n), v.Narrow(2, 0, start+n), scale, tensor.AttentionMask{})
+				want := full.Narrow(2, start, n).Contiguous().Data()
+				for i, g := range out.Data() {
+					require.InDelta(t, want[i], g, 1e-6, "scale of side %d, element %d", s, i)
+				}
+				start += n
+			}
 		})
 	}
 }
