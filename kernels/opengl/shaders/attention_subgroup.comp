@@ -226,6 +226,25 @@ float rowSum(float x) {
 }
 #endif
 
+// REDUCE_ROWS(v, FN, red) replaces v[0] and v[1], the invocation's values
+// for its 2 rows, by FN (rowMax or rowSum) over the row pair's 8
+// invocations: by shuffles, or through the shared array red.
+#if ATTN_SUBGROUP
+#define REDUCE_ROWS(v, FN, red)                                                \
+    for (uint r_ = 0u; r_ < 2u; r_++) {                            \
+        v[r_] = FN(v[r_]);                                                    \
+    }
+#else
+#define REDUCE_ROWS(v, FN, red)                                                \
+    for (uint r_ = 0u; r_ < 2u; r_++) {                            \
+        red[(2u * tr + r_) * 8u + tc] = v[r_];                                \
+    }                                                                         \
+    barrier();                                                                \
+    for (uint r_ = 0u; r_ < 2u; r_++) {                            \
+        v[r_] = FN(red, (2u * tr + r_) * 8u);                                 \
+    }
+#endif
+
 void main() {
 #if ATTN_SUBGROUP
     // the shuffles pair invocations by subgroup lane: number the tile's
@@ -300,19 +319,7 @@ void main() {
                         mt[r] = max(mt[r], x);
                     }
                 }
-#if ATTN_SUBGROUP
-                for (uint r = 0u; r < 2u; r++) {
-                    mt[r] = rowMax(mt[r]);
-                }
-#else
-                for (uint r = 0u; r < 2u; r++) {
-                    sRed[(2u * tr + r) * 8u + tc] = mt[r];
-                }
-                barrier();
-                for (uint r = 0u; r < 2u; r++) {
-                    mt[r] = rowMax(sRed, (2u * tr + r) * 8u);
-                }
-#endif
+                REDUCE_ROWS(mt, rowMax, sRed)
                 float alpha[2], rs[2];
                 for (uint r = 0u; r < 2u; r++) {
                     float mn = max(m[r], mt[r]);
@@ -327,19 +334,7 @@ void main() {
                         rs[r] += e;
                     }
                 }
-#if ATTN_SUBGROUP
-                for (uint r = 0u; r < 2u; r++) {
-                    rs[r] = rowSum(rs[r]);
-                }
-#else
-                for (uint r = 0u; r < 2u; r++) {
-                    sRed2[(2u * tr + r) * 8u + tc] = rs[r];
-                }
-                barrier();
-                for (uint r = 0u; r < 2u; r++) {
-                    rs[r] = rowSum(sRed2, (2u * tr + r) * 8u);
-                }
-#endif
+                REDUCE_ROWS(rs, rowSum, sRed2)
                 for (uint r = 0u; r < 2u; r++) {
                     l[r] = l[r] * alpha[r] + rs[r];
                 }
