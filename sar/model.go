@@ -87,28 +87,32 @@ type Config struct {
 	AttnL2              bool    // L2-normalised q/k with a learnable temperature
 }
 
-// Validate reports the first field that makes the configuration unusable.
+// Validate reports the first field that makes the configuration unusable,
+// including sizes beyond the bounds of size.go (a crafted checkpoint's
+// metadata cannot ask for an absurd model).
 func (c Config) Validate() error {
 	switch {
-	case c.Depth <= 0:
-		return fmt.Errorf("sar config: Depth %d must be positive", c.Depth)
-	case c.Width <= 0 || c.Width%2 != 0:
-		return fmt.Errorf("sar config: Width %d must be positive and even (sin/cos position grid)", c.Width)
+	case c.Depth <= 0 || c.Depth > MaxDepth:
+		return fmt.Errorf("sar config: Depth %d must be in [1, %d]", c.Depth, MaxDepth)
+	case c.Width <= 0 || c.Width%2 != 0 || c.Width > MaxWidth:
+		return fmt.Errorf("sar config: Width %d must be positive, even (sin/cos position grid) and at most %d", c.Width, MaxWidth)
 	case c.Heads <= 0 || c.Width%c.Heads != 0:
 		return fmt.Errorf("sar config: Heads %d must be positive and divide Width %d", c.Heads, c.Width)
-	case c.MLPRatio <= 0:
-		return fmt.Errorf("sar config: MLPRatio %g must be positive", c.MLPRatio)
-	case c.NumClasses <= 0:
-		return fmt.Errorf("sar config: NumClasses %d must be positive", c.NumClasses)
-	case c.Vocab <= 0:
-		return fmt.Errorf("sar config: Vocab %d must be positive", c.Vocab)
-	case c.CVae <= 0:
-		return fmt.Errorf("sar config: CVae %d must be positive", c.CVae)
-	case c.Largest <= 0:
-		return fmt.Errorf("sar config: Largest %d must be positive", c.Largest)
-	case c.CondDrop < 0 || c.CondDrop >= 1:
+	case !(c.MLPRatio > 0 && c.MLPRatio <= MaxMLPRatio):
+		return fmt.Errorf("sar config: MLPRatio %g must be in (0, %d]", c.MLPRatio, MaxMLPRatio)
+	case c.mlpHidden() < 1:
+		return fmt.Errorf("sar config: MLPRatio %g gives an MLP of %d hidden units at Width %d: want at least 1", c.MLPRatio, c.mlpHidden(), c.Width)
+	case c.NumClasses <= 0 || c.NumClasses > MaxClasses:
+		return fmt.Errorf("sar config: NumClasses %d must be in [1, %d]", c.NumClasses, MaxClasses)
+	case c.Vocab <= 0 || c.Vocab > MaxVocab:
+		return fmt.Errorf("sar config: Vocab %d must be in [1, %d]", c.Vocab, MaxVocab)
+	case c.CVae <= 0 || c.CVae > MaxCVae:
+		return fmt.Errorf("sar config: CVae %d must be in [1, %d]", c.CVae, MaxCVae)
+	case c.Largest <= 0 || c.Largest > MaxLargest:
+		return fmt.Errorf("sar config: Largest %d must be in [1, %d]", c.Largest, MaxLargest)
+	case !(c.CondDrop >= 0 && c.CondDrop < 1):
 		return fmt.Errorf("sar config: CondDrop %g must be in [0, 1)", c.CondDrop)
-	case c.DropPath < 0 || c.DropPath >= 1:
+	case !(c.DropPath >= 0 && c.DropPath < 1):
 		return fmt.Errorf("sar config: DropPath %g must be in [0, 1)", c.DropPath)
 	}
 	return nil
@@ -150,6 +154,9 @@ type Model struct {
 // sin/cos values. The same seed gives the same weights on every backend.
 func NewModel(cfg Config, dev tensor.Backend, seed uint64) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := cfg.CheckMemory(dev, 1); err != nil {
 		return nil, err
 	}
 	std := cfg.InitStd()

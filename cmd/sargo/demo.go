@@ -178,7 +178,10 @@ func demoReport(out io.Writer, dir, tfDir, sarDir string, sums []train.Summary, 
 	fmt.Fprintf(out, "\ndemo finished in %s\n", took.Round(time.Second))
 	for i, name := range []string{"TF", "SAR"} {
 		l := sums[i].Last
-		fmt.Fprintf(out, "  %-4s %s (final loss %.4f", name, sums[i].Dir, l.Loss)
+		fmt.Fprintf(out, "  %-4s %s (final", name, sums[i].Dir)
+		if l.Loss != nil {
+			fmt.Fprintf(out, " loss %.4f", *l.Loss)
+		}
 		if l.LossTF != nil {
 			fmt.Fprintf(out, ", loss_tf %.4f", *l.LossTF)
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"sargo/internal/regfile"
 	"sargo/sar"
 	"sargo/sar/imgio"
 	"sargo/sar/sample"
@@ -218,7 +219,7 @@ func repeatBatch(t *tensor.Tensor, b int) *tensor.Tensor {
 // readImageTensor decodes a PNG or JPEG into [1, channels, size, size] in
 // [-1, 1] (grey as luminance), resized bilinearly when its size differs.
 func readImageTensor(path string, channels, size int, dev tensor.Backend) (*tensor.Tensor, error) {
-	buf, err := os.ReadFile(path)
+	buf, err := regfile.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read image: %w", err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"sargo/internal/regfile"
 	"sargo/sar"
 	"sargo/sar/eval"
 	"sargo/sar/sample"
@@ -143,7 +144,7 @@ func lastReport(path string) (eval.Report, error) {
 		}
 		return ps[len(ps)-1].Report, nil
 	}
-	raw, err := os.ReadFile(path)
+	raw, err := regfile.ReadFile(path)
 	if err != nil {
 		return eval.Report{}, fmt.Errorf("read report: %w", err)
 	}

@@ -6,10 +6,10 @@
 package preset
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
 
+	"sargo/internal/regfile"
+	"sargo/internal/strictjson"
 	"sargo/sar"
 	"sargo/sar/tokenizer"
 	"sargo/sar/train"
@@ -101,17 +101,16 @@ func Match(m sar.Config, t tokenizer.Config) error {
 }
 
 // Load decodes a JSON file over base: fields absent from the file keep
-// base's values; unknown fields are an error.
+// base's values; unknown fields, anything after the JSON object and a
+// path that is not a regular file are errors.
 func Load(path string, base Preset) (Preset, error) {
-	f, err := os.Open(path)
+	f, err := regfile.Open(path)
 	if err != nil {
 		return base, fmt.Errorf("preset: %w", err)
 	}
 	defer f.Close()
-	dec := json.NewDecoder(f)
-	dec.DisallowUnknownFields()
 	p := base
-	if err := dec.Decode(&p); err != nil {
+	if err := strictjson.Decode(f, &p); err != nil {
 		return base, fmt.Errorf("preset file %s: %w", path, err)
 	}
 	return p, nil

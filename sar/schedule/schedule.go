@@ -84,11 +84,12 @@ func (s Schedule) Validate(largest int) error {
 }
 
 // Parse reads "1_2_3_4_6_8" (commas and spaces are accepted too) and
-// validates it against largest (0 skips the bound).
+// validates it against largest (0 skips the bound). An empty scale
+// ("1__2", "1_2_") is an error.
 func Parse(text string, largest int) (Schedule, error) {
-	fields := strings.FieldsFunc(text, func(r rune) bool { return r == '_' || r == ',' || r == ' ' })
-	if len(fields) == 0 {
-		return nil, fmt.Errorf("schedule %q is empty: write scales like 1_2_4_8", text)
+	fields, err := splitScales(text)
+	if err != nil {
+		return nil, err
 	}
 	s := make(Schedule, len(fields))
 	for i, f := range fields {
@@ -188,4 +189,30 @@ func pick(r *rand.Rand, lo, hi, k int) []int {
 	}
 	r.Shuffle(len(pool), func(i, j int) { pool[i], pool[j] = pool[j], pool[i] })
 	return pool[:min(k, len(pool))]
+}
+
+// splitScales splits a schedule's text at "_" or "," (spaces around them
+// allowed) or at spaces alone, refusing an empty scale between, before or
+// after separators.
+func splitScales(text string) ([]string, error) {
+	t := strings.TrimSpace(text)
+	if t == "" {
+		return nil, fmt.Errorf("schedule %q is empty: write scales like 1_2_4_8", text)
+	}
+	parts := strings.FieldsFunc(t, func(r rune) bool { return r == '_' || r == ',' })
+	if n := strings.Count(t, "_") + strings.Count(t, ","); n > 0 {
+		if len(parts) != n+1 {
+			return nil, fmt.Errorf("schedule %q has an empty scale: write scales like 1_2_4_8", text)
+		}
+		for i, p := range parts {
+			if parts[i] = strings.TrimSpace(p); parts[i] == "" {
+				return nil, fmt.Errorf("schedule %q has an empty scale: write scales like 1_2_4_8", text)
+			}
+		}
+	}
+	var fields []string
+	for _, p := range parts {
+		fields = append(fields, strings.Fields(p)...)
+	}
+	return fields, nil
 }

@@ -14,6 +14,11 @@ func TestParse(t *testing.T) {
 	assert.Equal(t, Schedule{1, 2, 3, 4, 6, 8}, s)
 	assert.Equal(t, "1_2_3_4_6_8", s.String())
 	assert.Equal(t, 1+4+9+16+36+64, s.Tokens())
+	for _, in := range []string{"1,2,3,4,6,8", "1 2 3 4 6 8", "1, 2, 3, 4, 6, 8", " 1_2_3_4_6_8 "} {
+		got, err := Parse(in, 8)
+		require.NoError(t, err, in)
+		assert.Equal(t, s, got, in)
+	}
 
 	bad := []struct{ in, want string }{
 		{"", "empty"},
@@ -22,6 +27,11 @@ func TestParse(t *testing.T) {
 		{"1_2_16", "exceeds the largest latent 8"},
 		{"1_x", `"x" is not an integer`},
 		{"0_1", "must be positive"},
+		{"1__2", "empty scale"},
+		{"1_2_", "empty scale"},
+		{"_1_2", "empty scale"},
+		{"1,,2", "empty scale"},
+		{"1_ _2", "empty scale"},
 	}
 	for _, b := range bad {
 		t.Run(b.in, func(t *testing.T) {

@@ -1,11 +1,12 @@
 package train
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
+
+	"sargo/internal/regfile"
+	"sargo/internal/strictjson"
 )
 
 // The training methods.
@@ -197,17 +198,16 @@ func (r Rollout) Transitions(n int) []int {
 }
 
 // LoadConfigFile decodes a JSON file over base: fields absent from the
-// file keep base's values; unknown fields are an error.
+// file keep base's values; unknown fields and anything after the JSON
+// object are errors.
 func LoadConfigFile(path string, base Config) (Config, error) {
-	f, err := os.Open(path)
+	f, err := regfile.Open(path)
 	if err != nil {
 		return base, fmt.Errorf("train config: %w", err)
 	}
 	defer f.Close()
-	dec := json.NewDecoder(f)
-	dec.DisallowUnknownFields()
 	c := base
-	if err := dec.Decode(&c); err != nil {
+	if err := strictjson.Decode(f, &c); err != nil {
 		return base, fmt.Errorf("train config %s: %w", path, err)
 	}
 	return c, nil
