@@ -49,7 +49,7 @@ func (c Config) NumParams() int64 {
 		}
 	}
 	n += midBlocks*resBlockParams(ch, ch) + 2*ch + convParams(ch, cvae, 3) // mid, norm_out, conv_out
-	n += int64(c.Codebook) * cvae                                            // quantize.embedding
+	n += int64(c.Codebook) * cvae                                          // quantize.embedding
 	ch = int64(c.channels(levels - 1))
 	n += convParams(cvae, ch, 3) + midBlocks*resBlockParams(ch, ch) // decoder.conv_in, mid
 	for i := levels - 1; i >= 0; i-- {
