@@ -233,9 +233,9 @@ func TestCLIBadInput(t *testing.T) {
 		{name: "Vulkan driver missing", env: []string{"VK_ICD_FILENAMES=/nonexistent/icd.json", "VK_DRIVER_FILES=/nonexistent/icd.json"},
 			args: []string{"--device", "vulkan", "sample", "--model", "run", "--out", "s.png"},
 			want: []string{"no Vulkan device", "mesa-vulkan-drivers"}, vulkan: true},
-		{name: "request larger than the device allows", args: []string{"--device", "vulkan", "sample", "--model", "run",
+		{name: "request larger than the device's memory", args: []string{"--device", "vulkan", "sample", "--model", "run",
 			"--class", "0", "--n", "2200000", "--cfg", "0", "--out", "s.png"},
-			want: []string{"vulkan: alloc", "exceeds the device's maxStorageBufferRange"}, vulkan: true},
+			want: []string{"sampling 2200000 images at once (schedule 1_2_3_4, without guidance) needs", "but device vulkan:0 has"}, vulkan: true},
 	}
 	hasVulkan := vulkanAvailable()
 	for _, tc := range tests {

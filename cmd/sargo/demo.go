@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"time"
 
@@ -71,7 +70,10 @@ everything is. Each run directory can be continued with sargo train --resume.`,
 func runDemo(cmd *cobra.Command, opts *globalOptions, f *demoFlags) error {
 	start := time.Now()
 	out := cmd.OutOrStdout()
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+	if err := checkOutDir("out", f.out); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	ctx, stop := signalContext(cmd.Context())
 	defer stop()
 	dev, err := tensor.Open(opts.device)
 	if err != nil {
@@ -108,7 +110,11 @@ func runDemo(cmd *cobra.Command, opts *globalOptions, f *demoFlags) error {
 	tt.Warmup = min(tt.Warmup, f.tokSteps/10)
 	tt.LogEvery, tt.SaveEvery = max(1, f.tokSteps/10), 0
 	fmt.Fprintf(out, "\n[1/3] tokenizer: %d steps, batch %d\n", tt.Steps, tt.Batch)
-	if _, err := tokenizer.Train(ctx, vq, ds, tt, tokDir, out); err != nil {
+	if st, err := tokenizer.Train(ctx, vq, ds, tt, tokDir, out); err != nil {
+		if stopped(err) {
+			return stoppedError(ctx, "demo: tokenizer", st.Steps, "checkpoint "+st.Checkpoint,
+				"sargo demo with another --out (the tokenizer phase does not resume)")
+		}
 		return fmt.Errorf("demo: %w", err)
 	}
 	fmt.Fprintf(out, "tokenizer done in %s\n", time.Since(phase).Round(time.Second))
@@ -137,6 +143,10 @@ func runDemo(cmd *cobra.Command, opts *globalOptions, f *demoFlags) error {
 		job := trainJob{Preset: rp, Tokenizer: tokDir, Init: r.init, Out: r.dir, Seed: opts.seed, Command: os.Args}
 		sum, err := job.run(ctx, dev, ds, out)
 		if err != nil {
+			if stopped(err) && sum.Checkpoint != "" {
+				return stoppedError(ctx, "demo: "+r.label, sum.Step, "checkpoint "+sum.Checkpoint,
+					fmt.Sprintf("sargo train --resume --out %s --tokenizer %s (it records its configuration)", shellQuote(r.dir), shellQuote(tokDir)))
+			}
 			return fmt.Errorf("demo: %w", err)
 		}
 		sums = append(sums, sum)

@@ -3,8 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"os/signal"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
@@ -16,6 +14,29 @@ import (
 	"sargo/sar/tokenizer"
 	"sargo/tensor"
 )
+
+// checkEvalFlags refuses counts that have no meaning: they would
+// otherwise be taken as defaults or fail deep inside.
+func checkEvalFlags(f *evalFlags) error {
+	for _, c := range []struct {
+		name string
+		v    int
+	}{{"n", f.n}, {"batch", f.batch}, {"k", f.k}, {"tokenizer-images", f.tokenizerImages}, {"classifier-steps", f.classifierSteps}} {
+		if c.v <= 0 {
+			return fmt.Errorf("--%s %d: want a positive count", c.name, c.v)
+		}
+	}
+	if f.topK < 0 {
+		return fmt.Errorf("--top-k %d: want >= 0", f.topK)
+	}
+	if !(f.cfg >= 0) || !(f.topP >= 0 && f.topP <= 1) {
+		return fmt.Errorf("--cfg %g, --top-p %g: want cfg >= 0 and top-p in [0, 1]", f.cfg, f.topP)
+	}
+	if f.jsonOut != "" {
+		return checkOutFile("json", f.jsonOut)
+	}
+	return nil
+}
 
 // evalFlags are the flags of `sargo eval`.
 type evalFlags struct {
@@ -74,6 +95,9 @@ folder classifier/ next to the run directory, trained there on first use.`,
 
 func runEval(cmd *cobra.Command, opts *globalOptions, f *evalFlags) error {
 	out := cmd.OutOrStdout()
+	if err := checkEvalFlags(f); err != nil {
+		return fmt.Errorf("eval: %w", err)
+	}
 	dev, err := tensor.Open(opts.device)
 	if err != nil {
 		return fmt.Errorf("eval: %w", err)
@@ -91,12 +115,28 @@ func runEval(cmd *cobra.Command, opts *globalOptions, f *evalFlags) error {
 	if err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}
+	if err := checkTokenizerOf(modelPath, st, vq, tokPath); err != nil {
+		return fmt.Errorf("eval: %w", err)
+	}
 	vq.SetTrain(false)
+	sc := schedule.VARList(vq.Cfg.Latent())
+	if f.schedule != "" {
+		if sc, err = schedule.Parse(f.schedule, vq.Cfg.Latent()); err != nil {
+			return fmt.Errorf("eval: --schedule: %w", err)
+		}
+	}
+	if err := checkSampleMemory(dev, m.Cfg, vq.Cfg, sc, min(f.batch, f.n), f.cfg != 0); err != nil {
+		return fmt.Errorf("eval: --batch: %w", err)
+	}
 	test, err := eval.LoadTestSplit(f.data, vq.Cfg.ImageSize, vq.Cfg.ImageChannels)
 	if err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+	if len(test.Classes) != m.Cfg.NumClasses {
+		return fmt.Errorf("eval: model %s has %d classes, the data %s has %d: evaluate on the data the model was trained on",
+			modelPath, m.Cfg.NumClasses, f.data, len(test.Classes))
+	}
+	ctx, stop := signalContext(cmd.Context())
 	defer stop()
 	var c *eval.Classifier
 	if f.classifier != "" {
@@ -121,12 +161,7 @@ func runEval(cmd *cobra.Command, opts *globalOptions, f *evalFlags) error {
 	}
 	eo := eval.DefaultOptions()
 	eo.N, eo.Batch, eo.K, eo.CFG, eo.TopK, eo.TopP, eo.Seed = f.n, f.batch, f.k, f.cfg, f.topK, f.topP, opts.seed
-	eo.TokenizerImages = f.tokenizerImages
-	if f.schedule != "" {
-		if eo.Schedule, err = schedule.Parse(f.schedule, vq.Cfg.Latent()); err != nil {
-			return fmt.Errorf("eval: --schedule: %w", err)
-		}
-	}
+	eo.TokenizerImages, eo.Schedule = f.tokenizerImages, sc
 	r, err := eval.Evaluate(m, vq, c, ref, test, eo, out)
 	if err != nil {
 		return fmt.Errorf("eval: %w", err)

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/signal"
 
 	"github.com/spf13/cobra"
 
@@ -74,15 +73,24 @@ func runReproduce(cmd *cobra.Command, opts *globalOptions, f *reproduceFlags) er
 	if cmd.Flags().Lookup("seed") != nil && cmd.Flags().Changed("seed") {
 		p.Preset.Train.Seed, p.Preset.TokenizerTrain.Seed = opts.seed, opts.seed
 	}
+	if err := checkOutDir("out", f.out); err != nil {
+		return fmt.Errorf("reproduce: %w", err)
+	}
 	dev, err := tensor.Open(opts.device)
 	if err != nil {
 		return fmt.Errorf("reproduce: %w", err)
 	}
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+	ctx, stop := signalContext(cmd.Context())
 	defer stop()
 	env := reproduce.Env{Dev: dev, Data: f.data, Log: cmd.OutOrStdout(), Command: os.Args}
 	if f.reportOnly {
 		return reproduce.Report(ctx, p, f.out, env)
 	}
-	return reproduce.Run(ctx, p, f.out, env)
+	err = reproduce.Run(ctx, p, f.out, env)
+	if err != nil && stopped(err) {
+		// The runs keep their checkpoints, and Run continues where it
+		// stopped when run again.
+		return fmt.Errorf("%w; resume with: %s", err, commandLine(os.Args))
+	}
+	return err
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -44,7 +45,12 @@ PNG grid with the class of every image as its caption.
 
 The tokenizer is --tokenizer (a directory holding tokenizer.safetensors,
 or the file itself), else DIR/tokenizer.safetensors, else the one named by
-the "tokenizer" field of DIR/run.json.
+the "tokenizer" field of DIR/run.json (relative to DIR). A checkpoint
+records the fingerprint of the tokenizer it was trained with; another
+tokenizer is refused, naming both.
+
+--temperature divides the logits before top-k / top-p sampling; 0 means
+greedy decoding: the most likely token at every position (argmax).
 
 Any schedule may be given, including ones the model never trained on. With
 --from-image, the first --keep-scales scales are taken from that image's
@@ -61,7 +67,7 @@ tokens and the rest are generated.`,
 	fl.Float32Var(&f.cfg, "cfg", 1.5, "classifier-free guidance scale (0 disables)")
 	fl.IntVar(&f.topK, "top-k", 0, "keep the K most likely tokens (0 keeps all)")
 	fl.Float32Var(&f.topP, "top-p", 0, "keep the smallest set of tokens reaching probability P (0 keeps all)")
-	fl.Float32Var(&f.temp, "temperature", 1, "sampling temperature")
+	fl.Float32Var(&f.temp, "temperature", 1, "sampling temperature (0: greedy, the most likely token)")
 	fl.StringVar(&f.schedule, "schedule", "", "scales to generate, like 1_2_4_6_8 (default: the VAR-like list of the latent)")
 	fl.StringVar(&f.fromImage, "from-image", "", "image whose first --keep-scales scales are kept")
 	fl.IntVar(&f.keepScales, "keep-scales", 1, "scales of --from-image to keep")
@@ -71,12 +77,15 @@ tokens and the rest are generated.`,
 }
 
 func runSample(cmd *cobra.Command, opts *globalOptions, f *sampleFlags) error {
+	if err := checkSampleFlags(f); err != nil {
+		return fmt.Errorf("sample: %w", err)
+	}
 	dev, err := tensor.Open(opts.device)
 	if err != nil {
 		return fmt.Errorf("sample: %w", err)
 	}
 	modelPath, runDir := checkpointIn(f.model, "model.safetensors")
-	m, _, err := sar.LoadModel(modelPath, dev)
+	m, st, err := sar.LoadModel(modelPath, dev)
 	if err != nil {
 		return fmt.Errorf("sample: %w", err)
 	}
@@ -86,6 +95,9 @@ func runSample(cmd *cobra.Command, opts *globalOptions, f *sampleFlags) error {
 	}
 	vq, _, err := tokenizer.Load(tokPath, dev)
 	if err != nil {
+		return fmt.Errorf("sample: %w", err)
+	}
+	if err := checkTokenizerOf(modelPath, st, vq, tokPath); err != nil {
 		return fmt.Errorf("sample: %w", err)
 	}
 	sc := schedule.VARList(vq.Cfg.Latent())
@@ -98,6 +110,12 @@ func runSample(cmd *cobra.Command, opts *globalOptions, f *sampleFlags) error {
 	if err != nil {
 		return fmt.Errorf("sample: %w", err)
 	}
+	if err := checkSampleMemory(dev, m.Cfg, vq.Cfg, sc, len(labels), f.cfg != 0); err != nil {
+		return fmt.Errorf("sample: %w", err)
+	}
+	if err := checkGridMemory(len(labels), cols, vq.Cfg.ImageSize, f.scale); err != nil {
+		return fmt.Errorf("sample: %w", err)
+	}
 	var start *sample.Start
 	if f.fromImage != "" {
 		if start, err = startFromImage(f.fromImage, f.keepScales, len(labels), vq, sc); err != nil {
@@ -105,6 +123,9 @@ func runSample(cmd *cobra.Command, opts *globalOptions, f *sampleFlags) error {
 		}
 	}
 	opt := sample.Options{Schedule: sc, CFG: f.cfg, TopK: f.topK, TopP: f.topP, Temperature: f.temp, Seed: opts.seed}
+	if f.temp == 0 { // greedy: keep only the most likely token
+		opt.TopK, opt.TopP, opt.Temperature = 1, 0, 1
+	}
 	res, err := sample.Generate(m, vq, labels, opt, start)
 	if err != nil {
 		return fmt.Errorf("sample: %w", err)
@@ -122,8 +143,10 @@ func runSample(cmd *cobra.Command, opts *globalOptions, f *sampleFlags) error {
 
 // findTokenizer locates the tokenizer checkpoint: the flag, the run
 // directory, or the "tokenizer" field of its run.json (a directory or a
-// file, absolute or relative to the working directory or the run
-// directory).
+// file, absolute or relative to the run directory; runs written before
+// paths were stored that way named it relative to the directory training
+// ran in, which is tried last, and the fingerprint check catches a wrong
+// match).
 func findTokenizer(flag, runDir string) (string, error) {
 	const file = tokenizer.CheckpointFile
 	if flag != "" {
@@ -143,12 +166,38 @@ func findTokenizer(flag, runDir string) (string, error) {
 	if err := json.Unmarshal(raw, &info); err != nil || info.Tokenizer == "" {
 		return "", fmt.Errorf("%s/run.json names no tokenizer; pass --tokenizer", runDir)
 	}
-	for _, cand := range []string{info.Tokenizer, filepath.Join(runDir, info.Tokenizer)} {
+	for _, cand := range []string{filepath.Join(runDir, info.Tokenizer), info.Tokenizer} {
 		if p, _ := checkpointIn(cand, file); exists(p) {
 			return p, nil
 		}
 	}
 	return "", fmt.Errorf("tokenizer %q named by %s/run.json not found; pass --tokenizer", info.Tokenizer, runDir)
+}
+
+// checkSampleFlags refuses values of sample's flags that have no meaning
+// (finiteness is checked for every float flag before any command runs;
+// this also covers the command run on its own, as the tests do).
+func checkSampleFlags(f *sampleFlags) error {
+	for _, fl := range []struct {
+		name string
+		v    float32
+		ok   bool
+	}{
+		{"cfg", f.cfg, f.cfg >= 0},
+		{"top-p", f.topP, f.topP >= 0 && f.topP <= 1},
+		{"temperature", f.temp, f.temp >= 0},
+	} {
+		if v := float64(fl.v); math.IsNaN(v) || math.IsInf(v, 0) || !fl.ok {
+			return fmt.Errorf("--%s %g: want a finite value (cfg and temperature >= 0, top-p in [0, 1])", fl.name, fl.v)
+		}
+	}
+	switch {
+	case f.topK < 0:
+		return fmt.Errorf("--top-k %d: want >= 0", f.topK)
+	case f.scale < 1:
+		return fmt.Errorf("--scale %d: want >= 1", f.scale)
+	}
+	return checkOutFile("out", f.out)
 }
 
 // sampleLabels expands --class and --n into labels and the grid's number

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -27,7 +27,7 @@ type trainFlags struct {
 	preset, data, config, schedule                 string
 	sigma                                          float32
 	steps, epochs, batch                           int
-	lr                                             float64
+	lr, maxSkipped                                 float64
 	resume, skipNonFinite                          bool
 	logEvery, saveEvery, sampleEvery               int
 }
@@ -56,7 +56,19 @@ post-training of a TF model is --method sar --init TFRUN/model.safetensors.
 The sizes come from --preset (tiny, small, paper), then --config FILE (a
 JSON preset: {"model": {...}, "train": {...}}), then the flags given. The
 run directory receives config.json, run.json, model.safetensors (latest),
-checkpoints/, samples/ and metrics.jsonl; --resume continues it exactly.`,
+checkpoints/, samples/ and metrics.jsonl; --resume continues it exactly,
+from the configuration its checkpoint records (flags, --preset or
+--config that disagree with it are refused, naming each difference).
+
+Every checkpoint records the fingerprint of the tokenizer's weights:
+--init and --resume refuse a tokenizer other than the one the checkpoint
+was trained with, as sample and eval do. A second train on the same --out
+fails at once, naming the process that holds it. SIGINT and SIGTERM write
+a checkpoint and exit non-zero with the command that resumes the run.
+
+--skip-nonfinite skips a step whose loss or gradient is not finite
+instead of stopping; more than --max-skipped of the steps skipped stops
+the run (training is diverging).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runTrain(cmd, opts, f) },
 	}
@@ -81,26 +93,30 @@ checkpoints/, samples/ and metrics.jsonl; --resume continues it exactly.`,
 	fl.IntVar(&f.sampleEvery, "sample-every", 0, "steps between sample grids")
 	fl.BoolVar(&f.resume, "resume", false, "continue the run in --out from its latest checkpoint")
 	fl.BoolVar(&f.skipNonFinite, "skip-nonfinite", false, "skip steps with a non-finite loss or gradient instead of stopping")
+	fl.Float64Var(&f.maxSkipped, "max-skipped", train.DefaultMaxSkipped, "with --skip-nonfinite, the largest share of the steps that may be skipped before the run stops")
 	_ = cmd.MarkFlagRequired("tokenizer")
 	_ = cmd.MarkFlagRequired("out")
 	return cmd
 }
 
 // resolvePreset builds the configuration: preset, then --config, then the
-// flags that were given; a resumed run starts from its stored config.json.
+// flags that were given. A resumed run starts from the configuration its
+// checkpoint records (resumePreset); flags, a --preset or a --config that
+// disagree with it are an error naming every difference.
 func resolvePreset(cmd *cobra.Command, opts *globalOptions, f *trainFlags) (preset.Preset, error) {
 	p, err := preset.Get(f.preset)
 	if err != nil {
 		return p, err
 	}
-	if f.config != "" {
-		if p, err = preset.Load(f.config, p); err != nil {
+	var stored preset.Preset
+	var diffs []string
+	switch {
+	case f.resume:
+		if p, stored, diffs, err = resumePreset(cmd, f, p); err != nil {
 			return p, err
 		}
-	}
-	stored := filepath.Join(f.out, train.ConfigFile)
-	if f.resume && f.config == "" && exists(stored) {
-		if p.Train, err = train.LoadConfigFile(stored, p.Train); err != nil {
+	case f.config != "":
+		if p, err = preset.Load(f.config, p); err != nil {
 			return p, err
 		}
 	}
@@ -130,10 +146,23 @@ func resolvePreset(cmd *cobra.Command, opts *globalOptions, f *trainFlags) (pres
 	if f.steps > 0 && fl.Changed("epochs") {
 		return p, errors.New("train: give --steps or --epochs, not both")
 	}
+	if !(f.maxSkipped >= 0 && f.maxSkipped <= 1) {
+		return p, fmt.Errorf("--max-skipped %g: want a share in [0, 1]", f.maxSkipped)
+	}
+	if f.resume {
+		diffs = append(diffs, train.DiffRunConfig(stored.Train, p.Train)...)
+		if len(diffs) > 0 {
+			return p, fmt.Errorf("resume: the flags and files given disagree with checkpoint %s:\n  %s\nresume without them (the checkpoint's configuration is used), or start a new run with another --out",
+				filepath.Join(f.out, train.CheckpointFile), strings.Join(diffs, "\n  "))
+		}
+	}
 	return p, nil
 }
 
 func runTrain(cmd *cobra.Command, opts *globalOptions, f *trainFlags) error {
+	if err := checkOutDir("out", f.out); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
 	p, err := resolvePreset(cmd, opts, f)
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
@@ -142,11 +171,14 @@ func runTrain(cmd *cobra.Command, opts *globalOptions, f *trainFlags) error {
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+	ctx, stop := signalContext(cmd.Context())
 	defer stop()
 	job := trainJob{Preset: p, Tokenizer: f.tokenizer, Data: f.data, Init: f.init, Out: f.out, Resume: f.resume,
-		Seed: p.Train.Seed, Command: os.Args}
-	_, err = job.run(ctx, dev, nil, cmd.OutOrStdout())
+		Seed: p.Train.Seed, Command: os.Args, MaxSkipped: f.maxSkipped}
+	sum, err := job.run(ctx, dev, nil, cmd.OutOrStdout())
+	if err != nil && stopped(err) && sum.Checkpoint != "" {
+		return stoppedError(ctx, "train", sum.Step, "checkpoint "+sum.Checkpoint, resumeCommand(os.Args))
+	}
 	return err
 }
 
@@ -173,6 +205,8 @@ type trainJob struct {
 	Resume    bool
 	Seed      uint64
 	Command   []string
+	// MaxSkipped is train.RunOptions.MaxSkipped.
+	MaxSkipped float64
 }
 
 // run loads the tokenizer and the data (unless ds is given), builds (or,
@@ -185,6 +219,10 @@ func (j trainJob) run(ctx context.Context, dev tensor.Backend, ds *data.Dataset,
 		return train.Summary{}, fmt.Errorf("train: %w", err)
 	}
 	vq.SetTrain(false)
+	fingerprint, err := vq.Fingerprint()
+	if err != nil {
+		return train.Summary{}, fmt.Errorf("train: %w", err)
+	}
 	tc := vq.Cfg
 	if ds == nil {
 		if ds, err = loadData(j.Data, tc); err != nil {
@@ -209,6 +247,13 @@ func (j trainJob) run(ctx context.Context, dev tensor.Backend, ds *data.Dataset,
 		if err := preset.Match(mc, tc); err != nil {
 			return train.Summary{}, fmt.Errorf("train: checkpoint %s and tokenizer %s: %w", from, tokPath, err)
 		}
+		if n := len(ds.Classes); n > mc.NumClasses {
+			return train.Summary{}, fmt.Errorf("train: the data %s has %d classes, checkpoint %s has %d: the extra classes have no embedding (their labels would train the null class)",
+				ds.Name, n, from, mc.NumClasses)
+		}
+	}
+	if err := mc.CheckMemory(dev, 4); err != nil {
+		return train.Summary{}, fmt.Errorf("train: %w", err)
 	}
 	m, err := sar.NewModel(mc, dev, j.Seed)
 	if err != nil {
@@ -216,10 +261,10 @@ func (j trainJob) run(ctx context.Context, dev tensor.Backend, ds *data.Dataset,
 	}
 	setup := train.Setup{Cfg: j.Preset.Train, Net: m, Tok: vq, Inputs: sar.NextScaleInputs,
 		NullClass: mc.NumClasses, Largest: tc.Latent(), Data: ds, Dev: dev}
-	info := train.RunInfo{Tokenizer: tokPath, Command: j.Command,
+	info := train.RunInfo{Tokenizer: tokPath, TokenizerFingerprint: fingerprint, Command: j.Command,
 		Extra: map[string]any{"preset": j.Preset.Name, "model": mc, "data": ds.Name}}
 	return train.Run(ctx, setup, train.RunOptions{
-		Out: j.Out, Resume: j.Resume, Init: j.Init, Info: info,
+		Out: j.Out, Resume: j.Resume, Init: j.Init, Info: info, MaxSkipped: j.MaxSkipped,
 		Sample: func(path string) error { return sampleGrid(m, vq, path, j.Seed) },
 		Log:    log, Terminal: isTerminalWriter(log),
 	})

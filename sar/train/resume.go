@@ -113,25 +113,41 @@ func withTokenizer(cfg Config, ref TokenizerRef) (json.RawMessage, error) {
 	return json.Marshal(obj)
 }
 
+// FieldDiff is one field whose value differs between two configurations.
+type FieldDiff struct {
+	Field         string
+	Stored, Given any
+}
+
+// DiffJSON compares two values field by field through their JSON
+// encoding (top-level keys), and returns the fields that differ, sorted.
+func DiffJSON(stored, given any) []FieldDiff {
+	a, _ := json.Marshal(stored)
+	b, _ := json.Marshal(given)
+	var ma, mb map[string]any
+	_ = json.Unmarshal(a, &ma)
+	_ = json.Unmarshal(b, &mb)
+	var diff []FieldDiff
+	for k, v := range ma {
+		if fmt.Sprint(v) != fmt.Sprint(mb[k]) {
+			diff = append(diff, FieldDiff{Field: k, Stored: v, Given: mb[k]})
+		}
+	}
+	sort.Slice(diff, func(i, j int) bool { return diff[i].Field < diff[j].Field })
+	return diff
+}
+
 // DiffRunConfig lists the fields where given differs from stored, the
 // configuration a run was started with, as "name: checkpoint X, given
 // Y", sorted. The fields a resumed run may change (logging, saving and
 // sampling periods, and the handling of non-finite steps) are ignored.
 func DiffRunConfig(stored, given Config) []string {
 	stored.LogEvery, stored.SaveEvery, stored.SampleEvery, stored.SkipNonFinite = given.LogEvery, given.SaveEvery, given.SampleEvery, given.SkipNonFinite
-	a, _ := json.Marshal(stored)
-	b, _ := json.Marshal(given)
-	var ma, mb map[string]any
-	_ = json.Unmarshal(a, &ma)
-	_ = json.Unmarshal(b, &mb)
-	var diff []string
-	for k, v := range ma {
-		if fmt.Sprint(v) != fmt.Sprint(mb[k]) {
-			diff = append(diff, fmt.Sprintf("%s: checkpoint %v, given %v", k, v, mb[k]))
-		}
+	var out []string
+	for _, d := range DiffJSON(stored, given) {
+		out = append(out, fmt.Sprintf("%s: checkpoint %v, given %v", d.Field, d.Stored, d.Given))
 	}
-	sort.Strings(diff)
-	return diff
+	return out
 }
 
 // sameRun checks that cfg continues the run whose checkpoint recorded
