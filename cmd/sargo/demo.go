@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -112,8 +113,8 @@ func runDemo(cmd *cobra.Command, opts *globalOptions, f *demoFlags) error {
 	fmt.Fprintf(out, "\n[1/3] tokenizer: %d steps, batch %d\n", tt.Steps, tt.Batch)
 	if st, err := tokenizer.Train(ctx, vq, ds, tt, tokDir, out); err != nil {
 		if stopped(err) {
-			return stoppedError(ctx, "demo: tokenizer", st.Steps, "checkpoint "+st.Checkpoint,
-				"sargo demo with another --out (the tokenizer phase does not resume)")
+			return fmt.Errorf("demo: tokenizer stopped at step %d (%v); checkpoint %s; the tokenizer phase does not resume: run the demo again to start it over",
+				st.Steps, context.Cause(ctx), st.Checkpoint)
 		}
 		return fmt.Errorf("demo: %w", err)
 	}

@@ -109,6 +109,12 @@ func Run(ctx context.Context, s Setup, o RunOptions) (Summary, error) {
 	if err := checkRunDir(o, ckpt); err != nil {
 		return sum, err
 	}
+	ref := tokenizerRef(o.Info)
+	if o.Init != "" && !o.Resume {
+		if err := checkInit(o.Init, ref, s.Cfg); err != nil {
+			return sum, err
+		}
+	}
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
 		return sum, fmt.Errorf("run: %w", err)
 	}
@@ -135,7 +141,6 @@ func Run(ctx context.Context, s Setup, o RunOptions) (Summary, error) {
 	}
 	info := o.Info
 	info.Method, info.Init = s.Cfg.Method, o.Init
-	ref := tokenizerRef(info)
 	info.Tokenizer = relativeTo(o.Out, info.Tokenizer)
 	ckptConfig, err := withTokenizer(s.Cfg, ref)
 	if err != nil {
@@ -276,6 +281,18 @@ func Run(ctx context.Context, s Setup, o RunOptions) (Summary, error) {
 	return sum, nil
 }
 
+// checkInit refuses an initial checkpoint trained with another tokenizer.
+func checkInit(path string, ref TokenizerRef, cfg Config) error {
+	meta, err := ReadCheckpointMeta(path, cfg)
+	if err != nil {
+		return fmt.Errorf("init weights: %w", err)
+	}
+	if err := meta.CheckTokenizer(path, ref.Path, ref.Fingerprint); err != nil {
+		return fmt.Errorf("init weights: %w", err)
+	}
+	return nil
+}
+
 // SkippedError stops a run with SkipNonFinite that skipped more than the
 // allowed share of its steps: it is diverging, not hitting a rare bad
 // batch.
@@ -323,13 +340,6 @@ func prepareRun(o RunOptions, tr *Trainer, ckpt string, ref TokenizerRef, info *
 	}
 	info.Started = time.Now().UTC()
 	if o.Init != "" {
-		meta, err := ReadCheckpointMeta(o.Init, tr.Cfg)
-		if err != nil {
-			return fmt.Errorf("init weights: %w", err)
-		}
-		if err := meta.CheckTokenizer(o.Init, ref.Path, ref.Fingerprint); err != nil {
-			return fmt.Errorf("init weights: %w", err)
-		}
 		if err := nn.LoadCheckpoint(o.Init, tr.Params(), nil); err != nil {
 			return fmt.Errorf("init weights: %w", err)
 		}
