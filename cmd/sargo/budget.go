@@ -55,3 +55,15 @@ func checkGridMemory(n, cols, size, scale int) error {
 	}
 	return b.Check(fmt.Sprintf("a grid of %d images of %dx%d pixels at --scale %d", n, size, size, scale), imgio.GridBytes(n, cols, size, size, scale))
 }
+
+// checkImagesMemory checks that n images of the tokenizer's size, all
+// held on the device (eval keeps every generated image), fit its budget.
+func checkImagesMemory(dev tensor.Backend, n int, t tokenizer.Config) error {
+	b, err := membudget.ForDevice(dev)
+	if err != nil {
+		return err
+	}
+	pixels := int64(t.ImageChannels) * int64(t.ImageSize) * int64(t.ImageSize)
+	return b.Check(fmt.Sprintf("holding %d generated images of %dx%dx%d", n, t.ImageChannels, t.ImageSize, t.ImageSize),
+		membudget.Product(int64(n), pixels, 4))
+}

@@ -128,6 +128,9 @@ func runEval(cmd *cobra.Command, opts *globalOptions, f *evalFlags) error {
 	if err := checkSampleMemory(dev, m.Cfg, vq.Cfg, sc, min(f.batch, f.n), f.cfg != 0); err != nil {
 		return fmt.Errorf("eval: --batch: %w", err)
 	}
+	if err := checkImagesMemory(dev, f.n, vq.Cfg); err != nil {
+		return fmt.Errorf("eval: --n: %w", err)
+	}
 	test, err := eval.LoadTestSplit(f.data, vq.Cfg.ImageSize, vq.Cfg.ImageChannels)
 	if err != nil {
 		return fmt.Errorf("eval: %w", err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"sargo/internal/membudget"
 	"sargo/internal/regfile"
 	"sargo/sar"
 	"sargo/sar/imgio"
@@ -106,14 +107,21 @@ func runSample(cmd *cobra.Command, opts *globalOptions, f *sampleFlags) error {
 			return fmt.Errorf("sample: --schedule: %w", err)
 		}
 	}
-	labels, cols, err := sampleLabels(f.class, f.n, m.Cfg.NumClasses)
+	classes, err := sampleClasses(f.class, m.Cfg.NumClasses)
 	if err != nil {
 		return fmt.Errorf("sample: %w", err)
 	}
-	if err := checkSampleMemory(dev, m.Cfg, vq.Cfg, sc, len(labels), f.cfg != 0); err != nil {
-		return fmt.Errorf("sample: %w", err)
+	if f.n > 0 { // the images to make, checked before the labels are listed
+		n := int(min(membudget.Product(int64(f.n), int64(len(classes))), math.MaxInt))
+		if err := checkSampleMemory(dev, m.Cfg, vq.Cfg, sc, n, f.cfg != 0); err != nil {
+			return fmt.Errorf("sample: %w", err)
+		}
+		if err := checkGridMemory(n, gridCols(f.n, len(classes)), vq.Cfg.ImageSize, f.scale); err != nil {
+			return fmt.Errorf("sample: %w", err)
+		}
 	}
-	if err := checkGridMemory(len(labels), cols, vq.Cfg.ImageSize, f.scale); err != nil {
+	labels, cols, err := sampleLabels(f.class, f.n, m.Cfg.NumClasses)
+	if err != nil {
 		return fmt.Errorf("sample: %w", err)
 	}
 	var start *sample.Start
@@ -206,20 +214,9 @@ func sampleLabels(class string, n, numClasses int) ([]int, int, error) {
 	if n <= 0 {
 		return nil, 0, fmt.Errorf("--n %d must be positive", n)
 	}
-	var classes []int
-	switch class {
-	case "all":
-		for c := range numClasses {
-			classes = append(classes, c)
-		}
-	case "null":
-		classes = []int{numClasses}
-	default:
-		c, err := strconv.Atoi(class)
-		if err != nil || c < 0 || c >= numClasses {
-			return nil, 0, fmt.Errorf("--class %q: want a class in [0, %d), all or null", class, numClasses)
-		}
-		classes = []int{c}
+	classes, err := sampleClasses(class, numClasses)
+	if err != nil {
+		return nil, 0, err
 	}
 	var labels []int
 	for _, c := range classes {
@@ -227,11 +224,35 @@ func sampleLabels(class string, n, numClasses int) ([]int, int, error) {
 			labels = append(labels, c)
 		}
 	}
-	cols := n
-	if len(classes) == 1 {
-		cols = min(n, 8)
+	return labels, gridCols(n, len(classes)), nil
+}
+
+// sampleClasses reads --class: every class, the null class or one class.
+func sampleClasses(class string, numClasses int) ([]int, error) {
+	switch class {
+	case "all":
+		classes := make([]int, numClasses)
+		for c := range classes {
+			classes[c] = c
+		}
+		return classes, nil
+	case "null":
+		return []int{numClasses}, nil
 	}
-	return labels, cols, nil
+	c, err := strconv.Atoi(class)
+	if err != nil || c < 0 || c >= numClasses {
+		return nil, fmt.Errorf("--class %q: want a class in [0, %d), all or null", class, numClasses)
+	}
+	return []int{c}, nil
+}
+
+// gridCols is the grid's number of columns for n samples of each of
+// classes classes: one row per class, or rows of up to 8 for one class.
+func gridCols(n, classes int) int {
+	if classes == 1 {
+		return min(n, 8)
+	}
+	return n
 }
 
 // startFromImage tokenizes an image and keeps its first keep scales, the

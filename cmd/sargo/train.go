@@ -252,6 +252,9 @@ func (j trainJob) run(ctx context.Context, dev tensor.Backend, ds *data.Dataset,
 				ds.Name, n, from, mc.NumClasses)
 		}
 	}
+	if err := mc.Validate(); err != nil {
+		return train.Summary{}, fmt.Errorf("train: %w", err)
+	}
 	if err := mc.CheckMemory(dev, 4); err != nil {
 		return train.Summary{}, fmt.Errorf("train: %w", err)
 	}
