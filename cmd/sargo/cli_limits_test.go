@@ -202,6 +202,10 @@ func TestCLILimits(t *testing.T) {
 		{"sample --out naming a directory", []string{"sample", "--model", "run", "--out", "data"}, []string{"--out data is a directory: name a file to write"}},
 		{"demo --out naming a file", []string{"demo", "--out", "plainfile"}, []string{"--out plainfile is a file"}},
 		{"reproduce --out ''", []string{"reproduce", "--out", ""}, []string{"--out is empty"}},
+		{"reproduce --epochs overflow", []string{"reproduce", "--preset", "tiny", "--epochs", "9223372036854775807", "--out", "rp"},
+			[]string{"epochs 9223372036854775807, want 1 to 2147483648"}},
+		{"reproduce --eval-n beyond memory", []string{"reproduce", "--preset", "tiny", "--eval-n", "1000000000000", "--out", "rp"},
+			[]string{"--eval-n: holding 1000000000000 generated images of 1x32x32 needs 3.6 PiB"}},
 		{"eval --k 0", []string{"eval", "--model", "run", "--data", "data", "--k", "0"}, []string{"--k 0: want a positive count"}},
 		{"eval --k -1", []string{"eval", "--model", "run", "--data", "data", "--k", "-1"}, []string{"--k -1: want a positive count"}},
 		{"eval --tokenizer-images 0", []string{"eval", "--model", "run", "--data", "data", "--tokenizer-images", "0"},
@@ -231,7 +235,7 @@ func TestCLILimits(t *testing.T) {
 				assert.Contains(t, stderr, w)
 			}
 			assert.Equal(t, before, digest(t, dir), "files changed")
-			for _, out := range []string{"s.png", "newrun", "mt", "ft", "nt", "tt"} {
+			for _, out := range []string{"s.png", "newrun", "mt", "ft", "nt", "tt", "rp"} {
 				assert.NoFileExists(t, filepath.Join(dir, out))
 				assert.NoDirExists(t, filepath.Join(dir, out))
 			}

@@ -80,6 +80,12 @@ func runReproduce(cmd *cobra.Command, opts *globalOptions, f *reproduceFlags) er
 	if err != nil {
 		return fmt.Errorf("reproduce: %w", err)
 	}
+	if err := p.Validate(); err != nil {
+		return fmt.Errorf("reproduce: %w", err)
+	}
+	if err := checkImagesMemory(dev, p.EvalN, p.Preset.Tokenizer); err != nil {
+		return fmt.Errorf("reproduce: --eval-n: %w", err)
+	}
 	ctx, stop := signalContext(cmd.Context())
 	defer stop()
 	env := reproduce.Env{Dev: dev, Data: f.data, Log: cmd.OutOrStdout(), Command: os.Args}

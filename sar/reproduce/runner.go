@@ -208,6 +208,9 @@ type plan struct {
 
 // planFor sets the method, length and checkpoint period of a run.
 func (s *state) planFor(run string) (plan, error) {
+	if s.p.Epochs > train.MaxSteps/s.spe {
+		return plan{}, fmt.Errorf("%d epochs of %d steps exceed the %d-step limit", s.p.Epochs, s.spe, train.MaxSteps)
+	}
 	c := s.p.Preset.Train
 	c.Steps, c.Epochs = s.p.Epochs*s.spe, 0
 	c.SaveEvery = s.p.EvalEvery * s.spe
