@@ -29,7 +29,8 @@ type Lock struct {
 // creating it, and writes this process's id into it. When another process
 // (or another Acquire in this one) holds the lock, it fails at once with
 // an error naming the folder and the holder's process id. The kernel
-// releases the lock when its holder exits, however it exits.
+// releases the lock when its holder exits, however it exits. On a file
+// system that does not support flock, the returned Lock holds nothing.
 func Acquire(dir string) (*Lock, error) {
 	path := filepath.Join(dir, LockFile)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
@@ -37,6 +38,12 @@ func Acquire(dir string) (*Lock, error) {
 		return nil, fmt.Errorf("lock %s: %w", dir, err)
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		if errors.Is(err, syscall.ENOTSUP) || errors.Is(err, syscall.ENOLCK) {
+			// A file system without flock (some network mounts): the
+			// folder cannot be guarded, which must not stop the work.
+			f.Close()
+			return &Lock{path: path}, nil
+		}
 		holder := holderOf(f)
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
