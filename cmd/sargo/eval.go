@@ -12,6 +12,7 @@ import (
 	"sargo/sar"
 	"sargo/sar/eval"
 	"sargo/sar/imgio"
+	"sargo/sar/sample"
 	"sargo/sar/schedule"
 	"sargo/sar/tokenizer"
 	"sargo/tensor"
@@ -21,7 +22,7 @@ import (
 type evalFlags struct {
 	model, tokenizer, jsonOut string
 	data, classifier          string
-	schedule                  string
+	schedule, ramp, greedy    string
 	n, batch, k               int
 	classifierSteps           int
 	tokenizerImages           int
@@ -68,6 +69,8 @@ folder classifier/ next to the run directory, trained there on first use.`,
 	fl.Float32Var(&f.cfg, "cfg", 1.5, "classifier-free guidance scale")
 	fl.IntVar(&f.topK, "top-k", 0, "top-k (0 keeps all)")
 	fl.Float32Var(&f.topP, "top-p", 0, "top-p (0 keeps all)")
+	fl.StringVar(&f.ramp, "cfg-ramp", sample.RampFlexVAR, "guidance ramp: flexvar (FlexVAR's cfg·k/min(n−1, 9)) or linear")
+	fl.StringVar(&f.greedy, "greedy", sample.GreedyFlexVAR, "greedy scales: flexvar (outside FlexVAR's list or beyond the model's largest) or never")
 	_ = cmd.MarkFlagRequired("model")
 	return cmd
 }
@@ -121,7 +124,7 @@ func runEval(cmd *cobra.Command, opts *globalOptions, f *evalFlags) error {
 	}
 	eo := eval.DefaultOptions()
 	eo.N, eo.Batch, eo.K, eo.CFG, eo.TopK, eo.TopP, eo.Seed = f.n, f.batch, f.k, f.cfg, f.topK, f.topP, opts.seed
-	eo.TokenizerImages = f.tokenizerImages
+	eo.TokenizerImages, eo.Ramp, eo.Greedy = f.tokenizerImages, f.ramp, f.greedy
 	if f.schedule != "" {
 		if eo.Schedule, err = schedule.Parse(f.schedule, vq.Cfg.Latent()); err != nil {
 			return fmt.Errorf("eval: --schedule: %w", err)

@@ -33,6 +33,9 @@ type Options struct {
 	TopP        float32
 	Temperature float32
 	Seed        uint64
+	// Ramp and Greedy are sample.Options' guidance ramp and greedy rule
+	// ("" for FlexVAR's).
+	Ramp, Greedy string
 	// K is the neighbourhood of precision and recall (3 by default).
 	K int
 	// TokenizerImages is the number of test images the tokenizer's
@@ -76,6 +79,8 @@ type Report struct {
 	CFG            float32 `json:"cfg"`
 	TopK           int     `json:"top_k"`
 	TopP           float32 `json:"top_p"`
+	Ramp           string  `json:"cfg_ramp,omitempty"`
+	Greedy         string  `json:"greedy,omitempty"`
 	Seed           uint64  `json:"seed"`
 	Seconds        float64 `json:"seconds"`
 }
@@ -132,7 +137,7 @@ func GenerateSet(m *sar.Model, vq *tokenizer.VQ, opt Options) (*Generated, error
 			labels[i] = (lo + i) % m.Cfg.NumClasses
 		}
 		so := sample.Options{Schedule: sc, CFG: opt.CFG, TopK: opt.TopK, TopP: opt.TopP, Temperature: opt.Temperature,
-			Seed: opt.Seed + uint64(lo)*0x9e3779b97f4a7c15}
+			Seed: opt.Seed + uint64(lo)*0x9e3779b97f4a7c15, Ramp: opt.Ramp, Greedy: opt.Greedy}
 		t0 := time.Now()
 		res, err := sample.Generate(m, vq, labels, so, nil)
 		if err != nil {
@@ -251,7 +256,8 @@ func Evaluate(m *sar.Model, vq *tokenizer.VQ, c *Classifier, ref *Reference, tes
 		sc = schedule.VARList(vq.Cfg.Latent())
 		opt.Schedule = sc
 	}
-	r := &Report{Params: nn.NumParams(m.Parameters()), Schedule: sc.String(), CFG: opt.CFG, TopK: opt.TopK, TopP: opt.TopP, Seed: opt.Seed}
+	r := &Report{Params: nn.NumParams(m.Parameters()), Schedule: sc.String(), CFG: opt.CFG, TopK: opt.TopK, TopP: opt.TopP,
+		Ramp: opt.Ramp, Greedy: opt.Greedy, Seed: opt.Seed}
 	gen, err := GenerateSet(m, vq, opt)
 	if err != nil {
 		return nil, fmt.Errorf("evaluate: %w", err)
