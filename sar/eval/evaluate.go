@@ -41,12 +41,15 @@ type Options struct {
 	// TokenizerImages is the number of test images the tokenizer's
 	// reconstruction error and codebook usage are measured on (0: 1000).
 	TokenizerImages int
+	// Exposure configures the exposure-bias measurement on the test split
+	// (ExposureBias); Exposure.Images 0 skips it.
+	Exposure ExposureOptions
 }
 
 // DefaultOptions are 10,000 samples in batches of 250 with CFG 1.5 and
-// no top-k/top-p, k = 3.
+// no top-k/top-p, k = 3, and the exposure bias on 1,000 test images.
 func DefaultOptions() Options {
-	return Options{N: 10000, Batch: 250, CFG: 1.5, Temperature: 1, K: 3, TokenizerImages: 1000}
+	return Options{N: 10000, Batch: 250, CFG: 1.5, Temperature: 1, K: 3, TokenizerImages: 1000, Exposure: DefaultExposureOptions()}
 }
 
 // Report is the evaluation of one model. The JSON keys fid, accuracy, is,
@@ -83,6 +86,8 @@ type Report struct {
 	Greedy         string  `json:"greedy,omitempty"`
 	Seed           uint64  `json:"seed"`
 	Seconds        float64 `json:"seconds"`
+	// Exposure is the exposure bias on test images (nil when not measured).
+	Exposure *Exposure `json:"exposure,omitempty"`
 }
 
 // Reference is the real side of the metrics: the classifier's embedding
@@ -244,7 +249,8 @@ func TokenizerQuality(vq *tokenizer.VQ, ds *data.Dataset, n int) (recon, usage f
 }
 
 // Evaluate generates opt.N samples from m and scores them, and measures
-// the tokenizer on the test split. log receives one line per phase (nil
+// the tokenizer and the exposure bias (opt.Exposure) on the test split
+// when test is given. log receives one line per phase (nil
 // discards them).
 func Evaluate(m *sar.Model, vq *tokenizer.VQ, c *Classifier, ref *Reference, test *data.Dataset, opt Options, log io.Writer) (*Report, error) {
 	if log == nil {
@@ -274,6 +280,17 @@ func Evaluate(m *sar.Model, vq *tokenizer.VQ, c *Classifier, ref *Reference, tes
 		}
 		if r.TokenizerRecon, r.CodebookUsage, err = TokenizerQuality(vq, test, n); err != nil {
 			return nil, fmt.Errorf("evaluate: %w", err)
+		}
+		if opt.Exposure.Images > 0 {
+			eo := opt.Exposure
+			if len(eo.Schedule) == 0 {
+				eo.Schedule = sc
+			}
+			if r.Exposure, err = ExposureBias(m, vq, test, eo); err != nil {
+				return nil, fmt.Errorf("evaluate: %w", err)
+			}
+			fmt.Fprintf(log, "eval: exposure bias on %d test images: gap SSR %+.4f, chained %+.4f nats/token\n",
+				r.Exposure.Images, r.Exposure.MeanGapSSR, r.Exposure.MeanGapChained)
 		}
 	}
 	r.Seconds = time.Since(start).Seconds()
