@@ -402,3 +402,50 @@ func stdErr(v []float64) float64 {
 	}
 	return math.Sqrt(s / float64(len(v)-1) / float64(len(v)))
 }
+
+// HeldOutLoss is the teacher-forcing cross-entropy (nats per token) of m
+// on the first n images of test over schedule sc (default: the VAR-like
+// list of the latent), with the images' labels and no condition dropout:
+// the held-out loss of a training run. It equals ExposureBias's MeanGT.
+func HeldOutLoss(m *sar.Model, vq *tokenizer.VQ, test *data.Dataset, n, batch int, sc schedule.Schedule) (float64, error) {
+	if n < 1 || batch < 1 {
+		return 0, fmt.Errorf("held-out loss: %d images in batches of %d: want positive values", n, batch)
+	}
+	if len(sc) == 0 {
+		sc = schedule.VARList(vq.Cfg.Latent())
+	}
+	n = min(n, test.Len())
+	defer m.SetTrain(m.Training())
+	m.SetTrain(false)
+	dev := vq.Device()
+	total := 0.0
+	for lo := 0; lo < n; lo += batch {
+		hi := min(lo+batch, n)
+		idx := make([]int, hi-lo)
+		for i := range idx {
+			idx[i] = lo + i
+		}
+		xs, ys := test.Batch(idx, nil)
+		x := tensor.FromSlice(dev, xs, len(idx), test.C, test.H, test.W)
+		ids, z := vq.Tokenize(x, sc)
+		x.Release()
+		labels, both := exposureLabels(dev, ys, m.Cfg.NumClasses, false)
+		both.Release()
+		in := sar.NextScaleInputs(z, sc)
+		logits := m.Forward(nil, labels, sc, constOrNil(in)).Value
+		target := tensor.Concat(1, ids...)
+		ce, err := scaleCE(logits, target, sc)
+		for _, t := range append(append([]*tensor.Tensor{labels, in, logits, target}, ids...), z...) {
+			t.Release()
+		}
+		if err != nil {
+			return 0, fmt.Errorf("held-out loss: %w", err)
+		}
+		for _, img := range ce {
+			for k, s := range sc {
+				total += img[k] * float64(s*s)
+			}
+		}
+	}
+	return total / float64(n*sc.Tokens()), nil
+}

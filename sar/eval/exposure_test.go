@@ -107,6 +107,9 @@ func TestExposureBiasMatchesReference(t *testing.T) {
 	logits := m.Forward(nil, tensor.FromSlice(cpu(t), lv, 12), sc, autograd.Const(sar.NextScaleInputs(z, sc)))
 	tf := (*autograd.Graph)(nil).CrossEntropy(logits, tensor.Concat(1, ids...), autograd.DefaultCEOptions())
 	assert.InDelta(t, float64(tf.Value.Item()), e.MeanGT, 1e-4)
+	held, err := HeldOutLoss(m, vq, test, 12, 5, sc)
+	require.NoError(t, err)
+	assert.InDelta(t, e.MeanGT, held, 1e-6)
 
 	// (b) and (c) equal whole-schedule forwards on the rollouts built by hand.
 	ssr := referenceCE(t, m, vq, test, 12, sc, false)
