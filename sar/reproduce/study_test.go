@@ -71,7 +71,7 @@ func TestStudyRuns(t *testing.T) {
 		sw = append(sw, r.Name)
 	}
 	assert.Equal(t, []string{"sar_sigma0.003_s1", "sar_s1", "sar_sigma0.03_s1", "sar_sigma0.1_s1", "sar_s1", "sar_rollout_last2_s1", "sar_rollout_all_s1"}, sw)
-	assert.Equal(t, 180, st.postSteps(3000))
+	assert.Equal(t, 120, st.postSteps(2000))
 	assert.Equal(t, 1, st.postSteps(3))
 }
 
