@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/signal"
@@ -99,17 +100,23 @@ func runReproduce(cmd *cobra.Command, opts *globalOptions, f *reproduceFlags) er
 	if cmd.Flags().Lookup("seed") != nil && cmd.Flags().Changed("seed") {
 		p.Preset.Train.Seed, p.Preset.TokenizerTrain.Seed = opts.seed, opts.seed
 	}
+	return inEnv(cmd, opts, f, func(ctx context.Context, env reproduce.Env) error {
+		if f.reportOnly {
+			return reproduce.Report(ctx, p, f.out, env)
+		}
+		return reproduce.Run(ctx, p, f.out, env)
+	})
+}
+
+// inEnv opens the device and runs f with an interruptible context.
+func inEnv(cmd *cobra.Command, opts *globalOptions, f *reproduceFlags, run func(context.Context, reproduce.Env) error) error {
 	dev, err := tensor.Open(opts.device)
 	if err != nil {
 		return fmt.Errorf("reproduce: %w", err)
 	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 	defer stop()
-	env := reproduce.Env{Dev: dev, Data: f.data, Log: cmd.OutOrStdout(), Command: os.Args}
-	if f.reportOnly {
-		return reproduce.Report(ctx, p, f.out, env)
-	}
-	return reproduce.Run(ctx, p, f.out, env)
+	return run(ctx, reproduce.Env{Dev: dev, Data: f.data, Log: cmd.OutOrStdout(), Command: os.Args})
 }
 
 // runStudy runs a study preset (sargo reproduce --preset medium).
@@ -130,15 +137,10 @@ func runStudy(cmd *cobra.Command, opts *globalOptions, f *reproduceFlags) error 
 	if fl.Lookup("seed") != nil && fl.Changed("seed") {
 		st.Preset.Train.Seed, st.Preset.TokenizerTrain.Seed = opts.seed, opts.seed
 	}
-	dev, err := tensor.Open(opts.device)
-	if err != nil {
-		return fmt.Errorf("reproduce: %w", err)
-	}
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
-	defer stop()
-	env := reproduce.Env{Dev: dev, Data: f.data, Log: cmd.OutOrStdout(), Command: os.Args}
-	if f.reportOnly {
-		return reproduce.ReportStudy(ctx, st, f.out, env)
-	}
-	return reproduce.RunStudy(ctx, st, f.out, env)
+	return inEnv(cmd, opts, f, func(ctx context.Context, env reproduce.Env) error {
+		if f.reportOnly {
+			return reproduce.ReportStudy(ctx, st, f.out, env)
+		}
+		return reproduce.RunStudy(ctx, st, f.out, env)
+	})
 }

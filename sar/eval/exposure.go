@@ -150,13 +150,8 @@ func ExposureBias(m *sar.Model, vq *tokenizer.VQ, test *data.Dataset, opt Exposu
 func exposureBatch(m *sar.Model, vq *tokenizer.VQ, test *data.Dataset, lo, hi int, sc schedule.Schedule, teacher train.Teacher) ([exposureRuns][][]float64, error) {
 	var out [exposureRuns][][]float64
 	b := hi - lo
-	idx := make([]int, b)
-	for i := range idx {
-		idx[i] = lo + i
-	}
-	xs, ys := test.Batch(idx, nil)
 	dev := vq.Device()
-	x := tensor.FromSlice(dev, xs, b, test.C, test.H, test.W)
+	x, ys := imageRange(dev, test, lo, hi)
 	ids, z := vq.Tokenize(x, sc)
 	x.Release()
 	var hold []*tensor.Tensor
@@ -420,13 +415,7 @@ func HeldOutLoss(m *sar.Model, vq *tokenizer.VQ, test *data.Dataset, n, batch in
 	dev := vq.Device()
 	total := 0.0
 	for lo := 0; lo < n; lo += batch {
-		hi := min(lo+batch, n)
-		idx := make([]int, hi-lo)
-		for i := range idx {
-			idx[i] = lo + i
-		}
-		xs, ys := test.Batch(idx, nil)
-		x := tensor.FromSlice(dev, xs, len(idx), test.C, test.H, test.W)
+		x, ys := imageRange(dev, test, lo, min(lo+batch, n))
 		ids, z := vq.Tokenize(x, sc)
 		x.Release()
 		labels, both := exposureLabels(dev, ys, m.Cfg.NumClasses, false)
