@@ -3,6 +3,7 @@ package sar
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 
 	"sargo/nn"
 	"sargo/tensor"
@@ -89,6 +90,27 @@ func ReadConfig(path string) (Config, error) {
 		return Config{}, fmt.Errorf("read sar model config %s: %w", path, err)
 	}
 	return cfg, nil
+}
+
+// ReadTrainState reads a checkpoint's step, RNG offset and config JSON
+// from its header, without reading its tensors (no optimizer).
+func ReadTrainState(path string) (*nn.TrainState, error) {
+	meta, err := readMetadata(path)
+	if err != nil {
+		return nil, fmt.Errorf("read training state: %w", err)
+	}
+	st := &nn.TrainState{Config: json.RawMessage(meta["config"])}
+	step, err := strconv.ParseUint(meta["step"], 10, 63)
+	if err != nil {
+		return nil, fmt.Errorf("read training state %s: step %q: %w", path, meta["step"], err)
+	}
+	st.Step = int(step)
+	if v, ok := meta["rng_offset"]; ok {
+		if st.RNGOffset, err = strconv.ParseUint(v, 10, 64); err != nil {
+			return nil, fmt.Errorf("read training state %s: rng_offset %q: %w", path, v, err)
+		}
+	}
+	return st, nil
 }
 
 // readMetadata reads only the header of a safetensors file and returns

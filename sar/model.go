@@ -25,12 +25,31 @@ import (
 const normEps = 1e-6
 
 // VAR's initialisation multipliers: ada_lin scale/shift rows, ada_lin
-// gamma rows and the output head.
+// gamma rows (init_adaln_gamma's default, used when Config.InitGamma is
+// 0) and the output head.
 const (
 	initAdaLN      = 0.5
 	initAdaLNGamma = 1e-5
 	initHead       = 0.02
 )
+
+// ScriptInitGamma is the AdaLN gamma multiplier the authors' FlexVAR and
+// SAR training scripts pass (--alng): 1e-3 for d16 and d20, 1e-4 for d24.
+// Smaller models take d16's value.
+func ScriptInitGamma(depth int) float32 {
+	if depth >= 24 {
+		return 1e-4
+	}
+	return 1e-3
+}
+
+// initGamma is the gamma multiplier of c.
+func (c Config) initGamma() float32 {
+	if c.InitGamma > 0 {
+		return c.InitGamma
+	}
+	return initAdaLNGamma
+}
 
 // blockConfig is the configuration of block i of a model: FlexVAR's
 // drop-path rate rises linearly from 0 at the first block to DropPath at
@@ -40,7 +59,7 @@ func blockConfig(c Config, i int) nn.BlockConfig {
 	bc.MLPRatio = float64(c.MLPRatio)
 	bc.L2Norm = c.AttnL2
 	bc.Eps = normEps
-	bc.InitAdaLN, bc.InitAdaLNGamma = initAdaLN, initAdaLNGamma
+	bc.InitAdaLN, bc.InitAdaLNGamma = initAdaLN, c.initGamma()
 	if c.Depth > 1 {
 		bc.DropPath = c.DropPath * float32(i) / float32(c.Depth-1)
 	}
@@ -85,6 +104,10 @@ type Config struct {
 	CondDrop            float32 // probability of replacing a label by the null class in training (0.1)
 	DropPath            float32 // drop-path rate of the last block
 	AttnL2              bool    // L2-normalised q/k with a learnable temperature
+	// InitGamma multiplies the gamma rows of every block's AdaLN
+	// modulation at initialisation (FlexVAR's --alng); 0 means VAR's
+	// default 1e-5. It only matters for a model trained from scratch.
+	InitGamma float32 `json:",omitempty"`
 }
 
 // Validate reports the first field that makes the configuration unusable,
@@ -114,6 +137,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("sar config: CondDrop %g must be in [0, 1)", c.CondDrop)
 	case !(c.DropPath >= 0 && c.DropPath < 1):
 		return fmt.Errorf("sar config: DropPath %g must be in [0, 1)", c.DropPath)
+	case !(c.InitGamma >= 0 && c.InitGamma <= 1):
+		return fmt.Errorf("sar config: InitGamma %g must be in [0, 1] (0: VAR's 1e-5)", c.InitGamma)
 	}
 	return nil
 }
@@ -149,7 +174,7 @@ type Model struct {
 // NewModel builds a model initialised as FlexVAR's init_weights with its
 // automatic std: linear and embedding weights trunc-normal with
 // Cfg.InitStd and zero biases, the head scaled by 0.02, the AdaLN
-// modulations as VAR's (0.5, gammas 1e-5), attn.proj and ffn.fc2 divided
+// modulations as VAR's (0.5, gammas Cfg.InitGamma), attn.proj and ffn.fc2 divided
 // by √(2·Depth), the temperature at log 4 and the position grid at its
 // sin/cos values. The same seed gives the same weights on every backend.
 func NewModel(cfg Config, dev tensor.Backend, seed uint64) (*Model, error) {
@@ -266,11 +291,14 @@ func (m *Model) scalePositions(g *autograd.Graph, s int) *autograd.Var {
 }
 
 // startTokens are the inputs of the first scale, before positions: the
-// label's class embedding plus the start vector, repeated over its n
-// tokens [B, n, Width].
-func (m *Model) startTokens(g *autograd.Graph, cond *autograd.Var, n int) *autograd.Var {
+// label's class embedding plus, unless student, the start vector,
+// repeated over its n tokens [B, n, Width].
+func (m *Model) startTokens(g *autograd.Graph, cond *autograd.Var, n int, student bool) *autograd.Var {
 	b := cond.Shape()[0]
-	sos := g.Add(g.Unsqueeze(cond, 1), m.PosStart) // [B, 1, C]
+	sos := g.Unsqueeze(cond, 1) // [B, 1, C]
+	if !student {
+		sos = g.Add(sos, m.PosStart)
+	}
 	if n == 1 {
 		return sos
 	}
@@ -304,10 +332,22 @@ func (m *Model) checkForward(labels *tensor.Tensor, scales schedule.Schedule, in
 // schedule has one scale. labels [B] hold class ids (NumClasses for the
 // null class). It returns the logits [B, L, Vocab].
 func (m *Model) Forward(g *autograd.Graph, labels *tensor.Tensor, scales schedule.Schedule, inputs *autograd.Var) *autograd.Var {
+	return m.forward(g, labels, scales, inputs, false)
+}
+
+// ForwardStudent is Forward for a student-forcing pass, SAR's pass 2: the
+// first scale's positions hold the class embedding and the position
+// alone, without the start vector, as FlexVAR's forward builds them with
+// student_forcing=True.
+func (m *Model) ForwardStudent(g *autograd.Graph, labels *tensor.Tensor, scales schedule.Schedule, inputs *autograd.Var) *autograd.Var {
+	return m.forward(g, labels, scales, inputs, true)
+}
+
+func (m *Model) forward(g *autograd.Graph, labels *tensor.Tensor, scales schedule.Schedule, inputs *autograd.Var, student bool) *autograd.Var {
 	m.checkForward(labels, scales, inputs)
 	dev := labels.Backend()
 	cond := m.ClassEmb.Forward(g, labels.Reshape(-1)) // [B, C]
-	x := m.startTokens(g, cond, scales[0]*scales[0])
+	x := m.startTokens(g, cond, scales[0]*scales[0], student)
 	if inputs != nil {
 		x = g.Concat(1, x, m.WordEmbed.Forward(g, inputs))
 	}

@@ -40,6 +40,7 @@ func TestConfigValidate(t *testing.T) {
 		{"huge vocab", func(c *Config) { c.Vocab = 1 << 30 }, "Vocab 1073741824"},
 		{"huge largest", func(c *Config) { c.Largest = 1 << 30 }, "Largest 1073741824"},
 		{"NaN cond drop", func(c *Config) { c.CondDrop = float32(math.NaN()) }, "CondDrop NaN"},
+		{"init gamma", func(c *Config) { c.InitGamma = -1e-3 }, "InitGamma"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -143,6 +144,55 @@ func TestInitScales(t *testing.T) {
 	d := g.Data()
 	assert.InDelta(t, math.Sin(3), d[0*n*n+3*n+5], 1e-6)
 	assert.InDelta(t, math.Cos(5), d[1*n*n+3*n+5], 1e-6)
+}
+
+// TestInitGamma checks the AdaLN gamma rows' scale: VAR's 1e-5 by
+// default, the scripts' --alng when InitGamma is set.
+func TestInitGamma(t *testing.T) {
+	assert.Equal(t, float32(1e-3), ScriptInitGamma(16))
+	assert.Equal(t, float32(1e-3), ScriptInitGamma(20))
+	assert.Equal(t, float32(1e-4), ScriptInitGamma(24))
+	rms := func(m *Model) float64 {
+		w := m.Blocks[0].AdaLin.Lin.Weight.Value
+		c := m.Cfg.Width
+		d := w.Data()[:2*c*c] // rows [0, 2C): gamma1, gamma2
+		s := 0.0
+		for _, x := range d {
+			s += float64(x) * float64(x)
+		}
+		return math.Sqrt(s / float64(len(d)))
+	}
+	for _, g := range []float32{0, 1e-3, 1e-4} {
+		c := tinyConfig()
+		c.InitGamma = g
+		m, err := NewModel(c, dev(), 3)
+		require.NoError(t, err)
+		want := float64(g)
+		if g == 0 {
+			want = 1e-5
+		}
+		assert.InEpsilon(t, want*c.InitStd(), rms(m), 0.2, "InitGamma %g", g)
+	}
+}
+
+// TestForwardStudent checks SAR's pass-2 first token: the class
+// embedding alone. With the start vector zeroed, Forward and
+// ForwardStudent agree; with it, every scale's logits differ.
+func TestForwardStudent(t *testing.T) {
+	m := tinyModel(t, 6)
+	for _, b := range m.Blocks {
+		scaleValue(b.AdaLin.Lin.Weight, 1e4)
+	}
+	sc := schedule.Schedule{1, 4}
+	z := randLatents(2, m.Cfg.CVae, sc, 3)
+	in := autograd.Const(NextScaleInputs(z, sc))
+	labels := labelsOf(0, 2)
+	tf := m.Forward(nil, labels, sc, in).Value.Data()
+	sf := m.ForwardStudent(nil, labels, sc, in).Value.Data()
+	assert.Greater(t, maxAbsDiff(t, tf, sf), 1e-3)
+	scaleValue(m.PosStart, 0)
+	tf0 := m.Forward(nil, labels, sc, in).Value.Data()
+	assert.Less(t, maxAbsDiff(t, tf0, sf), 1e-6)
 }
 
 func TestForwardShapes(t *testing.T) {

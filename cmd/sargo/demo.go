@@ -137,10 +137,8 @@ func runDemo(cmd *cobra.Command, opts *globalOptions, f *demoFlags) error {
 		t.Method, t.Steps, t.Epochs, t.Seed = r.method, r.steps, 0, opts.seed
 		t.Warmup = min(t.Warmup, r.steps/10)
 		t.LogEvery, t.SaveEvery, t.SampleEvery = max(1, r.steps/20), 0, 0
-		if r.method == train.MethodSAR {
-			t.LR /= 3 // post-training continues a trained model
-		}
-		fmt.Fprintf(out, "\n%s: %d steps, batch %d, lr %g\n", r.label, t.Steps, t.Batch, t.LR)
+		// SAR post-training continues TF's learning-rate schedule (trainJob).
+		fmt.Fprintf(out, "\n%s: %d steps, batch %d, peak lr %g\n", r.label, t.Steps, t.Batch, t.LR)
 		job := trainJob{Preset: rp, Tokenizer: tokDir, Init: r.init, Out: r.dir, Seed: opts.seed, Command: os.Args}
 		sum, err := job.run(ctx, dev, ds, out)
 		if err != nil {

@@ -29,6 +29,7 @@ type sampleFlags struct {
 	cfg, topP, temp       float32
 	topK                  int
 	schedule              string
+	ramp, greedy          string
 	fromImage             string
 	keepScales            int
 	scale                 int
@@ -53,7 +54,12 @@ tokenizer is refused, naming both.
 --temperature divides the logits before top-k / top-p sampling; 0 means
 greedy decoding: the most likely token at every position (argmax).
 
-Any schedule may be given, including ones the model never trained on. With
+Any schedule may be given, including ones the model never trained on. As
+FlexVAR's sampler, the guidance weight of step k of n is cfg·k/min(n−1, 9)
+(--cfg-ramp linear: cfg·k/(n−1)), and scales outside FlexVAR's list
+1,2,3,4,5,6,8,10,13,16,23,24,32 (and the model's own VAR list) or beyond
+the model's largest scale are decoded greedily (--greedy never samples
+them too). With
 --from-image, the first --keep-scales scales are taken from that image's
 tokens and the rest are generated.`,
 		Args: cobra.NoArgs,
@@ -70,6 +76,8 @@ tokens and the rest are generated.`,
 	fl.Float32Var(&f.topP, "top-p", 0, "keep the smallest set of tokens reaching probability P (0 keeps all)")
 	fl.Float32Var(&f.temp, "temperature", 1, "sampling temperature (0: greedy, the most likely token)")
 	fl.StringVar(&f.schedule, "schedule", "", "scales to generate, like 1_2_4_6_8 (default: the VAR-like list of the latent)")
+	fl.StringVar(&f.ramp, "cfg-ramp", sample.RampFlexVAR, "guidance ramp: flexvar (cfg·k/min(n−1, 9), FlexVAR's sampler) or linear (cfg·k/(n−1))")
+	fl.StringVar(&f.greedy, "greedy", sample.GreedyFlexVAR, "greedy scales: flexvar (scales outside FlexVAR's list or beyond the model's largest) or never")
 	fl.StringVar(&f.fromImage, "from-image", "", "image whose first --keep-scales scales are kept")
 	fl.IntVar(&f.keepScales, "keep-scales", 1, "scales of --from-image to keep")
 	fl.IntVar(&f.scale, "scale", 2, "pixel replication factor of the grid")
@@ -130,7 +138,8 @@ func runSample(cmd *cobra.Command, opts *globalOptions, f *sampleFlags) error {
 			return fmt.Errorf("sample: %w", err)
 		}
 	}
-	opt := sample.Options{Schedule: sc, CFG: f.cfg, TopK: f.topK, TopP: f.topP, Temperature: f.temp, Seed: opts.seed}
+	opt := sample.Options{Schedule: sc, CFG: f.cfg, TopK: f.topK, TopP: f.topP, Temperature: f.temp, Seed: opts.seed,
+		Ramp: f.ramp, Greedy: f.greedy}
 	if f.temp == 0 { // greedy: keep only the most likely token
 		opt.TopK, opt.TopP, opt.Temperature = 1, 0, 1
 	}

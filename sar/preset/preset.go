@@ -39,6 +39,10 @@ func Names() []string { return []string{"tiny", "small", "paper"} }
 //     512 codes, CVae 16; 4 blocks of width 192 (6 heads).
 //   - paper: d16 on ImageNet 256: 16×16 latent, 4096 codes, CVae 32;
 //     16 blocks of width 1024 (16 heads), batch 768, peak lr 3e-4.
+//
+// Every preset initialises the AdaLN gammas as the authors' scripts do
+// (sar.ScriptInitGamma) and trains with train.DefaultConfig's schedule
+// shape, sampler and teacher.
 func Get(name string) (Preset, error) {
 	tc, tt, err := tokenizer.Preset(name)
 	if err != nil {
@@ -63,9 +67,11 @@ func Get(name string) (Preset, error) {
 		// VAR's drop-path rate for depth d is 0.1·d/24.
 		p.Model.DropPath = 0.1 * 16 / 24
 		t := &p.Train
-		t.Batch, t.Steps, t.Epochs, t.LR, t.Warmup = 768, 0, 180, 3e-4, 5000
+		// Warm-up: FlexVAR's ep/50 = 3.6 epochs of ImageNet-1k at 768.
+		t.Batch, t.Steps, t.Epochs, t.LR, t.Warmup = 768, 0, 180, 3e-4, 6000
 		t.LogEvery, t.SaveEvery, t.SampleEvery = 100, 5000, 5000
 	}
+	p.Model.InitGamma = sar.ScriptInitGamma(p.Model.Depth)
 	return p, p.Validate()
 }
 

@@ -42,10 +42,13 @@ type Setup struct {
 // Step) is all a resumed run needs: batches, schedules and random draws
 // are functions of the seed and the step.
 type Trainer struct {
-	Cfg    Config
-	Obj    *Objective
-	Opt    *nn.AdamW
+	Cfg Config
+	Obj *Objective
+	Opt *nn.AdamW
+	// LR is the learning-rate schedule; step t of the run takes the rate
+	// of its step LRFrom+t (Config.Rates).
 	LR     nn.Schedule
+	LRFrom int
 	Step   int
 	Total  int
 	setup  Setup
@@ -111,8 +114,9 @@ func NewTrainer(s Setup) (*Trainer, error) {
 	if err != nil {
 		return nil, err
 	}
+	lr, from := s.Cfg.Rates(total)
 	return &Trainer{Cfg: s.Cfg, Obj: obj, Opt: opt, Total: total, setup: s, params: params, load: ld,
-		LR: nn.Schedule{Peak: s.Cfg.LR, Floor: s.Cfg.MinLR, Warmup: min(s.Cfg.Warmup, total), Total: total, Kind: nn.DecayLinear}}, nil
+		LR: lr, LRFrom: from}, nil
 }
 
 // Params are the trained parameters.
@@ -137,9 +141,10 @@ func (t *Trainer) batch(step int) (*Batch, int) {
 	}
 	lt := tensor.FromSlice(dev, lf, len(labels))
 	dropped := t.setup.Net.DropLabels(lt, t.Cfg.Seed, t.RNGOffset())
-	lt.Release()
-	scales := stepSchedule(t.Cfg.Schedule, t.setup.Largest, t.Cfg.Seed, step)
-	return NewBatch(t.setup.Tok, t.setup.Inputs, xt, dropped, scales), epoch
+	scales := stepSchedule(t.Cfg, t.setup.Largest, step)
+	b := NewBatch(t.setup.Tok, t.setup.Inputs, xt, dropped, scales)
+	b.Classes = lt
+	return b, epoch
 }
 
 // TrainStep runs one optimisation step: forward, backward, one read of
@@ -151,7 +156,7 @@ func (t *Trainer) TrainStep() (StepResult, error) {
 	t.setup.Net.SetTrain(true)
 	b, epoch := t.batch(t.Step)
 	defer b.Release()
-	res := StepResult{Step: t.Step, Epoch: epoch, LR: t.LR.LR(t.Step)}
+	res := StepResult{Step: t.Step, Epoch: epoch, LR: t.LR.LR(t.LRFrom + t.Step)}
 
 	g := autograd.NewGraph()
 	// Drop-path draws come from the step's own range too, so a resumed run
