@@ -267,3 +267,14 @@ func (m *meeting) meet(g *Group, last func() error) error {
 
 // now is the clock of the trace.
 func now() time.Time { return time.Now() }
+
+// Describe names the layout: "2 ranks × 1 device = 2 replicas".
+func (g *Group) Describe() string {
+	plural := func(n int, what string) string {
+		if n == 1 {
+			return fmt.Sprintf("1 %s", what)
+		}
+		return fmt.Sprintf("%d %ss", n, what)
+	}
+	return fmt.Sprintf("%s × %s = %s", plural(g.world.Size(), "rank"), plural(g.local, "device"), plural(g.Size(), "replica"))
+}

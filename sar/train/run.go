@@ -89,6 +89,9 @@ func Run(ctx context.Context, s Setup, o RunOptions) (Summary, error) {
 	if o.Out == "" {
 		return sum, errors.New("run: no output directory")
 	}
+	if !s.Parallel.lead() {
+		return follow(ctx, s, o)
+	}
 	for _, d := range []string{o.Out, filepath.Join(o.Out, CheckpointDir), filepath.Join(o.Out, SampleDir)} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return sum, fmt.Errorf("run: %w", err)
@@ -106,6 +109,9 @@ func Run(ctx context.Context, s Setup, o RunOptions) (Summary, error) {
 	info := o.Info
 	info.Method, info.Init = s.Cfg.Method, o.Init
 	if err := prepareRun(o, tr, ckpt, &info); err != nil {
+		return sum, err
+	}
+	if err := tr.broadcastState(); err != nil {
 		return sum, err
 	}
 	if err := atomicfile.WriteFile(filepath.Join(o.Out, ConfigFile), append(cfgJSON, '\n')); err != nil {
@@ -154,10 +160,13 @@ func Run(ctx context.Context, s Setup, o RunOptions) (Summary, error) {
 	prog := newProgress(o.Log, o.Terminal, tr.Step, tr.Total)
 	prog.note("%s training: steps %d to %d of %d, batch %d, %d steps per epoch, run directory %s",
 		s.Cfg.Method, tr.Step, until, tr.Total, s.Cfg.Batch, tr.StepsPerEpoch(), o.Out)
+	if note := tr.parallelNote(); note != "" {
+		prog.note("%s", note)
+	}
 	start := time.Now()
 	var m meter
 	for tr.Step < until {
-		if err := ctx.Err(); err != nil {
+		if err := tr.interrupted(ctx); err != nil {
 			if serr := save(); serr != nil {
 				return sum, errors.Join(err, serr)
 			}

@@ -65,7 +65,7 @@ func (o *Objective) sar(g *autograd.Graph, b *Batch, offset uint64) (Losses, sar
 			if uncond != nil {
 				un = uncond.Narrow(1, offs[i], s2)
 			}
-			teacherIDs[i] = o.Teacher.ids(cond, un, i, n, offset+uint64(offs[i]*bs))
+			teacherIDs[i] = o.Teacher.ids(cond, un, i, n, offset+b.drawOffset(offs[i], s2))
 			cond.Release()
 			un.Release()
 		}
