@@ -177,6 +177,15 @@ func (g *Group) Local() int { return g.local }
 // Size is the number of replicas in the world.
 func (g *Group) Size() int { return g.world.Size() * g.local }
 
+// BucketBytes is the largest bucket's gradient size in bytes.
+func (g *Group) BucketBytes() int {
+	n := 0
+	for _, b := range g.buckets {
+		n = max(n, 4*b.n)
+	}
+	return n
+}
+
 // Buckets is the number of gradient buckets.
 func (g *Group) Buckets() int { return len(g.buckets) }
 

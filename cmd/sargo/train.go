@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"sargo/dist"
 	"sargo/sar"
 	"sargo/sar/data"
 	"sargo/sar/preset"
@@ -30,6 +31,7 @@ type trainFlags struct {
 	lr                                             float64
 	resume, skipNonFinite                          bool
 	logEvery, saveEvery, sampleEvery               int
+	parallel                                       parallelFlags
 }
 
 func newTrainCmd(opts *globalOptions) *cobra.Command {
@@ -56,7 +58,15 @@ post-training of a TF model is --method sar --init TFRUN/model.safetensors.
 The sizes come from --preset (tiny, small, paper), then --config FILE (a
 JSON preset: {"model": {...}, "train": {...}}), then the flags given. The
 run directory receives config.json, run.json, model.safetensors (latest),
-checkpoints/, samples/ and metrics.jsonl; --resume continues it exactly.`,
+checkpoints/, samples/ and metrics.jsonl; --resume continues it exactly.
+
+Data-parallel: --devices vulkan:0,vulkan:1 trains one replica per device
+in this process, and under Open MPI's mpirun (mpirun -np N sargo train
+...) every process is a rank with its own devices. Each replica trains on
+its share of every batch (--batch is the global batch and must split
+evenly), gradients are averaged during the backward pass, rank 0 writes
+the run directory, and SIGINT, SIGTERM or SIGUSR1 on any rank stops all
+of them after the same step.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runTrain(cmd, opts, f) },
 	}
@@ -81,6 +91,7 @@ checkpoints/, samples/ and metrics.jsonl; --resume continues it exactly.`,
 	fl.IntVar(&f.sampleEvery, "sample-every", 0, "steps between sample grids")
 	fl.BoolVar(&f.resume, "resume", false, "continue the run in --out from its latest checkpoint")
 	fl.BoolVar(&f.skipNonFinite, "skip-nonfinite", false, "skip steps with a non-finite loss or gradient instead of stopping")
+	f.parallel.add(cmd)
 	_ = cmd.MarkFlagRequired("tokenizer")
 	_ = cmd.MarkFlagRequired("out")
 	return cmd
@@ -138,16 +149,20 @@ func runTrain(cmd *cobra.Command, opts *globalOptions, f *trainFlags) error {
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
-	dev, err := tensor.Open(opts.device)
+	par, err := startParallel(&f.parallel, opts.device)
 	if err != nil {
-		return fmt.Errorf("train: %w", err)
+		return par.finish(fmt.Errorf("train: %w", err), cmd.OutOrStdout())
 	}
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(cmd.Context(), par.signals()...)
 	defer stop()
 	job := trainJob{Preset: p, Tokenizer: f.tokenizer, Data: f.data, Init: f.init, Out: f.out, Resume: f.resume,
-		Seed: p.Train.Seed, Command: os.Args}
-	_, err = job.run(ctx, dev, nil, cmd.OutOrStdout())
-	return err
+		Seed: p.Train.Seed, Command: os.Args, Parallel: par}
+	out := cmd.OutOrStdout()
+	if par.world.Rank() != 0 {
+		out = io.Discard
+	}
+	_, err = job.run(ctx, par.devices[0], nil, out)
+	return par.finish(err, cmd.OutOrStdout())
 }
 
 // loadData opens the training images: MNIST's training split, or a folder
@@ -173,6 +188,8 @@ type trainJob struct {
 	Resume    bool
 	Seed      uint64
 	Command   []string
+	// Parallel, when set, trains data-parallel (nil: one device).
+	Parallel *parallel
 }
 
 // run loads the tokenizer and the data (unless ds is given), builds (or,
@@ -202,7 +219,11 @@ func (j trainJob) run(ctx context.Context, dev tensor.Backend, ds *data.Dataset,
 	if j.Resume {
 		from = filepath.Join(j.Out, train.CheckpointFile)
 	}
-	if from != "" {
+	world := dist.Alone()
+	if j.Parallel != nil {
+		world = j.Parallel.world
+	}
+	if from != "" && world.Rank() == 0 {
 		if mc, err = sar.ReadConfig(from); err != nil {
 			return train.Summary{}, fmt.Errorf("train: %w", err)
 		}
@@ -210,12 +231,22 @@ func (j trainJob) run(ctx context.Context, dev tensor.Backend, ds *data.Dataset,
 			return train.Summary{}, fmt.Errorf("train: checkpoint %s and tokenizer %s: %w", from, tokPath, err)
 		}
 	}
+	if err := shareConfig(world, &j.Preset, &mc, tokPath); err != nil {
+		return train.Summary{}, fmt.Errorf("train: %w", err)
+	}
 	m, err := sar.NewModel(mc, dev, j.Seed)
 	if err != nil {
 		return train.Summary{}, fmt.Errorf("train: %w", err)
 	}
 	setup := train.Setup{Cfg: j.Preset.Train, Net: m, Tok: vq, Inputs: sar.NextScaleInputs,
 		NullClass: mc.NumClasses, Largest: tc.Latent(), Data: ds, Dev: dev}
+	if j.Parallel != nil && j.Parallel.on() {
+		reps, err := j.Parallel.replicas(tokPath, mc, j.Seed)
+		if err != nil {
+			return train.Summary{}, fmt.Errorf("train: %w", err)
+		}
+		setup.Parallel = &train.Parallel{World: world, Replicas: reps, BucketBytes: j.Parallel.bucket, Trace: j.Parallel.trace}
+	}
 	info := train.RunInfo{Tokenizer: tokPath, Command: j.Command,
 		Extra: map[string]any{"preset": j.Preset.Name, "model": mc, "data": ds.Name}}
 	return train.Run(ctx, setup, train.RunOptions{

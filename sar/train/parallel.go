@@ -311,7 +311,8 @@ func (t *Trainer) parallelNote() string {
 		return ""
 	}
 	g := t.par.rep.Group()
-	return fmt.Sprintf("data-parallel: %s, %d images each per step; gradients in %d buckets", g.Describe(), t.Cfg.Batch/g.Size(), g.Buckets())
+	return fmt.Sprintf("data-parallel: %s, %d images each per step; gradients averaged in %d bucket(s) of up to %.3g MiB",
+		g.Describe(), t.Cfg.Batch/g.Size(), g.Buckets(), float64(g.BucketBytes())/(1<<20))
 }
 
 // follow is Run on a rank other than 0: it trains in step with rank 0
