@@ -243,3 +243,23 @@ func TestAbortReleasesWaitingReplicas(t *testing.T) {
 	_, err = grp.Replica(1).Sum([]float64{1})
 	assert.ErrorContains(t, err, "device lost")
 }
+
+func TestSummarize(t *testing.T) {
+	steps := []StepTrace{
+		{Step: 1, BackwardStart: 0, BackwardEnd: 100, Synced: 150, Buckets: []BucketTrace{{Posted: 0, Done: 1000}}}, // skipped
+		{Step: 2, BackwardStart: 0, BackwardEnd: 100, Synced: 130, Buckets: []BucketTrace{
+			{Bucket: 0, Bytes: 1 << 20, Posted: 20, Done: 50},
+			{Bucket: 1, Bytes: 1 << 20, Posted: 40, Done: 70},   // overlaps bucket 0: one span 20–70
+			{Bucket: 2, Bytes: 2 << 20, Posted: 90, Done: 130}}}, // 10 of 40 before backward ends
+	}
+	o := Summarize(steps, 1)
+	assert.Equal(t, 1, o.Steps)
+	assert.Equal(t, 3, o.Buckets)
+	assert.Equal(t, 4<<20, o.Bytes)
+	assert.InDelta(t, 90, o.Comm, 1e-9)
+	assert.InDelta(t, 60, o.Hidden, 1e-9)
+	assert.InDelta(t, 30, o.Exposed, 1e-9)
+	assert.InDelta(t, 100, o.Compute, 1e-9)
+	assert.InDelta(t, 2.0/3, o.Fraction(), 1e-9)
+	assert.Contains(t, o.String(), "67% of it during backward")
+}

@@ -114,10 +114,11 @@ func ReadTrace(r io.Reader) ([]StepTrace, error) {
 	return out, nil
 }
 
-// Overlap summarises steps: how much of the buckets' communication
-// (from the start of a bucket's sum to its arrival) ran while the backward
-// pass was still computing, and how long a step waited for the sums after
-// its backward pass ended.
+// Overlap summarises steps. A step's communication time is the wall time
+// during which at least one of its buckets was being summed over the
+// ranks (from the start of the sum to its arrival, which includes waiting
+// for the slowest rank to start it); the hidden part is the share of that
+// time before the backward pass ended.
 type Overlap struct {
 	Steps   int
 	Buckets int     // per step
@@ -150,11 +151,20 @@ func Summarize(steps []StepTrace, skip int) Overlap {
 		o.Bytes = 0
 		o.Compute += float64(s.BackwardEnd - s.BackwardStart)
 		o.Exposed += float64(max(0, s.Synced-s.BackwardEnd))
+		spans := make([][2]float64, 0, len(s.Buckets))
 		for _, b := range s.Buckets {
 			o.Bytes += b.Bytes
-			d := float64(b.Done - b.Posted)
-			o.Comm += d
-			o.Hidden += max(0, min(float64(b.Done), float64(s.BackwardEnd))-float64(b.Posted))
+			spans = append(spans, [2]float64{float64(b.Posted), float64(b.Done)})
+		}
+		sort.Slice(spans, func(i, j int) bool { return spans[i][0] < spans[j][0] })
+		end := float64(s.BackwardEnd)
+		for k := 0; k < len(spans); {
+			lo, hi := spans[k][0], spans[k][1]
+			for k++; k < len(spans) && spans[k][0] <= hi; k++ {
+				hi = max(hi, spans[k][1])
+			}
+			o.Comm += hi - lo
+			o.Hidden += max(0, min(hi, end)-lo)
 		}
 	}
 	return o
@@ -166,6 +176,6 @@ func (o Overlap) String() string {
 		return "no steps traced"
 	}
 	n := float64(o.Steps)
-	return fmt.Sprintf("%d steps, %d buckets (%.2f MiB) per step: communication %.1f ms/step, %.0f%% of it hidden behind backward (%.1f ms/step); wait after backward %.1f ms/step; backward %.1f ms/step",
-		o.Steps, o.Buckets, float64(o.Bytes)/(1<<20), o.Comm/n, 100*o.Fraction(), o.Hidden/n, o.Exposed/n, o.Compute/n)
+	return fmt.Sprintf("%d steps, %d buckets (%.2f MiB) per step: backward %.1f ms/step; buckets in flight %.1f ms/step, %.0f%% of it during backward; wait after backward %.1f ms/step",
+		o.Steps, o.Buckets, float64(o.Bytes)/(1<<20), o.Compute/n, o.Comm/n, 100*o.Fraction(), o.Exposed/n)
 }

@@ -170,16 +170,19 @@ func TestTrainParallelBadInput(t *testing.T) {
 	dir := parallelDir(t)
 	tests := []struct {
 		name string
+		env  []string
 		args []string
 		want string
 	}{
-		{"device twice", []string{"--devices", "cpu,cpu"}, "--devices cpu,cpu: cpu is listed twice"},
-		{"unknown device", []string{"--devices", "cpu,tpu"}, "unknown device \"tpu\""},
-		{"bucket size", []string{"--bucket-mib", "0"}, "--bucket-mib 0: want > 0"},
+		{name: "device twice", args: []string{"--devices", "cpu,cpu"}, want: "--devices cpu,cpu: cpu is listed twice"},
+		{name: "unknown device", args: []string{"--devices", "cpu,tpu"}, want: "unknown device \"tpu\""},
+		{name: "bucket size", args: []string{"--bucket-mib", "0"}, want: "--bucket-mib 0: want > 0"},
+		{name: "launched by mpirun without Open MPI", env: []string{"OMPI_COMM_WORLD_SIZE=2", "SARGO_MPI_LIBRARY=libsargo-no-such-mpi.so.40"},
+			want: "mpi: load libsargo-no-such-mpi.so.40 (install Open MPI: apt-get install openmpi-bin libopenmpi-dev"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			code, stderr := runCLI(t, dir, nil, sarArgs("out", 1, tc.args...)...)
+			code, stderr := runCLI(t, dir, tc.env, sarArgs("out", 1, tc.args...)...)
 			assert.Equal(t, 1, code)
 			assert.Contains(t, stderr, tc.want)
 			assert.NoDirExists(t, filepath.Join(dir, "out"))

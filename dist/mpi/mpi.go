@@ -16,6 +16,7 @@ import (
 )
 
 // Library is the shared library Load opens: Open MPI's libmpi, soname 40.
+// The environment variable SARGO_MPI_LIBRARY names another file.
 const Library = "libmpi.so.40"
 
 // The thread support levels of MPI_Init_thread, in Open MPI's numbering.
@@ -37,16 +38,21 @@ func Launched() bool {
 	return ok
 }
 
-// Load opens Library once; later calls return the first result. It fails,
-// naming the library and dlopen's message, where Open MPI is not installed.
+// Load opens Library (or $SARGO_MPI_LIBRARY) once; later calls return the
+// first result. It fails, naming the library and dlopen's message, where
+// Open MPI is not installed.
 func Load() error {
 	load.once.Do(func() {
-		name := C.CString(Library)
+		lib := Library
+		if l := os.Getenv("SARGO_MPI_LIBRARY"); l != "" {
+			lib = l
+		}
+		name := C.CString(lib)
 		defer C.free(unsafe.Pointer(name))
 		var msg [512]C.char
 		if C.sm_load(name, &msg[0], C.int(len(msg))) != 0 {
 			load.err = fmt.Errorf("mpi: load %s (install Open MPI: apt-get install openmpi-bin libopenmpi-dev, or scripts/setup.sh --mpi): %s",
-				Library, C.GoString(&msg[0]))
+				lib, C.GoString(&msg[0]))
 		}
 	})
 	return load.err

@@ -15,14 +15,16 @@ import (
 
 // Env is the environment that keeps an mpirun job on this machine: the
 // runtime's out-of-band channel and the TCP transport on loopback, and
-// the byte transfer layers limited to self and shared memory (vader).
-// As root it adds Open MPI's two consent variables, without which mpirun
-// refuses to start.
+// the byte transfer layers limited to self and shared memory (vader),
+// copying through the shared segment rather than with cross-process
+// reads, which containers often forbid. As root it adds Open MPI's two
+// consent variables, without which mpirun refuses to start.
 func Env() []string {
 	env := []string{
 		"OMPI_MCA_oob_tcp_if_include=lo",
 		"OMPI_MCA_btl_tcp_if_include=lo",
 		"OMPI_MCA_btl=self,vader",
+		"OMPI_MCA_btl_vader_single_copy_mechanism=none",
 	}
 	if os.Geteuid() == 0 {
 		env = append(env, "OMPI_ALLOW_RUN_AS_ROOT=1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1")
@@ -42,10 +44,14 @@ func Missing() string {
 	return ""
 }
 
-// Require skips t, with the reason, where Open MPI is missing.
+// Require skips t, with the reason, where Open MPI is missing, or fails
+// it there when SARGO_REQUIRE_MPI=1 (as in CI, which installs Open MPI).
 func Require(t testing.TB) {
 	t.Helper()
 	if why := Missing(); why != "" {
+		if os.Getenv("SARGO_REQUIRE_MPI") == "1" {
+			t.Fatalf("SARGO_REQUIRE_MPI=1 but %s", why)
+		}
 		t.Skip(why)
 	}
 }
