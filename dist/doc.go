@@ -21,7 +21,10 @@
 // communication runs while the rest of the backward pass computes. Finish
 // sends what is left, waits for every bucket and writes the averages back.
 // Buckets start in the same order in every process, as MPI requires of
-// collective operations.
+// collective operations. The buckets live in host memory (C memory, as
+// MPI reads them after the call returns): a send and a receive buffer the
+// size of the gradient, and one more per local replica when there are
+// several.
 //
 // # Fixed order
 //

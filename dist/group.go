@@ -54,6 +54,11 @@ type Group struct {
 	lead    []byte      // replica 0's broadcast bytes
 
 	replicas []*Replica
+
+	memMu    sync.Mutex
+	inflight int  // sums over the world not yet arrived
+	closing  bool // Close was called: free the buffers once inflight is 0
+	freeOnce sync.Once
 }
 
 // bucket is a run of parameters (in reverse Parameters order, roughly the
@@ -158,14 +163,44 @@ func (g *Group) layout(max int) {
 	}
 }
 
-// Close frees the buffers.
+// Close frees the buffers, at once or, if a sum over the world is still
+// under way after a failure, when it arrives.
 func (g *Group) Close() {
-	for _, b := range g.buckets {
-		b.send.Free()
-		b.recv.Free()
+	g.memMu.Lock()
+	g.closing = true
+	idle := g.inflight == 0
+	g.memMu.Unlock()
+	if idle {
+		g.free()
 	}
-	g.scalarS.Free()
-	g.scalarR.Free()
+}
+
+// started and arrived count the sums over the world in flight.
+func (g *Group) started() {
+	g.memMu.Lock()
+	g.inflight++
+	g.memMu.Unlock()
+}
+
+func (g *Group) arrived() {
+	g.memMu.Lock()
+	g.inflight--
+	free := g.closing && g.inflight == 0
+	g.memMu.Unlock()
+	if free {
+		g.free()
+	}
+}
+
+func (g *Group) free() {
+	g.freeOnce.Do(func() {
+		for _, b := range g.buckets {
+			b.send.Free()
+			b.recv.Free()
+		}
+		g.scalarS.Free()
+		g.scalarR.Free()
+	})
 }
 
 // World is the group's world.

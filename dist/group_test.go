@@ -249,7 +249,7 @@ func TestSummarize(t *testing.T) {
 		{Step: 1, BackwardStart: 0, BackwardEnd: 100, Synced: 150, Buckets: []BucketTrace{{Posted: 0, Done: 1000}}}, // skipped
 		{Step: 2, BackwardStart: 0, BackwardEnd: 100, Synced: 130, Buckets: []BucketTrace{
 			{Bucket: 0, Bytes: 1 << 20, Posted: 20, Done: 50},
-			{Bucket: 1, Bytes: 1 << 20, Posted: 40, Done: 70},   // overlaps bucket 0: one span 20–70
+			{Bucket: 1, Bytes: 1 << 20, Posted: 40, Done: 70},    // overlaps bucket 0: one span 20–70
 			{Bucket: 2, Bytes: 2 << 20, Posted: 90, Done: 130}}}, // 10 of 40 before backward ends
 	}
 	o := Summarize(steps, 1)

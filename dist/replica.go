@@ -130,8 +130,12 @@ func (r *Replica) contribute(k int) {
 		finish(nil)
 		return
 	}
+	g.started()
 	g.world.sumAsync(fmt.Sprintf("MPI_Iallreduce of gradient bucket %d", k), b.send, b.recv, b.total(), mpi.Float32,
-		func() { b.times.Posted = g.trace.stamp() }, finish)
+		func() { b.times.Posted = g.trace.stamp() }, func(err error) {
+			finish(err)
+			g.arrived()
+		})
 }
 
 // sumStages writes the element-wise sum of stages into dst, adding the
@@ -219,8 +223,12 @@ func (r *Replica) Sum(vals []float64) ([]float64, error) {
 			return nil
 		}
 		ch := make(chan error, 1)
+		g.started()
 		g.world.sumAsync("MPI_Iallreduce of the step's scalars", g.scalarS, g.scalarR, n, mpi.Float64, nil,
-			func(err error) { ch <- err })
+			func(err error) {
+				ch <- err
+				g.arrived()
+			})
 		return <-ch
 	})
 	if err != nil {

@@ -67,6 +67,9 @@ func startParallel(f *parallelFlags, device string) (*parallel, error) {
 	for _, n := range names {
 		dev, err := tensor.Open(strings.TrimSpace(n))
 		if err != nil {
+			if f.devices == "" {
+				return nil, err
+			}
 			return nil, fmt.Errorf("--devices %s: %w", f.devices, err)
 		}
 		if seen[dev.Name()] {

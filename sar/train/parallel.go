@@ -92,6 +92,13 @@ func (t *Trainer) joinParallel(s Setup) error {
 	return nil
 }
 
+// releaseParallel frees the group's host buffers (data-parallel only).
+func (t *Trainer) releaseParallel() {
+	if t.par != nil && t.par.rep.Local() == 0 {
+		t.par.rep.Group().Close()
+	}
+}
+
 // shard cuts step's global batch (x holds len(labels) images) down to
 // this replica's part and returns the global index of its first image.
 func (t *Trainer) shard(x []float32, labels []int) ([]float32, []int, int) {
@@ -323,6 +330,7 @@ func follow(ctx context.Context, s Setup, o RunOptions) (Summary, error) {
 	if err != nil {
 		return sum, err
 	}
+	defer tr.releaseParallel()
 	if err := tr.broadcastState(); err != nil {
 		return sum, err
 	}

@@ -101,6 +101,7 @@ func Run(ctx context.Context, s Setup, o RunOptions) (Summary, error) {
 	if err != nil {
 		return sum, err
 	}
+	defer tr.releaseParallel()
 	cfgJSON, err := json.MarshalIndent(s.Cfg, "", "  ")
 	if err != nil {
 		return sum, fmt.Errorf("run: encode config: %w", err)
