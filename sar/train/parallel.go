@@ -248,6 +248,18 @@ func (t *Trainer) broadcastState() error {
 func (t *Trainer) receiveState() error {
 	rep := t.par.rep
 	g := rep.Group()
+	// Every rank must run as many replicas (the sizes of the collective
+	// calls below depend on it): with l_r replicas on rank r, each replica
+	// adds (1, l_r), and (Σ l_r)² = N·Σ l_r² holds only when all l_r agree.
+	local := float64(g.Local())
+	counts, err := rep.Sum([]float64{1, local})
+	if err != nil {
+		return fmt.Errorf("trainer: start: %w", err)
+	}
+	if ranks := float64(g.World().Size()); counts[0]*counts[0] != ranks*counts[1] {
+		return fmt.Errorf("trainer: the %g ranks run %g replicas in all, this one %g: every rank needs the same number of devices",
+			ranks, counts[0], local)
+	}
 	own := t.fingerprint()
 	lead := slices.Clone(own)
 	if err := rep.BroadcastBytes(lead); err != nil {
