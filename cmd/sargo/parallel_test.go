@@ -199,7 +199,7 @@ func TestTrainMPILostRank(t *testing.T) {
 	dir := parallelDir(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	const steps = 30
+	const steps = 12
 	mark := fmt.Sprintf("SARGO_TEST_RUN=%d", time.Now().UnixNano())
 	env := []string{"SARGO_DEVICE=cpu", mark}
 	args := sarArgs("run", steps, "--save-every", "1")
