@@ -50,13 +50,20 @@ func (b *Kernels) attnCheck(op string, d int) bool {
 	return false
 }
 
+// attnShuffles reports whether the forward reduces rows with subgroup
+// shuffles on a device with properties info: it needs them in subgroups of
+// at least 8 invocations that divide the workgroup (the 8 invocations
+// sharing a row are consecutive lanes).
+func attnShuffles(info Features) bool {
+	sg := info.SubgroupSize
+	return info.SubgroupShuffle && sg >= 8 && sg <= attnLocal && attnLocal%sg == 0
+}
+
 // attnForwardShader is the forward kernel for the device: the row
-// reductions use subgroup shuffles where the device has them in subgroups
-// of at least 8 invocations that divide the workgroup (the 8 invocations
-// sharing a row are consecutive lanes), shared memory otherwise.
+// reductions through subgroup shuffles where attnShuffles allows and they
+// are not turned off, through shared memory otherwise.
 func (b *Kernels) attnForwardShader() string {
-	sg := b.info.SubgroupSize
-	if b.info.SubgroupShuffle && !b.noSubgroups && sg >= 8 && sg <= attnLocal && attnLocal%sg == 0 {
+	if attnShuffles(b.info) && !b.noSubgroups {
 		return "attention_subgroup"
 	}
 	return "attention"
