@@ -76,18 +76,25 @@ const uint NCH = DPAD / DC; // chunks of the padded head dim
 // the staged chunk at smem[aOff] with its columns of the staged chunk at
 // smem[bOff] over the DC staged head-dim columns:
 // acc[4r + c] += A[2tr + r] . B[tc + 8c]. Per 4 head-dim columns it reads
-// 6 vec4 for 32 FMAs; the loop is unrolled by 2.
+// 6 vec4 for 32 FMAs. Rows tc + 8c share their swizzle (tc), so the 4
+// column reads differ by constants; the loop is unrolled by 2.
 #define SCORES_NT(acc, aOff, bOff)                                             \
-    [[dont_unroll]] for (uint k8_ = 0u; k8_ < DC / 4u; k8_ += 2u) {          \
-        [[unroll]] for (uint kk_ = 0u; kk_ < 2u; kk_++) {                     \
-            uint k4_ = k8_ + kk_;                                             \
-            vec4 a0_ = smem[(aOff) + CIDX(2u * tr, k4_)];                     \
-            vec4 a1_ = smem[(aOff) + CIDX(2u * tr + 1u, k4_)];                \
-            [[unroll]] for (uint c_ = 0u; c_ < 4u; c_++) {                    \
-                vec4 b_ = smem[(bOff) + CIDX(tc + 8u * c_, k4_)];             \
-                [[unroll]] for (uint e_ = 0u; e_ < 4u; e_++) {                \
-                    acc[c_] += a0_[e_] * b_[e_];                              \
-                    acc[4u + c_] += a1_[e_] * b_[e_];                         \
+    {                                                                         \
+        uint a0_ = (aOff) + 16u * tr, a1_ = a0_ + 8u;                         \
+        uint x0_ = (2u * tr) & 7u, x1_ = x0_ | 1u;                            \
+        uint b_ = (bOff) + 8u * tc;                                           \
+        [[dont_unroll]] for (uint k8_ = 0u; k8_ < DC / 4u; k8_ += 2u) {      \
+            [[unroll]] for (uint kk_ = 0u; kk_ < 2u; kk_++) {                 \
+                uint k4_ = k8_ + kk_;                                         \
+                vec4 ra0_ = smem[a0_ + (k4_ ^ x0_)];                          \
+                vec4 ra1_ = smem[a1_ + (k4_ ^ x1_)];                          \
+                uint bk_ = b_ + (k4_ ^ tc);                                   \
+                [[unroll]] for (uint c_ = 0u; c_ < 4u; c_++) {                \
+                    vec4 rb_ = smem[bk_ + 64u * c_];                          \
+                    [[unroll]] for (uint e_ = 0u; e_ < 4u; e_++) {            \
+                        acc[c_] += ra0_[e_] * rb_[e_];                        \
+                        acc[4u + c_] += ra1_[e_] * rb_[e_];                   \
+                    }                                                         \
                 }                                                             \
             }                                                                 \
         }                                                                     \
@@ -111,19 +118,25 @@ const uint NCH = DPAD / DC; // chunks of the padded head dim
 // columns of head-dim chunk ch, the product of the block at smem[pOff]
 // with the staged [BC, DC] chunk at smem[bOff]:
 // acc[8ch + 4r + e] += sum_k P[k][2tr + r] * B[k][4tc + e]. Per 2 k it
-// reads 3 vec4 for 16 FMAs; the loop is unrolled by 2.
+// reads 3 vec4 for 16 FMAs. Row k of B has its column group tc at
+// 8k + (tc ^ (k % 8)): the loop walks k % 8 and, for each, the 4 rows at
+// constant distances.
 #define ACCUM_PV(acc, ch, pOff, bOff)                                          \
-    [[dont_unroll]] for (uint kq_ = 0u; kq_ < BC / 2u; kq_ += 2u) {          \
-        [[unroll]] for (uint kk_ = 0u; kk_ < 2u; kk_++) {                     \
-            uint kp_ = kq_ + kk_;                                             \
-            vec4 p_ = smem[(pOff) + kp_ * 16u + tr];                          \
-            vec4 b0_ = smem[(bOff) + CIDX(2u * kp_, tc)];                     \
-            vec4 b1_ = smem[(bOff) + CIDX(2u * kp_ + 1u, tc)];                \
-            [[unroll]] for (uint e_ = 0u; e_ < 4u; e_++) {                    \
-                acc[8u * (ch) + e_] += p_.x * b0_[e_];                        \
-                acc[8u * (ch) + 4u + e_] += p_.y * b0_[e_];                   \
-                acc[8u * (ch) + e_] += p_.z * b1_[e_];                        \
-                acc[8u * (ch) + 4u + e_] += p_.w * b1_[e_];                   \
+    {                                                                         \
+        uint p_ = (pOff) + tr;                                                \
+        [[dont_unroll]] for (uint k8_ = 0u; k8_ < 8u; k8_ += 2u) {            \
+            uint bx0_ = (bOff) + (tc ^ k8_), bx1_ = (bOff) + (tc ^ (k8_ + 1u));   \
+            [[unroll]] for (uint kq_ = 0u; kq_ < BC; kq_ += 8u) {             \
+                uint kp_ = (kq_ + k8_) / 2u;                                  \
+                vec4 rp_ = smem[p_ + 16u * kp_];                              \
+                vec4 rb0_ = smem[bx0_ + 8u * (kq_ + k8_)];                    \
+                vec4 rb1_ = smem[bx1_ + 8u * (kq_ + k8_ + 1u)];               \
+                [[unroll]] for (uint e_ = 0u; e_ < 4u; e_++) {                \
+                    acc[8u * (ch) + e_] += rp_.x * rb0_[e_];                  \
+                    acc[8u * (ch) + 4u + e_] += rp_.y * rb0_[e_];             \
+                    acc[8u * (ch) + e_] += rp_.z * rb1_[e_];                  \
+                    acc[8u * (ch) + 4u + e_] += rp_.w * rb1_[e_];             \
+                }                                                             \
             }                                                                 \
         }                                                                     \
     }
