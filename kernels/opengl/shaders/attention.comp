@@ -15,15 +15,14 @@
 // A workgroup owns one (batch*head, tile of BR queries) and walks the keys
 // BC at a time: S = scale*Q*K^T + mask for the tile (Q and K staged DC
 // head-dim columns at a time; a single chunk of Q stays staged), an online
-// softmax
-// per row (running max m and sum l, the row max and sum reduced over the 8
-// invocations of a row pair), P = exp(S - m) through shared memory, then
-// O = O*exp(m_old - m) + P*V (V staged the same way). Each invocation holds
-// 8 scores and D/4 output accumulators. Masks: none, additive [Lq, Lk]
-// values, or block-causal by scale ids (query i sees key j iff
-// scaleK[j] <= scaleQ[i]; ids are non-decreasing, so the key tiles past the
-// tile's last query scale are skipped). A query that sees no key outputs
-// zeros and lse = -inf.
+// softmax per row (running max m and sum l, the row max and sum reduced
+// over the 8 invocations of a row pair), P = exp(S - m) through shared
+// memory, then O = O*exp(m_old - m) + P*V (V staged the same way). Each
+// invocation holds 8 scores and D/4 output accumulators. Masks: none,
+// additive [Lq, Lk] values, or block-causal by scale ids (query i sees key
+// j iff scaleK[j] <= scaleQ[i]; ids are non-decreasing, so the key tiles
+// past the tile's last query scale are skipped). A query that sees no key
+// outputs zeros and lse = -inf.
 
 #if ATTN_SUBGROUP
 #extension GL_KHR_shader_subgroup_basic : require
