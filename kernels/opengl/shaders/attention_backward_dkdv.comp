@@ -91,7 +91,7 @@ void main() {
                 if (p.mask == 2u && scaleQ[p.offSQ + i0 + nt - 1u] < tileMinScale) {
                     continue;
                 }
-                barrier();
+                { memoryBarrierShared(); barrier(); }
                 for (uint e = t; e < nt * D; e += WG) {
                     sQ[e] = q[p.offQ + (qbase + i0) * D + e];
                     sG[e] = go[p.offGO + (qbase + i0) * D + e];
@@ -100,7 +100,7 @@ void main() {
                     sL[e] = lse[p.offLse + qbase + i0 + e];
                     sD[e] = dd[p.offDd + qbase + i0 + e];
                 }
-                barrier();
+                { memoryBarrierShared(); barrier(); }
                 if (!valid) {
                     continue;
                 }

@@ -86,12 +86,12 @@ void main() {
                     break;
                 }
                 uint nt = min(T, p.Lk - j0);
-                barrier();
+                { memoryBarrierShared(); barrier(); }
                 for (uint e = t; e < nt * D; e += WG) {
                     sK[e] = k[p.offK + kvbase + j0 * D + e];
                     sV[e] = v[p.offV + kvbase + j0 * D + e];
                 }
-                barrier();
+                { memoryBarrierShared(); barrier(); }
                 if (!live) {
                     continue;
                 }
