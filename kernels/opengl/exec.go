@@ -37,8 +37,8 @@ type command struct {
 	prog    *program
 	bufs    [maxBindings]*Buffer
 	sizes   [maxBindings]int32 // bytes bound of each, fixed when recorded
-	push    int // byte offset of the std140 push constants in batch.push
-	pushLen int // their length; 0 for none
+	push    int                // byte offset of the std140 push constants in batch.push
+	pushLen int                // their length; 0 for none
 
 	buf   *Buffer   // the transfer's storage
 	off   int       // its first element

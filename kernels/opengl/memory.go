@@ -54,7 +54,8 @@ func sizeClass(bytes int) int {
 	if bytes <= 256 {
 		return 256
 	}
-	step := 1 << (bits.Len(uint(bytes-1)) - 3)
+	step := 1 << (bits.Len(uint(bytes-1)) - 4) // an eighth of the power of two below
+
 	return (bytes + step - 1) / step * step
 }
 
