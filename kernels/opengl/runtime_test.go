@@ -308,4 +308,3 @@ func TestOldDriver(t *testing.T) {
 	assert.Contains(t, string(out), "OpenGL 4.2")
 	assert.Contains(t, string(out), "older than 4.3")
 }
-
