@@ -124,7 +124,8 @@ func (t *glThread) explain(err error) error {
 	defer eglRelease(t.dpy, ctx)
 	// glGetString alone, as the 4.3 binding may not load on this driver.
 	version, renderer := glString(gl.VERSION), glString(gl.RENDERER)
-	return fmt.Errorf("%w: it offers OpenGL %s on %s (eglCreateContext for 4.3 core: %v)", ErrOldDriver, version, renderer, err)
+	return fmt.Errorf("%w: it offers OpenGL %s on %s (eglCreateContext for 4.3 core: %v); update Mesa (apt-get install libgl1-mesa-dri) or the GPU's driver",
+		ErrOldDriver, version, renderer, err)
 }
 
 // queryInfo reads the current context's strings and limits.

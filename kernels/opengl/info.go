@@ -13,7 +13,7 @@ var ErrNoDevice = errors.New("no OpenGL device: EGL found no driver (install lib
 
 // ErrOldDriver is wrapped by errors when the driver's OpenGL is older than
 // 4.3, the first version with compute shaders.
-var ErrOldDriver = errors.New("the OpenGL driver is older than 4.3, which compute shaders need: update Mesa (libgl1-mesa-dri) or the GPU driver")
+var ErrOldDriver = errors.New("the OpenGL driver is older than 4.3, the first version with compute shaders")
 
 // ErrNotBuilt is returned by every entry point of a binary built without
 // the opengl tag.
