@@ -64,12 +64,7 @@ func listVulkan(w io.Writer, mark func(string) string) error {
 		return fmt.Errorf("list Vulkan devices: %w", err)
 	}
 	for _, d := range devs {
-		name := fmt.Sprintf("vulkan:%d", d.Index)
-		def := ""
-		if d.Default {
-			def = " (default vulkan)"
-		}
-		fmt.Fprintf(w, "%s %-10s %s%s\n", mark(name), name, d.Name, def)
+		deviceLine(w, mark, "vulkan", d.Index, d.Name, d.Default)
 		var local uint64
 		for _, h := range d.Heaps {
 			if h.DeviceLocal {
@@ -97,22 +92,13 @@ func listVulkan(w io.Writer, mark func(string) string) error {
 
 // listOpenGL lists the OpenGL devices, or says why there are none.
 func listOpenGL(w io.Writer, mark func(string) string) error {
-	if err := opengl.Probe(); err != nil {
-		fmt.Fprintf(w, "  opengl     unavailable: %v\n", err)
-		return nil
-	}
 	devs, err := opengl.Devices()
 	if err != nil {
 		fmt.Fprintf(w, "  opengl     unavailable: %v\n", err)
 		return nil
 	}
 	for _, d := range devs {
-		name := fmt.Sprintf("opengl:%d", d.Index)
-		def := ""
-		if d.Default {
-			def = " (default opengl)"
-		}
-		fmt.Fprintf(w, "%s %-10s %s%s\n", mark(name), name, d.Renderer, def)
+		deviceLine(w, mark, "opengl", d.Index, d.Renderer, d.Default)
 		node := ""
 		if d.DRMNode != "" {
 			node = ", " + d.DRMNode
@@ -134,6 +120,15 @@ func listOpenGL(w io.Writer, mark func(string) string) error {
 		printRows(w, rows)
 	}
 	return nil
+}
+
+// deviceLine prints the first line of a device: its mark, name and title.
+func deviceLine(w io.Writer, mark func(string) string, kind string, index int, title string, isDefault bool) {
+	name := fmt.Sprintf("%s:%d", kind, index)
+	if isDefault {
+		title += " (default " + kind + ")"
+	}
+	fmt.Fprintf(w, "%s %-10s %s\n", mark(name), name, title)
 }
 
 // printRows prints a device's properties, indented, in aligned columns.

@@ -114,7 +114,7 @@ func Open(index int, opt Options) (*Backend, error) {
 		b.free <- &batch{}
 	}
 	b.cur = &batch{}
-	b.Kernels = gpu.New((*kernelDevice)(b), gpu.Features{
+	b.Kernels = gpu.New(gpu.Device{Launch: b.launch, Alloc: b.Alloc, Free: b.Free, Fail: b.failKernel}, gpu.Features{
 		SubgroupArithmetic:      info.SubgroupArithmetic,
 		MaxWorkgroupInvocations: info.MaxWorkgroupInvocations,
 		MaxWorkgroupSize:        info.MaxWorkgroupSize,
@@ -135,23 +135,8 @@ func (b *Backend) serve(_ *glThread, r request) {
 	}
 }
 
-// kernelDevice is the Backend as the gpu.Device of its kernels.
-type kernelDevice Backend
-
-// Launch records a dispatch (see launch).
-func (d *kernelDevice) Launch(name string, spec []uint32, push any, groups [3]uint32, bufs ...gpu.Binding) {
-	(*Backend)(d).launch(name, spec, push, groups, bufs...)
-}
-
-// Alloc allocates a storage.
-func (d *kernelDevice) Alloc(n int) tensor.Storage { return (*Backend)(d).Alloc(n) }
-
-// Free frees a storage.
-func (d *kernelDevice) Free(s tensor.Storage) { (*Backend)(d).Free(s) }
-
-// Fail records a kernel's error as the sticky error.
-func (d *kernelDevice) Fail(err error) {
-	b := (*Backend)(d)
+// failKernel records a kernel's error as the sticky error.
+func (b *Backend) failKernel(err error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.fail(fmt.Errorf("opengl: %w", err))

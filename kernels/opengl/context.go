@@ -223,26 +223,13 @@ func Devices() ([]DeviceInfo, error) {
 	return infos, nil
 }
 
+// glErrors names the glGetError codes.
+var glErrors = map[uint32]string{gl.INVALID_ENUM: "GL_INVALID_ENUM", gl.INVALID_VALUE: "GL_INVALID_VALUE",
+	gl.INVALID_OPERATION: "GL_INVALID_OPERATION", gl.INVALID_FRAMEBUFFER_OPERATION: "GL_INVALID_FRAMEBUFFER_OPERATION",
+	gl.OUT_OF_MEMORY: "GL_OUT_OF_MEMORY", gl.STACK_OVERFLOW: "GL_STACK_OVERFLOW", gl.STACK_UNDERFLOW: "GL_STACK_UNDERFLOW"}
+
 // glErrorName names a glGetError code.
-func glErrorName(e uint32) string {
-	switch e {
-	case gl.INVALID_ENUM:
-		return "GL_INVALID_ENUM"
-	case gl.INVALID_VALUE:
-		return "GL_INVALID_VALUE"
-	case gl.INVALID_OPERATION:
-		return "GL_INVALID_OPERATION"
-	case gl.INVALID_FRAMEBUFFER_OPERATION:
-		return "GL_INVALID_FRAMEBUFFER_OPERATION"
-	case gl.OUT_OF_MEMORY:
-		return "GL_OUT_OF_MEMORY"
-	case gl.STACK_OVERFLOW:
-		return "GL_STACK_OVERFLOW"
-	case gl.STACK_UNDERFLOW:
-		return "GL_STACK_UNDERFLOW"
-	}
-	return fmt.Sprintf("GL error 0x%x", e)
-}
+func glErrorName(e uint32) string { return enumName(glErrors, e, fmt.Sprintf("GL error 0x%x", e)) }
 
 // trimLog shortens a compiler or linker log for an error message.
 func trimLog(s string) string {

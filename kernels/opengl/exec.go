@@ -159,7 +159,8 @@ func (s *glState) pollDebug(after func() string) {
 		if severity == gl.DEBUG_SEVERITY_NOTIFICATION {
 			continue
 		}
-		msg := fmt.Sprintf("%s (%s, %s): %s", debugTypeName(typ), debugSeverityName(severity), debugSourceName(source),
+		msg := fmt.Sprintf("%s (%s, %s): %s", enumName(debugTypes, typ, "other"), enumName(debugSeverities, severity, "notification"),
+			enumName(debugSources, source, "other"),
 			strings.TrimRight(string(s.logBuf[:max(length-1, 0)]), "\x00\n"))
 		s.mu.Lock()
 		s.messages = append(s.messages, msg)
@@ -288,48 +289,22 @@ func (s *glState) destroy() {
 	gl.Finish()
 }
 
-func debugTypeName(t uint32) string {
-	switch t {
-	case gl.DEBUG_TYPE_ERROR:
-		return "error"
-	case gl.DEBUG_TYPE_DEPRECATED_BEHAVIOR:
-		return "deprecated behavior"
-	case gl.DEBUG_TYPE_UNDEFINED_BEHAVIOR:
-		return "undefined behavior"
-	case gl.DEBUG_TYPE_PORTABILITY:
-		return "portability"
-	case gl.DEBUG_TYPE_PERFORMANCE:
-		return "performance"
-	case gl.DEBUG_TYPE_MARKER:
-		return "marker"
-	}
-	return "other"
-}
+// Names of the KHR_debug enums, for messages.
+var (
+	debugTypes = map[uint32]string{gl.DEBUG_TYPE_ERROR: "error", gl.DEBUG_TYPE_DEPRECATED_BEHAVIOR: "deprecated behavior",
+		gl.DEBUG_TYPE_UNDEFINED_BEHAVIOR: "undefined behavior", gl.DEBUG_TYPE_PORTABILITY: "portability",
+		gl.DEBUG_TYPE_PERFORMANCE: "performance", gl.DEBUG_TYPE_MARKER: "marker"}
+	debugSeverities = map[uint32]string{gl.DEBUG_SEVERITY_HIGH: "high", gl.DEBUG_SEVERITY_MEDIUM: "medium",
+		gl.DEBUG_SEVERITY_LOW: "low"}
+	debugSources = map[uint32]string{gl.DEBUG_SOURCE_API: "API", gl.DEBUG_SOURCE_SHADER_COMPILER: "shader compiler",
+		gl.DEBUG_SOURCE_WINDOW_SYSTEM: "window system", gl.DEBUG_SOURCE_THIRD_PARTY: "third party",
+		gl.DEBUG_SOURCE_APPLICATION: "application"}
+)
 
-func debugSeverityName(s uint32) string {
-	switch s {
-	case gl.DEBUG_SEVERITY_HIGH:
-		return "high"
-	case gl.DEBUG_SEVERITY_MEDIUM:
-		return "medium"
-	case gl.DEBUG_SEVERITY_LOW:
-		return "low"
+// enumName is names[v], or other when v has no name there.
+func enumName(names map[uint32]string, v uint32, other string) string {
+	if n, ok := names[v]; ok {
+		return n
 	}
-	return "notification"
-}
-
-func debugSourceName(s uint32) string {
-	switch s {
-	case gl.DEBUG_SOURCE_API:
-		return "API"
-	case gl.DEBUG_SOURCE_SHADER_COMPILER:
-		return "shader compiler"
-	case gl.DEBUG_SOURCE_WINDOW_SYSTEM:
-		return "window system"
-	case gl.DEBUG_SOURCE_THIRD_PARTY:
-		return "third party"
-	case gl.DEBUG_SOURCE_APPLICATION:
-		return "application"
-	}
-	return "other"
+	return other
 }

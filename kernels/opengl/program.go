@@ -146,25 +146,19 @@ func compile(prog uint32, src string) error {
 	return nil
 }
 
-func shaderLog(sh uint32) string {
-	var n int32
-	gl.GetShaderiv(sh, gl.INFO_LOG_LENGTH, &n)
-	if n <= 1 {
-		return "(no log)"
-	}
-	buf := make([]uint8, n)
-	gl.GetShaderInfoLog(sh, n, nil, &buf[0])
-	return string(buf)
-}
+func shaderLog(sh uint32) string { return infoLog(sh, gl.GetShaderiv, gl.GetShaderInfoLog) }
 
-func programLog(prog uint32) string {
+func programLog(prog uint32) string { return infoLog(prog, gl.GetProgramiv, gl.GetProgramInfoLog) }
+
+// infoLog reads the info log of a shader or program object.
+func infoLog(id uint32, getiv func(uint32, uint32, *int32), getLog func(uint32, int32, *int32, *uint8)) string {
 	var n int32
-	gl.GetProgramiv(prog, gl.INFO_LOG_LENGTH, &n)
+	getiv(id, gl.INFO_LOG_LENGTH, &n)
 	if n <= 1 {
 		return "(no log)"
 	}
 	buf := make([]uint8, n)
-	gl.GetProgramInfoLog(prog, n, nil, &buf[0])
+	getLog(id, n, nil, &buf[0])
 	return string(buf)
 }
 
