@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -259,6 +260,26 @@ func TestFinalizerFree(t *testing.T) {
 	}
 	runtime.GC()
 	require.NoError(t, b.Sync())
+}
+
+// TestMemoryPressure drops tensors without Release while Go's collector is
+// off: only the pool's forced collections free them, and with them the
+// pool stays far below the 160 MiB dropped.
+func TestMemoryPressure(t *testing.T) {
+	b := openDebug(t, Options{})
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	const n, count = 1 << 18, 160 // 1 MiB each
+	x := tensor.FromSlice(b, randData(n, 3), n)
+	for range count {
+		y := tensor.Empty(b, n)
+		b.Unary(tensor.OpSigmoid, y.View(), x.View(), 0, 0)
+	}
+	require.NoError(t, b.Sync())
+	st := b.Stats()
+	t.Logf("%+v", st)
+	assert.Positive(t, st.PressureGCs)
+	assert.Less(t, st.BuffersCreated, count/2, "buffer objects created for %d dropped tensors", count)
+	runtime.GC() // free the dropped tensors before Close
 }
 
 func TestSizeClass(t *testing.T) {
