@@ -109,6 +109,7 @@ func listOpenGL(w io.Writer, mark func(string) string) error {
 			{"vendor", d.Vendor},
 			{"EGL", fmt.Sprintf("%s, %s platform%s", d.EGL, d.Platform, node)},
 			{"robust access", fmt.Sprint(d.Robust)},
+			{"video memory", videoMemory(d)},
 			{"subgroup size", fmt.Sprintf("%d (arithmetic %v)", d.SubgroupSize, d.SubgroupArithmetic)},
 			{"shared memory", fmt.Sprintf("%d KiB", d.MaxSharedMemory/1024)},
 			{"workgroup", fmt.Sprintf("%d invocations, size %v, count %v", d.MaxWorkgroupInvocations, d.MaxWorkgroupSize, d.MaxWorkgroupCount)},
@@ -120,6 +121,17 @@ func listOpenGL(w io.Writer, mark func(string) string) error {
 		printRows(w, rows)
 	}
 	return nil
+}
+
+// videoMemory describes an OpenGL device's memory.
+func videoMemory(d opengl.DeviceInfo) string {
+	switch {
+	case d.Software:
+		return "host memory (software renderer)"
+	case d.VideoMemory == 0:
+		return "not reported by the driver"
+	}
+	return fmt.Sprintf("%d MiB", d.VideoMemory>>20)
 }
 
 // deviceLine prints the first line of a device: its mark, name and title.

@@ -165,6 +165,14 @@ func queryInfo(dev eglDevice) DeviceInfo {
 	for i := range geti(gl.NUM_EXTENSIONS) {
 		exts[gl.GoStr(gl.GetStringi(gl.EXTENSIONS, i))] = true
 	}
+	switch {
+	case exts["GL_NVX_gpu_memory_info"]:
+		info.VideoMemory = uint64(geti(glGPUMemoryInfoDedicatedVidmemNVX)) << 10
+	case exts["GL_ATI_meminfo"]:
+		var free [4]int32 // total free, largest free block, total auxiliary free, largest auxiliary block (KiB)
+		gl.GetIntegerv(glVBOFreeMemoryATI, &free[0])
+		info.VideoMemory = uint64(free[0]) << 10
+	}
 	if exts["GL_KHR_shader_subgroup"] {
 		info.SubgroupSize = geti(gl.SUBGROUP_SIZE_KHR)
 		info.SubgroupArithmetic = geti(gl.SUBGROUP_SUPPORTED_STAGES_KHR)&gl.COMPUTE_SHADER_BIT != 0 &&
@@ -173,6 +181,13 @@ func queryInfo(dev eglDevice) DeviceInfo {
 	gl.GetError() // a driver may reject a query it does not know; that is not the backend's error
 	return info
 }
+
+// Memory queries of GL_NVX_gpu_memory_info and GL_ATI_meminfo, which the
+// core bindings lack.
+const (
+	glGPUMemoryInfoDedicatedVidmemNVX = 0x9047
+	glVBOFreeMemoryATI                = 0x87FB
+)
 
 // orderedDevices lists the EGL devices in the order opengl:N names them:
 // GPUs first, then software renderers, each in EGL's order.

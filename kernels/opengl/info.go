@@ -36,6 +36,7 @@ type DeviceInfo struct {
 	Default  bool   // the device that opengl (no index) opens
 
 	Robust             bool   // the context has robust buffer access
+	VideoMemory        uint64 // dedicated video memory in bytes (GL_NVX_gpu_memory_info, GL_ATI_meminfo); 0 when the driver does not say
 	SubgroupSize       uint32 // GL_KHR_shader_subgroup; 0 without it
 	SubgroupArithmetic bool   // subgroup arithmetic in compute shaders
 

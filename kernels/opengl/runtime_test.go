@@ -282,6 +282,16 @@ func TestMemoryPressure(t *testing.T) {
 	runtime.GC() // free the dropped tensors before Close
 }
 
+func TestMemoryBudget(t *testing.T) {
+	b := openDebug(t, Options{})
+	got := tensor.MemoryBudget(b)
+	if b.Info().Software || b.Info().VideoMemory > 0 {
+		assert.Positive(t, got, "a software renderer has the host's memory; a GPU what its driver reports")
+	} else {
+		assert.Zero(t, got, "a GPU whose driver does not report its memory")
+	}
+}
+
 func TestSizeClass(t *testing.T) {
 	for _, tc := range []struct{ bytes, class int }{
 		{1, 256}, {256, 256}, {257, 288}, {1024, 1024}, {1025, 1152}, {1 << 20, 1 << 20}, {(1 << 20) + 1, 1<<20 + 1<<17},
