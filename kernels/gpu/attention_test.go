@@ -8,8 +8,8 @@ import (
 	"sargo/tensor"
 )
 
-// recordingDevice is a Device that records the shaders launched and the
-// errors reported, and allocates host storages.
+// recordingDevice records the shaders launched and the errors reported,
+// and allocates host storages.
 type recordingDevice struct {
 	launched []string
 	specs    [][]uint32
@@ -20,13 +20,17 @@ type hostStorage int
 
 func (s hostStorage) Len() int { return int(s) }
 
-func (d *recordingDevice) Launch(name string, spec []uint32, _ any, _ [3]uint32, _ ...Binding) {
-	d.launched = append(d.launched, name)
-	d.specs = append(d.specs, spec)
+func (d *recordingDevice) device() Device {
+	return Device{
+		Launch: func(name string, spec []uint32, _ any, _ [3]uint32, _ ...Binding) {
+			d.launched = append(d.launched, name)
+			d.specs = append(d.specs, spec)
+		},
+		Alloc: func(n int) tensor.Storage { return hostStorage(n) },
+		Free:  func(tensor.Storage) {},
+		Fail:  func(err error) { d.errs = append(d.errs, err) },
+	}
 }
-func (d *recordingDevice) Alloc(n int) tensor.Storage { return hostStorage(n) }
-func (d *recordingDevice) Free(tensor.Storage)        {}
-func (d *recordingDevice) Fail(err error)             { d.errs = append(d.errs, err) }
 
 func TestAttentionVariants(t *testing.T) {
 	full := Features{SubgroupSize: 32, SubgroupShuffle: true, MaxSharedMemory: 48 << 10}
@@ -50,7 +54,7 @@ func TestAttentionVariants(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dev := &recordingDevice{}
-			k := New(dev, c.info, c.opt)
+			k := New(dev.device(), c.info, c.opt)
 			a := tensor.AttentionArgs{B: 1, H: 2, Lq: 3, Lk: 5, D: c.d, Scale: 1,
 				Q: tensor.Span{Buf: hostStorage(6 * c.d)}, K: tensor.Span{Buf: hostStorage(10 * c.d)}, V: tensor.Span{Buf: hostStorage(10 * c.d)},
 				Out: tensor.Span{Buf: hostStorage(6 * c.d)}, Lse: tensor.Span{Buf: hostStorage(6)}}

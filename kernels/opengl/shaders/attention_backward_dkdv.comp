@@ -244,12 +244,12 @@ void main() {
                     dp[e] = 0.0;
                 }
                 for (uint ch = 0u; ch < NCH; ch++) {
-                    barrier();
+                    { memoryBarrierShared(); barrier(); }
                     STAGE_CHUNK(RK, k, kbase, nk, ch)
                     STAGE_CHUNK(RV, v, vbase, nk, ch)
                     STAGE_CHUNK(RQ, q, qbase + i0 * p.D, nq, ch)
                     STAGE_CHUNK(RG, go, gbase + i0 * p.D, nq, ch)
-                    barrier();
+                    { memoryBarrierShared(); barrier(); }
                     SCORES_NT(s, RK, RQ)
                     SCORES_NT(dp, RV, RG)
                 }
@@ -275,16 +275,16 @@ void main() {
                         dp[4u * r + c] = p.scale * pr * (dp[4u * r + c] - dq);
                     }
                 }
-                barrier(); // the readers of K and V are done: P and dS take their regions
+                { memoryBarrierShared(); barrier(); } // the readers of K and V are done: P and dS take their regions
                 STORE_P(RK, s)
                 STORE_P(RV, dp)
                 // dV += P^T*dO, dK += dS^T*Q, from the chunk still staged down to the first
 #define DKDV_CHUNK(ch)                                                         \
-    barrier();                                                                 \
+    { memoryBarrierShared(); barrier(); }                                                                 \
     if ((ch) + 1u != NCH) {                                                    \
         STAGE_CHUNK(RQ, q, qbase + i0 * p.D, nq, ch)                           \
         STAGE_CHUNK(RG, go, gbase + i0 * p.D, nq, ch)                          \
-        barrier();                                                             \
+        { memoryBarrierShared(); barrier(); }                                                             \
     }                                                                          \
     ACCUM_PV(av, ch, RK, RG)                                                   \
     ACCUM_PV(ak, ch, RV, RQ)

@@ -227,10 +227,10 @@ void main() {
             // so that dP - D_i is exactly 0 where V_j equals O_i (one key)
             float di[2] = float[2](0.0, 0.0);
             for (uint ch = 0u; ch < NCH; ch++) {
-                barrier(); // the previous readers of the regions are done
+                { memoryBarrierShared(); barrier(); } // the previous readers of the regions are done
                 STAGE_CHUNK(RG, go, gbase, nq, ch)
                 STAGE_CHUNK(RK, o, p.offO + rowBase * p.D, nq, ch)
-                barrier();
+                { memoryBarrierShared(); barrier(); }
                 for (uint k4 = 0u; k4 < DC / 4u; k4++) {
                     for (uint r = 0u; r < 2u; r++) {
                         vec4 a = smem[RG + CIDX(2u * tr + r, k4)];
@@ -269,14 +269,14 @@ void main() {
                     dp[e] = 0.0;
                 }
                 for (uint ch = 0u; ch < NCH; ch++) {
-                    barrier();
+                    { memoryBarrierShared(); barrier(); }
                     if (NCH > 1u) {
                         STAGE_CHUNK(RQ, q, qbase, nq, ch)
                         STAGE_CHUNK(RG, go, gbase, nq, ch)
                     }
                     STAGE_CHUNK(RK, k, kbase + j0 * p.D, nk, ch)
                     STAGE_CHUNK(RV, v, vbase + j0 * p.D, nk, ch)
-                    barrier();
+                    { memoryBarrierShared(); barrier(); }
                     SCORES_NT(s, RQ, RK)
                     SCORES_NT(dp, RG, RV)
                 }
@@ -296,14 +296,14 @@ void main() {
                         s[4u * r + c] = p.scale * pr * (dp[4u * r + c] - di[r]);
                     }
                 }
-                barrier(); // the readers of V are done: dS takes its region
+                { memoryBarrierShared(); barrier(); } // the readers of V are done: dS takes its region
                 STORE_P(RV, s)
                 // dQ += dS*K, from the K chunk still staged down to the first
 #define DQ_CHUNK(ch)                                                           \
-    barrier();                                                                 \
+    { memoryBarrierShared(); barrier(); }                                                                 \
     if ((ch) + 1u != NCH) {                                                    \
         STAGE_CHUNK(RK, k, kbase + j0 * p.D, nk, ch)                           \
-        barrier();                                                             \
+        { memoryBarrierShared(); barrier(); }                                                             \
     }                                                                          \
     ACCUM_PV(acc, ch, RV, RK)
                 EACH_CHUNK_DOWN(DQ_CHUNK)

@@ -251,7 +251,7 @@ float rowSum(float x) {
     for (uint r_ = 0u; r_ < 2u; r_++) {                            \
         red[(2u * tr + r_) * 8u + tc] = v[r_];                                \
     }                                                                         \
-    barrier();                                                                \
+    { memoryBarrierShared(); barrier(); }                                                                \
     for (uint r_ = 0u; r_ < 2u; r_++) {                            \
         v[r_] = FN(red, (2u * tr + r_) * 8u);                                 \
     }
@@ -283,7 +283,7 @@ void main() {
         for (uint bh = gl_WorkGroupID.y; bh < p.nh; bh += gl_NumWorkGroups.y) {
             uint qbase = p.offQ + (bh * p.Lq + i0) * p.D;
             if (NCH == 1u) { // the only chunk of Q stays staged
-                barrier(); // the previous head's readers are done
+                { memoryBarrierShared(); barrier(); } // the previous head's readers are done
                 STAGE_CHUNK(RQ, q, qbase, nq, 0u)
             }
             float o[NCH * 8u];
@@ -303,12 +303,12 @@ void main() {
                     s[e] = 0.0;
                 }
                 for (uint ch = 0u; ch < NCH; ch++) {
-                    barrier();
+                    { memoryBarrierShared(); barrier(); }
                     if (NCH > 1u) {
                         STAGE_CHUNK(RQ, q, qbase, nq, ch)
                     }
                     STAGE_CHUNK(RKV, k, p.offK + kvbase + j0 * p.D, nk, ch)
-                    barrier();
+                    { memoryBarrierShared(); barrier(); }
                     SCORES_NT(s, RQ, RKV)
                 }
                 // scale, mask, and the online softmax of each of the 2 rows
@@ -359,9 +359,9 @@ void main() {
                 // P's readers of the previous key tile finished before the K barriers
                 STORE_P(RP, s)
 #define PV_CHUNK(ch)                                                           \
-    barrier();                                                                 \
+    { memoryBarrierShared(); barrier(); }                                                                 \
     STAGE_CHUNK(RKV, v, p.offV + kvbase + j0 * p.D, nk, ch)                    \
-    barrier();                                                                 \
+    { memoryBarrierShared(); barrier(); }                                                                 \
     ACCUM_PV(o, ch, RP, RKV)
                 EACH_CHUNK(PV_CHUNK)
             }
