@@ -93,6 +93,13 @@ const uint NCH = DPAD / DC; // chunks of the padded head dim
 
 #define NEG_INF uintBitsToFloat(0xff800000u)
 
+// ROLLED(n) is the bound n of a loop marked , written as a
+// value no compiler can prove constant (p.D >= 1, and p.D + n does not
+// wrap, so it is n): the OpenGL translation drops the hint, and without it
+// drivers unroll these loops into code that takes many times as long to
+// compile.
+#define ROLLED(n) min((n), p.D + (n))
+
 // CIDX(row, c4) is the vec4 slot, within a staged chunk, of head-dim
 // columns 4c4..4c4+3 of row.
 #define CIDX(row, c4) ((row) * 8u + ((c4) ^ ((row) & 7u)))
@@ -139,7 +146,7 @@ const uint NCH = DPAD / DC; // chunks of the padded head dim
         uint a0_ = (aOff) + 16u * tr, a1_ = a0_ + 8u;                         \
         uint x0_ = (2u * tr) & 7u, x1_ = x0_ | 1u;                            \
         uint b_ = (bOff) + 8u * tc;                                           \
-        for (uint k8_ = 0u; k8_ < DC / 4u; k8_ += 2u) {      \
+        for (uint k8_ = 0u; k8_ < ROLLED(DC / 4u); k8_ += 2u) { \
             for (uint kk_ = 0u; kk_ < 2u; kk_++) {                 \
                 uint k4_ = k8_ + kk_;                                         \
                 vec4 ra0_ = smem[a0_ + (k4_ ^ x0_)];                          \
@@ -180,7 +187,7 @@ const uint NCH = DPAD / DC; // chunks of the padded head dim
 #define ACCUM_PV(acc, ch, pOff, bOff)                                          \
     {                                                                         \
         uint p_ = (pOff) + tr;                                                \
-        for (uint k8_ = 0u; k8_ < 8u; k8_ += 2u) {            \
+        for (uint k8_ = 0u; k8_ < ROLLED(8u); k8_ += 2u) {     \
             uint bx0_ = (bOff) + (tc ^ k8_), bx1_ = (bOff) + (tc ^ (k8_ + 1u));   \
             for (uint kq_ = 0u; kq_ < BC; kq_ += 8u) {             \
                 uint kp_ = (kq_ + k8_) / 2u;                                  \
@@ -243,7 +250,7 @@ void main() {
                     s[e] = 0.0;
                     dp[e] = 0.0;
                 }
-                for (uint ch = 0u; ch < NCH; ch++) {
+                for (uint ch = 0u; ch < ROLLED(NCH); ch++) {
                     { memoryBarrierShared(); barrier(); }
                     STAGE_CHUNK(RK, k, kbase, nk, ch)
                     STAGE_CHUNK(RV, v, vbase, nk, ch)

@@ -99,7 +99,7 @@ void main() {
                     s[e] = 0.0;
                     dp[e] = 0.0;
                 }
-                [[dont_unroll]] for (uint ch = 0u; ch < NCH; ch++) {
+                [[dont_unroll]] for (uint ch = 0u; ch < ROLLED(NCH); ch++) {
                     barrier();
                     STAGE_CHUNK(RK, k, kbase, nk, ch)
                     STAGE_CHUNK(RV, v, vbase, nk, ch)

@@ -82,7 +82,7 @@ void main() {
             // D_i, summed over the head dim in the order SCORES_NT sums dP,
             // so that dP - D_i is exactly 0 where V_j equals O_i (one key)
             float di[2] = float[2](0.0, 0.0);
-            [[dont_unroll]] for (uint ch = 0u; ch < NCH; ch++) {
+            [[dont_unroll]] for (uint ch = 0u; ch < ROLLED(NCH); ch++) {
                 barrier(); // the previous readers of the regions are done
                 STAGE_CHUNK(RG, go, gbase, nq, ch)
                 STAGE_CHUNK(RK, o, p.offO + rowBase * p.D, nq, ch)
@@ -124,7 +124,7 @@ void main() {
                     s[e] = 0.0;
                     dp[e] = 0.0;
                 }
-                [[dont_unroll]] for (uint ch = 0u; ch < NCH; ch++) {
+                [[dont_unroll]] for (uint ch = 0u; ch < ROLLED(NCH); ch++) {
                     barrier();
                     if (NCH > 1u) {
                         STAGE_CHUNK(RQ, q, qbase, nq, ch)

@@ -151,7 +151,7 @@ void main() {
                 [[unroll]] for (uint e = 0u; e < 8u; e++) {
                     s[e] = 0.0;
                 }
-                [[dont_unroll]] for (uint ch = 0u; ch < NCH; ch++) {
+                [[dont_unroll]] for (uint ch = 0u; ch < ROLLED(NCH); ch++) {
                     barrier();
                     if (NCH > 1u) {
                         STAGE_CHUNK(RQ, q, qbase, nq, ch)
