@@ -8,7 +8,7 @@ export PATH := /usr/local/go/bin:$(PATH)
 # (as .ci/run does, to Mesa's lavapipe) to pin one driver.
 GO_TEST_FLAGS ?= -count=1 -timeout 20m
 
-.PHONY: setup build demo test vet generate
+.PHONY: setup build demo test vet generate shader-stats
 
 setup:
 	@bash scripts/setup.sh
@@ -27,3 +27,8 @@ test: setup
 # Recompile the shaders (needs glslc and spirv-val).
 generate:
 	go generate ./kernels/vulkan
+
+# Compile every Vulkan pipeline variant on Mesa's RADV null device (AMD's
+# shader compiler, no AMD hardware needed) and rewrite docs/shader-stats.md.
+shader-stats:
+	go run ./kernels/vulkan/internal/statsdoc -o docs/shader-stats.md

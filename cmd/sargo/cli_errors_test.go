@@ -236,6 +236,10 @@ func TestCLIBadInput(t *testing.T) {
 		{name: "request larger than the device allows", args: []string{"--device", "vulkan", "sample", "--model", "run",
 			"--class", "0", "--n", "2200000", "--cfg", "0", "--out", "s.png"},
 			want: []string{"vulkan: alloc", "exceeds the device's maxStorageBufferRange"}, vulkan: true},
+		{name: "unknown RADV family", args: []string{"shaders", "--stats", "--families", "navi21,navi99"},
+			want: []string{"--families", "unknown RADV family \"navi99\"", "gfx1100"}},
+		{name: "shaders on the CPU device", args: []string{"--device", "cpu", "shaders"},
+			want: []string{"--device \"cpu\"", "vulkan:N"}, vulkan: true},
 	}
 	hasVulkan := vulkanAvailable()
 	for _, tc := range tests {

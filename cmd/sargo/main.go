@@ -54,5 +54,6 @@ Devices are named cpu, vulkan (the first Vulkan device) or vulkan:N; the
 	root.AddCommand(newEvalCmd(opts))
 	root.AddCommand(newVizCmd(opts))
 	root.AddCommand(newReproduceCmd(opts))
+	root.AddCommand(newShadersCmd(opts))
 	return root
 }

@@ -8,6 +8,11 @@ import (
 
 // The fused AdamW update: shaders/adamw.comp.
 
+// adamwVariants lists the optimizer pipeline.
+func adamwVariants() []variant {
+	return []variant{{shader: "adamw", spec: elemSpec, nbuf: 4, group: "adamw"}}
+}
+
 type adamwPush struct {
 	offParam, offGrad, offM, offV, n uint32
 	beta1, oneMinusBeta1             float32

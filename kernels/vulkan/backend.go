@@ -106,7 +106,7 @@ func newBackend(in *instance, pd unsafe.Pointer, info DeviceInfo, validation boo
 	if err != nil {
 		return nil, err
 	}
-	dev, err := createDevice(in, pd, family)
+	dev, err := createDevice(in, pd, family, false)
 	if err != nil {
 		return nil, err
 	}

@@ -23,6 +23,17 @@ const (
 	convBackwardWeight = 2
 )
 
+// convVariants lists the convolution pipelines: each mode of conv2d.comp
+// and the bias gradient.
+func convVariants(DeviceInfo) []variant {
+	return []variant{
+		{shader: "conv2d", spec: convSpec(convForward), nbuf: 4, group: "conv2d", label: "forward"},
+		{shader: "conv2d", spec: convSpec(convBackwardInput), nbuf: 4, group: "conv2d", label: "input gradient"},
+		{shader: "conv2d", spec: convSpec(convBackwardWeight), nbuf: 4, group: "conv2d", label: "weight gradient"},
+		{shader: "conv2d_bias_backward", spec: rowSpec, nbuf: 2, group: "conv2d_bias_backward"},
+	}
+}
+
 type convPush struct {
 	offOut, offIn1, offIn2, offBias  uint32
 	n, cin, h, w, cout, kh, kw       uint32

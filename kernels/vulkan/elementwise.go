@@ -117,6 +117,29 @@ func (b *Backend) elementwiseOuter(name string, spec []uint32, alpha, beta float
 	b.launch(name, spec, &p, groups1D(n, eltLocal), bufs...)
 }
 
+// opSpec is the specialization of the unary, unary backward and binary
+// shaders: the op.
+func opSpec[T ~int](op T) []uint32 { return []uint32{uint32(op)} }
+
+// elementwiseVariants lists the elementwise pipelines: one per op of the
+// unary, unary backward and binary shaders.
+func elementwiseVariants() []variant {
+	vs := []variant{
+		{shader: "copy", nbuf: 2, group: "copy"},
+		{shader: "fill", nbuf: 1, group: "fill"},
+		{shader: "where", nbuf: 4, group: "where"},
+	}
+	for op := range tensor.NumUnaryOps {
+		vs = append(vs,
+			variant{shader: "unary", spec: opSpec(op), nbuf: 2, group: "unary", label: op.String()},
+			variant{shader: "unary_backward", spec: opSpec(op), nbuf: 3, group: "unary_backward", label: op.String()})
+	}
+	for op := range tensor.NumBinaryOps {
+		vs = append(vs, variant{shader: "binary", spec: opSpec(op), nbuf: 3, group: "binary", label: op.String()})
+	}
+	return vs
+}
+
 // Copy writes src into dst elementwise.
 func (b *Backend) Copy(dst, src tensor.View) { b.elementwise("copy", nil, 0, 0, dst, src) }
 
@@ -125,17 +148,17 @@ func (b *Backend) Fill(dst tensor.View, v float32) { b.elementwise("fill", nil, 
 
 // Unary computes dst = op(src; alpha, beta).
 func (b *Backend) Unary(op tensor.UnaryOp, dst, src tensor.View, alpha, beta float32) {
-	b.elementwise("unary", []uint32{uint32(op)}, alpha, beta, dst, src)
+	b.elementwise("unary", opSpec(op), alpha, beta, dst, src)
 }
 
 // UnaryBackward computes dx = gy · op'(x).
 func (b *Backend) UnaryBackward(op tensor.UnaryOp, dx, x, gy tensor.View, alpha, beta float32) {
-	b.elementwise("unary_backward", []uint32{uint32(op)}, alpha, beta, dx, x, gy)
+	b.elementwise("unary_backward", opSpec(op), alpha, beta, dx, x, gy)
 }
 
 // Binary computes dst = op(a, c).
 func (b *Backend) Binary(op tensor.BinaryOp, dst, a, c tensor.View) {
-	b.elementwise("binary", []uint32{uint32(op)}, 0, 0, dst, a, c)
+	b.elementwise("binary", opSpec(op), 0, 0, dst, a, c)
 }
 
 // Where computes dst = cond != 0 ? a : c.

@@ -5,6 +5,14 @@ import "sargo/tensor"
 // Embedding lookup and its backward: shaders/gather.comp and
 // scatter_add.comp.
 
+// embeddingVariants lists the embedding pipelines.
+func embeddingVariants() []variant {
+	return []variant{
+		{shader: "gather", spec: elemSpec, nbuf: 3, group: "gather"},
+		{shader: "scatter_add", spec: rowSpec, nbuf: 3, group: "scatter_add"},
+	}
+}
+
 type embeddingPush struct {
 	offDst, offSrc, offIds, n, dim uint32
 }

@@ -7,6 +7,15 @@ import "sargo/tensor"
 // interpolate_backward.comp (one per input element, gathering the outputs
 // that read it, so the backward is deterministic without atomics).
 
+// interpolateVariants lists the interpolation pipelines (the mode is a
+// push constant).
+func interpolateVariants() []variant {
+	return []variant{
+		{shader: "interpolate", spec: elemSpec, nbuf: 2, group: "interpolate"},
+		{shader: "interpolate_backward", spec: elemSpec, nbuf: 2, group: "interpolate_backward"},
+	}
+}
+
 type interpPush struct {
 	offDst, offSrc, mode, planes, hin, win, hout, wout uint32
 }

@@ -22,6 +22,15 @@ func normShape(a tensor.NormArgs) normRows {
 	return normRows{uint32(a.Rows), uint32(a.N), 1, uint32(a.N), 1, uint32(a.N)}
 }
 
+// normVariants lists the norm pipelines.
+func normVariants() []variant {
+	return []variant{
+		{shader: "norm", spec: rowSpec, nbuf: 6, group: "norm"},
+		{shader: "norm_backward", spec: rowSpec, nbuf: 6, group: "norm_backward"},
+		{shader: "norm_backward_params", spec: rowSpec, nbuf: 6, group: "norm_backward_params"},
+	}
+}
+
 type normPush struct {
 	offY, offMean, offRstd, offX, offW, offB uint32
 	rows, rowLen, groups, chans, hw, flags   uint32

@@ -11,6 +11,30 @@ type reducePush struct {
 // reduceLocal is the workgroup size of the reduce shader (a power of two).
 const reduceLocal = 256
 
+// reduceSpec is the specialization of reduce.comp.
+func reduceSpec(op tensor.ReduceOp, rows bool) []uint32 {
+	return []uint32{uint32(op), flag(rows), reduceLocal}
+}
+
+// reduceSubgroupSpec is the specialization of reduce_subgroup.comp.
+var reduceSubgroupSpec = []uint32{reduceLocal}
+
+// reduceVariants lists the reduction pipelines: each op by rows and by
+// columns, and the subgroup row sum where the device has subgroup
+// arithmetic.
+func reduceVariants(info DeviceInfo) []variant {
+	var vs []variant
+	for op := range tensor.NumReduceOps {
+		vs = append(vs,
+			variant{shader: "reduce", spec: reduceSpec(op, true), nbuf: 2, group: "reduce rows", label: op.String()},
+			variant{shader: "reduce", spec: reduceSpec(op, false), nbuf: 2, group: "reduce columns", label: op.String()})
+	}
+	if info.SubgroupArithmetic {
+		vs = append(vs, variant{shader: "reduce_subgroup", spec: reduceSubgroupSpec, nbuf: 2, group: "reduce_subgroup", label: "sum"})
+	}
+	return vs
+}
+
 // Reduce reduces src viewed as [outer, n, inner] over n into dst [outer,
 // inner]. With inner == 1 one workgroup reduces each row through shared
 // memory (through subgroup arithmetic for sums where the device has it);
@@ -20,15 +44,15 @@ func (b *Backend) Reduce(op tensor.ReduceOp, dst, src tensor.Span, outer, n, inn
 		return
 	}
 	p := reducePush{OffDst: uint32(dst.Offset), OffSrc: uint32(src.Offset), Outer: uint32(outer), N: uint32(n), Inner: uint32(inner)}
-	rows := uint32(0)
+	rows := false
 	groups := groups1D(outer*inner, reduceLocal)
 	if inner == 1 && n >= 64 {
-		rows = 1
+		rows = true
 		groups = [3]uint32{uint32(min(outer, maxGroups)), 1, 1}
 		if op == tensor.ReduceSum && b.info.SubgroupArithmetic && !b.noSubgroups {
-			b.launch("reduce_subgroup", []uint32{reduceLocal}, &p, groups, write(dst.Buf), read(src.Buf))
+			b.launch("reduce_subgroup", reduceSubgroupSpec, &p, groups, write(dst.Buf), read(src.Buf))
 			return
 		}
 	}
-	b.launch("reduce", []uint32{uint32(op), rows, reduceLocal}, &p, groups, write(dst.Buf), read(src.Buf))
+	b.launch("reduce", reduceSpec(op, rows), &p, groups, write(dst.Buf), read(src.Buf))
 }

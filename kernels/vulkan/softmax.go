@@ -48,6 +48,16 @@ func (b *Backend) placeholder(sp tensor.Span) (tensor.Storage, func()) {
 	return s, func() { b.Free(s) }
 }
 
+// softmaxVariants lists the softmax and cross-entropy pipelines.
+func softmaxVariants() []variant {
+	return []variant{
+		{shader: "softmax", spec: rowSpec, nbuf: 2, group: "softmax"},
+		{shader: "softmax_backward", spec: rowSpec, nbuf: 3, group: "softmax_backward"},
+		{shader: "crossentropy", spec: rowSpec, nbuf: 4, group: "crossentropy"},
+		{shader: "crossentropy_backward", spec: elemSpec, nbuf: 5, group: "crossentropy_backward"},
+	}
+}
+
 type softmaxPush struct {
 	offDst, offSrc, rows, n, logMode uint32
 }

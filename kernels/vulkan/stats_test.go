@@ -1,0 +1,98 @@
+package vulkan
+
+import (
+	"errors"
+	"os"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// knownStatsFailures are the pipelines that TestShaderStats lets fail:
+// the attention kernels as they stand keep head-dim-long arrays per
+// invocation, which spill or go to scratch memory at some head dims on
+// some targets. The list is emptied when the tiled attention kernels
+// replace them; a listed pipeline that passes on every target checked
+// fails the test, so the list cannot outlive its reason.
+var knownStatsFailures = []string{
+	"attention D=32",
+	"attention D=64",
+	"attention D=128",
+	"attention_backward_dq D=32",
+	"attention_backward_dq D=64",
+	"attention_backward_dq D=128",
+	"attention_backward_dkdv D=32",
+	"attention_backward_dkdv D=64",
+	"attention_backward_dkdv D=128",
+}
+
+// TestShaderStats compiles every pipeline variant the backend can launch
+// with AMD's shader compiler on Mesa's RADV null device, for each family
+// in SARGO_SHADER_STATS (comma-separated RADV_FORCE_FAMILY names, such as
+// navi21,gfx1100) in wave64 and wave32, and fails on any spilled register,
+// any scratch memory and any occupancy below the target's floor.
+func TestShaderStats(t *testing.T) {
+	families := os.Getenv("SARGO_SHADER_STATS")
+	if families == "" {
+		t.Skip("SARGO_SHADER_STATS is not set (.ci/run sets navi21,gfx1100)")
+	}
+	if _, err := RADVManifest(); errors.Is(err, ErrNoRADV) {
+		t.Skipf("RADV's null device is unavailable: %v", err)
+	}
+	targets, err := RADVTargets(families)
+	require.NoError(t, err, "SARGO_SHADER_STATS")
+	failedSomewhere := map[string]bool{}
+	for _, target := range targets {
+		t.Run(target.String(), func(t *testing.T) {
+			rep, err := RADVStats(target)
+			require.NoError(t, err)
+			require.NotEmpty(t, rep.Pipelines)
+			// Shaders with subgroup operations keep the device's
+			// advertised subgroup size (64) in RADV's wave32 mode; the
+			// others run at the target's wave size.
+			waves := 0
+			for _, p := range rep.Pipelines {
+				if p.SubgroupSize == target.WaveSize() {
+					waves++
+				}
+			}
+			require.Greater(t, waves, len(rep.Pipelines)/2, "pipelines compiled for %d-wide waves", target.WaveSize())
+			for _, p := range rep.Pipelines {
+				problems := p.Problems(target.OccupancyFloor())
+				if len(problems) == 0 {
+					continue
+				}
+				failedSomewhere[p.Name()] = true
+				if slices.Contains(knownStatsFailures, p.Name()) {
+					t.Logf("known failure: %s: %v", p.Name(), problems)
+					continue
+				}
+				t.Errorf("%s (%d VGPRs, %d waves/SIMD): %v", p.Name(), p.VGPRs, p.WavesPerSIMD, problems)
+			}
+		})
+	}
+	for _, name := range knownStatsFailures {
+		if !failedSomewhere[name] {
+			t.Errorf("%s is listed in knownStatsFailures but passes on every target: remove it", name)
+		}
+	}
+}
+
+// requireVariantsListed checks that every pipeline b has created is one
+// kernelVariants lists for its device (attention at every head dim it
+// accepts), so the shader statistics compile what actually runs.
+func requireVariantsListed(t *testing.T, b *Backend) {
+	t.Helper()
+	heads := make([]int, attnMaxD)
+	for i := range heads {
+		heads[i] = i + 1
+	}
+	vs := kernelVariants(b.info, heads)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for k := range b.pipes.byKey {
+		_, ok := findVariant(vs, k.name, k.spec[:k.nspec], k.nbuf)
+		require.Truef(t, ok, "pipeline %s spec %v with %d bindings is launched but not listed by kernelVariants", k.name, k.spec[:k.nspec], k.nbuf)
+	}
+}
