@@ -193,26 +193,18 @@ func (t RADVTarget) WaveSize() uint32 {
 	return 64
 }
 
-// OccupancyFloor is the fewest waves per SIMD a pipeline may have on the
-// target (docs/shader-stats.md explains the choice).
+// OccupancyFloor is the fewest waves per SIMD, as RADV reports them, a
+// pipeline may have on the target: 256 resident invocations per SIMD
+// (docs/shader-stats.md explains the choice). On RDNA, RADV reports waves
+// in units of 32 invocations whatever the wave size (a wave64 wave counts
+// twice), so the floor is 8 in both wave sizes; on GCN (vega), which runs
+// only wave64 and counts each wave once, it is 4.
 func (t RADVTarget) OccupancyFloor() int {
-	if t.Wave32 {
-		return occupancyFloorWave32
+	if strings.HasPrefix(t.Family, "vega") {
+		return 4
 	}
-	return occupancyFloorWave64
+	return 8
 }
-
-// Occupancy floors, in waves per SIMD as RADV reports them (wave32 waves
-// are half as wide, so RADV counts twice as many for the same registers):
-// both keep at least 256 invocations resident per SIMD, the least that
-// hides global-memory latency behind a register-blocked inner loop; with
-// 64 KiB of shared memory per workgroup processor half it leaves each
-// 256-invocation workgroup 32 KiB. docs/shader-stats.md gives the
-// arithmetic.
-const (
-	occupancyFloorWave64 = 4
-	occupancyFloorWave32 = 8
-)
 
 // radvFamilies are RADV_FORCE_FAMILY names Mesa 22.3 knows (RADV aborts
 // the process on a name it does not know): GCN5, RDNA1, RDNA2, RDNA3.
