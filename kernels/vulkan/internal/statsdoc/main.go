@@ -140,23 +140,26 @@ below the floor.
 
 RADV's "waves per SIMD" is the number of waves of the pipeline one SIMD
 can hold at once: the least of the hardware's wave slots, the VGPR file
-divided by the VGPRs one wave needs, and the shared memory (LDS) of the
-workgroup processor divided among the waves of the workgroups it holds. In
-wave32 a wave is half as wide, so the same register use gives about twice
-as many waves.
+divided by the VGPRs one wave needs, and the shared memory (LDS) of a
+workgroup processor (128 KiB, 32 KiB per SIMD in RADV's model) divided
+among the waves of the workgroups it holds. On RDNA (navi21, gfx1100)
+RADV reports it in units of 32 invocations whatever the wave size: a
+wave64 wave counts twice, so the figures of the two wave sizes compare
+directly.
 
-The floor is 4 waves per SIMD in wave64 and 8 in wave32: 256 resident
-invocations per SIMD either way. A SIMD issues one instruction per cycle
-from one of its resident waves, and a global-memory load takes several
-hundred cycles; a kernel hides that latency with independent work, either
-other waves or its own instructions. The register-blocked matmul does 64
-FMAs per thread between the shared-memory loads of one k-step and fetches
-the next tile into registers while it computes, so 4 waves of it keep a
-SIMD busy; memory-bound kernels (elementwise ops, reductions, norms) have
-little work per load and need many waves, and all of them are far above
-the floor. Below 4 wave64 waves a single stalled wave idles a quarter of
-the SIMD; the floor therefore also bounds what a tuned kernel may trade
-for registers or shared memory: a 256-invocation workgroup may use at most
-about 32 KiB of shared memory and about 128 VGPRs per invocation.
+The floor is 8 on RDNA, that is 256 resident invocations per SIMD (4
+wave64 or 8 wave32 waves), and 4 waves on GCN (vega, wave64 only, counted
+once). A SIMD issues one instruction per cycle from one of its resident
+waves, and a global-memory load takes several hundred cycles; a kernel
+hides that latency with independent work, either other waves or its own
+instructions. The register-blocked matmul does 128 FMAs per thread
+between the shared-memory reads of one pair of k (8x8 outputs) and fetches
+the next tile into registers while it computes, so 4 wave64 waves of it
+keep a SIMD busy; memory-bound kernels (elementwise ops, reductions,
+norms) have little work per load and need more waves, and all of them are
+far above the floor. The floor also bounds what a tuned kernel may trade
+for registers or shared memory: at most 128 VGPRs per invocation (512 per
+SIMD lane in wave64, 1024 in wave32 on RDNA2) and, for a 256-invocation
+workgroup, at most 32 KiB of shared memory.
 
 `
