@@ -78,7 +78,7 @@ func listPipelines(w io.Writer, device string, asJSON bool) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "shader\tgroup\tvariant\tspec")
 	for _, p := range ps {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%v\n", p.Shader, p.Group, p.Variant, p.Spec)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%v\n", p.Shader, p.Group, p.Label, p.Spec)
 	}
 	return tw.Flush()
 }

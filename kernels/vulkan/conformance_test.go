@@ -10,7 +10,7 @@ import (
 
 // TestConformance runs the backend-independent conformance suite against
 // a validated Vulkan device, then checks that every pipeline it created is
-// listed by kernelVariants.
+// listed by gpu.Variants.
 func TestConformance(t *testing.T) {
 	b := openValidated(t)
 	check.Run(t, b)

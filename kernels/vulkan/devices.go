@@ -3,6 +3,8 @@ package vulkan
 import (
 	"fmt"
 	"sort"
+
+	"sargo/kernels/gpu"
 )
 
 // DeviceInfo describes one Vulkan physical device.
@@ -35,6 +37,16 @@ type DeviceInfo struct {
 	Heaps                           []MemoryHeap
 
 	typeCode uint32
+}
+
+// features are the properties that choose the kernels' variants.
+func (d DeviceInfo) features() gpu.Features {
+	return gpu.Features{
+		SubgroupArithmetic:      d.SubgroupArithmetic,
+		MaxWorkgroupInvocations: d.MaxWorkgroupInvocations,
+		MaxWorkgroupSize:        d.MaxWorkgroupSize,
+		MaxSharedMemory:         d.MaxSharedMemory,
+	}
 }
 
 // MemoryHeap is one memory heap of a device.

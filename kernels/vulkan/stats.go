@@ -8,10 +8,12 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"sargo/kernels/gpu"
 )
 
 // Shader statistics: every pipeline variant the backend can launch
-// (kernelVariants) is compiled with VK_PIPELINE_CREATE_CAPTURE_STATISTICS_BIT_KHR
+// (gpu.Variants) is compiled with VK_PIPELINE_CREATE_CAPTURE_STATISTICS_BIT_KHR
 // on a device that enables VK_KHR_pipeline_executable_properties, and the
 // compiler's report is read back with vkGetPipelineExecutableStatisticsKHR.
 // Mesa's RADV driver exposes a null device for any AMD family
@@ -72,6 +74,13 @@ type StatsReport struct {
 	Pipelines []ShaderStats `json:"pipelines"`
 }
 
+// Pipelines lists the pipeline variants the backend launches on a device
+// described by info (attention at head dims 32, 64 and 128), as the shader
+// statistics compile them.
+func Pipelines(info DeviceInfo) []gpu.Variant {
+	return gpu.Variants(info.features(), gpu.StatsHeadDims)
+}
+
 // PipelineStats compiles every pipeline variant the backend can launch on
 // Vulkan device index (in Devices order), attention at head dims 32, 64
 // and 128, and returns what the device's compiler reports for each. The
@@ -102,10 +111,10 @@ func PipelineStats(index int) (StatsReport, error) {
 	c := statsCompiler{dev: dev, modules: map[string]uint64{}, layouts: map[int]layoutPair{}}
 	defer c.destroy()
 	rep := StatsReport{Device: info.Name, Driver: info.Driver}
-	for _, v := range kernelVariants(info, statsHeadDims) {
+	for _, v := range Pipelines(info) {
 		s, err := c.compile(v)
 		if err != nil {
-			return StatsReport{}, fmt.Errorf("vulkan: %s: %s: %w", info.Name, v.name(), err)
+			return StatsReport{}, fmt.Errorf("vulkan: %s: %s: %w", info.Name, v.Name(), err)
 		}
 		rep.Pipelines = append(rep.Pipelines, s)
 	}
@@ -120,28 +129,28 @@ type statsCompiler struct {
 	layouts map[int]layoutPair
 }
 
-func (c *statsCompiler) compile(v variant) (ShaderStats, error) {
-	mod, ok := c.modules[v.shader]
+func (c *statsCompiler) compile(v gpu.Variant) (ShaderStats, error) {
+	mod, ok := c.modules[v.Shader]
 	if !ok {
-		code, err := shaderFS.ReadFile("shaders/" + v.shader + ".spv")
+		code, err := shaderFS.ReadFile("shaders/" + v.Shader + ".spv")
 		if err != nil {
 			return ShaderStats{}, fmt.Errorf("no embedded shader: %w", err)
 		}
 		if mod, err = c.dev.createModule(code); err != nil {
 			return ShaderStats{}, fmt.Errorf("create shader module: %w", err)
 		}
-		c.modules[v.shader] = mod
+		c.modules[v.Shader] = mod
 	}
-	lp, ok := c.layouts[v.nbuf]
+	lp, ok := c.layouts[v.Bindings]
 	if !ok {
-		s, l, err := c.dev.createLayouts(uint32(v.nbuf), pushConstantBytes)
+		s, l, err := c.dev.createLayouts(uint32(v.Bindings), pushConstantBytes)
 		if err != nil {
 			return ShaderStats{}, fmt.Errorf("create pipeline layout: %w", err)
 		}
 		lp = layoutPair{s, l}
-		c.layouts[v.nbuf] = lp
+		c.layouts[v.Bindings] = lp
 	}
-	h, err := c.dev.createPipeline(0, mod, lp.layout, v.spec, pipelineCaptureStatistics)
+	h, err := c.dev.createPipeline(0, mod, lp.layout, v.Spec, pipelineCaptureStatistics)
 	if err != nil {
 		return ShaderStats{}, fmt.Errorf("create pipeline: %w", err)
 	}
@@ -152,7 +161,7 @@ func (c *statsCompiler) compile(v variant) (ShaderStats, error) {
 	}
 	stat := func(name string) int { return int(raw[name]) }
 	return ShaderStats{
-		Shader: v.shader, Group: v.group, Variant: v.label, Spec: v.spec, SubgroupSize: sub,
+		Shader: v.Shader, Group: v.Group, Variant: v.Label, Spec: v.Spec, SubgroupSize: sub,
 		VGPRs: stat("VGPRs"), SGPRs: stat("SGPRs"),
 		SpilledVGPRs: stat("Spilled VGPRs"), SpilledSGPRs: stat("Spilled SGPRs"),
 		ScratchBytes: stat("Scratch size"), LDSBytes: stat("LDS size"),

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"sargo/kernels/gpu"
 )
 
 // knownStatsFailures are the pipelines that TestShaderStats lets fail:
@@ -80,19 +82,19 @@ func TestShaderStats(t *testing.T) {
 }
 
 // requireVariantsListed checks that every pipeline b has created is one
-// kernelVariants lists for its device (attention at every head dim it
+// gpu.Variants lists for its device (attention at every head dim it
 // accepts), so the shader statistics compile what actually runs.
 func requireVariantsListed(t *testing.T, b *Backend) {
 	t.Helper()
-	heads := make([]int, attnMaxD)
+	heads := make([]int, gpu.MaxHeadDim)
 	for i := range heads {
 		heads[i] = i + 1
 	}
-	vs := kernelVariants(b.info, heads)
+	vs := gpu.Variants(b.info.features(), heads)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for k := range b.pipes.byKey {
-		_, ok := findVariant(vs, k.name, k.spec[:k.nspec], k.nbuf)
-		require.Truef(t, ok, "pipeline %s spec %v with %d bindings is launched but not listed by kernelVariants", k.name, k.spec[:k.nspec], k.nbuf)
+		_, ok := gpu.FindVariant(vs, k.name, k.spec[:k.nspec], k.nbuf)
+		require.Truef(t, ok, "pipeline %s spec %v with %d bindings is launched but not listed by gpu.Variants", k.name, k.spec[:k.nspec], k.nbuf)
 	}
 }

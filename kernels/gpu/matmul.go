@@ -1,4 +1,4 @@
-package vulkan
+package gpu
 
 import (
 	"fmt"
@@ -90,7 +90,7 @@ var (
 var matmulTiles = []matmulTile{tileLarge, tileMedium}
 
 // fits reports whether the device can run tiling t.
-func (t matmulTile) fits(info DeviceInfo) bool {
+func (t matmulTile) fits(info Features) bool {
 	return t.threads() <= info.MaxWorkgroupInvocations && t.threads() <= info.MaxWorkgroupSize[0] &&
 		t.sharedBytes() <= info.MaxSharedMemory
 }
@@ -123,7 +123,7 @@ type matmulPlan struct {
 }
 
 // planMatMul chooses the tiling, the vec4 loads and the K split of a.
-func (b *Backend) planMatMul(a tensor.MatMulArgs) matmulPlan {
+func (b *Kernels) planMatMul(a tensor.MatMulArgs) matmulPlan {
 	t := tileMedium
 	if tileLarge.fits(b.info) && tileLarge.tiles(a.M, a.N)*a.Batch >= largeTileGroups {
 		t = tileLarge
@@ -170,8 +170,8 @@ func splitkSpec(beta bool) []uint32 { return []uint32{elemLocal, b2u(beta)} }
 // transposes, accumulating or not, and as the first pass of a split-K
 // product; and the split-K second pass. (vec4 loads, the bias and the
 // activation are push-constant flags.)
-func matmulVariants(info DeviceInfo) []variant {
-	var vs []variant
+func matmulVariants(info Features) []Variant {
+	var vs []Variant
 	for _, t := range matmulTiles {
 		if t != tileMedium && !t.fits(info) {
 			continue
@@ -180,22 +180,22 @@ func matmulVariants(info DeviceInfo) []variant {
 			ta, tb := bits&1 != 0, bits&2 != 0
 			trans := fmt.Sprintf("ta=%d tb=%d", b2u(ta), b2u(tb))
 			for _, beta := range []bool{false, true} {
-				vs = append(vs, variant{shader: "matmul", spec: matmulSpec(t, ta, tb, beta, false), nbuf: 4,
-					group: "matmul " + t.String(), label: fmt.Sprintf("%s beta=%d", trans, b2u(beta))})
+				vs = append(vs, Variant{Shader: "matmul", Spec: matmulSpec(t, ta, tb, beta, false), Bindings: 4,
+					Group: "matmul " + t.String(), Label: fmt.Sprintf("%s beta=%d", trans, b2u(beta))})
 			}
-			vs = append(vs, variant{shader: "matmul", spec: matmulSpec(t, ta, tb, false, true), nbuf: 4,
-				group: "matmul " + t.String() + " split-K", label: trans})
+			vs = append(vs, Variant{Shader: "matmul", Spec: matmulSpec(t, ta, tb, false, true), Bindings: 4,
+				Group: "matmul " + t.String() + " split-K", Label: trans})
 		}
 	}
 	for _, beta := range []bool{false, true} {
-		vs = append(vs, variant{shader: "matmul_splitk", spec: splitkSpec(beta), nbuf: 3,
-			group: "matmul_splitk", label: fmt.Sprintf("beta=%d", b2u(beta))})
+		vs = append(vs, Variant{Shader: "matmul_splitk", Spec: splitkSpec(beta), Bindings: 3,
+			Group: "matmul_splitk", Label: fmt.Sprintf("beta=%d", b2u(beta))})
 	}
 	return vs
 }
 
 // MatMul runs a batched GEMM, C = act(Alpha·op(A)·op(B) + Beta·C + bias).
-func (b *Backend) MatMul(a tensor.MatMulArgs) {
+func (b *Kernels) MatMul(a tensor.MatMulArgs) {
 	if a.Batch == 0 || a.M == 0 || a.N == 0 {
 		return
 	}
@@ -230,8 +230,8 @@ func (b *Backend) MatMul(a tensor.MatMulArgs) {
 		return
 	}
 	n := pl.splits * a.Batch * a.M * a.N
-	part := b.Alloc(n)
-	defer b.Free(part)
+	part := b.dev.Alloc(n)
+	defer b.dev.Free(part)
 	p.OffC = 0
 	spec := matmulSpec(t, a.TransA, a.TransB, false, true)
 	b.launch("matmul", spec, &p, groups, read(a.A.Buf), read(a.B.Buf), write(part), read(bias))

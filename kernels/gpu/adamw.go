@@ -1,4 +1,4 @@
-package vulkan
+package gpu
 
 import (
 	"math"
@@ -9,8 +9,8 @@ import (
 // The fused AdamW update: shaders/adamw.comp.
 
 // adamwVariants lists the optimizer pipeline.
-func adamwVariants() []variant {
-	return []variant{{shader: "adamw", spec: elemSpec, nbuf: 4, group: "adamw"}}
+func adamwVariants() []Variant {
+	return []Variant{{Shader: "adamw", Spec: elemSpec, Bindings: 4, Group: "adamw"}}
 }
 
 type adamwPush struct {
@@ -29,7 +29,7 @@ type adamwPush struct {
 //
 // The step-dependent bias corrections are computed here, as the CPU
 // backend computes them, and sent as push constants.
-func (b *Backend) AdamW(a tensor.AdamWArgs, param, grad, m, v tensor.Span) {
+func (b *Kernels) AdamW(a tensor.AdamWArgs, param, grad, m, v tensor.Span) {
 	if a.N == 0 {
 		return
 	}

@@ -1,4 +1,4 @@
-package vulkan
+package gpu
 
 import "sargo/tensor"
 
@@ -22,15 +22,15 @@ var reduceSubgroupSpec = []uint32{reduceLocal}
 // reduceVariants lists the reduction pipelines: each op by rows and by
 // columns, and the subgroup row sum where the device has subgroup
 // arithmetic.
-func reduceVariants(info DeviceInfo) []variant {
-	var vs []variant
+func reduceVariants(info Features) []Variant {
+	var vs []Variant
 	for op := range tensor.NumReduceOps {
 		vs = append(vs,
-			variant{shader: "reduce", spec: reduceSpec(op, true), nbuf: 2, group: "reduce rows", label: op.String()},
-			variant{shader: "reduce", spec: reduceSpec(op, false), nbuf: 2, group: "reduce columns", label: op.String()})
+			Variant{Shader: "reduce", Spec: reduceSpec(op, true), Bindings: 2, Group: "reduce rows", Label: op.String()},
+			Variant{Shader: "reduce", Spec: reduceSpec(op, false), Bindings: 2, Group: "reduce columns", Label: op.String()})
 	}
 	if info.SubgroupArithmetic {
-		vs = append(vs, variant{shader: "reduce_subgroup", spec: reduceSubgroupSpec, nbuf: 2, group: "reduce_subgroup", label: "sum"})
+		vs = append(vs, Variant{Shader: "reduce_subgroup", Spec: reduceSubgroupSpec, Bindings: 2, Group: "reduce_subgroup", Label: "sum"})
 	}
 	return vs
 }
@@ -39,7 +39,7 @@ func reduceVariants(info DeviceInfo) []variant {
 // inner]. With inner == 1 one workgroup reduces each row through shared
 // memory (through subgroup arithmetic for sums where the device has it);
 // otherwise each invocation walks one column.
-func (b *Backend) Reduce(op tensor.ReduceOp, dst, src tensor.Span, outer, n, inner int) {
+func (b *Kernels) Reduce(op tensor.ReduceOp, dst, src tensor.Span, outer, n, inner int) {
 	if outer == 0 || inner == 0 {
 		return
 	}

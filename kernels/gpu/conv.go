@@ -1,4 +1,4 @@
-package vulkan
+package gpu
 
 import "sargo/tensor"
 
@@ -25,12 +25,12 @@ const (
 
 // convVariants lists the convolution pipelines: each mode of conv2d.comp
 // and the bias gradient.
-func convVariants(DeviceInfo) []variant {
-	return []variant{
-		{shader: "conv2d", spec: convSpec(convForward), nbuf: 4, group: "conv2d", label: "forward"},
-		{shader: "conv2d", spec: convSpec(convBackwardInput), nbuf: 4, group: "conv2d", label: "input gradient"},
-		{shader: "conv2d", spec: convSpec(convBackwardWeight), nbuf: 4, group: "conv2d", label: "weight gradient"},
-		{shader: "conv2d_bias_backward", spec: rowSpec, nbuf: 2, group: "conv2d_bias_backward"},
+func convVariants(Features) []Variant {
+	return []Variant{
+		{Shader: "conv2d", Spec: convSpec(convForward), Bindings: 4, Group: "conv2d", Label: "forward"},
+		{Shader: "conv2d", Spec: convSpec(convBackwardInput), Bindings: 4, Group: "conv2d", Label: "input gradient"},
+		{Shader: "conv2d", Spec: convSpec(convBackwardWeight), Bindings: 4, Group: "conv2d", Label: "weight gradient"},
+		{Shader: "conv2d_bias_backward", Spec: rowSpec, Bindings: 2, Group: "conv2d_bias_backward"},
 	}
 }
 
@@ -58,7 +58,7 @@ func convSpec(mode uint32) []uint32 { return []uint32{mode, convMicro, convDepth
 
 // Conv2d computes y = conv(x, w) + b: the GEMM [Cout, N·Hout·Wout] =
 // w [Cout, Cin·KH·KW] · im2col(x).
-func (b *Backend) Conv2d(a tensor.ConvArgs, y, x, w, bias tensor.Span) {
+func (b *Kernels) Conv2d(a tensor.ConvArgs, y, x, w, bias tensor.Span) {
 	cols := a.N * a.Hout * a.Wout
 	if cols == 0 || a.Cout == 0 {
 		return
@@ -77,7 +77,7 @@ func (b *Backend) Conv2d(a tensor.ConvArgs, y, x, w, bias tensor.Span) {
 
 // Conv2dBackwardInput writes dx: the GEMM [Cin, N·H·W] = wᵀ [Cin, Cout·KH·KW]
 // · the col2im view of gy, each dx element gathering the taps that reach it.
-func (b *Backend) Conv2dBackwardInput(a tensor.ConvArgs, dx, gy, w tensor.Span) {
+func (b *Kernels) Conv2dBackwardInput(a tensor.ConvArgs, dx, gy, w tensor.Span) {
 	cols := a.N * a.H * a.W
 	if cols == 0 || a.Cin == 0 {
 		return
@@ -95,7 +95,7 @@ type convBiasPush struct {
 // Conv2dBackwardWeight writes dw: the GEMM [Cout, Cin·KH·KW] = gy
 // [Cout, N·Hout·Wout] · im2col(x)ᵀ, and db (the sum of gy over batch and
 // space) when HasBias.
-func (b *Backend) Conv2dBackwardWeight(a tensor.ConvArgs, dw, db, x, gy tensor.Span) {
+func (b *Kernels) Conv2dBackwardWeight(a tensor.ConvArgs, dw, db, x, gy tensor.Span) {
 	cols := a.Cin * a.KH * a.KW
 	if cols == 0 || a.Cout == 0 {
 		return

@@ -1,4 +1,4 @@
-package vulkan
+package gpu
 
 import "sargo/tensor"
 
@@ -23,11 +23,11 @@ func normShape(a tensor.NormArgs) normRows {
 }
 
 // normVariants lists the norm pipelines.
-func normVariants() []variant {
-	return []variant{
-		{shader: "norm", spec: rowSpec, nbuf: 6, group: "norm"},
-		{shader: "norm_backward", spec: rowSpec, nbuf: 6, group: "norm_backward"},
-		{shader: "norm_backward_params", spec: rowSpec, nbuf: 6, group: "norm_backward_params"},
+func normVariants() []Variant {
+	return []Variant{
+		{Shader: "norm", Spec: rowSpec, Bindings: 6, Group: "norm"},
+		{Shader: "norm_backward", Spec: rowSpec, Bindings: 6, Group: "norm_backward"},
+		{Shader: "norm_backward_params", Spec: rowSpec, Bindings: 6, Group: "norm_backward_params"},
 	}
 }
 
@@ -39,7 +39,7 @@ type normPush struct {
 
 // Norm computes a layer norm or group norm with two-pass statistics
 // (biased variance), writing y, the mean and 1/sqrt(var + eps) per row.
-func (b *Backend) Norm(a tensor.NormArgs, y, mean, rstd, x, w, bias tensor.Span) {
+func (b *Kernels) Norm(a tensor.NormArgs, y, mean, rstd, x, w, bias tensor.Span) {
 	s := normShape(a)
 	if s.rows == 0 {
 		return
@@ -81,7 +81,7 @@ type normParamsPush struct {
 // NormBackward writes dx = rstd·(g − mean(g) − x̂·mean(g·x̂)) with g = gy·w
 // and x̂ = (x − mean)·rstd, and adds Σ gy·x̂ into dw and Σ gy into db when
 // their spans are set, summed in a fixed order per parameter.
-func (b *Backend) NormBackward(a tensor.NormArgs, dx, dw, db, x, mean, rstd, w, gy tensor.Span) {
+func (b *Kernels) NormBackward(a tensor.NormArgs, dx, dw, db, x, mean, rstd, w, gy tensor.Span) {
 	s := normShape(a)
 	if s.rows == 0 {
 		return

@@ -1,4 +1,4 @@
-package vulkan
+package gpu
 
 import "sargo/tensor"
 
@@ -6,10 +6,10 @@ import "sargo/tensor"
 // scatter_add.comp.
 
 // embeddingVariants lists the embedding pipelines.
-func embeddingVariants() []variant {
-	return []variant{
-		{shader: "gather", spec: elemSpec, nbuf: 3, group: "gather"},
-		{shader: "scatter_add", spec: rowSpec, nbuf: 3, group: "scatter_add"},
+func embeddingVariants() []Variant {
+	return []Variant{
+		{Shader: "gather", Spec: elemSpec, Bindings: 3, Group: "gather"},
+		{Shader: "scatter_add", Spec: rowSpec, Bindings: 3, Group: "scatter_add"},
 	}
 }
 
@@ -18,7 +18,7 @@ type embeddingPush struct {
 }
 
 // Gather copies rows ids[i] of table [V, dim] into dst [n, dim].
-func (b *Backend) Gather(dst, table, ids tensor.Span, n, dim int) {
+func (b *Kernels) Gather(dst, table, ids tensor.Span, n, dim int) {
 	if n == 0 || dim == 0 {
 		return
 	}
@@ -29,7 +29,7 @@ func (b *Backend) Gather(dst, table, ids tensor.Span, n, dim int) {
 // ScatterAdd adds row i of src [n, dim] into row ids[i] of dst. Rows with
 // the same id are added in increasing i by the workgroup of the id's first
 // occurrence, so the result equals a serial loop's bit for bit.
-func (b *Backend) ScatterAdd(dst, src, ids tensor.Span, n, dim int) {
+func (b *Kernels) ScatterAdd(dst, src, ids tensor.Span, n, dim int) {
 	if n == 0 || dim == 0 {
 		return
 	}

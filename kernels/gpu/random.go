@@ -1,4 +1,4 @@
-package vulkan
+package gpu
 
 import "sargo/tensor"
 
@@ -10,12 +10,12 @@ import "sargo/tensor"
 func randomSpec(normal bool) []uint32 { return []uint32{elemLocal, flag(normal)} }
 
 // randomVariants lists the random, top-k and sampling pipelines.
-func randomVariants() []variant {
-	return []variant{
-		{shader: "random", spec: randomSpec(false), nbuf: 1, group: "random", label: "uniform"},
-		{shader: "random", spec: randomSpec(true), nbuf: 1, group: "random", label: "normal"},
-		{shader: "topk", spec: rowSpec, nbuf: 3, group: "topk"},
-		{shader: "sample", spec: rowSpec, nbuf: 2, group: "sample"},
+func randomVariants() []Variant {
+	return []Variant{
+		{Shader: "random", Spec: randomSpec(false), Bindings: 1, Group: "random", Label: "uniform"},
+		{Shader: "random", Spec: randomSpec(true), Bindings: 1, Group: "random", Label: "normal"},
+		{Shader: "topk", Spec: rowSpec, Bindings: 3, Group: "topk"},
+		{Shader: "sample", Spec: rowSpec, Bindings: 2, Group: "sample"},
 	}
 }
 
@@ -23,7 +23,7 @@ type randomPush struct {
 	offDst, n, seedLo, seedHi, offLo, offHi uint32
 }
 
-func (b *Backend) random(dst tensor.Span, n int, seed, offset uint64, normal bool) {
+func (b *Kernels) random(dst tensor.Span, n int, seed, offset uint64, normal bool) {
 	if n == 0 {
 		return
 	}
@@ -33,13 +33,13 @@ func (b *Backend) random(dst tensor.Span, n int, seed, offset uint64, normal boo
 
 // RandUniform fills n elements with U[0,1): element i is
 // tensor.PhiloxUniform(seed, offset+i).
-func (b *Backend) RandUniform(dst tensor.Span, n int, seed, offset uint64) {
+func (b *Kernels) RandUniform(dst tensor.Span, n int, seed, offset uint64) {
 	b.random(dst, n, seed, offset, false)
 }
 
 // RandNormal fills n elements with N(0,1): element i is
 // tensor.PhiloxNormal(seed, offset+i), evaluated in float32.
-func (b *Backend) RandNormal(dst tensor.Span, n int, seed, offset uint64) {
+func (b *Kernels) RandNormal(dst tensor.Span, n int, seed, offset uint64) {
 	b.random(dst, n, seed, offset, true)
 }
 
@@ -49,7 +49,7 @@ type topkPush struct {
 
 // TopK writes the k largest values of each row of [rows, n] in descending
 // order and their indices (ties: lower index first).
-func (b *Backend) TopK(vals, idx, src tensor.Span, rows, n, k int) {
+func (b *Kernels) TopK(vals, idx, src tensor.Span, rows, n, k int) {
 	if rows == 0 || k == 0 {
 		return
 	}
@@ -66,7 +66,7 @@ type samplePush struct {
 // Sample draws one index per row of logits with the CPU backend's
 // algorithm (temperature, top-k, top-p, a Philox uniform per row and an
 // inverse-CDF walk in rank order).
-func (b *Backend) Sample(a tensor.SampleArgs, dst, logits tensor.Span) {
+func (b *Kernels) Sample(a tensor.SampleArgs, dst, logits tensor.Span) {
 	if a.Rows == 0 || a.N == 0 {
 		return
 	}
