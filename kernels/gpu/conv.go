@@ -3,8 +3,8 @@ package gpu
 import "sargo/tensor"
 
 // 2-D convolution as an implicit GEMM: shaders/conv2d.comp, specialised by
-// MODE into the forward, the input gradient and the weight gradient, and
-// conv2d_bias_backward.comp for the bias gradient. No im2col matrix is
+// MODE into the forward, the input gradient and the weight gradient; the
+// bias gradient is two reductions (convBiasGrad). No im2col matrix is
 // materialised; each GEMM tile gathers its operands straight from the
 // tensors into shared memory.
 
@@ -30,7 +30,6 @@ func convVariants(Features) []Variant {
 		{Shader: "conv2d", Spec: convSpec(convForward), Bindings: 4, Group: "conv2d", Label: "forward"},
 		{Shader: "conv2d", Spec: convSpec(convBackwardInput), Bindings: 4, Group: "conv2d", Label: "input gradient"},
 		{Shader: "conv2d", Spec: convSpec(convBackwardWeight), Bindings: 4, Group: "conv2d", Label: "weight gradient"},
-		{Shader: "conv2d_bias_backward", Spec: rowSpec, Bindings: 2, Group: "conv2d_bias_backward"},
 	}
 }
 
@@ -88,10 +87,6 @@ func (b *Kernels) Conv2dBackwardInput(a tensor.ConvArgs, dx, gy, w tensor.Span) 
 	b.launch("conv2d", convSpec(convBackwardInput), &push, convGroups(a.Cin, cols), write(dx.Buf), read(gy.Buf), read(w.Buf), read(dummy))
 }
 
-type convBiasPush struct {
-	offDb, offGy, n, cout, hw uint32
-}
-
 // Conv2dBackwardWeight writes dw: the GEMM [Cout, Cin·KH·KW] = gy
 // [Cout, N·Hout·Wout] · im2col(x)ᵀ, and db (the sum of gy over batch and
 // space) when HasBias.
@@ -110,7 +105,21 @@ func (b *Kernels) Conv2dBackwardWeight(a tensor.ConvArgs, dw, db, x, gy tensor.S
 	push := convArgs(a, dw, gy, x, tensor.Span{}, false)
 	b.launch("conv2d", convSpec(convBackwardWeight), &push, convGroups(a.Cout, cols), write(dw.Buf), read(gyb), read(xb), read(dummy))
 	if a.HasBias && db.Buf != nil {
-		bp := convBiasPush{uint32(db.Offset), uint32(gy.Offset), uint32(a.N), uint32(a.Cout), uint32(a.Hout * a.Wout)}
-		b.launch("conv2d_bias_backward", rowSpec, &bp, rowGroups(a.Cout), write(db.Buf), read(gyb))
+		b.convBiasGrad(a, db, gy)
 	}
+}
+
+// convBiasGrad writes db[co], the sum of gy [N, Cout, Hout·Wout] over the
+// batch and space, as two reductions: each (image, channel) plane as a
+// row, then the [N, Cout] plane sums as columns (see Reduce).
+func (b *Kernels) convBiasGrad(a tensor.ConvArgs, db, gy tensor.Span) {
+	hw := a.Hout * a.Wout
+	if a.N == 0 || hw == 0 {
+		b.Fill(tensor.View{Buf: db.Buf, Offset: db.Offset, Shape: []int{a.Cout}, Strides: []int{1}}, 0)
+		return
+	}
+	planes := b.dev.Alloc(a.N * a.Cout)
+	defer b.dev.Free(planes)
+	b.Reduce(tensor.ReduceSum, tensor.Span{Buf: planes}, gy, a.N*a.Cout, hw, 1)
+	b.Reduce(tensor.ReduceSum, db, tensor.Span{Buf: planes}, 1, a.N, a.Cout)
 }
