@@ -122,12 +122,33 @@ type matmulPlan struct {
 	kChunk     int // K per chunk, a multiple of the tile depth
 }
 
-// planMatMul chooses the tiling, the vec4 loads and the K split of a.
-func (b *Kernels) planMatMul(a tensor.MatMulArgs) matmulPlan {
-	t := tileMedium
-	if tileLarge.fits(b.info) && tileLarge.tiles(a.M, a.N)*a.Batch >= largeTileGroups {
+// gemmPlan chooses the tiling and the K split of a batch of M x N x K
+// products (shared by matmul and the convolutions): 128x128 tiles when
+// there are at least largeTileGroups of them, and a split of K into
+// chunks, a multiple of the tile depth long, when the workgroups are
+// fewer than splitTargetGroups and K is long.
+func (b *Kernels) gemmPlan(m, n, k, batch int) (t matmulTile, splits, kChunk int) {
+	t = tileMedium
+	if tileLarge.fits(b.info) && tileLarge.tiles(m, n)*batch >= largeTileGroups {
 		t = tileLarge
 	}
+	splits, kChunk = 1, k
+	groups := t.tiles(m, n) * batch
+	if groups < splitTargetGroups && k >= 2*splitMinK {
+		s := min((splitTargetGroups+groups-1)/groups, k/splitMinK, maxSplits)
+		bk := int(t.bk)
+		chunk := ((k+s-1)/s + bk - 1) / bk * bk
+		if s = (k + chunk - 1) / chunk; s > 1 {
+			splits, kChunk = s, chunk
+		}
+	}
+	return t, splits, kChunk
+}
+
+// planMatMul chooses the tiling, the vec4 loads and the K split of a.
+func (b *Kernels) planMatMul(a tensor.MatMulArgs) matmulPlan {
+	pl := matmulPlan{}
+	pl.tile, pl.splits, pl.kChunk = b.gemmPlan(a.M, a.N, a.K, a.Batch)
 	// vec4 loads along each operand's contiguous axis when whole vec4s
 	// stay inside rows: that axis, the offset and the batch stride are
 	// multiples of 4 (storage offsets are 16-byte aligned by the pool).
@@ -138,22 +159,8 @@ func (b *Kernels) planMatMul(a tensor.MatMulArgs) matmulPlan {
 	if a.TransB {
 		contB = a.K
 	}
-	pl := matmulPlan{
-		tile:   t,
-		vecA:   contA%4 == 0 && a.A.Offset%4 == 0 && a.StrideA%4 == 0 && !b.noVec4,
-		vecB:   contB%4 == 0 && a.B.Offset%4 == 0 && a.StrideB%4 == 0 && !b.noVec4,
-		splits: 1,
-		kChunk: a.K,
-	}
-	groups := t.tiles(a.M, a.N) * a.Batch
-	if groups < splitTargetGroups && a.K >= 2*splitMinK {
-		s := min((splitTargetGroups+groups-1)/groups, a.K/splitMinK, maxSplits)
-		bk := int(t.bk)
-		chunk := ((a.K+s-1)/s + bk - 1) / bk * bk
-		if s = (a.K + chunk - 1) / chunk; s > 1 {
-			pl.splits, pl.kChunk = s, chunk
-		}
-	}
+	pl.vecA = contA%4 == 0 && a.A.Offset%4 == 0 && a.StrideA%4 == 0 && !b.noVec4
+	pl.vecB = contB%4 == 0 && a.B.Offset%4 == 0 && a.StrideB%4 == 0 && !b.noVec4
 	return pl
 }
 
@@ -237,7 +244,13 @@ func (b *Kernels) MatMul(a tensor.MatMulArgs) {
 	b.launch("matmul", spec, &p, groups, read(a.A.Buf), read(a.B.Buf), write(part), read(bias))
 	sp := splitkPush{OffC: uint32(a.C.Offset), OffBias: uint32(a.Bias.Offset), M: uint32(a.M), N: uint32(a.N),
 		StrideC: uint32(a.StrideC), Batch: uint32(a.Batch), Splits: uint32(pl.splits), Alpha: a.Alpha, Beta: a.Beta, Flags: p.Flags &^ (matmulVecA | matmulVecB)}
-	b.launch("matmul_splitk", splitkSpec(a.Beta != 0), &sp, groups1D(a.Batch*a.M*a.N, elemLocal), read(part), write(a.C.Buf), read(bias))
+	b.splitk(&sp, a.Beta != 0, part, a.C.Buf, bias)
+}
+
+// splitk launches the second pass of a split-K product: the partials in
+// part, added in order, through the epilogue of sp into c.
+func (b *Kernels) splitk(sp *splitkPush, beta bool, part, c, bias tensor.Storage) {
+	b.launch("matmul_splitk", splitkSpec(beta), sp, groups1D(int(sp.Batch*sp.M*sp.N), elemLocal), read(part), write(c), read(bias))
 }
 
 func b2u(v bool) uint32 {
