@@ -26,17 +26,18 @@ type baseline struct {
 
 func main() {
 	out := flag.String("o", "docs/shader-stats.md", "the document to write")
+	readme := flag.String("readme", "kernels/vulkan/shaders/README.md", "the shader README whose statistics block to rewrite (empty: none)")
 	families := flag.String("families", "navi21,gfx1100", "RADV_FORCE_FAMILY names, comma-separated")
 	basePath := flag.String("baseline", "docs/shader-stats-before.json", "the baseline summary")
 	writeBase := flag.String("write-baseline", "", "write the current summary as the baseline, with this note, instead of the document")
 	flag.Parse()
-	if err := run(*out, *families, *basePath, *writeBase); err != nil {
+	if err := run(*out, *readme, *families, *basePath, *writeBase); err != nil {
 		fmt.Fprintln(os.Stderr, "statsdoc:", err)
 		os.Exit(1)
 	}
 }
 
-func run(out, families, basePath, writeBase string) error {
+func run(out, readme, families, basePath, writeBase string) error {
 	reps, err := vulkan.RADVStatsFamilies(families)
 	if err != nil {
 		return fmt.Errorf("-families %s: %w", families, err)
@@ -62,7 +63,67 @@ func run(out, families, basePath, writeBase string) error {
 	}
 	var doc bytes.Buffer
 	writeDoc(&doc, reps, base)
-	return atomicfile.WriteFile(out, doc.Bytes())
+	if err := atomicfile.WriteFile(out, doc.Bytes()); err != nil {
+		return err
+	}
+	if readme == "" {
+		return nil
+	}
+	return writeReadmeBlock(readme, reps)
+}
+
+// tunedGroups are the group prefixes of the tuned kernels that the shader
+// README's table shows.
+var tunedGroups = []string{"matmul", "conv2d", "reduce", "norm_backward_params", "scatter_add", "interpolate_backward"}
+
+// Markers of the README's generated block.
+const (
+	blockBegin = "<!-- stats:begin -->\n"
+	blockEnd   = "<!-- stats:end -->"
+)
+
+// writeReadmeBlock rewrites the block between the markers of the README
+// at path with the tuned kernels' worst VGPRs and fewest waves per SIMD on
+// each target.
+func writeReadmeBlock(path string, reps []vulkan.StatsReport) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	i, j := bytes.Index(data, []byte(blockBegin)), bytes.Index(data, []byte(blockEnd))
+	if i < 0 || j < i {
+		return fmt.Errorf("%s: no %q ... %q block", path, strings.TrimSpace(blockBegin), blockEnd)
+	}
+	var b bytes.Buffer
+	b.WriteString("VGPRs / waves per SIMD, worst over each group's variants:\n\n| group |")
+	for _, rep := range reps {
+		fmt.Fprintf(&b, " %s |", rep.Target)
+	}
+	b.WriteString("\n|---|" + strings.Repeat("---:|", len(reps)) + "\n")
+	sums := make([]map[string]vulkan.GroupStats, len(reps))
+	for k, rep := range reps {
+		sums[k] = map[string]vulkan.GroupStats{}
+		for _, g := range rep.Summarize(rep.Floor) {
+			sums[k][g.Group] = g
+		}
+	}
+	for _, g := range reps[0].Summarize(reps[0].Floor) {
+		tuned := false
+		for _, p := range tunedGroups {
+			tuned = tuned || strings.HasPrefix(g.Group, p)
+		}
+		if !tuned {
+			continue
+		}
+		fmt.Fprintf(&b, "| %s |", g.Group)
+		for k := range reps {
+			s := sums[k][g.Group]
+			fmt.Fprintf(&b, " %d / %d |", s.VGPRs, s.WavesPerSIMD)
+		}
+		b.WriteString("\n")
+	}
+	out := append(append(append([]byte{}, data[:i+len(blockBegin)]...), b.Bytes()...), data[j:]...)
+	return atomicfile.WriteFile(path, out)
 }
 
 func writeDoc(w *bytes.Buffer, reps []vulkan.StatsReport, base baseline) {
