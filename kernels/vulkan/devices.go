@@ -21,6 +21,7 @@ type DeviceInfo struct {
 
 	SubgroupSize            uint32
 	SubgroupArithmetic      bool // subgroup arithmetic in compute shaders
+	SubgroupShuffle         bool // subgroup shuffles in compute shaders
 	MaxSharedMemory         uint32
 	MaxWorkgroupInvocations uint32
 	MaxWorkgroupSize        [3]uint32
@@ -42,7 +43,9 @@ type DeviceInfo struct {
 // features are the properties that choose the kernels' variants.
 func (d DeviceInfo) features() gpu.Features {
 	return gpu.Features{
+		SubgroupSize:            d.SubgroupSize,
 		SubgroupArithmetic:      d.SubgroupArithmetic,
+		SubgroupShuffle:         d.SubgroupShuffle,
 		MaxWorkgroupInvocations: d.MaxWorkgroupInvocations,
 		MaxWorkgroupSize:        d.MaxWorkgroupSize,
 		MaxSharedMemory:         d.MaxSharedMemory,

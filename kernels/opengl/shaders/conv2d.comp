@@ -348,7 +348,7 @@ void gemmTile(uint m0, uint n0, uint kBegin, uint kEnd) {
 	uint steps = (kEnd - kBegin + BK - 1) / BK;
 	fetchTiles(m0, n0, kBegin, kEnd);
 	storeTiles(0);
-	barrier();
+	{ memoryBarrierShared(); barrier(); }
 	for (uint t = 0; t < steps; t++) {
 		uint buf = t & 1u;
 		bool more = t + 1 < steps;
@@ -370,7 +370,7 @@ void gemmTile(uint m0, uint n0, uint kBegin, uint kEnd) {
 		if (more) {
 			storeTiles(buf ^ 1u);
 		}
-		barrier();
+		{ memoryBarrierShared(); barrier(); }
 	}
 }
 

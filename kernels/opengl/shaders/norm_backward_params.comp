@@ -87,18 +87,18 @@ void perParameter() {
         }
         sW[t] = sw;
         sB[t] = sb;
-        barrier();
+        { memoryBarrierShared(); barrier(); }
         for (uint k = WG / 2; k > 0; k >>= 1) {
             if (t < k) {
                 sW[t] += sW[t + k];
                 sB[t] += sB[t + k];
             }
-            barrier();
+            { memoryBarrierShared(); barrier(); }
         }
         if (t == 0u) {
             add(q, sW[0], sB[0]);
         }
-        barrier();
+        { memoryBarrierShared(); barrier(); }
     }
 }
 
@@ -121,7 +121,7 @@ void columns() {
         }
         sW[gl_LocalInvocationID.x] = sw;
         sB[gl_LocalInvocationID.x] = sb;
-        barrier();
+        { memoryBarrierShared(); barrier(); }
         if (rl == 0u && q < p.params) {
             for (uint k = 1; k < ROWLANES; k++) {
                 sw += sW[k * TILE + lane];
@@ -134,7 +134,7 @@ void columns() {
                 part[(p.splits + s) * p.params + q] = sb;
             }
         }
-        barrier();
+        { memoryBarrierShared(); barrier(); }
     }
 }
 

@@ -156,19 +156,19 @@ void rows() {
 		}
 		sVal[tid] = st.val;
 		sAux[tid] = st.aux;
-		barrier();
+		{ memoryBarrierShared(); barrier(); }
 		for (uint h = LOCAL / 2; h > 0; h >>= 1) {
 			if (tid < h) {
 				State m = merge(State(sVal[tid], sAux[tid]), State(sVal[tid + h], sAux[tid + h]));
 				sVal[tid] = m.val;
 				sAux[tid] = m.aux;
 			}
-			barrier();
+			{ memoryBarrierShared(); barrier(); }
 		}
 		if (tid == 0) {
 			emit(o, s, State(sVal[0], sAux[0]));
 		}
-		barrier();
+		{ memoryBarrierShared(); barrier(); }
 	}
 }
 
@@ -191,7 +191,7 @@ void columns() {
 		}
 		sVal[gl_LocalInvocationID.x] = st.val;
 		sAux[gl_LocalInvocationID.x] = st.aux;
-		barrier();
+		{ memoryBarrierShared(); barrier(); }
 		if (rl == 0 && i < p.inner) {
 			// Row lane r holds rows r, r + ROWLANES, ...: fold them in lane
 			// order (for the non-sum ops the indices keep "first" exact).
@@ -200,7 +200,7 @@ void columns() {
 			}
 			emit(o * p.inner + i, s, st);
 		}
-		barrier();
+		{ memoryBarrierShared(); barrier(); }
 	}
 }
 

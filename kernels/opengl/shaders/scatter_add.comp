@@ -79,7 +79,7 @@ void blockSteps(uint base, uint k, uint j0) {
             sKey[lo] = b;
             sKey[hi] = a;
         }
-        barrier();
+        { memoryBarrierShared(); barrier(); }
     }
 }
 
@@ -94,7 +94,7 @@ void main() {
             uint base = blk * BLOCK;
             sKey[t] = keyAt(base + t);
             sKey[t + WG] = keyAt(base + t + WG);
-            barrier();
+            { memoryBarrierShared(); barrier(); }
             if (MODE == 1u) {
                 for (uint k = 2; k <= BLOCK; k <<= 1) {
                     blockSteps(base, k, k / 2);
@@ -104,7 +104,7 @@ void main() {
             }
             setKey(base + t, sKey[t]);
             setKey(base + t + WG, sKey[t + WG]);
-            barrier();
+            { memoryBarrierShared(); barrier(); }
         }
     } else if (MODE == 2u) {
         for (uint q = gl_GlobalInvocationID.x; q < p.n2 / 2; q += gl_NumWorkGroups.x * WG) {
