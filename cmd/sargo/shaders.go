@@ -28,7 +28,7 @@ func newShadersCmd(opts *globalOptions) *cobra.Command {
 		Long: `shaders lists every Vulkan pipeline variant the backend can launch on
 --device (a vulkan device): each shader with the specialization constants
 it is launched with (matmul tilings and transposes, reduction ops,
-attention head dims 32, 64 and 128, ...).
+attention at each padded head dim 32, 64, 96 and 128, ...).
 
 With --stats it compiles every variant with AMD's shader compiler on Mesa's
 RADV null device (no AMD hardware needed; mesa-vulkan-drivers provides it)

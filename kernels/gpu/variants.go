@@ -1,9 +1,6 @@
 package gpu
 
-import (
-	"fmt"
-	"slices"
-)
+import "slices"
 
 // A pipeline the kernels launch is a shader, its specialization constants
 // and its binding count. Each kernel family lists the pipelines it can
@@ -30,17 +27,9 @@ func (v Variant) Name() string {
 	return v.Group + " " + v.Label
 }
 
-// StatsHeadDims are the attention head dimensions reports compile;
-// launches take any head dim up to the kernels' limit (MaxHeadDim), each
-// its own pipeline.
-var StatsHeadDims = []int{32, 64, 128}
-
-// MaxHeadDim is the largest attention head dimension the kernels accept.
-const MaxHeadDim = attnMaxD
-
 // Variants lists every pipeline the kernels launch on a device with
-// properties info, with attention specialised for each of headDims.
-func Variants(info Features, headDims []int) []Variant {
+// properties info.
+func Variants(info Features) []Variant {
 	var vs []Variant
 	vs = append(vs, elementwiseVariants()...)
 	vs = append(vs, reduceVariants(info)...)
@@ -48,27 +37,12 @@ func Variants(info Features, headDims []int) []Variant {
 	vs = append(vs, softmaxVariants()...)
 	vs = append(vs, normVariants()...)
 	vs = append(vs, embeddingVariants()...)
-	vs = append(vs, attentionVariants(headDims)...)
+	vs = append(vs, attentionVariants(info)...)
 	vs = append(vs, interpolateVariants()...)
 	vs = append(vs, convVariants(info)...)
 	vs = append(vs, randomVariants()...)
 	vs = append(vs, adamwVariants()...)
 	return vs
-}
-
-// attentionVariants lists the attention pipelines for each head dim: the
-// forward, and the backward's row dot, dQ and dK/dV kernels.
-func attentionVariants(headDims []int) []Variant {
-	var vs []Variant
-	for _, d := range headDims {
-		label := fmt.Sprintf("D=%d", d)
-		spec := attnSpec(d)
-		vs = append(vs,
-			Variant{Shader: "attention", Spec: spec, Bindings: 8, Group: "attention", Label: label},
-			Variant{Shader: "attention_backward_dq", Spec: spec, Bindings: 10, Group: "attention_backward_dq", Label: label},
-			Variant{Shader: "attention_backward_dkdv", Spec: spec, Bindings: 11, Group: "attention_backward_dkdv", Label: label})
-	}
-	return append(vs, Variant{Shader: "attention_backward_dot", Spec: []uint32{64}, Bindings: 3, Group: "attention_backward_dot"})
 }
 
 // FindVariant returns the listed variant of shader name with spec and nbuf

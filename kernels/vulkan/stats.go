@@ -75,15 +75,13 @@ type StatsReport struct {
 }
 
 // Pipelines lists the pipeline variants the backend launches on a device
-// described by info (attention at head dims 32, 64 and 128), as the shader
-// statistics compile them.
+// described by info, as the shader statistics compile them.
 func Pipelines(info DeviceInfo) []gpu.Variant {
-	return gpu.Variants(info.features(), gpu.StatsHeadDims)
+	return gpu.Variants(info.features())
 }
 
 // PipelineStats compiles every pipeline variant the backend can launch on
-// Vulkan device index (in Devices order), attention at head dims 32, 64
-// and 128, and returns what the device's compiler reports for each. The
+// Vulkan device index (in Devices order) and returns what the device's compiler reports for each. The
 // device must support VK_KHR_pipeline_executable_properties.
 func PipelineStats(index int) (StatsReport, error) {
 	in, err := loadVulkan(false)
