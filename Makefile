@@ -36,6 +36,6 @@ generate:
 
 # Compile every Vulkan pipeline variant on Mesa's RADV null device (AMD's
 # shader compiler, no AMD hardware needed) and rewrite docs/shader-stats.md
-# and the statistics table of kernels/vulkan/shaders/README.md.
+# and the statistics tables of kernels/vulkan/shaders/README.md.
 shader-stats:
 	go run ./kernels/vulkan/internal/statsdoc -o docs/shader-stats.md -readme kernels/vulkan/shaders/README.md

@@ -2,8 +2,10 @@
 // the Vulkan backend compiled with AMD's shader compiler on Mesa's RADV
 // null device (kernels/vulkan RADVStats) for each target, summarised per
 // group of variants, beside the same summary for the shaders as they were
-// before the tuned kernels (a committed baseline). Run it with
-// `make shader-stats`; -write-baseline writes the baseline instead.
+// before the tuned kernels (a committed baseline), and rewrites the
+// generated tables of kernels/vulkan/shaders/README.md (see blockBegin).
+// Run it with `make shader-stats`; -write-baseline writes the baseline
+// instead.
 package main
 
 import (
@@ -12,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"sargo/internal/atomicfile"
@@ -26,7 +29,7 @@ type baseline struct {
 
 func main() {
 	out := flag.String("o", "docs/shader-stats.md", "the document to write")
-	readme := flag.String("readme", "kernels/vulkan/shaders/README.md", "the shader README whose statistics block to rewrite (empty: none)")
+	readme := flag.String("readme", "kernels/vulkan/shaders/README.md", "the shader README whose statistics blocks to rewrite (empty: none)")
 	families := flag.String("families", "navi21,gfx1100", "RADV_FORCE_FAMILY names, comma-separated")
 	basePath := flag.String("baseline", "docs/shader-stats-before.json", "the baseline summary")
 	writeBase := flag.String("write-baseline", "", "write the current summary as the baseline, with this note, instead of the document")
@@ -69,61 +72,141 @@ func run(out, readme, families, basePath, writeBase string) error {
 	if readme == "" {
 		return nil
 	}
-	return writeReadmeBlock(readme, reps)
+	return writeReadmeBlocks(readme, reps)
 }
 
-// tunedGroups are the group prefixes of the tuned kernels that the shader
-// README's table shows.
-var tunedGroups = []string{"matmul", "conv2d", "reduce", "norm_backward_params", "scatter_add", "interpolate_backward"}
-
-// Markers of the README's generated block.
+// Markers of the README's generated blocks: each block starts with
+// "<!-- stats:begin PREFIXES [variants] -->", where PREFIXES is a
+// comma-separated list of group-name prefixes, and ends with
+// "<!-- stats:end -->". A block is a table of the groups whose names start
+// with one of the prefixes (a row per variant with "variants").
 const (
-	blockBegin = "<!-- stats:begin -->\n"
+	blockBegin = "<!-- stats:begin "
 	blockEnd   = "<!-- stats:end -->"
 )
 
-// writeReadmeBlock rewrites the block between the markers of the README
-// at path with the tuned kernels' worst VGPRs and fewest waves per SIMD on
-// each target.
-func writeReadmeBlock(path string, reps []vulkan.StatsReport) error {
+// writeReadmeBlocks rewrites every generated block of the README at path
+// from reps.
+func writeReadmeBlocks(path string, reps []vulkan.StatsReport) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
-	i, j := bytes.Index(data, []byte(blockBegin)), bytes.Index(data, []byte(blockEnd))
-	if i < 0 || j < i {
-		return fmt.Errorf("%s: no %q ... %q block", path, strings.TrimSpace(blockBegin), blockEnd)
+	var out bytes.Buffer
+	rest, blocks := data, 0
+	for {
+		i := bytes.Index(rest, []byte(blockBegin))
+		if i < 0 {
+			break
+		}
+		eol := bytes.IndexByte(rest[i:], '\n')
+		if eol < 0 {
+			return fmt.Errorf("%s: unterminated %q line", path, blockBegin)
+		}
+		marker := string(rest[i : i+eol])
+		args, ok := strings.CutSuffix(strings.TrimPrefix(marker, blockBegin), " -->")
+		if !ok {
+			return fmt.Errorf("%s: %q does not end with -->", path, marker)
+		}
+		j := bytes.Index(rest[i:], []byte(blockEnd))
+		if j < 0 {
+			return fmt.Errorf("%s: %q has no %q", path, marker, blockEnd)
+		}
+		table, err := readmeTable(reps, strings.Fields(args))
+		if err != nil {
+			return fmt.Errorf("%s: %s: %w", path, marker, err)
+		}
+		out.Write(rest[:i+eol+1])
+		out.WriteString(table)
+		rest = rest[i+j:]
+		blocks++
 	}
-	var b bytes.Buffer
-	b.WriteString("VGPRs / waves per SIMD, worst over each group's variants:\n\n| group |")
+	if blocks == 0 {
+		return fmt.Errorf("%s: no %q ... %q block", path, blockBegin+"PREFIXES -->", blockEnd)
+	}
+	out.Write(rest)
+	return atomicfile.WriteFile(path, out.Bytes())
+}
+
+// readmeTable is the table of one README block with arguments args (see
+// blockBegin): the most shared memory of each row, and per target the
+// most VGPRs and fewest waves per SIMD.
+func readmeTable(reps []vulkan.StatsReport, args []string) (string, error) {
+	if len(args) == 0 || len(args) > 2 || (len(args) == 2 && args[1] != "variants") {
+		return "", fmt.Errorf("want PREFIXES [variants], got %q", strings.Join(args, " "))
+	}
+	prefixes := strings.Split(args[0], ",")
+	perVariant := len(args) == 2
+	match := func(group string) bool {
+		return slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(group, p) })
+	}
+	// rows in the order of the first report, each with its cells per target
+	type row struct {
+		name string
+		lds  int
+		vgpr []int
+		wave []int
+	}
+	var rows []*row
+	index := map[string]*row{}
+	for k, rep := range reps {
+		// each item is a row's name, its group, and its statistics
+		type item struct {
+			name, group string
+			s           vulkan.GroupStats
+		}
+		var items []item
+		if perVariant {
+			for _, p := range rep.Pipelines {
+				items = append(items, item{p.Name(), p.Group, vulkan.GroupStats{VGPRs: p.VGPRs, LDSBytes: p.LDSBytes, WavesPerSIMD: p.WavesPerSIMD}})
+			}
+		} else {
+			for _, g := range rep.Summarize(rep.Floor) {
+				items = append(items, item{g.Group, g.Group, g})
+			}
+		}
+		for _, it := range items {
+			if !match(it.group) {
+				continue
+			}
+			r, ok := index[it.name]
+			if !ok {
+				r = &row{name: it.name, vgpr: make([]int, len(reps)), wave: make([]int, len(reps))}
+				for t := range reps {
+					r.vgpr[t] = -1 // not on that target
+				}
+				index[it.name] = r
+				rows = append(rows, r)
+			}
+			r.lds = max(r.lds, it.s.LDSBytes)
+			r.vgpr[k], r.wave[k] = it.s.VGPRs, it.s.WavesPerSIMD
+		}
+	}
+	if len(rows) == 0 {
+		return "", fmt.Errorf("no group starts with %s", args[0])
+	}
+	var b strings.Builder
+	first := "group"
+	if perVariant {
+		first = "variant"
+	}
+	fmt.Fprintf(&b, "| %s | LDS B |", first)
 	for _, rep := range reps {
 		fmt.Fprintf(&b, " %s |", rep.Target)
 	}
-	b.WriteString("\n|---|" + strings.Repeat("---:|", len(reps)) + "\n")
-	sums := make([]map[string]vulkan.GroupStats, len(reps))
-	for k, rep := range reps {
-		sums[k] = map[string]vulkan.GroupStats{}
-		for _, g := range rep.Summarize(rep.Floor) {
-			sums[k][g.Group] = g
-		}
-	}
-	for _, g := range reps[0].Summarize(reps[0].Floor) {
-		tuned := false
-		for _, p := range tunedGroups {
-			tuned = tuned || strings.HasPrefix(g.Group, p)
-		}
-		if !tuned {
-			continue
-		}
-		fmt.Fprintf(&b, "| %s |", g.Group)
+	b.WriteString("\n|---|---:|" + strings.Repeat("---:|", len(reps)) + "\n")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "| %s | %d |", r.name, r.lds)
 		for k := range reps {
-			s := sums[k][g.Group]
-			fmt.Fprintf(&b, " %d / %d |", s.VGPRs, s.WavesPerSIMD)
+			if r.vgpr[k] < 0 {
+				b.WriteString(" – |")
+				continue
+			}
+			fmt.Fprintf(&b, " %d / %d |", r.vgpr[k], r.wave[k])
 		}
 		b.WriteString("\n")
 	}
-	out := append(append(append([]byte{}, data[:i+len(blockBegin)]...), b.Bytes()...), data[j:]...)
-	return atomicfile.WriteFile(path, out)
+	return b.String(), nil
 }
 
 func writeDoc(w *bytes.Buffer, reps []vulkan.StatsReport, base baseline) {
