@@ -69,8 +69,8 @@ type matmulTile struct{ bm, bn, bk, tm, tn uint32 }
 func (t matmulTile) threads() uint32 { return (t.bm / t.tm) * (t.bn / t.tn) }
 
 // sharedBytes is the shared memory the tiling needs: two buffers of the A
-// and B tiles, rows padded to BK+4 floats (gemm.glsl).
-func (t matmulTile) sharedBytes() uint32 { return 2 * 4 * (t.bk + 4) * (t.bm + t.bn) }
+// and B tiles, rows padded to BK+2 floats (SA in gemm.glsl).
+func (t matmulTile) sharedBytes() uint32 { return 2 * 4 * (t.bk + 2) * (t.bm + t.bn) }
 
 // String names the tiling: BMxBNxBK TMxTN.
 func (t matmulTile) String() string {
@@ -79,10 +79,10 @@ func (t matmulTile) String() string {
 
 var (
 	// tileLarge: 128x128 tiles, 8 deep, an 8x8 block per invocation
-	// (256 invocations, 24 KiB of shared memory).
+	// (256 invocations, 20 KiB of shared memory).
 	tileLarge = matmulTile{128, 128, 8, 8, 8}
 	// tileMedium: 64x64 tiles, 8 deep, an 8x4 block per invocation (128
-	// invocations, 12 KiB: within the Vulkan minimum limits).
+	// invocations, 10 KiB: within the Vulkan minimum limits).
 	tileMedium = matmulTile{64, 64, 8, 8, 4}
 )
 

@@ -45,11 +45,11 @@
 // (= (BM/TM)·(BN/TN)), 6 TRANS_A (A stored K x M), 7 TRANS_B (B stored
 // N x K), 8 BETA (0: C is overwritten and never read), 9 SPLIT. Push-
 // constant flags (uniform branches): bit 0 adds the bias, bits 1 and 2 load
-// A and B
-// as vec4 along their contiguous axis (the Go side sets them only when that
-// axis' length, the offset and the batch stride are multiples of 4, so a
-// vec4 never straddles a row or a K chunk, whose length is a multiple of
-// BK), bits 8 and up select the activation (matmul_epilogue.glsl).
+// A and B as vec4 along their contiguous axis (the Go side sets them only
+// when that axis' length, the offset and the batch stride are multiples of
+// 4, so a vec4 never straddles a row or a K chunk, whose length is a
+// multiple of BK), bits 8 and up select the activation
+// (matmul_epilogue.glsl).
 layout(local_size_x = SARGO_SPEC_5) in;
 const uint BM = SARGO_SPEC_0;
 const uint BN = SARGO_SPEC_1;
@@ -316,7 +316,7 @@ const uint A_PER = BM * BK / LOCAL;
 const uint B_PER = BN * BK / LOCAL;
 vec4 stA[A_PER / 4];
 vec4 stB[B_PER / 4];
-uint baseA, baseB;
+uint baseA = uint(0), baseB = uint(0);
 
 // aRun is the tile coordinates (row, k) of the first element of run v of
 // this invocation in the A tile; the run goes along k, or along the rows

@@ -15,11 +15,11 @@
 // (= (BM/TM)·(BN/TN)), 6 TRANS_A (A stored K x M), 7 TRANS_B (B stored
 // N x K), 8 BETA (0: C is overwritten and never read), 9 SPLIT. Push-
 // constant flags (uniform branches): bit 0 adds the bias, bits 1 and 2 load
-// A and B
-// as vec4 along their contiguous axis (the Go side sets them only when that
-// axis' length, the offset and the batch stride are multiples of 4, so a
-// vec4 never straddles a row or a K chunk, whose length is a multiple of
-// BK), bits 8 and up select the activation (matmul_epilogue.glsl).
+// A and B as vec4 along their contiguous axis (the Go side sets them only
+// when that axis' length, the offset and the batch stride are multiples of
+// 4, so a vec4 never straddles a row or a K chunk, whose length is a
+// multiple of BK), bits 8 and up select the activation
+// (matmul_epilogue.glsl).
 layout(local_size_x_id = 5) in;
 layout(constant_id = 0) const uint BM = 128;
 layout(constant_id = 1) const uint BN = 128;
