@@ -14,13 +14,13 @@ import (
 func writeMarkdown(w io.Writer, s *Summary) error {
 	b := bufio.NewWriter(w)
 	p := func(format string, a ...any) { fmt.Fprintf(b, format, a...) }
-	device := s.Device
-	if device == "" {
-		device = "unknown device"
+	p("# sargo on %s\n\nGenerated %s by bench/gpu/run.sh.\n\n", s.DeviceLabel(), s.Generated)
+	if s.CPUDriver {
+		p("**%s is a CPU implementation of Vulkan: its timings measure this machine's processor, not a GPU. "+
+			"Use them to check the script, never as GPU figures.**\n\n", s.Device)
 	}
-	p("# sargo on %s\n\nGenerated %s by bench/gpu/run.sh.\n\n", device, s.Generated)
 	for _, l := range s.Env {
-		if strings.HasPrefix(l, "date:") || strings.HasPrefix(l, "gpu:") || strings.HasPrefix(l, "python:") ||
+		if strings.HasPrefix(l, "date:") || strings.HasPrefix(l, "gpu:") || strings.HasPrefix(l, "reference:") ||
 			strings.HasPrefix(l, "commit:") || strings.HasPrefix(l, "mode:") || strings.HasPrefix(l, "VK_ICD_FILENAMES=") {
 			p("- %s\n", l)
 		}
@@ -63,7 +63,11 @@ func writeMarkdown(w io.Writer, s *Summary) error {
 	if s.Peak.MeasuredGFLOPS > 0 {
 		p("; measured: %.0f GFLOP/s, the %s", s.Peak.MeasuredGFLOPS, s.Peak.MeasuredSource)
 	}
-	p(". Ratios are sargo/PyTorch in the same bench run (above 1: sargo is faster).\n")
+	if s.ReferenceAbsent() {
+		p(". Reference %s: the tables hold sargo's figures only.\n", s.Reference)
+	} else {
+		p(". Ratios are sargo/PyTorch in the same bench run (above 1: sargo is faster).\n")
+	}
 	suite := ""
 	for _, row := range s.Bench {
 		if row.Suite != suite {

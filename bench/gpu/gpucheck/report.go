@@ -20,10 +20,16 @@ import (
 // summary.json (and, as tables, summary.md).
 type Summary struct {
 	Generated string `json:"generated"`
-	// Device is the Vulkan device the run used, as `sargo devices` names it;
-	// CPUDriver is set when it is a CPU implementation (lavapipe).
-	Device    string `json:"device"`
-	CPUDriver bool   `json:"cpu_driver,omitempty"`
+	// Device is the Vulkan device the run used, as `sargo devices` names it,
+	// and DeviceType its type line (discrete, integrated, cpu...); CPUDriver
+	// is set when it is a CPU implementation (lavapipe), whose figures are
+	// no GPU's.
+	Device     string `json:"device"`
+	DeviceType string `json:"device_type,omitempty"`
+	CPUDriver  bool   `json:"cpu_driver,omitempty"`
+	// Reference is run.sh's "reference:" line: the PyTorch it compared
+	// with, or "absent: ..." when no torch there saw CUDA.
+	Reference string `json:"reference,omitempty"`
 	// Mode is run.sh's mode line ("quick, limit 230s"); in quick mode the
 	// bench runs tiny shapes and its targets are not judged.
 	Mode string   `json:"mode,omitempty"`
@@ -166,13 +172,17 @@ func buildSummary(work string, peakTFLOPS float64, now time.Time) (*Summary, err
 		if m, ok := strings.CutPrefix(l, "mode: "); ok {
 			s.Mode = m
 		}
+		if r, ok := strings.CutPrefix(l, "reference: "); ok {
+			s.Reference = r
+		}
 	}
 	devices := readLines(filepath.Join(work, "devices.txt"))
 	s.Device = deviceName(devices)
 	for _, l := range devices {
 		f := strings.Fields(l)
-		if len(f) == 2 && f[0] == "type:" && f[1] == "cpu" {
-			s.CPUDriver = true
+		if len(f) == 2 && f[0] == "type:" && s.DeviceType == "" {
+			s.DeviceType = f[1]
+			s.CPUDriver = f[1] == "cpu"
 		}
 	}
 	rows := map[string]*BenchRow{}
@@ -192,7 +202,7 @@ func buildSummary(work string, peakTFLOPS float64, now time.Time) (*Summary, err
 			f.Close()
 			p.Failures = l.failures(30)
 			for _, t := range l.Tests {
-				if robustnessName.MatchString(t.Name) {
+				if isRobustCase(p.Name, t.Name, t.Result) {
 					s.Robustness = append(s.Robustness, RobustCase{Phase: p.Name, Name: t.Name, Result: t.Result})
 				}
 			}
@@ -271,6 +281,13 @@ func buildSummary(work string, peakTFLOPS float64, now time.Time) (*Summary, err
 		s.Bench = append(s.Bench, *row)
 	}
 	s.Targets = targets(s)
+	if s.ReferenceAbsent() {
+		for i := range s.Targets[:3] {
+			if s.Targets[i].Met == nil {
+				s.Targets[i].Got = "not measured: the PyTorch CUDA reference was absent"
+			}
+		}
+	}
 	if strings.HasPrefix(s.Mode, "quick") {
 		for i := range s.Targets[:3] {
 			if s.Targets[i].Met != nil {
@@ -279,6 +296,36 @@ func buildSummary(work string, peakTFLOPS float64, now time.Time) (*Summary, err
 		}
 	}
 	return s, nil
+}
+
+// isRobustCase reports whether a test of a check phase goes in the table
+// of special values and bounds: in the robustness phase, whose tests are
+// all about them, each top-level test and any failed subtest; elsewhere,
+// tests named for them (not the "nan=false" halves of a NaN case).
+func isRobustCase(phase, name, result string) bool {
+	if strings.HasPrefix(phase, "robustness") {
+		return !strings.Contains(name, "/") || result == "FAIL"
+	}
+	return robustnessName.MatchString(name) && !strings.Contains(strings.ToLower(name), "nan=false")
+}
+
+// ReferenceAbsent reports whether run.sh found no PyTorch to compare with.
+func (s *Summary) ReferenceAbsent() bool { return strings.HasPrefix(s.Reference, "absent") }
+
+// DeviceLabel names the device with what kind of processor it is, so that
+// a CPU driver's figures are never read as a GPU's.
+func (s *Summary) DeviceLabel() string {
+	name := s.Device
+	if name == "" {
+		name = "unknown device"
+	}
+	switch {
+	case s.CPUDriver:
+		return name + " (a CPU driver, not a GPU)"
+	case s.DeviceType != "":
+		return name + " (" + s.DeviceType + " GPU)"
+	}
+	return name
 }
 
 // readPhases reads run.sh's phases.tsv: a header line, then one line per

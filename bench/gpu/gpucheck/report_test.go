@@ -69,7 +69,9 @@ func TestBuildSummary(t *testing.T) {
 	s, err := buildSummary(dir, 0, time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC))
 	require.NoError(t, err)
 	assert.Equal(t, "NVIDIA H200", s.Device)
+	assert.Equal(t, "NVIDIA H200 (discrete GPU)", s.DeviceLabel())
 	assert.False(t, s.CPUDriver)
+	assert.False(t, s.ReferenceAbsent())
 	assert.InDelta(t, 67, s.Peak.TFLOPS, 0)
 	assert.InDelta(t, 50000, s.Peak.MeasuredGFLOPS, 0, "the best cuBLAS rate with TF32 off")
 
@@ -111,7 +113,7 @@ func TestBuildSummary(t *testing.T) {
 	var md bytes.Buffer
 	require.NoError(t, writeMarkdown(&md, s))
 	out := md.String()
-	for _, want := range []string{"# sargo on NVIDIA H200", "| conformance | pass | 2 | 0 | 0 | 2 (120) |",
+	for _, want := range []string{"# sargo on NVIDIA H200 (discrete GPU)", "| conformance | pass | 2 | 0 | 0 | 2 (120) |",
 		"| bench-sample | skipped |", "torch fp32 | ratio | torch tf32 | ratio |",
 		"| square 4096x4096x4096 NN | 33500 | GFLOP/s | 50.0% | 67.0% | 50000 | 0.67× | 300000 | 0.11× |",
 		"| train/tf step | 10.00 | 4.00 | 6.00 | 60% | 800 | 11.2 | matmul 3.00 ms |",
@@ -149,4 +151,64 @@ func TestReportCommand(t *testing.T) {
 
 	t.Setenv("SARGO_GPU_PEAK_TFLOPS", "lots")
 	require.ErrorContains(t, reportCmd([]string{dir}), `SARGO_GPU_PEAK_TFLOPS="lots"`)
+}
+
+func TestIsRobustCase(t *testing.T) {
+	tests := []struct {
+		phase, name, result string
+		want                bool
+	}{
+		{"robustness-validation", "TestReduce", "PASS", true},
+		{"robustness-validation", "TestReduce/max/3x7x1/nan=true", "PASS", false},
+		{"robustness-validation", "TestReduce/max/3x7x1/nan=true", "FAIL", true},
+		{"conformance", "TestConformanceOnDevice/elementwise/unary_nan", "PASS", true},
+		{"conformance", "TestConformanceOnDevice/reduce/max/nan=false", "PASS", false},
+		{"conformance", "TestConformanceOnDevice/matmul/square", "PASS", false},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, isRobustCase(tt.phase, tt.name, tt.result), "%s %s %s", tt.phase, tt.name, tt.result)
+	}
+}
+
+// TestLavapipeSummaryWithoutReference checks the summary of a quick run on
+// a CPU driver where no torch saw CUDA: the device is labelled as no GPU,
+// the reference as absent, and the bench tables hold sargo alone.
+func TestLavapipeSummaryWithoutReference(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644))
+	}
+	write("env.txt", "date: 2026-12-03T00:00:00Z\nmode: quick, limit 210s\n"+
+		"reference: absent: no python3 whose torch sees CUDA (/usr/bin/python3: torch 1.13.0 cuda None available False); sargo ran alone\n")
+	write("devices.txt", "* vulkan:0   llvmpipe (LLVM 15.0.6, 256 bits) (default vulkan)\n             type:                 cpu\n")
+	write("phases.tsv", "name\tgroup\tvariant\tstatus\trc\tseconds\ttimeout\tlog\tjson\tcommand\n"+
+		"bench-matmul-fp32\tbench\tfp32\tpass\t0\t3\t100\tm.log\tm.json\tsargo bench matmul\n")
+	require.NoError(t, bench.WriteJSON(filepath.Join(dir, "m.json"), []bench.Record{
+		{Suite: "matmul", Case: "square 256x256x256 NN", Unit: "GFLOP/s", Sargo: 12.5, Device: "Vulkan llvmpipe (cpu)"},
+	}))
+	s, err := buildSummary(dir, 0, time.Now())
+	require.NoError(t, err)
+	assert.True(t, s.CPUDriver)
+	assert.Equal(t, "cpu", s.DeviceType)
+	assert.True(t, s.ReferenceAbsent())
+	assert.Equal(t, "llvmpipe (LLVM 15.0.6, 256 bits) (a CPU driver, not a GPU)", s.DeviceLabel())
+	require.Len(t, s.Bench, 1)
+	assert.Empty(t, s.Bench[0].Refs[0].Ratio)
+	assert.Equal(t, "not measured: the PyTorch CUDA reference was absent", s.Targets[0].Got)
+	assert.Nil(t, s.Targets[0].Met)
+
+	var md bytes.Buffer
+	require.NoError(t, writeMarkdown(&md, s))
+	out := md.String()
+	for _, want := range []string{
+		"# sargo on llvmpipe (LLVM 15.0.6, 256 bits) (a CPU driver, not a GPU)",
+		"is a CPU implementation of Vulkan: its timings measure this machine's processor, not a GPU",
+		"- reference: absent: no python3 whose torch sees CUDA",
+		"Reference absent: no python3 whose torch sees CUDA",
+		"| square 256x256x256 NN | 12.50 | GFLOP/s | - | - | - | - |",
+		"| fp32 matmul at 4096 against cuBLAS with TF32 off | ratio ≥ 0.70 | not measured: the PyTorch CUDA reference was absent | not measured |",
+	} {
+		assert.Contains(t, out, want)
+	}
+	assert.NotContains(t, out, "Ratios are sargo/PyTorch")
 }

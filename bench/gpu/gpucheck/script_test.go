@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"os/exec"
 	"testing"
 
@@ -24,13 +25,15 @@ func TestRunScriptArguments(t *testing.T) {
 		args []string
 		want string
 	}{
-		{nil, "usage: bench/gpu/run.sh"},
+		{nil, "no OUTDIR and no $OUT; usage: bench/gpu/run.sh"},
 		{[]string{"--limit", "ten", dir}, "--limit wants whole seconds, got 'ten'"},
 		{[]string{"--fast", dir}, "unknown flag --fast"},
 		{[]string{dir, dir}, "one OUTDIR only"},
 	}
 	for _, tt := range tests {
-		out, err := exec.Command("bash", append([]string{"../run.sh"}, tt.args...)...).CombinedOutput()
+		cmd := exec.Command("bash", append([]string{"../run.sh"}, tt.args...)...)
+		cmd.Env = append(os.Environ(), "OUT=")
+		out, err := cmd.CombinedOutput()
 		var exit *exec.ExitError
 		require.ErrorAs(t, err, &exit, "%v: %s", tt.args, out)
 		assert.Equal(t, 2, exit.ExitCode(), "%v", tt.args)
