@@ -246,6 +246,12 @@ func sameRun(path string, cfg Config) error {
 	return nil
 }
 
+// weightLoader is a Network that loads initial weights itself, from
+// checkpoints of more formats than nn.LoadCheckpoint reads (*sar.Model).
+type weightLoader interface {
+	LoadWeights(path string) error
+}
+
 // prepareRun restores a resumed run or loads initial weights, and refuses
 // to overwrite an existing run by accident.
 func prepareRun(o RunOptions, tr *Trainer, ckpt string, info *RunInfo) error {
@@ -277,7 +283,13 @@ func prepareRun(o RunOptions, tr *Trainer, ckpt string, info *RunInfo) error {
 	}
 	info.Started = time.Now().UTC()
 	if o.Init != "" {
-		if err := nn.LoadCheckpoint(o.Init, tr.Params(), nil); err != nil {
+		var err error
+		if w, ok := tr.setup.Net.(weightLoader); ok {
+			err = w.LoadWeights(o.Init) // also reads weights written by PyTorch
+		} else {
+			err = nn.LoadCheckpoint(o.Init, tr.Params(), nil)
+		}
+		if err != nil {
 			return fmt.Errorf("init weights: %w", err)
 		}
 	}
