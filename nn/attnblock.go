@@ -15,8 +15,8 @@ import (
 // backward is that of those operations and the head may be as wide as
 // the channels (512 in FlexVAR's VQ-16).
 type AttnBlock struct {
-	Channels        int
-	Norm            *GroupNorm
+	Channels         int
+	Norm             *GroupNorm
 	Q, K, V, ProjOut *Conv2d
 }
 
