@@ -16,9 +16,11 @@ import (
 // parameter names and shapes are those of Model.Parameters; the
 // configuration is read from the shapes.
 
-// markers are tensors every FlexVAR state dict holds; they locate it inside
-// a nested checkpoint.
-var markers = []string{"class_emb.weight", "blocks.0.attn.mat_qkv.weight", "head.weight"}
+// Markers are tensors every FlexVAR state dict holds; they locate it
+// inside a nested checkpoint.
+func Markers() []string {
+	return []string{"class_emb.weight", "blocks.0.attn.mat_qkv.weight", "head.weight"}
+}
 
 // IgnoreBuffer accepts the buffers of FlexVAR's state dict that are not
 // parameters: the training attention mask and the zero key bias of every
@@ -94,7 +96,7 @@ func ConfigFromStateDict(sd *nn.StateDict) (Config, error) {
 
 // openForeign opens the FlexVAR state dict of a foreign file.
 func openForeign(path string) (*nn.StateDict, error) {
-	sd, err := nn.OpenStateDict(path, "", markers...)
+	sd, err := nn.OpenStateDict(path, "", Markers()...)
 	if err != nil {
 		return nil, fmt.Errorf("sar: %w", err)
 	}

@@ -47,7 +47,7 @@ Devices are named cpu, vulkan (the first Vulkan device) or vulkan:N; the
 	root.PersistentFlags().StringVar(&opts.device, "device", "", "compute device: cpu, vulkan or vulkan:N (default $SARGO_DEVICE or cpu)")
 	root.PersistentFlags().Uint64Var(&opts.seed, "seed", 0, "random seed")
 	root.AddCommand(newDevicesCmd(opts), newDemoCmd(opts), newTrainCmd(opts))
-	root.AddCommand(newInspectCmd())
+	root.AddCommand(newInspectCmd(), newConvertCmd())
 	root.AddCommand(newTrainTokenizerCmd(opts))
 	root.AddCommand(newBenchCmd(opts))
 	root.AddCommand(newSampleCmd(opts))

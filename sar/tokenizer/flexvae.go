@@ -23,9 +23,9 @@ func FlexVAE() Config {
 // not say its image size: FlexVAR's 16×16 latent of 256-px images.
 const foreignLatent = 16
 
-// vq16Marker is a tensor every VQ-16 state dict holds; it locates the
+// VQ16Marker is a tensor every VQ-16 state dict holds; it locates the
 // state dict inside a nested checkpoint ({"model": ...} for FlexVAE.pth).
-const vq16Marker = "quantize.embedding.weight"
+const VQ16Marker = "quantize.embedding.weight"
 
 // ignoreVQ16Buffer accepts the buffers of the reference VQ model that are
 // not parameters: the codebook-usage history.
@@ -84,7 +84,7 @@ func ConfigFromStateDict(sd *nn.StateDict) (Config, error) {
 	}
 	c.ZChannels = shape("encoder.conv_out.weight", 4)[0]
 	c.CVae = shape("quant_conv.weight", 4)[0]
-	cb := shape(vq16Marker, 2)
+	cb := shape(VQ16Marker, 2)
 	c.Codebook = cb[0]
 	if cb[1] != c.CVae {
 		errs = append(errs, fmt.Errorf("codebook of %d-channel codes, but quant_conv gives %d channels", cb[1], c.CVae))
@@ -104,7 +104,7 @@ func ConfigFromStateDict(sd *nn.StateDict) (Config, error) {
 // PyTorch (FlexVAE.pth, whose weights sit under "model") or converted to
 // safetensors, and loads its weights.
 func loadForeign(path string, dev tensor.Backend) (*VQ, error) {
-	sd, err := nn.OpenStateDict(path, "", vq16Marker)
+	sd, err := nn.OpenStateDict(path, "", VQ16Marker)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
@@ -125,7 +125,7 @@ func loadForeign(path string, dev tensor.Backend) (*VQ, error) {
 
 // readForeignConfig is ConfigFromStateDict of the state dict at path.
 func readForeignConfig(path string) (Config, error) {
-	sd, err := nn.OpenStateDict(path, "", vq16Marker)
+	sd, err := nn.OpenStateDict(path, "", VQ16Marker)
 	if err != nil {
 		return Config{}, fmt.Errorf("tokenizer: %w", err)
 	}
