@@ -38,7 +38,8 @@ file is executed: see the nn/pth package for what is accepted.
 
 The output format is --to (pth or safetensors), or else OUT's extension
 (.pth, .pt or .bin for PyTorch). --wrap KEY stores a PyTorch output as
-{KEY: state_dict}, as FlexVAE.pth stores its weights under "model".`,
+{KEY: state_dict}, as FlexVAE.pth stores its weights under "model"; a
+dotted KEY nests dicts ("trainer.var_wo_ddp", as FlexVAR's checkpoints).`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			n, err := convert(args[0], args[1], f)

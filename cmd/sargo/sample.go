@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -45,6 +46,13 @@ The tokenizer is --tokenizer (a directory holding tokenizer.safetensors,
 or the file itself), else DIR/tokenizer.safetensors, else the one named by
 the "tokenizer" field of DIR/run.json.
 
+--model may also be a released FlexVAR or SAR model (FlexVARd16-epo179.pth,
+SARd16-epo179.pth, ...: a PyTorch checkpoint, or its conversion to
+safetensors) with --tokenizer FlexVAE.pth. Such a model samples with the
+authors' evaluation settings unless flags say otherwise: the 10-scale list
+to 16, CFG 2.2 / 2.6 / 3.3 for depth 16 / 20 / 24, top-k 900, top-p 0.95,
+one image per class, the grid at its own size.
+
 Any schedule may be given, including ones the model never trained on. With
 --from-image, the first --keep-scales scales are taken from that image's
 tokens and the rest are generated.`,
@@ -56,7 +64,7 @@ tokens and the rest are generated.`,
 	fl.StringVar(&f.tokenizer, "tokenizer", "", "tokenizer directory or checkpoint (default: from --model)")
 	fl.StringVar(&f.out, "out", "samples.png", "output PNG")
 	fl.IntVar(&f.n, "n", 8, "samples per class")
-	fl.StringVar(&f.class, "class", "all", "class id, \"all\" for every class, or \"null\" for unconditional")
+	fl.StringVar(&f.class, "class", "all", "class ids (like 207,360,387), \"all\" for every class, or \"null\" for unconditional")
 	fl.Float32Var(&f.cfg, "cfg", 1.5, "classifier-free guidance scale (0 disables)")
 	fl.IntVar(&f.topK, "top-k", 0, "keep the K most likely tokens (0 keeps all)")
 	fl.Float32Var(&f.topP, "top-p", 0, "keep the smallest set of tokens reaching probability P (0 keeps all)")
@@ -78,6 +86,9 @@ func runSample(cmd *cobra.Command, opts *globalOptions, f *sampleFlags) error {
 	m, _, err := sar.LoadModel(modelPath, dev)
 	if err != nil {
 		return fmt.Errorf("sample: %w", err)
+	}
+	if sar.IsPublished(modelPath) {
+		publishedDefaults(cmd, f, m.Cfg.Depth)
 	}
 	tokPath, err := findTokenizer(f.tokenizer, runDir)
 	if err != nil {
@@ -117,6 +128,25 @@ func runSample(cmd *cobra.Command, opts *globalOptions, f *sampleFlags) error {
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "wrote %d samples (schedule %s, cfg %g) to %s\n", len(labels), sc, f.cfg, f.out)
 	return nil
+}
+
+// publishedDefaults sets the flags not given to the authors' evaluation
+// settings for a released model of the given depth (sample.Published), one
+// image per class and the grid at its own size.
+func publishedDefaults(cmd *cobra.Command, f *sampleFlags, depth int) {
+	def := sample.Published(depth)
+	fl := cmd.Flags()
+	set := func(name string, apply func()) {
+		if !fl.Changed(name) {
+			apply()
+		}
+	}
+	set("cfg", func() { f.cfg = def.CFG })
+	set("top-k", func() { f.topK = def.TopK })
+	set("top-p", func() { f.topP = def.TopP })
+	set("schedule", func() { f.schedule = def.Schedule.String() })
+	set("n", func() { f.n = 1 })
+	set("scale", func() { f.scale = 1 })
 }
 
 // findTokenizer locates the tokenizer checkpoint: the flag, the run
@@ -165,11 +195,13 @@ func sampleLabels(class string, n, numClasses int) ([]int, int, error) {
 	case "null":
 		classes = []int{numClasses}
 	default:
-		c, err := strconv.Atoi(class)
-		if err != nil || c < 0 || c >= numClasses {
-			return nil, 0, fmt.Errorf("--class %q: want a class in [0, %d), all or null", class, numClasses)
+		for _, part := range strings.Split(class, ",") {
+			c, err := strconv.Atoi(strings.TrimSpace(part))
+			if err != nil || c < 0 || c >= numClasses {
+				return nil, 0, fmt.Errorf("--class %q: want classes in [0, %d) separated by commas, all or null", class, numClasses)
+			}
+			classes = append(classes, c)
 		}
-		classes = []int{c}
 	}
 	var labels []int
 	for _, c := range classes {
@@ -178,8 +210,8 @@ func sampleLabels(class string, n, numClasses int) ([]int, int, error) {
 		}
 	}
 	cols := n
-	if len(classes) == 1 {
-		cols = min(n, 8)
+	if len(classes) == 1 || n == 1 {
+		cols = min(n*len(classes), 8)
 	}
 	return labels, cols, nil
 }

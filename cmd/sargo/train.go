@@ -28,7 +28,7 @@ type trainFlags struct {
 	sigma                                          float32
 	steps, epochs, batch                           int
 	lr                                             float64
-	resume, skipNonFinite                          bool
+	resume, skipNonFinite, noAugment               bool
 	logEvery, saveEvery, sampleEvery               int
 }
 
@@ -52,6 +52,17 @@ tokenizer, with one of three methods:
 
 --init starts from a checkpoint's weights (fresh optimiser, step 0): SAR
 post-training of a TF model is --method sar --init TFRUN/model.safetensors.
+--init also takes a released FlexVAR / SAR model (FlexVARd16-epo179.pth, a
+PyTorch checkpoint, or its safetensors conversion) with --tokenizer
+FlexVAE.pth; the model's sizes come from the file.
+
+A --data folder holds one sub-folder of PNG or JPEG images of any size per
+class (ImageNet's train/ folder); the images are decoded in parallel while
+training, the next batch prepared during the current step, each brought to
+the tokenizer's size by ADM's random crop (smaller side resized to a random
+size in [R, R/0.88], random R×R window) and a random horizontal flip, drawn
+from the seed and the step (--no-augment: centre crops). MNIST is not
+augmented.
 
 The sizes come from --preset (tiny, small, paper), then --config FILE (a
 JSON preset: {"model": {...}, "train": {...}}), then the flags given. The
@@ -71,6 +82,7 @@ checkpoints/, samples/ and metrics.jsonl; --resume continues it exactly.`,
 	fl.StringVar(&f.preset, "preset", "small", "size preset: tiny, small or paper")
 	fl.StringVar(&f.config, "config", "", "JSON preset file applied over --preset")
 	fl.StringVar(&f.data, "data", "mnist", "training data: mnist, or a folder with one sub-folder of images per class")
+	fl.BoolVar(&f.noAugment, "no-augment", false, "read a --data folder with centre crops instead of random crops and flips")
 	fl.StringVar(&f.schedule, "schedule", "random", "training schedules: random (FlexVAR) or fixed (the VAR-like list)")
 	fl.IntVar(&f.steps, "steps", 0, "training steps")
 	fl.IntVar(&f.epochs, "epochs", 0, "training epochs (when --steps is not given)")
@@ -145,18 +157,21 @@ func runTrain(cmd *cobra.Command, opts *globalOptions, f *trainFlags) error {
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 	defer stop()
 	job := trainJob{Preset: p, Tokenizer: f.tokenizer, Data: f.data, Init: f.init, Out: f.out, Resume: f.resume,
-		Seed: p.Train.Seed, Command: os.Args}
+		NoAugment: f.noAugment, Seed: p.Train.Seed, Command: os.Args}
 	_, err = job.run(ctx, dev, nil, cmd.OutOrStdout())
 	return err
 }
 
 // loadData opens the training images: MNIST's training split, or a folder
-// with one sub-folder per class, resized to the tokenizer's images.
-func loadData(name string, tc tokenizer.Config) (*data.Dataset, error) {
+// with one sub-folder per class of images of any size, decoded while
+// training and brought to the tokenizer's size with ADM's random crop and
+// a random horizontal flip (with augment; a centre crop without), as
+// FlexVAR and SAR train on ImageNet.
+func loadData(name string, tc tokenizer.Config, augment bool) (*data.Dataset, error) {
 	if name == "mnist" {
 		return data.LoadMNIST(true)
 	}
-	ds, err := data.LoadFolder(name, tc.ImageSize, tc.ImageChannels)
+	ds, err := data.OpenFolder(name, tc.ImageSize, tc.ImageChannels, data.Augment{RandomCrop: augment, Flip: augment})
 	if err != nil {
 		return nil, fmt.Errorf("--data %s: %w", name, err)
 	}
@@ -171,6 +186,7 @@ type trainJob struct {
 	Init      string
 	Out       string
 	Resume    bool
+	NoAugment bool // folders are read without random crops and flips
 	Seed      uint64
 	Command   []string
 }
@@ -187,7 +203,7 @@ func (j trainJob) run(ctx context.Context, dev tensor.Backend, ds *data.Dataset,
 	vq.SetTrain(false)
 	tc := vq.Cfg
 	if ds == nil {
-		if ds, err = loadData(j.Data, tc); err != nil {
+		if ds, err = loadData(j.Data, tc, !j.NoAugment); err != nil {
 			return train.Summary{}, fmt.Errorf("train: %w", err)
 		}
 	}
@@ -208,6 +224,9 @@ func (j trainJob) run(ctx context.Context, dev tensor.Backend, ds *data.Dataset,
 		}
 		if err := preset.Match(mc, tc); err != nil {
 			return train.Summary{}, fmt.Errorf("train: checkpoint %s and tokenizer %s: %w", from, tokPath, err)
+		}
+		if len(ds.Classes) > mc.NumClasses {
+			return train.Summary{}, fmt.Errorf("train: dataset %s has %d classes, the model of %s %d", ds.Name, len(ds.Classes), from, mc.NumClasses)
 		}
 	}
 	m, err := sar.NewModel(mc, dev, j.Seed)

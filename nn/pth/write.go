@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"sargo/internal/atomicfile"
@@ -15,8 +16,10 @@ import (
 
 // WriteOptions shape the file Write produces.
 type WriteOptions struct {
-	// Key, when set, stores the state dict one level down, as
-	// {Key: state_dict} (torch.load(f)[Key] is then the state dict).
+	// Key, when set, stores the state dict inside nested dicts, one per
+	// dot-separated segment: "model" gives {"model": state_dict} (as
+	// FlexVAE.pth) and "trainer.var_wo_ddp" gives {"trainer":
+	// {"var_wo_ddp": state_dict}} (as FlexVAR's training checkpoints).
 	Key string
 }
 
@@ -185,13 +188,18 @@ func (p *pickler) global(module, name string) {
 }
 
 // statePickle is the pickle of an OrderedDict of tensors, each a
-// _rebuild_tensor_v2 of its own storage "i", optionally inside {key: ...}.
+// _rebuild_tensor_v2 of its own storage "i", optionally inside nested
+// dicts named by the segments of key.
 func statePickle(tensors []Tensor, key string) []byte {
 	p := &pickler{memo: map[string]byte{}}
 	p.op(opProto, 2)
+	var levels []string
 	if key != "" {
+		levels = strings.Split(key, ".")
+	}
+	for _, k := range levels {
 		p.op(opEmptyDict, opMark)
-		p.str(key)
+		p.str(k)
 	}
 	p.global("collections", "OrderedDict")
 	p.op(opEmptyTuple, opReduce, opMark)
@@ -221,7 +229,7 @@ func statePickle(tensors []Tensor, key string) []byte {
 		p.op(opEmptyTuple, opReduce, opTuple, opReduce)
 	}
 	p.op(opSetItems)
-	if key != "" {
+	for range levels {
 		p.op(opSetItems)
 	}
 	p.op(opStop)

@@ -25,7 +25,8 @@ func TestWriteRoundTrip(t *testing.T) {
 	tests := []struct {
 		name string
 		opt  WriteOptions
-	}{{"state dict at the root", WriteOptions{}}, {"state dict under a key", WriteOptions{Key: "model"}}}
+	}{{"state dict at the root", WriteOptions{}}, {"state dict under a key", WriteOptions{Key: "model"}},
+		{"state dict two levels down", WriteOptions{Key: "trainer.var_wo_ddp"}}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			in := sampleTensors()

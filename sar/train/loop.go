@@ -116,8 +116,11 @@ func (t *Trainer) RNGOffset() uint64 { return uint64(t.Step) * rngStride }
 func (t *Trainer) StepsPerEpoch() int { return t.load.stepsPerEpoch() }
 
 // batch builds step t's batch on the device.
-func (t *Trainer) batch(step int) (*Batch, int) {
-	x, labels, epoch := t.load.at(step)
+func (t *Trainer) batch(step int) (*Batch, int, error) {
+	x, labels, epoch, err := t.load.at(step)
+	if err != nil {
+		return nil, 0, err
+	}
 	ds := t.setup.Data
 	dev := t.setup.Dev
 	xt := tensor.FromSlice(dev, x, len(labels), ds.C, ds.H, ds.W)
@@ -130,7 +133,7 @@ func (t *Trainer) batch(step int) (*Batch, int) {
 	dropped := t.setup.Net.DropLabels(lt, t.Cfg.Seed, t.RNGOffset())
 	lt.Release()
 	scales := stepSchedule(t.Cfg.Schedule, t.setup.Largest, t.Cfg.Seed, step)
-	return NewBatch(t.setup.Tok, t.setup.Inputs, xt, dropped, scales), epoch
+	return NewBatch(t.setup.Tok, t.setup.Inputs, xt, dropped, scales), epoch, nil
 }
 
 // TrainStep runs one optimisation step: forward, backward, one read of
@@ -140,7 +143,10 @@ func (t *Trainer) batch(step int) (*Batch, int) {
 func (t *Trainer) TrainStep() (StepResult, error) {
 	start := time.Now()
 	t.setup.Net.SetTrain(true)
-	b, epoch := t.batch(t.Step)
+	b, epoch, err := t.batch(t.Step)
+	if err != nil {
+		return StepResult{Step: t.Step}, fmt.Errorf("step %d: %w", t.Step, err)
+	}
 	defer b.Release()
 	res := StepResult{Step: t.Step, Epoch: epoch, LR: t.LR.LR(t.Step)}
 
