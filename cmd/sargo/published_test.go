@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/binary"
+	"image"
 	"image/png"
 	"math"
 	"os"
@@ -116,6 +117,49 @@ func TestSamplePublished(t *testing.T) {
 			require.NoError(t, err)
 			assert.GreaterOrEqual(t, img.Bounds().Dx(), 256)
 			assert.GreaterOrEqual(t, img.Bounds().Dy(), 256)
+		})
+	}
+}
+
+// TestTrainInitPublished post-trains (SAR) a FlexVAR state dict saved by
+// PyTorch, and its safetensors conversion, with its VQ-16 tokenizer on a
+// folder of images of mixed sizes (random crops and flips).
+func TestTrainInitPublished(t *testing.T) {
+	dir := t.TempDir()
+	flex := filepath.Join("..", "..", "testdata", "flexvar")
+	vae, model := filepath.Join(flex, "small_vae.pth"), filepath.Join(flex, "small_var.pth")
+	conv := filepath.Join(dir, "var.safetensors")
+	_, err := runConvert(t, model, conv)
+	require.NoError(t, err)
+	for c, class := range []string{"n01", "n02"} {
+		for i := range 3 {
+			img := image.NewRGBA(image.Rect(0, 0, 40+9*i, 35+4*c))
+			for p := range img.Pix {
+				img.Pix[p] = uint8(p*(3+i+c) + 255*((p+1)%4/3))
+			}
+			var b bytes.Buffer
+			require.NoError(t, png.Encode(&b, img))
+			p := filepath.Join(dir, "data", class, strconv.Itoa(i)+".png")
+			require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+			require.NoError(t, os.WriteFile(p, b.Bytes(), 0o644))
+		}
+	}
+	for i, init := range []string{model, conv} {
+		t.Run(filepath.Ext(init), func(t *testing.T) {
+			out := filepath.Join(dir, "run"+strconv.Itoa(i))
+			cmd := newTrainCmd(&globalOptions{device: "cpu"})
+			var buf bytes.Buffer
+			cmd.SetOut(&buf)
+			cmd.SetErr(&buf)
+			cmd.SetArgs([]string{"--method", "sar", "--init", init, "--tokenizer", vae, "--data", filepath.Join(dir, "data"),
+				"--out", out, "--steps", "2", "--batch", "2", "--log-every", "1", "--preset", "tiny"})
+			require.NoError(t, cmd.Execute(), buf.String())
+			m, _, err := sar.LoadModel(filepath.Join(out, "model.safetensors"), tensor.MustOpen("cpu"))
+			require.NoError(t, err)
+			assert.Equal(t, 10, m.Cfg.NumClasses, "sizes from the released file")
+			assert.Equal(t, 64, m.Cfg.Vocab)
+			_, err = os.Stat(filepath.Join(out, "samples", "step_000002.png"))
+			require.NoError(t, err)
 		})
 	}
 }

@@ -98,6 +98,7 @@ func runSample(cmd *cobra.Command, opts *globalOptions, f *sampleFlags) error {
 	if err != nil {
 		return fmt.Errorf("sample: %w", err)
 	}
+	fitTokenizer(vq, m.Cfg)
 	sc := schedule.VARList(vq.Cfg.Latent())
 	if f.schedule != "" {
 		if sc, err = schedule.Parse(f.schedule, vq.Cfg.Latent()); err != nil {

@@ -201,6 +201,17 @@ func (j trainJob) run(ctx context.Context, dev tensor.Backend, ds *data.Dataset,
 		return train.Summary{}, fmt.Errorf("train: %w", err)
 	}
 	vq.SetTrain(false)
+	from := j.Init
+	if j.Resume {
+		from = filepath.Join(j.Out, train.CheckpointFile)
+	}
+	var mc sar.Config
+	if from != "" {
+		if mc, err = sar.ReadConfig(from); err != nil {
+			return train.Summary{}, fmt.Errorf("train: %w", err)
+		}
+		fitTokenizer(vq, mc)
+	}
 	tc := vq.Cfg
 	if ds == nil {
 		if ds, err = loadData(j.Data, tc, !j.NoAugment); err != nil {
@@ -211,23 +222,17 @@ func (j trainJob) run(ctx context.Context, dev tensor.Backend, ds *data.Dataset,
 		return train.Summary{}, fmt.Errorf("train: dataset %s has %dx%dx%d images, the tokenizer %s wants %dx%dx%d",
 			ds.Name, ds.C, ds.H, ds.W, tokPath, tc.ImageChannels, tc.ImageSize, tc.ImageSize)
 	}
-	mc := j.Preset.Model
-	mc.Vocab, mc.CVae, mc.Largest = tc.Codebook, tc.CVae, tc.Latent()
-	mc.NumClasses = len(ds.Classes)
-	from := j.Init
-	if j.Resume {
-		from = filepath.Join(j.Out, train.CheckpointFile)
-	}
 	if from != "" {
-		if mc, err = sar.ReadConfig(from); err != nil {
-			return train.Summary{}, fmt.Errorf("train: %w", err)
-		}
 		if err := preset.Match(mc, tc); err != nil {
 			return train.Summary{}, fmt.Errorf("train: checkpoint %s and tokenizer %s: %w", from, tokPath, err)
 		}
 		if len(ds.Classes) > mc.NumClasses {
 			return train.Summary{}, fmt.Errorf("train: dataset %s has %d classes, the model of %s %d", ds.Name, len(ds.Classes), from, mc.NumClasses)
 		}
+	} else {
+		mc = j.Preset.Model
+		mc.Vocab, mc.CVae, mc.Largest = tc.Codebook, tc.CVae, tc.Latent()
+		mc.NumClasses = len(ds.Classes)
 	}
 	m, err := sar.NewModel(mc, dev, j.Seed)
 	if err != nil {
@@ -244,12 +249,27 @@ func (j trainJob) run(ctx context.Context, dev tensor.Backend, ds *data.Dataset,
 	})
 }
 
-// sampleGrid writes one row of 8 samples per class with the fixed
-// schedule (CFG 1.5, top-k 0, top-p 0) to path.
+// fitTokenizer gives a VQ-16 tokenizer, which is convolutional and whose
+// released file does not say its image size, the images of the model's
+// largest latent.
+func fitTokenizer(vq *tokenizer.VQ, mc sar.Config) {
+	if vq.Cfg.Arch == tokenizer.ArchVQ16 && mc.Largest > 0 {
+		vq.Cfg.ImageSize = mc.Largest * vq.Cfg.Downsample
+	}
+}
+
+// sampleGrid writes one row of samples per class with the fixed schedule
+// (CFG 1.5, top-k 0, top-p 0) to path: 8 per class for up to 10 classes
+// of small images; with more classes, 10 of them evenly spaced, and one
+// sample per class for images over 64 pixels.
 func sampleGrid(m *sar.Model, vq *tokenizer.VQ, path string, seed uint64) error {
-	const perClass = 8
+	perClass, classes := 8, min(m.Cfg.NumClasses, 10)
+	if vq.Cfg.ImageSize > 64 {
+		perClass = 1
+	}
 	var labels []int
-	for c := 0; c < m.Cfg.NumClasses; c++ {
+	for i := range classes {
+		c := i * m.Cfg.NumClasses / classes
 		for range perClass {
 			labels = append(labels, c)
 		}
@@ -259,7 +279,11 @@ func sampleGrid(m *sar.Model, vq *tokenizer.VQ, path string, seed uint64) error 
 	if err != nil {
 		return err
 	}
-	grid, err := gridOf(res.Images, labels, m.Cfg.NumClasses, perClass, 2)
+	cols, scale := perClass, 2
+	if perClass == 1 {
+		cols, scale = classes, 1
+	}
+	grid, err := gridOf(res.Images, labels, m.Cfg.NumClasses, cols, scale)
 	if err != nil {
 		return err
 	}

@@ -66,8 +66,9 @@ func (g goldenFile) tensor(dev tensor.Backend, name string) *tensor.Tensor {
 	return tensor.FromSlice(dev, d, sh...)
 }
 
-func (g goldenFile) schedule() schedule.Schedule {
-	sc, err := schedule.Parse(g.f.Metadata["schedule"], 0)
+// vqSchedule is the scales the golden tokenized.
+func (g goldenFile) vqSchedule() schedule.Schedule {
+	sc, err := schedule.Parse(g.f.Metadata["vq_schedule"], 0)
 	require.NoError(g.t, err)
 	return sc
 }
@@ -145,7 +146,7 @@ func TestVQ16Parity(t *testing.T) {
 			x := g.tensor(dev, "image")
 			h := m.Encode(nil, autograd.Const(x))
 			g.match("latent", h.Value, 1e-4)
-			sc := g.schedule()
+			sc := g.vqSchedule()
 			ids, _ := m.Tokenize(x, sc)
 			for k := range sc {
 				g.matchIDs(k, ids[k], 1e-5)
