@@ -4,10 +4,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
+	"runtime/debug"
 
 	"sargo/nn"
-	"sargo/nn/pth"
 	"sargo/sar"
 	"sargo/sar/sample"
 	"sargo/sar/tokenizer"
@@ -134,8 +133,8 @@ func (d d16Bench) kvBytes(b int, opt sample.Options) int64 {
 }
 
 // writeWeights writes random weights of the configuration as the authors'
-// files lay them out (FlexVAR under trainer.var_wo_ddp with its buffers,
-// FlexVAE under "model"), unless they exist.
+// files lay them out (WriteSyntheticFlexVAR, WriteSyntheticVQ), unless
+// they exist.
 func (d d16Bench) writeWeights() error {
 	if fileExists(d.modelFile()) && fileExists(d.tokFile()) {
 		return nil
@@ -143,30 +142,10 @@ func (d d16Bench) writeWeights() error {
 	if err := os.MkdirAll(d.Dir, 0o755); err != nil {
 		return fmt.Errorf("sample-d16 weights: %w", err)
 	}
-	cpu := tensor.MustOpen("cpu")
-	vq, err := tokenizer.New(d.Tok, cpu, 2)
-	if err != nil {
-		return fmt.Errorf("sample-d16 tokenizer: %w", err)
-	}
-	ts, err := pthTensors(vq.Parameters())
-	if err != nil {
-		return err
-	}
-	if err := pth.WriteFile(d.tokFile(), ts, pth.WriteOptions{Key: "model"}); err != nil {
+	if err := WriteSyntheticVQ(d.tokFile(), d.Tok, 2); err != nil {
 		return fmt.Errorf("sample-d16 weights: %w", err)
 	}
-	m, err := sar.NewModel(d.Model, cpu, 1)
-	if err != nil {
-		return fmt.Errorf("sample-d16 model: %w", err)
-	}
-	if ts, err = pthTensors(m.Parameters()); err != nil {
-		return err
-	}
-	for i := range d.Model.Depth {
-		ts = append(ts, pth.Tensor(nn.NewSTensorF32("blocks."+strconv.Itoa(i)+".attn.zero_k_bias", []int{d.Model.Width},
-			make([]float32, d.Model.Width))))
-	}
-	if err := pth.WriteFile(d.modelFile(), ts, pth.WriteOptions{Key: "trainer.var_wo_ddp"}); err != nil {
+	if err := WriteSyntheticFlexVAR(d.modelFile(), d.Model, 1); err != nil {
 		return fmt.Errorf("sample-d16 weights: %w", err)
 	}
 	return nil
@@ -175,19 +154,6 @@ func (d d16Bench) writeWeights() error {
 func fileExists(path string) bool {
 	st, err := os.Stat(path)
 	return err == nil && st.Mode().IsRegular()
-}
-
-// pthTensors reads parameters into PyTorch tensors.
-func pthTensors(params []nn.NamedParam) ([]pth.Tensor, error) {
-	out := make([]pth.Tensor, 0, len(params))
-	for _, p := range params {
-		v, err := p.Var.Value.Read()
-		if err != nil {
-			return nil, fmt.Errorf("parameter %s: %w", p.Name, err)
-		}
-		out = append(out, pth.Tensor(nn.NewSTensorF32(p.Name, p.Var.Value.Shape(), v)))
-	}
-	return out, nil
 }
 
 // setup loads the weights from the PyTorch files onto be, as `sargo
@@ -202,6 +168,7 @@ func (d d16Bench) setup(be tensor.Backend, b int, opt sample.Options) (func() er
 		return nil, nil, err
 	}
 	vq.Cfg.ImageSize = d.Tok.ImageSize
+	gc := debug.SetGCPercent(sample.InferenceGCPercent) // as `sargo sample` runs
 	labels := make([]int, b)
 	for i := range labels {
 		labels[i] = (207 + 153*i) % d.Model.NumClasses
@@ -222,5 +189,5 @@ func (d d16Bench) setup(be tensor.Backend, b int, opt sample.Options) (func() er
 		}
 		return nil
 	}
-	return run, func() {}, nil
+	return run, func() { debug.SetGCPercent(gc) }, nil
 }

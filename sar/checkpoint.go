@@ -64,7 +64,7 @@ func LoadModel(path string, dev tensor.Backend) (*Model, *nn.TrainState, error) 
 	if err != nil {
 		return nil, nil, err
 	}
-	m, err := NewModel(cfg, dev, 0)
+	m, err := newModel(cfg, nn.NewLoadInit(dev))
 	if err != nil {
 		return nil, nil, fmt.Errorf("load sar model %s: %w", path, err)
 	}

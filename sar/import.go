@@ -115,7 +115,7 @@ func loadForeign(path string, dev tensor.Backend) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := NewModel(cfg, dev, 0)
+	m, err := newModel(cfg, nn.NewLoadInit(dev))
 	if err != nil {
 		return nil, fmt.Errorf("sar: load %s: %w", path, err)
 	}

@@ -2,10 +2,8 @@ package main
 
 import (
 	"bytes"
-	"encoding/binary"
 	"image"
 	"image/png"
-	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,68 +12,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"sargo/nn"
-	"sargo/nn/pth"
+	"sargo/bench"
 	"sargo/sar"
-	"sargo/sar/schedule"
 	"sargo/sar/tokenizer"
 	"sargo/tensor"
 )
-
-// pthTensors reads params to PyTorch tensors.
-func pthTensors(t *testing.T, params []nn.NamedParam) []pth.Tensor {
-	t.Helper()
-	out := make([]pth.Tensor, 0, len(params))
-	for _, p := range params {
-		d, err := p.Var.Value.Read()
-		require.NoError(t, err)
-		out = append(out, pth.Tensor(nn.NewSTensorF32(p.Name, p.Var.Value.Shape(), d)))
-	}
-	return out
-}
-
-// writeSyntheticFlexVAR writes a randomly initialised FlexVAR of the given
-// depth and width (heads = depth, 1000 classes, 8912 codes, grid 32) as
-// FlexVAR's training checkpoints lay it out: under trainer.var_wo_ddp, with
-// the buffers attn_bias_for_masking [1, 1, 680, 680] and every block's
-// attn.zero_k_bias.
-func writeSyntheticFlexVAR(t *testing.T, path string, depth, width int) {
-	t.Helper()
-	cfg := sar.Config{Depth: depth, Width: width, Heads: width / 64, MLPRatio: 4, NumClasses: 1000, Vocab: 8912, CVae: 32,
-		Largest: 16, CondDrop: 0.1, DropPath: 0.1 * float32(depth) / 24, AttnL2: true}
-	m, err := sar.NewModel(cfg, tensor.MustOpen("cpu"), 5)
-	require.NoError(t, err)
-	ts := pthTensors(t, m.Parameters())
-	ids := schedule.VARList(16).ScaleIDs()
-	mask := make([]float32, len(ids)*len(ids))
-	for i := range ids {
-		for j := range ids {
-			if ids[j] > ids[i] {
-				mask[i*len(ids)+j] = float32(math.Inf(-1))
-			}
-		}
-	}
-	ts = append(ts, pth.Tensor(nn.NewSTensorF32("attn_bias_for_masking", []int{1, 1, len(ids), len(ids)}, mask)))
-	for i := range depth {
-		ts = append(ts, pth.Tensor(nn.NewSTensorF32("blocks."+strconv.Itoa(i)+".attn.zero_k_bias", []int{width}, make([]float32, width))))
-	}
-	require.NoError(t, pth.WriteFile(path, ts, pth.WriteOptions{Key: "trainer.var_wo_ddp"}))
-}
-
-// writeSyntheticFlexVAE writes a randomly initialised FlexVAE as
-// FlexVAE.pth lays it out: under "model", with quantize.codebook_used.
-func writeSyntheticFlexVAE(t *testing.T, path string) {
-	t.Helper()
-	vq, err := tokenizer.New(tokenizer.FlexVAE(), tensor.MustOpen("cpu"), 6)
-	require.NoError(t, err)
-	ts := pthTensors(t, vq.Parameters())
-	used := make([]byte, 8*65536)
-	for i := range 65536 {
-		binary.LittleEndian.PutUint64(used[8*i:], uint64(i%8912))
-	}
-	ts = append(ts, pth.Tensor{Name: "quantize.codebook_used", DType: "I64", Shape: []int{65536}, Raw: used})
-	require.NoError(t, pth.WriteFile(path, ts, pth.WriteOptions{Key: "model"}))
-}
 
 // TestSamplePublished samples 256-px images from synthetic released models
 // (random weights under the authors' key names and layouts): FlexVAR d16
@@ -87,7 +28,7 @@ func TestSamplePublished(t *testing.T) {
 	}
 	dir := t.TempDir()
 	vae := filepath.Join(dir, "FlexVAE.pth")
-	writeSyntheticFlexVAE(t, vae)
+	require.NoError(t, bench.WriteSyntheticVQ(vae, tokenizer.FlexVAE(), 6))
 	tests := []struct {
 		device string
 		depth  int
@@ -101,7 +42,9 @@ func TestSamplePublished(t *testing.T) {
 				t.Skip("no Vulkan device")
 			}
 			model := filepath.Join(dir, "FlexVARd"+strconv.Itoa(tc.depth)+".pth")
-			writeSyntheticFlexVAR(t, model, tc.depth, 1024)
+			cfg := sar.Config{Depth: tc.depth, Width: 1024, Heads: 16, MLPRatio: 4, NumClasses: 1000, Vocab: 8912, CVae: 32,
+				Largest: 16, CondDrop: 0.1, DropPath: 0.1 * float32(tc.depth) / 24, AttnL2: true}
+			require.NoError(t, bench.WriteSyntheticFlexVAR(model, cfg, 5))
 			out := filepath.Join(dir, tc.device+".png")
 			cmd := newSampleCmd(&globalOptions{device: tc.device, seed: 1})
 			var buf bytes.Buffer

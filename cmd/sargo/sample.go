@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -78,6 +79,7 @@ tokens and the rest are generated.`,
 }
 
 func runSample(cmd *cobra.Command, opts *globalOptions, f *sampleFlags) error {
+	defer debug.SetGCPercent(debug.SetGCPercent(sample.InferenceGCPercent))
 	dev, err := tensor.Open(opts.device)
 	if err != nil {
 		return fmt.Errorf("sample: %w", err)

@@ -291,8 +291,13 @@ func (c *Checkpoint) Tensors(sd StateDict) ([]Tensor, error) {
 			}
 			cache[r.storage] = data
 		}
-		out[i] = Tensor{Name: sd.Names[i], DType: r.storage.typ.dtype, Shape: r.Shape(), Raw: r.gather(data)}
-		if uses[r.storage]--; uses[r.storage] == 0 {
+		uses[r.storage]--
+		raw := data
+		if uses[r.storage] > 0 || !r.whole() {
+			raw = r.gather(data)
+		}
+		out[i] = Tensor{Name: sd.Names[i], DType: r.storage.typ.dtype, Shape: r.Shape(), Raw: raw}
+		if uses[r.storage] == 0 {
 			delete(cache, r.storage)
 		}
 	}
@@ -345,6 +350,12 @@ func (r *TensorRef) gather(data []byte) []byte {
 		}
 	}
 	return out
+}
+
+// whole reports whether the view is its whole storage, in order (then its
+// bytes are the storage's, and need no copy when nothing else uses them).
+func (r *TensorRef) whole() bool {
+	return r.offset == 0 && r.NumElements() == r.storage.numel && r.contiguous()
 }
 
 // contiguous reports whether the view is row-major without gaps

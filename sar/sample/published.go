@@ -2,6 +2,15 @@ package sample
 
 import "sargo/sar/schedule"
 
+// InferenceGCPercent is the garbage collector's percent (GOGC) that
+// generation with a released-size model should run under on the CPU
+// backend, whose tensors are Go memory: a FlexVAR d16 allocates some 4 GB
+// of short-lived activations per image, which under the default of 100
+// lets the heap, and the memory the runtime keeps, reach several times the
+// 1.5 GB of weights. The weights hold no pointers, so a collection costs
+// little and a small percent keeps the peak near the weights' size.
+const InferenceGCPercent = 20
+
 // Published returns the settings with which the authors evaluate their
 // released FlexVAR / SAR models on ImageNet 256 (SAR's eval_c2i.py and
 // scripts/eval_SAR_d*.sh): the 10-scale list up to 16, top-k 900, top-p

@@ -85,7 +85,7 @@ func Load(path string, dev tensor.Backend) (*VQ, *nn.TrainState, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	m, err := New(cfg, dev, 0)
+	m, err := newVQ(cfg, nn.NewLoadInit(dev))
 	if err != nil {
 		return nil, nil, fmt.Errorf("tokenizer: load %s: %w", path, err)
 	}

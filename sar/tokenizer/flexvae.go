@@ -113,7 +113,7 @@ func loadForeign(path string, dev tensor.Backend) (*VQ, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := New(cfg, dev, 0)
+	m, err := newVQ(cfg, nn.NewLoadInit(dev))
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: load %s: %w", path, err)
 	}

@@ -47,11 +47,16 @@ type Quantized struct {
 // then codebook, then decoder, in that order from one Philox stream (for
 // VQ-16: encoder, quant_conv, codebook, post_quant_conv, decoder).
 func New(cfg Config, dev tensor.Backend, seed uint64) (*VQ, error) {
+	return newVQ(cfg, nn.NewInit(dev, seed))
+}
+
+// newVQ builds a tokenizer drawing from in (whose draws are zeros for a
+// tokenizer about to be loaded).
+func newVQ(cfg Config, in *nn.Init) (*VQ, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	in := nn.NewInit(dev, seed)
-	m := &VQ{Cfg: cfg, dev: dev}
+	m := &VQ{Cfg: cfg, dev: in.Backend}
 	var err error
 	if cfg.Arch == ArchVQ16 {
 		if m.enc, err = newVQ16Encoder(in, cfg); err != nil {
