@@ -106,32 +106,55 @@ func taps(in, out int, fl filter) [][]tap {
 	return res
 }
 
+// span is the contiguous source pixels of one output pixel, from first,
+// with their weights.
+type span struct {
+	first int
+	w     []float32
+}
+
+// spans packs taps (contiguous source runs) for the inner loops.
+func spans(ts [][]tap) []span {
+	out := make([]span, len(ts))
+	for o, t := range ts {
+		if len(t) == 0 {
+			continue
+		}
+		sp := span{first: t[0].i, w: make([]float32, t[len(t)-1].i-t[0].i+1)}
+		for _, x := range t {
+			sp.w[x.i-sp.first] = float32(x.w)
+		}
+		out[o] = sp
+	}
+	return out
+}
+
 // resize resamples every plane to nh×nw with the filter, separably
 // (horizontal pass, then vertical).
 func (p planes) resize(nh, nw int, fl filter) planes {
-	tx, ty := taps(p.w, nw, fl), taps(p.h, nh, fl)
+	tx, ty := spans(taps(p.w, nw, fl)), spans(taps(p.h, nh, fl))
 	tmp := make([]float32, p.h*nw)
 	out := planes{c: p.c, h: nh, w: nw, v: make([]float32, p.c*nh*nw)}
 	for c := range p.c {
 		src := p.v[c*p.h*p.w : (c+1)*p.h*p.w]
 		for y := range p.h {
-			row := src[y*p.w : (y+1)*p.w]
-			for x, ts := range tx {
-				var acc float64
-				for _, t := range ts {
-					acc += t.w * float64(row[t.i])
+			row, dst := src[y*p.w:(y+1)*p.w], tmp[y*nw:(y+1)*nw]
+			for x, sp := range tx {
+				var acc float32
+				for k, w := range sp.w {
+					acc += w * row[sp.first+k]
 				}
-				tmp[y*nw+x] = float32(acc)
+				dst[x] = acc
 			}
 		}
 		dst := out.v[c*nh*nw : (c+1)*nh*nw]
-		for y, ts := range ty {
-			for x := range nw {
-				var acc float64
-				for _, t := range ts {
-					acc += t.w * float64(tmp[t.i*nw+x])
+		for y, sp := range ty {
+			d := dst[y*nw : (y+1)*nw]
+			for k, w := range sp.w {
+				r := tmp[(sp.first+k)*nw : (sp.first+k+1)*nw]
+				for x, v := range r {
+					d[x] += w * v
 				}
-				dst[y*nw+x] = float32(acc)
 			}
 		}
 	}
