@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
 
+	"sargo/internal/regfile"
 	"sargo/tensor"
 )
 
@@ -219,7 +219,7 @@ func Inspect(path string) (Report, error) {
 	if isPth, err := IsPyTorch(path); err == nil && isPth {
 		return InspectPyTorch(path, "")
 	}
-	buf, err := os.ReadFile(path)
+	buf, err := regfile.ReadFile(path)
 	if err != nil {
 		return Report{}, fmt.Errorf("inspect: %w", err)
 	}

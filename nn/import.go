@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"sargo/internal/regfile"
 	"sargo/nn/pth"
 	"sargo/tensor"
 )
@@ -19,7 +20,7 @@ import (
 // IsPyTorch reports whether the file at path is a PyTorch checkpoint (by
 // its first bytes).
 func IsPyTorch(path string) (bool, error) {
-	f, err := os.Open(path)
+	f, err := regfile.Open(path)
 	if err != nil {
 		return false, err
 	}

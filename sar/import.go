@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"sargo/nn"
+	"sargo/nn/pth"
 	"sargo/tensor"
 )
 
@@ -154,4 +155,24 @@ func (m *Model) LoadWeights(path string) error {
 func IsPublished(path string) bool {
 	foreign, err := isForeign(path)
 	return err == nil && foreign
+}
+
+// PublishedEpoch returns the "epoch" a PyTorch training checkpoint records
+// beside its weights (FlexVAR's and SAR's save the number of epochs done:
+// 180 for FlexVARd16-epo179.pth).
+func PublishedEpoch(path string) (int, bool) {
+	c, err := pth.Open(path)
+	if err != nil {
+		return 0, false
+	}
+	defer c.Close()
+	v, err := c.Lookup("epoch")
+	if err != nil {
+		return 0, false
+	}
+	e, ok := v.(int64)
+	if !ok || e < 0 || e > 1<<30 {
+		return 0, false
+	}
+	return int(e), true
 }

@@ -25,8 +25,9 @@ func main() {
 
 // globalOptions are the flags every command shares.
 type globalOptions struct {
-	device string
-	seed   uint64
+	device      string
+	seed        uint64
+	memoryLimit string
 }
 
 func newRootCmd() *cobra.Command {
@@ -40,12 +41,25 @@ on top of it, SAR: scale-wise autoregressive image generation with
 Stagger-Scale Rollout and the Contrastive Student-Forcing Loss.
 
 Devices are named cpu, vulkan (the first Vulkan device) or vulkan:N; the
---device flag overrides the SARGO_DEVICE environment variable.`,
+--device flag overrides the SARGO_DEVICE environment variable.
+
+Requests whose size comes from input (a checkpoint's model, --n, --scale,
+a data file's header) are checked against the memory the device has (the
+host's available memory for cpu, the device-local heap for Vulkan), or
+--memory-limit when lower, before anything is allocated.
+
+SIGINT and SIGTERM stop training commands alike: the checkpoint is
+written and the command exits non-zero, saying how to resume.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return checkFlags(cmd, opts)
+		},
 	}
 	root.PersistentFlags().StringVar(&opts.device, "device", "", "compute device: cpu, vulkan or vulkan:N (default $SARGO_DEVICE or cpu)")
 	root.PersistentFlags().Uint64Var(&opts.seed, "seed", 0, "random seed")
+	root.PersistentFlags().StringVar(&opts.memoryLimit, "memory-limit", "",
+		"refuse requests needing more memory than this, such as 512MiB or 8GiB (default $SARGO_MEMORY_LIMIT, else what the device has)")
 	root.AddCommand(newDevicesCmd(opts), newDemoCmd(opts), newTrainCmd(opts))
 	root.AddCommand(newInspectCmd(), newConvertCmd())
 	root.AddCommand(newTrainTokenizerCmd(opts))

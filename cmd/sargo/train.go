@@ -2,15 +2,18 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
+	"sargo/nn"
 	"sargo/sar"
 	"sargo/sar/data"
 	"sargo/sar/preset"
@@ -24,10 +27,10 @@ import (
 // trainFlags are the flags of `sargo train`.
 type trainFlags struct {
 	tokenizer, method, out, init, rollout, teacher string
-	preset, data, config, schedule                 string
+	preset, data, config, schedule, sampler        string
 	sigma                                          float32
 	steps, epochs, batch                           int
-	lr                                             float64
+	lr, lrFloor, maxSkipped                        float64
 	resume, skipNonFinite, noAugment               bool
 	logEvery, saveEvery, sampleEvery               int
 }
@@ -50,11 +53,20 @@ tokenizer, with one of three methods:
        L = L_TF + sigma·L_CSFL. --rollout picks the rolled-out transitions:
        last (the authors' choice), last:K or all.
 
---init starts from a checkpoint's weights (fresh optimiser, step 0): SAR
-post-training of a TF model is --method sar --init TFRUN/model.safetensors.
+--init starts from a checkpoint's weights with a fresh optimiser, and by
+default continues the learning-rate schedule of the run that wrote it from
+its last step, without a new warm-up (the schedule is stretched when it
+ends before the new run does), as the authors' SAR post-training resumes
+FlexVAR's schedule at its tail. --lr starts a fresh schedule with that
+peak instead. SAR post-training of a TF model is
+--method sar --init TFRUN/model.safetensors.
+
 --init also takes a released FlexVAR / SAR model (FlexVARd16-epo179.pth, a
 PyTorch checkpoint, or its safetensors conversion) with --tokenizer
-FlexVAE.pth; the model's sizes come from the file.
+FlexVAE.pth; the model's sizes come from the file, and for d16, d20 and d24
+the schedule continued is FlexVAR's (the d16, d20, d24 presets) from the
+epoch the file records, as the authors' SAR post-training does (a
+conversion records none: give --lr).
 
 A --data folder holds one sub-folder of PNG or JPEG images of any size per
 class (ImageNet's train/ folder); the images are decoded in parallel while
@@ -64,10 +76,29 @@ size in [R, R/0.88], random R×R window) and a random horizontal flip, drawn
 from the seed and the step (--no-augment: centre crops). MNIST is not
 augmented.
 
-The sizes come from --preset (tiny, small, paper), then --config FILE (a
+The defaults train as the authors' released code runs: FlexVAR's random
+schedules, which can end below the largest scale (--schedule-sampler
+flexvar; keep-last always ends there), the "lin0" learning-rate shape
+(warm-up from 0.005×, 5% at the peak, linear to --lr-floor × the peak),
+and a SAR teacher that samples with CFG 1.2, top-k 900 and top-p 0.96 on
+a doubled batch (--teacher argmax takes the argmax).
+
+The sizes come from --preset (tiny, small, paper, d16, d20, d24), then --config FILE (a
 JSON preset: {"model": {...}, "train": {...}}), then the flags given. The
 run directory receives config.json, run.json, model.safetensors (latest),
-checkpoints/, samples/ and metrics.jsonl; --resume continues it exactly.`,
+checkpoints/, samples/ and metrics.jsonl; --resume continues it exactly,
+from the configuration its checkpoint records (flags, --preset or
+--config that disagree with it are refused, naming each difference).
+
+Every checkpoint records the fingerprint of the tokenizer's weights:
+--init and --resume refuse a tokenizer other than the one the checkpoint
+was trained with, as sample and eval do. A second train on the same --out
+fails at once, naming the process that holds it. SIGINT and SIGTERM write
+a checkpoint and exit non-zero with the command that resumes the run.
+
+--skip-nonfinite skips a step whose loss or gradient is not finite
+instead of stopping; more than --max-skipped of the steps skipped stops
+the run (training is diverging).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runTrain(cmd, opts, f) },
 	}
@@ -75,44 +106,50 @@ checkpoints/, samples/ and metrics.jsonl; --resume continues it exactly.`,
 	fl.StringVar(&f.tokenizer, "tokenizer", "", "tokenizer directory (holding tokenizer.safetensors) or checkpoint")
 	fl.StringVar(&f.method, "method", "tf", "training method: tf, sf or sar")
 	fl.StringVar(&f.out, "out", "", "run directory")
-	fl.StringVar(&f.init, "init", "", "checkpoint to take the initial weights from (fresh optimiser, step 0)")
+	fl.StringVar(&f.init, "init", "", "checkpoint to take the initial weights from (fresh optimiser; its run's learning-rate schedule continues unless --lr is given)")
 	fl.StringVar(&f.rollout, "rollout", "last", "SAR transitions rolled out: last, last:K or all")
 	fl.Float32Var(&f.sigma, "sigma", 0.01, "weight of the CSFL term")
-	fl.StringVar(&f.teacher, "teacher", "argmax", "teacher ids: argmax, or sample (CFG, top-k, top-p)")
-	fl.StringVar(&f.preset, "preset", "small", "size preset: tiny, small or paper")
+	fl.StringVar(&f.teacher, "teacher", train.TeacherSample, "teacher ids: sample (CFG 1.2, top-k 900, top-p 0.96, as the authors' runs) or argmax")
+	fl.StringVar(&f.preset, "preset", "small", "size preset: tiny, small, paper, d16, d20 or d24")
 	fl.StringVar(&f.config, "config", "", "JSON preset file applied over --preset")
 	fl.StringVar(&f.data, "data", "mnist", "training data: mnist, or a folder with one sub-folder of images per class")
 	fl.BoolVar(&f.noAugment, "no-augment", false, "read a --data folder with centre crops instead of random crops and flips")
 	fl.StringVar(&f.schedule, "schedule", "random", "training schedules: random (FlexVAR) or fixed (the VAR-like list)")
+	fl.StringVar(&f.sampler, "schedule-sampler", string(schedule.SamplerFlexVAR), "random schedules over the token budget: flexvar (may drop the largest scale, as the authors' trainer) or keep-last")
 	fl.IntVar(&f.steps, "steps", 0, "training steps")
 	fl.IntVar(&f.epochs, "epochs", 0, "training epochs (when --steps is not given)")
 	fl.IntVar(&f.batch, "batch", 0, "batch size")
-	fl.Float64Var(&f.lr, "lr", 0, "peak learning rate")
+	fl.Float64Var(&f.lr, "lr", 0, "peak learning rate (with --init: a fresh schedule instead of the init run's)")
+	fl.Float64Var(&f.lrFloor, "lr-floor", 0, "final learning rate as a fraction of the peak (the authors' wpe: 0.1 for d16/d20, 0.01 for d24)")
 	fl.IntVar(&f.logEvery, "log-every", 0, "steps between metric lines")
 	fl.IntVar(&f.saveEvery, "save-every", 0, "steps between checkpoints")
 	fl.IntVar(&f.sampleEvery, "sample-every", 0, "steps between sample grids")
 	fl.BoolVar(&f.resume, "resume", false, "continue the run in --out from its latest checkpoint")
 	fl.BoolVar(&f.skipNonFinite, "skip-nonfinite", false, "skip steps with a non-finite loss or gradient instead of stopping")
+	fl.Float64Var(&f.maxSkipped, "max-skipped", train.DefaultMaxSkipped, "with --skip-nonfinite, the largest share of the steps that may be skipped before the run stops")
 	_ = cmd.MarkFlagRequired("tokenizer")
 	_ = cmd.MarkFlagRequired("out")
 	return cmd
 }
 
 // resolvePreset builds the configuration: preset, then --config, then the
-// flags that were given; a resumed run starts from its stored config.json.
+// flags that were given. A resumed run starts from the configuration its
+// checkpoint records (resumePreset); flags, a --preset or a --config that
+// disagree with it are an error naming every difference.
 func resolvePreset(cmd *cobra.Command, opts *globalOptions, f *trainFlags) (preset.Preset, error) {
 	p, err := preset.Get(f.preset)
 	if err != nil {
 		return p, err
 	}
-	if f.config != "" {
-		if p, err = preset.Load(f.config, p); err != nil {
+	var stored preset.Preset
+	var diffs []string
+	switch {
+	case f.resume:
+		if p, stored, diffs, err = resumePreset(cmd, f, p); err != nil {
 			return p, err
 		}
-	}
-	stored := filepath.Join(f.out, train.ConfigFile)
-	if f.resume && f.config == "" && exists(stored) {
-		if p.Train, err = train.LoadConfigFile(stored, p.Train); err != nil {
+	case f.config != "":
+		if p, err = preset.Load(f.config, p); err != nil {
 			return p, err
 		}
 	}
@@ -128,6 +165,8 @@ func resolvePreset(cmd *cobra.Command, opts *globalOptions, f *trainFlags) (pres
 	set("sigma", func() { t.Sigma = f.sigma })
 	set("teacher", func() { t.Teacher = f.teacher })
 	set("schedule", func() { t.Schedule = f.schedule })
+	set("schedule-sampler", func() { t.ScheduleSampler = f.sampler })
+	set("lr-floor", func() { t.LRFloor = f.lrFloor })
 	set("steps", func() { t.Steps = f.steps })
 	set("epochs", func() { t.Epochs, t.Steps = f.epochs, 0 })
 	set("batch", func() { t.Batch = f.batch })
@@ -142,10 +181,23 @@ func resolvePreset(cmd *cobra.Command, opts *globalOptions, f *trainFlags) (pres
 	if f.steps > 0 && fl.Changed("epochs") {
 		return p, errors.New("train: give --steps or --epochs, not both")
 	}
+	if !(f.maxSkipped >= 0 && f.maxSkipped <= 1) {
+		return p, fmt.Errorf("--max-skipped %g: want a share in [0, 1]", f.maxSkipped)
+	}
+	if f.resume {
+		diffs = append(diffs, train.DiffRunConfig(stored.Train, p.Train)...)
+		if len(diffs) > 0 {
+			return p, fmt.Errorf("resume: the flags and files given disagree with checkpoint %s:\n  %s\nresume without them (the checkpoint's configuration is used), or start a new run with another --out",
+				filepath.Join(f.out, train.CheckpointFile), strings.Join(diffs, "\n  "))
+		}
+	}
 	return p, nil
 }
 
 func runTrain(cmd *cobra.Command, opts *globalOptions, f *trainFlags) error {
+	if err := checkOutDir("out", f.out); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
 	p, err := resolvePreset(cmd, opts, f)
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
@@ -154,11 +206,15 @@ func runTrain(cmd *cobra.Command, opts *globalOptions, f *trainFlags) error {
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+	ctx, stop := signalContext(cmd.Context())
 	defer stop()
 	job := trainJob{Preset: p, Tokenizer: f.tokenizer, Data: f.data, Init: f.init, Out: f.out, Resume: f.resume,
-		NoAugment: f.noAugment, Seed: p.Train.Seed, Command: os.Args}
-	_, err = job.run(ctx, dev, nil, cmd.OutOrStdout())
+		FreshSchedule: cmd.Flags().Changed("lr"), NoAugment: f.noAugment, Seed: p.Train.Seed, Command: os.Args,
+		MaxSkipped: f.maxSkipped}
+	sum, err := job.run(ctx, dev, nil, cmd.OutOrStdout())
+	if err != nil && stopped(err) && sum.Checkpoint != "" {
+		return stoppedError(ctx, "train", sum.Step, "checkpoint "+sum.Checkpoint, resumeCommand(os.Args))
+	}
 	return err
 }
 
@@ -186,9 +242,15 @@ type trainJob struct {
 	Init      string
 	Out       string
 	Resume    bool
-	NoAugment bool // folders are read without random crops and flips
+	// FreshSchedule gives a run with Init its own learning-rate schedule
+	// instead of continuing the init run's.
+	FreshSchedule bool
+	// NoAugment reads a folder without random crops and flips.
+	NoAugment bool
 	Seed      uint64
-	Command   []string
+	Command       []string
+	// MaxSkipped is train.RunOptions.MaxSkipped.
+	MaxSkipped float64
 }
 
 // run loads the tokenizer and the data (unless ds is given), builds (or,
@@ -201,13 +263,18 @@ func (j trainJob) run(ctx context.Context, dev tensor.Backend, ds *data.Dataset,
 		return train.Summary{}, fmt.Errorf("train: %w", err)
 	}
 	vq.SetTrain(false)
+	fingerprint, err := vq.Fingerprint()
+	if err != nil {
+		return train.Summary{}, fmt.Errorf("train: %w", err)
+	}
 	from := j.Init
 	if j.Resume {
 		from = filepath.Join(j.Out, train.CheckpointFile)
 	}
-	var mc sar.Config
 	if from != "" {
-		if mc, err = sar.ReadConfig(from); err != nil {
+		// A released VQ-16 does not say its image size: the model's does.
+		mc, err := sar.ReadConfig(from)
+		if err != nil {
 			return train.Summary{}, fmt.Errorf("train: %w", err)
 		}
 		fitTokenizer(vq, mc)
@@ -222,28 +289,50 @@ func (j trainJob) run(ctx context.Context, dev tensor.Backend, ds *data.Dataset,
 		return train.Summary{}, fmt.Errorf("train: dataset %s has %dx%dx%d images, the tokenizer %s wants %dx%dx%d",
 			ds.Name, ds.C, ds.H, ds.W, tokPath, tc.ImageChannels, tc.ImageSize, tc.ImageSize)
 	}
+	mc := j.Preset.Model
+	mc.Vocab, mc.CVae, mc.Largest = tc.Codebook, tc.CVae, tc.Latent()
+	mc.NumClasses = len(ds.Classes)
 	if from != "" {
+		if mc, err = sar.ReadConfig(from); err != nil {
+			return train.Summary{}, fmt.Errorf("train: %w", err)
+		}
 		if err := preset.Match(mc, tc); err != nil {
 			return train.Summary{}, fmt.Errorf("train: checkpoint %s and tokenizer %s: %w", from, tokPath, err)
 		}
-		if len(ds.Classes) > mc.NumClasses {
-			return train.Summary{}, fmt.Errorf("train: dataset %s has %d classes, the model of %s %d", ds.Name, len(ds.Classes), from, mc.NumClasses)
+		if n := len(ds.Classes); n > mc.NumClasses {
+			return train.Summary{}, fmt.Errorf("train: the data %s has %d classes, checkpoint %s has %d: the extra classes have no embedding (their labels would train the null class)",
+				ds.Name, n, from, mc.NumClasses)
 		}
-	} else {
-		mc = j.Preset.Model
-		mc.Vocab, mc.CVae, mc.Largest = tc.Codebook, tc.CVae, tc.Latent()
-		mc.NumClasses = len(ds.Classes)
+	}
+	if err := mc.Validate(); err != nil {
+		return train.Summary{}, fmt.Errorf("train: %w", err)
+	}
+	if err := mc.CheckMemory(dev, 4); err != nil {
+		return train.Summary{}, fmt.Errorf("train: %w", err)
 	}
 	m, err := sar.NewModel(mc, dev, j.Seed)
 	if err != nil {
 		return train.Summary{}, fmt.Errorf("train: %w", err)
 	}
-	setup := train.Setup{Cfg: j.Preset.Train, Net: m, Tok: vq, Inputs: sar.NextScaleInputs,
+	cfg := j.Preset.Train
+	if j.Init != "" && !j.Resume && !j.FreshSchedule {
+		st, err := initTrainState(j.Init, mc, ds.Len())
+		if err != nil {
+			return train.Summary{}, fmt.Errorf("train: %w", err)
+		}
+		if cfg, err = train.ContinueFrom(cfg, st, ds.Len()); err != nil {
+			return train.Summary{}, fmt.Errorf("train: --init %s: %w; pass --lr to start a fresh learning-rate schedule", j.Init, err)
+		}
+		sched, from := cfg.Rates(cfg.TotalSteps(ds.Len()))
+		fmt.Fprintf(log, "continuing the learning-rate schedule of %s from its step %d: %.3g falling to %.3g\n",
+			j.Init, st.Step, sched.LR(from), sched.LR(from+cfg.TotalSteps(ds.Len())-1))
+	}
+	setup := train.Setup{Cfg: cfg, Net: m, Tok: vq, Inputs: sar.NextScaleInputs,
 		NullClass: mc.NumClasses, Largest: tc.Latent(), Data: ds, Dev: dev}
-	info := train.RunInfo{Tokenizer: tokPath, Command: j.Command,
+	info := train.RunInfo{Tokenizer: tokPath, TokenizerFingerprint: fingerprint, Command: j.Command,
 		Extra: map[string]any{"preset": j.Preset.Name, "model": mc, "data": ds.Name}}
 	return train.Run(ctx, setup, train.RunOptions{
-		Out: j.Out, Resume: j.Resume, Init: j.Init, Info: info,
+		Out: j.Out, Resume: j.Resume, Init: j.Init, Info: info, MaxSkipped: j.MaxSkipped,
 		Sample: func(path string) error { return sampleGrid(m, vq, path, j.Seed) },
 		Log:    log, Terminal: isTerminalWriter(log),
 	})
@@ -256,6 +345,32 @@ func fitTokenizer(vq *tokenizer.VQ, mc sar.Config) {
 	if vq.Cfg.Arch == tokenizer.ArchVQ16 && mc.Largest > 0 {
 		vq.Cfg.ImageSize = mc.Largest * vq.Cfg.Downsample
 	}
+}
+
+// initTrainState is the training state the run of an --init checkpoint
+// stopped at, whose learning-rate schedule the new run continues: the
+// checkpoint's own for sargo's, and for a released d16, d20 or d24 model
+// the schedule of FlexVAR's training of that depth (its preset) at the
+// start of the epoch the file records, as the authors' SAR post-training
+// restarts the epoch of FlexVARd16-epo179.pth's name.
+func initTrainState(path string, mc sar.Config, images int) (*nn.TrainState, error) {
+	if !sar.IsPublished(path) {
+		return sar.ReadTrainState(path)
+	}
+	p, err := preset.Get("d" + strconv.Itoa(mc.Depth))
+	if err != nil || p.Model.Width != mc.Width {
+		return nil, fmt.Errorf("--init %s: no published training schedule for a model of depth %d and width %d; pass --lr to start a fresh one", path, mc.Depth, mc.Width)
+	}
+	epoch, ok := sar.PublishedEpoch(path)
+	if !ok {
+		return nil, fmt.Errorf("--init %s records no epoch (a conversion?); pass --lr to start a fresh learning-rate schedule", path)
+	}
+	cfg, err := json.Marshal(p.Train)
+	if err != nil {
+		return nil, err
+	}
+	steps := p.Train.TotalSteps(images) / max(p.Train.Epochs, 1)
+	return &nn.TrainState{Step: max(epoch-1, 0) * steps, Config: cfg}, nil
 }
 
 // sampleGrid writes one row of samples per class with the fixed schedule

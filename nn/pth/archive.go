@@ -6,9 +6,10 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
+
+	"sargo/internal/regfile"
 )
 
 // maxPickle bounds the size of a checkpoint's object pickle (data.pkl).
@@ -49,10 +50,11 @@ func IsCheckpoint(head []byte) bool {
 	return bytes.HasPrefix(head, []byte("PK\x03\x04")) || bytes.HasPrefix(head, legacyMagic)
 }
 
-// Open opens the checkpoint at path and reads its object tree; tensor
-// data stays in the file until read. Close releases the file.
+// Open opens the checkpoint at path, which must be a regular file (a pipe
+// or a device is refused), and reads its object tree; tensor data stays
+// in the file until read. Close releases the file.
 func Open(path string) (*Checkpoint, error) {
-	f, err := os.Open(path)
+	f, err := regfile.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read checkpoint: %w", err)
 	}

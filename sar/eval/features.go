@@ -73,13 +73,7 @@ func (c *Classifier) EmbedDataset(ds *data.Dataset, n, batch int) (*Embedding, [
 	out := &Embedding{Dim: c.Cfg.Features, Classes: c.Cfg.Classes}
 	var labels []int
 	for lo := 0; lo < n; lo += batch {
-		hi := min(lo+batch, n)
-		idx := make([]int, hi-lo)
-		for i := range idx {
-			idx[i] = lo + i
-		}
-		xs, ys := ds.Batch(idx, nil)
-		x := tensor.FromSlice(c.dev, xs, len(idx), ds.C, ds.H, ds.W)
+		x, ys := imageRange(c.dev, ds, lo, min(lo+batch, n))
 		f, p, err := c.embedBatch(x)
 		x.Release()
 		if err != nil {
@@ -91,4 +85,15 @@ func (c *Classifier) EmbedDataset(ds *data.Dataset, n, batch int) (*Embedding, [
 	}
 	out.N = n
 	return out, labels, nil
+}
+
+// imageRange is images [lo, hi) of ds on dev [hi−lo, C, H, W], with their
+// labels.
+func imageRange(dev tensor.Backend, ds *data.Dataset, lo, hi int) (*tensor.Tensor, []int) {
+	idx := make([]int, hi-lo)
+	for i := range idx {
+		idx[i] = lo + i
+	}
+	xs, ys := ds.Batch(idx, nil)
+	return tensor.FromSlice(dev, xs, len(idx), ds.C, ds.H, ds.W), ys
 }

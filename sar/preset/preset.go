@@ -6,10 +6,10 @@
 package preset
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
 
+	"sargo/internal/regfile"
+	"sargo/internal/strictjson"
 	"sargo/sar"
 	"sargo/sar/tokenizer"
 	"sargo/sar/train"
@@ -41,6 +41,10 @@ func Names() []string { return append([]string{"tiny", "small", "paper"}, publis
 //     16 blocks of width 1024 (16 heads), batch 768, peak lr 3e-4.
 //   - d16, d20, d24: the released FlexVAR / SAR models with the FlexVAE
 //     tokenizer (see published).
+//
+// Every preset initialises the AdaLN gammas as the authors' scripts do
+// (sar.ScriptInitGamma) and trains with train.DefaultConfig's schedule
+// shape, sampler and teacher.
 func Get(name string) (Preset, error) {
 	if p, ok := published(name); ok {
 		return p, p.Validate()
@@ -72,6 +76,7 @@ func Get(name string) (Preset, error) {
 		p.Model.DropPath = 0.1 * 16 / 24
 		p.Train = paperTrain()
 	}
+	p.Model.InitGamma = sar.ScriptInitGamma(p.Model.Depth)
 	return p, p.Validate()
 }
 
@@ -79,7 +84,8 @@ func Get(name string) (Preset, error) {
 // peak learning rate 3e-4, 180 epochs.
 func paperTrain() train.Config {
 	t := train.DefaultConfig()
-	t.Batch, t.Steps, t.Epochs, t.LR, t.Warmup = 768, 0, 180, 3e-4, 5000
+	// Warm-up: FlexVAR's ep/50 = 3.6 epochs of ImageNet-1k at 768.
+	t.Batch, t.Steps, t.Epochs, t.LR, t.Warmup = 768, 0, 180, 3e-4, 6000
 	t.LogEvery, t.SaveEvery, t.SampleEvery = 100, 5000, 5000
 	return t
 }
@@ -116,17 +122,16 @@ func Match(m sar.Config, t tokenizer.Config) error {
 }
 
 // Load decodes a JSON file over base: fields absent from the file keep
-// base's values; unknown fields are an error.
+// base's values; unknown fields, anything after the JSON object and a
+// path that is not a regular file are errors.
 func Load(path string, base Preset) (Preset, error) {
-	f, err := os.Open(path)
+	f, err := regfile.Open(path)
 	if err != nil {
 		return base, fmt.Errorf("preset: %w", err)
 	}
 	defer f.Close()
-	dec := json.NewDecoder(f)
-	dec.DisallowUnknownFields()
 	p := base
-	if err := dec.Decode(&p); err != nil {
+	if err := strictjson.Decode(f, &p); err != nil {
 		return base, fmt.Errorf("preset file %s: %w", path, err)
 	}
 	return p, nil

@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"sargo/sar"
 	"sargo/sar/tokenizer"
 )
 
@@ -34,6 +35,8 @@ func TestPublishedPresets(t *testing.T) {
 			assert.Equal(t, tc.epochs, p.Train.Epochs)
 			assert.InDelta(t, tc.lr, p.Train.LR, 1e-12)
 			assert.Equal(t, 768, p.Train.Batch)
+			assert.Equal(t, sar.ScriptInitGamma(tc.depth), p.Model.InitGamma)
+			assert.InDelta(t, float64(tc.epochs)/50*1281167/768, float64(p.Train.Warmup), 1)
 		})
 	}
 	assert.Contains(t, Names(), "d24")

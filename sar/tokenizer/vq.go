@@ -56,6 +56,9 @@ func newVQ(cfg Config, in *nn.Init) (*VQ, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if err := cfg.CheckMemory(in.Backend, 1); err != nil {
+		return nil, err
+	}
 	m := &VQ{Cfg: cfg, dev: in.Backend}
 	var err error
 	if cfg.Arch == ArchVQ16 {

@@ -213,6 +213,7 @@ func TestVQ16Names(t *testing.T) {
 	}
 	assert.Len(t, shapes, 343, "tensors in FlexVAE.pth's state dict, less quantize.codebook_used")
 	assert.Equal(t, 72_049_827, n, "parameters of VQ-16 with 8912 codes of 32 channels")
+	assert.Equal(t, int64(n), FlexVAE().NumParams())
 }
 
 // TestVQ16ForeignErrors checks that files that are not VQ-16 state dicts

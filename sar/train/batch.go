@@ -38,6 +38,10 @@ func (l *loader) at(t int) (x []float32, labels []int, epoch int, err error) {
 type Batch struct {
 	// Labels [B] are the class labels after condition dropout.
 	Labels *tensor.Tensor
+	// Classes [B] are the class labels before condition dropout (nil when
+	// the batch was built from dropped labels only); SAR's pass 2 drops
+	// them again.
+	Classes *tensor.Tensor
 	// Scales is the batch's schedule s_0 < ... < s_{n-1}.
 	Scales schedule.Schedule
 	// IDs [B, s_k²] and Z [B, CVae, s_k, s_k] are the ground-truth ids and
@@ -64,6 +68,7 @@ func (b *Batch) Release() {
 	b.Target.Release()
 	b.Inputs.Release()
 	b.Labels.Release()
+	b.Classes.Release()
 }
 
 // NewBatch tokenizes images x [B, C, H, W] at every scale and builds the
@@ -110,10 +115,12 @@ func upsampleTokens(z *tensor.Tensor, t int) *tensor.Tensor {
 }
 
 // stepSchedule draws the schedule of step t: FlexVAR's random schedule
-// from a generator keyed by (seed, t), or the fixed VAR list.
-func stepSchedule(kind string, largest int, seed uint64, t int) schedule.Schedule {
-	if kind == ScheduleFixed {
+// from a generator keyed by (seed, t) with the configured sampler, or the
+// fixed VAR list.
+func stepSchedule(c Config, largest int, t int) schedule.Schedule {
+	if c.Schedule == ScheduleFixed {
 		return schedule.VARList(largest)
 	}
-	return schedule.Random(largest, rand.New(rand.NewPCG(seed, uint64(t))))
+	sampler, _ := schedule.ParseSampler(c.ScheduleSampler) // checked by Validate
+	return schedule.Random(largest, sampler, rand.New(rand.NewPCG(c.Seed, uint64(t))))
 }

@@ -42,10 +42,13 @@ type Setup struct {
 // Step) is all a resumed run needs: batches, schedules and random draws
 // are functions of the seed and the step.
 type Trainer struct {
-	Cfg    Config
-	Obj    *Objective
-	Opt    *nn.AdamW
+	Cfg Config
+	Obj *Objective
+	Opt *nn.AdamW
+	// LR is the learning-rate schedule; step t of the run takes the rate
+	// of its step LRFrom+t (Config.Rates).
 	LR     nn.Schedule
+	LRFrom int
 	Step   int
 	Total  int
 	setup  Setup
@@ -70,6 +73,8 @@ type StepResult struct {
 
 // NonFiniteError reports a step whose loss or gradient is not finite.
 type NonFiniteError struct {
+	// Step numbers the step from 1, as progress lines and checkpoints do:
+	// the step that would have completed Step steps.
 	Step   int
 	Tensor string // "loss_tf", "loss_csfl", ... or the parameter name
 }
@@ -91,6 +96,10 @@ func NewTrainer(s Setup) (*Trainer, error) {
 	if err != nil {
 		return nil, err
 	}
+	if n := len(s.Data.Classes); n > s.NullClass {
+		return nil, fmt.Errorf("trainer: the data %s has %d classes, the model %d: its class embedding has no row for labels %d to %d",
+			s.Data.Name, n, s.NullClass, s.NullClass, n-1)
+	}
 	ld, err := newLoader(s.Data, s.Cfg.Batch, s.Cfg.Seed)
 	if err != nil {
 		return nil, err
@@ -101,9 +110,13 @@ func NewTrainer(s Setup) (*Trainer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("trainer: %w", err)
 	}
-	total := s.Cfg.TotalSteps(s.Data.Len())
+	total, err := runLength(s.Cfg, s.Data.Len())
+	if err != nil {
+		return nil, err
+	}
+	lr, from := s.Cfg.Rates(total)
 	return &Trainer{Cfg: s.Cfg, Obj: obj, Opt: opt, Total: total, setup: s, params: params, load: ld,
-		LR: nn.Schedule{Peak: s.Cfg.LR, Floor: s.Cfg.MinLR, Warmup: min(s.Cfg.Warmup, total), Total: total, Kind: nn.DecayLinear}}, nil
+		LR: lr, LRFrom: from}, nil
 }
 
 // Params are the trained parameters.
@@ -131,9 +144,10 @@ func (t *Trainer) batch(step int) (*Batch, int, error) {
 	}
 	lt := tensor.FromSlice(dev, lf, len(labels))
 	dropped := t.setup.Net.DropLabels(lt, t.Cfg.Seed, t.RNGOffset())
-	lt.Release()
-	scales := stepSchedule(t.Cfg.Schedule, t.setup.Largest, t.Cfg.Seed, step)
-	return NewBatch(t.setup.Tok, t.setup.Inputs, xt, dropped, scales), epoch, nil
+	scales := stepSchedule(t.Cfg, t.setup.Largest, step)
+	b := NewBatch(t.setup.Tok, t.setup.Inputs, xt, dropped, scales)
+	b.Classes = lt
+	return b, epoch, nil
 }
 
 // TrainStep runs one optimisation step: forward, backward, one read of
@@ -148,7 +162,7 @@ func (t *Trainer) TrainStep() (StepResult, error) {
 		return StepResult{Step: t.Step}, fmt.Errorf("step %d: %w", t.Step, err)
 	}
 	defer b.Release()
-	res := StepResult{Step: t.Step, Epoch: epoch, LR: t.LR.LR(t.Step)}
+	res := StepResult{Step: t.Step, Epoch: epoch, LR: t.LR.LR(t.LRFrom + t.Step)}
 
 	g := autograd.NewGraph()
 	// Drop-path draws come from the step's own range too, so a resumed run
@@ -161,7 +175,7 @@ func (t *Trainer) TrainStep() (StepResult, error) {
 	nn.ZeroGrads(t.params)
 	if err := g.Backward(l.Total); err != nil {
 		l.Release()
-		return res, fmt.Errorf("step %d: backward: %w", t.Step, err)
+		return res, fmt.Errorf("step %d: backward: %w", t.Step+1, err)
 	}
 	l.Release()
 	res.Tokens = l.Tokens
@@ -184,7 +198,7 @@ func (t *Trainer) TrainStep() (StepResult, error) {
 	host, err := readScalars(vals)
 	sq.Release()
 	if err != nil {
-		return res, fmt.Errorf("step %d: %w", t.Step, err)
+		return res, fmt.Errorf("step %d: %w", t.Step+1, err)
 	}
 	for i, name := range names {
 		v := float64(host[i])
@@ -203,10 +217,10 @@ func (t *Trainer) TrainStep() (StepResult, error) {
 	}
 	for i, name := range names {
 		if f := float64(host[i]); math.IsNaN(f) || math.IsInf(f, 0) {
-			if p := firstNonFinite(t.params); p != "" {
+			if p := nn.FirstNonFinite(t.params); p != "" {
 				name = p
 			}
-			nf := &NonFiniteError{Step: t.Step, Tensor: name}
+			nf := &NonFiniteError{Step: t.Step + 1, Tensor: name}
 			if !t.Cfg.SkipNonFinite {
 				nn.ZeroGrads(t.params)
 				return res, nf
@@ -222,7 +236,7 @@ func (t *Trainer) TrainStep() (StepResult, error) {
 		nn.ClipGradsTo(t.params, res.GradNorm, t.Cfg.Clip) // as torch.nn.utils.clip_grad_norm_
 	}
 	if err := t.Opt.UpdateLR(float32(res.LR)); err != nil {
-		return res, fmt.Errorf("step %d: %w", t.Step, err)
+		return res, fmt.Errorf("step %d: %w", t.Step+1, err)
 	}
 	nn.ZeroGrads(t.params)
 	t.Step++
@@ -246,34 +260,4 @@ func readScalars(ts []*tensor.Tensor) ([]float32, error) {
 		return nil, fmt.Errorf("read losses: %w", err)
 	}
 	return v, nil
-}
-
-// firstNonFinite names the first parameter (in Parameters order) whose
-// value, or else whose gradient, holds a NaN or an infinity ("" when none
-// does). It reads every parameter, so it only runs once a non-finite loss
-// or gradient norm has been seen.
-func firstNonFinite(params []nn.NamedParam) string {
-	bad := func(t *tensor.Tensor) bool {
-		d, err := t.Read()
-		if err != nil {
-			return true
-		}
-		for _, v := range d {
-			if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
-				return true
-			}
-		}
-		return false
-	}
-	for _, p := range params {
-		if bad(p.Var.Value) {
-			return "parameter " + p.Name
-		}
-	}
-	for _, p := range params {
-		if p.Var.Grad != nil && bad(p.Var.Grad) {
-			return "gradient of " + p.Name
-		}
-	}
-	return ""
 }

@@ -24,7 +24,7 @@ func (o *Objective) studentForcing(g *autograd.Graph, b *Batch, offset uint64) L
 		return o.teacherForcing(g, b)
 	}
 	labels := b.Labels
-	if o.Teacher.guided() {
+	if o.Teacher.Guided() {
 		labels, _ = o.doubled(b.Labels, nil)
 		defer labels.Release()
 	}
@@ -41,7 +41,7 @@ func (o *Objective) studentForcing(g *autograd.Graph, b *Batch, offset uint64) L
 		var in *tensor.Tensor
 		if k > 0 {
 			in = tensor.Concat(1, parts...)
-			if o.Teacher.guided() {
+			if o.Teacher.Guided() {
 				in2 := tensor.Concat(0, in, in)
 				in.Release()
 				in = in2
@@ -51,10 +51,10 @@ func (o *Objective) studentForcing(g *autograd.Graph, b *Batch, offset uint64) L
 		in.Release()
 		cur := logits.Narrow(1, offs[k], b.Scales[k]*b.Scales[k])
 		cond, uncond := cur.Narrow(0, 0, bs), (*tensor.Tensor)(nil)
-		if o.Teacher.guided() {
+		if o.Teacher.Guided() {
 			uncond = cur.Narrow(0, bs, bs)
 		}
-		ids := o.Teacher.ids(cond, uncond, k, n, offset+uint64(offs[k]*bs))
+		ids := o.Teacher.IDs(cond, uncond, k, n, offset+uint64(offs[k]*bs))
 		emb := o.Tok.Embed(ids, b.Scales[k])
 		parts = append(parts, upsampleTokens(emb, b.Scales[k+1]))
 		for _, t := range []*tensor.Tensor{ids, emb, cond, uncond, cur, logits} {

@@ -138,7 +138,8 @@ func SFInputs(path string, m *sar.Model, vq *tokenizer.VQ, x *tensor.Tensor, lab
 }
 
 // rollSSR runs SAR's student pass over [s_0] + the column scales with
-// inputs up(f̂^T_{j−1}).
+// inputs up(f̂^T_{j−1}), its first token the class embedding alone as in
+// training (sar.Model.ForwardStudent).
 func rollSSR(m *sar.Model, vq *tokenizer.VQ, lab *tensor.Tensor, sc schedule.Schedule, cols []int, teacher map[int]*tensor.Tensor) *sfTrace {
 	tr := &sfTrace{}
 	plan := schedule.Schedule{sc[0]}
@@ -152,7 +153,7 @@ func rollSSR(m *sar.Model, vq *tokenizer.VQ, lab *tensor.Tensor, sc schedule.Sch
 	for _, t := range toks {
 		t.Release()
 	}
-	logits := m.Forward(nil, lab, plan, autograd.Const(in)).Value
+	logits := m.ForwardStudent(nil, lab, plan, autograd.Const(in)).Value
 	in.Release()
 	for k := range cols {
 		ids := predIDs(logits, plan, k+1)
