@@ -173,21 +173,5 @@ func (d d16Bench) setup(be tensor.Backend, b int, opt sample.Options) (func() er
 	for i := range labels {
 		labels[i] = (207 + 153*i) % d.Model.NumClasses
 	}
-	run := func() error {
-		res, err := sample.Generate(m, vq, labels, opt, nil)
-		if err != nil {
-			return err
-		}
-		if err := be.Sync(); err != nil {
-			return fmt.Errorf("device %s: %w", be.Name(), err)
-		}
-		opt.Seed++
-		res.Images.Release()
-		for k := range res.IDs {
-			res.IDs[k].Release()
-			res.Z[k].Release()
-		}
-		return nil
-	}
-	return run, func() { debug.SetGCPercent(gc) }, nil
+	return generateRun(be, m, vq, labels, opt), func() { debug.SetGCPercent(gc) }, nil
 }
