@@ -14,7 +14,9 @@ import (
 
 	"sargo/bench"
 	"sargo/sar"
+	"sargo/sar/preset"
 	"sargo/sar/tokenizer"
+	"sargo/sar/train"
 	"sargo/tensor"
 )
 
@@ -95,7 +97,7 @@ func TestTrainInitPublished(t *testing.T) {
 			cmd.SetOut(&buf)
 			cmd.SetErr(&buf)
 			cmd.SetArgs([]string{"--method", "sar", "--init", init, "--tokenizer", vae, "--data", filepath.Join(dir, "data"),
-				"--out", out, "--steps", "2", "--batch", "2", "--log-every", "1", "--preset", "tiny"})
+				"--out", out, "--steps", "2", "--batch", "2", "--log-every", "1", "--preset", "tiny", "--lr", "1e-4"})
 			require.NoError(t, cmd.Execute(), buf.String())
 			m, _, err := sar.LoadModel(filepath.Join(out, "model.safetensors"), tensor.MustOpen("cpu"))
 			require.NoError(t, err)
@@ -105,4 +107,31 @@ func TestTrainInitPublished(t *testing.T) {
 			require.NoError(t, err)
 		})
 	}
+}
+
+// TestInitScheduleOfPublished checks that post-training a released d16
+// continues FlexVAR d16's learning-rate schedule where the authors' SAR
+// run does: at the start of epoch 179 of a schedule stretched to 190
+// epochs, about 4.7e-5 falling to 3e-5, without warm-up.
+func TestInitScheduleOfPublished(t *testing.T) {
+	const images = 1281167
+	d16, err := preset.Get("d16")
+	require.NoError(t, err)
+	// small_var.pth records "epoch": 180, as FlexVARd16-epo179.pth does.
+	st, err := initTrainState(filepath.Join("..", "..", "testdata", "flexvar", "small_var.pth"), d16.Model, images)
+	require.NoError(t, err)
+	spe := images / 768
+	assert.Equal(t, 179*spe, st.Step)
+	run := d16.Train
+	run.Method, run.Epochs = "sar", 11
+	cfg, err := train.ContinueFrom(run, st, images)
+	require.NoError(t, err)
+	sched, from := cfg.Rates(cfg.TotalSteps(images))
+	assert.Equal(t, 190*spe, sched.Total)
+	assert.InDelta(t, 4.7e-5, sched.LR(from), 0.2e-5)
+	assert.InDelta(t, 3.0e-5, sched.LR(from+cfg.TotalSteps(images)-1), 0.1e-5)
+
+	_, err = initTrainState(filepath.Join("..", "..", "testdata", "flexvar", "small_var.pth"),
+		sar.Config{Depth: 2, Width: 32}, images)
+	assert.ErrorContains(t, err, "pass --lr")
 }

@@ -286,7 +286,7 @@ func sampleClasses(class string, numClasses int) ([]int, error) {
 	for _, part := range strings.Split(class, ",") {
 		c, err := strconv.Atoi(strings.TrimSpace(part))
 		if err != nil || c < 0 || c >= numClasses {
-			return nil, fmt.Errorf("--class %q: want classes in [0, %d) separated by commas, all or null", class, numClasses)
+			return nil, fmt.Errorf("--class %q: want a class in [0, %d) (or several, separated by commas), all or null", class, numClasses)
 		}
 		classes = append(classes, c)
 	}
