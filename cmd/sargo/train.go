@@ -248,7 +248,7 @@ type trainJob struct {
 	// NoAugment reads a folder without random crops and flips.
 	NoAugment bool
 	Seed      uint64
-	Command       []string
+	Command   []string
 	// MaxSkipped is train.RunOptions.MaxSkipped.
 	MaxSkipped float64
 }
