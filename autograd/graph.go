@@ -38,6 +38,9 @@ type node struct {
 type Graph struct {
 	tape  []node
 	spent bool
+	// gradReady, when set, is told of each Param whose gradient is final
+	// during Backward (OnGradReady).
+	gradReady func(*Var)
 }
 
 // NewGraph returns an empty graph.
@@ -97,6 +100,14 @@ func (g *Graph) push(n node, value *tensor.Tensor) *Var {
 	return out
 }
 
+// OnGradReady makes the next Backward call f once for every Param the tape
+// uses, as soon as that Param's Grad holds its final value for the pass:
+// after the last recorded operation that reads it (the first on the tape)
+// has been differentiated. Data-parallel training starts sending a
+// gradient there, while the rest of the backward pass runs. f runs on
+// Backward's goroutine.
+func (g *Graph) OnGradReady(f func(v *Var)) { g.gradReady = f }
+
 // Backward computes the gradient of loss, which must have exactly one
 // element, with respect to every Param it depends on, adding it to their
 // Grad. It then clears the tape; a graph supports one Backward.
@@ -141,7 +152,9 @@ func (g *Graph) BackwardWith(v *Var, grad *tensor.Tensor) error {
 		return nil
 	}
 	grads := map[*Var]*tensor.Tensor{v: seed}
+	ready := g.readySchedule(tape)
 	for i := len(tape) - 1; i >= 0; i-- {
+		ready(i + 1)
 		n := tape[i]
 		tape[i] = node{} // drop the closure and what it holds
 		gy, ok := grads[n.out]
@@ -181,10 +194,43 @@ func (g *Graph) BackwardWith(v *Var, grad *tensor.Tensor) error {
 			}
 		}
 	}
+	ready(0)
 	for _, t := range grads { // gradients of outputs no node consumed
 		t.Release()
 	}
 	return nil
+}
+
+// readySchedule returns the function the backward loop calls with i
+// once tape nodes i and above have been differentiated: it reports to
+// gradReady every Param whose first reader on the tape is node i. It does
+// nothing without gradReady.
+func (g *Graph) readySchedule(tape []node) func(i int) {
+	if g.gradReady == nil {
+		return func(int) {}
+	}
+	first := map[*Var]int{}
+	var order []*Var
+	for i, n := range tape {
+		for _, in := range n.inputs {
+			if in == nil || !in.leaf || !in.requiresGrad {
+				continue
+			}
+			if _, seen := first[in]; !seen {
+				first[in] = i
+				order = append(order, in)
+			}
+		}
+	}
+	at := map[int][]*Var{}
+	for _, p := range order {
+		at[first[p]] = append(at[first[p]], p)
+	}
+	return func(i int) {
+		for _, p := range at[i] {
+			g.gradReady(p)
+		}
+	}
 }
 
 // deliver hands gx, the gradient for input j of n, to that input: a leaf

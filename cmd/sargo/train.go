@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"sargo/dist"
 	"sargo/nn"
 	"sargo/sar"
 	"sargo/sar/data"
@@ -33,6 +35,7 @@ type trainFlags struct {
 	lr, lrFloor, maxSkipped                        float64
 	resume, skipNonFinite, noAugment               bool
 	logEvery, saveEvery, sampleEvery               int
+	parallel                                       parallelFlags
 }
 
 func newTrainCmd(opts *globalOptions) *cobra.Command {
@@ -98,7 +101,15 @@ a checkpoint and exit non-zero with the command that resumes the run.
 
 --skip-nonfinite skips a step whose loss or gradient is not finite
 instead of stopping; more than --max-skipped of the steps skipped stops
-the run (training is diverging).`,
+the run (training is diverging).
+
+Data-parallel: --devices vulkan:0,vulkan:1 trains one replica per device
+in this process, and under Open MPI's mpirun (mpirun -np N sargo train
+...) every process is a rank with its own devices. Each replica trains on
+its share of every batch (--batch is the global batch and must split
+evenly), gradients are averaged during the backward pass, rank 0 writes
+the run directory, and SIGINT, SIGTERM or SIGUSR1 on any rank stops all
+of them after the same step.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runTrain(cmd, opts, f) },
 	}
@@ -127,6 +138,7 @@ the run (training is diverging).`,
 	fl.BoolVar(&f.resume, "resume", false, "continue the run in --out from its latest checkpoint")
 	fl.BoolVar(&f.skipNonFinite, "skip-nonfinite", false, "skip steps with a non-finite loss or gradient instead of stopping")
 	fl.Float64Var(&f.maxSkipped, "max-skipped", train.DefaultMaxSkipped, "with --skip-nonfinite, the largest share of the steps that may be skipped before the run stops")
+	f.parallel.add(cmd)
 	_ = cmd.MarkFlagRequired("tokenizer")
 	_ = cmd.MarkFlagRequired("out")
 	return cmd
@@ -202,20 +214,24 @@ func runTrain(cmd *cobra.Command, opts *globalOptions, f *trainFlags) error {
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
-	dev, err := tensor.Open(opts.device)
+	par, err := startParallel(&f.parallel, opts.device)
 	if err != nil {
-		return fmt.Errorf("train: %w", err)
+		return par.finish(fmt.Errorf("train: %w", err), cmd.OutOrStdout())
 	}
-	ctx, stop := signalContext(cmd.Context())
+	ctx, stop := signal.NotifyContext(cmd.Context(), par.signals()...)
 	defer stop()
 	job := trainJob{Preset: p, Tokenizer: f.tokenizer, Data: f.data, Init: f.init, Out: f.out, Resume: f.resume,
 		FreshSchedule: cmd.Flags().Changed("lr"), NoAugment: f.noAugment, Seed: p.Train.Seed, Command: os.Args,
-		MaxSkipped: f.maxSkipped}
-	sum, err := job.run(ctx, dev, nil, cmd.OutOrStdout())
-	if err != nil && stopped(err) && sum.Checkpoint != "" {
-		return stoppedError(ctx, "train", sum.Step, "checkpoint "+sum.Checkpoint, resumeCommand(os.Args))
+		MaxSkipped: f.maxSkipped, Parallel: par}
+	out := cmd.OutOrStdout()
+	if par.world.Rank() != 0 {
+		out = io.Discard
 	}
-	return err
+	sum, err := job.run(ctx, par.devices[0], nil, out)
+	if err != nil && stopped(err) && sum.Checkpoint != "" {
+		err = stoppedError(ctx, "train", sum.Step, "checkpoint "+sum.Checkpoint, resumeCommand(os.Args))
+	}
+	return par.finish(err, cmd.OutOrStdout())
 }
 
 // loadData opens the training images: MNIST's training split, or a folder
@@ -251,6 +267,8 @@ type trainJob struct {
 	Command   []string
 	// MaxSkipped is train.RunOptions.MaxSkipped.
 	MaxSkipped float64
+	// Parallel, when set, trains data-parallel (nil: one device).
+	Parallel *parallel
 }
 
 // run loads the tokenizer and the data (unless ds is given), builds (or,
@@ -273,11 +291,11 @@ func (j trainJob) run(ctx context.Context, dev tensor.Backend, ds *data.Dataset,
 	}
 	if from != "" {
 		// A released VQ-16 does not say its image size: the model's does.
-		mc, err := sar.ReadConfig(from)
-		if err != nil {
-			return train.Summary{}, fmt.Errorf("train: %w", err)
+		// (Errors reading from are reported by rank 0 below; other ranks
+		// may not have the file.)
+		if mc, err := sar.ReadConfig(from); err == nil {
+			fitTokenizer(vq, mc)
 		}
-		fitTokenizer(vq, mc)
 	}
 	tc := vq.Cfg
 	if ds == nil {
@@ -292,7 +310,11 @@ func (j trainJob) run(ctx context.Context, dev tensor.Backend, ds *data.Dataset,
 	mc := j.Preset.Model
 	mc.Vocab, mc.CVae, mc.Largest = tc.Codebook, tc.CVae, tc.Latent()
 	mc.NumClasses = len(ds.Classes)
-	if from != "" {
+	world := dist.Alone()
+	if j.Parallel != nil {
+		world = j.Parallel.world
+	}
+	if from != "" && world.Rank() == 0 {
 		if mc, err = sar.ReadConfig(from); err != nil {
 			return train.Summary{}, fmt.Errorf("train: %w", err)
 		}
@@ -308,6 +330,9 @@ func (j trainJob) run(ctx context.Context, dev tensor.Backend, ds *data.Dataset,
 		return train.Summary{}, fmt.Errorf("train: %w", err)
 	}
 	if err := mc.CheckMemory(dev, 4); err != nil {
+		return train.Summary{}, fmt.Errorf("train: %w", err)
+	}
+	if err := shareConfig(world, &j.Preset, &mc, tokPath); err != nil {
 		return train.Summary{}, fmt.Errorf("train: %w", err)
 	}
 	m, err := sar.NewModel(mc, dev, j.Seed)
@@ -329,6 +354,13 @@ func (j trainJob) run(ctx context.Context, dev tensor.Backend, ds *data.Dataset,
 	}
 	setup := train.Setup{Cfg: cfg, Net: m, Tok: vq, Inputs: sar.NextScaleInputs,
 		NullClass: mc.NumClasses, Largest: tc.Latent(), Data: ds, Dev: dev}
+	if j.Parallel != nil && j.Parallel.on() {
+		reps, err := j.Parallel.replicas(tokPath, mc, j.Seed)
+		if err != nil {
+			return train.Summary{}, fmt.Errorf("train: %w", err)
+		}
+		setup.Parallel = &train.Parallel{World: world, Replicas: reps, BucketBytes: j.Parallel.bucket, Trace: j.Parallel.trace}
+	}
 	info := train.RunInfo{Tokenizer: tokPath, TokenizerFingerprint: fingerprint, Command: j.Command,
 		Extra: map[string]any{"preset": j.Preset.Name, "model": mc, "data": ds.Name}}
 	return train.Run(ctx, setup, train.RunOptions{

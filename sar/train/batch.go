@@ -52,6 +52,10 @@ type Batch struct {
 	// Inputs [B, L − s_0², CVae] are the teacher-forcing inputs
 	// bicubic(z_{k−1} → s_k) of every later scale; nil for one scale.
 	Inputs *tensor.Tensor
+	// Start and Global place a data-parallel shard in its global batch:
+	// its first image is image Start of Global (0 and 0 mean the batch is
+	// whole). Per-image random draws are laid out over the global batch.
+	Start, Global int
 }
 
 // Size is the batch size B.

@@ -78,4 +78,17 @@
 // Each step runs the forward and backward passes, then reads the loss
 // terms and the squared gradient norm from the device in one read, clips
 // and updates: no other host reads.
+//
+// # Data-parallel
+//
+// With Setup.Parallel, replicas on several local devices and in several
+// MPI processes (package dist) each train on a contiguous shard of every
+// global batch. Condition dropout and teacher sampling draw by the image's
+// index in the global batch, so N replicas compute what one device does up
+// to float32 rounding; drop-path draws from a separate range per replica.
+// The gradients are averaged in buckets during the backward pass; the loss
+// terms, the squared gradient norm and a stop flag are averaged after it,
+// so every replica takes the same decisions. Global replica 0 broadcasts
+// its weights, optimiser moments and step at the start and writes the run
+// directory; Run on other ranks only trains.
 package train

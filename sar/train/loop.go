@@ -36,6 +36,9 @@ type Setup struct {
 	Largest int
 	Data    *data.Dataset
 	Dev     tensor.Backend
+	// Parallel, when set, trains data-parallel over several devices or
+	// processes.
+	Parallel *Parallel
 }
 
 // Trainer runs optimisation steps. Its state (weights, optimiser moments,
@@ -54,6 +57,7 @@ type Trainer struct {
 	setup  Setup
 	params []nn.NamedParam
 	load   *loader
+	par    *parallelState // nil unless data-parallel
 }
 
 // StepResult is what one step reports (host scalars).
@@ -115,8 +119,14 @@ func NewTrainer(s Setup) (*Trainer, error) {
 		return nil, err
 	}
 	lr, from := s.Cfg.Rates(total)
-	return &Trainer{Cfg: s.Cfg, Obj: obj, Opt: opt, Total: total, setup: s, params: params, load: ld,
-		LR: lr, LRFrom: from}, nil
+	t := &Trainer{Cfg: s.Cfg, Obj: obj, Opt: opt, Total: total, setup: s, params: params, load: ld,
+		LR: lr, LRFrom: from}
+	if s.Parallel != nil {
+		if err := t.joinParallel(s); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
 }
 
 // Params are the trained parameters.
@@ -134,6 +144,8 @@ func (t *Trainer) batch(step int) (*Batch, int, error) {
 	if err != nil {
 		return nil, 0, err
 	}
+	global := len(labels)
+	x, labels, first := t.shard(x, labels)
 	ds := t.setup.Data
 	dev := t.setup.Dev
 	xt := tensor.FromSlice(dev, x, len(labels), ds.C, ds.H, ds.W)
@@ -143,10 +155,11 @@ func (t *Trainer) batch(step int) (*Batch, int, error) {
 		lf[i] = float32(l)
 	}
 	lt := tensor.FromSlice(dev, lf, len(labels))
-	dropped := t.setup.Net.DropLabels(lt, t.Cfg.Seed, t.RNGOffset())
+	dropped := t.setup.Net.DropLabels(lt, t.Cfg.Seed, t.RNGOffset()+uint64(first))
 	scales := stepSchedule(t.Cfg, t.setup.Largest, step)
 	b := NewBatch(t.setup.Tok, t.setup.Inputs, xt, dropped, scales)
 	b.Classes = lt
+	b.Start, b.Global = first, global
 	return b, epoch, nil
 }
 
@@ -154,7 +167,16 @@ func (t *Trainer) batch(step int) (*Batch, int, error) {
 // the loss terms and the squared gradient norm, clipping and AdamW. A
 // non-finite loss or gradient returns a *NonFiniteError without updating
 // (or, with SkipNonFinite, skips the step and reports Skipped).
+// Data-parallel, every local replica runs the step at once.
 func (t *Trainer) TrainStep() (StepResult, error) {
+	if t.par != nil && len(t.par.peers) > 0 {
+		return t.stepReplicas()
+	}
+	return t.step()
+}
+
+// step is TrainStep on this trainer's own device.
+func (t *Trainer) step() (StepResult, error) {
 	start := time.Now()
 	t.setup.Net.SetTrain(true)
 	b, epoch, err := t.batch(t.Step)
@@ -168,16 +190,20 @@ func (t *Trainer) TrainStep() (StepResult, error) {
 	// Drop-path draws come from the step's own range too, so a resumed run
 	// continues the same stream.
 	if d, ok := t.setup.Net.(dropPathSeeker); ok {
-		d.SetDropPathOffset(t.RNGOffset() + dropPathOffset)
+		d.SetDropPathOffset(t.RNGOffset() + dropPathOffset + t.streamShift())
 	}
 	// The objective's own draws start after the label-dropout draws.
 	l := t.Obj.Loss(g, b, t.RNGOffset()+1<<24)
 	nn.ZeroGrads(t.params)
+	t.attach(g)
 	if err := g.Backward(l.Total); err != nil {
 		l.Release()
 		return res, fmt.Errorf("step %d: backward: %w", t.Step+1, err)
 	}
 	l.Release()
+	if err := t.syncGradients(); err != nil {
+		return res, fmt.Errorf("step %d: %w", t.Step, err)
+	}
 	res.Tokens = l.Tokens
 
 	// One read per step: the loss terms and the squared gradient norm.
@@ -197,6 +223,9 @@ func (t *Trainer) TrainStep() (StepResult, error) {
 	}
 	host, err := readScalars(vals)
 	sq.Release()
+	if err == nil {
+		host, err = t.agree(host, &res)
+	}
 	if err != nil {
 		return res, fmt.Errorf("step %d: %w", t.Step+1, err)
 	}

@@ -109,6 +109,9 @@ func Run(ctx context.Context, s Setup, o RunOptions) (Summary, error) {
 	if err := checkRunDir(o, ckpt); err != nil {
 		return sum, err
 	}
+	if !s.Parallel.lead() {
+		return follow(ctx, s, o)
+	}
 	ref := tokenizerRef(o.Info)
 	if o.Init != "" && !o.Resume {
 		if err := checkInit(o.Init, ref, s.Cfg); err != nil {
@@ -135,6 +138,7 @@ func Run(ctx context.Context, s Setup, o RunOptions) (Summary, error) {
 	if err != nil {
 		return sum, err
 	}
+	defer tr.releaseParallel()
 	cfgJSON, err := json.MarshalIndent(s.Cfg, "", "  ")
 	if err != nil {
 		return sum, fmt.Errorf("run: encode config: %w", err)
@@ -152,6 +156,9 @@ func Run(ctx context.Context, s Setup, o RunOptions) (Summary, error) {
 	lastGood := -1 // step of the last checkpoint written or resumed from
 	if o.Resume {
 		lastGood = tr.Step
+	}
+	if err := tr.broadcastState(); err != nil {
+		return sum, err
 	}
 	if err := atomicfile.WriteFile(filepath.Join(o.Out, ConfigFile), append(cfgJSON, '\n')); err != nil {
 		return sum, fmt.Errorf("run: %w", err)
@@ -211,12 +218,21 @@ func Run(ctx context.Context, s Setup, o RunOptions) (Summary, error) {
 	prog := newProgress(o.Log, o.Terminal, tr.Step, tr.Total)
 	prog.note("%s training: steps %d to %d of %d, batch %d, %d steps per epoch, run directory %s",
 		s.Cfg.Method, tr.Step+1, until, tr.Total, s.Cfg.Batch, tr.StepsPerEpoch(), o.Out)
+	if note := tr.parallelNote(); note != "" {
+		prog.note("%s", note)
+	}
 	start := time.Now()
 	var m meter
 	for tr.Step < until {
 		sum.Step = tr.Step
-		if ctx.Err() != nil {
-			cause := context.Cause(ctx)
+		if err := tr.interrupted(ctx); err != nil {
+			cause := err
+			if c := context.Cause(ctx); c != nil {
+				cause = c
+				if errors.Is(err, ErrStopped) {
+					cause = fmt.Errorf("%w: %w", ErrStopped, c)
+				}
+			}
 			if serr := save(); serr != nil {
 				return sum, errors.Join(cause, serr)
 			}

@@ -76,7 +76,7 @@ func (o *Objective) sar(g *autograd.Graph, b *Batch, offset uint64) (Losses, sar
 			if uncond != nil {
 				un = uncond.Narrow(1, offs[i], s2)
 			}
-			teacherIDs[i] = o.Teacher.IDs(cond, un, i, n, offset+uint64(offs[i]*bs))
+			teacherIDs[i] = o.Teacher.IDs(cond, un, i, n, offset+b.drawOffset(offs[i], s2))
 			cond.Release()
 			un.Release()
 		}
@@ -106,7 +106,7 @@ func (o *Objective) sar(g *autograd.Graph, b *Batch, offset uint64) (Losses, sar
 	// Pass 2: student forcing on the shifted inputs.
 	labels2 := b.Labels
 	if b.Classes != nil {
-		labels2 = o.Net.DropLabels(b.Classes, o.Seed, offset+pass2LabelOffset)
+		labels2 = o.Net.DropLabels(b.Classes, o.Seed, offset+pass2LabelOffset+uint64(b.Start))
 		out.hold = append(out.hold, labels2)
 	}
 	zS := o.Net.ForwardStudent(g, labels2, plan.Scales, autograd.Const(tr.Inputs))

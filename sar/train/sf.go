@@ -54,7 +54,7 @@ func (o *Objective) studentForcing(g *autograd.Graph, b *Batch, offset uint64) L
 		if o.Teacher.Guided() {
 			uncond = cur.Narrow(0, bs, bs)
 		}
-		ids := o.Teacher.IDs(cond, uncond, k, n, offset+uint64(offs[k]*bs))
+		ids := o.Teacher.IDs(cond, uncond, k, n, offset+b.drawOffset(offs[k], b.Scales[k]*b.Scales[k]))
 		emb := o.Tok.Embed(ids, b.Scales[k])
 		parts = append(parts, upsampleTokens(emb, b.Scales[k+1]))
 		for _, t := range []*tensor.Tensor{ids, emb, cond, uncond, cur, logits} {
