@@ -39,8 +39,11 @@ type Loader struct {
 
 	mu      sync.Mutex
 	perms   map[int][]int // epoch → permutation, for the epochs in flight
-	pending map[int]*pendingBatch
+	pending map[part]*pendingBatch
 }
+
+// part is the images [lo, hi) of step t's batch.
+type part struct{ t, lo, hi int }
 
 // pendingBatch is a batch being prepared.
 type pendingBatch struct {
@@ -66,51 +69,46 @@ func NewLoader(ds *Dataset, batch int, seed uint64, opt LoaderOptions) (*Loader,
 		opt.Prefetch = 1
 	}
 	return &Loader{ds: ds, batch: batch, seed: seed, shuf: Shuffler{N: ds.Len(), Seed: seed}, opt: opt,
-		sem: make(chan struct{}, opt.Workers), perms: map[int][]int{}, pending: map[int]*pendingBatch{}}, nil
+		sem: make(chan struct{}, opt.Workers), perms: map[int][]int{}, pending: map[part]*pendingBatch{}}, nil
 }
 
 // StepsPerEpoch is the number of full batches in one pass.
 func (l *Loader) StepsPerEpoch() int { return l.ds.Len() / l.batch }
 
+// BatchSize is the number of images of every step's batch.
+func (l *Loader) BatchSize() int { return l.batch }
+
 // Batch returns the images [batch, C, H, W] (flattened), labels and epoch
 // of step t, and starts preparing the steps after it.
 func (l *Loader) Batch(t int) (x []float32, labels []int, epoch int, err error) {
-	if t < 0 {
-		return nil, nil, 0, fmt.Errorf("training data: step %d", t)
+	return l.Part(t, 0, l.batch)
+}
+
+// Part is Batch for the images [lo, hi) of step t's batch only, the part
+// of one data-parallel replica: they are the images, crops and flips the
+// whole batch has at those positions, and only they are decoded. The
+// steps prepared ahead are the same part of the next batches.
+func (l *Loader) Part(t, lo, hi int) (x []float32, labels []int, epoch int, err error) {
+	if t < 0 || lo < 0 || hi > l.batch || lo >= hi {
+		return nil, nil, 0, fmt.Errorf("training data: images [%d, %d) of step %d of batches of %d", lo, hi, t, l.batch)
 	}
 	l.mu.Lock()
-	for s := range l.pending {
-		if s < t {
-			delete(l.pending, s) // a jump backwards or forwards: drop what is stale
+	for k := range l.pending {
+		if k.t < t || k.lo != lo || k.hi != hi {
+			delete(l.pending, k) // a jump, or another part: drop what is stale
 		}
 	}
 	for s := t; s <= t+max(l.opt.Prefetch, 0); s++ {
-		if _, ok := l.pending[s]; !ok {
-			l.pending[s] = l.start(s)
+		if _, ok := l.pending[part{s, lo, hi}]; !ok {
+			l.pending[part{s, lo, hi}] = l.start(s, lo, hi)
 		}
 	}
-	p := l.pending[t]
-	delete(l.pending, t)
+	k := part{t, lo, hi}
+	p := l.pending[k]
+	delete(l.pending, k)
 	l.mu.Unlock()
 	<-p.done
 	return p.x, p.labels, p.epoch, p.err
-}
-
-// Prefetched reports whether step t's batch is already prepared (for
-// measuring whether the consumer waits on decoding).
-func (l *Loader) Prefetched(t int) bool {
-	l.mu.Lock()
-	p, ok := l.pending[t]
-	l.mu.Unlock()
-	if !ok {
-		return false
-	}
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
 }
 
 // indices returns the dataset indices and epoch of step t; l.mu is held.
@@ -145,9 +143,11 @@ func (l *Loader) draw(t, k int) *draw {
 	return d
 }
 
-// start prepares step t's batch in the background; l.mu is held.
-func (l *Loader) start(t int) *pendingBatch {
+// start prepares images [lo, hi) of step t's batch in the background;
+// l.mu is held.
+func (l *Loader) start(t, lo, hi int) *pendingBatch {
 	idx, epoch := l.indices(t)
+	idx = idx[lo:hi]
 	p := &pendingBatch{done: make(chan struct{}), epoch: epoch, labels: make([]int, len(idx))}
 	n := l.ds.ImageSize()
 	p.x = make([]float32, len(idx)*n)
@@ -163,7 +163,7 @@ func (l *Loader) start(t int) *pendingBatch {
 			wg.Add(1)
 			go func() {
 				defer func() { <-l.sem; wg.Done() }()
-				img, err := l.ds.load(i, l.draw(t, k))
+				img, err := l.ds.load(i, l.draw(t, lo+k))
 				if err != nil {
 					errs[k] = err
 					return

@@ -224,3 +224,29 @@ func TestLoaderCorruptImage(t *testing.T) {
 	_, err = NewLoader(ds, 3, 1, LoaderOptions{})
 	assert.ErrorContains(t, err, "batch 3 outside [1, 2 images]")
 }
+
+// TestLoaderPart checks that a replica's part of a batch holds exactly the
+// images, crops and flips of the whole batch at those positions.
+func TestLoaderPart(t *testing.T) {
+	dir := imageFolder(t, 2, 4)
+	ds, err := OpenFolder(dir, 16, 3, Augment{RandomCrop: true, Flip: true})
+	require.NoError(t, err)
+	whole, err := NewLoader(ds, 4, 5, LoaderOptions{})
+	require.NoError(t, err)
+	parts, err := NewLoader(ds, 4, 5, LoaderOptions{})
+	require.NoError(t, err)
+	n := ds.ImageSize()
+	for _, step := range []int{0, 3, 1} {
+		x, labels, epoch, err := whole.Batch(step)
+		require.NoError(t, err)
+		for _, r := range [][2]int{{0, 1}, {1, 4}} {
+			px, pl, pe, err := parts.Part(step, r[0], r[1])
+			require.NoError(t, err)
+			assert.Equal(t, x[r[0]*n:r[1]*n], px, "step %d part %v", step, r)
+			assert.Equal(t, labels[r[0]:r[1]], pl)
+			assert.Equal(t, epoch, pe)
+		}
+	}
+	_, _, _, err = parts.Part(0, 2, 9)
+	assert.ErrorContains(t, err, "images [2, 9) of step 0 of batches of 4")
+}

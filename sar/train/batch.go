@@ -33,6 +33,12 @@ func (l *loader) at(t int) (x []float32, labels []int, epoch int, err error) {
 	return l.Batch(t)
 }
 
+// part returns images [lo, hi) of step t's batch, their labels and the
+// epoch; only those are decoded.
+func (l *loader) part(t, lo, hi int) (x []float32, labels []int, epoch int, err error) {
+	return l.Part(t, lo, hi)
+}
+
 // Batch is one training batch on the device: images tokenized at every
 // scale of its schedule, with the teacher-forcing inputs.
 type Batch struct {

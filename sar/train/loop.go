@@ -140,12 +140,12 @@ func (t *Trainer) StepsPerEpoch() int { return t.load.stepsPerEpoch() }
 
 // batch builds step t's batch on the device.
 func (t *Trainer) batch(step int) (*Batch, int, error) {
-	x, labels, epoch, err := t.load.at(step)
+	global := t.load.BatchSize()
+	first, last := t.shard(global)
+	x, labels, epoch, err := t.load.part(step, first, last)
 	if err != nil {
 		return nil, 0, err
 	}
-	global := len(labels)
-	x, labels, first := t.shard(x, labels)
 	ds := t.setup.Data
 	dev := t.setup.Dev
 	xt := tensor.FromSlice(dev, x, len(labels), ds.C, ds.H, ds.W)
