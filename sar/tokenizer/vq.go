@@ -156,6 +156,9 @@ func (m *VQ) Decode(g *autograd.Graph, z *autograd.Var) *autograd.Var {
 		panic(fmt.Sprintf("tokenizer: Decode: latent %v, want [B, %d, s, s] with s <= %d", zs, m.Cfg.CVae, L))
 	}
 	if m.postQuantConv != nil {
+		if g == nil && zs[0] > 1 {
+			return m.decodeEach(z)
+		}
 		y := m.dec.forward(g, m.postQuantConv.Forward(g, z))
 		if zs[2] != L {
 			y = g.Interpolate(y, m.Cfg.ImageSize, m.Cfg.ImageSize, tensor.InterpBicubic)
@@ -166,6 +169,25 @@ func (m *VQ) Decode(g *autograd.Graph, z *autograd.Var) *autograd.Var {
 		z = g.Interpolate(z, L, L, tensor.InterpBicubic)
 	}
 	return m.dec.forward(g, z)
+}
+
+// decodeEach decodes a batch without gradient one image at a time, so that
+// the decoder's activations at full resolution (128 channels of 256×256
+// per image for FlexVAE) are held for one image rather than the batch.
+func (m *VQ) decodeEach(z *autograd.Var) *autograd.Var {
+	var g *autograd.Graph
+	n := z.Shape()[0]
+	parts := make([]*autograd.Var, n)
+	for i := range n {
+		zi := autograd.Const(z.Value.Narrow(0, i, 1))
+		parts[i] = m.Decode(g, zi)
+		zi.Value.Release()
+	}
+	out := g.Concat(0, parts...)
+	for _, p := range parts {
+		p.Value.Release()
+	}
+	return out
 }
 
 // Codebook returns the normalised codebook [Codebook, CVae], a new tensor
