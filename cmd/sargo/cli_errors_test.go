@@ -195,6 +195,12 @@ func vulkanAvailable() bool {
 	return err == nil
 }
 
+// openglAvailable reports whether an OpenGL device opens.
+func openglAvailable() bool {
+	_, err := tensor.Open("opengl")
+	return err == nil
+}
+
 // TestCLIBadInput runs each kind of bad input through the sargo command
 // line and checks that it exits non-zero with a message naming what is
 // wrong, and that no file in the working folder changed.
@@ -207,6 +213,8 @@ func TestCLIBadInput(t *testing.T) {
 		args   []string
 		want   []string
 		vulkan bool // needs a working Vulkan device
+		opengl bool // needs a working OpenGL device
+		mesa   bool // needs Mesa's OpenGL (which reads MESA_GL_VERSION_OVERRIDE)
 	}{
 		{name: "data path missing", args: append([]string{"train-tokenizer", "--data", "nowhere"}, tok...),
 			want: []string{"nowhere", "no such file or directory"}},
@@ -255,7 +263,7 @@ func TestCLIBadInput(t *testing.T) {
 			"--data", "good", "--steps", "1", "--batch", "2", "--out", "run"},
 			want: []string{"run", "--resume"}},
 		{name: "unknown device", args: []string{"--device", "tpu", "sample", "--model", "run", "--out", "s.png"},
-			want: []string{"unknown device \"tpu\"", "known kinds are cpu, vulkan"}},
+			want: []string{"unknown device \"tpu\"", "known kinds are cpu, opengl, vulkan"}},
 		{name: "device index out of range", args: []string{"--device", "vulkan:9", "sample", "--model", "run", "--out", "s.png"},
 			want: []string{"vulkan:9"}},
 		{name: "Vulkan loader missing", env: []string{"SARGO_VULKAN_LOADER=libsargo-no-such-vulkan.so.1"},
@@ -267,12 +275,32 @@ func TestCLIBadInput(t *testing.T) {
 		{name: "request larger than the device's memory", args: []string{"--device", "vulkan", "sample", "--model", "run",
 			"--class", "0", "--n", "2200000", "--cfg", "0", "--out", "s.png"},
 			want: []string{"sampling 2200000 images at once (schedule 1_2_3_4, without guidance) needs", "but device vulkan:0 has"}, vulkan: true},
+		{name: "EGL library missing", env: []string{"SARGO_OPENGL_EGL=libsargo-no-such-egl.so.1"},
+			args: []string{"--device", "opengl", "sample", "--model", "run", "--out", "s.png"},
+			want: []string{"apt-get install libegl1"}, opengl: true},
+		{name: "OpenGL driver older than 4.3", env: []string{"MESA_GL_VERSION_OVERRIDE=4.2"},
+			args: []string{"--device", "opengl", "sample", "--model", "run", "--out", "s.png"},
+			want: []string{"older than 4.3", "OpenGL 4.2"}, opengl: true, mesa: true},
+		{name: "request larger than the OpenGL device's memory", args: []string{"--device", "opengl", "sample", "--model", "run",
+			"--class", "0", "--n", "2200000", "--cfg", "0", "--out", "s.png"},
+			want: []string{"sampling 2200000 images at once (schedule 1_2_3_4, without guidance) needs", "but device opengl:0 has"}, opengl: true},
+		{name: "OpenGL device index out of range", args: []string{"--device", "opengl:9", "sample", "--model", "run", "--out", "s.png"},
+			want: []string{"opengl:9"}},
 	}
-	hasVulkan := vulkanAvailable()
+	hasVulkan, hasOpenGL, mesaGL := vulkanAvailable(), openglAvailable(), false
+	if gl, err := tensor.Open("opengl"); err == nil {
+		mesaGL = strings.Contains(gl.Describe(), "Mesa")
+	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.vulkan && !hasVulkan && os.Getenv("SARGO_REQUIRE_VULKAN") != "1" {
 				t.Skip("no Vulkan device")
+			}
+			if tc.opengl && !hasOpenGL && os.Getenv("SARGO_REQUIRE_OPENGL") != "1" {
+				t.Skip("no OpenGL device")
+			}
+			if tc.mesa && hasOpenGL && !mesaGL {
+				t.Skip("OpenGL is not Mesa's")
 			}
 			before := digest(t, dir)
 			code, stderr := runCLI(t, dir, tc.env, tc.args...)

@@ -3,14 +3,13 @@ package vulkan
 import (
 	"fmt"
 	"math/bits"
-	"runtime"
 	"sync"
 	"sync/atomic"
-	"time"
 	"unsafe"
 
 	vk "github.com/vulkan-go/vulkan"
 
+	"sargo/kernels/gpu"
 	"sargo/tensor"
 )
 
@@ -346,42 +345,14 @@ func (p *pool) destroy() {
 	p.free = map[int][]*Buffer{}
 }
 
-// pressureWait bounds how long relievePressure waits for finalizers.
-const pressureWait = 50 * time.Millisecond
-
-// sentinel is an object whose finalizer signals that the finalizer
-// goroutine has reached the queue of a collection.
-type sentinel struct{ done chan struct{} }
-
 // relievePressure is the pool's relieve function: it collects garbage so
-// that the finalizers of unreachable tensors free their storage, waits
-// (at most pressureWait) for them to run, then waits for the batches that
-// last used pending storages so that they become reusable. It returns the
-// highest completed batch serial. It must be called without b.mu and
-// without the pool's lock: finalizers take the latter.
+// that the finalizers of unreachable tensors free their storage
+// (gpu.CollectReleased), then waits for the batches that last used pending
+// storages so that they become reusable. It returns the highest completed
+// batch serial. It must be called without b.mu and without the pool's
+// lock: finalizers take the latter.
 func (b *Backend) relievePressure() uint64 {
-	start := time.Now()
-	done := make(chan struct{})
-	runtime.SetFinalizer(&sentinel{done: done}, func(s *sentinel) { close(s.done) })
-	runtime.GC()
-	timer := time.NewTimer(pressureWait)
-	select {
-	case <-done:
-	case <-timer.C:
-	}
-	timer.Stop()
-	// Finalizers queued beside the sentinel may still be running: wait
-	// until releases stop arriving.
-	last, quiet := b.pool.released.Load(), 0
-	for quiet < 3 && time.Since(start) < pressureWait {
-		runtime.Gosched()
-		time.Sleep(50 * time.Microsecond)
-		if n := b.pool.released.Load(); n != last {
-			last, quiet = n, 0
-		} else {
-			quiet++
-		}
-	}
+	gpu.CollectReleased(b.pool.released.Load)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if !b.closed && b.pool.pendingLen() > 0 {
