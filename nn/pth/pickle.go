@@ -160,6 +160,23 @@ func (u *unpickler) top(op string) (any, error) {
 	return u.stack[len(u.stack)-1], nil
 }
 
+// keyHint names the dict key a value under construction will be stored
+// under, as " (the value of "name")", when the stack below it reads like a
+// dict's items (the key string, then possibly the callables of enclosing
+// rebuilds, as _rebuild_parameter wraps _rebuild_tensor_v2); otherwise "".
+func (u *unpickler) keyHint() string {
+	for i := len(u.stack) - 1; i >= 0 && i >= len(u.stack)-4; i-- {
+		switch v := u.stack[i].(type) {
+		case global:
+			continue
+		case string:
+			return fmt.Sprintf(" (the value of %q)", v)
+		}
+		return ""
+	}
+	return ""
+}
+
 // popMark pops everything above the last mark, and the mark.
 func (u *unpickler) popMark(op string) ([]any, error) {
 	if len(u.marks) == 0 {
@@ -204,7 +221,7 @@ func (u *stream) line(what string) (string, error) {
 
 // resolve maps a global to one of the allowed constructions, and refuses
 // every other global by name.
-func resolve(module, name string) (any, error) {
+func resolve(module, name string, at int64) (any, error) {
 	switch module + "." + name {
 	case "collections.OrderedDict":
 		return globalOrderedDict, nil
@@ -220,8 +237,8 @@ func resolve(module, name string) (any, error) {
 			return t, nil
 		}
 	}
-	return nil, corrupt("refused global %s.%s: only collections.OrderedDict, torch._utils._rebuild_tensor_v2, "+
-		"torch._utils._rebuild_parameter and torch.*Storage may appear in a state dict", module, name)
+	return nil, corrupt("refused global %s.%s at byte %d: only collections.OrderedDict, torch._utils._rebuild_tensor_v2, "+
+		"torch._utils._rebuild_parameter and torch.*Storage may appear in a state dict", module, name, at)
 }
 
 // load runs the pickle to its STOP and returns the object.
@@ -475,6 +492,7 @@ func (u *unpickler) step(op byte) error {
 		}
 		u.push(v)
 	case opGlobal:
+		at := u.pos - 1
 		module, err := u.line("GLOBAL module")
 		if err != nil {
 			return err
@@ -483,7 +501,7 @@ func (u *unpickler) step(op byte) error {
 		if err != nil {
 			return err
 		}
-		g, err := resolve(module, name)
+		g, err := resolve(module, name, at)
 		if err != nil {
 			return err
 		}
@@ -502,7 +520,7 @@ func (u *unpickler) step(op byte) error {
 		if !ok1 || !ok2 {
 			return corrupt("STACK_GLOBAL at byte %d with a %s and a %s, want two strings", u.pos, typeName(module), typeName(name))
 		}
-		g, err := resolve(ms, ns)
+		g, err := resolve(ms, ns, u.pos-1)
 		if err != nil {
 			return err
 		}
@@ -522,7 +540,7 @@ func (u *unpickler) step(op byte) error {
 		}
 		v, err := construct(fn, at)
 		if err != nil {
-			return corrupt("REDUCE at byte %d: %v", u.pos, err)
+			return corrupt("REDUCE at byte %d%s: %v", u.pos, u.keyHint(), err)
 		}
 		u.push(v)
 	case opBuild:
