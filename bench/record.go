@@ -35,6 +35,11 @@ type Record struct {
 	ReferenceDevice string `json:"reference_device,omitempty"`
 	// Params are the case's parameters, as sent to the reference.
 	Params map[string]any `json:"params,omitempty"`
+	// SargoPeakBytes and ReferencePeakBytes are the peak resident memory
+	// of each process while the case ran, for cases that ask for it (0 and
+	// null otherwise, or where the system cannot tell).
+	SargoPeakBytes     int64  `json:"sargo_peak_bytes,omitempty"`
+	ReferencePeakBytes *int64 `json:"reference_peak_bytes,omitempty"`
 	// Error says why the case, or its reference, has no result.
 	Error string `json:"error,omitempty"`
 }

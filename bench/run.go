@@ -76,12 +76,16 @@ func runCase(ctx context.Context, cfg Config, suite string, c Case) (rec Record)
 		return rec
 	}
 	defer done()
+	peak := c.PeakMemory && resetPeakRSS()
 	st, err := Measure(ctx, cfg.Timing, c.Work, run)
 	if err != nil {
 		rec.Error = err.Error()
 		return rec
 	}
 	rec.Sargo, rec.SargoSpread, rec.SargoRuns, rec.SargoCPU = st.Median, st.Spread(), st.Runs, st.CPU
+	if peak {
+		rec.SargoPeakBytes = peakRSS()
+	}
 	return rec
 }
 
@@ -114,6 +118,10 @@ func addReference(ctx context.Context, ref *TorchRunner, suite string, cases []C
 				st.CPU = Summarise(r.CPURuns).Median
 			}
 			recs[i].setReference(st, info)
+			if r.PeakBytes > 0 {
+				pb := r.PeakBytes
+				recs[i].ReferencePeakBytes = &pb
+			}
 			ratio := "-"
 			if recs[i].Ratio != nil {
 				ratio = fmt.Sprintf("%.2fx", *recs[i].Ratio)

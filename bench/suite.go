@@ -27,6 +27,11 @@ type Case struct {
 	// which runs the case once and waits for the device, and a function
 	// that releases what Setup allocated.
 	Setup func(be tensor.Backend) (run func() error, done func(), err error)
+	// PeakMemory asks for the peak resident memory of the process while
+	// the case runs (after Setup, through the measured runs), on both
+	// sides: it is for cases that have the process to themselves, such as
+	// a large model's inference.
+	PeakMemory bool
 }
 
 // Suite is a named list of cases.

@@ -41,6 +41,9 @@ func WriteTable(w io.Writer, records []Record) error {
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("print benchmark table: %w", err)
 	}
+	if err := writePeaks(w, records); err != nil {
+		return fmt.Errorf("print benchmark table: %w", err)
+	}
 	if len(notes) > 0 {
 		if _, err := fmt.Fprintf(w, "\nerrors:\n  %s\n", strings.Join(notes, "\n  ")); err != nil {
 			return fmt.Errorf("print benchmark table: %w", err)
@@ -65,3 +68,35 @@ func formatRate(v float64) string {
 
 // formatSpread prints a relative spread as a percentage.
 func formatSpread(v float64) string { return fmt.Sprintf("%.0f%%", 100*v) }
+
+// writePeaks lists the peak memory of the records that measured it, with
+// the budget their parameters state (budget_bytes and its explanation).
+func writePeaks(w io.Writer, records []Record) error {
+	var lines []string
+	for _, r := range records {
+		if r.SargoPeakBytes == 0 && r.ReferencePeakBytes == nil {
+			continue
+		}
+		line := fmt.Sprintf("%s/%s: sargo %s", r.Suite, r.Case, formatBytes(r.SargoPeakBytes))
+		if r.ReferencePeakBytes != nil {
+			line += ", reference " + formatBytes(*r.ReferencePeakBytes)
+		}
+		if b, ok := r.Params["budget_bytes"].(int64); ok {
+			line += fmt.Sprintf("; budget %s (%v)", formatBytes(b), r.Params["budget"])
+		}
+		lines = append(lines, line)
+	}
+	if len(lines) == 0 {
+		return nil
+	}
+	_, err := fmt.Fprintf(w, "\npeak resident memory while sampling:\n  %s\n", strings.Join(lines, "\n  "))
+	return err
+}
+
+// formatBytes prints a size in GiB or MiB.
+func formatBytes(b int64) string {
+	if b >= 1<<30 {
+		return fmt.Sprintf("%.2f GiB", float64(b)/(1<<30))
+	}
+	return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20))
+}

@@ -106,7 +106,10 @@ type TorchResult struct {
 	Runs []float64 `json:"runs"`
 	// CPURuns are the rates per processor-second of the whole process.
 	CPURuns []float64 `json:"cpu_runs,omitempty"`
-	Error   string    `json:"error,omitempty"`
+	// PeakBytes is the process's peak resident memory while the case ran,
+	// for cases with "peak_memory" in their parameters.
+	PeakBytes int64  `json:"peak_bytes,omitempty"`
+	Error     string `json:"error,omitempty"`
 }
 
 // ParseTorchOutput decodes and checks a reference script's stdout. Fields

@@ -10,12 +10,15 @@ case until a minimum time has passed), and prints
                                  "cpu_runs": [RATE, ...]}, ...]}
 
 on stdout, a rate per repeat in the case's unit, per wall-clock second
-(runs) and per processor-second of the whole process (cpu_runs). Progress
+(runs) and per processor-second of the whole process (cpu_runs), and for
+cases whose parameters hold "peak_memory" the process's peak resident
+memory from after the case's setup to its last run ("peak_bytes"). Progress
 goes to stderr.
 A failing case is reported with an "error" instead of "runs".
 """
 
 import ctypes
+import gc
 import json
 import os
 import sys
@@ -145,6 +148,30 @@ def measure(fn, device, work, warmup, repeats, min_time, budget=0.0):
     return rates, cpu_rates
 
 
+def reset_peak():
+    """Resets the process's peak resident memory (VmHWM) to its current
+    size, after freeing what can be freed; False where Linux refuses."""
+    gc.collect()
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_bytes():
+    """The process's peak resident memory in bytes (VmHWM), or 0."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
 def run(setups):
     """Runs the request on stdin with setups, a dict from case kind to a
     function (params, device, seed) -> callable that runs the case once."""
@@ -172,10 +199,13 @@ def run(setups):
             if kind not in setups:
                 raise ValueError(f"unknown case kind {kind!r}")
             fn = setups[kind](case["params"], device, int(req.get("seed", 0)))
+            peak = bool(case["params"].get("peak_memory")) and reset_peak()
             runs, cpu_runs = measure(fn, device, case["work"], int(req["warmup"]), int(req["repeats"]), float(req["min_time"]),
                            float(req.get("budget", 0.0)))
             del fn
             result = {"case": name, "runs": runs}
+            if peak:
+                result["peak_bytes"] = peak_bytes()
             if len(cpu_runs) == len(runs):
                 result["cpu_runs"] = cpu_runs
             results.append(result)
