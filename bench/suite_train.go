@@ -34,7 +34,7 @@ func trainCases(quick bool) ([]Case, error) {
 			Name: fmt.Sprintf("%s step d%d w%d B%d L%d", method, mb.Cfg.Depth, mb.Cfg.Width, mb.Batch, mb.Scales.Tokens()),
 			Kind: "train_step", Unit: "tokens/s", Work: float64(mb.Batch * mb.Scales.Tokens()), Params: params,
 			ModelGFLOP: trainModelGFLOP(mb, method),
-			Setup: func(be tensor.Backend) (func() error, func(), error) { return setupTrain(be, mb, method) },
+			Setup:      func(be tensor.Backend) (func() error, func(), error) { return setupTrain(be, mb, method) },
 		})
 	}
 	return cases, nil
