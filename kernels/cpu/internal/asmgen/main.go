@@ -20,7 +20,8 @@
 //
 // With -set vector it emits instead the AVX-512 row kernels of rows.go
 // (exp of a shifted row with its sum, row maximum, scale-and-shift) and the
-// elementwise binary kernels of binary.go, into files of their own:
+// elementwise binary kernels of binary.go, and the AVX2 forms of those and
+// of the activations (avx2.go), into files of their own:
 //
 //	go run ./internal/asmgen -set vector -out vector_amd64.s -stubs vector_stub_amd64.go
 package main
@@ -86,6 +87,7 @@ func genVectorSet() {
 		genBinaryAVX512(op)
 	}
 	genAddWidenAVX512()
+	genVectorSetAVX2()
 }
 
 // kernelArgs holds the registers of the common kernel arguments.
