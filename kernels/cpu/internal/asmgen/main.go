@@ -64,13 +64,14 @@ func main() {
 // activation kernels.
 func genGemmSet() {
 	genFMAKernel(isaAVX512, 14, 2)
-	genAVX512Indirect(14, 2)
+	genIndirect(isaAVX512, 14, 2)
 	genConvScatterAVX512()
 	genFMAKernel(isaAVX2, 6, 2)
 	genPackA14AVX512()
 	genPackA14RowsAVX512()
 	genPackB32AVX512()
 	genPackBT32AVX512()
+	genAVX2GemmSet()
 	for _, kind := range []activation{actSigmoid, actSilu, actGeluTanh} {
 		genActivationAVX512(kind, false)
 		genActivationAVX512(kind, true)
