@@ -5,31 +5,40 @@ import (
 	"slices"
 )
 
-// Reductions over one or more axes. Multiple axes reduce one at a time,
-// which keeps the backend kernel to a single [outer, n, inner] form.
+// Reductions over one or more axes. The backend kernel has a single
+// [outer, n, inner] form: a run of adjacent axes reduces in one call (n
+// their product), other sets of axes one run at a time.
 
 // Reduce applies op over axis, keeping it as size 1 when keep is true.
 func Reduce(op ReduceOp, x *Tensor, axis int, keep bool) *Tensor {
 	axis = normAxis("Reduce "+op.String(), axis, len(x.shape))
+	out := reduceRun(op, x, axis, axis+1)
+	if !keep {
+		sq := out.Squeeze(axis)
+		out.Release()
+		return sq
+	}
+	return out
+}
+
+// reduceRun applies op over the adjacent axes [lo, hi) of x, keeping them
+// as size 1.
+func reduceRun(op ReduceOp, x *Tensor, lo, hi int) *Tensor {
 	c := x.Contiguous()
-	outer, inner := numel(x.shape[:axis]), numel(x.shape[axis+1:])
-	n := x.shape[axis]
+	outer, n, inner := numel(x.shape[:lo]), numel(x.shape[lo:hi]), numel(x.shape[hi:])
 	if n == 0 && op != ReduceSum {
-		panic(fmt.Sprintf("tensor: %s over empty axis %d of shape %v", op, axis, x.shape))
+		panic(fmt.Sprintf("tensor: %s over empty axes %d..%d of shape %v", op, lo, hi-1, x.shape))
 	}
 	shape := cloneInts(x.shape)
-	shape[axis] = 1
+	for i := lo; i < hi; i++ {
+		shape[i] = 1
+	}
 	out := Empty(x.buf.b, shape...)
 	if out.Size() > 0 {
 		x.buf.b.Reduce(op, out.Span(), c.Span(), outer, n, inner)
 	}
 	if c != x {
 		c.Release()
-	}
-	if !keep {
-		sq := out.Squeeze(axis)
-		out.Release()
-		return sq
 	}
 	return out
 }
@@ -49,12 +58,17 @@ func reduceAxes(op ReduceOp, x *Tensor, keep bool, axes []int) *Tensor {
 	slices.Sort(norm)
 	norm = slices.Compact(norm)
 	out := x
-	for _, a := range norm {
-		next := Reduce(op, out, a, true)
+	for i := 0; i < len(norm); {
+		j := i + 1
+		for j < len(norm) && norm[j] == norm[j-1]+1 {
+			j++
+		}
+		next := reduceRun(op, out, norm[i], norm[j-1]+1)
 		if out != x {
 			out.Release()
 		}
 		out = next
+		i = j
 	}
 	if out == x {
 		out = x.Clone()

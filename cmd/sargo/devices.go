@@ -77,6 +77,7 @@ func listVulkan(w io.Writer, mark func(string) string) error {
 			{"api", d.APIVersion},
 			{"subgroup size", fmt.Sprint(d.SubgroupSize)},
 			{"subgroup arithmetic", fmt.Sprint(d.SubgroupArithmetic)},
+			{"subgroup shuffle", fmt.Sprint(d.SubgroupShuffle)},
 			{"shared memory", fmt.Sprintf("%d KiB", d.MaxSharedMemory/1024)},
 			{"workgroup", fmt.Sprintf("%d invocations, size %v, count %v", d.MaxWorkgroupInvocations, d.MaxWorkgroupSize, d.MaxWorkgroupCount)},
 			{"fp16 / int8", fmt.Sprintf("%v / %v (storage %v / %v)", d.Float16, d.Int8, d.Storage16, d.Storage8)},

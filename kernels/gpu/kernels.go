@@ -46,7 +46,9 @@ type Device struct {
 
 // Features are the properties of a device that choose kernel variants.
 type Features struct {
+	SubgroupSize            uint32    // invocations per subgroup
 	SubgroupArithmetic      bool      // subgroupAdd and friends in the compute stage
+	SubgroupShuffle         bool      // subgroupShuffleXor and friends in the compute stage
 	MaxWorkgroupInvocations uint32    // invocations per workgroup
 	MaxWorkgroupSize        [3]uint32 // workgroup size per dimension
 	MaxSharedMemory         uint32    // shared memory per workgroup, bytes
