@@ -120,8 +120,15 @@ func TestQuickSuitesRun(t *testing.T) {
 				assert.Nil(t, r.Reference)
 				assert.Nil(t, r.Ratio)
 				assert.NotEmpty(t, r.Device)
+				if r.ModelGFLOP > 0 {
+					assert.Greater(t, r.MFU, 0.0, "%s counts model FLOPs but has no utilisation", r.Case)
+				}
 			}
-			assert.Equal(t, len(recs), strings.Count(log.String(), "\n"))
+			// One line per record, and one for the GEMM peak where a
+			// case counts model FLOPs.
+			peakLines := strings.Count(log.String(), "gemm peak")
+			assert.LessOrEqual(t, peakLines, 1)
+			assert.Equal(t, len(recs)+peakLines, strings.Count(log.String(), "\n"))
 		})
 	}
 }
