@@ -37,6 +37,8 @@ type TorchRunner struct {
 	Threads int
 	Timing  Timing
 	Seed    uint64
+	// Options choose among PyTorch's paths (TF32, attention).
+	Options TorchOptions
 	// Stderr receives the script's progress; nil discards it.
 	Stderr io.Writer
 }
@@ -62,6 +64,7 @@ type TorchHeader struct {
 	// MinTime is the least duration of one repeat, in seconds.
 	MinTime float64 `json:"min_time"`
 	Seed    uint64  `json:"seed"`
+	TorchOptions
 }
 
 // TorchCommand is one command to a reference script.
@@ -98,6 +101,8 @@ type TorchInfo struct {
 	// BLAS names the BLAS library and the kernel it runs, when known.
 	BLAS string `json:"blas"`
 	TF32 bool   `json:"tf32"`
+	// Attention is the attention path the script took, when it says.
+	Attention string `json:"attention,omitempty"`
 }
 
 // String is a one-line summary, such as
@@ -112,6 +117,9 @@ func (i TorchInfo) String() string {
 	}
 	if strings.HasPrefix(i.Device, "cuda") {
 		s += fmt.Sprintf(", tf32=%v", i.TF32)
+	}
+	if i.Attention != "" {
+		s += ", attention=" + i.Attention
 	}
 	return s
 }
@@ -160,6 +168,9 @@ func (t *TorchRunner) Start(ctx context.Context, suite string) (*TorchSession, e
 	if _, err := os.Stat(script); err != nil {
 		return nil, fmt.Errorf("reference script for suite %s: %w", suite, err)
 	}
+	if err := t.Options.Check(); err != nil {
+		return nil, err
+	}
 	python := t.Python
 	if python == "" {
 		python = DefaultPython
@@ -184,7 +195,7 @@ func (t *TorchRunner) Start(ctx context.Context, suite string) (*TorchSession, e
 		return nil, fmt.Errorf("run %s: %w", s.name, err)
 	}
 	hdr := TorchHeader{Suite: suite, Device: t.Device, Threads: t.Threads, Warmup: t.Timing.Warmup,
-		MinTime: t.Timing.MinTime.Seconds(), Seed: t.Seed}
+		MinTime: t.Timing.MinTime.Seconds(), Seed: t.Seed, TorchOptions: t.Options}
 	rep, err := s.call(hdr)
 	if err == nil && rep.Info == nil {
 		err = fmt.Errorf("reference %s: the first reply has no info", s.name)
