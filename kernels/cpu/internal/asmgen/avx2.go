@@ -135,31 +135,7 @@ func emitMapY(dst reg.Register, srcs []reg.Register, n reg.Register, unroll int,
 			VMOVUPS(r, at(dst, u))
 		}
 	}
-	if unroll > 1 {
-		CMPQ(n, U32(yLanes*unroll))
-		JB(LabelRef("single"))
-		Label("unrolled")
-		for u := range unroll {
-			step(u, nil)
-		}
-		ADDQ(U32(yLanes*unroll), i)
-		SUBQ(U32(yLanes*unroll), n)
-		CMPQ(n, U32(yLanes*unroll))
-		JAE(LabelRef("unrolled"))
-	}
-	Label("single")
-	CMPQ(n, U8(yLanes))
-	JB(LabelRef("tail"))
-	step(0, nil)
-	ADDQ(U8(yLanes), i)
-	SUBQ(U8(yLanes), n)
-	JMP(LabelRef("single"))
-
-	Label("tail")
-	TESTQ(n, n)
-	JZ(LabelRef("done"))
-	step(0, tailMaskY(n))
-	Label("done")
+	emitBlockLoop(i, n, yLanes, unroll, func(u int) { step(u, nil) }, func() { step(0, tailMaskY(n)) })
 }
 
 // tailMaskY returns a lane mask with all bits set in the lanes below n
