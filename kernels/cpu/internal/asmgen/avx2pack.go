@@ -159,28 +159,8 @@ func genPackA6AVX2(rows bool) {
 // int): kc rows of 16 values, ldb elements apart, copied to consecutive
 // 64-byte rows of dst.
 func genPackB16AVX2() {
-	TEXT("gemmPackB16AVX2", NOSPLIT, "func(dst, src *float32, ldb, kc int)")
-	Pragma("noescape")
-	Doc("gemmPackB16AVX2 packs kc depths of a 16-column B micro-panel from row-major B with AVX2.")
-	dst := Load(Param("dst"), GP64())
-	src := Load(Param("src"), GP64())
-	ldb := Load(Param("ldb"), GP64())
-	SHLQ(U8(2), ldb)
-	kc := Load(Param("kc"), GP64())
-	TESTQ(kc, kc)
-	JZ(LabelRef("done"))
-	Label("row")
-	VMOVUPS(Mem{Base: src}, reg.Y0)
-	VMOVUPS(Mem{Base: src, Disp: 32}, reg.Y1)
-	VMOVUPS(reg.Y0, Mem{Base: dst})
-	VMOVUPS(reg.Y1, Mem{Base: dst, Disp: 32})
-	ADDQ(ldb, src)
-	ADDQ(U32(64), dst)
-	DECQ(kc)
-	JNZ(LabelRef("row"))
-	Label("done")
-	VZEROUPPER()
-	RET()
+	genPackBRows("gemmPackB16AVX2", "gemmPackB16AVX2 packs kc depths of a 16-column B micro-panel from row-major B with AVX2.",
+		reg.Y0, reg.Y1, 32)
 }
 
 // genPackBT16AVX2 emits gemmPackBT16AVX2, func(dst, src *float32, ldb,
