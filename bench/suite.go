@@ -23,6 +23,10 @@ type Case struct {
 	Work float64
 	// Params are the JSON-encodable parameters of the case.
 	Params map[string]any
+	// ModelGFLOP, when positive, is the model's arithmetic in one run
+	// (GFLOP): the record then gets the model FLOP utilisation against
+	// the GEMM's peak measured in the same invocation.
+	ModelGFLOP float64
 	// Setup prepares the case on a backend. It returns the timed function,
 	// which runs the case once and waits for the device, and a function
 	// that releases what Setup allocated.
