@@ -68,6 +68,8 @@ func runCase(ctx context.Context, cfg Config, suite string, c Case) (rec Record)
 		}
 	}()
 	runtime.GC()
+	s := tensor.NewScope(cfg.Backend) // what the case sets up
+	defer s.Close()
 	run, done, err := c.Setup(cfg.Backend)
 	if err != nil {
 		rec.Error = fmt.Sprintf("setup: %v", err)

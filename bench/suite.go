@@ -23,9 +23,10 @@ type Case struct {
 	Work float64
 	// Params are the JSON-encodable parameters of the case.
 	Params map[string]any
-	// Setup prepares the case on a backend. It returns the timed function,
-	// which runs the case once and waits for the device, and a function
-	// that releases what Setup allocated.
+	// Setup prepares the case on a backend, inside a scope that owns what
+	// it makes until the case ends. It returns the timed function, which
+	// runs the case once (freeing what it makes) and waits for the device,
+	// and a function that undoes what the scope does not.
 	Setup func(be tensor.Backend) (run func() error, done func(), err error)
 }
 
@@ -109,11 +110,6 @@ func syncRun(be tensor.Backend, f func()) func() error {
 	}
 }
 
-// releaseAll returns a function that releases every tensor.
-func releaseAll(ts ...*tensor.Tensor) func() {
-	return func() {
-		for _, t := range ts {
-			t.Release()
-		}
-	}
-}
+// nothing is the done function of a case whose tensors the case's scope
+// frees.
+func nothing() {}

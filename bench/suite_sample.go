@@ -75,11 +75,7 @@ func setupSample(be tensor.Backend, mb modelBench, tc tokenizer.Config) (func() 
 			return fmt.Errorf("device %s: %w", be.Name(), err)
 		}
 		opt.Seed++
-		res.Images.Release()
-		for k := range res.IDs {
-			res.IDs[k].Release()
-			res.Z[k].Release()
-		}
+		res.Release()
 		return nil
 	}
 	return run, func() {}, nil

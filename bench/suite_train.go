@@ -48,35 +48,28 @@ func setupTrain(be tensor.Backend, mb modelBench, method string) (func() error, 
 	cfg.Method, cfg.Batch, cfg.Schedule = method, mb.Batch, train.ScheduleFixed
 	obj, err := train.NewObjective(cfg, model, tok, mb.Cfg.NumClasses)
 	if err != nil {
-		tok.release()
 		return nil, nil, fmt.Errorf("bench objective: %w", err)
 	}
 	params := model.Parameters()
 	opt, err := nn.NewAdamW(params, nn.AdamWConfig{LR: float32(cfg.LR), Beta1: cfg.Beta1, Beta2: cfg.Beta2, Eps: 1e-8,
 		WeightDecay: cfg.WeightDecay})
 	if err != nil {
-		tok.release()
 		return nil, nil, fmt.Errorf("bench optimiser: %w", err)
 	}
 	labels := labelsTensor(be, mb.Batch, mb.Cfg.NumClasses)
 	batch := train.NewBatch(tok, sar.NextScaleInputs, nil, labels, mb.Scales)
 	var offset uint64
 	run := func() error {
-		g := autograd.NewGraph()
+		g := autograd.NewGraph(be)
+		defer g.Close()
 		l := obj.Loss(g, batch, offset)
 		offset += 1 << 32
 		nn.ZeroGrads(params)
-		err := g.Backward(l.Total)
-		l.Release()
-		if err != nil {
+		if err := g.Backward(l.Total); err != nil {
 			return fmt.Errorf("backward: %w", err)
 		}
+		g.Close() // the activations, before the optimiser
 		return optimiserStep(be, params, opt, cfg.Clip)
 	}
-	done := func() {
-		nn.ZeroGrads(params)
-		batch.Release()
-		tok.release()
-	}
-	return run, done, nil
+	return run, func() { nn.ZeroGrads(params) }, nil
 }

@@ -1,6 +1,8 @@
 package vulkan
 
 import (
+	"math"
+
 	"sargo/tensor"
 )
 
@@ -120,8 +122,28 @@ func (b *Backend) elementwiseOuter(name string, spec []uint32, alpha, beta float
 // Copy writes src into dst elementwise.
 func (b *Backend) Copy(dst, src tensor.View) { b.elementwise("copy", nil, 0, 0, dst, src) }
 
-// Fill sets every element of dst to v.
-func (b *Backend) Fill(dst tensor.View, v float32) { b.elementwise("fill", nil, v, 0, dst) }
+// Fill sets every element of dst to v: a vkCmdFillBuffer when dst is one
+// contiguous range, else the fill shader. Fills with 0 count in MemStats.
+func (b *Backend) Fill(dst tensor.View, v float32) {
+	n := 1
+	for _, s := range dst.Shape {
+		n *= s
+	}
+	if n == 0 {
+		return
+	}
+	if v == 0 {
+		b.mem.ZeroFill(int64(n) * 4)
+	}
+	shape, st := collapse(dst.Shape, [][]int{dst.Strides})
+	if len(shape) <= 1 && (len(shape) == 0 || st[0][0] == 1) {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		b.fill(storage(dst.Buf), dst.Offset, n, math.Float32bits(v))
+		return
+	}
+	b.elementwise("fill", nil, v, 0, dst)
+}
 
 // Unary computes dst = op(src; alpha, beta).
 func (b *Backend) Unary(op tensor.UnaryOp, dst, src tensor.View, alpha, beta float32) {

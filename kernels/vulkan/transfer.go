@@ -2,13 +2,14 @@ package vulkan
 
 import "fmt"
 
-// Transfers for storages the host cannot map (poolDevice): zero fills,
-// and writes and reads through host-visible staging buffers, recorded into
-// the batch with the same hazard tracking as dispatches.
+// Transfers: fills, and, for storages the host cannot map (poolDevice),
+// writes and reads through host-visible staging buffers, recorded into the
+// batch with the same hazard tracking as dispatches.
 
-// zeroFill records filling s with zeros. The caller holds b.mu.
-func (b *Backend) zeroFill(s *Buffer) {
-	if b.err != nil {
+// fill records setting n elements of s from element off to the 32-bit
+// pattern bits (vkCmdFillBuffer). The caller holds b.mu.
+func (b *Backend) fill(s *Buffer, off, n int, bits uint32) {
+	if b.err != nil || b.closed || s.block == nil {
 		return
 	}
 	f, err := b.current()
@@ -17,7 +18,7 @@ func (b *Backend) zeroFill(s *Buffer) {
 		return
 	}
 	barrier := b.track([]access{{s, true}})
-	b.stream.dev.fillBuffer(f.h.cmd, s.block.buffer, s.offset, uint64(max(s.n, 1))*4, 0, barrier)
+	b.stream.dev.fillBuffer(f.h.cmd, s.block.buffer, s.offset+uint64(off)*4, uint64(n)*4, bits, barrier)
 	b.countCopy(f)
 }
 
@@ -27,7 +28,7 @@ func (b *Backend) writeStaged(buf *Buffer, off int, src []float32) {
 	if b.err != nil {
 		return
 	}
-	st, err := b.staging.alloc(len(src), b.completed.Load())
+	st, err := b.staging.alloc(len(src), b.completed.Load(), b.waitIdle)
 	if err != nil {
 		b.fail(fmt.Errorf("vulkan: write %d elements: staging: %w", len(src), err))
 		return
@@ -46,7 +47,7 @@ func (b *Backend) readStaged(buf *Buffer, off int, dst []float32) error {
 	if len(dst) == 0 {
 		return nil
 	}
-	st, err := b.staging.alloc(len(dst), b.completed.Load())
+	st, err := b.staging.alloc(len(dst), b.completed.Load(), b.waitIdle)
 	if err != nil {
 		err = fmt.Errorf("vulkan: read %d elements: staging: %w", len(dst), err)
 		b.fail(err)

@@ -88,15 +88,14 @@ func TrainClassifier(ctx context.Context, c *Classifier, ds *data.Dataset, cfg C
 // the loss.
 func classifierStep(c *Classifier, ds *data.Dataset, idx []int, opt *nn.AdamW, lr float64) (float64, error) {
 	xs, ys := ds.Batch(idx, nil)
+	g := autograd.NewGraph(c.dev) // owns everything the step makes
+	defer g.Close()
 	x := tensor.FromSlice(c.dev, xs, len(idx), ds.C, ds.H, ds.W)
-	defer x.Release()
 	yf := make([]float32, len(ys))
 	for i, y := range ys {
 		yf[i] = float32(y)
 	}
 	y := tensor.FromSlice(c.dev, yf, len(ys))
-	defer y.Release()
-	g := autograd.NewGraph()
 	_, logits := c.Forward(g, autograd.Const(x))
 	loss := g.CrossEntropy(logits, y, autograd.DefaultCEOptions())
 	params := opt.Params()

@@ -114,7 +114,8 @@ type Generated struct {
 }
 
 // GenerateSet draws n samples with labels i mod classes in batches,
-// timing generation (transformer and decoder) alone.
+// timing generation (transformer and decoder) alone. The images belong to
+// the caller's scope.
 func GenerateSet(m *sar.Model, vq *tokenizer.VQ, opt Options) (*Generated, error) {
 	if opt.N < 1 || opt.Batch < 1 {
 		return nil, fmt.Errorf("generate set: n %d, batch %d: want positive values", opt.N, opt.Batch)
@@ -123,6 +124,8 @@ func GenerateSet(m *sar.Model, vq *tokenizer.VQ, opt Options) (*Generated, error
 	if len(sc) == 0 {
 		sc = schedule.VARList(vq.Cfg.Latent())
 	}
+	s := tensor.NewScope(vq.Device())
+	defer s.Close()
 	out := &Generated{}
 	var parts []*tensor.Tensor
 	for lo := 0; lo < opt.N; lo += opt.Batch {
@@ -133,33 +136,38 @@ func GenerateSet(m *sar.Model, vq *tokenizer.VQ, opt Options) (*Generated, error
 		}
 		so := sample.Options{Schedule: sc, CFG: opt.CFG, TopK: opt.TopK, TopP: opt.TopP, Temperature: opt.Temperature,
 			Seed: opt.Seed + uint64(lo)*0x9e3779b97f4a7c15}
-		t0 := time.Now()
-		res, err := sample.Generate(m, vq, labels, so, nil)
+		images, secs, err := generateBatch(m, vq, labels, so)
 		if err != nil {
 			return nil, fmt.Errorf("generate set: batch at %d: %w", lo, err)
 		}
-		if err := res.Images.Backend().Err(); err != nil {
-			return nil, fmt.Errorf("generate set: batch at %d: %w", lo, err)
-		}
-		// Reading one value waits for the device to finish the batch.
-		probe := res.Images.Narrow(0, 0, 1)
-		if _, err := probe.Read(); err != nil {
-			return nil, fmt.Errorf("generate set: %w", err)
-		}
-		probe.Release()
-		out.Seconds += time.Since(t0).Seconds()
-		parts = append(parts, res.Images)
-		for k := range res.IDs {
-			res.IDs[k].Release()
-			res.Z[k].Release()
-		}
+		out.Seconds += secs
+		parts = append(parts, images)
 		out.Labels = append(out.Labels, labels...)
 	}
 	out.Images = tensor.Concat(0, parts...)
-	for _, p := range parts {
-		p.Release()
-	}
+	s.Keep(out.Images)
 	return out, nil
+}
+
+// generateBatch generates one batch and waits for it, returning the
+// images (in the caller's scope) and the seconds taken.
+func generateBatch(m *sar.Model, vq *tokenizer.VQ, labels []int, so sample.Options) (*tensor.Tensor, float64, error) {
+	s := tensor.NewScope(vq.Device())
+	defer s.Close()
+	t0 := time.Now()
+	res, err := sample.Generate(m, vq, labels, so, nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := res.Images.Backend().Err(); err != nil {
+		return nil, 0, err
+	}
+	// Reading one value waits for the device to finish the batch.
+	if _, err := res.Images.Narrow(0, 0, 1).Read(); err != nil {
+		return nil, 0, err
+	}
+	s.Keep(res.Images)
+	return res.Images, time.Since(t0).Seconds(), nil
 }
 
 // Score computes every sample metric of generated images against the
@@ -207,6 +215,8 @@ func TokenizerQuality(vq *tokenizer.VQ, ds *data.Dataset, n int) (recon, usage f
 		return 0, 0, fmt.Errorf("tokenizer quality: %w", err)
 	}
 	used := make([]bool, vq.Cfg.Codebook)
+	sc := tensor.NewScope(vq.Device())
+	defer sc.Close()
 	for lo := 0; lo < n; lo += 100 {
 		hi := min(lo+100, n)
 		idx := make([]int, hi-lo)
@@ -216,10 +226,10 @@ func TokenizerQuality(vq *tokenizer.VQ, ds *data.Dataset, n int) (recon, usage f
 		xs, _ := ds.Batch(idx, nil)
 		x := tensor.FromSlice(vq.Device(), xs, len(idx), ds.C, ds.H, ds.W)
 		ids, z := vq.Tokenize(x, schedule.Schedule{s})
-		x.Release()
 		v, err := ids[0].Read()
-		ids[0].Release()
-		z[0].Release()
+		for _, t := range []*tensor.Tensor{x, ids[0], z[0]} {
+			t.Release() // one batch's, as the loop goes
+		}
 		if err != nil {
 			return 0, 0, fmt.Errorf("tokenizer quality: %w", err)
 		}

@@ -194,7 +194,8 @@ func seq(n int) []int {
 func grads(t testing.TB, params []nn.NamedParam, loss func(g *autograd.Graph) *autograd.Var) map[string][]float32 {
 	t.Helper()
 	nn.ZeroGrads(params)
-	g := autograd.NewGraph()
+	g := autograd.NewGraph(params[0].Var.Value.Backend())
+	defer g.Close()
 	require.NoError(t, g.Backward(loss(g)))
 	out := map[string][]float32{}
 	for _, p := range params {
@@ -206,4 +207,11 @@ func grads(t testing.TB, params []nn.NamedParam, loss func(g *autograd.Graph) *a
 	}
 	nn.ZeroGrads(params)
 	return out
+}
+
+// newGraph opens a graph on dev that is closed when the test ends.
+func newGraph(t testing.TB, dev tensor.Backend) *autograd.Graph {
+	g := autograd.NewGraph(dev)
+	t.Cleanup(g.Close)
+	return g
 }

@@ -115,20 +115,18 @@ func (t *Trainer) RNGOffset() uint64 { return uint64(t.Step) * rngStride }
 // StepsPerEpoch is the number of batches in one pass over the data.
 func (t *Trainer) StepsPerEpoch() int { return t.load.stepsPerEpoch() }
 
-// batch builds step t's batch on the device.
+// batch builds step t's batch on the device, in the caller's scope.
 func (t *Trainer) batch(step int) (*Batch, int) {
 	x, labels, epoch := t.load.at(step)
 	ds := t.setup.Data
 	dev := t.setup.Dev
 	xt := tensor.FromSlice(dev, x, len(labels), ds.C, ds.H, ds.W)
-	defer xt.Release()
 	lf := make([]float32, len(labels))
 	for i, l := range labels {
 		lf[i] = float32(l)
 	}
 	lt := tensor.FromSlice(dev, lf, len(labels))
 	dropped := t.setup.Net.DropLabels(lt, t.Cfg.Seed, t.RNGOffset())
-	lt.Release()
 	scales := stepSchedule(t.Cfg.Schedule, t.setup.Largest, t.Cfg.Seed, step)
 	return NewBatch(t.setup.Tok, t.setup.Inputs, xt, dropped, scales), epoch
 }
@@ -136,15 +134,20 @@ func (t *Trainer) batch(step int) (*Batch, int) {
 // TrainStep runs one optimisation step: forward, backward, one read of
 // the loss terms and the squared gradient norm, clipping and AdamW. A
 // non-finite loss or gradient returns a *NonFiniteError without updating
-// (or, with SkipNonFinite, skips the step and reports Skipped).
+// (or, with SkipNonFinite, skips the step and reports Skipped). What the
+// step makes is freed before it returns; the parameters, their moments
+// and no gradient remain.
 func (t *Trainer) TrainStep() (StepResult, error) {
 	start := time.Now()
 	t.setup.Net.SetTrain(true)
+	dev := t.setup.Dev
+	s := tensor.NewScope(dev) // the batch
+	defer s.Close()
 	b, epoch := t.batch(t.Step)
-	defer b.Release()
 	res := StepResult{Step: t.Step, Epoch: epoch, LR: t.LR.LR(t.Step)}
 
-	g := autograd.NewGraph()
+	g := autograd.NewGraph(dev)
+	defer g.Close()
 	// Drop-path draws come from the step's own range too, so a resumed run
 	// continues the same stream.
 	if d, ok := t.setup.Net.(dropPathSeeker); ok {
@@ -154,10 +157,8 @@ func (t *Trainer) TrainStep() (StepResult, error) {
 	l := t.Obj.Loss(g, b, t.RNGOffset()+1<<24)
 	nn.ZeroGrads(t.params)
 	if err := g.Backward(l.Total); err != nil {
-		l.Release()
 		return res, fmt.Errorf("step %d: backward: %w", t.Step, err)
 	}
-	l.Release()
 	res.Tokens = l.Tokens
 
 	// One read per step: the loss terms and the squared gradient norm.
@@ -171,12 +172,11 @@ func (t *Trainer) TrainStep() (StepResult, error) {
 			names, vals = append(names, x.name), append(vals, x.v.Value)
 		}
 	}
-	sq := nn.GradSquaredNorm(t.params)
-	if sq != nil {
+	if sq := nn.GradSquaredNorm(t.params); sq != nil {
 		names, vals = append(names, "gradient"), append(vals, sq)
 	}
 	host, err := readScalars(vals)
-	sq.Release()
+	g.Close() // the activations; the gradients stay with the parameters
 	if err != nil {
 		return res, fmt.Errorf("step %d: %w", t.Step, err)
 	}
@@ -230,12 +230,7 @@ func readScalars(ts []*tensor.Tensor) ([]float32, error) {
 	for i, t := range ts {
 		flat[i] = t.Reshape(1)
 	}
-	all := tensor.Concat(0, flat...)
-	for _, f := range flat {
-		f.Release()
-	}
-	defer all.Release()
-	v, err := all.Read()
+	v, err := tensor.Concat(0, flat...).Read()
 	if err != nil {
 		return nil, fmt.Errorf("read losses: %w", err)
 	}

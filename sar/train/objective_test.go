@@ -75,8 +75,7 @@ func TestCSFLTargetsAreTeacherPredictions(t *testing.T) {
 		t.Run(rollout, func(t *testing.T) {
 			s, o := sarSetup(t, rollout, 1, TeacherArgmax)
 			b := fakeBatch(t, s, 6, testScales)
-			l, tr := o.sar(autograd.NewGraph(), b, 0)
-			defer l.Release()
+			_, tr := o.sar(newGraph(t, s.Dev), b, 0)
 			// The teacher's argmax over a no-grad teacher-forcing pass.
 			zT := s.Net.Forward(nil, b.Labels, b.Scales, autograd.Const(b.Inputs)).Value
 			offs := b.Scales.Offsets()
@@ -128,6 +127,7 @@ func TestCSFLGradientFlowsOnlyThroughPass2(t *testing.T) {
 				full[sigma] = grads(t, params, func(g *autograd.Graph) *autograd.Var {
 					var l Losses
 					l, tr = o.sar(g, b, 0)
+					g.Scope().Keep(tr.Inputs, tr.Targets) // used after the graph
 					return l.Total
 				})
 			}
@@ -153,8 +153,8 @@ func TestTeacherSampleWithCFG(t *testing.T) {
 	s, o := sarSetup(t, "last", 0.5, TeacherSample)
 	require.True(t, o.Teacher.guided())
 	b := fakeBatch(t, s, 4, testScales)
-	l1, tr1 := o.sar(autograd.NewGraph(), b, 10)
-	l2, tr2 := o.sar(autograd.NewGraph(), b, 10)
+	l1, tr1 := o.sar(newGraph(t, s.Dev), b, 10)
+	l2, tr2 := o.sar(newGraph(t, s.Dev), b, 10)
 	assert.Equal(t, tr1.Targets.Data(), tr2.Targets.Data(), "same offset, same draws")
 	for _, v := range tr1.Targets.Data() {
 		assert.True(t, v >= 0 && v < fakeVocab)

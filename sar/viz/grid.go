@@ -7,6 +7,7 @@ import (
 	"sargo/sar"
 	"sargo/sar/sample"
 	"sargo/sar/tokenizer"
+	"sargo/tensor"
 )
 
 // SampleGrid draws perClass samples of every class with opt, one row per
@@ -22,6 +23,8 @@ func SampleGrid(path string, m *sar.Model, vq *tokenizer.VQ, perClass int, opt s
 			labels = append(labels, c)
 		}
 	}
+	s := tensor.NewScope(vq.Device())
+	defer s.Close()
 	res, err := sample.Generate(m, vq, labels, opt, nil)
 	if err != nil {
 		return fmt.Errorf("sample grid: %w", err)
