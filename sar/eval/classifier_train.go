@@ -42,6 +42,8 @@ func TrainClassifier(ctx context.Context, c *Classifier, ds *data.Dataset, cfg C
 		return fmt.Errorf("train classifier: dataset %s (%dx%dx%d, %d classes) does not fit the classifier (%dx%dx%d, %d classes)",
 			ds.Name, ds.C, ds.H, ds.W, len(ds.Classes), c.Cfg.Channels, c.Cfg.ImageSize, c.Cfg.ImageSize, c.Cfg.Classes)
 	}
+	s := tensor.NewScope(c.dev) // the optimiser's moments, for this run
+	defer s.Close()
 	params := c.Parameters()
 	opt, err := nn.NewAdamW(params, nn.AdamWConfig{LR: cfg.LR, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: 1e-4})
 	if err != nil {

@@ -83,6 +83,8 @@ func Train(ctx context.Context, m *VQ, ds *data.Dataset, cfg TrainConfig, outDir
 	if err := cfg.validate(mc.Latent()); err != nil {
 		return TrainStats{}, err
 	}
+	s := tensor.NewScope(m.dev) // the run's state: optimiser moments, usage counts, sums
+	defer s.Close()
 	t, err := newTrainer(m, ds, cfg, outDir, log)
 	if err != nil {
 		return TrainStats{}, err

@@ -165,6 +165,12 @@ func fakeSetup(t testing.TB, cfg Config) Setup {
 	t.Helper()
 	dev, err := tensor.Open("cpu")
 	require.NoError(t, err)
+	return fakeSetupOn(t, cfg, dev)
+}
+
+// fakeSetupOn is a training setup over the fakes on dev.
+func fakeSetupOn(t testing.TB, cfg Config, dev tensor.Backend) Setup {
+	t.Helper()
 	return Setup{Cfg: cfg, Net: newFakeNet(t, dev, fakeClasses, fakeCVae, fakeVocab, 1), Tok: newFakeTok(dev, fakeVocab, fakeCVae),
 		NullClass: fakeClasses, Largest: fakeLargest, Data: fakeData(32, fakeClasses), Dev: dev}
 }

@@ -14,6 +14,7 @@ import (
 
 	"sargo/internal/atomicfile"
 	"sargo/nn"
+	"sargo/tensor"
 )
 
 // The files of a run directory.
@@ -94,6 +95,8 @@ func Run(ctx context.Context, s Setup, o RunOptions) (Summary, error) {
 			return sum, fmt.Errorf("run: %w", err)
 		}
 	}
+	sc := tensor.NewScope(s.Dev) // the run's state: optimiser moments
+	defer sc.Close()
 	tr, err := NewTrainer(s)
 	if err != nil {
 		return sum, err
