@@ -299,7 +299,9 @@ func deliver(n *node, j int, gx *tensor.Tensor, grads map[*Var]*gradient, ns *te
 	if !slices.Equal(gx.Shape(), in.Value.Shape()) {
 		panic(fmt.Sprintf("autograd: %s: gradient %v for input %d of shape %v", n.op, gx.Shape(), j, in.Value.Shape()))
 	}
-	if !gx.IsContiguous() {
+	// A leaf keeps its gradient: a view of a larger storage (a piece of a
+	// Concat's gradient) would keep all of it.
+	if !gx.IsContiguous() || (in.leaf && !gx.IsWhole()) {
 		c := gx.Clone()
 		gx.Release()
 		gx = c

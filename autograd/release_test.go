@@ -94,3 +94,16 @@ func requirePanics(t *testing.T, f func(), msg string) {
 	}()
 	f()
 }
+
+func TestLeafGradientsAreWhole(t *testing.T) {
+	// The pieces of a Concat's gradient are views of one storage; a leaf
+	// gets a copy of its piece, not a view holding the whole.
+	a, b := Param(tens([]float64{1, 2}, 2)), Param(tens([]float64{3, 4, 5}, 3))
+	g := newGraph(t)
+	require.NoError(t, g.Backward(g.Sum(g.Square(g.Concat(0, a, b)), false)))
+	for _, p := range []*Var{a, b} {
+		require.True(t, p.Grad.IsWhole(), "gradient %v", p.Grad)
+	}
+	require.Equal(t, []float32{2, 4}, a.Grad.Data())
+	require.Equal(t, []float32{6, 8, 10}, b.Grad.Data())
+}

@@ -119,6 +119,12 @@ func (t *Tensor) IsContiguous() bool {
 	return true
 }
 
+// IsWhole reports whether t is contiguous and addresses its whole storage,
+// so that holding t holds no more memory than t's elements.
+func (t *Tensor) IsWhole() bool {
+	return t.offset == 0 && t.IsContiguous() && t.buf.s.Len() == t.Size()
+}
+
 // View is the strided window the tensor addresses, for kernels.
 func (t *Tensor) View() View {
 	t.live("View")
