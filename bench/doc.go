@@ -14,5 +14,8 @@
 // sent to it as JSON on stdin) and prints its rates as JSON on stdout; the
 // Record of a case then holds both rates and their ratio sargo/reference.
 // Records print as a table (WriteTable) and save as a JSON list
-// (WriteJSON).
+// (WriteJSON). The train, tokenizer and sample cases also record Memory:
+// the device storages a run allocates, the bytes it allocates and
+// zero-fills, the peak and what stays live after it, and the Go heap's
+// allocations per run, measured over a few untimed runs.
 package bench

@@ -35,6 +35,9 @@ type Record struct {
 	ReferenceDevice string `json:"reference_device,omitempty"`
 	// Params are the case's parameters, as sent to the reference.
 	Params map[string]any `json:"params,omitempty"`
+	// Memory is what one run did with memory, for the cases that measure
+	// it.
+	Memory *Memory `json:"memory,omitempty"`
 	// Error says why the case, or its reference, has no result.
 	Error string `json:"error,omitempty"`
 }

@@ -50,6 +50,9 @@ func Run(ctx context.Context, cfg Config) ([]Record, error) {
 			}
 			fmt.Fprintf(log, "%-11s %-40s sargo %s %s ±%s%s\n", s.Name, c.Name, formatRate(recs[i].Sargo), c.Unit,
 				formatSpread(recs[i].SargoSpread), errSuffix(recs[i].Error))
+			if m := recs[i].Memory; m != nil {
+				fmt.Fprintf(log, "%-11s %-40s memory: %s\n", "", "", m)
+			}
 		}
 		if cfg.Reference != nil && len(cases) > 0 {
 			addReference(ctx, cfg.Reference, s.Name, cases, recs, log)
@@ -70,6 +73,7 @@ func runCase(ctx context.Context, cfg Config, suite string, c Case) (rec Record)
 	runtime.GC()
 	s := tensor.NewScope(cfg.Backend) // what the case sets up
 	defer s.Close()
+	base := cfg.Backend.MemStats().LiveBytes
 	run, done, err := c.Setup(cfg.Backend)
 	if err != nil {
 		rec.Error = fmt.Sprintf("setup: %v", err)
@@ -82,6 +86,11 @@ func runCase(ctx context.Context, cfg Config, suite string, c Case) (rec Record)
 		return rec
 	}
 	rec.Sargo, rec.SargoSpread, rec.SargoRuns, rec.SargoCPU = st.Median, st.Spread(), st.Runs, st.CPU
+	if c.Memory {
+		if rec.Memory, err = measureMemory(cfg.Backend, run, base, c.StateBytes); err != nil {
+			rec.Error = err.Error()
+		}
+	}
 	return rec
 }
 

@@ -28,6 +28,10 @@ type Case struct {
 	// runs the case once (freeing what it makes) and waits for the device,
 	// and a function that undoes what the scope does not.
 	Setup func(be tensor.Backend) (run func() error, done func(), err error)
+	// Memory asks for the case's Memory record; StateBytes, when set, says
+	// what should stay live after a run (called after Setup).
+	Memory     bool
+	StateBytes func() int64
 }
 
 // Suite is a named list of cases.

@@ -48,7 +48,8 @@ func tokenizerCases(quick bool) ([]Case, error) {
 	return []Case{{
 		Name: fmt.Sprintf("step %dx%d c%d base%d cvae%d V%d B%d", c.ImageSize, c.ImageSize, c.ImageChannels, c.Base, c.CVae, c.Codebook, tb.Batch),
 		Kind: "tokenizer_step", Unit: "images/s", Work: float64(tb.Batch), Params: tb.params(),
-		Setup: func(be tensor.Backend) (func() error, func(), error) { return tb.setup(be) },
+		Setup:  func(be tensor.Backend) (func() error, func(), error) { return tb.setup(be) },
+		Memory: true,
 	}}, nil
 }
 

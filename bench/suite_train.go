@@ -24,6 +24,7 @@ func trainCases(quick bool) ([]Case, error) {
 	mb := benchModel(quick)
 	var cases []Case
 	for _, method := range []string{train.MethodTF, train.MethodSAR} {
+		var state int64
 		params := mb.params()
 		params["method"] = method
 		params["sigma"] = 0.01
@@ -31,13 +32,18 @@ func trainCases(quick bool) ([]Case, error) {
 		cases = append(cases, Case{
 			Name: fmt.Sprintf("%s step d%d w%d B%d L%d", method, mb.Cfg.Depth, mb.Cfg.Width, mb.Batch, mb.Scales.Tokens()),
 			Kind: "train_step", Unit: "tokens/s", Work: float64(mb.Batch * mb.Scales.Tokens()), Params: params,
-			Setup: func(be tensor.Backend) (func() error, func(), error) { return setupTrain(be, mb, method) },
+			Setup:  func(be tensor.Backend) (func() error, func(), error) { return setupTrain(be, mb, method, &state) },
+			Memory: true, StateBytes: func() int64 { return state },
 		})
 	}
 	return cases, nil
 }
 
-func setupTrain(be tensor.Backend, mb modelBench, method string) (func() error, func(), error) {
+// setupTrain prepares a training step of the bench model; state receives
+// what should stay live after a step: what the setup made (parameters,
+// optimiser moments, the batch and the codebook) and the gradients.
+func setupTrain(be tensor.Backend, mb modelBench, method string, state *int64) (func() error, func(), error) {
+	live := be.MemStats().LiveBytes
 	model, err := sar.NewModel(mb.Cfg, be, 1)
 	if err != nil {
 		return nil, nil, fmt.Errorf("bench model: %w", err)
@@ -58,6 +64,7 @@ func setupTrain(be tensor.Backend, mb modelBench, method string) (func() error, 
 	}
 	labels := labelsTensor(be, mb.Batch, mb.Cfg.NumClasses)
 	batch := train.NewBatch(tok, sar.NextScaleInputs, nil, labels, mb.Scales)
+	*state = be.MemStats().LiveBytes - live + int64(nn.NumParams(params))*4
 	var offset uint64
 	run := func() error {
 		g := autograd.NewGraph(be)
