@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"sargo/kernels/gpu"
 	"sargo/tensor"
 )
 
@@ -45,14 +46,14 @@ type Options struct {
 // Backend is one Vulkan device. Its methods may be called from one
 // goroutine at a time (each call takes the backend's lock).
 type Backend struct {
-	name        string
-	info        DeviceInfo
-	in          *instance
-	dev         *device
-	validation  bool
-	batchLimit  int
-	noSubgroups bool
-	noVec4      bool
+	*gpu.Kernels // the compute methods, dispatched through launch
+
+	name       string
+	info       DeviceInfo
+	in         *instance
+	dev        *device
+	validation bool
+	batchLimit int
 
 	mu        sync.Mutex // guards the fields below
 	pool      *pool      // storages
@@ -112,15 +113,19 @@ func newBackend(in *instance, pd unsafe.Pointer, info DeviceInfo, validation boo
 		return nil, err
 	}
 	b := &Backend{
-		name:        fmt.Sprintf("vulkan:%d", info.Index),
-		info:        info,
-		in:          in,
-		dev:         dev,
-		validation:  validation,
-		batchLimit:  opt.BatchLimit,
-		noSubgroups: opt.NoSubgroups,
-		noVec4:      opt.NoVec4,
+		name:       fmt.Sprintf("vulkan:%d", info.Index),
+		info:       info,
+		in:         in,
+		dev:        dev,
+		validation: validation,
+		batchLimit: opt.BatchLimit,
 	}
+	b.Kernels = gpu.New((*kernelDevice)(b), gpu.Features{
+		SubgroupArithmetic:      info.SubgroupArithmetic,
+		MaxWorkgroupInvocations: info.MaxWorkgroupInvocations,
+		MaxWorkgroupSize:        info.MaxWorkgroupSize,
+		MaxSharedMemory:         info.MaxSharedMemory,
+	}, gpu.Options{NoSubgroups: opt.NoSubgroups, NoVec4: opt.NoVec4})
 	if b.batchLimit <= 0 {
 		b.batchLimit = 256
 	}
@@ -160,6 +165,28 @@ func (b *Backend) Describe() string { return "Vulkan " + b.info.String() }
 
 // Info returns what the backend knows about its device.
 func (b *Backend) Info() DeviceInfo { return b.info }
+
+// kernelDevice is the Backend as the gpu.Device of its kernels.
+type kernelDevice Backend
+
+// Launch records a dispatch (see launch).
+func (d *kernelDevice) Launch(name string, spec []uint32, push any, groups [3]uint32, bufs ...gpu.Binding) {
+	(*Backend)(d).launch(name, spec, push, groups, bufs...)
+}
+
+// Alloc allocates a storage.
+func (d *kernelDevice) Alloc(n int) tensor.Storage { return (*Backend)(d).Alloc(n) }
+
+// Free frees a storage.
+func (d *kernelDevice) Free(s tensor.Storage) { (*Backend)(d).Free(s) }
+
+// Fail records a kernel's error as the sticky error.
+func (d *kernelDevice) Fail(err error) {
+	b := (*Backend)(d)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.fail(fmt.Errorf("vulkan: %w", err))
+}
 
 // fail records err as the sticky error if there is none yet. The caller
 // holds b.mu.

@@ -5,30 +5,8 @@ import (
 	"reflect"
 	"unsafe"
 
-	"sargo/tensor"
+	"sargo/kernels/gpu"
 )
-
-// bufArg is one storage buffer binding of a dispatch.
-type bufArg struct {
-	s     tensor.Storage
-	write bool
-}
-
-// read binds s read-only.
-func read(s tensor.Storage) bufArg { return bufArg{s: s} }
-
-// write binds s for writing (or reading and writing).
-func write(s tensor.Storage) bufArg { return bufArg{s: s, write: true} }
-
-// maxGroups is the per-dimension workgroup count every device supports.
-const maxGroups = 65535
-
-// groups1D is the workgroup count for n items at local items per group,
-// capped at 65535 groups: shaders walk the rest with a grid-stride loop.
-func groups1D(n, local int) [3]uint32 {
-	g := (n + local - 1) / local
-	return [3]uint32{uint32(min(max(g, 1), maxGroups)), 1, 1}
-}
 
 // launch records one dispatch of the embedded shader shaders/<name>.spv
 // (entry "main"). spec are specialization constants (constant_id i =
@@ -43,7 +21,7 @@ func groups1D(n, local int) [3]uint32 {
 // earlier. The batch is submitted when it reaches the batch limit.
 // Pipelines are created on first use and cached per (name, spec). Errors
 // become the backend's sticky error, after which launch does nothing.
-func (b *Backend) launch(name string, spec []uint32, push any, groups [3]uint32, bufs ...bufArg) {
+func (b *Backend) launch(name string, spec []uint32, push any, groups [3]uint32, bufs ...gpu.Binding) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.err != nil || b.closed {
@@ -75,7 +53,7 @@ func (b *Backend) launch(name string, spec []uint32, push any, groups [3]uint32,
 	}
 	var sts [maxBindings]*Buffer
 	for i, a := range bufs {
-		s := storage(a.s)
+		s := storage(a.Storage)
 		if s.block == nil {
 			return // a failed allocation; the sticky error is already set
 		}
@@ -102,7 +80,7 @@ func (b *Backend) launch(name string, spec []uint32, push any, groups [3]uint32,
 
 	var acc [maxBindings]access
 	for i, a := range bufs {
-		acc[i] = access{sts[i], a.write}
+		acc[i] = access{sts[i], a.Write}
 	}
 	barrier := b.track(acc[:len(bufs)])
 	st := b.stream

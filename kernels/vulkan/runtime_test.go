@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"sargo/kernels/gpu"
 	"sargo/tensor"
 )
 
@@ -56,8 +57,14 @@ func TestValidationIsActive(t *testing.T) {
 	b, err := Open(0, Options{Validation: true})
 	skipOrFail(t, err)
 	s := b.Alloc(4)
-	p := eltPush{N: 4, Shape: [4]uint32{1, 1, 1, 4}}
-	b.launch("copy", nil, &p, [3]uint32{1, 1, 1}, write(s))
+	p := struct { // shaders/strided.glsl
+		Off         [4]uint32
+		N           uint32
+		Shape       [4]uint32
+		Stride      [16]uint32
+		Alpha, Beta float32
+	}{N: 4, Shape: [4]uint32{1, 1, 1, 4}}
+	b.launch("copy", nil, &p, [3]uint32{1, 1, 1}, gpu.Binding{Storage: s, Write: true})
 	err = b.Sync()
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "validation")

@@ -1,10 +1,52 @@
 package vulkan
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+
+	"sargo/tensor"
+)
 
 // Transfers: fills, and, for storages the host cannot map (poolDevice),
 // writes and reads through host-visible staging buffers, recorded into the
 // batch with the same hazard tracking as dispatches.
+
+// Fill sets every element of dst to v: a vkCmdFillBuffer when dst is one
+// contiguous range, else the fill shader. Fills with 0 count in MemStats.
+func (b *Backend) Fill(dst tensor.View, v float32) {
+	n := 1
+	for _, s := range dst.Shape {
+		n *= s
+	}
+	if n == 0 {
+		return
+	}
+	if v == 0 {
+		b.mem.ZeroFill(int64(n) * 4)
+	}
+	if !oneRun(dst) {
+		b.Kernels.Fill(dst, v)
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.fill(storage(dst.Buf), dst.Offset, n, math.Float32bits(v))
+}
+
+// oneRun reports whether v addresses one contiguous range of its storage.
+func oneRun(v tensor.View) bool {
+	want := 1
+	for i := len(v.Shape) - 1; i >= 0; i-- {
+		if v.Shape[i] == 1 {
+			continue
+		}
+		if v.Strides[i] != want {
+			return false
+		}
+		want *= v.Shape[i]
+	}
+	return true
+}
 
 // fill records setting n elements of s from element off to the 32-bit
 // pattern bits (vkCmdFillBuffer). The caller holds b.mu.

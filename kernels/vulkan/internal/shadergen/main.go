@@ -1,28 +1,44 @@
 // Command shadergen compiles kernels/vulkan/shaders/*.comp to SPIR-V with
-// glslc and checks the result with spirv-val. It runs from go generate in
-// kernels/vulkan; the .spv files it writes are committed.
+// glslc and checks the result with spirv-val, and writes the OpenGL
+// version of each shader (translated by kernels/internal/gltranslate) to
+// kernels/opengl/shaders. It runs from go generate in kernels/vulkan; the
+// .spv and OpenGL files it writes are committed. With -gl it writes only
+// the OpenGL files, which needs no shader tools.
 package main
 
 import (
+	"bytes"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"sargo/kernels/internal/gltranslate"
 )
 
 // Flags are the glslc flags every shader is compiled with; the stale-.spv
 // test in kernels/vulkan uses the same.
 var flags = []string{"-O", "--target-env=vulkan1.1"}
 
+// glDir is where the OpenGL versions go, relative to kernels/vulkan.
+const glDir = "../opengl/shaders"
+
 func main() {
-	if err := run("shaders"); err != nil {
+	glOnly := flag.Bool("gl", false, "write only the OpenGL versions of the shaders")
+	flag.Parse()
+	err := writeGL("shaders", glDir)
+	if err == nil && !*glOnly {
+		err = compile("shaders")
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "shadergen:", err)
 		os.Exit(1)
 	}
 }
 
-func run(dir string) error {
+func compile(dir string) error {
 	srcs, err := filepath.Glob(filepath.Join(dir, "*.comp"))
 	if err != nil {
 		return err
@@ -38,5 +54,39 @@ func run(dir string) error {
 		}
 	}
 	fmt.Printf("shadergen: compiled %d shaders\n", len(srcs))
+	return nil
+}
+
+// writeGL translates every shader of dir for OpenGL into out, writing only
+// files that changed and removing those whose source is gone.
+func writeGL(dir, out string) error {
+	gl, err := gltranslate.Dir(dir)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	old, err := filepath.Glob(filepath.Join(out, "*.comp"))
+	if err != nil {
+		return err
+	}
+	for _, f := range old {
+		if _, keep := gl[filepath.Base(f)]; !keep {
+			if err := os.Remove(f); err != nil {
+				return err
+			}
+		}
+	}
+	for name, text := range gl {
+		path := filepath.Join(out, name)
+		if cur, err := os.ReadFile(path); err == nil && bytes.Equal(cur, text) {
+			continue
+		}
+		if err := os.WriteFile(path, text, 0o644); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("shadergen: translated %d shaders for OpenGL\n", len(gl))
 	return nil
 }

@@ -1,4 +1,4 @@
-package vulkan
+package gpu
 
 import "sargo/tensor"
 
@@ -30,7 +30,7 @@ var (
 )
 
 // chooseTile picks the tiling for an M x N output on this device.
-func (b *Backend) chooseTile(m, n int) matmulTile {
+func (b *Kernels) chooseTile(m, n int) matmulTile {
 	fits := func(t matmulTile) bool {
 		return t.threads() <= b.info.MaxWorkgroupInvocations && t.threads() <= b.info.MaxWorkgroupSize[0] &&
 			t.sharedBytes() <= b.info.MaxSharedMemory
@@ -46,7 +46,7 @@ func (b *Backend) chooseTile(m, n int) matmulTile {
 
 // MatMul runs a batched GEMM, C = Alpha·op(A)·op(B) + Beta·C with Beta 0
 // (overwrite) or non-zero (accumulate).
-func (b *Backend) MatMul(a tensor.MatMulArgs) {
+func (b *Kernels) MatMul(a tensor.MatMulArgs) {
 	if a.Batch == 0 || a.M == 0 || a.N == 0 {
 		return
 	}

@@ -1,4 +1,4 @@
-package vulkan
+package gpu
 
 import "sargo/tensor"
 
@@ -12,7 +12,7 @@ type interpPush struct {
 }
 
 // Interpolate resizes each Hin×Win plane of src into Hout×Wout of dst.
-func (b *Backend) Interpolate(a tensor.InterpArgs, dst, src tensor.Span) {
+func (b *Kernels) Interpolate(a tensor.InterpArgs, dst, src tensor.Span) {
 	n := a.Planes * a.Hout * a.Wout
 	if n == 0 || a.Hin == 0 || a.Win == 0 {
 		return
@@ -24,7 +24,7 @@ func (b *Backend) Interpolate(a tensor.InterpArgs, dst, src tensor.Span) {
 
 // InterpolateBackward writes the gradient of src (overwritten) from the
 // gradient of dst.
-func (b *Backend) InterpolateBackward(a tensor.InterpArgs, dsrc, gdst tensor.Span) {
+func (b *Kernels) InterpolateBackward(a tensor.InterpArgs, dsrc, gdst tensor.Span) {
 	n := a.Planes * a.Hin * a.Win
 	if n == 0 {
 		return

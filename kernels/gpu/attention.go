@@ -1,4 +1,4 @@
-package vulkan
+package gpu
 
 import (
 	"fmt"
@@ -34,20 +34,18 @@ func attnSpec(d int) []uint32 {
 
 // attnCheck records a sticky error and reports false when the head dim is
 // beyond the kernels' register width.
-func (b *Backend) attnCheck(op string, d int) bool {
+func (b *Kernels) attnCheck(op string, d int) bool {
 	if d <= attnMaxD {
 		return true
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.fail(fmt.Errorf("vulkan: %s: head dim %d exceeds %d", op, d, attnMaxD))
+	b.dev.Fail(fmt.Errorf("%s: head dim %d exceeds %d", op, d, attnMaxD))
 	return false
 }
 
 // attnMasks returns the storages bound for the additive mask and the
 // query and key scale ids (placeholders where the mask kind needs none)
 // and a function releasing the placeholders.
-func (b *Backend) attnMasks(a tensor.AttentionArgs) (mask, sq, sk tensor.Storage, release func()) {
+func (b *Kernels) attnMasks(a tensor.AttentionArgs) (mask, sq, sk tensor.Storage, release func()) {
 	mask, fm := b.placeholder(optional(a.MaskValues, a.Mask == tensor.MaskAdditive))
 	sq, fq := b.placeholder(optional(a.ScaleQ, a.Mask == tensor.MaskScale))
 	sk, fk := b.placeholder(optional(a.ScaleK, a.Mask == tensor.MaskScale))
@@ -57,7 +55,7 @@ func (b *Backend) attnMasks(a tensor.AttentionArgs) (mask, sq, sk tensor.Storage
 // attnInputs returns the storages of Q, K and V, with placeholders for
 // the side that has no rows (a storage of no elements cannot be bound),
 // and a function releasing them.
-func (b *Backend) attnInputs(a tensor.AttentionArgs) (q, k, v tensor.Storage, release func()) {
+func (b *Kernels) attnInputs(a tensor.AttentionArgs) (q, k, v tensor.Storage, release func()) {
 	q, fq := b.placeholder(optional(a.Q, a.Lq > 0))
 	k, fk := b.placeholder(optional(a.K, a.Lk > 0))
 	v, fv := b.placeholder(optional(a.V, a.Lk > 0))
@@ -79,7 +77,7 @@ type attentionPush struct {
 
 // Attention runs softmax(scale·Q·Kᵀ + mask)·V over [B, H, L, D] and saves
 // each query's log-sum-exp; a query that sees no key gets zeros and -Inf.
-func (b *Backend) Attention(a tensor.AttentionArgs) {
+func (b *Kernels) Attention(a tensor.AttentionArgs) {
 	nh := a.B * a.H
 	if nh == 0 || a.Lq == 0 || !b.attnCheck("Attention", a.D) {
 		return
@@ -114,14 +112,14 @@ type attnDKDVPush struct {
 // AttentionBackward writes dQ, dK and dV from the saved log-sum-exp:
 // P = exp(S − lse), dV = Pᵀ·dO, dS = P∘(dO·Vᵀ − rowsum(dO∘O)),
 // dQ = scale·dS·K, dK = scale·dSᵀ·Q.
-func (b *Backend) AttentionBackward(a tensor.AttentionArgs, g tensor.AttentionGrads) {
+func (b *Kernels) AttentionBackward(a tensor.AttentionArgs, g tensor.AttentionGrads) {
 	nh := a.B * a.H
 	if nh == 0 || a.D == 0 || !b.attnCheck("AttentionBackward", a.D) {
 		return
 	}
 	rows := nh * a.Lq
-	dd := b.Alloc(max(rows, 1))
-	defer b.Free(dd)
+	dd := b.dev.Alloc(max(rows, 1))
+	defer b.dev.Free(dd)
 	mask, sq, sk, release := b.attnMasks(a)
 	defer release()
 	q, k, v, releaseQKV := b.attnInputs(a)
@@ -152,7 +150,7 @@ func (b *Backend) AttentionBackward(a tensor.AttentionArgs, g tensor.AttentionGr
 
 // attnRows returns the storages of Out, GradOut and Lse, placeholders when
 // there are no queries, and a function releasing them.
-func (b *Backend) attnRows(a tensor.AttentionArgs, g tensor.AttentionGrads) (out, gout, lse tensor.Storage, release func()) {
+func (b *Kernels) attnRows(a tensor.AttentionArgs, g tensor.AttentionGrads) (out, gout, lse tensor.Storage, release func()) {
 	out, fo := b.placeholder(optional(a.Out, a.Lq > 0))
 	gout, fg := b.placeholder(optional(g.GradOut, a.Lq > 0))
 	lse, fl := b.placeholder(optional(a.Lse, a.Lq > 0))

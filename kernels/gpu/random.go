@@ -1,4 +1,4 @@
-package vulkan
+package gpu
 
 import "sargo/tensor"
 
@@ -10,7 +10,7 @@ type randomPush struct {
 	offDst, n, seedLo, seedHi, offLo, offHi uint32
 }
 
-func (b *Backend) random(dst tensor.Span, n int, seed, offset uint64, normal bool) {
+func (b *Kernels) random(dst tensor.Span, n int, seed, offset uint64, normal bool) {
 	if n == 0 {
 		return
 	}
@@ -20,13 +20,13 @@ func (b *Backend) random(dst tensor.Span, n int, seed, offset uint64, normal boo
 
 // RandUniform fills n elements with U[0,1): element i is
 // tensor.PhiloxUniform(seed, offset+i).
-func (b *Backend) RandUniform(dst tensor.Span, n int, seed, offset uint64) {
+func (b *Kernels) RandUniform(dst tensor.Span, n int, seed, offset uint64) {
 	b.random(dst, n, seed, offset, false)
 }
 
 // RandNormal fills n elements with N(0,1): element i is
 // tensor.PhiloxNormal(seed, offset+i), evaluated in float32.
-func (b *Backend) RandNormal(dst tensor.Span, n int, seed, offset uint64) {
+func (b *Kernels) RandNormal(dst tensor.Span, n int, seed, offset uint64) {
 	b.random(dst, n, seed, offset, true)
 }
 
@@ -36,7 +36,7 @@ type topkPush struct {
 
 // TopK writes the k largest values of each row of [rows, n] in descending
 // order and their indices (ties: lower index first).
-func (b *Backend) TopK(vals, idx, src tensor.Span, rows, n, k int) {
+func (b *Kernels) TopK(vals, idx, src tensor.Span, rows, n, k int) {
 	if rows == 0 || k == 0 {
 		return
 	}
@@ -53,7 +53,7 @@ type samplePush struct {
 // Sample draws one index per row of logits with the CPU backend's
 // algorithm (temperature, top-k, top-p, a Philox uniform per row and an
 // inverse-CDF walk in rank order).
-func (b *Backend) Sample(a tensor.SampleArgs, dst, logits tensor.Span) {
+func (b *Kernels) Sample(a tensor.SampleArgs, dst, logits tensor.Span) {
 	if a.Rows == 0 || a.N == 0 {
 		return
 	}

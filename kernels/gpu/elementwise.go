@@ -1,8 +1,6 @@
-package vulkan
+package gpu
 
 import (
-	"math"
-
 	"sargo/tensor"
 )
 
@@ -60,7 +58,7 @@ func collapse(shape []int, strides [][]int) ([]int, [][]int) {
 
 // elementwise dispatches shader name over views (views[0] is written, the
 // rest are read).
-func (b *Backend) elementwise(name string, spec []uint32, alpha, beta float32, views ...tensor.View) {
+func (b *Kernels) elementwise(name string, spec []uint32, alpha, beta float32, views ...tensor.View) {
 	n := 1
 	for _, s := range views[0].Shape {
 		n *= s
@@ -81,7 +79,7 @@ func (b *Backend) elementwise(name string, spec []uint32, alpha, beta float32, v
 }
 
 // elementwiseOuter peels axes beyond the fourth into separate dispatches.
-func (b *Backend) elementwiseOuter(name string, spec []uint32, alpha, beta float32, views []tensor.View, shape []int, st [][]int, offs []int) {
+func (b *Kernels) elementwiseOuter(name string, spec []uint32, alpha, beta float32, views []tensor.View, shape []int, st [][]int, offs []int) {
 	if len(shape) > 4 {
 		inner := make([][]int, len(st))
 		for k := range st {
@@ -104,7 +102,7 @@ func (b *Backend) elementwiseOuter(name string, spec []uint32, alpha, beta float
 		n *= s
 	}
 	p.N = uint32(n)
-	bufs := make([]bufArg, len(views))
+	bufs := make([]Binding, len(views))
 	for k, v := range views {
 		p.Off[k] = uint32(offs[k])
 		for d := range shape {
@@ -120,47 +118,27 @@ func (b *Backend) elementwiseOuter(name string, spec []uint32, alpha, beta float
 }
 
 // Copy writes src into dst elementwise.
-func (b *Backend) Copy(dst, src tensor.View) { b.elementwise("copy", nil, 0, 0, dst, src) }
+func (b *Kernels) Copy(dst, src tensor.View) { b.elementwise("copy", nil, 0, 0, dst, src) }
 
-// Fill sets every element of dst to v: a vkCmdFillBuffer when dst is one
-// contiguous range, else the fill shader. Fills with 0 count in MemStats.
-func (b *Backend) Fill(dst tensor.View, v float32) {
-	n := 1
-	for _, s := range dst.Shape {
-		n *= s
-	}
-	if n == 0 {
-		return
-	}
-	if v == 0 {
-		b.mem.ZeroFill(int64(n) * 4)
-	}
-	shape, st := collapse(dst.Shape, [][]int{dst.Strides})
-	if len(shape) <= 1 && (len(shape) == 0 || st[0][0] == 1) {
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		b.fill(storage(dst.Buf), dst.Offset, n, math.Float32bits(v))
-		return
-	}
-	b.elementwise("fill", nil, v, 0, dst)
-}
+// Fill sets every element of dst to v.
+func (b *Kernels) Fill(dst tensor.View, v float32) { b.elementwise("fill", nil, v, 0, dst) }
 
 // Unary computes dst = op(src; alpha, beta).
-func (b *Backend) Unary(op tensor.UnaryOp, dst, src tensor.View, alpha, beta float32) {
+func (b *Kernels) Unary(op tensor.UnaryOp, dst, src tensor.View, alpha, beta float32) {
 	b.elementwise("unary", []uint32{uint32(op)}, alpha, beta, dst, src)
 }
 
 // UnaryBackward computes dx = gy · op'(x).
-func (b *Backend) UnaryBackward(op tensor.UnaryOp, dx, x, gy tensor.View, alpha, beta float32) {
+func (b *Kernels) UnaryBackward(op tensor.UnaryOp, dx, x, gy tensor.View, alpha, beta float32) {
 	b.elementwise("unary_backward", []uint32{uint32(op)}, alpha, beta, dx, x, gy)
 }
 
 // Binary computes dst = op(a, c).
-func (b *Backend) Binary(op tensor.BinaryOp, dst, a, c tensor.View) {
+func (b *Kernels) Binary(op tensor.BinaryOp, dst, a, c tensor.View) {
 	b.elementwise("binary", []uint32{uint32(op)}, 0, 0, dst, a, c)
 }
 
 // Where computes dst = cond != 0 ? a : c.
-func (b *Backend) Where(dst, cond, a, c tensor.View) {
+func (b *Kernels) Where(dst, cond, a, c tensor.View) {
 	b.elementwise("where", nil, 0, 0, dst, cond, a, c)
 }

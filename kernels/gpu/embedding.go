@@ -1,4 +1,4 @@
-package vulkan
+package gpu
 
 import "sargo/tensor"
 
@@ -10,7 +10,7 @@ type embeddingPush struct {
 }
 
 // Gather copies rows ids[i] of table [V, dim] into dst [n, dim].
-func (b *Backend) Gather(dst, table, ids tensor.Span, n, dim int) {
+func (b *Kernels) Gather(dst, table, ids tensor.Span, n, dim int) {
 	if n == 0 || dim == 0 {
 		return
 	}
@@ -21,7 +21,7 @@ func (b *Backend) Gather(dst, table, ids tensor.Span, n, dim int) {
 // ScatterAdd adds row i of src [n, dim] into row ids[i] of dst. Rows with
 // the same id are added in increasing i by the workgroup of the id's first
 // occurrence, so the result equals a serial loop's bit for bit.
-func (b *Backend) ScatterAdd(dst, src, ids tensor.Span, n, dim int) {
+func (b *Kernels) ScatterAdd(dst, src, ids tensor.Span, n, dim int) {
 	if n == 0 || dim == 0 {
 		return
 	}

@@ -1,4 +1,4 @@
-package vulkan
+package gpu
 
 import "sargo/tensor"
 
@@ -30,7 +30,7 @@ type normPush struct {
 
 // Norm computes a layer norm or group norm with two-pass statistics
 // (biased variance), writing y, the mean and 1/sqrt(var + eps) per row.
-func (b *Backend) Norm(a tensor.NormArgs, y, mean, rstd, x, w, bias tensor.Span) {
+func (b *Kernels) Norm(a tensor.NormArgs, y, mean, rstd, x, w, bias tensor.Span) {
 	s := normShape(a)
 	if s.rows == 0 {
 		return
@@ -72,7 +72,7 @@ type normParamsPush struct {
 // NormBackward writes dx = rstd·(g − mean(g) − x̂·mean(g·x̂)) with g = gy·w
 // and x̂ = (x − mean)·rstd, and adds Σ gy·x̂ into dw and Σ gy into db when
 // their spans are set, summed in a fixed order per parameter.
-func (b *Backend) NormBackward(a tensor.NormArgs, dx, dw, db, x, mean, rstd, w, gy tensor.Span) {
+func (b *Kernels) NormBackward(a tensor.NormArgs, dx, dw, db, x, mean, rstd, w, gy tensor.Span) {
 	s := normShape(a)
 	if s.rows == 0 {
 		return

@@ -1,4 +1,4 @@
-package vulkan
+package gpu
 
 import "sargo/tensor"
 
@@ -47,7 +47,7 @@ func convSpec(mode uint32) []uint32 { return []uint32{mode, convMicro, convDepth
 
 // Conv2d computes y = conv(x, w) + b: the GEMM [Cout, N·Hout·Wout] =
 // w [Cout, Cin·KH·KW] · im2col(x).
-func (b *Backend) Conv2d(a tensor.ConvArgs, y, x, w, bias tensor.Span) {
+func (b *Kernels) Conv2d(a tensor.ConvArgs, y, x, w, bias tensor.Span) {
 	cols := a.N * a.Hout * a.Wout
 	if cols == 0 || a.Cout == 0 {
 		return
@@ -66,7 +66,7 @@ func (b *Backend) Conv2d(a tensor.ConvArgs, y, x, w, bias tensor.Span) {
 
 // Conv2dBackwardInput writes dx: the GEMM [Cin, N·H·W] = wᵀ [Cin, Cout·KH·KW]
 // · the col2im view of gy, each dx element gathering the taps that reach it.
-func (b *Backend) Conv2dBackwardInput(a tensor.ConvArgs, dx, gy, w tensor.Span) {
+func (b *Kernels) Conv2dBackwardInput(a tensor.ConvArgs, dx, gy, w tensor.Span) {
 	cols := a.N * a.H * a.W
 	if cols == 0 || a.Cin == 0 {
 		return
@@ -84,7 +84,7 @@ type convBiasPush struct {
 // Conv2dBackwardWeight writes dw: the GEMM [Cout, Cin·KH·KW] = gy
 // [Cout, N·Hout·Wout] · im2col(x)ᵀ, and db (the sum of gy over batch and
 // space) when HasBias.
-func (b *Backend) Conv2dBackwardWeight(a tensor.ConvArgs, dw, db, x, gy tensor.Span) {
+func (b *Kernels) Conv2dBackwardWeight(a tensor.ConvArgs, dw, db, x, gy tensor.Span) {
 	cols := a.Cin * a.KH * a.KW
 	if cols == 0 || a.Cout == 0 {
 		return

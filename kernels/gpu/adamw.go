@@ -1,4 +1,4 @@
-package vulkan
+package gpu
 
 import (
 	"math"
@@ -24,7 +24,7 @@ type adamwPush struct {
 //
 // The step-dependent bias corrections are computed here, as the CPU
 // backend computes them, and sent as push constants.
-func (b *Backend) AdamW(a tensor.AdamWArgs, param, grad, m, v tensor.Span) {
+func (b *Kernels) AdamW(a tensor.AdamWArgs, param, grad, m, v tensor.Span) {
 	if a.N == 0 {
 		return
 	}

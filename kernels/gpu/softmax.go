@@ -1,4 +1,4 @@
-package vulkan
+package gpu
 
 import "sargo/tensor"
 
@@ -33,19 +33,19 @@ func flag(v bool) uint32 {
 
 // sized returns the storage of sp, or a placeholder (see placeholder) when
 // the span holds no elements: a storage of no elements is never bound.
-func (b *Backend) sized(sp tensor.Span, n int) (tensor.Storage, func()) {
+func (b *Kernels) sized(sp tensor.Span, n int) (tensor.Storage, func()) {
 	return b.placeholder(optional(sp, n > 0))
 }
 
 // placeholder returns the storage of sp, or, when sp is unset, a fresh
 // one-element storage to bind in its place and a function releasing it.
 // Kernels are told by a flag not to touch such a binding.
-func (b *Backend) placeholder(sp tensor.Span) (tensor.Storage, func()) {
+func (b *Kernels) placeholder(sp tensor.Span) (tensor.Storage, func()) {
 	if sp.Buf != nil {
 		return sp.Buf, func() {}
 	}
-	s := b.Alloc(1)
-	return s, func() { b.Free(s) }
+	s := b.dev.Alloc(1)
+	return s, func() { b.dev.Free(s) }
 }
 
 type softmaxPush struct {
@@ -53,7 +53,7 @@ type softmaxPush struct {
 }
 
 // Softmax writes softmax (or log-softmax) of each row of [rows, n].
-func (b *Backend) Softmax(dst, src tensor.Span, rows, n int, log bool) {
+func (b *Kernels) Softmax(dst, src tensor.Span, rows, n int, log bool) {
 	if rows == 0 || n == 0 {
 		return
 	}
@@ -67,7 +67,7 @@ type softmaxBackwardPush struct {
 
 // SoftmaxBackward computes dx = y·(gy − Σ gy·y) for softmax, or
 // dx = gy − e^y·Σ gy for log-softmax, from the forward output y.
-func (b *Backend) SoftmaxBackward(dx, y, gy tensor.Span, rows, n int, log bool) {
+func (b *Kernels) SoftmaxBackward(dx, y, gy tensor.Span, rows, n int, log bool) {
 	if rows == 0 || n == 0 {
 		return
 	}
@@ -84,7 +84,7 @@ type crossEntropyPush struct {
 // CrossEntropy writes per-row losses lse − ((1−s)·x[t] + (s/n)·Σx) and
 // each row's log-sum-exp; rows whose target is ignore (or outside [0, n))
 // get loss 0.
-func (b *Backend) CrossEntropy(loss, lse, logits, targets tensor.Span, rows, n, ignore int, smoothing float32) {
+func (b *Kernels) CrossEntropy(loss, lse, logits, targets tensor.Span, rows, n, ignore int, smoothing float32) {
 	if rows == 0 {
 		return
 	}
@@ -104,7 +104,7 @@ type crossEntropyBackwardPush struct {
 
 // CrossEntropyBackward writes dlogits = gloss[row]·(softmax − target
 // distribution); ignored rows get zeros.
-func (b *Backend) CrossEntropyBackward(dlogits, logits, lse, targets, gloss tensor.Span, rows, n, ignore int, smoothing float32) {
+func (b *Kernels) CrossEntropyBackward(dlogits, logits, lse, targets, gloss tensor.Span, rows, n, ignore int, smoothing float32) {
 	if rows == 0 || n == 0 {
 		return
 	}

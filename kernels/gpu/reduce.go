@@ -1,4 +1,4 @@
-package vulkan
+package gpu
 
 import "sargo/tensor"
 
@@ -15,7 +15,7 @@ const reduceLocal = 256
 // inner]. With inner == 1 one workgroup reduces each row through shared
 // memory (through subgroup arithmetic for sums where the device has it);
 // otherwise each invocation walks one column.
-func (b *Backend) Reduce(op tensor.ReduceOp, dst, src tensor.Span, outer, n, inner int) {
+func (b *Kernels) Reduce(op tensor.ReduceOp, dst, src tensor.Span, outer, n, inner int) {
 	if outer == 0 || inner == 0 {
 		return
 	}

@@ -1,0 +1,50 @@
+#version 430 core
+// Generated from kernels/vulkan/shaders/adamw.comp by kernels/vulkan/internal/shadergen for OpenGL; DO NOT EDIT.
+#ifndef SARGO_SPEC_0
+#define SARGO_SPEC_0 256u
+#endif
+// One fused AdamW step (PyTorch semantics, decoupled weight decay), one
+// invocation per element (grid-stride), in the CPU backend's float32 order:
+//   m = b1*m + (1-b1)*g;  v = b2*v + (1-b2)*g*g
+//   p = p*decay - step*m / (sqrt(v*rbc2) + eps)
+// with decay = 1 - lr*wd, step = lr/(1 - b1^t) and rbc2 = 1/(1 - b2^t)
+// computed on the host. Products are kept unfused (precise) so the result
+// matches the CPU backend.
+
+const uint WG = SARGO_SPEC_0;
+layout(local_size_x = SARGO_SPEC_0) in;
+
+layout(std430, binding = 0) buffer Param0 { float param[]; };
+layout(std430, binding = 1) readonly buffer Grad1 { float grad[]; };
+layout(std430, binding = 2) buffer M2 { float mom[]; };
+layout(std430, binding = 3) buffer V3 { float vel[]; };
+
+layout(std140, binding = 0) uniform Push {
+    uint offParam;
+    uint offGrad;
+    uint offM;
+    uint offV;
+    uint n;
+    float beta1;
+    float oneMinusBeta1;
+    float beta2;
+    float oneMinusBeta2;
+    float eps;
+    float decay;
+    float step;
+    float rbc2;
+} p;
+
+void main() {
+    uint stride = gl_NumWorkGroups.x * WG;
+    for (uint i = gl_GlobalInvocationID.x; i < p.n; i += stride) {
+        precise float g = grad[p.offGrad + i];
+        precise float m = p.beta1 * mom[p.offM + i] + p.oneMinusBeta1 * g;
+        precise float v = p.beta2 * vel[p.offV + i] + p.oneMinusBeta2 * g * g;
+        mom[p.offM + i] = m;
+        vel[p.offV + i] = v;
+        precise float denom = sqrt(v * p.rbc2) + p.eps;
+        precise float x = param[p.offParam + i];
+        param[p.offParam + i] = x * p.decay - p.step * m / denom;
+    }
+}

@@ -1,0 +1,76 @@
+#version 430 core
+// Generated from kernels/vulkan/shaders/binary.comp by kernels/vulkan/internal/shadergen for OpenGL; DO NOT EDIT.
+#ifndef SARGO_SPEC_0
+#define SARGO_SPEC_0 0u
+#endif
+// binary: dst = op(a, b) over strided views (broadcast by zero strides);
+// op is specialization constant 0 (tensor.BinaryOp).
+layout(local_size_x = 256) in;
+const uint OP = SARGO_SPEC_0;
+layout(std430, binding = 0) writeonly buffer Dst0 { float dst[]; };
+layout(std430, binding = 1) readonly buffer A1 { float as_[]; };
+layout(std430, binding = 2) readonly buffer B2 { float bs[]; };
+// #include "strided.glsl", inlined:
+// Shared by the elementwise shaders (copy, fill, unary, unary_backward,
+// binary, where): the push constants of a strided elementwise op over up
+// to four operands of a rank-4 (collapsed) view, and the index arithmetic.
+
+layout(std140, binding = 0) uniform Push {
+	uint off[4];     // element offset of each operand, output first
+	uint n;          // number of elements
+	uint shape[4];   // collapsed shape, outermost first, padded with leading 1s
+	uint stride[16]; // stride[4*k + d]: operand k, axis d
+	float alpha;
+	float beta;
+} p;
+
+// coords splits the linear index i into the four axis indices.
+uvec4 coords(uint i) {
+	uvec4 c;
+	c.w = i % p.shape[3];
+	i /= p.shape[3];
+	c.z = i % p.shape[2];
+	i /= p.shape[2];
+	c.y = i % p.shape[1];
+	c.x = i / p.shape[1];
+	return c;
+}
+
+// at is the element index of operand k at coordinates c.
+uint at(uint k, uvec4 c) {
+	return p.off[k] + c.x * p.stride[4 * k] + c.y * p.stride[4 * k + 1] + c.z * p.stride[4 * k + 2] +
+		c.w * p.stride[4 * k + 3];
+}
+
+#define GRID_STRIDE_LOOP(i) \
+	for (uint i = gl_GlobalInvocationID.x; i < p.n; i += gl_NumWorkGroups.x * gl_WorkGroupSize.x)
+
+#define OP_ADD 0
+#define OP_SUB 1
+#define OP_MUL 2
+#define OP_DIV 3
+#define OP_MAX 4
+#define OP_MIN 5
+#define OP_GREATER 6
+#define OP_EQUAL 7
+
+float f(float x, float y) {
+	switch (OP) {
+	case OP_ADD: return x + y;
+	case OP_SUB: return x - y;
+	case OP_MUL: return x * y;
+	case OP_DIV: return x / y;
+	case OP_MAX: return max(x, y);
+	case OP_MIN: return min(x, y);
+	case OP_GREATER: return x > y ? 1.0 : 0.0;
+	case OP_EQUAL: return x == y ? 1.0 : 0.0;
+	}
+	return uintBitsToFloat(0x7fc00000u);
+}
+
+void main() {
+	GRID_STRIDE_LOOP(i) {
+		uvec4 c = coords(i);
+		dst[at(0, c)] = f(as_[at(1, c)], bs[at(2, c)]);
+	}
+}

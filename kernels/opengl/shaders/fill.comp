@@ -1,0 +1,45 @@
+#version 430 core
+// Generated from kernels/vulkan/shaders/fill.comp by kernels/vulkan/internal/shadergen for OpenGL; DO NOT EDIT.
+// fill: dst = alpha at every element of a strided view.
+layout(local_size_x = 256) in;
+layout(std430, binding = 0) writeonly buffer Dst0 { float dst[]; };
+// #include "strided.glsl", inlined:
+// Shared by the elementwise shaders (copy, fill, unary, unary_backward,
+// binary, where): the push constants of a strided elementwise op over up
+// to four operands of a rank-4 (collapsed) view, and the index arithmetic.
+
+layout(std140, binding = 0) uniform Push {
+	uint off[4];     // element offset of each operand, output first
+	uint n;          // number of elements
+	uint shape[4];   // collapsed shape, outermost first, padded with leading 1s
+	uint stride[16]; // stride[4*k + d]: operand k, axis d
+	float alpha;
+	float beta;
+} p;
+
+// coords splits the linear index i into the four axis indices.
+uvec4 coords(uint i) {
+	uvec4 c;
+	c.w = i % p.shape[3];
+	i /= p.shape[3];
+	c.z = i % p.shape[2];
+	i /= p.shape[2];
+	c.y = i % p.shape[1];
+	c.x = i / p.shape[1];
+	return c;
+}
+
+// at is the element index of operand k at coordinates c.
+uint at(uint k, uvec4 c) {
+	return p.off[k] + c.x * p.stride[4 * k] + c.y * p.stride[4 * k + 1] + c.z * p.stride[4 * k + 2] +
+		c.w * p.stride[4 * k + 3];
+}
+
+#define GRID_STRIDE_LOOP(i) \
+	for (uint i = gl_GlobalInvocationID.x; i < p.n; i += gl_NumWorkGroups.x * gl_WorkGroupSize.x)
+
+void main() {
+	GRID_STRIDE_LOOP(i) {
+		dst[at(0, coords(i))] = p.alpha;
+	}
+}

@@ -1,0 +1,33 @@
+#version 430 core
+// Generated from kernels/vulkan/shaders/gather.comp by kernels/vulkan/internal/shadergen for OpenGL; DO NOT EDIT.
+#ifndef SARGO_SPEC_0
+#define SARGO_SPEC_0 256u
+#endif
+// Embedding gather: dst[i, j] = table[ids[i], j] for dst [n, dim], one
+// invocation per output element (grid-stride).
+
+const uint WG = SARGO_SPEC_0;
+layout(local_size_x = SARGO_SPEC_0) in;
+
+layout(std430, binding = 0) writeonly buffer Dst0 { float dst[]; };
+layout(std430, binding = 1) readonly buffer Table1 { float table[]; };
+layout(std430, binding = 2) readonly buffer Ids2 { float ids[]; };
+
+layout(std140, binding = 0) uniform Push {
+    uint offDst;
+    uint offTable;
+    uint offIds;
+    uint n;
+    uint dim;
+} p;
+
+void main() {
+    uint total = p.n * p.dim;
+    uint stride = gl_NumWorkGroups.x * WG;
+    for (uint e = gl_GlobalInvocationID.x; e < total; e += stride) {
+        uint i = e / p.dim;
+        uint j = e - i * p.dim;
+        uint r = uint(ids[p.offIds + i]);
+        dst[p.offDst + e] = table[p.offTable + r * p.dim + j];
+    }
+}

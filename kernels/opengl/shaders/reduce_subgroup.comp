@@ -1,0 +1,58 @@
+#version 430 core
+// Generated from kernels/vulkan/shaders/reduce_subgroup.comp by kernels/vulkan/internal/shadergen for OpenGL; DO NOT EDIT.
+#ifndef SARGO_SPEC_0
+#define SARGO_SPEC_0 256u
+#endif
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_KHR_shader_subgroup_arithmetic : require
+// reduce_subgroup: the row sums of reduce.comp (inner == 1) with subgroup
+// arithmetic instead of a shared-memory tree, for devices whose compute
+// stage supports it. One workgroup per row; each invocation keeps a
+// Kahan-compensated partial sum, subgroupAdd folds the subgroups, and the
+// first subgroup folds the subgroup totals. Specialization constant 0 is
+// LOCAL, the workgroup size.
+layout(local_size_x = SARGO_SPEC_0) in;
+const uint LOCAL = SARGO_SPEC_0;
+
+layout(std430, binding = 0) writeonly buffer Dst0 { float dst[]; };
+layout(std430, binding = 1) readonly buffer Src1 { float src[]; };
+
+layout(std140, binding = 0) uniform Push {
+	uint offDst;
+	uint offSrc;
+	uint outer;
+	uint n;
+	uint inner;
+} p;
+
+shared float partial[LOCAL]; // one per subgroup
+
+void main() {
+	uint tid = gl_LocalInvocationID.x;
+	for (uint o = gl_WorkGroupID.x; o < p.outer; o += gl_NumWorkGroups.x) {
+		uint base = p.offSrc + o * p.n;
+		precise float s = 0.0, c = 0.0;
+		for (uint j = tid; j < p.n; j += LOCAL) {
+			precise float y = src[base + j] - c;
+			precise float u = s + y;
+			c = (u - s) - y;
+			s = u;
+		}
+		float v = subgroupAdd(s - c);
+		if (subgroupElect()) {
+			partial[gl_SubgroupID] = v;
+		}
+		barrier();
+		if (gl_SubgroupID == 0) {
+			float w = 0.0;
+			for (uint i = gl_SubgroupInvocationID; i < gl_NumSubgroups; i += gl_SubgroupSize) {
+				w += partial[i];
+			}
+			w = subgroupAdd(w);
+			if (subgroupElect()) {
+				dst[p.offDst + o] = w;
+			}
+		}
+		barrier();
+	}
+}
