@@ -11,8 +11,9 @@ import (
 // size class (package sizeclass); Free keeps the buffer on its class's
 // free list and Alloc hands it out again, uninitialised, so that a steady
 // training step takes nothing new from the Go heap. The free lists hold at
-// most as many bytes as the live storages did at their peak (plus
-// poolSlack); a buffer freed beyond that is left to the garbage collector.
+// most twice as many bytes as the live storages did at their peak (plus
+// poolSlack), room for the classes a varying workload leaves idle; a
+// buffer freed beyond that is left to the garbage collector.
 
 // poolSlack is the free-list budget beyond the live peak, in bytes.
 const poolSlack = 64 << 20
@@ -66,7 +67,7 @@ func (p *pool) release(buf *Buffer) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.liveBytes -= size
-	if p.freeBytes+size > p.highLive+poolSlack {
+	if p.freeBytes+size > 2*p.highLive+poolSlack {
 		buf.Data = nil
 		return
 	}
