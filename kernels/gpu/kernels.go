@@ -26,8 +26,8 @@ func read(s tensor.Storage) Binding { return Binding{Storage: s} }
 // write binds s for writing (or reading and writing).
 func write(s tensor.Storage) Binding { return Binding{Storage: s, Write: true} }
 
-// Device is the API side of a GPU backend.
-type Device interface {
+// Device is the API side of a GPU backend: the functions its kernels call.
+type Device struct {
 	// Launch records one dispatch of the shader shaders/<name>.comp. spec
 	// are its specialization constants (constant_id i = spec[i], uint32 bit
 	// patterns); push points to a struct whose fields are all 4 bytes wide
@@ -35,19 +35,21 @@ type Device interface {
 	// shader's push constants in field order; groups is the workgroup
 	// count; bufs are bound at bindings 0..len(bufs)-1. Errors become the
 	// device's sticky error.
-	Launch(name string, spec []uint32, push any, groups [3]uint32, bufs ...Binding)
+	Launch func(name string, spec []uint32, push any, groups [3]uint32, bufs ...Binding)
 	// Alloc returns a storage of n elements with undefined content (see
 	// tensor.Backend.Alloc).
-	Alloc(n int) tensor.Storage
+	Alloc func(n int) tensor.Storage
 	// Free returns a storage to the device.
-	Free(s tensor.Storage)
+	Free func(s tensor.Storage)
 	// Fail records err as the device's sticky error if it has none.
-	Fail(err error)
+	Fail func(err error)
 }
 
 // Features are the properties of a device that choose kernel variants.
 type Features struct {
+	SubgroupSize            uint32    // invocations per subgroup
 	SubgroupArithmetic      bool      // subgroupAdd and friends in the compute stage
+	SubgroupShuffle         bool      // subgroupShuffleXor and friends in the compute stage
 	MaxWorkgroupInvocations uint32    // invocations per workgroup
 	MaxWorkgroupSize        [3]uint32 // workgroup size per dimension
 	MaxSharedMemory         uint32    // shared memory per workgroup, bytes

@@ -335,6 +335,7 @@ func (in *instance) deviceInfo(pd unsafe.Pointer) DeviceInfo {
 		DeviceID:                        uint32(c.deviceID),
 		SubgroupSize:                    uint32(c.subgroupSize),
 		SubgroupArithmetic:              c.subgroupOps&C.VK_SUBGROUP_FEATURE_ARITHMETIC_BIT != 0 && c.subgroupStages&C.VK_SHADER_STAGE_COMPUTE_BIT != 0,
+		SubgroupShuffle:                 c.subgroupOps&C.VK_SUBGROUP_FEATURE_SHUFFLE_BIT != 0 && c.subgroupStages&C.VK_SHADER_STAGE_COMPUTE_BIT != 0,
 		MaxSharedMemory:                 uint32(c.maxSharedMemory),
 		MaxWorkgroupInvocations:         uint32(c.maxWorkgroupInvocations),
 		MaxStorageBufferRange:           uint64(c.maxStorageBufferRange),

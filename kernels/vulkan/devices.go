@@ -19,6 +19,7 @@ type DeviceInfo struct {
 
 	SubgroupSize            uint32
 	SubgroupArithmetic      bool // subgroup arithmetic in compute shaders
+	SubgroupShuffle         bool // subgroup shuffles in compute shaders
 	MaxSharedMemory         uint32
 	MaxWorkgroupInvocations uint32
 	MaxWorkgroupSize        [3]uint32

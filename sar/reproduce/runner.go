@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"sargo/nn"
 	"sargo/sar"
 	"sargo/sar/data"
 	"sargo/sar/eval"
@@ -208,6 +207,9 @@ type plan struct {
 
 // planFor sets the method, length and checkpoint period of a run.
 func (s *state) planFor(run string) (plan, error) {
+	if s.p.Epochs > train.MaxSteps/s.spe {
+		return plan{}, fmt.Errorf("%d epochs of %d steps exceed the %d-step limit", s.p.Epochs, s.spe, train.MaxSteps)
+	}
 	c := s.p.Preset.Train
 	c.Steps, c.Epochs = s.p.Epochs*s.spe, 0
 	c.SaveEvery = s.p.EvalEvery * s.spe
@@ -221,14 +223,13 @@ func (s *state) planFor(run string) (plan, error) {
 	case RunSF:
 		pl.cfg.Method = train.MethodSF
 	case RunTFSAR:
-		// SAR continues TF's learning-rate schedule from step (N − k)·E:
-		// the same peak of that point, no warm-up, the same linear decay,
-		// so the two runs differ only in the objective.
+		// SAR continues TF's learning-rate path from step (N − k)·E: the
+		// same schedule, no warm-up, so that the two runs differ only in
+		// the objective.
 		from := (s.p.Epochs - s.p.PostEpochs) * s.spe
-		tf := nn.Schedule{Peak: c.LR, Floor: c.MinLR, Warmup: c.Warmup, Total: c.Steps, Kind: nn.DecayLinear}
 		pl.cfg.Method = train.MethodSAR
-		pl.cfg.LR, pl.cfg.Warmup = tf.LR(from), 0
 		pl.cfg.Steps = s.p.PostEpochs * s.spe
+		pl.cfg = train.Continue(pl.cfg, c, from, c.Steps, pl.cfg.Steps)
 		pl.init = filepath.Join(s.runDir(RunTF), train.CheckpointDir, fmt.Sprintf("step_%06d.safetensors", from))
 		pl.offset = float64(s.p.Epochs - s.p.PostEpochs)
 		if _, err := os.Stat(pl.init); err != nil {

@@ -25,6 +25,11 @@
 //     runtime defines it as the launch's spec[N] (a uint literal such as
 //     256u) right after the #version line. local_size_x_id = N becomes
 //     local_size_x = SpecMacro(N).
+//   - barrier(); becomes { memoryBarrierShared(); barrier(); }: glslang
+//     gives a Vulkan barrier() workgroup-memory semantics, while OpenGL's
+//     barrier() orders execution only and leaves shared-memory visibility
+//     to memoryBarrierShared() (Mesa's llvmpipe reorders shared loads
+//     across a bare barrier()).
 //   - Extensions: GL_KHR_shader_subgroup_* and GL_ARB_* are kept (OpenGL
 //     has them as GL_KHR_shader_subgroup and ARB extensions); any other is
 //     an error naming it, as are layout qualifiers OpenGL lacks.
@@ -66,6 +71,7 @@ var (
 	pushBlockRe = regexp.MustCompile(`layout\s*\(\s*push_constant\s*\)\s*uniform\s+\w+\s*\{([^}]*)\}`)
 	lineComment = regexp.MustCompile(`//[^\n]*`)
 	blockComent = regexp.MustCompile(`(?s)/\*.*?\*/`)
+	barrierRe   = regexp.MustCompile(`\bbarrier\s*\(\s*\)\s*;`)
 	memberRe    = regexp.MustCompile(`^(?:(?:highp|mediump|lowp|precise)\s+)*(\w+)\s+(.+)$`)
 	declRe      = regexp.MustCompile(`^(\w+)\s*(\[\s*\w+\s*\])?$`)
 )
@@ -90,6 +96,7 @@ func Translate(name string, src []byte, include Includer) ([]byte, error) {
 		return nil, err
 	}
 	s = attributeRe.ReplaceAllString(s, "")
+	s = barrierRe.ReplaceAllString(s, "{ memoryBarrierShared(); barrier(); }")
 	if err := checkPushBlock(name, s); err != nil {
 		return nil, err
 	}

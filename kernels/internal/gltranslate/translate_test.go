@@ -84,6 +84,11 @@ func TestTranslate(t *testing.T) {
 			not:  []string{"[[", "control_flow"},
 		},
 		{
+			name: "barriers order shared memory",
+			src:  "#version 450\nvoid main() { if (t < k) barrier(); barrier ( ) ; memoryBarrier(); groupMemoryBarrier(); }\n",
+			want: []string{"if (t < k) { memoryBarrierShared(); barrier(); } { memoryBarrierShared(); barrier(); } memoryBarrier(); groupMemoryBarrier(); }"},
+		},
+		{
 			name: "subgroup extensions kept",
 			src:  "#version 450\n#extension GL_KHR_shader_subgroup_arithmetic : require\n",
 			want: []string{"#extension GL_KHR_shader_subgroup_arithmetic : require\n"},

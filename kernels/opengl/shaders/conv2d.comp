@@ -195,13 +195,13 @@ void main() {
         bool nOK = n0 + mm < NC;
         uvec3 col = decodeColB(nOK ? n0 + mm : 0u);
         for (uint k0 = 0; k0 < K; k0 += BK) {
-            barrier();
+            { memoryBarrierShared(); barrier(); }
             for (uint kk = kk0; kk < BK; kk += 256u / BM) {
                 uint k = k0 + kk;
                 sA[kk][mm] = (k < K && mOK) ? loadA(m0 + mm, k) : 0.0;
                 sB[kk][mm] = (k < K && nOK) ? loadB(k, col) : 0.0;
             }
-            barrier();
+            { memoryBarrierShared(); barrier(); }
             for (uint kk = 0; kk < BK; kk++) {
                 float av[RM], bv[RM];
                 for (uint a = 0; a < RM; a++) {

@@ -34,16 +34,16 @@ void main() {
             s += gy[p.offGy + (b * p.Cout + co) * p.HW + r];
         }
         sAcc[t] = s;
-        barrier();
+        { memoryBarrierShared(); barrier(); }
         for (uint k = WG / 2; k > 0; k >>= 1) {
             if (t < k) {
                 sAcc[t] += sAcc[t + k];
             }
-            barrier();
+            { memoryBarrierShared(); barrier(); }
         }
         if (t == 0u) {
             db[p.offDb + co] = sAcc[0];
         }
-        barrier();
+        { memoryBarrierShared(); barrier(); }
     }
 }

@@ -193,7 +193,7 @@ void main() {
 					Bs[k * (BN + 1) + n] = (gn < p.N && gk < p.K) ? bAt(baseB, gk, gn) : 0.0;
 				}
 			}
-			barrier();
+			{ memoryBarrierShared(); barrier(); }
 			for (uint k = 0; k < BK; k++) {
 				float ra[TM];
 				float rb[TN];
@@ -209,7 +209,7 @@ void main() {
 					}
 				}
 			}
-			barrier();
+			{ memoryBarrierShared(); barrier(); }
 		}
 		for (uint i = 0; i < TM; i++) {
 			uint gm = m0 + ty * TM + i;

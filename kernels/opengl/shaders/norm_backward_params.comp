@@ -57,13 +57,13 @@ void main() {
         }
         sW[t] = sw;
         sB[t] = sb;
-        barrier();
+        { memoryBarrierShared(); barrier(); }
         for (uint k = WG / 2; k > 0; k >>= 1) {
             if (t < k) {
                 sW[t] += sW[t + k];
                 sB[t] += sB[t + k];
             }
-            barrier();
+            { memoryBarrierShared(); barrier(); }
         }
         if (t == 0u) {
             if ((p.flags & 1u) != 0u) {
@@ -73,6 +73,6 @@ void main() {
                 db[p.offDb + q] += sB[0];
             }
         }
-        barrier();
+        { memoryBarrierShared(); barrier(); }
     }
 }

@@ -124,7 +124,7 @@ void rows() {
 			sVal[tid] = m;
 			sIdx[tid] = im;
 		}
-		barrier();
+		{ memoryBarrierShared(); barrier(); }
 		for (uint w = LOCAL / 2; w > 0; w >>= 1) {
 			if (tid < w) {
 				if (OP == OP_SUM) {
@@ -139,7 +139,7 @@ void rows() {
 					}
 				}
 			}
-			barrier();
+			{ memoryBarrierShared(); barrier(); }
 		}
 		if (tid == 0) {
 			if (OP == OP_SUM) {
@@ -149,7 +149,7 @@ void rows() {
 				dst[p.offDst + o] = im == NONE ? nan_() : result(sVal[0], im);
 			}
 		}
-		barrier();
+		{ memoryBarrierShared(); barrier(); }
 	}
 }
 

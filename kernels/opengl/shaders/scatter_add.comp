@@ -34,7 +34,7 @@ void main() {
         if (t == 0u) {
             sSeen = 0u;
         }
-        barrier();
+        { memoryBarrierShared(); barrier(); }
         bool seen = false;
         for (uint k = t; k < i && !seen; k += WG) {
             seen = int(ids[p.offIds + k]) == id;
@@ -42,9 +42,9 @@ void main() {
         if (seen) {
             atomicOr(sSeen, 1u);
         }
-        barrier();
+        { memoryBarrierShared(); barrier(); }
         bool first = sSeen == 0u;
-        barrier();
+        { memoryBarrierShared(); barrier(); }
         if (!first) {
             continue;
         }
