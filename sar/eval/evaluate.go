@@ -225,28 +225,9 @@ func TokenizerQuality(vq *tokenizer.VQ, ds *data.Dataset, n int) (recon, usage f
 		return 0, 0, fmt.Errorf("tokenizer quality: %w", err)
 	}
 	used := make([]bool, vq.Cfg.Codebook)
-	sc := tensor.NewScope(vq.Device())
-	defer sc.Close()
 	for lo := 0; lo < n; lo += 100 {
-		hi := min(lo+100, n)
-		idx := make([]int, hi-lo)
-		for i := range idx {
-			idx[i] = lo + i
-		}
-		xs, _ := ds.Batch(idx, nil)
-		x := tensor.FromSlice(vq.Device(), xs, len(idx), ds.C, ds.H, ds.W)
-		ids, z := vq.Tokenize(x, schedule.Schedule{s})
-		v, err := ids[0].Read()
-		for _, t := range []*tensor.Tensor{x, ids[0], z[0]} {
-			t.Release() // one batch's, as the loop goes
-		}
-		if err != nil {
+		if err := markUsed(vq, ds, lo, min(lo+100, n), used); err != nil {
 			return 0, 0, fmt.Errorf("tokenizer quality: %w", err)
-		}
-		for _, id := range v {
-			if i := int(id); i >= 0 && i < len(used) {
-				used[i] = true
-			}
 		}
 	}
 	count := 0
@@ -256,6 +237,25 @@ func TokenizerQuality(vq *tokenizer.VQ, ds *data.Dataset, n int) (recon, usage f
 		}
 	}
 	return recon, float64(count) / float64(len(used)), nil
+}
+
+// markUsed marks the codebook entries the largest-scale ids of images
+// [lo, hi) of ds use; what it makes on the device is freed.
+func markUsed(vq *tokenizer.VQ, ds *data.Dataset, lo, hi int, used []bool) error {
+	s := tensor.NewScope(vq.Device())
+	defer s.Close()
+	x, _ := imageRange(vq.Device(), ds, lo, hi)
+	ids, _ := vq.Tokenize(x, schedule.Schedule{vq.Cfg.Latent()})
+	v, err := ids[0].Read()
+	if err != nil {
+		return err
+	}
+	for _, id := range v {
+		if i := int(id); i >= 0 && i < len(used) {
+			used[i] = true
+		}
+	}
+	return nil
 }
 
 // Evaluate generates opt.N samples from m and scores them, and measures
@@ -274,11 +274,12 @@ func Evaluate(m *sar.Model, vq *tokenizer.VQ, c *Classifier, ref *Reference, tes
 	}
 	r := &Report{Params: nn.NumParams(m.Parameters()), Schedule: sc.String(), CFG: opt.CFG, TopK: opt.TopK, TopP: opt.TopP,
 		Ramp: opt.Ramp, Greedy: opt.Greedy, Seed: opt.Seed}
+	s := tensor.NewScope(vq.Device()) // the generated images
+	defer s.Close()
 	gen, err := GenerateSet(m, vq, opt)
 	if err != nil {
 		return nil, fmt.Errorf("evaluate: %w", err)
 	}
-	defer gen.Images.Release()
 	fmt.Fprintf(log, "eval: %d samples in %.1fs (%.1f images/s)\n", opt.N, gen.Seconds, float64(opt.N)/gen.Seconds)
 	if err := Score(c, ref, gen, opt.K, r); err != nil {
 		return nil, fmt.Errorf("evaluate: %w", err)
