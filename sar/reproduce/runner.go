@@ -115,6 +115,12 @@ func Report(ctx context.Context, p Protocol, out string, env Env) error {
 	})
 }
 
+// phase is timed for a phase whose results are files (a run trained or
+// evaluated): what f makes on the device is freed when it returns.
+func (s *state) phase(name string, f func() error) error {
+	return s.timed(name, func() error { return inScope(s.env.Dev, f) })
+}
+
 // inScope runs f in a tensor scope of dev: what f makes on the device
 // (models, tokenizers, their temporaries) is freed when it returns.
 func inScope(dev tensor.Backend, f func() error) error {
@@ -123,12 +129,11 @@ func inScope(dev tensor.Backend, f func() error) error {
 	return f()
 }
 
-// timed runs f and records its duration as a phase. What f makes on the
-// device is freed when it returns.
+// timed runs f and records its duration as a phase.
 func (s *state) timed(name string, f func() error) error {
 	t := time.Now()
 	fmt.Fprintf(s.log, "\n== %s (%s)\n", name, t.UTC().Format("15:04:05"))
-	err := inScope(s.env.Dev, f)
+	err := f()
 	ph := Phase{name, time.Since(t).Seconds()}
 	s.phases = append(s.phases, ph)
 	if s.record {
@@ -261,11 +266,11 @@ func (s *state) run(ctx context.Context, run string) error {
 		return fmt.Errorf("reproduce %s: %w", run, err)
 	}
 	dir := s.runDir(run)
-	err = s.timed("train "+run, func() error { return s.trainRun(ctx, run, dir, pl) })
+	err = s.phase("train "+run, func() error { return s.trainRun(ctx, run, dir, pl) })
 	if err != nil {
 		return fmt.Errorf("reproduce %s: %w", run, err)
 	}
-	err = s.timed("evaluate "+run, func() error { return s.evaluateRun(run, dir, pl) })
+	err = s.phase("evaluate "+run, func() error { return s.evaluateRun(run, dir, pl) })
 	if err != nil {
 		return fmt.Errorf("reproduce %s: %w", run, err)
 	}

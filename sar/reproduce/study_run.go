@@ -82,7 +82,7 @@ func RunStudy(ctx context.Context, st Study, out string, env Env) error {
 			return err
 		}
 		var base baseResult
-		err := ss.timed("train base", func() error {
+		err := ss.phase("train base", func() error {
 			var err error
 			base, err = ss.base(ctx)
 			return err
@@ -292,7 +292,7 @@ func (ss *studyState) post(ctx context.Context, r postRun, base baseResult) erro
 		}
 		resume = true
 	}
-	return ss.timed("train "+r.Name, func() error {
+	return ss.phase("train "+r.Name, func() error {
 		mc := ss.modelConfig()
 		m, err := sar.NewModel(mc, ss.env.Dev, r.Seed)
 		if err != nil {
@@ -323,7 +323,7 @@ func (ss *studyState) evaluate(ctx context.Context, name, ckpt string, seed uint
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return ss.timed("evaluate "+name, func() error {
+	return ss.phase("evaluate "+name, func() error {
 		m, st, err := sar.LoadModel(ckpt, ss.env.Dev)
 		if err != nil {
 			return err
