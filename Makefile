@@ -13,7 +13,7 @@ GO_TEST_FLAGS ?= -count=1 -timeout 20m
 # is added when pkg-config finds them, evaluated after setup has run.
 GO_TAGS = $(shell pkg-config --exists egl gl 2>/dev/null && echo opengl)
 
-.PHONY: setup build demo test vet generate
+.PHONY: setup build demo test vet generate shader-stats
 
 setup:
 	@bash scripts/setup.sh
@@ -33,3 +33,9 @@ test: setup
 # versions.
 generate:
 	go generate ./kernels/vulkan
+
+# Compile every Vulkan pipeline variant on Mesa's RADV null device (AMD's
+# shader compiler, no AMD hardware needed) and rewrite docs/shader-stats.md
+# and the statistics tables of kernels/vulkan/shaders/README.md.
+shader-stats:
+	go run ./kernels/vulkan/internal/statsdoc -o docs/shader-stats.md -readme kernels/vulkan/shaders/README.md

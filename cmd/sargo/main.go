@@ -71,5 +71,6 @@ written and the command exits non-zero, saying how to resume.`,
 	root.AddCommand(newEvalCmd(opts))
 	root.AddCommand(newVizCmd(opts))
 	root.AddCommand(newReproduceCmd(opts))
+	root.AddCommand(newShadersCmd(opts))
 	return root
 }

@@ -69,6 +69,26 @@ func (b *Kernels) attnForwardShader() string {
 	return "attention"
 }
 
+// attentionVariants lists the attention pipelines: for each padded head
+// dim (every head dim up to attnMaxD launches one of these), the forward
+// through shared memory, the forward through subgroup shuffles where
+// attnShuffles allows, and the dQ and dK/dV kernels.
+func attentionVariants(info Features) []Variant {
+	var vs []Variant
+	for d := attnChunk; d <= attnMaxD; d += attnChunk {
+		label := fmt.Sprintf("D=%d", d)
+		spec := attnSpec(d)
+		vs = append(vs, Variant{Shader: "attention", Spec: spec, Bindings: 8, Group: "attention", Label: label})
+		if attnShuffles(info) {
+			vs = append(vs, Variant{Shader: "attention_subgroup", Spec: spec, Bindings: 8, Group: "attention_subgroup", Label: label})
+		}
+		vs = append(vs,
+			Variant{Shader: "attention_backward_dq", Spec: spec, Bindings: 11, Group: "attention_backward_dq", Label: label},
+			Variant{Shader: "attention_backward_dkdv", Spec: spec, Bindings: 11, Group: "attention_backward_dkdv", Label: label})
+	}
+	return vs
+}
+
 // attnMasks returns the storages bound for the additive mask and the
 // query and key scale ids (placeholders where the mask kind needs none)
 // and a function releasing the placeholders.

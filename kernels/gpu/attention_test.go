@@ -13,6 +13,7 @@ import (
 type recordingDevice struct {
 	launched []string
 	specs    [][]uint32
+	bindings []int
 	errs     []error
 }
 
@@ -22,9 +23,10 @@ func (s hostStorage) Len() int { return int(s) }
 
 func (d *recordingDevice) device() Device {
 	return Device{
-		Launch: func(name string, spec []uint32, _ any, _ [3]uint32, _ ...Binding) {
+		Launch: func(name string, spec []uint32, _ any, _ [3]uint32, bufs ...Binding) {
 			d.launched = append(d.launched, name)
 			d.specs = append(d.specs, spec)
+			d.bindings = append(d.bindings, len(bufs))
 		},
 		Alloc: func(n int) tensor.Storage { return hostStorage(n) },
 		Free:  func(tensor.Storage) {},
@@ -68,8 +70,11 @@ func TestAttentionVariants(t *testing.T) {
 			}
 			require.Empty(t, dev.errs)
 			require.Equal(t, []string{c.forward, "attention_backward_dq", "attention_backward_dkdv"}, dev.launched)
-			for _, s := range dev.specs {
+			vs := Variants(c.info)
+			for i, s := range dev.specs {
 				require.Equal(t, []uint32{c.spec}, s)
+				_, ok := FindVariant(vs, dev.launched[i], s, dev.bindings[i])
+				require.Truef(t, ok, "%s spec %v with %d bindings is launched but not listed by Variants", dev.launched[i], s, dev.bindings[i])
 			}
 		})
 	}

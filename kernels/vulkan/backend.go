@@ -108,7 +108,7 @@ func newBackend(in *instance, pd unsafe.Pointer, info DeviceInfo, validation boo
 	if err != nil {
 		return nil, err
 	}
-	dev, err := createDevice(in, pd, family)
+	dev, err := createDevice(in, pd, family, false)
 	if err != nil {
 		return nil, err
 	}
@@ -120,14 +120,8 @@ func newBackend(in *instance, pd unsafe.Pointer, info DeviceInfo, validation boo
 		validation: validation,
 		batchLimit: opt.BatchLimit,
 	}
-	b.Kernels = gpu.New(gpu.Device{Launch: b.launch, Alloc: b.Alloc, Free: b.Free, Fail: b.failKernel}, gpu.Features{
-		SubgroupSize:            info.SubgroupSize,
-		SubgroupArithmetic:      info.SubgroupArithmetic,
-		SubgroupShuffle:         info.SubgroupShuffle,
-		MaxWorkgroupInvocations: info.MaxWorkgroupInvocations,
-		MaxWorkgroupSize:        info.MaxWorkgroupSize,
-		MaxSharedMemory:         info.MaxSharedMemory,
-	}, gpu.Options{NoSubgroups: opt.NoSubgroups, NoVec4: opt.NoVec4})
+	b.Kernels = gpu.New(gpu.Device{Launch: b.launch, Alloc: b.Alloc, Free: b.Free, Fail: b.failKernel}, info.features(),
+		gpu.Options{NoSubgroups: opt.NoSubgroups, NoVec4: opt.NoVec4})
 	if b.batchLimit <= 0 {
 		b.batchLimit = 256
 	}

@@ -9,9 +9,11 @@ import (
 )
 
 // TestConformance runs the backend-independent conformance suite against
-// a validated Vulkan device.
+// a validated Vulkan device, then checks that every pipeline it created is
+// listed by gpu.Variants.
 func TestConformance(t *testing.T) {
 	b := openValidated(t)
 	check.Run(t, b)
 	require.NoError(t, b.Sync())
+	requireVariantsListed(t, b)
 }

@@ -141,9 +141,11 @@ type device struct {
 	c *C.SgDevice
 }
 
-func createDevice(in *instance, pd unsafe.Pointer, family uint32) (*device, error) {
+// createDevice creates a device with one queue of family; with stats it
+// enables VK_KHR_pipeline_executable_properties for pipelineStatistics.
+func createDevice(in *instance, pd unsafe.Pointer, family uint32, stats bool) (*device, error) {
 	c := (*C.SgDevice)(C.calloc(1, C.size_t(unsafe.Sizeof(C.SgDevice{}))))
-	if err := vkCheck(C.sg_create_device(in.c, C.VkPhysicalDevice(pd), C.uint32_t(family), c)); err != nil {
+	if err := vkCheck(C.sg_create_device(in.c, C.VkPhysicalDevice(pd), C.uint32_t(family), cbool(stats), c)); err != nil {
 		C.free(unsafe.Pointer(c))
 		return nil, fmt.Errorf("vkCreateDevice: %w", err)
 	}
@@ -234,14 +236,36 @@ func (d *device) createModule(code []byte) (uint64, error) {
 
 func (d *device) destroyModule(m uint64) { C.sg_destroy_module(d.c, C.uint64_t(m)) }
 
-func (d *device) createPipeline(cache, module, layout uint64, spec []uint32) (uint64, error) {
+// pipelineCaptureStatistics is VK_PIPELINE_CREATE_CAPTURE_STATISTICS_BIT_KHR.
+const pipelineCaptureStatistics = C.VK_PIPELINE_CREATE_CAPTURE_STATISTICS_BIT_KHR
+
+// createPipeline creates a compute pipeline; flags are
+// VkPipelineCreateFlags.
+func (d *device) createPipeline(cache, module, layout uint64, spec []uint32, flags uint32) (uint64, error) {
 	var p C.uint64_t
 	var sp *C.uint32_t
 	if len(spec) > 0 {
 		sp = (*C.uint32_t)(unsafe.Pointer(&spec[0]))
 	}
-	err := vkCheck(C.sg_create_pipeline(d.c, C.uint64_t(cache), C.uint64_t(module), C.uint64_t(layout), sp, C.uint32_t(len(spec)), &p))
+	err := vkCheck(C.sg_create_pipeline(d.c, C.uint64_t(cache), C.uint64_t(module), C.uint64_t(layout), sp, C.uint32_t(len(spec)),
+		C.uint32_t(flags), &p))
 	return uint64(p), err
+}
+
+// pipelineStatistics returns the driver's statistics of a pipeline created
+// with pipelineCaptureStatistics on a statistics device, by name, and the
+// subgroup size its compute shader was compiled for.
+func (d *device) pipelineStatistics(p uint64) (map[string]float64, uint32, error) {
+	var out [64]C.SgStat
+	var n, sub C.uint32_t
+	if err := vkCheck(C.sg_pipeline_statistics(d.c, C.uint64_t(p), &out[0], C.uint32_t(len(out)), &n, &sub)); err != nil {
+		return nil, 0, fmt.Errorf("vkGetPipelineExecutableStatisticsKHR: %w", err)
+	}
+	stats := make(map[string]float64, int(n))
+	for _, s := range out[:n] {
+		stats[C.GoString(&s.name[0])] = float64(s.value)
+	}
+	return stats, uint32(sub), nil
 }
 
 func (d *device) destroyPipeline(p uint64) { C.sg_destroy_pipeline(d.c, C.uint64_t(p)) }

@@ -113,7 +113,17 @@ typedef struct SgDevice {
 	PFN_vkCmdPipelineBarrier CmdPipelineBarrier;
 	PFN_vkCmdFillBuffer CmdFillBuffer;
 	PFN_vkCmdCopyBuffer CmdCopyBuffer;
+	// Set only on a device created for shader statistics.
+	PFN_vkGetPipelineExecutablePropertiesKHR GetPipelineExecutablePropertiesKHR;
+	PFN_vkGetPipelineExecutableStatisticsKHR GetPipelineExecutableStatisticsKHR;
 } SgDevice;
+
+// SgStat is one statistic the driver reports for a compiled pipeline
+// (VK_KHR_pipeline_executable_properties), converted to a double.
+typedef struct SgStat {
+	char name[VK_MAX_DESCRIPTION_SIZE];
+	double value;
+} SgStat;
 
 // SgBuf is one storage buffer binding of a dispatch.
 typedef struct SgBuf {
@@ -144,7 +154,9 @@ VkResult sg_create_instance(SgInstance *in, int validation, char *err, int errle
 void sg_destroy_instance(SgInstance *in);
 int sg_take_messages(SgInstance *in, char *out, int outlen);
 void sg_query_device(SgInstance *in, VkPhysicalDevice pd, SgDeviceInfo *info);
-VkResult sg_create_device(SgInstance *in, VkPhysicalDevice pd, uint32_t family, SgDevice *d);
+// With stats set, the device enables VK_KHR_pipeline_executable_properties
+// (feature pipelineExecutableInfo) for sg_pipeline_statistics.
+VkResult sg_create_device(SgInstance *in, VkPhysicalDevice pd, uint32_t family, int stats, SgDevice *d);
 void sg_destroy_device(SgDevice *d);
 
 VkResult sg_create_block(SgDevice *d, uint64_t size, uint32_t memType, int map, uint64_t *buffer, uint64_t *memory, void **mapped);
@@ -157,7 +169,14 @@ VkResult sg_create_layouts(SgDevice *d, uint32_t nbuf, uint32_t pushSize, uint64
 void sg_destroy_layouts(SgDevice *d, uint64_t setLayout, uint64_t layout);
 VkResult sg_create_module(SgDevice *d, const uint32_t *code, size_t len, uint64_t *module);
 void sg_destroy_module(SgDevice *d, uint64_t module);
-VkResult sg_create_pipeline(SgDevice *d, uint64_t cache, uint64_t module, uint64_t layout, const uint32_t *spec, uint32_t nspec, uint64_t *pipeline);
+// flags are VkPipelineCreateFlags (VK_PIPELINE_CREATE_CAPTURE_STATISTICS_BIT_KHR
+// on a statistics device).
+VkResult sg_create_pipeline(SgDevice *d, uint64_t cache, uint64_t module, uint64_t layout, const uint32_t *spec, uint32_t nspec,
+	uint32_t flags, uint64_t *pipeline);
+// sg_pipeline_statistics writes up to cap statistics of the pipeline's
+// compute executable into out, its subgroup size into subgroupSize, and
+// sets *count to the number written.
+VkResult sg_pipeline_statistics(SgDevice *d, uint64_t pipeline, SgStat *out, uint32_t cap, uint32_t *count, uint32_t *subgroupSize);
 void sg_destroy_pipeline(SgDevice *d, uint64_t pipeline);
 
 // A frame is one command buffer with its fence, descriptor pool and

@@ -3,6 +3,8 @@ package vulkan
 import (
 	"fmt"
 	"sort"
+
+	"sargo/kernels/gpu"
 )
 
 // DeviceInfo describes one Vulkan physical device.
@@ -36,6 +38,18 @@ type DeviceInfo struct {
 	Heaps                           []MemoryHeap
 
 	typeCode uint32
+}
+
+// features are the properties that choose the kernels' variants.
+func (d DeviceInfo) features() gpu.Features {
+	return gpu.Features{
+		SubgroupSize:            d.SubgroupSize,
+		SubgroupArithmetic:      d.SubgroupArithmetic,
+		SubgroupShuffle:         d.SubgroupShuffle,
+		MaxWorkgroupInvocations: d.MaxWorkgroupInvocations,
+		MaxWorkgroupSize:        d.MaxWorkgroupSize,
+		MaxSharedMemory:         d.MaxSharedMemory,
+	}
 }
 
 // MemoryHeap is one memory heap of a device.

@@ -30,6 +30,11 @@
 //     barrier() orders execution only and leaves shared-memory visibility
 //     to memoryBarrierShared() (Mesa's llvmpipe reorders shared loads
 //     across a bare barrier()).
+//   - A file-scope variable of a basic type declared with no qualifier,
+//     array size or initializer (`uint base;`) gets a zero initializer
+//     (`uint base = uint(0);`): Mesa's compiler warns when a function reads
+//     a global that only a later function assigns, and the backend treats
+//     compiler warnings as errors (see initGlobals).
 //   - Extensions: GL_KHR_shader_subgroup_* and GL_ARB_* are kept (OpenGL
 //     has them as GL_KHR_shader_subgroup and ARB extensions); any other is
 //     an error naming it, as are layout qualifiers OpenGL lacks.
@@ -111,6 +116,7 @@ func Translate(name string, src []byte, include Includer) ([]byte, error) {
 	for _, id := range localOnly {
 		defaults[id] = "1u" // a workgroup size id no constant declares defaults to 1, as in Vulkan
 	}
+	s = initGlobals(s)
 	if len(defaults) > 0 {
 		// Every default is defined at the top, ahead of any use (a
 		// workgroup size may name an id declared further down).

@@ -58,7 +58,7 @@ layout(std140, binding = 0) uniform Push {
     float scale;
 } p;
 
-uint lt, tr, tc;
+uint lt = uint(0), tr = uint(0), tc = uint(0);
 
 // #include "attention_tile.glsl", inlined:
 // Tiling shared by the attention kernels (attention.comp,

@@ -145,9 +145,22 @@ float powf(float x, float y) {
 	return r;
 }
 
-float f(float x) {
-	float a = p.alpha;
-	switch (OP) {
+// activation is the activation op (OP_RELU, OP_SILU, OP_GELU_TANH or
+// OP_GELU_ERF) of x: the ops a fused epilogue may apply.
+float activation(uint op, float x) {
+	switch (op) {
+	case OP_RELU: return x > 0.0 ? x : 0.0;
+	case OP_SILU: return x * sigmoid(x);
+	case OP_GELU_TANH: return 0.5 * x * (1.0 + stanh(GELU_K * (x + GELU_C * x * x * x)));
+	case OP_GELU_ERF: return 0.5 * x * (1.0 + erf_approx(x * INV_SQRT2));
+	}
+	return x;
+}
+
+// unaryOp is tensor.UnaryOp op of x with its parameters a (Alpha) and b
+// (Beta).
+float unaryOp(uint op, float x, float a, float b) {
+	switch (op) {
 	case OP_NEG: return -x;
 	case OP_EXP: return exp(x);
 	case OP_LOG: return log(x);
@@ -156,13 +169,13 @@ float f(float x) {
 	case OP_ABS: return abs(x);
 	case OP_TANH: return stanh(x);
 	case OP_SIGMOID: return sigmoid(x);
-	case OP_RELU: return x > 0.0 ? x : 0.0;
-	case OP_SILU: return x * sigmoid(x);
-	case OP_GELU_TANH: return 0.5 * x * (1.0 + stanh(GELU_K * (x + GELU_C * x * x * x)));
-	case OP_GELU_ERF: return 0.5 * x * (1.0 + erf_approx(x * INV_SQRT2));
+	case OP_RELU:
+	case OP_SILU:
+	case OP_GELU_TANH:
+	case OP_GELU_ERF: return activation(op, x);
 	case OP_POW: return powf(x, a);
-	case OP_CLAMP: return min(max(x, a), p.beta);
-	case OP_AFFINE: return a * x + p.beta;
+	case OP_CLAMP: return min(max(x, a), b);
+	case OP_AFFINE: return a * x + b;
 	case OP_SQUARE: return x * x;
 	case OP_RECIP: return 1.0 / x;
 	case OP_SIGN: return x > 0.0 ? 1.0 : (x < 0.0 ? -1.0 : 0.0);
@@ -173,6 +186,6 @@ float f(float x) {
 void main() {
 	GRID_STRIDE_LOOP(i) {
 		uvec4 c = coords(i);
-		dst[at(0, c)] = f(src[at(1, c)]);
+		dst[at(0, c)] = unaryOp(OP, src[at(1, c)], p.alpha, p.beta);
 	}
 }
