@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -109,7 +110,15 @@ func TestQuickSuitesRun(t *testing.T) {
 			require.NoError(t, err)
 			require.NotEmpty(t, recs)
 			seen := map[string]bool{}
+			lines := len(recs) // a rate line per record, and a memory line where measured
 			for _, r := range recs {
+				if slices.Contains([]string{"train", "tokenizer", "sample"}, name) {
+					assert.NotNil(t, r.Memory, "memory record of %s", r.Case)
+				}
+				if r.Memory != nil {
+					lines++
+					assert.Positive(t, r.Memory.AllocsPerStep, r.Case)
+				}
 				assert.Empty(t, r.Error, r.Case)
 				assert.Equal(t, name, r.Suite)
 				assert.NotEmpty(t, r.Case)
@@ -121,7 +130,8 @@ func TestQuickSuitesRun(t *testing.T) {
 				assert.Nil(t, r.Ratio)
 				assert.NotEmpty(t, r.Device)
 			}
-			assert.Equal(t, len(recs), strings.Count(log.String(), "\n"))
+			assert.Equal(t, lines, strings.Count(log.String(), "\n"))
+			assert.Equal(t, lines-len(recs), strings.Count(log.String(), "memory: "))
 		})
 	}
 }
