@@ -53,6 +53,9 @@ func Run(ctx context.Context, cfg Config) ([]Record, error) {
 			if m := recs[i].Memory; m != nil {
 				fmt.Fprintf(log, "%-11s %-40s memory: %s\n", "", "", m)
 			}
+			if d := recs[i].Vulkan; d != nil {
+				fmt.Fprintf(log, "%-11s %-40s vulkan: %s\n", "", "", d)
+			}
 		}
 		if cfg.Reference != nil && len(cases) > 0 {
 			addReference(ctx, cfg.Reference, s.Name, cases, recs, log)
@@ -87,9 +90,11 @@ func runCase(ctx context.Context, cfg Config, suite string, c Case) (rec Record)
 	}
 	rec.Sargo, rec.SargoSpread, rec.SargoRuns, rec.SargoCPU = st.Median, st.Spread(), st.Runs, st.CPU
 	if c.Memory {
+		dispatch := startDispatch(cfg.Backend)
 		if rec.Memory, err = measureMemory(cfg.Backend, run, base, c.StateBytes); err != nil {
 			rec.Error = err.Error()
 		}
+		rec.Vulkan = dispatch(memorySteps)
 	}
 	return rec
 }

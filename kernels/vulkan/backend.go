@@ -6,6 +6,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"sargo/kernels/gpu"
@@ -67,8 +68,10 @@ type Backend struct {
 	closed    bool
 	faultLeft int // test hook: submits left before a simulated device loss; 0 is off
 
-	rec dispatchRecord // reused by launch
-	mem tensor.MemCounter
+	rec      dispatchRecord // reused by launch
+	mem      tensor.MemCounter
+	count    Counters      // see Counters
+	waitTime time.Duration // host time in fence waits, for LaunchTime
 
 	completed atomic.Uint64 // the highest batch serial known complete
 }

@@ -3,6 +3,7 @@ package vulkan
 import (
 	"fmt"
 	"reflect"
+	"time"
 	"unsafe"
 
 	"sargo/kernels/gpu"
@@ -27,6 +28,8 @@ func (b *Backend) launch(name string, spec []uint32, push any, groups [3]uint32,
 	if b.err != nil || b.closed {
 		return
 	}
+	start, waited := time.Now(), b.waitTime
+	defer func() { b.count.LaunchTime += time.Since(start) - (b.waitTime - waited) }()
 	if groups[0] == 0 || groups[1] == 0 || groups[2] == 0 {
 		return
 	}
@@ -99,6 +102,13 @@ func (b *Backend) launch(name string, spec []uint32, push any, groups [3]uint32,
 		return
 	}
 	f.shaders = append(f.shaders, name)
+	b.count.Dispatches++
+	b.count.DescriptorSets++
+	b.count.DescriptorWrites += uint64(len(bufs))
+	if b.count.ByShader == nil {
+		b.count.ByShader = map[string]uint64{}
+	}
+	b.count.ByShader[name]++
 	if len(f.shaders)+f.copies >= b.batchLimit {
 		b.flush()
 	}
@@ -125,6 +135,7 @@ func (b *Backend) track(acc []access) bool {
 	}
 	if barrier {
 		st.epoch++
+		b.count.Barriers++
 	}
 	for _, a := range acc {
 		if a.write {

@@ -3,6 +3,7 @@ package vulkan
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // frame is one command buffer in the ring: recorded, submitted, then
@@ -96,6 +97,7 @@ func (b *Backend) flush() {
 	}
 	if err == nil {
 		err = st.dev.submit(f.h)
+		b.count.Submits++
 	}
 	if err != nil {
 		b.fail(fmt.Errorf("vulkan: submit batch %d (%s): %w", f.serial, describeBatch(f.shaders), err))
@@ -128,7 +130,11 @@ func (b *Backend) waitFrame(f *frame) error {
 		return nil
 	}
 	f.inFlight = false
-	if err := b.stream.dev.wait(f.h); err != nil {
+	start := time.Now()
+	err := b.stream.dev.wait(f.h)
+	b.waitTime += time.Since(start)
+	b.count.HostWaits++
+	if err != nil {
 		err = fmt.Errorf("vulkan: wait for batch %d (%s): %w", f.serial, describeBatch(f.shaders), err)
 		b.fail(err)
 		b.markCompleted(f.serial)

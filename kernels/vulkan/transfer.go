@@ -61,6 +61,7 @@ func (b *Backend) fill(s *Buffer, off, n int, bits uint32) {
 	}
 	barrier := b.track([]access{{s, true}})
 	b.stream.dev.fillBuffer(f.h.cmd, s.block.buffer, s.offset+uint64(off)*4, uint64(n)*4, bits, barrier)
+	b.count.Fills++
 	b.countCopy(f)
 }
 
@@ -116,5 +117,6 @@ func (b *Backend) recordCopy(src *Buffer, so int, dst *Buffer, do int, n int) {
 	}
 	barrier := b.track([]access{{src, false}, {dst, true}})
 	b.stream.dev.copyBuffer(f.h.cmd, src.block.buffer, src.offset+uint64(so)*4, dst.block.buffer, dst.offset+uint64(do)*4, uint64(n)*4, barrier)
+	b.count.Copies++
 	b.countCopy(f)
 }
