@@ -59,6 +59,7 @@ var families = []family{
 	{"crossentropy", crossEntropyCases},
 	{"norm", normCases},
 	{"embedding", embeddingCases},
+	{"ids", idCases},
 	{"attention", attentionCases},
 	{"interpolate", interpolateCases},
 	{"conv", convCases},

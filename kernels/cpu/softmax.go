@@ -78,11 +78,17 @@ func (b *Backend) SoftmaxBackward(dx, y, gy tensor.Span, rows, n int, log bool) 
 }
 
 // CrossEntropy writes per-row losses lse − ((1−s)·x[t] + (s/n)·Σx) and the
-// log-sum-exp of each row; rows whose target is ignore (or outside
-// [0, n)) get loss 0.
+// log-sum-exp of each row; rows whose target is ignore get loss 0. Targets
+// are checked first (tensor.CheckIDs): one outside [0, n) that is not
+// ignore is the sticky error, and nothing is computed.
 func (b *Backend) CrossEntropy(loss, lse, logits, targets tensor.Span, rows, n, ignore int, smoothing float32) {
+	ts := span(targets, rows)
+	if err := tensor.CheckIDs("CrossEntropy", ts, n, ignore, true); err != nil {
+		b.fail(err)
+		return
+	}
 	ls, es := span(loss, rows), span(lse, rows)
-	xs, ts := span(logits, rows*n), span(targets, rows)
+	xs := span(logits, rows*n)
 	sm := float64(smoothing)
 	b.parallelFor(rows, rowGrain(n), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
@@ -111,10 +117,16 @@ func (b *Backend) CrossEntropy(loss, lse, logits, targets tensor.Span, rows, n, 
 // distribution); ignored rows get zeros. The softmax is recomputed from
 // the saved log-sum-exp as float32 exponentials (expShiftRow), and
 // gloss·(p − s/n) is formed in float32 except at the target, which takes
-// the float64 gloss·(p − s/n − (1−s)).
+// the float64 gloss·(p − s/n − (1−s)). Targets are checked first, as in
+// CrossEntropy.
 func (b *Backend) CrossEntropyBackward(dlogits, logits, lse, targets, gloss tensor.Span, rows, n, ignore int, smoothing float32) {
+	ts := span(targets, rows)
+	if err := tensor.CheckIDs("CrossEntropy", ts, n, ignore, true); err != nil {
+		b.fail(err)
+		return
+	}
 	d, xs := span(dlogits, rows*n), span(logits, rows*n)
-	es, ts, gs := span(lse, rows), span(targets, rows), span(gloss, rows)
+	es, gs := span(lse, rows), span(gloss, rows)
 	sm := float64(smoothing)
 	b.parallelFor(rows, rowGrain(n), func(lo, hi int) {
 		for r := lo; r < hi; r++ {

@@ -43,6 +43,11 @@ type Device interface {
 	Free(s tensor.Storage)
 	// Fail records err as the device's sticky error if it has none.
 	Fail(err error)
+	// Status is a storage of StatusWords elements, zero when the device
+	// was opened, that shaders write when they find bad input (ids outside
+	// their table); the device reads it whenever a batch completes and
+	// turns what it holds into its sticky error (StatusError).
+	Status() tensor.Storage
 }
 
 // Features are the properties of a device that choose kernel variants.

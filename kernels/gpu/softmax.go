@@ -82,12 +82,14 @@ type crossEntropyPush struct {
 }
 
 // CrossEntropy writes per-row losses lse − ((1−s)·x[t] + (s/n)·Σx) and
-// each row's log-sum-exp; rows whose target is ignore (or outside [0, n))
-// get loss 0.
+// each row's log-sum-exp; rows whose target is ignore get loss 0. The
+// targets are checked first (checkIDs); the kernel treats a bad one as
+// ignored, so it never reads outside the row.
 func (b *Kernels) CrossEntropy(loss, lse, logits, targets tensor.Span, rows, n, ignore int, smoothing float32) {
 	if rows == 0 {
 		return
 	}
+	b.checkIDs(statusCrossEntropy, targets, rows, n, ignore, true)
 	x, free := b.sized(logits, rows*n)
 	defer free()
 	push := crossEntropyPush{uint32(loss.Offset), uint32(lse.Offset), uint32(logits.Offset), uint32(targets.Offset),
@@ -105,7 +107,11 @@ type crossEntropyBackwardPush struct {
 // CrossEntropyBackward writes dlogits = gloss[row]·(softmax − target
 // distribution); ignored rows get zeros.
 func (b *Kernels) CrossEntropyBackward(dlogits, logits, lse, targets, gloss tensor.Span, rows, n, ignore int, smoothing float32) {
-	if rows == 0 || n == 0 {
+	if rows == 0 {
+		return
+	}
+	b.checkIDs(statusCrossEntropy, targets, rows, n, ignore, true)
+	if n == 0 {
 		return
 	}
 	push := crossEntropyBackwardPush{uint32(dlogits.Offset), uint32(logits.Offset), uint32(lse.Offset), uint32(targets.Offset),

@@ -59,6 +59,7 @@ type Backend struct {
 	mu        sync.Mutex // guards the fields below
 	pool      *pool      // storages
 	staging   *pool      // host-visible buffers for Write and Read; nil when pool is mapped
+	status    *Buffer    // what shaders report (status.go)
 	pipes     *pipelines
 	stream    *stream
 	prof      *profiler
@@ -150,10 +151,19 @@ func newBackend(in *instance, pd unsafe.Pointer, info DeviceInfo, validation boo
 		b.pool = newKindPool(dev, info, types, poolDevice)
 		b.staging = newKindPool(dev, info, types, poolStaging)
 	}
+	if b.status, err = newStatus(dev, types); err != nil {
+		b.pool.destroy()
+		if b.staging != nil {
+			b.staging.destroy()
+		}
+		dev.destroy()
+		return nil, err
+	}
 	b.pipes = newPipelines(dev, info)
 	b.stream, err = newStream(dev, b.batchLimit, b.prof != nil)
 	if err != nil {
 		b.pipes.destroy(false)
+		b.destroyStatus()
 		dev.destroy()
 		return nil, err
 	}
@@ -280,6 +290,7 @@ func (b *Backend) Close() error {
 	if b.staging != nil {
 		b.staging.destroy()
 	}
+	b.destroyStatus()
 	b.dev.destroy()
 	b.pollMessages()
 	b.in.close()

@@ -144,6 +144,7 @@ func (b *Backend) waitFrame(f *frame) error {
 		b.prof.collect(b.stream.dev, f)
 	}
 	b.markCompleted(f.serial)
+	b.checkStatus()
 	return nil
 }
 
