@@ -61,17 +61,13 @@ func listDevices(w io.Writer, selected string) error {
 		}
 		fmt.Fprintf(w, "%s %-10s %s%s\n", mark(name), name, d.Name, def)
 		tw := tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)
-		var local uint64
-		for _, h := range d.Heaps {
-			if h.DeviceLocal {
-				local += h.Size
-			}
-		}
 		rows := [][2]string{
 			{"type", d.Type},
 			{"driver", d.Driver},
 			{"api", d.APIVersion},
-			{"subgroup size", fmt.Sprint(d.SubgroupSize)},
+			{"memory mode", memoryMode(d)},
+			{"robustness", d.Robustness()},
+			{"subgroup size", d.SubgroupSizes()},
 			{"subgroup arithmetic", fmt.Sprint(d.SubgroupArithmetic)},
 			{"shared memory", fmt.Sprintf("%d KiB", d.MaxSharedMemory/1024)},
 			{"workgroup", fmt.Sprintf("%d invocations, size %v, count %v", d.MaxWorkgroupInvocations, d.MaxWorkgroupSize, d.MaxWorkgroupCount)},
@@ -79,7 +75,7 @@ func listDevices(w io.Writer, selected string) error {
 			{"storage buffer range", fmt.Sprintf("%d MiB", d.MaxStorageBufferRange>>20)},
 			{"allocation limit", fmt.Sprintf("%d MiB", d.MaxMemoryAllocationSize>>20)},
 			{"offset alignment", fmt.Sprint(d.MinStorageBufferOffsetAlignment)},
-			{"device-local memory", fmt.Sprintf("%d MiB in %d heaps", local>>20, len(d.Heaps))},
+			{"device-local memory", d.DeviceMemory()},
 		}
 		for _, r := range rows {
 			fmt.Fprintf(tw, "             %s:\t%s\n", r[0], r[1])
@@ -87,4 +83,15 @@ func listDevices(w io.Writer, selected string) error {
 		tw.Flush()
 	}
 	return nil
+}
+
+// memoryMode says where a Vulkan device keeps storages and why.
+func memoryMode(d vulkan.DeviceInfo) string {
+	switch d.Memory {
+	case vulkan.MemoryMapped:
+		return "mapped (unified memory: the host maps storages, no staging copies)"
+	case vulkan.MemoryDiscrete:
+		return "discrete (device-local storages, staging copies to and from the host)"
+	}
+	return d.Memory.String()
 }

@@ -61,7 +61,7 @@ func (b *Kernels) Conv2d(a tensor.ConvArgs, y, x, w, bias tensor.Span) {
 	wb, freeW := b.sized(w, a.Cout*a.Cin*a.KH*a.KW)
 	defer freeW()
 	push := convArgs(a, y, x, w, bias, hasBias)
-	b.launch("conv2d", convSpec(convForward), &push, convGroups(a.Cout, cols), write(y.Buf), read(xb), read(wb), read(bb))
+	launch(b, "conv2d", convSpec(convForward), &push, convGroups(a.Cout, cols), write(y.Buf), read(xb), read(wb), read(bb))
 }
 
 // Conv2dBackwardInput writes dx: the GEMM [Cin, N·H·W] = wᵀ [Cin, Cout·KH·KW]
@@ -74,7 +74,7 @@ func (b *Kernels) Conv2dBackwardInput(a tensor.ConvArgs, dx, gy, w tensor.Span) 
 	dummy, free := b.placeholder(tensor.Span{})
 	defer free()
 	push := convArgs(a, dx, gy, w, tensor.Span{}, false)
-	b.launch("conv2d", convSpec(convBackwardInput), &push, convGroups(a.Cin, cols), write(dx.Buf), read(gy.Buf), read(w.Buf), read(dummy))
+	launch(b, "conv2d", convSpec(convBackwardInput), &push, convGroups(a.Cin, cols), write(dx.Buf), read(gy.Buf), read(w.Buf), read(dummy))
 }
 
 type convBiasPush struct {
@@ -97,9 +97,9 @@ func (b *Kernels) Conv2dBackwardWeight(a tensor.ConvArgs, dw, db, x, gy tensor.S
 	xb, freeX := b.sized(x, a.N*a.Cin*a.H*a.W)
 	defer freeX()
 	push := convArgs(a, dw, gy, x, tensor.Span{}, false)
-	b.launch("conv2d", convSpec(convBackwardWeight), &push, convGroups(a.Cout, cols), write(dw.Buf), read(gyb), read(xb), read(dummy))
+	launch(b, "conv2d", convSpec(convBackwardWeight), &push, convGroups(a.Cout, cols), write(dw.Buf), read(gyb), read(xb), read(dummy))
 	if a.HasBias && db.Buf != nil {
 		bp := convBiasPush{uint32(db.Offset), uint32(gy.Offset), uint32(a.N), uint32(a.Cout), uint32(a.Hout * a.Wout)}
-		b.launch("conv2d_bias_backward", rowSpec, &bp, rowGroups(a.Cout), write(db.Buf), read(gyb))
+		launch(b, "conv2d_bias_backward", rowSpec, &bp, rowGroups(a.Cout), write(db.Buf), read(gyb))
 	}
 }

@@ -22,7 +22,7 @@ func (b *Kernels) Gather(dst, table, ids tensor.Span, n, rows, dim int) {
 		return
 	}
 	push := gatherPush{uint32(dst.Offset), uint32(table.Offset), uint32(ids.Offset), uint32(n), uint32(dim), uint32(rows)}
-	b.launch("gather", elemSpec, &push, groups1D(n*dim, elemLocal), write(dst.Buf), read(table.Buf), read(ids.Buf))
+	launch(b, "gather", elemSpec, &push, groups1D(n*dim, elemLocal), write(dst.Buf), read(table.Buf), read(ids.Buf))
 }
 
 // ScatterAdd adds row i of src [n, dim] into row ids[i] of dst [rows, dim].
@@ -36,5 +36,5 @@ func (b *Kernels) ScatterAdd(dst, src, ids tensor.Span, n, rows, dim int) {
 		return
 	}
 	push := embeddingPush{uint32(dst.Offset), uint32(src.Offset), uint32(ids.Offset), uint32(n), uint32(dim)}
-	b.launch("scatter_add", rowSpec, &push, rowGroups(n), write(dst.Buf), read(src.Buf), read(ids.Buf))
+	launch(b, "scatter_add", rowSpec, &push, rowGroups(n), write(dst.Buf), read(src.Buf), read(ids.Buf))
 }

@@ -19,7 +19,7 @@ func (b *Kernels) Interpolate(a tensor.InterpArgs, dst, src tensor.Span) {
 	}
 	push := interpPush{uint32(dst.Offset), uint32(src.Offset), uint32(a.Mode), uint32(a.Planes),
 		uint32(a.Hin), uint32(a.Win), uint32(a.Hout), uint32(a.Wout)}
-	b.launch("interpolate", elemSpec, &push, groups1D(n, elemLocal), write(dst.Buf), read(src.Buf))
+	launch(b, "interpolate", elemSpec, &push, groups1D(n, elemLocal), write(dst.Buf), read(src.Buf))
 }
 
 // InterpolateBackward writes the gradient of src (overwritten) from the
@@ -31,5 +31,5 @@ func (b *Kernels) InterpolateBackward(a tensor.InterpArgs, dsrc, gdst tensor.Spa
 	}
 	push := interpPush{uint32(dsrc.Offset), uint32(gdst.Offset), uint32(a.Mode), uint32(a.Planes),
 		uint32(a.Hin), uint32(a.Win), uint32(a.Hout), uint32(a.Wout)}
-	b.launch("interpolate_backward", elemSpec, &push, groups1D(n, elemLocal), write(dsrc.Buf), read(gdst.Buf))
+	launch(b, "interpolate_backward", elemSpec, &push, groups1D(n, elemLocal), write(dsrc.Buf), read(gdst.Buf))
 }

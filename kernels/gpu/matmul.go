@@ -75,7 +75,7 @@ func (b *Kernels) MatMul(a tensor.MatMulArgs) {
 		uint32((a.M + int(t.bm) - 1) / int(t.bm)),
 		uint32(min(a.Batch, maxGroups)),
 	}
-	b.launch("matmul", spec, &p, groups, read(a.A.Buf), read(a.B.Buf), write(a.C.Buf))
+	launch(b, "matmul", spec, &p, groups, read(a.A.Buf), read(a.B.Buf), write(a.C.Buf))
 }
 
 func b2u(v bool) uint32 {

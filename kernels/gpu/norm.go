@@ -47,7 +47,7 @@ func (b *Kernels) Norm(a tensor.NormArgs, y, mean, rstd, x, w, bias tensor.Span)
 	defer freeX()
 	push := normPush{uint32(y.Offset), uint32(mean.Offset), uint32(rstd.Offset), uint32(x.Offset), uint32(w.Offset), uint32(bias.Offset),
 		s.rows, s.rowLen, s.groups, s.chans, s.hw, flag(hasW) | flag(hasB)<<1, a.Eps}
-	b.launch("norm", rowSpec, &push, rowGroups(int(s.rows)),
+	launch(b, "norm", rowSpec, &push, rowGroups(int(s.rows)),
 		write(yb), write(mean.Buf), write(rstd.Buf), read(xb), read(wb), read(bb))
 }
 
@@ -86,7 +86,7 @@ func (b *Kernels) NormBackward(a tensor.NormArgs, dx, dw, db, x, mean, rstd, w, 
 	}
 	push := normBackwardPush{uint32(dx.Offset), uint32(x.Offset), uint32(mean.Offset), uint32(rstd.Offset), uint32(w.Offset), uint32(gy.Offset),
 		s.rows, s.rowLen, s.groups, s.chans, s.hw, flag(hasW)}
-	b.launch("norm_backward", rowSpec, &push, rowGroups(int(s.rows)),
+	launch(b, "norm_backward", rowSpec, &push, rowGroups(int(s.rows)),
 		write(dx.Buf), read(x.Buf), read(mean.Buf), read(rstd.Buf), read(wb), read(gy.Buf))
 	if dw.Buf == nil && db.Buf == nil {
 		return
@@ -97,6 +97,6 @@ func (b *Kernels) NormBackward(a tensor.NormArgs, dx, dw, db, x, mean, rstd, w, 
 	defer freeDb()
 	pp := normParamsPush{uint32(dw.Offset), uint32(db.Offset), uint32(x.Offset), uint32(mean.Offset), uint32(rstd.Offset), uint32(gy.Offset),
 		s.rows, s.rowLen, s.groups, s.chans, s.hw, s.params, flag(dw.Buf != nil) | flag(db.Buf != nil)<<1}
-	b.launch("norm_backward_params", rowSpec, &pp, rowGroups(int(s.params)),
+	launch(b, "norm_backward_params", rowSpec, &pp, rowGroups(int(s.params)),
 		write(dwb), write(dbb), read(x.Buf), read(mean.Buf), read(rstd.Buf), read(gy.Buf))
 }

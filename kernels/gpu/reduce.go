@@ -26,9 +26,9 @@ func (b *Kernels) Reduce(op tensor.ReduceOp, dst, src tensor.Span, outer, n, inn
 		rows = 1
 		groups = [3]uint32{uint32(min(outer, maxGroups)), 1, 1}
 		if op == tensor.ReduceSum && b.info.SubgroupArithmetic && !b.noSubgroups {
-			b.launch("reduce_subgroup", []uint32{reduceLocal}, &p, groups, write(dst.Buf), read(src.Buf))
+			launch(b, "reduce_subgroup", []uint32{reduceLocal}, &p, groups, write(dst.Buf), read(src.Buf))
 			return
 		}
 	}
-	b.launch("reduce", []uint32{uint32(op), rows, reduceLocal}, &p, groups, write(dst.Buf), read(src.Buf))
+	launch(b, "reduce", []uint32{uint32(op), rows, reduceLocal}, &p, groups, write(dst.Buf), read(src.Buf))
 }

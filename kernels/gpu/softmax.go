@@ -58,7 +58,7 @@ func (b *Kernels) Softmax(dst, src tensor.Span, rows, n int, log bool) {
 		return
 	}
 	push := softmaxPush{uint32(dst.Offset), uint32(src.Offset), uint32(rows), uint32(n), flag(log)}
-	b.launch("softmax", rowSpec, &push, rowGroups(rows), write(dst.Buf), read(src.Buf))
+	launch(b, "softmax", rowSpec, &push, rowGroups(rows), write(dst.Buf), read(src.Buf))
 }
 
 type softmaxBackwardPush struct {
@@ -72,7 +72,7 @@ func (b *Kernels) SoftmaxBackward(dx, y, gy tensor.Span, rows, n int, log bool) 
 		return
 	}
 	push := softmaxBackwardPush{uint32(dx.Offset), uint32(y.Offset), uint32(gy.Offset), uint32(rows), uint32(n), flag(log)}
-	b.launch("softmax_backward", rowSpec, &push, rowGroups(rows), write(dx.Buf), read(y.Buf), read(gy.Buf))
+	launch(b, "softmax_backward", rowSpec, &push, rowGroups(rows), write(dx.Buf), read(y.Buf), read(gy.Buf))
 }
 
 type crossEntropyPush struct {
@@ -94,7 +94,7 @@ func (b *Kernels) CrossEntropy(loss, lse, logits, targets tensor.Span, rows, n, 
 	defer free()
 	push := crossEntropyPush{uint32(loss.Offset), uint32(lse.Offset), uint32(logits.Offset), uint32(targets.Offset),
 		uint32(rows), uint32(n), int32(ignore), smoothing}
-	b.launch("crossentropy", rowSpec, &push, rowGroups(rows),
+	launch(b, "crossentropy", rowSpec, &push, rowGroups(rows),
 		write(loss.Buf), write(lse.Buf), read(x), read(targets.Buf))
 }
 
@@ -116,6 +116,6 @@ func (b *Kernels) CrossEntropyBackward(dlogits, logits, lse, targets, gloss tens
 	}
 	push := crossEntropyBackwardPush{uint32(dlogits.Offset), uint32(logits.Offset), uint32(lse.Offset), uint32(targets.Offset),
 		uint32(gloss.Offset), uint32(rows), uint32(n), int32(ignore), smoothing}
-	b.launch("crossentropy_backward", elemSpec, &push, groups1D(rows*n, elemLocal),
+	launch(b, "crossentropy_backward", elemSpec, &push, groups1D(rows*n, elemLocal),
 		write(dlogits.Buf), read(logits.Buf), read(lse.Buf), read(targets.Buf), read(gloss.Buf))
 }

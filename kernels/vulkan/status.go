@@ -1,6 +1,7 @@
 package vulkan
 
 import (
+	"cmp"
 	"fmt"
 	"unsafe"
 
@@ -14,19 +15,26 @@ import (
 // own, outside the pools, so that reading it never needs a copy.
 
 // newStatus allocates the status storage, zeroed.
-func newStatus(dev *device, types []memoryType) (*Buffer, error) {
+func newStatus(dev *device, types []memoryType, accepted uint32) (*Buffer, error) {
 	size := uint64(gpu.StatusWords * 4)
 	var firstErr error
-	for _, t := range candidateTypes(poolStaging, types) {
-		buf, mem, mapped, err := dev.createBlock(size, t, true)
-		if err == nil {
-			s := &Buffer{n: gpu.StatusWords, block: &block{buffer: buf, memory: mem, mapped: mapped, size: size, used: size}, size: size}
-			clear(s.words())
-			return s, nil
+	for _, t := range candidateTypes(poolUpload, types, accepted) {
+		mem, mapped, err := dev.createMemory(size, t, true)
+		if err != nil {
+			firstErr = cmp.Or(firstErr, err)
+			continue
 		}
-		if firstErr == nil {
-			firstErr = err
+		blk := &block{memory: mem, memType: t, mapped: mapped, size: size, used: size}
+		buf, err := dev.createBuffer(mem, t, 0, size)
+		if err != nil {
+			dev.destroyMemory(mem, true)
+			firstErr = cmp.Or(firstErr, err)
+			continue
 		}
+		blk.buffers = []uint64{buf}
+		s := &Buffer{n: gpu.StatusWords, block: blk, buffer: buf, size: size}
+		clear(s.words())
+		return s, nil
 	}
 	if firstErr == nil {
 		firstErr = fmt.Errorf("no host-visible memory type")
@@ -59,7 +67,8 @@ func (b *Backend) checkStatus() {
 // destroyStatus frees the status storage's block.
 func (b *Backend) destroyStatus() {
 	if b.status != nil {
-		b.dev.destroyBlock(b.status.block.buffer, b.status.block.memory, true)
+		b.dev.destroyBuffer(b.status.buffer)
+		b.dev.destroyMemory(b.status.block.memory, true)
 		b.status = nil
 	}
 }

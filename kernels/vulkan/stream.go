@@ -35,7 +35,7 @@ func newStream(dev *device, batchLimit int, profile bool) (*stream, error) {
 		st.queries = uint32(2 * batchLimit)
 	}
 	for range framesInFlight {
-		h, err := dev.createFrame(uint32(batchLimit), uint32(batchLimit*maxBindings), st.queries)
+		h, err := dev.createFrame(st.queries)
 		if err != nil {
 			st.destroy()
 			return nil, fmt.Errorf("create command buffers: %w", err)
