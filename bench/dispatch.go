@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"io"
 
 	"sargo/kernels/vulkan"
 	"sargo/tensor"
@@ -28,11 +29,40 @@ type Dispatch struct {
 	HostUsPerDispatch float64 `json:"host_us_per_dispatch"`
 	// ByShader is the dispatches per step of each shader.
 	ByShader map[string]float64 `json:"by_shader,omitempty"`
+	// DeviceUsPerStep is each shader's device time per step, from
+	// timestamps, when profiling (SARGO_PROFILE=1; dispatches are then
+	// serialised).
+	DeviceUsPerStep map[string]float64 `json:"device_us_per_step,omitempty"`
 }
 
 // dispatchCounter is a backend that counts its dispatches.
 type dispatchCounter interface {
 	Counters() vulkan.Counters
+}
+
+// tracer is a backend that records Chrome traces.
+type tracer interface {
+	StartTrace() error
+	StopTrace(w io.Writer) error
+}
+
+// traceRun records a Chrome trace of one run into w.
+func traceRun(be tensor.Backend, run func() error, w io.Writer) error {
+	tr, ok := be.(tracer)
+	if !ok {
+		return fmt.Errorf("trace: %s cannot record a trace", be.Name())
+	}
+	if err := tr.StartTrace(); err != nil {
+		return fmt.Errorf("trace: %w", err)
+	}
+	runErr := run()
+	if err := tr.StopTrace(w); err != nil {
+		return fmt.Errorf("trace: %w", err)
+	}
+	if runErr != nil {
+		return fmt.Errorf("trace: %w", runErr)
+	}
+	return nil
 }
 
 // startDispatch snapshots be's counters; the returned function gives the
@@ -55,6 +85,12 @@ func startDispatch(be tensor.Backend) func(steps int) *Dispatch {
 		}
 		for k, v := range d.ByShader {
 			out.ByShader[k] = float64(v) / n
+		}
+		if d.DeviceTime != nil {
+			out.DeviceUsPerStep = map[string]float64{}
+			for k, v := range d.DeviceTime {
+				out.DeviceUsPerStep[k] = float64(v.Nanoseconds()) / 1e3 / n
+			}
 		}
 		return out
 	}

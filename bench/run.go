@@ -25,6 +25,10 @@ type Config struct {
 	Match *regexp.Regexp
 	// Log receives one progress line per case; nil discards them.
 	Log io.Writer
+	// Trace, when set, receives a Chrome trace of one run of the first
+	// case that measures memory (a training step), on a backend that can
+	// record one (Vulkan).
+	Trace io.Writer
 }
 
 // Run measures every case of every suite and returns one record per case.
@@ -36,6 +40,7 @@ func Run(ctx context.Context, cfg Config) ([]Record, error) {
 		log = io.Discard
 	}
 	var all []Record
+	traced := cfg.Trace == nil
 	for _, s := range cfg.Suites {
 		cases, err := s.Cases(cfg.Quick)
 		if err != nil {
@@ -44,7 +49,12 @@ func Run(ctx context.Context, cfg Config) ([]Record, error) {
 		cases = filterCases(cases, s.Name, cfg.Match)
 		recs := make([]Record, len(cases))
 		for i, c := range cases {
-			recs[i] = runCase(ctx, cfg, s.Name, c)
+			trace := cfg.Trace
+			if traced || !c.Memory {
+				trace = nil
+			}
+			recs[i] = runCase(ctx, cfg, s.Name, c, trace)
+			traced = traced || trace != nil
 			if err := ctx.Err(); err != nil {
 				return append(all, recs[:i+1]...), fmt.Errorf("suite %s: %w", s.Name, err)
 			}
@@ -66,7 +76,7 @@ func Run(ctx context.Context, cfg Config) ([]Record, error) {
 }
 
 // runCase sets up, measures and releases one case.
-func runCase(ctx context.Context, cfg Config, suite string, c Case) (rec Record) {
+func runCase(ctx context.Context, cfg Config, suite string, c Case, trace io.Writer) (rec Record) {
 	rec = Record{Suite: suite, Case: c.Name, Unit: c.Unit, Device: cfg.Backend.Describe(), Params: c.Params}
 	defer func() {
 		if p := recover(); p != nil {
@@ -95,6 +105,11 @@ func runCase(ctx context.Context, cfg Config, suite string, c Case) (rec Record)
 			rec.Error = err.Error()
 		}
 		rec.Vulkan = dispatch(memorySteps)
+	}
+	if trace != nil && rec.Error == "" {
+		if err := traceRun(cfg.Backend, run, trace); err != nil {
+			rec.Error = err.Error()
+		}
 	}
 	return rec
 }

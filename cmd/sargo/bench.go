@@ -20,6 +20,7 @@ import (
 // benchFlags are the flags of sargo bench.
 type benchFlags struct {
 	vs, jsonPath, cpuProfile string
+	trace                    string
 	python, torchDir, match  string
 	quick                    bool
 	warmup, repeats, threads int
@@ -45,7 +46,12 @@ root, or point --torch-dir at the scripts.
 
 --json writes the records as a JSON list; --quick shrinks every case (for
 CPU Vulkan drivers and smoke tests); --cpuprofile writes a pprof CPU profile
-of the whole run (the reference runs in its own process and is not in it).`,
+of the whole run (the reference runs in its own process and is not in it).
+On Vulkan the train records count dispatches, barriers, descriptor writes
+and the host time per dispatch (the "vulkan" object); with SARGO_PROFILE=1
+they add each kernel's device time per step. --trace FILE writes a Chrome
+trace of one training step (host launches and submits, device dispatches
+from timestamps), to open in chrome://tracing or ui.perfetto.dev.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runBench(cmd, opts, f, args)
@@ -55,6 +61,7 @@ of the whole run (the reference runs in its own process and is not in it).`,
 	fl.StringVar(&f.vs, "vs", "", "reference to compare with: torch")
 	fl.StringVar(&f.jsonPath, "json", "", "write the records as JSON to this file")
 	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
+	fl.StringVar(&f.trace, "trace", "", "write a Chrome trace (JSON) of one training step to this file (Vulkan: host launches and device timestamps)")
 	fl.StringVar(&f.python, "python", bench.DefaultPython, "Python interpreter of the reference scripts")
 	fl.StringVar(&f.torchDir, "torch-dir", bench.DefaultTorchDir, "folder of the reference scripts")
 	fl.BoolVar(&f.quick, "quick", false, "shrink every case (smoke tests, CPU Vulkan drivers)")
@@ -115,6 +122,14 @@ func runBench(cmd *cobra.Command, opts *globalOptions, f *benchFlags, args []str
 			return fmt.Errorf("bench: cpu profile: %w", err)
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if f.trace != "" {
+		tf, err := os.Create(f.trace)
+		if err != nil {
+			return fmt.Errorf("bench: --trace: %w", err)
+		}
+		defer tf.Close()
+		cfg.Trace = tf
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()

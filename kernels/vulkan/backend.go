@@ -187,12 +187,11 @@ func newBackend(in *instance, pd unsafe.Pointer, info DeviceInfo, validation boo
 	if b.profOut == nil {
 		b.profOut = os.Stderr
 	}
-	if opt.Profile || os.Getenv("SARGO_PROFILE") == "1" {
-		if info.Timestamps && info.TimestampPeriod > 0 {
-			b.prof = newProfiler(info.TimestampPeriod)
-		} else {
-			fmt.Fprintf(os.Stderr, "sargo: vulkan: %s has no compute timestamps; SARGO_PROFILE ignored\n", info.Name)
-		}
+	profile := opt.Profile || os.Getenv("SARGO_PROFILE") == "1"
+	if info.Timestamps && info.TimestampPeriod > 0 && validBits > 0 {
+		b.prof = newProfiler(info.TimestampPeriod, validBits, profile)
+	} else if profile {
+		fmt.Fprintf(os.Stderr, "sargo: vulkan: %s has no compute timestamps; SARGO_PROFILE ignored\n", info.Name)
 	}
 	if err := b.createPools(opt.MemoryLimit); err != nil {
 		dev.destroy()
@@ -386,7 +385,7 @@ func (b *Backend) Close() error {
 	}
 	b.flushAndWait()
 	b.dev.waitIdle()
-	if b.prof != nil {
+	if b.prof != nil && b.prof.enabled {
 		b.prof.print(b.profOut, b.info.Name)
 	}
 	b.stream.destroy()

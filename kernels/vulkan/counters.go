@@ -29,6 +29,9 @@ type Counters struct {
 	LaunchTime time.Duration
 	// ByShader counts the dispatches of each shader.
 	ByShader map[string]uint64
+	// DeviceTime is the device time of each shader's dispatches, from
+	// their timestamps, while profiling (SARGO_PROFILE=1); nil otherwise.
+	DeviceTime map[string]time.Duration
 }
 
 // Sub returns c − o, counter by counter.
@@ -43,6 +46,14 @@ func (c Counters) Sub(o Counters) Counters {
 	for k, v := range c.ByShader {
 		if n := v - o.ByShader[k]; n > 0 {
 			d.ByShader[k] = n
+		}
+	}
+	if c.DeviceTime != nil {
+		d.DeviceTime = map[string]time.Duration{}
+		for k, v := range c.DeviceTime {
+			if t := v - o.DeviceTime[k]; t > 0 {
+				d.DeviceTime[k] = t
+			}
 		}
 	}
 	return d
@@ -62,5 +73,6 @@ func (b *Backend) Counters() Counters {
 	defer b.mu.Unlock()
 	c := b.count
 	c.ByShader = maps.Clone(b.count.ByShader)
+	c.DeviceTime = maps.Clone(b.count.DeviceTime)
 	return c
 }

@@ -80,15 +80,16 @@ func (b *Backend) launch(d *gpu.Dispatch) {
 	for i, a := range bufs {
 		acc[i] = access{sts[i], a.Write}
 	}
-	profiled := b.prof != nil
-	if profiled {
-		b.stream.epoch++ // a barrier before every profiled dispatch
+	timed := b.prof.active()
+	if timed {
+		b.stream.epoch++ // a barrier before every timed dispatch
 	}
-	barrier := b.track(acc[:len(bufs)]) || profiled
+	barrier := b.track(acc[:len(bufs)]) || timed
 	var query uint32
 	var queryPool uint64
-	if b.prof != nil {
-		query, queryPool = uint32(2*len(f.shaders)), f.h.queryPool
+	if timed {
+		query, queryPool = uint32(2*len(f.timed)), f.h.queryPool
+		f.timed = append(f.timed, timedDispatch{name: d.Name, traced: b.prof.trace != nil})
 	}
 	setDispatch(x, pl.handle, pl.layout, set, queryPool, query, barrier, len(bufs), uintptr(d.PushSize), groups)
 	setPush(x, d.Push[:d.PushSize])
@@ -102,6 +103,9 @@ func (b *Backend) launch(d *gpu.Dispatch) {
 		b.count.ByShader = map[string]uint64{}
 	}
 	b.count.ByShader[d.Name]++
+	if t := b.prof.tracing(); t != nil {
+		t.host(d.Name, start, map[string]any{"groups": groups, "bindings": len(bufs), "barrier": barrier})
+	}
 	if len(f.shaders)+f.copies >= b.batchLimit {
 		b.flush()
 	}
