@@ -19,7 +19,7 @@ func TestElapsedMasksToValidBits(t *testing.T) {
 	}{
 		{10, 25, 64, 15},
 		{10, 25, 36, 15},
-		{1<<36 - 5, 3, 36, 8},                  // the 36-bit counter wrapped
+		{1<<36 - 5, 3, 36, 8},                   // the 36-bit counter wrapped
 		{0xffff_ff00_0000_0010, 0x20, 36, 0x10}, // bits above the valid ones are garbage
 		{1<<63 + 7, 1<<63 + 9, 0, 2},            // 0: treated as 64
 	} {

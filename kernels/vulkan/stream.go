@@ -9,9 +9,9 @@ import (
 // frame is one command buffer in the ring: recorded, submitted, then
 // waited for before it is recorded again.
 type frame struct {
-	h        frameHandles
-	serial   uint64 // batch serial recorded into it
-	inFlight bool
+	h         frameHandles
+	serial    uint64 // batch serial recorded into it
+	inFlight  bool
 	shaders   []string        // per dispatch, for the error message
 	timed     []timedDispatch // dispatches with timestamps, in query order
 	copies    int             // fills and copies recorded besides the dispatches
