@@ -65,6 +65,7 @@ var families = []family{
 	{"conv", convCases},
 	{"random", randomCases},
 	{"optim", optimCases},
+	{"special", specialCases},
 }
 
 // Run runs the whole conformance suite on b, comparing against the CPU

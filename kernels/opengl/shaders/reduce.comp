@@ -42,7 +42,7 @@ shared float sVal[LOCAL];
 shared float sComp[LOCAL]; // Kahan compensation of the sums
 shared uint sIdx[LOCAL];   // index of the best element, NONE before the first
 
-bool isnan_(float x) { return x != x; }
+bool isnan_(float x) { return isnan(x); }
 
 // better reports whether candidate (x, ix) replaces the current best
 // (m, im) under the first-NaN, first-extremum rules.
@@ -76,7 +76,7 @@ void columns() {
 			for (uint j = 0; j < p.n; j++) {
 				precise float y = src[base + j * p.inner] - c;
 				precise float u = s + y;
-				c = (u - s) - y;
+				c = isinf(u) ? 0.0 : (u - s) - y; // no ∞ − ∞ in the compensation
 				s = u;
 			}
 			dst[p.offDst + t] = s;
@@ -106,7 +106,7 @@ void rows() {
 			for (uint j = tid; j < p.n; j += LOCAL) {
 				precise float y = src[base + j] - c;
 				precise float u = s + y;
-				c = (u - s) - y;
+				c = isinf(u) ? 0.0 : (u - s) - y; // no ∞ − ∞ in the compensation
 				s = u;
 			}
 			sVal[tid] = s;

@@ -120,18 +120,39 @@ float erf_approx(float x) {
 	return x < 0.0 ? -r : r;
 }
 
+// logf is log that keeps subnormal inputs: a driver may flush them to
+// zero (Vulkan allows it), so they are scaled by 2^24 first.
+float logf(float x) {
+	if (x > 0.0 && x < 1.17549435e-38) {
+		return log(x * 16777216.0) - 16.635532333438687; // 24 ln 2
+	}
+	return log(x);
+}
+
 // powf is math.Pow for float32: negative bases give real results for
-// integer exponents and NaN otherwise.
+// integer exponents and NaN otherwise; NaN and infinite operands follow
+// math.Pow too.
 float powf(float x, float y) {
-	if (y == 0.0) {
+	float inf = uintBitsToFloat(0x7f800000u);
+	if (y == 0.0 || x == 1.0) {
 		return 1.0;
 	}
+	if (isnan(x) || isnan(y)) {
+		return uintBitsToFloat(0x7fc00000u);
+	}
+	bool oddInt = fract(y) == 0.0 && abs(mod(y, 2.0)) == 1.0;
+	if (isinf(x)) {
+		if (x > 0.0) {
+			return y > 0.0 ? inf : 0.0;
+		}
+		// math.Pow(-Inf, y) = math.Pow(-0, -y)
+		float r = y > 0.0 ? inf : 0.0;
+		return oddInt ? -r : r;
+	}
 	if (x == 0.0) {
-		bool oddInt = fract(y) == 0.0 && mod(y, 2.0) == 1.0;
 		if (y > 0.0) {
 			return oddInt ? x : 0.0;
 		}
-		float inf = uintBitsToFloat(0x7f800000u);
 		return oddInt && (floatBitsToUint(x) >> 31) != 0u ? -inf : inf;
 	}
 	float r = exp2(y * log2(abs(x)));
@@ -139,7 +160,7 @@ float powf(float x, float y) {
 		if (fract(y) != 0.0) {
 			return uintBitsToFloat(0x7fc00000u); // NaN
 		}
-		if (mod(y, 2.0) == 1.0) {
+		if (oddInt) {
 			r = -r;
 		}
 	}
@@ -170,6 +191,9 @@ float df(float x, float g) {
 		return g * (s * (1.0 + x * (1.0 - s)));
 	}
 	case OP_GELU_TANH: {
+		if (abs(x) > 10.0 && !isinf(x)) {
+			return x > 0.0 ? g : 0.0 * g; // saturated: x·(1−t²) would be ∞·0
+		}
 		float t = stanh(GELU_K * (x + GELU_C * x * x * x));
 		return g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * GELU_K * (1.0 + 3.0 * GELU_C * x * x));
 	}

@@ -114,11 +114,11 @@ void main() {
             }
             if (valid) {
                 uint obase = p.offOut + (bh * p.Lq + i) * D;
-                float inv = l > 0.0 ? 1.0 / l : 0.0;
+                float inv = l == 0.0 ? 0.0 : 1.0 / l; // l is NaN after a NaN score
                 for (uint d = 0; d < D; d++) {
                     outp[obase + d] = o[d] * inv;
                 }
-                lseOut[p.offLse + bh * p.Lq + i] = l > 0.0 ? m + log(l) : NEG_INF;
+                lseOut[p.offLse + bh * p.Lq + i] = l == 0.0 ? NEG_INF : m + log(l);
             }
         }
     }

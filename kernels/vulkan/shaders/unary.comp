@@ -8,13 +8,14 @@ layout(std430, set = 0, binding = 0) writeonly buffer Dst0 { float dst[]; };
 layout(std430, set = 0, binding = 1) readonly buffer Src1 { float src[]; };
 #include "strided.glsl"
 #include "unary_math.glsl"
+#include "minmax.glsl"
 
 float f(float x) {
 	float a = p.alpha;
 	switch (OP) {
 	case OP_NEG: return -x;
 	case OP_EXP: return exp(x);
-	case OP_LOG: return log(x);
+	case OP_LOG: return logf(x);
 	case OP_SQRT: return sqrt(x);
 	case OP_RSQRT: return 1.0 / sqrt(x);
 	case OP_ABS: return abs(x);
@@ -25,7 +26,7 @@ float f(float x) {
 	case OP_GELU_TANH: return 0.5 * x * (1.0 + stanh(GELU_K * (x + GELU_C * x * x * x)));
 	case OP_GELU_ERF: return 0.5 * x * (1.0 + erf_approx(x * INV_SQRT2));
 	case OP_POW: return powf(x, a);
-	case OP_CLAMP: return min(max(x, a), p.beta);
+	case OP_CLAMP: return minNaN(maxNaN(x, a), p.beta);
 	case OP_AFFINE: return a * x + p.beta;
 	case OP_SQUARE: return x * x;
 	case OP_RECIP: return 1.0 / x;
