@@ -49,6 +49,9 @@ type Graph struct {
 	scope *tensor.Scope
 	tape  []node
 	spent bool
+	// gradReady, when set, is told of each Param whose gradient is final
+	// during Backward (OnGradReady).
+	gradReady func(*Var)
 }
 
 // NewGraph opens a graph on device dev. Close it (after Backward, or at
@@ -138,6 +141,14 @@ func (g *Graph) push(n node, value *tensor.Tensor) *Var {
 	return out
 }
 
+// OnGradReady makes the next Backward call f once for every Param the tape
+// uses, as soon as that Param's Grad holds its final value for the pass:
+// after the last recorded operation that reads it (the first on the tape)
+// has been differentiated. Data-parallel training starts sending a
+// gradient there, while the rest of the backward pass runs. f runs on
+// Backward's goroutine.
+func (g *Graph) OnGradReady(f func(v *Var)) { g.gradReady = f }
+
 // Backward computes the gradient of loss, which must have exactly one
 // element, with respect to every Param it depends on, adding it to their
 // Grad. It then clears the tape; a graph supports one Backward.
@@ -191,7 +202,9 @@ func (g *Graph) BackwardWith(v *Var, grad *tensor.Tensor) error {
 		return nil
 	}
 	grads := map[*Var]*gradient{v: {t: seed}}
+	ready := g.readySchedule(tape)
 	for i := len(tape) - 1; i >= 0; i-- {
+		ready(i + 1)
 		n := tape[i]
 		tape[i] = node{} // drop the closure and what it holds
 		gr, ok := grads[n.out]
@@ -235,6 +248,7 @@ func (g *Graph) BackwardWith(v *Var, grad *tensor.Tensor) error {
 		}
 		ns.Close()
 	}
+	ready(0)
 	for _, gr := range grads { // gradients of outputs no node consumed
 		gr.t.Release()
 	}
@@ -285,6 +299,38 @@ func (gr *gradient) covers(axis, start, end int) bool {
 		}
 	}
 	return true
+}
+
+// readySchedule returns the function the backward loop calls with i
+// once tape nodes i and above have been differentiated: it reports to
+// gradReady every Param whose first reader on the tape is node i. It does
+// nothing without gradReady.
+func (g *Graph) readySchedule(tape []node) func(i int) {
+	if g.gradReady == nil {
+		return func(int) {}
+	}
+	first := map[*Var]int{}
+	var order []*Var
+	for i, n := range tape {
+		for _, in := range n.inputs {
+			if in == nil || !in.leaf || !in.requiresGrad {
+				continue
+			}
+			if _, seen := first[in]; !seen {
+				first[in] = i
+				order = append(order, in)
+			}
+		}
+	}
+	at := map[int][]*Var{}
+	for _, p := range order {
+		at[first[p]] = append(at[first[p]], p)
+	}
+	return func(i int) {
+		for _, p := range at[i] {
+			g.gradReady(p)
+		}
+	}
 }
 
 // deliver hands gx, the gradient for input j of n, to that input: a leaf

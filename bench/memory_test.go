@@ -8,6 +8,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"sargo/kernels/kerneltest"
+	"sargo/nn"
+	"sargo/sar"
 	"sargo/tensor"
 )
 
@@ -60,4 +62,44 @@ func TestTrainStepMemory(t *testing.T) {
 			})
 		}
 	})
+}
+
+// TestTrainStepMemoryFlat runs 200 steps of the quick bench model's SAR
+// training step on the CPU (kernels/vulkan's TestTrainingMemoryFlat does
+// the same on a Vulkan device) and checks after every step that the live
+// bytes are exactly the state (parameters, gradients, the two AdamW
+// moments, the fixed batch and codebook; the log splits it) and that after
+// the first step the device takes no new memory (reserved bytes constant).
+func TestTrainStepMemoryFlat(t *testing.T) {
+	be := tensor.MustOpen("cpu")
+	mb := benchModel(true)
+	model := 3 * 4 * int64(numParams(t, be, mb))
+	s := tensor.NewScope(be)
+	defer s.Close()
+	base := be.MemStats().LiveBytes
+	var state int64
+	run, _, err := setupTrain(be, mb, "sar", &state)
+	require.NoError(t, err)
+	require.NoError(t, run())
+	reserved := be.MemStats().ReservedBytes
+	const steps = 200
+	for i := range steps {
+		require.NoError(t, run())
+		m := be.MemStats()
+		require.Equal(t, state, m.LiveBytes-base, "live bytes after step %d", i+2)
+		require.Equal(t, reserved, m.ReservedBytes, "reserved bytes after step %d", i+2)
+	}
+	t.Logf("live after every step: %d bytes = parameters, gradients and moments %d + batch and codebook %d; reserved %d",
+		state, model, state-model, reserved)
+	assert.Less(t, model, state)
+}
+
+// numParams is the number of parameters of the bench model mb.
+func numParams(t *testing.T, be tensor.Backend, mb modelBench) int {
+	t.Helper()
+	s := tensor.NewScope(be)
+	defer s.Close()
+	m, err := sar.NewModel(mb.Cfg, be, 1)
+	require.NoError(t, err)
+	return nn.NumParams(m.Parameters())
 }

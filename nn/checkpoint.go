@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
 
+	"sargo/internal/regfile"
 	"sargo/tensor"
 )
 
@@ -214,7 +214,7 @@ type Report struct {
 // truncated or corrupt file gives an error naming the file and the
 // problem.
 func Inspect(path string) (Report, error) {
-	buf, err := os.ReadFile(path)
+	buf, err := regfile.ReadFile(path)
 	if err != nil {
 		return Report{}, fmt.Errorf("inspect: %w", err)
 	}

@@ -169,6 +169,19 @@ func TestSchedule(t *testing.T) {
 	lin := Schedule{Peak: 1, Floor: 0.1, Warmup: 4, Total: 14, Kind: DecayLinear}
 	cos := Schedule{Peak: 1, Floor: 0.1, Warmup: 4, Total: 14, Kind: DecayCosine}
 	con := Schedule{Peak: 1, Warmup: 2, Kind: DecayConstant}
+	// FlexVAR's lin0 with wp0 0.005, a 5% plateau and wpe 0.1, as the
+	// authors' lr_wd_annealing computes it for cur_it, wp_it 4, max_it 25.
+	lin0 := Schedule{Peak: 1, Floor: 0.1, Warmup: 4, Total: 25, Kind: DecayPlateauLinear, WarmupFrom: 0.005, Plateau: 0.05}
+	lin0At := func(it float64) float64 {
+		if it < 4 {
+			return 0.005 + 0.995*it/4
+		}
+		pasd := (it - 4) / (25 - 1 - 4)
+		if pasd < 0.05 {
+			return 1
+		}
+		return 0.1 + 0.9*(1-pasd)/0.95
+	}
 	tests := []struct {
 		name string
 		s    Schedule
@@ -186,6 +199,13 @@ func TestSchedule(t *testing.T) {
 		{"cosine end", cos, 14, 0.1},
 		{"constant", con, 50, 1},
 		{"constant warmup", con, 0, 0.5},
+		{"lin0 first", lin0, 0, 0.005},
+		{"lin0 warmup", lin0, 3, lin0At(3)},
+		{"lin0 peak", lin0, 4, 1},
+		{"lin0 plateau end", lin0, 5, lin0At(5)},
+		{"lin0 decay", lin0, 13, lin0At(13)},
+		{"lin0 last", lin0, 24, 0.1},
+		{"lin0 after", lin0, 40, 0.1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

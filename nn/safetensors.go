@@ -8,11 +8,11 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"sort"
 	"strings"
 
 	"sargo/internal/atomicfile"
+	"sargo/internal/regfile"
 )
 
 // The safetensors format: an 8-byte little-endian header length N, N bytes
@@ -327,7 +327,7 @@ func ReadSafetensors(buf []byte) (*Safetensors, error) {
 
 // ReadSafetensorsFile reads and parses the file at path; errors name it.
 func ReadSafetensorsFile(path string) (*Safetensors, error) {
-	buf, err := os.ReadFile(path)
+	buf, err := regfile.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read safetensors: %w", err)
 	}

@@ -61,7 +61,7 @@ func (m *Model) Step(c *Cache, labels *tensor.Tensor, scales schedule.Schedule, 
 		if input != nil {
 			panic("sar: Step: input given for the first scale")
 		}
-		x = m.startTokens(g, cond, s*s)
+		x = m.startTokens(g, cond, s*s, false)
 	} else {
 		if input == nil || input.Rank() != 3 || input.Dim(0) != b || input.Dim(1) != s*s || input.Dim(2) != m.Cfg.CVae {
 			panic(fmt.Sprintf("sar: Step: input of scale %d (%d×%d) for %d labels must be [%d, %d, %d]", k, s, s, b, b, s*s, m.Cfg.CVae))

@@ -1,11 +1,9 @@
 package sar
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"io"
-	"os"
+	"strconv"
 
 	"sargo/nn"
 	"sargo/tensor"
@@ -94,33 +92,27 @@ func ReadConfig(path string) (Config, error) {
 	return cfg, nil
 }
 
-// maxHeader bounds the JSON header a checkpoint may have.
-const maxHeader = 100 << 20
+// ReadTrainState reads a checkpoint's step, RNG offset and config JSON
+// from its header, without reading its tensors (no optimizer).
+func ReadTrainState(path string) (*nn.TrainState, error) {
+	meta, err := readMetadata(path)
+	if err != nil {
+		return nil, fmt.Errorf("read training state: %w", err)
+	}
+	st := &nn.TrainState{Config: json.RawMessage(meta["config"])}
+	step, err := strconv.ParseUint(meta["step"], 10, 63)
+	if err != nil {
+		return nil, fmt.Errorf("read training state %s: step %q: %w", path, meta["step"], err)
+	}
+	st.Step = int(step)
+	if v, ok := meta["rng_offset"]; ok {
+		if st.RNGOffset, err = strconv.ParseUint(v, 10, 64); err != nil {
+			return nil, fmt.Errorf("read training state %s: rng_offset %q: %w", path, v, err)
+		}
+	}
+	return st, nil
+}
 
 // readMetadata reads only the header of a safetensors file and returns
 // its __metadata__ map.
-func readMetadata(path string) (map[string]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var n uint64
-	if err := binary.Read(f, binary.LittleEndian, &n); err != nil {
-		return nil, fmt.Errorf("%s: header length: %w", path, err)
-	}
-	if n > maxHeader {
-		return nil, fmt.Errorf("%s: header of %d bytes is too large", path, n)
-	}
-	buf := make([]byte, n)
-	if _, err := io.ReadFull(f, buf); err != nil {
-		return nil, fmt.Errorf("%s: header: %w", path, err)
-	}
-	var hdr struct {
-		Meta map[string]string `json:"__metadata__"`
-	}
-	if err := json.Unmarshal(buf, &hdr); err != nil {
-		return nil, fmt.Errorf("%s: header: %w", path, err)
-	}
-	return hdr.Meta, nil
-}
+func readMetadata(path string) (map[string]string, error) { return nn.ReadSafetensorsMetadata(path) }

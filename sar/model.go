@@ -25,12 +25,31 @@ import (
 const normEps = 1e-6
 
 // VAR's initialisation multipliers: ada_lin scale/shift rows, ada_lin
-// gamma rows and the output head.
+// gamma rows (init_adaln_gamma's default, used when Config.InitGamma is
+// 0) and the output head.
 const (
 	initAdaLN      = 0.5
 	initAdaLNGamma = 1e-5
 	initHead       = 0.02
 )
+
+// ScriptInitGamma is the AdaLN gamma multiplier the authors' FlexVAR and
+// SAR training scripts pass (--alng): 1e-3 for d16 and d20, 1e-4 for d24.
+// Smaller models take d16's value.
+func ScriptInitGamma(depth int) float32 {
+	if depth >= 24 {
+		return 1e-4
+	}
+	return 1e-3
+}
+
+// initGamma is the gamma multiplier of c.
+func (c Config) initGamma() float32 {
+	if c.InitGamma > 0 {
+		return c.InitGamma
+	}
+	return initAdaLNGamma
+}
 
 // blockConfig is the configuration of block i of a model: FlexVAR's
 // drop-path rate rises linearly from 0 at the first block to DropPath at
@@ -40,7 +59,7 @@ func blockConfig(c Config, i int) nn.BlockConfig {
 	bc.MLPRatio = float64(c.MLPRatio)
 	bc.L2Norm = c.AttnL2
 	bc.Eps = normEps
-	bc.InitAdaLN, bc.InitAdaLNGamma = initAdaLN, initAdaLNGamma
+	bc.InitAdaLN, bc.InitAdaLNGamma = initAdaLN, c.initGamma()
 	if c.Depth > 1 {
 		bc.DropPath = c.DropPath * float32(i) / float32(c.Depth-1)
 	}
@@ -85,31 +104,41 @@ type Config struct {
 	CondDrop            float32 // probability of replacing a label by the null class in training (0.1)
 	DropPath            float32 // drop-path rate of the last block
 	AttnL2              bool    // L2-normalised q/k with a learnable temperature
+	// InitGamma multiplies the gamma rows of every block's AdaLN
+	// modulation at initialisation (FlexVAR's --alng); 0 means VAR's
+	// default 1e-5. It only matters for a model trained from scratch.
+	InitGamma float32 `json:",omitempty"`
 }
 
-// Validate reports the first field that makes the configuration unusable.
+// Validate reports the first field that makes the configuration unusable,
+// including sizes beyond the bounds of size.go (a crafted checkpoint's
+// metadata cannot ask for an absurd model).
 func (c Config) Validate() error {
 	switch {
-	case c.Depth <= 0:
-		return fmt.Errorf("sar config: Depth %d must be positive", c.Depth)
-	case c.Width <= 0 || c.Width%2 != 0:
-		return fmt.Errorf("sar config: Width %d must be positive and even (sin/cos position grid)", c.Width)
+	case c.Depth <= 0 || c.Depth > MaxDepth:
+		return fmt.Errorf("sar config: Depth %d must be in [1, %d]", c.Depth, MaxDepth)
+	case c.Width <= 0 || c.Width%2 != 0 || c.Width > MaxWidth:
+		return fmt.Errorf("sar config: Width %d must be positive, even (sin/cos position grid) and at most %d", c.Width, MaxWidth)
 	case c.Heads <= 0 || c.Width%c.Heads != 0:
 		return fmt.Errorf("sar config: Heads %d must be positive and divide Width %d", c.Heads, c.Width)
-	case c.MLPRatio <= 0:
-		return fmt.Errorf("sar config: MLPRatio %g must be positive", c.MLPRatio)
-	case c.NumClasses <= 0:
-		return fmt.Errorf("sar config: NumClasses %d must be positive", c.NumClasses)
-	case c.Vocab <= 0:
-		return fmt.Errorf("sar config: Vocab %d must be positive", c.Vocab)
-	case c.CVae <= 0:
-		return fmt.Errorf("sar config: CVae %d must be positive", c.CVae)
-	case c.Largest <= 0:
-		return fmt.Errorf("sar config: Largest %d must be positive", c.Largest)
-	case c.CondDrop < 0 || c.CondDrop >= 1:
+	case !(c.MLPRatio > 0 && c.MLPRatio <= MaxMLPRatio):
+		return fmt.Errorf("sar config: MLPRatio %g must be in (0, %d]", c.MLPRatio, MaxMLPRatio)
+	case c.mlpHidden() < 1:
+		return fmt.Errorf("sar config: MLPRatio %g gives an MLP of %d hidden units at Width %d: want at least 1", c.MLPRatio, c.mlpHidden(), c.Width)
+	case c.NumClasses <= 0 || c.NumClasses > MaxClasses:
+		return fmt.Errorf("sar config: NumClasses %d must be in [1, %d]", c.NumClasses, MaxClasses)
+	case c.Vocab <= 0 || c.Vocab > MaxVocab:
+		return fmt.Errorf("sar config: Vocab %d must be in [1, %d]", c.Vocab, MaxVocab)
+	case c.CVae <= 0 || c.CVae > MaxCVae:
+		return fmt.Errorf("sar config: CVae %d must be in [1, %d]", c.CVae, MaxCVae)
+	case c.Largest <= 0 || c.Largest > MaxLargest:
+		return fmt.Errorf("sar config: Largest %d must be in [1, %d]", c.Largest, MaxLargest)
+	case !(c.CondDrop >= 0 && c.CondDrop < 1):
 		return fmt.Errorf("sar config: CondDrop %g must be in [0, 1)", c.CondDrop)
-	case c.DropPath < 0 || c.DropPath >= 1:
+	case !(c.DropPath >= 0 && c.DropPath < 1):
 		return fmt.Errorf("sar config: DropPath %g must be in [0, 1)", c.DropPath)
+	case !(c.InitGamma >= 0 && c.InitGamma <= 1):
+		return fmt.Errorf("sar config: InitGamma %g must be in [0, 1] (0: VAR's 1e-5)", c.InitGamma)
 	}
 	return nil
 }
@@ -145,11 +174,14 @@ type Model struct {
 // NewModel builds a model initialised as FlexVAR's init_weights with its
 // automatic std: linear and embedding weights trunc-normal with
 // Cfg.InitStd and zero biases, the head scaled by 0.02, the AdaLN
-// modulations as VAR's (0.5, gammas 1e-5), attn.proj and ffn.fc2 divided
+// modulations as VAR's (0.5, gammas Cfg.InitGamma), attn.proj and ffn.fc2 divided
 // by √(2·Depth), the temperature at log 4 and the position grid at its
 // sin/cos values. The same seed gives the same weights on every backend.
 func NewModel(cfg Config, dev tensor.Backend, seed uint64) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := cfg.CheckMemory(dev, 1); err != nil {
 		return nil, err
 	}
 	std := cfg.InitStd()
@@ -251,11 +283,14 @@ func (m *Model) scalePositions(g *autograd.Graph, s int) *autograd.Var {
 }
 
 // startTokens are the inputs of the first scale, before positions: the
-// label's class embedding plus the start vector, repeated over its n
-// tokens [B, n, Width].
-func (m *Model) startTokens(g *autograd.Graph, cond *autograd.Var, n int) *autograd.Var {
+// label's class embedding plus, unless student, the start vector,
+// repeated over its n tokens [B, n, Width].
+func (m *Model) startTokens(g *autograd.Graph, cond *autograd.Var, n int, student bool) *autograd.Var {
 	b := cond.Shape()[0]
-	sos := g.Add(g.Unsqueeze(cond, 1), m.PosStart) // [B, 1, C]
+	sos := g.Unsqueeze(cond, 1) // [B, 1, C]
+	if !student {
+		sos = g.Add(sos, m.PosStart)
+	}
 	if n == 1 {
 		return sos
 	}
@@ -289,10 +324,22 @@ func (m *Model) checkForward(labels *tensor.Tensor, scales schedule.Schedule, in
 // schedule has one scale. labels [B] hold class ids (NumClasses for the
 // null class). It returns the logits [B, L, Vocab].
 func (m *Model) Forward(g *autograd.Graph, labels *tensor.Tensor, scales schedule.Schedule, inputs *autograd.Var) *autograd.Var {
+	return m.forward(g, labels, scales, inputs, false)
+}
+
+// ForwardStudent is Forward for a student-forcing pass, SAR's pass 2: the
+// first scale's positions hold the class embedding and the position
+// alone, without the start vector, as FlexVAR's forward builds them with
+// student_forcing=True.
+func (m *Model) ForwardStudent(g *autograd.Graph, labels *tensor.Tensor, scales schedule.Schedule, inputs *autograd.Var) *autograd.Var {
+	return m.forward(g, labels, scales, inputs, true)
+}
+
+func (m *Model) forward(g *autograd.Graph, labels *tensor.Tensor, scales schedule.Schedule, inputs *autograd.Var, student bool) *autograd.Var {
 	m.checkForward(labels, scales, inputs)
 	dev := labels.Backend()
 	cond := m.ClassEmb.Forward(g, labels.Reshape(-1)) // [B, C]
-	x := m.startTokens(g, cond, scales[0]*scales[0])
+	x := m.startTokens(g, cond, scales[0]*scales[0], student)
 	if inputs != nil {
 		x = g.Concat(1, x, m.WordEmbed.Forward(g, inputs))
 	}

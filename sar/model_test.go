@@ -31,6 +31,16 @@ func TestConfigValidate(t *testing.T) {
 		{"largest", func(c *Config) { c.Largest = 0 }, "Largest"},
 		{"cond drop", func(c *Config) { c.CondDrop = 1 }, "CondDrop"},
 		{"drop path", func(c *Config) { c.DropPath = -0.1 }, "DropPath"},
+		{"huge depth", func(c *Config) { c.Depth = 100_000_000 }, "Depth 100000000 must be in [1, 1024]"},
+		{"huge width", func(c *Config) { c.Width, c.Heads = 1<<20, 2 }, "Width 1048576"},
+		{"tiny mlp ratio", func(c *Config) { c.MLPRatio = 0.001 }, "MLPRatio 0.001 gives an MLP of 0 hidden units"},
+		{"huge mlp ratio", func(c *Config) { c.MLPRatio = 1e12 }, "MLPRatio 1e+12 must be in (0, 64]"},
+		{"NaN mlp ratio", func(c *Config) { c.MLPRatio = float32(math.NaN()) }, "MLPRatio NaN"},
+		{"huge classes", func(c *Config) { c.NumClasses = 1 << 40 }, "NumClasses 1099511627776"},
+		{"huge vocab", func(c *Config) { c.Vocab = 1 << 30 }, "Vocab 1073741824"},
+		{"huge largest", func(c *Config) { c.Largest = 1 << 30 }, "Largest 1073741824"},
+		{"NaN cond drop", func(c *Config) { c.CondDrop = float32(math.NaN()) }, "CondDrop NaN"},
+		{"init gamma", func(c *Config) { c.InitGamma = -1e-3 }, "InitGamma"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -44,6 +54,36 @@ func TestConfigValidate(t *testing.T) {
 			require.ErrorContains(t, err, tc.want)
 		})
 	}
+}
+
+// TestNumParams checks the closed form against the weights NewModel makes.
+func TestNumParams(t *testing.T) {
+	dev := tensor.MustOpen("cpu")
+	for _, change := range []func(*Config){
+		func(*Config) {},
+		func(c *Config) { c.AttnL2 = false },
+		func(c *Config) { c.MLPRatio, c.Depth, c.NumClasses = 2.5, 3, 7 },
+		func(c *Config) { c.Width, c.Heads, c.Largest, c.Vocab, c.CVae = 24, 3, 5, 11, 6 },
+	} {
+		c := tinyConfig()
+		change(&c)
+		m, err := NewModel(c, dev, 1)
+		require.NoError(t, err)
+		assert.Equal(t, int64(nn.NumParams(m.Parameters())), c.NumParams(), "%+v", c)
+	}
+}
+
+// TestModelMemoryBudget checks that a model larger than the memory budget
+// is refused before any weight is made, naming both sizes.
+func TestModelMemoryBudget(t *testing.T) {
+	t.Setenv("SARGO_MEMORY_LIMIT", "1MiB")
+	c := tinyConfig()
+	c.Width, c.Depth = 1024, 8
+	_, err := NewModel(c, tensor.MustOpen("cpu"), 1)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), fmt.Sprintf("a model of %d weights (depth 8, width 1024", c.NumParams()))
+	assert.Contains(t, err.Error(), "needs 584.8 MiB")
+	assert.Contains(t, err.Error(), "--memory-limit (SARGO_MEMORY_LIMIT) allows 1.0 MiB")
 }
 
 func TestParameters(t *testing.T) {
@@ -104,6 +144,55 @@ func TestInitScales(t *testing.T) {
 	d := g.Data()
 	assert.InDelta(t, math.Sin(3), d[0*n*n+3*n+5], 1e-6)
 	assert.InDelta(t, math.Cos(5), d[1*n*n+3*n+5], 1e-6)
+}
+
+// TestInitGamma checks the AdaLN gamma rows' scale: VAR's 1e-5 by
+// default, the scripts' --alng when InitGamma is set.
+func TestInitGamma(t *testing.T) {
+	assert.Equal(t, float32(1e-3), ScriptInitGamma(16))
+	assert.Equal(t, float32(1e-3), ScriptInitGamma(20))
+	assert.Equal(t, float32(1e-4), ScriptInitGamma(24))
+	rms := func(m *Model) float64 {
+		w := m.Blocks[0].AdaLin.Lin.Weight.Value
+		c := m.Cfg.Width
+		d := w.Data()[:2*c*c] // rows [0, 2C): gamma1, gamma2
+		s := 0.0
+		for _, x := range d {
+			s += float64(x) * float64(x)
+		}
+		return math.Sqrt(s / float64(len(d)))
+	}
+	for _, g := range []float32{0, 1e-3, 1e-4} {
+		c := tinyConfig()
+		c.InitGamma = g
+		m, err := NewModel(c, dev(), 3)
+		require.NoError(t, err)
+		want := float64(g)
+		if g == 0 {
+			want = 1e-5
+		}
+		assert.InEpsilon(t, want*c.InitStd(), rms(m), 0.2, "InitGamma %g", g)
+	}
+}
+
+// TestForwardStudent checks SAR's pass-2 first token: the class
+// embedding alone. With the start vector zeroed, Forward and
+// ForwardStudent agree; with it, every scale's logits differ.
+func TestForwardStudent(t *testing.T) {
+	m := tinyModel(t, 6)
+	for _, b := range m.Blocks {
+		scaleValue(b.AdaLin.Lin.Weight, 1e4)
+	}
+	sc := schedule.Schedule{1, 4}
+	z := randLatents(2, m.Cfg.CVae, sc, 3)
+	in := autograd.Const(NextScaleInputs(z, sc))
+	labels := labelsOf(0, 2)
+	tf := m.Forward(nil, labels, sc, in).Value.Data()
+	sf := m.ForwardStudent(nil, labels, sc, in).Value.Data()
+	assert.Greater(t, maxAbsDiff(t, tf, sf), 1e-3)
+	scaleValue(m.PosStart, 0)
+	tf0 := m.Forward(nil, labels, sc, in).Value.Data()
+	assert.Less(t, maxAbsDiff(t, tf0, sf), 1e-6)
 }
 
 func TestForwardShapes(t *testing.T) {

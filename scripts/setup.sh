@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # Installs what sargo needs on a Debian 12 machine, only what is missing:
 # the Go toolchain named in go.mod, the Vulkan loader, Mesa's lavapipe
-# driver, the Khronos validation layer, the shader tools, and (with
-# --python) Debian's PyTorch, NumPy and OpenBLAS for the reference scripts.
+# driver, the Khronos validation layer, the shader tools, EGL and OpenGL
+# with Mesa's llvmpipe driver and their development files (for -tags
+# opengl), (with --python) Debian's PyTorch, NumPy and OpenBLAS for the
+# reference scripts, and (with --mpi) Open MPI for data-parallel training
+# across processes and machines.
 # It says what it does; installing system packages needs root.
 set -euo pipefail
 
 want_python=0
+want_mpi=0
 for a in "$@"; do
   case "$a" in
     --python) want_python=1 ;;
+    --mpi) want_mpi=1 ;;
     *) echo "setup: unknown option $a" >&2; exit 2 ;;
   esac
 done
@@ -19,9 +24,14 @@ go_version=$(awk '/^go [0-9]/ {print $2}' "$root/go.mod")
 
 missing=()
 need_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed" || missing+=("$1"); }
-for p in libvulkan1 libvulkan-dev mesa-vulkan-drivers vulkan-validationlayers glslc spirv-tools gcc; do need_pkg "$p"; done
+for p in libvulkan1 libvulkan-dev mesa-vulkan-drivers vulkan-validationlayers glslc spirv-tools gcc \
+  libegl1 libegl-dev libegl-mesa0 libgl-dev libgl1-mesa-dri pkg-config; do need_pkg "$p"; done
 if [ "$want_python" = 1 ]; then
   for p in python3 python3-torch python3-numpy libopenblas0-pthread; do need_pkg "$p"; done
+fi
+if [ "$want_mpi" = 1 ]; then
+  # sargo opens libmpi.so.40 at run time; mpirun starts the ranks.
+  for p in openmpi-bin libopenmpi-dev; do need_pkg "$p"; done
 fi
 
 have_go() {
@@ -59,4 +69,7 @@ if ! have_go; then
   export PATH="/usr/local/go/bin:$PATH"
   have_go || { echo "setup: Go $go_version could not be installed" >&2; exit 1; }
 fi
-echo "setup: $(go version), Vulkan loader $(dpkg-query -W -f='${Version}' libvulkan1 2>/dev/null || echo missing)"
+echo "setup: $(go version), Vulkan loader $(dpkg-query -W -f='${Version}' libvulkan1 2>/dev/null || echo missing), Mesa $(dpkg-query -W -f='${Version}' libgl1-mesa-dri 2>/dev/null || echo missing)"
+if [ "$want_mpi" = 1 ]; then
+  echo "setup: $(mpirun --version 2>/dev/null | head -1 || echo 'Open MPI missing')"
+fi

@@ -1,5 +1,7 @@
 package tensor
 
+import "fmt"
+
 // This file defines the contract between the tensor layer and a compute
 // backend. Every kernel works on float32 storage. The tensor layer does all
 // shape checking, broadcasting and allocation; a backend only computes. Index
@@ -98,17 +100,56 @@ var reduceNames = [...]string{"sum", "max", "min", "argmax"}
 
 func (op ReduceOp) String() string { return reduceNames[op] }
 
-// MatMulArgs describes C[b] = alpha*op(A[b])·op(B[b]) + beta*C[b] for
-// b in [0,Batch), where op(A) is M×K and op(B) is K×N, all row-major and
+// MatMulArgs describes C[b] = act(alpha*op(A[b])·op(B[b]) + beta*C[b] + bias)
+// for b in [0,Batch), where op(A) is M×K and op(B) is K×N, all row-major and
 // contiguous within a batch. A stride of 0 broadcasts one matrix over the
 // batch. TransA means A is stored K×M; TransB means B is stored N×K.
-// Beta is 0 or 1 (overwrite or accumulate).
+// With Beta 0, C is only written (never read, so NaNs in it do not
+// propagate). Bias, when its Buf is set, holds N values, bias[j] added to
+// column j of every row; Act is applied to each element last.
 type MatMulArgs struct {
 	Batch, M, N, K            int
 	TransA, TransB            bool
 	A, B, C                   Span
 	StrideA, StrideB, StrideC int
 	Alpha, Beta               float32
+	Bias                      Span
+	Act                       Activation
+}
+
+// Activation names the function a fused epilogue applies to each element
+// (MatMulArgs.Act).
+type Activation int
+
+// The activations: each computes the UnaryOp of the same name.
+const (
+	ActNone Activation = iota
+	ActRelu
+	ActSilu
+	ActGeluTanh
+	ActGeluErf
+	NumActivations
+)
+
+var activationOps = [...]UnaryOp{ActRelu: OpRelu, ActSilu: OpSilu, ActGeluTanh: OpGeluTanh, ActGeluErf: OpGeluErf}
+
+// UnaryOp is the op the activation computes; ok is false for ActNone and
+// values out of range.
+func (a Activation) UnaryOp() (op UnaryOp, ok bool) {
+	if a <= ActNone || a >= NumActivations {
+		return 0, false
+	}
+	return activationOps[a], true
+}
+
+func (a Activation) String() string {
+	if op, ok := a.UnaryOp(); ok {
+		return op.String()
+	}
+	if a == ActNone {
+		return "none"
+	}
+	return fmt.Sprintf("Activation(%d)", int(a))
 }
 
 // MaskKind selects the attention mask.

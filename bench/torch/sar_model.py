@@ -35,8 +35,10 @@ golden.safetensors  metadata: schedule "1_2_3_4", sigma "0.01",
                                   as [B,CVae,s_{n-2},s_{n-2}] -> s_{n-1}), token-major
                                   (0-based scale indices, n = 4 scales: 3x3 -> 4x4)
   sar.logits   [B, s_n^2, V]      pass-2 logits: the model over the schedule
-                                  [1, s_n] (start token + s_n^2 tokens), start
-                                  token's row dropped
+                                  [1, s_n] in student-forcing mode (first token
+                                  the class embedding alone, without pos_start,
+                                  as FlexVAR's forward(student_forcing=True)),
+                                  that token's row dropped
   loss_csfl    [1]                CE(sar.logits, teacher.(n-1)), mean over B*s_n^2
   loss         [1]                loss_tf + sigma * loss_csfl
   grad_sar.<name>                 gradient of loss for every parameter (the
@@ -130,12 +132,18 @@ def block(P, i, x, cond, bias):
     return x + h * g2
 
 
-def forward(P, labels, scales, inputs):
-    """FlexVAR's forward: start tokens, word embedding, positions, blocks, head."""
+def forward(P, labels, scales, inputs, student=False):
+    """FlexVAR's forward: start tokens, word embedding, positions, blocks, head.
+
+    With student=True (SAR's pass 2) the first token is the class embedding
+    alone, without pos_start.
+    """
     C = CFG["Width"]
     cond = F.embedding(labels, P["class_emb.weight"])
     first = scales[0] ** 2
-    sos = cond.unsqueeze(1).expand(-1, first, -1) + P["pos_start"].expand(cond.shape[0], first, -1)
+    sos = cond.unsqueeze(1).expand(-1, first, -1)
+    if not student:
+        sos = sos + P["pos_start"].expand(cond.shape[0], first, -1)
     x = torch.cat([sos, F.linear(inputs, P["word_embed.weight"], P["word_embed.bias"])], dim=1)
     x = x + positions(P, scales)
     d = scale_ids(scales).view(-1, 1)
@@ -193,7 +201,7 @@ def main():
     assert margin > 1e-2, f"argmax teacher too close to a tie ({margin}); change the seed"
     n = len(SCALES)
     sar_in = up_tokens(embed(cb64, teacher[n - 2], SCALES[n - 2]), SCALES[n - 1])
-    sar_logits = forward(P, labels, [SCALES[0], SCALES[n - 1]], sar_in)[:, SCALES[0] ** 2:]
+    sar_logits = forward(P, labels, [SCALES[0], SCALES[n - 1]], sar_in, student=True)[:, SCALES[0] ** 2:]
     loss_csfl = F.cross_entropy(sar_logits.reshape(-1, V), teacher[n - 1].reshape(-1))
     loss = loss_tf2 + SIGMA * loss_csfl
     g_sar = grads(w, P, loss)

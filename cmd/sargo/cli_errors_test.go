@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -39,27 +41,55 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	removeTrainedFixture()
+	os.Exit(code)
+}
+
+// cliTimeout bounds one sargo process of a test, so that an input that
+// makes sargo hang (a named pipe read as a file) fails the test instead
+// of blocking it.
+const cliTimeout = 2 * time.Minute
+
+// cliCommand is sargo with args, run in dir with extra environment
+// variables, as a subprocess of the test binary.
+func cliCommand(t *testing.T, ctx context.Context, dir string, env []string, args ...string) *exec.Cmd {
+	t.Helper()
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	cmd := exec.CommandContext(ctx, exe)
+	cmd.Dir = dir
+	cmd.Env = append(append(os.Environ(), cliArgsEnv+"="+strings.Join(args, cliArgSep)), env...)
+	return cmd
 }
 
 // runCLI runs sargo with args in dir as a subprocess with extra
 // environment variables and returns its exit code and stderr.
 func runCLI(t *testing.T, dir string, env []string, args ...string) (int, string) {
 	t.Helper()
-	exe, err := os.Executable()
-	require.NoError(t, err)
-	cmd := exec.Command(exe)
-	cmd.Dir = dir
-	cmd.Env = append(append(os.Environ(), cliArgsEnv+"="+strings.Join(args, cliArgSep)), env...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	err = cmd.Run()
+	code, _, stderr := runCLIOut(t, dir, env, args...)
+	return code, stderr
+}
+
+// runCLIOut is runCLI that also returns stdout. A process still running
+// after cliTimeout is killed (exit code -1).
+func runCLIOut(t *testing.T, dir string, env []string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), cliTimeout)
+	defer cancel()
+	cmd := cliCommand(t, ctx, dir, env, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Errorf("sargo %s: still running after %s, killed", strings.Join(args, " "), cliTimeout)
+	}
 	var exit *exec.ExitError
 	if errors.As(err, &exit) {
-		return exit.ExitCode(), stderr.String()
+		return exit.ExitCode(), out.String(), errb.String()
 	}
 	require.NoError(t, err)
-	return 0, stderr.String()
+	return 0, out.String(), errb.String()
 }
 
 // cliFixtures is the working folder of the table: image folders, a tiny
@@ -140,12 +170,13 @@ func writeOtherConfig(t *testing.T, src, dst string) {
 	require.NoError(t, nn.WriteSafetensorsFile(dst, f.Tensors, meta))
 }
 
-// digest maps every file under dir to a hash of its content.
+// digest maps every regular file under dir to a hash of its content
+// (named pipes are skipped: reading one would block).
 func digest(t *testing.T, dir string) map[string][32]byte {
 	t.Helper()
 	out := map[string][32]byte{}
 	require.NoError(t, filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+		if err != nil || !d.Type().IsRegular() {
 			return err
 		}
 		b, err := os.ReadFile(p)
@@ -164,6 +195,12 @@ func vulkanAvailable() bool {
 	return err == nil
 }
 
+// openglAvailable reports whether an OpenGL device opens.
+func openglAvailable() bool {
+	_, err := tensor.Open("opengl")
+	return err == nil
+}
+
 // TestCLIBadInput runs each kind of bad input through the sargo command
 // line and checks that it exits non-zero with a message naming what is
 // wrong, and that no file in the working folder changed.
@@ -176,6 +213,8 @@ func TestCLIBadInput(t *testing.T) {
 		args   []string
 		want   []string
 		vulkan bool // needs a working Vulkan device
+		opengl bool // needs a working OpenGL device
+		mesa   bool // needs Mesa's OpenGL (which reads MESA_GL_VERSION_OVERRIDE)
 	}{
 		{name: "data path missing", args: append([]string{"train-tokenizer", "--data", "nowhere"}, tok...),
 			want: []string{"nowhere", "no such file or directory"}},
@@ -224,7 +263,7 @@ func TestCLIBadInput(t *testing.T) {
 			"--data", "good", "--steps", "1", "--batch", "2", "--out", "run"},
 			want: []string{"run", "--resume"}},
 		{name: "unknown device", args: []string{"--device", "tpu", "sample", "--model", "run", "--out", "s.png"},
-			want: []string{"unknown device \"tpu\"", "known kinds are cpu, vulkan"}},
+			want: []string{"unknown device \"tpu\"", "known kinds are cpu, opengl, vulkan"}},
 		{name: "device index out of range", args: []string{"--device", "vulkan:9", "sample", "--model", "run", "--out", "s.png"},
 			want: []string{"vulkan:9"}},
 		{name: "Vulkan loader missing", env: []string{"SARGO_VULKAN_LOADER=libsargo-no-such-vulkan.so.1"},
@@ -233,15 +272,39 @@ func TestCLIBadInput(t *testing.T) {
 		{name: "Vulkan driver missing", env: []string{"VK_ICD_FILENAMES=/nonexistent/icd.json", "VK_DRIVER_FILES=/nonexistent/icd.json"},
 			args: []string{"--device", "vulkan", "sample", "--model", "run", "--out", "s.png"},
 			want: []string{"no Vulkan device", "mesa-vulkan-drivers"}, vulkan: true},
-		{name: "request larger than the device allows", args: []string{"--device", "vulkan", "sample", "--model", "run",
+		{name: "request larger than the device's memory", args: []string{"--device", "vulkan", "sample", "--model", "run",
 			"--class", "0", "--n", "2200000", "--cfg", "0", "--out", "s.png"},
-			want: []string{"vulkan: alloc", "exceeds the device's maxStorageBufferRange"}, vulkan: true},
+			want: []string{"sampling 2200000 images at once (schedule 1_2_3_4, without guidance) needs", "but device vulkan:0 has"}, vulkan: true},
+		{name: "unknown RADV family", args: []string{"shaders", "--stats", "--families", "navi21,navi99"},
+			want: []string{"--families", "unknown RADV family \"navi99\"", "gfx1100"}},
+		{name: "shaders on the CPU device", args: []string{"--device", "cpu", "shaders"},
+			want: []string{"--device \"cpu\"", "vulkan:N"}, vulkan: true},
+		{name: "EGL library missing", env: []string{"SARGO_OPENGL_EGL=libsargo-no-such-egl.so.1"},
+			args: []string{"--device", "opengl", "sample", "--model", "run", "--out", "s.png"},
+			want: []string{"apt-get install libegl1"}, opengl: true},
+		{name: "OpenGL driver older than 4.3", env: []string{"MESA_GL_VERSION_OVERRIDE=4.2"},
+			args: []string{"--device", "opengl", "sample", "--model", "run", "--out", "s.png"},
+			want: []string{"older than 4.3", "OpenGL 4.2"}, opengl: true, mesa: true},
+		{name: "request larger than the OpenGL device's memory", args: []string{"--device", "opengl", "sample", "--model", "run",
+			"--class", "0", "--n", "2200000", "--cfg", "0", "--out", "s.png"},
+			want: []string{"sampling 2200000 images at once (schedule 1_2_3_4, without guidance) needs", "but device opengl:0 has"}, opengl: true},
+		{name: "OpenGL device index out of range", args: []string{"--device", "opengl:9", "sample", "--model", "run", "--out", "s.png"},
+			want: []string{"opengl:9"}},
 	}
-	hasVulkan := vulkanAvailable()
+	hasVulkan, hasOpenGL, mesaGL := vulkanAvailable(), openglAvailable(), false
+	if gl, err := tensor.Open("opengl"); err == nil {
+		mesaGL = strings.Contains(gl.Describe(), "Mesa")
+	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.vulkan && !hasVulkan && os.Getenv("SARGO_REQUIRE_VULKAN") != "1" {
 				t.Skip("no Vulkan device")
+			}
+			if tc.opengl && !hasOpenGL && os.Getenv("SARGO_REQUIRE_OPENGL") != "1" {
+				t.Skip("no OpenGL device")
+			}
+			if tc.mesa && hasOpenGL && !mesaGL {
+				t.Skip("OpenGL is not Mesa's")
 			}
 			before := digest(t, dir)
 			code, stderr := runCLI(t, dir, tc.env, tc.args...)

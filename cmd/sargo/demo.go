@@ -1,10 +1,10 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"time"
 
@@ -71,7 +71,10 @@ everything is. Each run directory can be continued with sargo train --resume.`,
 func runDemo(cmd *cobra.Command, opts *globalOptions, f *demoFlags) error {
 	start := time.Now()
 	out := cmd.OutOrStdout()
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+	if err := checkOutDir("out", f.out); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	ctx, stop := signalContext(cmd.Context())
 	defer stop()
 	dev, err := tensor.Open(opts.device)
 	if err != nil {
@@ -108,7 +111,11 @@ func runDemo(cmd *cobra.Command, opts *globalOptions, f *demoFlags) error {
 	tt.Warmup = min(tt.Warmup, f.tokSteps/10)
 	tt.LogEvery, tt.SaveEvery = max(1, f.tokSteps/10), 0
 	fmt.Fprintf(out, "\n[1/3] tokenizer: %d steps, batch %d\n", tt.Steps, tt.Batch)
-	if _, err := tokenizer.Train(ctx, vq, ds, tt, tokDir, out); err != nil {
+	if st, err := tokenizer.Train(ctx, vq, ds, tt, tokDir, out); err != nil {
+		if stopped(err) {
+			return fmt.Errorf("demo: tokenizer stopped at step %d (%v); checkpoint %s; the tokenizer phase does not resume: run the demo again to start it over",
+				st.Steps, context.Cause(ctx), st.Checkpoint)
+		}
 		return fmt.Errorf("demo: %w", err)
 	}
 	fmt.Fprintf(out, "tokenizer done in %s\n", time.Since(phase).Round(time.Second))
@@ -130,13 +137,15 @@ func runDemo(cmd *cobra.Command, opts *globalOptions, f *demoFlags) error {
 		t.Method, t.Steps, t.Epochs, t.Seed = r.method, r.steps, 0, opts.seed
 		t.Warmup = min(t.Warmup, r.steps/10)
 		t.LogEvery, t.SaveEvery, t.SampleEvery = max(1, r.steps/20), 0, 0
-		if r.method == train.MethodSAR {
-			t.LR /= 3 // post-training continues a trained model
-		}
-		fmt.Fprintf(out, "\n%s: %d steps, batch %d, lr %g\n", r.label, t.Steps, t.Batch, t.LR)
+		// SAR post-training continues TF's learning-rate schedule (trainJob).
+		fmt.Fprintf(out, "\n%s: %d steps, batch %d, peak lr %g\n", r.label, t.Steps, t.Batch, t.LR)
 		job := trainJob{Preset: rp, Tokenizer: tokDir, Init: r.init, Out: r.dir, Seed: opts.seed, Command: os.Args}
 		sum, err := job.run(ctx, dev, ds, out)
 		if err != nil {
+			if stopped(err) && sum.Checkpoint != "" {
+				return stoppedError(ctx, "demo: "+r.label, sum.Step, "checkpoint "+sum.Checkpoint,
+					fmt.Sprintf("sargo train --resume --out %s --tokenizer %s (it records its configuration)", shellQuote(r.dir), shellQuote(tokDir)))
+			}
 			return fmt.Errorf("demo: %w", err)
 		}
 		sums = append(sums, sum)
@@ -178,7 +187,10 @@ func demoReport(out io.Writer, dir, tfDir, sarDir string, sums []train.Summary, 
 	fmt.Fprintf(out, "\ndemo finished in %s\n", took.Round(time.Second))
 	for i, name := range []string{"TF", "SAR"} {
 		l := sums[i].Last
-		fmt.Fprintf(out, "  %-4s %s (final loss %.4f", name, sums[i].Dir, l.Loss)
+		fmt.Fprintf(out, "  %-4s %s (final", name, sums[i].Dir)
+		if l.Loss != nil {
+			fmt.Fprintf(out, " loss %.4f", *l.Loss)
+		}
 		if l.LossTF != nil {
 			fmt.Fprintf(out, ", loss_tf %.4f", *l.LossTF)
 		}

@@ -1,11 +1,15 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 
+	"sargo/nn"
 	"sargo/sar/imgio"
+	"sargo/sar/tokenizer"
+	"sargo/sar/train"
 	"sargo/tensor"
 )
 
@@ -19,6 +23,30 @@ func checkpointIn(path, name string) (file, dir string) {
 		return filepath.Join(path, name), path
 	}
 	return path, filepath.Dir(path)
+}
+
+// checkOutDir refuses an output directory flag that is empty or names an
+// existing file.
+func checkOutDir(flag, path string) error {
+	if path == "" {
+		return fmt.Errorf("--%s is empty: name the directory to write into", flag)
+	}
+	if st, err := os.Stat(path); err == nil && !st.IsDir() {
+		return fmt.Errorf("--%s %s is a file, not a directory: name a new or existing directory", flag, path)
+	}
+	return nil
+}
+
+// checkOutFile refuses an output file flag that is empty or names an
+// existing directory.
+func checkOutFile(flag, path string) error {
+	if path == "" {
+		return fmt.Errorf("--%s is empty: name the file to write", flag)
+	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return fmt.Errorf("--%s %s is a directory: name a file to write", flag, path)
+	}
+	return nil
 }
 
 // exists reports whether path is an existing regular file.
@@ -45,4 +73,19 @@ func gridOf(images *tensor.Tensor, labels []int, numClasses, cols, scale int) (*
 		g.Captions = append(g.Captions, caption)
 	}
 	return g, nil
+}
+
+// checkTokenizerOf refuses a tokenizer whose fingerprint differs from the
+// one the model checkpoint at modelPath (whose state st holds its config
+// JSON) records, naming both fingerprints and both paths.
+func checkTokenizerOf(modelPath string, st *nn.TrainState, vq *tokenizer.VQ, tokPath string) error {
+	meta, err := train.ParseCheckpointMeta(st.Config, train.Config{})
+	if err != nil {
+		return fmt.Errorf("%s: %w", modelPath, err)
+	}
+	fp, err := vq.Fingerprint()
+	if err != nil {
+		return err
+	}
+	return meta.CheckTokenizer(modelPath, tokPath, fp)
 }

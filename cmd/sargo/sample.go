@@ -4,12 +4,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
 
 	"github.com/spf13/cobra"
 
+	"sargo/internal/membudget"
+	"sargo/internal/regfile"
 	"sargo/sar"
 	"sargo/sar/imgio"
 	"sargo/sar/sample"
@@ -26,6 +29,7 @@ type sampleFlags struct {
 	cfg, topP, temp       float32
 	topK                  int
 	schedule              string
+	ramp, greedy          string
 	fromImage             string
 	keepScales            int
 	scale                 int
@@ -43,9 +47,19 @@ PNG grid with the class of every image as its caption.
 
 The tokenizer is --tokenizer (a directory holding tokenizer.safetensors,
 or the file itself), else DIR/tokenizer.safetensors, else the one named by
-the "tokenizer" field of DIR/run.json.
+the "tokenizer" field of DIR/run.json (relative to DIR). A checkpoint
+records the fingerprint of the tokenizer it was trained with; another
+tokenizer is refused, naming both.
 
-Any schedule may be given, including ones the model never trained on. With
+--temperature divides the logits before top-k / top-p sampling; 0 means
+greedy decoding: the most likely token at every position (argmax).
+
+Any schedule may be given, including ones the model never trained on. As
+FlexVAR's sampler, the guidance weight of step k of n is cfg·k/min(n−1, 9)
+(--cfg-ramp linear: cfg·k/(n−1)), and scales outside FlexVAR's list
+1,2,3,4,5,6,8,10,13,16,23,24,32 (and the model's own VAR list) or beyond
+the model's largest scale are decoded greedily (--greedy never samples
+them too). With
 --from-image, the first --keep-scales scales are taken from that image's
 tokens and the rest are generated.`,
 		Args: cobra.NoArgs,
@@ -60,8 +74,10 @@ tokens and the rest are generated.`,
 	fl.Float32Var(&f.cfg, "cfg", 1.5, "classifier-free guidance scale (0 disables)")
 	fl.IntVar(&f.topK, "top-k", 0, "keep the K most likely tokens (0 keeps all)")
 	fl.Float32Var(&f.topP, "top-p", 0, "keep the smallest set of tokens reaching probability P (0 keeps all)")
-	fl.Float32Var(&f.temp, "temperature", 1, "sampling temperature")
+	fl.Float32Var(&f.temp, "temperature", 1, "sampling temperature (0: greedy, the most likely token)")
 	fl.StringVar(&f.schedule, "schedule", "", "scales to generate, like 1_2_4_6_8 (default: the VAR-like list of the latent)")
+	fl.StringVar(&f.ramp, "cfg-ramp", sample.RampFlexVAR, "guidance ramp: flexvar (cfg·k/min(n−1, 9), FlexVAR's sampler) or linear (cfg·k/(n−1))")
+	fl.StringVar(&f.greedy, "greedy", sample.GreedyFlexVAR, "greedy scales: flexvar (scales outside FlexVAR's list or beyond the model's largest) or never")
 	fl.StringVar(&f.fromImage, "from-image", "", "image whose first --keep-scales scales are kept")
 	fl.IntVar(&f.keepScales, "keep-scales", 1, "scales of --from-image to keep")
 	fl.IntVar(&f.scale, "scale", 2, "pixel replication factor of the grid")
@@ -70,12 +86,15 @@ tokens and the rest are generated.`,
 }
 
 func runSample(cmd *cobra.Command, opts *globalOptions, f *sampleFlags) error {
+	if err := checkSampleFlags(f); err != nil {
+		return fmt.Errorf("sample: %w", err)
+	}
 	dev, err := tensor.Open(opts.device)
 	if err != nil {
 		return fmt.Errorf("sample: %w", err)
 	}
 	modelPath, runDir := checkpointIn(f.model, "model.safetensors")
-	m, _, err := sar.LoadModel(modelPath, dev)
+	m, st, err := sar.LoadModel(modelPath, dev)
 	if err != nil {
 		return fmt.Errorf("sample: %w", err)
 	}
@@ -87,10 +106,26 @@ func runSample(cmd *cobra.Command, opts *globalOptions, f *sampleFlags) error {
 	if err != nil {
 		return fmt.Errorf("sample: %w", err)
 	}
+	if err := checkTokenizerOf(modelPath, st, vq, tokPath); err != nil {
+		return fmt.Errorf("sample: %w", err)
+	}
 	sc := schedule.VARList(vq.Cfg.Latent())
 	if f.schedule != "" {
 		if sc, err = schedule.Parse(f.schedule, vq.Cfg.Latent()); err != nil {
 			return fmt.Errorf("sample: --schedule: %w", err)
+		}
+	}
+	classes, err := sampleClasses(f.class, m.Cfg.NumClasses)
+	if err != nil {
+		return fmt.Errorf("sample: %w", err)
+	}
+	if f.n > 0 { // the images to make, checked before the labels are listed
+		n := int(min(membudget.Product(int64(f.n), int64(len(classes))), math.MaxInt))
+		if err := checkSampleMemory(dev, m.Cfg, vq.Cfg, sc, n, f.cfg != 0); err != nil {
+			return fmt.Errorf("sample: %w", err)
+		}
+		if err := checkGridMemory(n, gridCols(f.n, len(classes)), vq.Cfg.ImageSize, f.scale); err != nil {
+			return fmt.Errorf("sample: %w", err)
 		}
 	}
 	labels, cols, err := sampleLabels(f.class, f.n, m.Cfg.NumClasses)
@@ -105,7 +140,11 @@ func runSample(cmd *cobra.Command, opts *globalOptions, f *sampleFlags) error {
 			return fmt.Errorf("sample: %w", err)
 		}
 	}
-	opt := sample.Options{Schedule: sc, CFG: f.cfg, TopK: f.topK, TopP: f.topP, Temperature: f.temp, Seed: opts.seed}
+	opt := sample.Options{Schedule: sc, CFG: f.cfg, TopK: f.topK, TopP: f.topP, Temperature: f.temp, Seed: opts.seed,
+		Ramp: f.ramp, Greedy: f.greedy}
+	if f.temp == 0 { // greedy: keep only the most likely token
+		opt.TopK, opt.TopP, opt.Temperature = 1, 0, 1
+	}
 	res, err := sample.Generate(m, vq, labels, opt, start)
 	if err != nil {
 		return fmt.Errorf("sample: %w", err)
@@ -123,8 +162,10 @@ func runSample(cmd *cobra.Command, opts *globalOptions, f *sampleFlags) error {
 
 // findTokenizer locates the tokenizer checkpoint: the flag, the run
 // directory, or the "tokenizer" field of its run.json (a directory or a
-// file, absolute or relative to the working directory or the run
-// directory).
+// file, absolute or relative to the run directory; runs written before
+// paths were stored that way named it relative to the directory training
+// ran in, which is tried last, and the fingerprint check catches a wrong
+// match).
 func findTokenizer(flag, runDir string) (string, error) {
 	const file = tokenizer.CheckpointFile
 	if flag != "" {
@@ -144,12 +185,38 @@ func findTokenizer(flag, runDir string) (string, error) {
 	if err := json.Unmarshal(raw, &info); err != nil || info.Tokenizer == "" {
 		return "", fmt.Errorf("%s/run.json names no tokenizer; pass --tokenizer", runDir)
 	}
-	for _, cand := range []string{info.Tokenizer, filepath.Join(runDir, info.Tokenizer)} {
+	for _, cand := range []string{filepath.Join(runDir, info.Tokenizer), info.Tokenizer} {
 		if p, _ := checkpointIn(cand, file); exists(p) {
 			return p, nil
 		}
 	}
 	return "", fmt.Errorf("tokenizer %q named by %s/run.json not found; pass --tokenizer", info.Tokenizer, runDir)
+}
+
+// checkSampleFlags refuses values of sample's flags that have no meaning
+// (finiteness is checked for every float flag before any command runs;
+// this also covers the command run on its own, as the tests do).
+func checkSampleFlags(f *sampleFlags) error {
+	for _, fl := range []struct {
+		name string
+		v    float32
+		ok   bool
+	}{
+		{"cfg", f.cfg, f.cfg >= 0},
+		{"top-p", f.topP, f.topP >= 0 && f.topP <= 1},
+		{"temperature", f.temp, f.temp >= 0},
+	} {
+		if v := float64(fl.v); math.IsNaN(v) || math.IsInf(v, 0) || !fl.ok {
+			return fmt.Errorf("--%s %g: want a finite value (cfg and temperature >= 0, top-p in [0, 1])", fl.name, fl.v)
+		}
+	}
+	switch {
+	case f.topK < 0:
+		return fmt.Errorf("--top-k %d: want >= 0", f.topK)
+	case f.scale < 1:
+		return fmt.Errorf("--scale %d: want >= 1", f.scale)
+	}
+	return checkOutFile("out", f.out)
 }
 
 // sampleLabels expands --class and --n into labels and the grid's number
@@ -158,20 +225,9 @@ func sampleLabels(class string, n, numClasses int) ([]int, int, error) {
 	if n <= 0 {
 		return nil, 0, fmt.Errorf("--n %d must be positive", n)
 	}
-	var classes []int
-	switch class {
-	case "all":
-		for c := range numClasses {
-			classes = append(classes, c)
-		}
-	case "null":
-		classes = []int{numClasses}
-	default:
-		c, err := strconv.Atoi(class)
-		if err != nil || c < 0 || c >= numClasses {
-			return nil, 0, fmt.Errorf("--class %q: want a class in [0, %d), all or null", class, numClasses)
-		}
-		classes = []int{c}
+	classes, err := sampleClasses(class, numClasses)
+	if err != nil {
+		return nil, 0, err
 	}
 	var labels []int
 	for _, c := range classes {
@@ -179,11 +235,35 @@ func sampleLabels(class string, n, numClasses int) ([]int, int, error) {
 			labels = append(labels, c)
 		}
 	}
-	cols := n
-	if len(classes) == 1 {
-		cols = min(n, 8)
+	return labels, gridCols(n, len(classes)), nil
+}
+
+// sampleClasses reads --class: every class, the null class or one class.
+func sampleClasses(class string, numClasses int) ([]int, error) {
+	switch class {
+	case "all":
+		classes := make([]int, numClasses)
+		for c := range classes {
+			classes[c] = c
+		}
+		return classes, nil
+	case "null":
+		return []int{numClasses}, nil
 	}
-	return labels, cols, nil
+	c, err := strconv.Atoi(class)
+	if err != nil || c < 0 || c >= numClasses {
+		return nil, fmt.Errorf("--class %q: want a class in [0, %d), all or null", class, numClasses)
+	}
+	return []int{c}, nil
+}
+
+// gridCols is the grid's number of columns for n samples of each of
+// classes classes: one row per class, or rows of up to 8 for one class.
+func gridCols(n, classes int) int {
+	if classes == 1 {
+		return min(n, 8)
+	}
+	return n
 }
 
 // startFromImage tokenizes an image and keeps its first keep scales, the
@@ -215,7 +295,7 @@ func repeatBatch(t *tensor.Tensor, b int) *tensor.Tensor {
 // readImageTensor decodes a PNG or JPEG into [1, channels, size, size] in
 // [-1, 1] (grey as luminance), resized bilinearly when its size differs.
 func readImageTensor(path string, channels, size int, dev tensor.Backend) (*tensor.Tensor, error) {
-	buf, err := os.ReadFile(path)
+	buf, err := regfile.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read image: %w", err)
 	}

@@ -1,19 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
+	"sargo/internal/regfile"
+	"sargo/internal/strictjson"
 	"sargo/sar/data"
 	"sargo/sar/imgio"
 	"sargo/sar/schedule"
@@ -26,6 +22,7 @@ type tokFlags struct {
 	data, out, preset, config string
 	steps, epochs, batch      int
 	lr                        float64
+	force                     bool
 }
 
 func newTrainTokenizerCmd(opts *globalOptions) *cobra.Command {
@@ -45,8 +42,15 @@ scale drawn at each step.
 
 It writes DIR/tokenizer.safetensors (checkpoint), DIR/tokenizer.json
 (configuration) and DIR/recon.png (originals above their reconstructions
-from the largest and a middle scale). Interrupting it saves a checkpoint
-first.`,
+from the largest and a middle scale). A DIR that already holds a
+tokenizer is refused unless --force is given: models trained on it would
+no longer match it (their checkpoints record its fingerprint, and sample,
+eval and train refuse another tokenizer).
+
+SIGINT and SIGTERM save a checkpoint and exit non-zero. A loss or weight
+that stops being finite stops the training with an error, keeping the
+last good checkpoint. A second train-tokenizer on the same DIR fails at
+once, naming the process that holds it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runTrainTokenizer(cmd, opts, f)
@@ -61,6 +65,7 @@ first.`,
 	fl.IntVar(&f.epochs, "epochs", 0, "training epochs (instead of --steps)")
 	fl.IntVar(&f.batch, "batch", 0, "batch size")
 	fl.Float64Var(&f.lr, "lr", 0, "peak learning rate")
+	fl.BoolVar(&f.force, "force", false, "replace a tokenizer already in --out")
 	cmd.MarkFlagsMutuallyExclusive("steps", "epochs")
 	_ = cmd.MarkFlagRequired("out")
 	return cmd
@@ -74,13 +79,12 @@ func tokResolveConfig(cmd *cobra.Command, opts *globalOptions, f *tokFlags) (tok
 	}
 	fc := tokenizer.FileConfig{Tokenizer: mc, Train: tc}
 	if f.config != "" {
-		raw, err := os.ReadFile(f.config)
+		file, err := regfile.Open(f.config)
 		if err != nil {
 			return fc, fmt.Errorf("--config: %w", err)
 		}
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&fc); err != nil {
+		defer file.Close()
+		if err := strictjson.Decode(file, &fc); err != nil {
 			return fc, fmt.Errorf("--config %s: %w", f.config, err)
 		}
 	}
@@ -120,6 +124,13 @@ func tokLoadData(name string, cfg tokenizer.Config) (*data.Dataset, error) {
 
 func runTrainTokenizer(cmd *cobra.Command, opts *globalOptions, f *tokFlags) error {
 	out := cmd.OutOrStdout()
+	if err := checkOutDir("out", f.out); err != nil {
+		return err
+	}
+	if ckpt := filepath.Join(f.out, tokenizer.CheckpointFile); exists(ckpt) && !f.force {
+		return fmt.Errorf("%s already holds a tokenizer (%s): models trained on it would no longer match it; pass --force to replace it, or choose another --out",
+			f.out, ckpt)
+	}
 	fc, err := tokResolveConfig(cmd, opts, f)
 	if err != nil {
 		return err
@@ -137,17 +148,18 @@ func runTrainTokenizer(cmd *cobra.Command, opts *globalOptions, f *tokFlags) err
 		return err
 	}
 	fmt.Fprintf(out, "train-tokenizer: %s (%d images) on %s, %+v\n", ds.Name, ds.Len(), dev.Name(), fc.Tokenizer)
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext(cmd.Context())
 	defer stop()
 	stats, err := tokenizer.Train(ctx, m, ds, fc.Train, f.out, out)
-	if err != nil && !errors.Is(err, context.Canceled) {
+	if err != nil && !stopped(err) {
 		return err
 	}
 	if stats.Checkpoint != "" {
-		fmt.Fprintf(out, "wrote %s (step %d) and %s\n", stats.Checkpoint, stats.Steps, filepath.Join(f.out, tokenizer.ConfigFile))
+		fmt.Fprintf(out, "wrote %s (step %d) and %s\n", stats.Checkpoint, stats.CheckpointStep, filepath.Join(f.out, tokenizer.ConfigFile))
 	}
 	if err != nil {
-		return err
+		return fmt.Errorf("train-tokenizer: stopped at step %d (%v); checkpoint %s holds step %d; train-tokenizer does not resume: run it again with --force to start over",
+			stats.Steps, context.Cause(ctx), stats.Checkpoint, stats.CheckpointStep)
 	}
 	scales := fc.Train.Scales
 	if len(scales) == 0 {

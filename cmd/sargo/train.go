@@ -8,9 +8,11 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
+	"sargo/dist"
 	"sargo/sar"
 	"sargo/sar/data"
 	"sargo/sar/preset"
@@ -24,12 +26,13 @@ import (
 // trainFlags are the flags of `sargo train`.
 type trainFlags struct {
 	tokenizer, method, out, init, rollout, teacher string
-	preset, data, config, schedule                 string
+	preset, data, config, schedule, sampler        string
 	sigma                                          float32
 	steps, epochs, batch                           int
-	lr                                             float64
+	lr, lrFloor, maxSkipped                        float64
 	resume, skipNonFinite                          bool
 	logEvery, saveEvery, sampleEvery               int
+	parallel                                       parallelFlags
 }
 
 func newTrainCmd(opts *globalOptions) *cobra.Command {
@@ -50,13 +53,45 @@ tokenizer, with one of three methods:
        L = L_TF + sigma·L_CSFL. --rollout picks the rolled-out transitions:
        last (the authors' choice), last:K or all.
 
---init starts from a checkpoint's weights (fresh optimiser, step 0): SAR
-post-training of a TF model is --method sar --init TFRUN/model.safetensors.
+--init starts from a checkpoint's weights with a fresh optimiser, and by
+default continues the learning-rate schedule of the run that wrote it from
+its last step, without a new warm-up (the schedule is stretched when it
+ends before the new run does), as the authors' SAR post-training resumes
+FlexVAR's schedule at its tail. --lr starts a fresh schedule with that
+peak instead. SAR post-training of a TF model is
+--method sar --init TFRUN/model.safetensors.
+
+The defaults train as the authors' released code runs: FlexVAR's random
+schedules, which can end below the largest scale (--schedule-sampler
+flexvar; keep-last always ends there), the "lin0" learning-rate shape
+(warm-up from 0.005×, 5% at the peak, linear to --lr-floor × the peak),
+and a SAR teacher that samples with CFG 1.2, top-k 900 and top-p 0.96 on
+a doubled batch (--teacher argmax takes the argmax).
 
 The sizes come from --preset (tiny, small, paper), then --config FILE (a
 JSON preset: {"model": {...}, "train": {...}}), then the flags given. The
 run directory receives config.json, run.json, model.safetensors (latest),
-checkpoints/, samples/ and metrics.jsonl; --resume continues it exactly.`,
+checkpoints/, samples/ and metrics.jsonl; --resume continues it exactly,
+from the configuration its checkpoint records (flags, --preset or
+--config that disagree with it are refused, naming each difference).
+
+Every checkpoint records the fingerprint of the tokenizer's weights:
+--init and --resume refuse a tokenizer other than the one the checkpoint
+was trained with, as sample and eval do. A second train on the same --out
+fails at once, naming the process that holds it. SIGINT and SIGTERM write
+a checkpoint and exit non-zero with the command that resumes the run.
+
+--skip-nonfinite skips a step whose loss or gradient is not finite
+instead of stopping; more than --max-skipped of the steps skipped stops
+the run (training is diverging).
+
+Data-parallel: --devices vulkan:0,vulkan:1 trains one replica per device
+in this process, and under Open MPI's mpirun (mpirun -np N sargo train
+...) every process is a rank with its own devices. Each replica trains on
+its share of every batch (--batch is the global batch and must split
+evenly), gradients are averaged during the backward pass, rank 0 writes
+the run directory, and SIGINT, SIGTERM or SIGUSR1 on any rank stops all
+of them after the same step.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runTrain(cmd, opts, f) },
 	}
@@ -64,43 +99,50 @@ checkpoints/, samples/ and metrics.jsonl; --resume continues it exactly.`,
 	fl.StringVar(&f.tokenizer, "tokenizer", "", "tokenizer directory (holding tokenizer.safetensors) or checkpoint")
 	fl.StringVar(&f.method, "method", "tf", "training method: tf, sf or sar")
 	fl.StringVar(&f.out, "out", "", "run directory")
-	fl.StringVar(&f.init, "init", "", "checkpoint to take the initial weights from (fresh optimiser, step 0)")
+	fl.StringVar(&f.init, "init", "", "checkpoint to take the initial weights from (fresh optimiser; its run's learning-rate schedule continues unless --lr is given)")
 	fl.StringVar(&f.rollout, "rollout", "last", "SAR transitions rolled out: last, last:K or all")
 	fl.Float32Var(&f.sigma, "sigma", 0.01, "weight of the CSFL term")
-	fl.StringVar(&f.teacher, "teacher", "argmax", "teacher ids: argmax, or sample (CFG, top-k, top-p)")
+	fl.StringVar(&f.teacher, "teacher", train.TeacherSample, "teacher ids: sample (CFG 1.2, top-k 900, top-p 0.96, as the authors' runs) or argmax")
 	fl.StringVar(&f.preset, "preset", "small", "size preset: tiny, small or paper")
 	fl.StringVar(&f.config, "config", "", "JSON preset file applied over --preset")
 	fl.StringVar(&f.data, "data", "mnist", "training data: mnist, or a folder with one sub-folder of images per class")
 	fl.StringVar(&f.schedule, "schedule", "random", "training schedules: random (FlexVAR) or fixed (the VAR-like list)")
+	fl.StringVar(&f.sampler, "schedule-sampler", string(schedule.SamplerFlexVAR), "random schedules over the token budget: flexvar (may drop the largest scale, as the authors' trainer) or keep-last")
 	fl.IntVar(&f.steps, "steps", 0, "training steps")
 	fl.IntVar(&f.epochs, "epochs", 0, "training epochs (when --steps is not given)")
 	fl.IntVar(&f.batch, "batch", 0, "batch size")
-	fl.Float64Var(&f.lr, "lr", 0, "peak learning rate")
+	fl.Float64Var(&f.lr, "lr", 0, "peak learning rate (with --init: a fresh schedule instead of the init run's)")
+	fl.Float64Var(&f.lrFloor, "lr-floor", 0, "final learning rate as a fraction of the peak (the authors' wpe: 0.1 for d16/d20, 0.01 for d24)")
 	fl.IntVar(&f.logEvery, "log-every", 0, "steps between metric lines")
 	fl.IntVar(&f.saveEvery, "save-every", 0, "steps between checkpoints")
 	fl.IntVar(&f.sampleEvery, "sample-every", 0, "steps between sample grids")
 	fl.BoolVar(&f.resume, "resume", false, "continue the run in --out from its latest checkpoint")
 	fl.BoolVar(&f.skipNonFinite, "skip-nonfinite", false, "skip steps with a non-finite loss or gradient instead of stopping")
+	fl.Float64Var(&f.maxSkipped, "max-skipped", train.DefaultMaxSkipped, "with --skip-nonfinite, the largest share of the steps that may be skipped before the run stops")
+	f.parallel.add(cmd)
 	_ = cmd.MarkFlagRequired("tokenizer")
 	_ = cmd.MarkFlagRequired("out")
 	return cmd
 }
 
 // resolvePreset builds the configuration: preset, then --config, then the
-// flags that were given; a resumed run starts from its stored config.json.
+// flags that were given. A resumed run starts from the configuration its
+// checkpoint records (resumePreset); flags, a --preset or a --config that
+// disagree with it are an error naming every difference.
 func resolvePreset(cmd *cobra.Command, opts *globalOptions, f *trainFlags) (preset.Preset, error) {
 	p, err := preset.Get(f.preset)
 	if err != nil {
 		return p, err
 	}
-	if f.config != "" {
-		if p, err = preset.Load(f.config, p); err != nil {
+	var stored preset.Preset
+	var diffs []string
+	switch {
+	case f.resume:
+		if p, stored, diffs, err = resumePreset(cmd, f, p); err != nil {
 			return p, err
 		}
-	}
-	stored := filepath.Join(f.out, train.ConfigFile)
-	if f.resume && f.config == "" && exists(stored) {
-		if p.Train, err = train.LoadConfigFile(stored, p.Train); err != nil {
+	case f.config != "":
+		if p, err = preset.Load(f.config, p); err != nil {
 			return p, err
 		}
 	}
@@ -116,6 +158,8 @@ func resolvePreset(cmd *cobra.Command, opts *globalOptions, f *trainFlags) (pres
 	set("sigma", func() { t.Sigma = f.sigma })
 	set("teacher", func() { t.Teacher = f.teacher })
 	set("schedule", func() { t.Schedule = f.schedule })
+	set("schedule-sampler", func() { t.ScheduleSampler = f.sampler })
+	set("lr-floor", func() { t.LRFloor = f.lrFloor })
 	set("steps", func() { t.Steps = f.steps })
 	set("epochs", func() { t.Epochs, t.Steps = f.epochs, 0 })
 	set("batch", func() { t.Batch = f.batch })
@@ -130,24 +174,44 @@ func resolvePreset(cmd *cobra.Command, opts *globalOptions, f *trainFlags) (pres
 	if f.steps > 0 && fl.Changed("epochs") {
 		return p, errors.New("train: give --steps or --epochs, not both")
 	}
+	if !(f.maxSkipped >= 0 && f.maxSkipped <= 1) {
+		return p, fmt.Errorf("--max-skipped %g: want a share in [0, 1]", f.maxSkipped)
+	}
+	if f.resume {
+		diffs = append(diffs, train.DiffRunConfig(stored.Train, p.Train)...)
+		if len(diffs) > 0 {
+			return p, fmt.Errorf("resume: the flags and files given disagree with checkpoint %s:\n  %s\nresume without them (the checkpoint's configuration is used), or start a new run with another --out",
+				filepath.Join(f.out, train.CheckpointFile), strings.Join(diffs, "\n  "))
+		}
+	}
 	return p, nil
 }
 
 func runTrain(cmd *cobra.Command, opts *globalOptions, f *trainFlags) error {
+	if err := checkOutDir("out", f.out); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
 	p, err := resolvePreset(cmd, opts, f)
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
-	dev, err := tensor.Open(opts.device)
+	par, err := startParallel(&f.parallel, opts.device)
 	if err != nil {
-		return fmt.Errorf("train: %w", err)
+		return par.finish(fmt.Errorf("train: %w", err), cmd.OutOrStdout())
 	}
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(cmd.Context(), par.signals()...)
 	defer stop()
 	job := trainJob{Preset: p, Tokenizer: f.tokenizer, Data: f.data, Init: f.init, Out: f.out, Resume: f.resume,
-		Seed: p.Train.Seed, Command: os.Args}
-	_, err = job.run(ctx, dev, nil, cmd.OutOrStdout())
-	return err
+		FreshSchedule: cmd.Flags().Changed("lr"), Seed: p.Train.Seed, Command: os.Args, MaxSkipped: f.maxSkipped, Parallel: par}
+	out := cmd.OutOrStdout()
+	if par.world.Rank() != 0 {
+		out = io.Discard
+	}
+	sum, err := job.run(ctx, par.devices[0], nil, out)
+	if err != nil && stopped(err) && sum.Checkpoint != "" {
+		err = stoppedError(ctx, "train", sum.Step, "checkpoint "+sum.Checkpoint, resumeCommand(os.Args))
+	}
+	return par.finish(err, cmd.OutOrStdout())
 }
 
 // loadData opens the training images: MNIST's training split, or a folder
@@ -171,8 +235,15 @@ type trainJob struct {
 	Init      string
 	Out       string
 	Resume    bool
-	Seed      uint64
-	Command   []string
+	// FreshSchedule gives a run with Init its own learning-rate schedule
+	// instead of continuing the init run's.
+	FreshSchedule bool
+	Seed          uint64
+	Command       []string
+	// MaxSkipped is train.RunOptions.MaxSkipped.
+	MaxSkipped float64
+	// Parallel, when set, trains data-parallel (nil: one device).
+	Parallel *parallel
 }
 
 // run loads the tokenizer and the data (unless ds is given), builds (or,
@@ -185,6 +256,10 @@ func (j trainJob) run(ctx context.Context, dev tensor.Backend, ds *data.Dataset,
 		return train.Summary{}, fmt.Errorf("train: %w", err)
 	}
 	vq.SetTrain(false)
+	fingerprint, err := vq.Fingerprint()
+	if err != nil {
+		return train.Summary{}, fmt.Errorf("train: %w", err)
+	}
 	tc := vq.Cfg
 	if ds == nil {
 		if ds, err = loadData(j.Data, tc); err != nil {
@@ -202,24 +277,61 @@ func (j trainJob) run(ctx context.Context, dev tensor.Backend, ds *data.Dataset,
 	if j.Resume {
 		from = filepath.Join(j.Out, train.CheckpointFile)
 	}
-	if from != "" {
+	world := dist.Alone()
+	if j.Parallel != nil {
+		world = j.Parallel.world
+	}
+	if from != "" && world.Rank() == 0 {
 		if mc, err = sar.ReadConfig(from); err != nil {
 			return train.Summary{}, fmt.Errorf("train: %w", err)
 		}
 		if err := preset.Match(mc, tc); err != nil {
 			return train.Summary{}, fmt.Errorf("train: checkpoint %s and tokenizer %s: %w", from, tokPath, err)
 		}
+		if n := len(ds.Classes); n > mc.NumClasses {
+			return train.Summary{}, fmt.Errorf("train: the data %s has %d classes, checkpoint %s has %d: the extra classes have no embedding (their labels would train the null class)",
+				ds.Name, n, from, mc.NumClasses)
+		}
+	}
+	if err := mc.Validate(); err != nil {
+		return train.Summary{}, fmt.Errorf("train: %w", err)
+	}
+	if err := mc.CheckMemory(dev, 4); err != nil {
+		return train.Summary{}, fmt.Errorf("train: %w", err)
+	}
+	if err := shareConfig(world, &j.Preset, &mc, tokPath); err != nil {
+		return train.Summary{}, fmt.Errorf("train: %w", err)
 	}
 	m, err := sar.NewModel(mc, dev, j.Seed)
 	if err != nil {
 		return train.Summary{}, fmt.Errorf("train: %w", err)
 	}
-	setup := train.Setup{Cfg: j.Preset.Train, Net: m, Tok: vq, Inputs: sar.NextScaleInputs,
+	cfg := j.Preset.Train
+	if j.Init != "" && !j.Resume && !j.FreshSchedule {
+		st, err := sar.ReadTrainState(j.Init)
+		if err != nil {
+			return train.Summary{}, fmt.Errorf("train: %w", err)
+		}
+		if cfg, err = train.ContinueFrom(cfg, st, ds.Len()); err != nil {
+			return train.Summary{}, fmt.Errorf("train: --init %s: %w; pass --lr to start a fresh learning-rate schedule", j.Init, err)
+		}
+		sched, from := cfg.Rates(cfg.TotalSteps(ds.Len()))
+		fmt.Fprintf(log, "continuing the learning-rate schedule of %s from its step %d: %.3g falling to %.3g\n",
+			j.Init, st.Step, sched.LR(from), sched.LR(from+cfg.TotalSteps(ds.Len())-1))
+	}
+	setup := train.Setup{Cfg: cfg, Net: m, Tok: vq, Inputs: sar.NextScaleInputs,
 		NullClass: mc.NumClasses, Largest: tc.Latent(), Data: ds, Dev: dev}
-	info := train.RunInfo{Tokenizer: tokPath, Command: j.Command,
+	if j.Parallel != nil && j.Parallel.on() {
+		reps, err := j.Parallel.replicas(tokPath, mc, j.Seed)
+		if err != nil {
+			return train.Summary{}, fmt.Errorf("train: %w", err)
+		}
+		setup.Parallel = &train.Parallel{World: world, Replicas: reps, BucketBytes: j.Parallel.bucket, Trace: j.Parallel.trace}
+	}
+	info := train.RunInfo{Tokenizer: tokPath, TokenizerFingerprint: fingerprint, Command: j.Command,
 		Extra: map[string]any{"preset": j.Preset.Name, "model": mc, "data": ds.Name}}
 	return train.Run(ctx, setup, train.RunOptions{
-		Out: j.Out, Resume: j.Resume, Init: j.Init, Info: info,
+		Out: j.Out, Resume: j.Resume, Init: j.Init, Info: info, MaxSkipped: j.MaxSkipped,
 		Sample: func(path string) error { return sampleGrid(m, vq, path, j.Seed) },
 		Log:    log, Terminal: isTerminalWriter(log),
 	})

@@ -10,11 +10,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"sargo/internal/regfile"
 	"sargo/sar"
 	"sargo/sar/eval"
 	"sargo/sar/sample"
 	"sargo/sar/schedule"
 	"sargo/sar/tokenizer"
+	"sargo/sar/train"
 	"sargo/sar/viz"
 	"sargo/tensor"
 )
@@ -22,6 +24,7 @@ import (
 // vizFlags are the flags shared by the viz subcommands.
 type vizFlags struct {
 	out, title, data, tokenizer, schedule, rollout string
+	predictions                                    string
 	runs, models                                   []string
 	n, images, keep, scale                         int
 	cfg                                            float32
@@ -30,7 +33,7 @@ type vizFlags struct {
 func newVizCmd(opts *globalOptions) *cobra.Command {
 	f := &vizFlags{}
 	cmd := &cobra.Command{
-		Use:   "viz curves|tradeoff|process|grid|sf-inputs",
+		Use:   "viz curves|tradeoff|process|grid|sf-inputs|exposure",
 		Short: "Draw the figures of the SAR reproduction as PNG files",
 		Long: `viz draws the figures of the seed paper from sargo's own runs:
 
@@ -46,6 +49,11 @@ func newVizCmd(opts *globalOptions) *cobra.Command {
              for two consecutive student-forcing steps of --model DIR on
              test images, with the mean difference of SAR's rollout and of
              naive SF printed (Figure 5)
+  exposure   the exposure bias per scale of several models: the gap of the
+             cross-entropy given the model's own one-step (SSR) and chained
+             rollouts to that given ground-truth inputs, from --run
+             NAME=FILE.json (sargo eval --json) or measured on --images test
+             images for every --model NAME=DIR
 
 FID here is computed on the features of sargo's own classifier (sargo eval).`,
 	}
@@ -86,7 +94,13 @@ FID here is computed on the features of sargo's own classifier (sargo eval).`,
 	addModelFlags(sf, false)
 	sf.Flags().IntVar(&f.images, "images", 2, "number of real test images")
 	sf.Flags().StringVar(&f.rollout, "rollout", viz.RolloutChained, "rollout drawn: chained (naive SF, as the seed's figure) or ssr (SAR)")
-	cmd.AddCommand(curves, tradeoff, process, grid, sf)
+	exposure := &cobra.Command{Use: "exposure --run NAME=FILE.json ... | --model NAME=DIR ... --out FILE.png", Short: "exposure bias per scale of several models", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runVizExposure(cmd, opts, f) }}
+	addModelFlags(exposure, true)
+	exposure.Flags().StringArrayVar(&f.runs, "run", nil, "NAME=FILE.json written by sargo eval --json with an exposure measurement (repeat)")
+	exposure.Flags().IntVar(&f.images, "images", 1000, "test images measured for every --model")
+	exposure.Flags().StringVar(&f.predictions, "predictions", train.TeacherSample, "the models' own predictions in the rollouts: sample (SAR's teacher) or argmax")
+	cmd.AddCommand(curves, tradeoff, process, grid, sf, exposure)
 	return cmd
 }
 
@@ -143,7 +157,7 @@ func lastReport(path string) (eval.Report, error) {
 		}
 		return ps[len(ps)-1].Report, nil
 	}
-	raw, err := os.ReadFile(path)
+	raw, err := regfile.ReadFile(path)
 	if err != nil {
 		return eval.Report{}, fmt.Errorf("read report: %w", err)
 	}
@@ -274,11 +288,12 @@ func runVizProcess(cmd *cobra.Command, opts *globalOptions, f *vizFlags) error {
 	if err != nil {
 		return fmt.Errorf("viz process: %w", err)
 	}
+	s := tensor.NewScope(vq.Device()) // the test images and what is drawn from them
+	defer s.Close()
 	x, labels, err := testImages(f, vq, f.images)
 	if err != nil {
 		return fmt.Errorf("viz process: %w", err)
 	}
-	defer x.Release()
 	po := viz.ProcessOptions{Schedule: sc, Keep: f.keep, Scale: f.scale, Sampling: sample.Options{CFG: f.cfg, Seed: opts.seed}}
 	if err := viz.Process(f.out, models, vq, x, labels, po); err != nil {
 		return fmt.Errorf("viz process: %w", err)
@@ -313,11 +328,12 @@ func runVizSF(cmd *cobra.Command, opts *globalOptions, f *vizFlags) error {
 	if err != nil {
 		return fmt.Errorf("viz sf-inputs: %w", err)
 	}
+	s := tensor.NewScope(vq.Device()) // the test images and what is drawn from them
+	defer s.Close()
 	x, labels, err := testImages(f, vq, f.images)
 	if err != nil {
 		return fmt.Errorf("viz sf-inputs: %w", err)
 	}
-	defer x.Release()
 	res, err := viz.SFInputs(f.out, models[0].Model, vq, x, labels, sc, f.rollout, f.scale)
 	if err != nil {
 		return fmt.Errorf("viz sf-inputs: %w", err)
@@ -325,6 +341,68 @@ func runVizSF(cmd *cobra.Command, opts *globalOptions, f *vizFlags) error {
 	out := cmd.OutOrStdout()
 	fmt.Fprintf(out, "wrote %s (%s rollout drawn)\n", f.out, f.rollout)
 	printSF(out, res)
+	return nil
+}
+
+func runVizExposure(cmd *cobra.Command, opts *globalOptions, f *vizFlags) error {
+	if len(f.runs) == 0 && len(f.models) == 0 {
+		return fmt.Errorf("viz exposure: give --run NAME=FILE.json or --model NAME=DIR")
+	}
+	var series []viz.ExposureSeries
+	add := func(name string, e *eval.Exposure) {
+		series = append(series, viz.ExposureSeries{Name: name, Scales: e.Scales, GapSSR: e.GapSSR, GapChained: e.GapChained,
+			SESSR: e.SEGapSSR, SEChained: e.SEGapChained})
+	}
+	for _, r := range f.runs {
+		name, path, err := splitNamed(r)
+		if err != nil {
+			return fmt.Errorf("viz exposure: --run %w", err)
+		}
+		rep, err := lastReport(path)
+		if err != nil {
+			return fmt.Errorf("viz exposure: %w", err)
+		}
+		if rep.Exposure == nil {
+			return fmt.Errorf("viz exposure: %s holds no exposure measurement (sargo eval --exposure-images N)", path)
+		}
+		add(name, rep.Exposure)
+	}
+	out := cmd.OutOrStdout()
+	if len(f.models) > 0 {
+		models, vq, err := vizModels(opts, f, true)
+		if err != nil {
+			return fmt.Errorf("viz exposure: %w", err)
+		}
+		sc, err := vizSchedule(f, vq)
+		if err != nil {
+			return fmt.Errorf("viz exposure: %w", err)
+		}
+		test, err := eval.LoadTestSplit(f.data, vq.Cfg.ImageSize, vq.Cfg.ImageChannels)
+		if err != nil {
+			return fmt.Errorf("viz exposure: %w", err)
+		}
+		eo := eval.DefaultExposureOptions()
+		eo.Images, eo.Schedule, eo.Teacher, eo.Seed = f.images, sc, f.predictions, opts.seed
+		for _, nm := range models {
+			e, err := eval.ExposureBias(nm.Model, vq, test, eo)
+			if err != nil {
+				return fmt.Errorf("viz exposure: %s: %w", nm.Name, err)
+			}
+			fmt.Fprintf(out, "%s: ", nm.Name)
+			if err := eval.WriteExposureTable(out, e); err != nil {
+				return fmt.Errorf("viz exposure: %w", err)
+			}
+			add(nm.Name, e)
+		}
+	}
+	title := f.title
+	if title == "" {
+		title = "Exposure bias per scale (solid: chained rollout, dashed: one-step SSR)"
+	}
+	if err := viz.Exposure(f.out, title, series, 7, 4.5); err != nil {
+		return fmt.Errorf("viz exposure: %w", err)
+	}
+	fmt.Fprintf(out, "wrote %s\n", f.out)
 	return nil
 }
 

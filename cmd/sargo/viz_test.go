@@ -72,6 +72,8 @@ func TestVizCommands(t *testing.T) {
 		{"process", []string{"viz", "process", "--model", "SAR=" + sarDir, "--model", "TF=" + tf, "--images", "2"}, 7 * 64, 4 * 64, "first 2 scales", ""},
 		{"grid", []string{"viz", "grid", "--model", tf, "--n", "2"}, 2 * 64, 10 * 64, "wrote", ""},
 		{"sf-inputs", []string{"viz", "sf-inputs", "--model", sarDir, "--images", "1"}, 3 * 64, 5 * 64, "naive SF (chained)", ""},
+		{"exposure", []string{"viz", "exposure", "--model", "SAR=" + sarDir, "--model", "TF=" + tf, "--images", "6"}, 500, 300, "gap chained", ""},
+		{"exposure needs runs", []string{"viz", "exposure"}, 0, 0, "", "give --run"},
 		{"curves needs NAME=DIR", []string{"viz", "curves", "--run", tf}, 0, 0, "", "want NAME=PATH"},
 	}
 	for _, tc := range tests {
@@ -97,12 +99,19 @@ func TestEvalCommand(t *testing.T) {
 	clf := filepath.Join(t.TempDir(), "c.safetensors")
 	require.NoError(t, c.Save(clf, "mnist-train"))
 	js := filepath.Join(t.TempDir(), "r.json")
-	got, err := runCmd(t, []string{"eval", "--model", tf, "--n", "40", "--batch", "20", "--classifier", clf, "--json", js, "--tokenizer-images", "20"})
+	got, err := runCmd(t, []string{"eval", "--model", tf, "--n", "40", "--batch", "20", "--classifier", clf, "--json", js,
+		"--tokenizer-images", "20", "--exposure-images", "8"})
 	require.NoError(t, err, got)
 	assert.Contains(t, got, "FID (sargo classifier)")
+	assert.Contains(t, got, "exposure bias on 8 test images")
 	raw, err := os.ReadFile(js)
 	require.NoError(t, err)
-	for _, k := range []string{`"fid"`, `"accuracy"`, `"is"`, `"precision"`, `"recall"`, `"images_per_s"`} {
+	for _, k := range []string{`"fid"`, `"accuracy"`, `"is"`, `"precision"`, `"recall"`, `"images_per_s"`, `"gap_chained"`} {
 		assert.Contains(t, string(raw), k)
 	}
+	// The JSON draws in viz exposure.
+	png := filepath.Join(t.TempDir(), "exposure.png")
+	got, err = runCmd(t, []string{"viz", "exposure", "--run", "TF=" + js, "--out", png})
+	require.NoError(t, err, got)
+	assert.NoError(t, viz.CheckPNG(png, 500, 300, 10))
 }

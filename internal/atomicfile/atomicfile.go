@@ -85,6 +85,40 @@ func WriteFile(path string, data []byte) error {
 // effort: files it cannot list or remove are left.
 func CleanStale(dir, base string) { cleanStale(dir, base, time.Now()) }
 
+// CleanDir removes every temporary file a write into dir left behind
+// (".<name>.tmp<digits>", whatever the name), such as the numbered
+// checkpoints' temporaries of a killed run, and returns the names it
+// removed. Only a process that owns dir (holds its lock) may call it:
+// a concurrent write's temporary file would be removed too.
+func CleanDir(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	for _, e := range entries {
+		if !isTemp(e.Name()) || !e.Type().IsRegular() {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return removed, err
+		}
+		removed = append(removed, e.Name())
+	}
+	return removed, nil
+}
+
+// isTemp reports whether name is a temporary file of Write:
+// ".<base>.tmp<digits>" with a non-empty base.
+func isTemp(name string) bool {
+	rest, ok := strings.CutPrefix(name, ".")
+	if !ok {
+		return false
+	}
+	i := strings.LastIndex(rest, ".tmp")
+	return i > 0 && digits(rest[i+len(".tmp"):])
+}
+
 // cleanStale removes the temporary files of base in dir last modified
 // before cutoff, so a write running concurrently keeps its own.
 func cleanStale(dir, base string, cutoff time.Time) {

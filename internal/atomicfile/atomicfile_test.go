@@ -87,3 +87,21 @@ func TestCleanStaleKeepsNewer(t *testing.T) {
 	assert.Equal(t, []string{".a.tmp2"}, names(t, dir), "a write still in progress keeps its file")
 	CleanStale(filepath.Join(dir, "missing"), "a") // no folder: nothing to do
 }
+
+// TestCleanDir checks that every temporary file of Write in a folder is
+// removed, whatever its base name, and nothing else.
+func TestCleanDir(t *testing.T) {
+	dir := t.TempDir()
+	stale := []string{".step_000002.safetensors.tmp123", ".model.safetensors.tmp9", ".x.tmp1"}
+	keep := []string{"step_000002.safetensors", ".tmp1", "..tmp1", ".a.tmp", ".a.tmpx", "notes.tmp1", ".sargo.lock"}
+	for _, n := range append(append([]string{}, stale...), keep...) {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, n), nil, 0o600))
+	}
+	require.NoError(t, os.Mkdir(filepath.Join(dir, ".d.tmp5"), 0o755))
+	removed, err := CleanDir(dir)
+	require.NoError(t, err)
+	assert.ElementsMatch(t, stale, removed)
+	assert.ElementsMatch(t, append(keep, ".d.tmp5"), names(t, dir), "folders and other names stay")
+	_, err = CleanDir(filepath.Join(dir, "missing"))
+	assert.ErrorIs(t, err, os.ErrNotExist)
+}

@@ -33,13 +33,21 @@ func scaleIDs(sides ...int) []float32 {
 
 func attentionCases() []testCase {
 	var cs []testCase
-	for _, s := range []attnShape{{1, 1, 1, 1, 1}, {1, 2, 7, 7, 8}, {1, 2, 7, 13, 8}, {1, 1, 13, 7, 4}, {2, 2, 13, 13, 16}, {1, 2, 33, 65, 32}} {
+	// Kernels may tile queries and keys (by 32 on Vulkan) and the head dim:
+	// lengths of 1, below, past and between whole tiles, head dims at and
+	// between chunks, and many heads.
+	for _, s := range []attnShape{{1, 1, 1, 1, 1}, {1, 2, 7, 7, 8}, {1, 2, 7, 13, 8}, {1, 1, 13, 7, 4}, {2, 2, 13, 13, 16},
+		{1, 2, 33, 65, 32}, {1, 1, 45, 77, 64}, {1, 1, 40, 37, 128}, {1, 1, 64, 31, 96}, {8, 12, 9, 11, 32}} {
 		cs = append(cs, testCase{"none/" + s.String(), func(c *ctx) { attentionCase(c, s, tensor.MaskNone, nil, nil) }})
 	}
-	for _, s := range []attnShape{{1, 2, 7, 13, 8}, {2, 1, 13, 13, 16}} {
+	// KV-cached sampling: the queries of one scale against every cached key
+	for _, s := range []attnShape{{2, 2, 1, 50, 64}, {1, 2, 4, 14, 32}, {1, 1, 9, 70, 128}} {
+		cs = append(cs, testCase{"cached/" + s.String(), func(c *ctx) { attentionCase(c, s, tensor.MaskNone, nil, nil) }})
+	}
+	for _, s := range []attnShape{{1, 2, 7, 13, 8}, {2, 1, 13, 13, 16}, {1, 1, 35, 66, 64}} {
 		cs = append(cs, testCase{"additive/" + s.String(), func(c *ctx) { attentionCase(c, s, tensor.MaskAdditive, nil, nil) }})
 	}
-	all3, all4 := scaleIDs(1, 2, 3), scaleIDs(1, 2, 3, 4)
+	all3, all4, all6 := scaleIDs(1, 2, 3), scaleIDs(1, 2, 3, 4), scaleIDs(1, 2, 3, 4, 5, 6)
 	scaleCases := []struct {
 		name   string
 		b, h   int
@@ -50,6 +58,10 @@ func attentionCases() []testCase {
 		{"self,scales=1,2,3,4", 2, 2, 16, all4, all4},
 		{"last_scale_queries", 1, 2, 8, all3[5:], all3},
 		{"queries_seeing_nothing", 1, 1, 4, []float32{0, 0, 1, 1, 2}, []float32{1, 1, 1, 2, 2, 2, 3}},
+		{"self,scales=1..6", 1, 2, 64, all6, all6},
+		{"self,scales=1..5", 1, 1, 128, all6[:55], all6[:55]},
+		{"last_scale_queries,scales=1..6", 1, 2, 32, all6[55:], all6},
+		{"many_heads,scales=1,2,3", 4, 16, 32, all3, all3},
 	}
 	for _, sc := range scaleCases {
 		s := attnShape{sc.b, sc.h, len(sc.sq), len(sc.sk), sc.d}

@@ -7,7 +7,8 @@ import (
 )
 
 // Convolution cases: stride 1 and 2, padding 0 and 1, odd and even and 1×1
-// kernels, with and without bias, forward and the three gradients. The
+// kernels, long batch-times-space axes and many output channels, with and
+// without bias, forward and the three gradients. The
 // forward is checked against a direct float64 convolution, the input and
 // weight gradients as adjoints of the forward, and the bias gradient as the
 // sum of the output gradient.
@@ -30,6 +31,11 @@ func convCases() []testCase {
 		{1, 2, 5, 7, 3, 1, 1, 0},
 		{1, 3, 9, 9, 4, 4, 2, 1},
 		{1, 5, 6, 5, 2, 3, 1, 0},
+		// a long weight-gradient K (N·Hout·Wout), which GPUs split, at
+		// stride 1 and 2, and more output channels than one tile holds
+		{2, 3, 20, 20, 5, 3, 1, 1},
+		{4, 2, 24, 24, 6, 3, 2, 1},
+		{1, 8, 10, 10, 70, 3, 1, 1},
 	}
 	var cs []testCase
 	for _, s := range shapes {

@@ -11,7 +11,7 @@ import (
 
 func embeddingCases() []testCase {
 	var cs []testCase
-	for _, s := range [][3]int{{1, 1, 1}, {13, 7, 31}, {5, 65, 33}, {3, 33, 200}} {
+	for _, s := range [][3]int{{1, 1, 1}, {13, 7, 31}, {5, 65, 33}, {3, 33, 200}, {7, 3, 2100}} {
 		v, dim, n := s[0], s[1], s[2]
 		cs = append(cs,
 			testCase{fmt.Sprintf("gather/v=%d,dim=%d,n=%d", v, dim, n), func(c *ctx) { gatherCase(c, v, dim, n) }},

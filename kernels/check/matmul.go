@@ -8,8 +8,11 @@ import (
 
 // Matrix-product cases: ragged sizes with every transpose combination,
 // transposed views passed as flags, batched products with broadcast batch
-// axes, and the kernel's alpha/beta accumulation. Every result is also
-// checked against a float64 product on the host.
+// axes, shapes that GPU kernels tile differently (many large tiles; a short
+// M and N with a long K, as weight gradients have, which they split along
+// K), and the kernel's epilogue: alpha, any beta, a bias and each
+// activation. Every result is also checked against a float64 product on
+// the host.
 
 func matmulCases() []testCase {
 	var cs []testCase
@@ -40,6 +43,31 @@ func matmulCases() []testCase {
 	cs = append(cs,
 		testCase{"transposed_views,batch=2", matmulViewCase},
 		testCase{"alpha=0.5,beta=1", matmulAccumulateCase},
+	)
+	// Shapes of the tilings: enough 128x128 tiles for the large tiling, and
+	// long-K products (aligned and ragged) that a GPU splits along K.
+	for _, bc := range []struct {
+		name   string
+		sa, sb []int
+		ta, tb bool
+	}{
+		{"large_tiles,batch=32,m=129,k=12,n=130", []int{32, 129, 12}, []int{32, 12, 130}, false, false},
+		{"long_k,ta,m=72,k=1100,n=68", []int{1100, 72}, []int{1100, 68}, true, false},
+		{"long_k,tb,m=65,k=1037,n=33", []int{65, 1037}, []int{33, 1037}, false, true},
+	} {
+		cs = append(cs, testCase{bc.name, func(c *ctx) { matmulBatchedCase(c, bc.sa, bc.sb, bc.ta, bc.tb) }})
+	}
+	for act := range tensor.NumActivations {
+		e := matmulEpilogue{alpha: 1.5, beta: -0.5, bias: true, act: act}
+		cs = append(cs, testCase{fmt.Sprintf("epilogue,beta=-0.5,bias,act=%s", act), func(c *ctx) { matmulEpilogueCase(c, 13, 31, 7, e) }})
+	}
+	cs = append(cs,
+		testCase{"epilogue,beta=0,bias", func(c *ctx) {
+			matmulEpilogueCase(c, 33, 17, 65, matmulEpilogue{alpha: 1, bias: true})
+		}},
+		testCase{"epilogue,long_k,ta,beta=2,bias,act=gelu_tanh", func(c *ctx) {
+			matmulEpilogueCase(c, 40, 1200, 36, matmulEpilogue{alpha: 0.25, beta: 2, bias: true, act: tensor.ActGeluTanh, ta: true})
+		}},
 	)
 	return cs
 }
@@ -146,6 +174,53 @@ func matmulAccumulateCase(c *ctx) {
 	ref := matmul64(c.read64(a.ref), c.read64(b.ref), 2, m, k, n, m*k, 0, false, false)
 	for i, v := range c.read64(c0.ref) {
 		ref[i] = 0.5*ref[i] + v
+	}
+	c.near64("c/vs_float64", got[0], ref, tolF64)
+}
+
+// matmulEpilogue is the epilogue of a direct kernel call.
+type matmulEpilogue struct {
+	alpha, beta float32
+	bias        bool
+	act         tensor.Activation
+	ta          bool
+}
+
+// matmulEpilogueCase calls the kernel directly with a batch of 2: C =
+// act(alpha·A·B + beta·C + bias), C starting from random values.
+func matmulEpilogueCase(c *ctx, m, k, n int, e matmulEpilogue) {
+	sa := []int{2, m, k}
+	if e.ta {
+		sa = []int{2, k, m}
+	}
+	a, b, c0, bias := c.randn(1, sa...), c.randn(2, k, n), c.randn(3, 2, m, n), c.randn(4, n)
+	got, want := c.both(func(in []*tensor.Tensor) []*tensor.Tensor {
+		out := in[2].Clone()
+		args := tensor.MatMulArgs{
+			Batch: 2, M: m, N: n, K: k, TransA: e.ta,
+			A: in[0].Span(), B: in[1].Span(), C: out.Span(),
+			StrideA: m * k, StrideB: 0, StrideC: m * n,
+			Alpha: e.alpha, Beta: e.beta, Act: e.act,
+		}
+		if e.bias {
+			args.Bias = in[3].Span()
+		}
+		in[0].Backend().MatMul(args)
+		return []*tensor.Tensor{out}
+	}, a, b, c0, bias)
+	c.near("c", got[0], want[0], tolFP32)
+	ref := matmul64(c.read64(a.ref), c.read64(b.ref), 2, m, k, n, m*k, 0, e.ta, false)
+	cs, bs := c.read64(c0.ref), c.read64(bias.ref)
+	op, act := e.act.UnaryOp()
+	for i := range ref {
+		v := float64(e.alpha)*ref[i] + float64(e.beta)*cs[i]
+		if e.bias {
+			v += bs[i%n]
+		}
+		if act {
+			v = unary64(op, v, 0, 0)
+		}
+		ref[i] = v
 	}
 	c.near64("c/vs_float64", got[0], ref, tolF64)
 }

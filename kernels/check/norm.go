@@ -19,7 +19,7 @@ func normCases() []testCase {
 		name string
 		w, b bool
 	}{{"plain", false, false}, {"affine", true, true}, {"weight_only", true, false}}
-	for _, s := range [][2]int{{1, 1}, {7, 13}, {3, 65}, {2, 1031}} {
+	for _, s := range [][2]int{{1, 1}, {7, 13}, {3, 65}, {2, 1031}, {1500, 40}} {
 		for _, af := range affines {
 			name := fmt.Sprintf("layer/rows=%d,n=%d,%s", s[0], s[1], af.name)
 			cs = append(cs, testCase{name, func(c *ctx) { normCase(c, []int{s[0], s[1]}, 0, af.w, af.b) }})

@@ -8,8 +8,9 @@ import (
 )
 
 // Reduction cases: sum, max, min and argmax over the first, middle and last
-// axis of ragged shapes, including one long axis that spans several
-// workgroups on a GPU.
+// axis of ragged shapes, including long axes that a GPU splits over
+// several workgroups: a long row, a long middle axis with few columns, and
+// a bias-gradient-like column sum of many rows over ragged 32-column tiles.
 
 func reduceCases() []testCase {
 	shapes := []struct {
@@ -22,6 +23,8 @@ func reduceCases() []testCase {
 		{[]int{7, 65}, 1},
 		{[]int{3, 13, 5}, 1},
 		{[]int{2, 1031, 3}, 1},
+		{[]int{2, 4099}, 1},
+		{[]int{3001, 70}, 0},
 	}
 	var cs []testCase
 	for op := range tensor.NumReduceOps {

@@ -11,12 +11,59 @@ var bestGemmKernel = gemmKernels()[0]
 // gemmKernelName names the GEMM micro-kernel in use.
 func gemmKernelName() string { return bestGemmKernel.name }
 
-// MatMul computes C[b] = alpha·op(A[b])·op(B[b]) + beta·C[b] for every batch
-// entry, as tensor.MatMulArgs describes. Products of fewer than
+// MatMul computes C[b] = act(alpha·op(A[b])·op(B[b]) + beta·C[b] + bias) for
+// every batch entry, as tensor.MatMulArgs describes. Products of fewer than
 // smallGemmWork multiply-adds take a direct loop, matrix-vector products a
 // row-streaming loop (gemv), and the rest are packed and blocked for the
-// caches (gemmBlocked).
-func (b *Backend) MatMul(a tensor.MatMulArgs) { b.matmulWith(a, bestGemmKernel) }
+// caches (gemmBlocked). The kernels overwrite or add to C; a beta other than
+// 0 and 1 scales C first, and the bias and activation follow as a pass over
+// each row of C.
+func (b *Backend) MatMul(a tensor.MatMulArgs) {
+	if a.Batch <= 0 || a.M <= 0 || a.N <= 0 {
+		return
+	}
+	if a.Beta != 0 && a.Beta != 1 {
+		b.matmulRows(a, func(row []float32) {
+			for j := range row {
+				row[j] *= a.Beta
+			}
+		})
+		a.Beta = 1
+	}
+	b.matmulWith(a, bestGemmKernel)
+	op, act := a.Act.UnaryOp()
+	if a.Bias.Buf == nil && !act {
+		return
+	}
+	var bias []float32
+	if a.Bias.Buf != nil {
+		bias = data(a.Bias.Buf)[a.Bias.Offset : a.Bias.Offset+a.N]
+	}
+	b.matmulRows(a, func(row []float32) {
+		for j, v := range bias {
+			row[j] += v
+		}
+		if act {
+			unarySlice(op, row, row, 0, 0)
+		}
+	})
+}
+
+// matmulRows calls fn on every row of every batch entry's C in parallel (a
+// C broadcast over the batch once).
+func (b *Backend) matmulRows(a tensor.MatMulArgs, fn func(row []float32)) {
+	C := data(a.C.Buf)
+	batch := a.Batch
+	if a.StrideC == 0 {
+		batch = 1
+	}
+	b.parallelFor(batch*a.M, max(1, elemGrain/a.N), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			off := a.C.Offset + (r/a.M)*a.StrideC + (r%a.M)*a.N
+			fn(C[off : off+a.N])
+		}
+	})
+}
 
 // Thresholds of the batch strategy, in multiply-adds per matrix.
 const (

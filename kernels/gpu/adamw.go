@@ -8,6 +8,11 @@ import (
 
 // The fused AdamW update: shaders/adamw.comp.
 
+// adamwVariants lists the optimizer pipeline.
+func adamwVariants() []Variant {
+	return []Variant{{Shader: "adamw", Spec: elemSpec, Bindings: 4, Group: "adamw"}}
+}
+
 type adamwPush struct {
 	offParam, offGrad, offM, offV, n uint32
 	beta1, oneMinusBeta1             float32

@@ -6,40 +6,87 @@ import (
 	"sargo/tensor"
 )
 
-// Fused scaled dot-product attention: shaders/attention.comp (forward) and
-// attention_backward_dot.comp, attention_backward_dq.comp,
-// attention_backward_dkdv.comp (backward). The forward is flash style: a
-// workgroup per (batch·head, query tile), K/V tiles in shared memory, an
-// online softmax in registers and the log-sum-exp saved. The backward
-// recomputes the probabilities from it: first D = rowsum(dO∘O), then dQ per
-// query tile and dK, dV per key tile in separate dispatches, so nothing
-// needs atomics.
+// Fused scaled dot-product attention, FlashAttention-2 style:
+// shaders/attention.comp or attention_subgroup.comp (forward),
+// attention_backward_dq.comp and attention_backward_dkdv.comp (backward),
+// tiled as attention_tile.glsl describes. The forward gives a workgroup of
+// attnLocal invocations a tile of attnTile queries, walks the keys
+// attnTile at a time with an online softmax, and saves the log-sum-exp.
+// The backward recomputes the probabilities from it: the dQ kernel (per
+// query tile, which also writes D = rowsum(dO∘O)), then the dK/dV kernel
+// (per key tile), so every output has one writer and nothing needs atomics.
 
-// attnLocal is the number of queries (forward, dQ) or keys (dK/dV) one
-// workgroup owns, one per invocation.
-const attnLocal = 32
+// attnLocal is the number of invocations of an attention workgroup.
+const attnLocal = 128
 
-// attnMaxD is the largest head dimension the attention kernels support.
+// attnTile is the number of queries (forward, dQ) or keys (dK/dV) one
+// workgroup owns.
+const attnTile = 32
+
+// attnMaxD is the largest head dimension the attention kernels support:
+// each invocation accumulates D/4 outputs (2 rows × D/8 columns) per
+// tensor, and the kernels write them out per 32-column chunk, at most 4.
 const attnMaxD = 128
 
-// attnSpec returns the specialization (rows per workgroup, shared tile
-// length, head dim) for head dim d. The head dim is a constant of the
-// pipeline so that the per-row loops over it unroll and the per-row arrays
-// stay in registers; the two shared tiles of tile × d floats stay within
-// 8 KiB.
+// attnChunk is the number of head-dim columns the kernels stage at a time.
+const attnChunk = 32
+
+// attnSpec is the specialization of the attention kernels: the head dim
+// rounded up to whole chunks (32, 64, 96 or 128), a constant of the
+// pipeline so that the accumulators (D/4 per invocation) are registers;
+// the exact head dim travels in the push constants.
 func attnSpec(d int) []uint32 {
-	tile := min(32, max(1, 1024/max(d, 1)))
-	return []uint32{attnLocal, uint32(tile), uint32(max(d, 1))}
+	return []uint32{uint32((max(d, 1) + attnChunk - 1) / attnChunk * attnChunk)}
 }
 
 // attnCheck records a sticky error and reports false when the head dim is
-// beyond the kernels' register width.
+// beyond the kernels' register width. (Their shared memory, at most 16 KiB,
+// is within every device's limit.)
 func (b *Kernels) attnCheck(op string, d int) bool {
 	if d <= attnMaxD {
 		return true
 	}
 	b.dev.Fail(fmt.Errorf("%s: head dim %d exceeds %d", op, d, attnMaxD))
 	return false
+}
+
+// attnShuffles reports whether the forward reduces rows with subgroup
+// shuffles on a device with properties info: it needs them in subgroups of
+// at least 8 invocations that divide the workgroup (the 8 invocations
+// sharing a row are consecutive lanes).
+func attnShuffles(info Features) bool {
+	sg := info.SubgroupSize
+	return info.SubgroupShuffle && sg >= 8 && sg <= attnLocal && attnLocal%sg == 0
+}
+
+// attnForwardShader is the forward kernel for the device: the row
+// reductions through subgroup shuffles where attnShuffles allows and they
+// are not turned off, through shared memory otherwise.
+func (b *Kernels) attnForwardShader() string {
+	if attnShuffles(b.info) && !b.noSubgroups {
+		return "attention_subgroup"
+	}
+	return "attention"
+}
+
+// attentionVariants lists the attention pipelines: for each padded head
+// dim (every head dim up to attnMaxD launches one of these), the forward
+// through shared memory, the forward through subgroup shuffles where
+// attnShuffles allows, and the dQ and dK/dV kernels.
+func attentionVariants(info Features) []Variant {
+	var vs []Variant
+	for d := attnChunk; d <= attnMaxD; d += attnChunk {
+		label := fmt.Sprintf("D=%d", d)
+		spec := attnSpec(d)
+		vs = append(vs, Variant{Shader: "attention", Spec: spec, Bindings: 8, Group: "attention", Label: label})
+		if attnShuffles(info) {
+			vs = append(vs, Variant{Shader: "attention_subgroup", Spec: spec, Bindings: 8, Group: "attention_subgroup", Label: label})
+		}
+		vs = append(vs,
+			Variant{Shader: "attention_backward_dq", Spec: spec, Bindings: 11, Group: "attention_backward_dq", Label: label},
+			Variant{Shader: "attention_backward_dkdv", Spec: spec, Bindings: 11, Group: "attention_backward_dkdv", Label: label})
+	}
+	return vs
 }
 
 // attnMasks returns the storages bound for the additive mask and the
@@ -64,7 +111,7 @@ func (b *Kernels) attnInputs(a tensor.AttentionArgs) (q, k, v tensor.Storage, re
 
 // attnGroups is one workgroup per (tile of n rows, batch·head), capped.
 func attnGroups(n, nh int) [3]uint32 {
-	g := groups1D(n, attnLocal)
+	g := groups1D(n, attnTile)
 	g[1] = uint32(min(max(nh, 1), maxGroups))
 	return g
 }
@@ -89,24 +136,20 @@ func (b *Kernels) Attention(a tensor.AttentionArgs) {
 	push := attentionPush{uint32(a.Out.Offset), uint32(a.Lse.Offset), uint32(a.Q.Offset), uint32(a.K.Offset), uint32(a.V.Offset),
 		uint32(a.MaskValues.Offset), uint32(a.ScaleQ.Offset), uint32(a.ScaleK.Offset),
 		uint32(nh), uint32(a.Lq), uint32(a.Lk), uint32(a.D), uint32(a.Mask), a.Scale}
-	launch(b, "attention", attnSpec(a.D), &push, attnGroups(a.Lq, nh),
+	launch(b, b.attnForwardShader(), attnSpec(a.D), &push, attnGroups(a.Lq, nh),
 		write(a.Out.Buf), write(a.Lse.Buf), read(q), read(k), read(v), read(mask), read(sq), read(sk))
 }
 
-type attnDotPush struct {
-	offD, offO, offGO, rows, d uint32
-}
-
 type attnDQPush struct {
-	offDQ, offQ, offK, offV, offGO, offLse, offD, offMask, offSQ, offSK uint32
-	nh, lq, lk, d, mask                                                 uint32
-	scale                                                               float32
+	offDQ, offDd, offQ, offK, offV, offGO, offO, offLse, offMask, offSQ, offSK uint32
+	nh, lq, lk, d, mask                                                        uint32
+	scale                                                                      float32
 }
 
 type attnDKDVPush struct {
-	offDK, offDV, offQ, offK, offV, offGO, offLse, offD, offMask, offSQ, offSK uint32
-	nh, lq, lk, d, mask                                                        uint32
-	scale                                                                      float32
+	offDK, offDV, offQ, offK, offV, offGO, offLse, offDd, offMask, offSQ, offSK uint32
+	nh, lq, lk, d, mask                                                         uint32
+	scale                                                                       float32
 }
 
 // AttentionBackward writes dQ, dK and dV from the saved log-sum-exp:
@@ -118,7 +161,7 @@ func (b *Kernels) AttentionBackward(a tensor.AttentionArgs, g tensor.AttentionGr
 		return
 	}
 	rows := nh * a.Lq
-	dd := b.dev.Alloc(max(rows, 1))
+	dd := b.dev.Alloc(max(rows, 1)) // rowsum(dO∘O), written by the dQ kernel
 	defer b.dev.Free(dd)
 	mask, sq, sk, release := b.attnMasks(a)
 	defer release()
@@ -129,13 +172,11 @@ func (b *Kernels) AttentionBackward(a tensor.AttentionArgs, g tensor.AttentionGr
 	defer releaseRows()
 	spec := attnSpec(a.D)
 	if rows > 0 {
-		dp := attnDotPush{0, uint32(a.Out.Offset), uint32(g.GradOut.Offset), uint32(rows), uint32(a.D)}
-		launch(b, "attention_backward_dot", []uint32{64}, &dp, groups1D(rows, 64), write(dd), read(out), read(gout))
-		qp := attnDQPush{uint32(g.GradQ.Offset), uint32(a.Q.Offset), uint32(a.K.Offset), uint32(a.V.Offset), uint32(g.GradOut.Offset),
-			uint32(a.Lse.Offset), 0, uint32(a.MaskValues.Offset), uint32(a.ScaleQ.Offset), uint32(a.ScaleK.Offset),
-			uint32(nh), uint32(a.Lq), uint32(a.Lk), uint32(a.D), uint32(a.Mask), a.Scale}
+		qp := attnDQPush{uint32(g.GradQ.Offset), 0, uint32(a.Q.Offset), uint32(a.K.Offset), uint32(a.V.Offset),
+			uint32(g.GradOut.Offset), uint32(a.Out.Offset), uint32(a.Lse.Offset), uint32(a.MaskValues.Offset),
+			uint32(a.ScaleQ.Offset), uint32(a.ScaleK.Offset), uint32(nh), uint32(a.Lq), uint32(a.Lk), uint32(a.D), uint32(a.Mask), a.Scale}
 		launch(b, "attention_backward_dq", spec, &qp, attnGroups(a.Lq, nh),
-			write(g.GradQ.Buf), read(q), read(k), read(v), read(gout), read(lse), read(dd),
+			write(g.GradQ.Buf), write(dd), read(q), read(k), read(v), read(gout), read(out), read(lse),
 			read(mask), read(sq), read(sk))
 	}
 	if a.Lk > 0 {

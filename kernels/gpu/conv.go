@@ -3,18 +3,11 @@ package gpu
 import "sargo/tensor"
 
 // 2-D convolution as an implicit GEMM: shaders/conv2d.comp, specialised by
-// MODE into the forward, the input gradient and the weight gradient, and
-// conv2d_bias_backward.comp for the bias gradient. No im2col matrix is
-// materialised; each GEMM tile gathers its operands straight from the
-// tensors into shared memory.
-
-// Specialization of conv2d.comp: outputs per invocation along each axis
-// (a workgroup of 16×16 covers convMicro·16 squared) and the shared tile depth.
-const (
-	convMicro = 4
-	convDepth = 16
-	convTile  = 16 * convMicro
-)
+// MODE into the forward, the input gradient and the weight gradient, on
+// the tiling of the matrix product (gemm.glsl, planned by gemmPlan, the
+// weight gradient split along its long K = N·Hout·Wout); the bias gradient
+// is two reductions (convBiasGrad). No im2col matrix is materialised; each
+// GEMM tile gathers its operands straight from the tensors.
 
 // Modes of conv2d.comp.
 const (
@@ -23,27 +16,67 @@ const (
 	convBackwardWeight = 2
 )
 
+var convModeNames = [...]string{"forward", "input gradient", "weight gradient"}
+
+// convVariants lists the convolution pipelines: each mode in each tiling
+// the device can run, and the weight gradient as the first pass of a
+// split-K product.
+func convVariants(info Features) []Variant {
+	var vs []Variant
+	for _, t := range matmulTiles {
+		if t != tileMedium && !t.fits(info) {
+			continue
+		}
+		for mode := range uint32(len(convModeNames)) {
+			vs = append(vs, Variant{Shader: "conv2d", Spec: convSpec(t, mode, false), Bindings: 4, Group: "conv2d " + t.String(), Label: convModeNames[mode]})
+		}
+		vs = append(vs, Variant{Shader: "conv2d", Spec: convSpec(t, convBackwardWeight, true), Bindings: 4, Group: "conv2d " + t.String(), Label: "weight gradient split-K"})
+	}
+	return vs
+}
+
 type convPush struct {
 	offOut, offIn1, offIn2, offBias  uint32
 	n, cin, h, w, cout, kh, kw       uint32
 	stride, pad, hout, wout, hasBias uint32
+	splits, kChunk                   uint32
 }
 
 func convArgs(a tensor.ConvArgs, out, in1, in2, bias tensor.Span, hasBias bool) convPush {
 	return convPush{uint32(out.Offset), uint32(in1.Offset), uint32(in2.Offset), uint32(bias.Offset),
 		uint32(a.N), uint32(a.Cin), uint32(a.H), uint32(a.W), uint32(a.Cout), uint32(a.KH), uint32(a.KW),
-		uint32(a.Stride), uint32(a.Pad), uint32(a.Hout), uint32(a.Wout), flag(hasBias)}
+		uint32(a.Stride), uint32(a.Pad), uint32(a.Hout), uint32(a.Wout), flag(hasBias), 1, 0}
 }
 
-// convGroups tiles an M×N GEMM output; tiles along N beyond the cap are
-// walked by the shader.
-func convGroups(m, n int) [3]uint32 {
-	g := groups1D(n, convTile)
-	g[1] = uint32(max((m+convTile-1)/convTile, 1))
-	return g
+func convSpec(t matmulTile, mode uint32, split bool) []uint32 {
+	return []uint32{t.bm, t.bn, t.bk, t.tm, t.tn, t.threads(), mode, b2u(split)}
 }
 
-func convSpec(mode uint32) []uint32 { return []uint32{mode, convMicro, convDepth} }
+// conv launches mode of conv2d.comp, the M x NC x K implicit GEMM, planned
+// as matmul plans its products; the weight gradient may split K, through
+// a partial buffer and matmul_splitk.
+func (b *Kernels) conv(mode uint32, p convPush, m, nc, k int, out, in1, in2, bias tensor.Storage) {
+	t, splits, chunk := b.gemmPlan(m, nc, k, 1)
+	if mode != convBackwardWeight {
+		splits, chunk = 1, k
+	}
+	p.splits, p.kChunk = uint32(splits), uint32(chunk)
+	groups := [3]uint32{
+		uint32(min((nc+int(t.bn)-1)/int(t.bn), maxGroups)),
+		uint32(min((m+int(t.bm)-1)/int(t.bm), maxGroups)),
+		uint32(min(splits, maxGroups)),
+	}
+	if splits == 1 {
+		launch(b, "conv2d", convSpec(t, mode, false), &p, groups, write(out), read(in1), read(in2), read(bias))
+		return
+	}
+	part := b.dev.Alloc(splits * m * nc)
+	defer b.dev.Free(part)
+	offOut := p.offOut
+	p.offOut = 0
+	launch(b, "conv2d", convSpec(t, mode, true), &p, groups, write(part), read(in1), read(in2), read(bias))
+	b.splitk(&splitkPush{OffC: offOut, M: uint32(m), N: uint32(nc), Batch: 1, Splits: uint32(splits), Alpha: 1}, false, part, out, bias)
+}
 
 // Conv2d computes y = conv(x, w) + b: the GEMM [Cout, N·Hout·Wout] =
 // w [Cout, Cin·KH·KW] · im2col(x).
@@ -60,8 +93,7 @@ func (b *Kernels) Conv2d(a tensor.ConvArgs, y, x, w, bias tensor.Span) {
 	defer freeX()
 	wb, freeW := b.sized(w, a.Cout*a.Cin*a.KH*a.KW)
 	defer freeW()
-	push := convArgs(a, y, x, w, bias, hasBias)
-	launch(b, "conv2d", convSpec(convForward), &push, convGroups(a.Cout, cols), write(y.Buf), read(xb), read(wb), read(bb))
+	b.conv(convForward, convArgs(a, y, x, w, bias, hasBias), a.Cout, cols, a.Cin*a.KH*a.KW, y.Buf, xb, wb, bb)
 }
 
 // Conv2dBackwardInput writes dx: the GEMM [Cin, N·H·W] = wᵀ [Cin, Cout·KH·KW]
@@ -73,12 +105,7 @@ func (b *Kernels) Conv2dBackwardInput(a tensor.ConvArgs, dx, gy, w tensor.Span) 
 	}
 	dummy, free := b.placeholder(tensor.Span{})
 	defer free()
-	push := convArgs(a, dx, gy, w, tensor.Span{}, false)
-	launch(b, "conv2d", convSpec(convBackwardInput), &push, convGroups(a.Cin, cols), write(dx.Buf), read(gy.Buf), read(w.Buf), read(dummy))
-}
-
-type convBiasPush struct {
-	offDb, offGy, n, cout, hw uint32
+	b.conv(convBackwardInput, convArgs(a, dx, gy, w, tensor.Span{}, false), a.Cin, cols, a.Cout*a.KH*a.KW, dx.Buf, gy.Buf, w.Buf, dummy)
 }
 
 // Conv2dBackwardWeight writes dw: the GEMM [Cout, Cin·KH·KW] = gy
@@ -96,10 +123,23 @@ func (b *Kernels) Conv2dBackwardWeight(a tensor.ConvArgs, dw, db, x, gy tensor.S
 	defer freeGy()
 	xb, freeX := b.sized(x, a.N*a.Cin*a.H*a.W)
 	defer freeX()
-	push := convArgs(a, dw, gy, x, tensor.Span{}, false)
-	launch(b, "conv2d", convSpec(convBackwardWeight), &push, convGroups(a.Cout, cols), write(dw.Buf), read(gyb), read(xb), read(dummy))
+	b.conv(convBackwardWeight, convArgs(a, dw, gy, x, tensor.Span{}, false), a.Cout, cols, a.N*a.Hout*a.Wout, dw.Buf, gyb, xb, dummy)
 	if a.HasBias && db.Buf != nil {
-		bp := convBiasPush{uint32(db.Offset), uint32(gy.Offset), uint32(a.N), uint32(a.Cout), uint32(a.Hout * a.Wout)}
-		launch(b, "conv2d_bias_backward", rowSpec, &bp, rowGroups(a.Cout), write(db.Buf), read(gyb))
+		b.convBiasGrad(a, db, gy)
 	}
+}
+
+// convBiasGrad writes db[co], the sum of gy [N, Cout, Hout·Wout] over the
+// batch and space, as two reductions: each (image, channel) plane as a
+// row, then the [N, Cout] plane sums as columns (see Reduce).
+func (b *Kernels) convBiasGrad(a tensor.ConvArgs, db, gy tensor.Span) {
+	hw := a.Hout * a.Wout
+	if a.N == 0 || hw == 0 {
+		b.Fill(tensor.View{Buf: db.Buf, Offset: db.Offset, Shape: []int{a.Cout}, Strides: []int{1}}, 0)
+		return
+	}
+	planes := b.dev.Alloc(a.N * a.Cout)
+	defer b.dev.Free(planes)
+	b.Reduce(tensor.ReduceSum, tensor.Span{Buf: planes}, gy, a.N*a.Cout, hw, 1)
+	b.Reduce(tensor.ReduceSum, db, tensor.Span{Buf: planes}, 1, a.N, a.Cout)
 }

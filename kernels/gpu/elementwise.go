@@ -117,6 +117,29 @@ func (b *Kernels) elementwiseOuter(name string, spec []uint32, alpha, beta float
 	launch(b, name, spec, &p, groups1D(n, eltLocal), bufs...)
 }
 
+// opSpec is the specialization of the unary, unary backward and binary
+// shaders: the op.
+func opSpec[T ~int](op T) []uint32 { return []uint32{uint32(op)} }
+
+// elementwiseVariants lists the elementwise pipelines: one per op of the
+// unary, unary backward and binary shaders.
+func elementwiseVariants() []Variant {
+	vs := []Variant{
+		{Shader: "copy", Bindings: 2, Group: "copy"},
+		{Shader: "fill", Bindings: 1, Group: "fill"},
+		{Shader: "where", Bindings: 4, Group: "where"},
+	}
+	for op := range tensor.NumUnaryOps {
+		vs = append(vs,
+			Variant{Shader: "unary", Spec: opSpec(op), Bindings: 2, Group: "unary", Label: op.String()},
+			Variant{Shader: "unary_backward", Spec: opSpec(op), Bindings: 3, Group: "unary_backward", Label: op.String()})
+	}
+	for op := range tensor.NumBinaryOps {
+		vs = append(vs, Variant{Shader: "binary", Spec: opSpec(op), Bindings: 3, Group: "binary", Label: op.String()})
+	}
+	return vs
+}
+
 // Copy writes src into dst elementwise.
 func (b *Kernels) Copy(dst, src tensor.View) { b.elementwise("copy", nil, 0, 0, dst, src) }
 
@@ -125,20 +148,37 @@ func (b *Kernels) Fill(dst tensor.View, v float32) { b.elementwise("fill", nil, 
 
 // Unary computes dst = op(src; alpha, beta).
 func (b *Kernels) Unary(op tensor.UnaryOp, dst, src tensor.View, alpha, beta float32) {
-	b.elementwise("unary", []uint32{uint32(op)}, alpha, beta, dst, src)
+	b.elementwise("unary", opSpec(op), alpha, beta, dst, src)
 }
 
 // UnaryBackward computes dx = gy · op'(x).
 func (b *Kernels) UnaryBackward(op tensor.UnaryOp, dx, x, gy tensor.View, alpha, beta float32) {
-	b.elementwise("unary_backward", []uint32{uint32(op)}, alpha, beta, dx, x, gy)
+	b.elementwise("unary_backward", opSpec(op), alpha, beta, dx, x, gy)
 }
 
 // Binary computes dst = op(a, c).
 func (b *Kernels) Binary(op tensor.BinaryOp, dst, a, c tensor.View) {
-	b.elementwise("binary", []uint32{uint32(op)}, 0, 0, dst, a, c)
+	b.elementwise("binary", opSpec(op), 0, 0, dst, a, c)
 }
 
 // Where computes dst = cond != 0 ? a : c.
 func (b *Kernels) Where(dst, cond, a, c tensor.View) {
 	b.elementwise("where", nil, 0, 0, dst, cond, a, c)
+}
+
+// OneRun reports whether v addresses one contiguous range of its storage
+// (size-1 axes aside), so that a backend can fill it with one transfer
+// command.
+func OneRun(v tensor.View) bool {
+	want := 1
+	for i := len(v.Shape) - 1; i >= 0; i-- {
+		if v.Shape[i] == 1 {
+			continue
+		}
+		if v.Strides[i] != want {
+			return false
+		}
+		want *= v.Shape[i]
+	}
+	return true
 }

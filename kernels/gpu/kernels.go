@@ -26,37 +26,39 @@ func read(s tensor.Storage) Binding { return Binding{Storage: s} }
 // write binds s for writing (or reading and writing).
 func write(s tensor.Storage) Binding { return Binding{Storage: s, Write: true} }
 
-// Device is the API side of a GPU backend.
-type Device interface {
+// Device is the API side of a GPU backend: the functions its kernels call.
+type Device struct {
 	// Launch records one dispatch (see Dispatch). Errors become the
 	// device's sticky error. The kernels reuse d: the device must not
 	// keep it, or anything it points to, after Launch returns.
-	Launch(d *Dispatch)
+	Launch func(d *Dispatch)
 	// Alloc returns a storage of n elements with undefined content (see
 	// tensor.Backend.Alloc).
-	Alloc(n int) tensor.Storage
+	Alloc func(n int) tensor.Storage
 	// Free returns a storage to the device.
-	Free(s tensor.Storage)
+	Free func(s tensor.Storage)
 	// Fail records err as the device's sticky error if it has none.
-	Fail(err error)
-	// Status is a storage of StatusWords elements, zero when the device
-	// was opened, that shaders write when they find bad input (ids outside
-	// their table); the device reads it whenever a batch completes and
-	// turns what it holds into its sticky error (StatusError).
-	Status() tensor.Storage
+	Fail func(err error)
+	// Status returns a storage of StatusWords elements, zero when the
+	// device was opened, that shaders write when they find bad input (ids
+	// outside their table); the device reads it whenever a batch completes
+	// and turns what it holds into its sticky error (StatusError).
+	Status func() tensor.Storage
 }
 
 // Features are the properties of a device that choose kernel variants.
 type Features struct {
+	SubgroupSize            uint32    // invocations per subgroup
 	SubgroupArithmetic      bool      // subgroupAdd and friends in the compute stage
+	SubgroupShuffle         bool      // subgroupShuffleXor and friends in the compute stage
 	MaxWorkgroupInvocations uint32    // invocations per workgroup
 	MaxWorkgroupSize        [3]uint32 // workgroup size per dimension
 	MaxSharedMemory         uint32    // shared memory per workgroup, bytes
-	// SubgroupSize is the device's default subgroup size;
-	// MinSubgroupSize and MaxSubgroupSize the range it can run, which a
-	// pipeline may fix when SubgroupSizeControl is set.
-	SubgroupSize, MinSubgroupSize, MaxSubgroupSize uint32
-	SubgroupSizeControl                            bool
+	// MinSubgroupSize and MaxSubgroupSize are the subgroup sizes the
+	// device can run, which a pipeline may fix when SubgroupSizeControl
+	// is set.
+	MinSubgroupSize, MaxSubgroupSize uint32
+	SubgroupSizeControl              bool
 }
 
 // What the kernels need of a device; a backend refuses a device below

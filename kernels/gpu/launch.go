@@ -2,6 +2,7 @@ package gpu
 
 import (
 	"fmt"
+	"reflect"
 	"unsafe"
 )
 
@@ -25,6 +26,10 @@ type Dispatch struct {
 	NSpec    int
 	Push     [MaxPush]byte
 	PushSize int
+	// PushType is the push-constant struct's type, for a backend that
+	// lays the fields out by other rules (OpenGL's std140 uniform block);
+	// nil without push constants.
+	PushType reflect.Type
 	Groups   [3]uint32
 	Bufs     [MaxBindings]Binding
 	NBuf     int
@@ -36,10 +41,9 @@ func (d *Dispatch) SpecConstants() []uint32 { return d.Spec[:d.NSpec] }
 // Bindings is Bufs[:NBuf].
 func (d *Dispatch) Bindings() []Binding { return d.Bufs[:d.NBuf] }
 
-// launch hands one dispatch of shader name to b's device: spec, *push (a
-// struct of 4-byte fields), groups and bufs are copied into b's Dispatch.
-func launch[P any](b *Kernels, name string, spec []uint32, push *P, groups [3]uint32, bufs ...Binding) {
-	d := &b.disp
+// SetDispatch fills d with one dispatch of shader name: spec, *push (a
+// struct of 4-byte fields), groups and bufs are copied into it.
+func SetDispatch[P any](d *Dispatch, name string, spec []uint32, push *P, groups [3]uint32, bufs ...Binding) {
 	size := int(unsafe.Sizeof(*push))
 	if len(spec) > MaxSpec || size > MaxPush || len(bufs) > MaxBindings {
 		panic(fmt.Sprintf("gpu: launch %s: %d specialization constants, %d bytes of push constants and %d bindings exceed %d, %d and %d",
@@ -48,8 +52,16 @@ func launch[P any](b *Kernels, name string, spec []uint32, push *P, groups [3]ui
 	d.Name = name
 	d.NSpec = copy(d.Spec[:], spec)
 	d.PushSize = copy(d.Push[:], unsafe.Slice((*byte)(unsafe.Pointer(push)), size))
+	d.PushType = reflect.TypeFor[P]()
 	d.Groups = groups
 	d.NBuf = copy(d.Bufs[:], bufs)
+}
+
+// launch hands one dispatch of shader name to b's device (see
+// SetDispatch), through b's reused Dispatch.
+func launch[P any](b *Kernels, name string, spec []uint32, push *P, groups [3]uint32, bufs ...Binding) {
+	d := &b.disp
+	SetDispatch(d, name, spec, push, groups, bufs...)
 	b.dev.Launch(d)
 	clear(d.Bufs[:d.NBuf]) // hold no storage beyond the call
 }

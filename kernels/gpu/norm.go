@@ -22,6 +22,17 @@ func normShape(a tensor.NormArgs) normRows {
 	return normRows{uint32(a.Rows), uint32(a.N), 1, uint32(a.N), 1, uint32(a.N)}
 }
 
+// normVariants lists the norm pipelines.
+func normVariants() []Variant {
+	return []Variant{
+		{Shader: "norm", Spec: rowSpec, Bindings: 6, Group: "norm"},
+		{Shader: "norm_backward", Spec: rowSpec, Bindings: 6, Group: "norm_backward"},
+		{Shader: "norm_backward_params", Spec: normParamsSpec(normParamsPerParameter), Bindings: 7, Group: "norm_backward_params", Label: "per parameter"},
+		{Shader: "norm_backward_params", Spec: normParamsSpec(normParamsColumns), Bindings: 7, Group: "norm_backward_params", Label: "columns"},
+		{Shader: "norm_backward_params", Spec: normParamsSpec(normParamsCombine), Bindings: 7, Group: "norm_backward_params", Label: "combine"},
+	}
+}
+
 type normPush struct {
 	offY, offMean, offRstd, offX, offW, offB uint32
 	rows, rowLen, groups, chans, hw, flags   uint32
@@ -67,7 +78,18 @@ type normBackwardPush struct {
 type normParamsPush struct {
 	offDw, offDb, offX, offMean, offRstd, offGy    uint32
 	rows, rowLen, groups, chans, hw, params, flags uint32
+	chunk, splits                                  uint32
 }
+
+// Passes of norm_backward_params.comp (its MODE).
+const (
+	normParamsPerParameter = 0 // group norms: a workgroup per parameter
+	normParamsColumns      = 1 // layer norms: 32-column tiles by chunks of rows
+	normParamsCombine      = 2 // add the chunks' partial sums in order
+)
+
+// normParamsSpec is the specialization of norm_backward_params.comp.
+func normParamsSpec(mode uint32) []uint32 { return []uint32{rowLocal, mode} }
 
 // NormBackward writes dx = rstd·(g − mean(g) − x̂·mean(g·x̂)) with g = gy·w
 // and x̂ = (x − mean)·rstd, and adds Σ gy·x̂ into dw and Σ gy into db when
@@ -96,7 +118,26 @@ func (b *Kernels) NormBackward(a tensor.NormArgs, dx, dw, db, x, mean, rstd, w, 
 	dbb, freeDb := b.placeholder(db)
 	defer freeDb()
 	pp := normParamsPush{uint32(dw.Offset), uint32(db.Offset), uint32(x.Offset), uint32(mean.Offset), uint32(rstd.Offset), uint32(gy.Offset),
-		s.rows, s.rowLen, s.groups, s.chans, s.hw, s.params, flag(dw.Buf != nil) | flag(db.Buf != nil)<<1}
-	launch(b, "norm_backward_params", rowSpec, &pp, rowGroups(int(s.params)),
-		write(dwb), write(dbb), read(x.Buf), read(mean.Buf), read(rstd.Buf), read(gy.Buf))
+		s.rows, s.rowLen, s.groups, s.chans, s.hw, s.params, flag(dw.Buf != nil) | flag(db.Buf != nil)<<1, s.rows, 1}
+	bufs := []Binding{write(dwb), write(dbb), read(x.Buf), read(mean.Buf), read(rstd.Buf), read(gy.Buf), write(dwb)}
+	if s.groups > 1 || s.hw > 1 {
+		// group norm: each parameter's elements are hw-long runs
+		launch(b, "norm_backward_params", normParamsSpec(normParamsPerParameter), &pp, rowGroups(int(s.params)), bufs...)
+		return
+	}
+	// layer norm: parameter q is column q; the columns plan of Reduce
+	pl := planReduce(1, int(s.rows), int(s.params))
+	pp.chunk, pp.splits = uint32(pl.chunk), uint32(pl.splits)
+	groups := [3]uint32{uint32(min(max(pl.groups, 1), maxGroups)), 1, 1}
+	if pl.mode != reduceColumns || pl.splits == 1 {
+		pp.chunk, pp.splits = s.rows, 1
+		groups[0] = uint32(min(max((int(s.params)+reduceTile-1)/reduceTile, 1), maxGroups))
+		launch(b, "norm_backward_params", normParamsSpec(normParamsColumns), &pp, groups, bufs...)
+		return
+	}
+	part := b.dev.Alloc(2 * pl.splits * int(s.params))
+	defer b.dev.Free(part)
+	bufs[6] = write(part)
+	launch(b, "norm_backward_params", normParamsSpec(normParamsColumns), &pp, groups, bufs...)
+	launch(b, "norm_backward_params", normParamsSpec(normParamsCombine), &pp, groups1D(int(s.params), rowLocal), bufs...)
 }

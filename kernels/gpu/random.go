@@ -6,6 +6,19 @@ import "sargo/tensor"
 // uniform and normal fills, identical to tensor.PhiloxUniform and
 // tensor.PhiloxNormal), topk.comp and sample.comp.
 
+// randomSpec is the specialization of random.comp.
+func randomSpec(normal bool) []uint32 { return []uint32{elemLocal, flag(normal)} }
+
+// randomVariants lists the random, top-k and sampling pipelines.
+func randomVariants() []Variant {
+	return []Variant{
+		{Shader: "random", Spec: randomSpec(false), Bindings: 1, Group: "random", Label: "uniform"},
+		{Shader: "random", Spec: randomSpec(true), Bindings: 1, Group: "random", Label: "normal"},
+		{Shader: "topk", Spec: rowSpec, Bindings: 3, Group: "topk"},
+		{Shader: "sample", Spec: rowSpec, Bindings: 2, Group: "sample"},
+	}
+}
+
 type randomPush struct {
 	offDst, n, seedLo, seedHi, offLo, offHi uint32
 }
@@ -15,7 +28,7 @@ func (b *Kernels) random(dst tensor.Span, n int, seed, offset uint64, normal boo
 		return
 	}
 	push := randomPush{uint32(dst.Offset), uint32(n), uint32(seed), uint32(seed >> 32), uint32(offset), uint32(offset >> 32)}
-	launch(b, "random", []uint32{elemLocal, flag(normal)}, &push, groups1D(n, elemLocal), write(dst.Buf))
+	launch(b, "random", randomSpec(normal), &push, groups1D(n, elemLocal), write(dst.Buf))
 }
 
 // RandUniform fills n elements with U[0,1): element i is

@@ -6,29 +6,125 @@ import "sargo/tensor"
 type reducePush struct {
 	OffDst, OffSrc  uint32
 	Outer, N, Inner uint32
+	Chunk, Splits   uint32
 }
 
-// reduceLocal is the workgroup size of the reduce shader (a power of two).
+// reduceLocal is the workgroup size of the reduce shader (a power of two,
+// a multiple of reduceTile).
 const reduceLocal = 256
 
+// Passes of reduce.comp (its MODE).
+const (
+	reduceRows    = 0 // inner == 1: a workgroup per row chunk
+	reduceColumns = 1 // inner > 1: a workgroup per 32-column tile and row chunk
+	reduceCombine = 2 // fold the chunks' partial results in order
+	reduceSerial  = 3 // short axes: an invocation per output
+)
+
+// Reduction plan thresholds.
+const (
+	// reduceTile is the columns of one tile in the columns pass.
+	reduceTile = 32
+	// reduceShortAxis is the axis length below which the serial pass runs.
+	reduceShortAxis = 64
+	// reduceTargetGroups is the workgroup count a split aims for.
+	reduceTargetGroups = 256
+	// reduceMinRowChunk and reduceMinColumnChunk are the fewest elements of
+	// the reduced axis per chunk: 4 per invocation of a row workgroup, 8
+	// per row lane of a column workgroup.
+	reduceMinRowChunk    = 4 * reduceLocal
+	reduceMinColumnChunk = 8 * reduceLocal / reduceTile
+	// maxReduceSplits bounds the partial buffer.
+	maxReduceSplits = 64
+)
+
+// reducePlan is how one reduction runs: the first pass, the number of
+// chunks of the reduced axis (a combine pass follows when above 1), the
+// chunk length and the first pass's workgroup count.
+type reducePlan struct {
+	mode          uint32
+	splits, chunk int
+	groups        int
+}
+
+// planReduce chooses the passes of a reduction over n of [outer, n,
+// inner]. The split depends on the shape alone, so results are the same
+// on every run and device.
+func planReduce(outer, n, inner int) reducePlan {
+	if n < reduceShortAxis {
+		return reducePlan{mode: reduceSerial, splits: 1, chunk: n, groups: (outer*inner + reduceLocal - 1) / reduceLocal}
+	}
+	pl := reducePlan{mode: reduceRows, splits: 1, chunk: n, groups: outer}
+	minChunk := reduceMinRowChunk
+	if inner > 1 {
+		pl.mode = reduceColumns
+		pl.groups = outer * ((inner + reduceTile - 1) / reduceTile)
+		minChunk = reduceMinColumnChunk
+	}
+	if pl.groups < reduceTargetGroups {
+		s := min((reduceTargetGroups+pl.groups-1)/pl.groups, (n+minChunk-1)/minChunk, maxReduceSplits)
+		pl.chunk = (n + s - 1) / s
+		pl.splits = (n + pl.chunk - 1) / pl.chunk
+		pl.groups *= pl.splits
+	}
+	return pl
+}
+
+// reduceSpec is the specialization of reduce.comp.
+func reduceSpec(op tensor.ReduceOp, mode uint32) []uint32 {
+	return []uint32{uint32(op), mode, reduceLocal}
+}
+
+// reduceSubgroupSpec is the specialization of reduce_subgroup.comp.
+var reduceSubgroupSpec = []uint32{reduceLocal}
+
+var reduceModeNames = [...]string{"reduce rows", "reduce columns", "reduce combine", "reduce serial"}
+
+// reduceVariants lists the reduction pipelines: each op in each pass, and
+// the subgroup row sum where the device has subgroup arithmetic.
+func reduceVariants(info Features) []Variant {
+	var vs []Variant
+	for mode := range uint32(len(reduceModeNames)) {
+		for op := range tensor.NumReduceOps {
+			vs = append(vs, Variant{Shader: "reduce", Spec: reduceSpec(op, mode), Bindings: 3, Group: reduceModeNames[mode], Label: op.String()})
+		}
+	}
+	if info.SubgroupArithmetic {
+		vs = append(vs, Variant{Shader: "reduce_subgroup", Spec: reduceSubgroupSpec, Bindings: 2, Group: "reduce_subgroup", Label: "sum"})
+	}
+	return vs
+}
+
 // Reduce reduces src viewed as [outer, n, inner] over n into dst [outer,
-// inner]. With inner == 1 one workgroup reduces each row through shared
-// memory (through subgroup arithmetic for sums where the device has it);
-// otherwise each invocation walks one column.
+// inner] (see planReduce and shaders/reduce.comp): short axes one
+// invocation per output; rows (inner == 1) a workgroup per row through a
+// shared-memory tree, or through subgroup arithmetic for unsplit sums
+// where the device has it; columns in coalesced 32-column tiles; long axes
+// over few outputs cut into chunks whose partial results a second pass
+// adds in order.
 func (b *Kernels) Reduce(op tensor.ReduceOp, dst, src tensor.Span, outer, n, inner int) {
 	if outer == 0 || inner == 0 {
 		return
 	}
-	p := reducePush{OffDst: uint32(dst.Offset), OffSrc: uint32(src.Offset), Outer: uint32(outer), N: uint32(n), Inner: uint32(inner)}
-	rows := uint32(0)
-	groups := groups1D(outer*inner, reduceLocal)
-	if inner == 1 && n >= 64 {
-		rows = 1
-		groups = [3]uint32{uint32(min(outer, maxGroups)), 1, 1}
-		if op == tensor.ReduceSum && b.info.SubgroupArithmetic && !b.noSubgroups {
-			launch(b, "reduce_subgroup", []uint32{reduceLocal}, &p, groups, write(dst.Buf), read(src.Buf))
+	pl := planReduce(outer, n, inner)
+	p := reducePush{OffDst: uint32(dst.Offset), OffSrc: uint32(src.Offset), Outer: uint32(outer), N: uint32(n), Inner: uint32(inner),
+		Chunk: uint32(pl.chunk), Splits: uint32(pl.splits)}
+	groups := [3]uint32{uint32(min(max(pl.groups, 1), maxGroups)), 1, 1}
+	if pl.splits == 1 {
+		if pl.mode == reduceRows && op == tensor.ReduceSum && b.info.SubgroupArithmetic && !b.noSubgroups {
+			launch(b, "reduce_subgroup", reduceSubgroupSpec, &p, groups, write(dst.Buf), read(src.Buf))
 			return
 		}
+		// the partial buffer is unused: bind dst in its place
+		launch(b, "reduce", reduceSpec(op, pl.mode), &p, groups, write(dst.Buf), read(src.Buf), write(dst.Buf))
+		return
 	}
-	launch(b, "reduce", []uint32{uint32(op), rows, reduceLocal}, &p, groups, write(dst.Buf), read(src.Buf))
+	size := pl.splits * outer * inner
+	if op != tensor.ReduceSum {
+		size *= 2 // values, then indices
+	}
+	part := b.dev.Alloc(size)
+	defer b.dev.Free(part)
+	launch(b, "reduce", reduceSpec(op, pl.mode), &p, groups, write(dst.Buf), read(src.Buf), write(part))
+	launch(b, "reduce", reduceSpec(op, reduceCombine), &p, groups1D(outer*inner, reduceLocal), write(dst.Buf), read(src.Buf), read(part))
 }

@@ -48,6 +48,16 @@ func (b *Kernels) placeholder(sp tensor.Span) (tensor.Storage, func()) {
 	return s, func() { b.dev.Free(s) }
 }
 
+// softmaxVariants lists the softmax and cross-entropy pipelines.
+func softmaxVariants() []Variant {
+	return []Variant{
+		{Shader: "softmax", Spec: rowSpec, Bindings: 2, Group: "softmax"},
+		{Shader: "softmax_backward", Spec: rowSpec, Bindings: 3, Group: "softmax_backward"},
+		{Shader: "crossentropy", Spec: rowSpec, Bindings: 4, Group: "crossentropy"},
+		{Shader: "crossentropy_backward", Spec: elemSpec, Bindings: 5, Group: "crossentropy_backward"},
+	}
+}
+
 type softmaxPush struct {
 	offDst, offSrc, rows, n, logMode uint32
 }

@@ -170,16 +170,8 @@ func newBackend(in *instance, pd unsafe.Pointer, info DeviceInfo, validation boo
 		validation: validation,
 		batchLimit: opt.BatchLimit,
 	}
-	b.Kernels = gpu.New((*kernelDevice)(b), gpu.Features{
-		SubgroupArithmetic:      info.SubgroupArithmetic,
-		MaxWorkgroupInvocations: info.MaxWorkgroupInvocations,
-		MaxWorkgroupSize:        info.MaxWorkgroupSize,
-		MaxSharedMemory:         info.MaxSharedMemory,
-		SubgroupSize:            info.SubgroupSize,
-		MinSubgroupSize:         info.MinSubgroupSize,
-		MaxSubgroupSize:         info.MaxSubgroupSize,
-		SubgroupSizeControl:     en.SubgroupSizeControl,
-	}, gpu.Options{NoSubgroups: opt.NoSubgroups, NoVec4: opt.NoVec4})
+	b.Kernels = gpu.New(gpu.Device{Launch: b.launch, Alloc: b.Alloc, Free: b.Free, Fail: b.failKernel, Status: b.statusStorage},
+		info.features(), gpu.Options{NoSubgroups: opt.NoSubgroups, NoVec4: opt.NoVec4})
 	if b.batchLimit <= 0 {
 		b.batchLimit = 256
 	}
@@ -285,21 +277,8 @@ func (b *Backend) Describe() string { return "Vulkan " + b.info.String() }
 // Info returns what the backend knows about its device.
 func (b *Backend) Info() DeviceInfo { return b.info }
 
-// kernelDevice is the Backend as the gpu.Device of its kernels.
-type kernelDevice Backend
-
-// Launch records a dispatch (see launch).
-func (d *kernelDevice) Launch(disp *gpu.Dispatch) { (*Backend)(d).launch(disp) }
-
-// Alloc allocates a storage.
-func (d *kernelDevice) Alloc(n int) tensor.Storage { return (*Backend)(d).Alloc(n) }
-
-// Free frees a storage.
-func (d *kernelDevice) Free(s tensor.Storage) { (*Backend)(d).Free(s) }
-
-// Fail records a kernel's error as the sticky error.
-func (d *kernelDevice) Fail(err error) {
-	b := (*Backend)(d)
+// failKernel records a kernel's error as the sticky error.
+func (b *Backend) failKernel(err error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.fail(fmt.Errorf("vulkan: %w", err))

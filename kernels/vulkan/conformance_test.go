@@ -10,11 +10,13 @@ import (
 )
 
 // TestConformance runs the backend-independent conformance suite against
-// a validated Vulkan device.
+// a validated Vulkan device, then checks that every pipeline it created is
+// listed by gpu.Variants.
 func TestConformance(t *testing.T) {
 	b := openValidated(t)
 	check.Run(t, b)
 	require.NoError(t, b.Sync())
+	requireVariantsListed(t, b)
 }
 
 // TestFaults runs the cases that break the id contract, each on a
@@ -22,6 +24,30 @@ func TestConformance(t *testing.T) {
 // bad id as tensor.IDError at Sync.
 func TestFaults(t *testing.T) {
 	check.RunFaults(t, func(t *testing.T) tensor.Backend { return openFaulty(t, Options{Validation: true}) })
+}
+
+// FuzzIDs runs check.FuzzIDs on validated devices: ids of every kind over
+// views of every shape give the host's rows or the first bad id as
+// tensor.IDError.
+func FuzzIDs(f *testing.F) {
+	check.FuzzIDs(f, func(t *testing.T) tensor.Backend { return openMaybeFaulty(t, Options{Validation: true}) })
+}
+
+// openMaybeFaulty opens a device that a case may leave with a sticky
+// error: Close must return nil or a tensor.IDError, and the validation
+// layer must have had nothing to say.
+func openMaybeFaulty(t *testing.T, opt Options) *Backend {
+	t.Helper()
+	b, err := Open(0, opt)
+	skipOrFail(t, err)
+	t.Cleanup(func() {
+		var ie *tensor.IDError
+		if err := b.Close(); err != nil {
+			require.ErrorAs(t, err, &ie)
+		}
+		require.Empty(t, b.ValidationMessages(), "validation messages")
+	})
+	return b
 }
 
 // openFaulty opens a device for a case that leaves a sticky error: Close

@@ -323,6 +323,14 @@ VkResult sg_create_device(SgInstance *in, VkPhysicalDevice pd, uint32_t family, 
 	if (en->memoryBudget) exts[next++] = VK_EXT_MEMORY_BUDGET_EXTENSION_NAME;
 	if (en->pushDescriptor) exts[next++] = VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME;
 	if (en->portabilitySubset) exts[next++] = "VK_KHR_portability_subset";
+	VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR pe = {
+		VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PIPELINE_EXECUTABLE_PROPERTIES_FEATURES_KHR};
+	if (en->pipelineStats) {
+		exts[next++] = VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME;
+		pe.pipelineExecutableInfo = VK_TRUE;
+		*tail = &pe;
+		tail = &pe.pNext;
+	}
 	VkDeviceCreateInfo ci = {VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
 	ci.pNext = &f2;
 	ci.queueCreateInfoCount = 1;
@@ -387,6 +395,10 @@ VkResult sg_create_device(SgInstance *in, VkPhysicalDevice pd, uint32_t family, 
 	LOADD(CmdFillBuffer);
 	LOADD(CmdCopyBuffer);
 	if (en->pushDescriptor) LOADD(CmdPushDescriptorSetKHR);
+	if (en->pipelineStats) {
+		LOADD(GetPipelineExecutablePropertiesKHR);
+		LOADD(GetPipelineExecutableStatisticsKHR);
+	}
 	return VK_SUCCESS;
 }
 
@@ -554,7 +566,7 @@ void sg_destroy_module(SgDevice *d, uint64_t module) {
 }
 
 VkResult sg_create_pipeline(SgDevice *d, uint64_t cache, uint64_t module, uint64_t layout, const uint32_t *spec, uint32_t nspec,
-	uint32_t subgroupSize, uint64_t *pipeline) {
+	uint32_t subgroupSize, uint32_t flags, uint64_t *pipeline) {
 	VkSpecializationMapEntry e[32];
 	if (nspec > 32) nspec = 32;
 	for (uint32_t i = 0; i < nspec; i++) {
@@ -580,6 +592,7 @@ VkResult sg_create_pipeline(SgDevice *d, uint64_t cache, uint64_t module, uint64
 	ci.stage.pName = "main";
 	ci.stage.pSpecializationInfo = nspec > 0 ? &si : NULL;
 	ci.layout = H(VkPipelineLayout, layout);
+	ci.flags |= flags;
 	VkPipeline p;
 	VkResult r = d->CreateComputePipelines(d->device, H(VkPipelineCache, cache), 1, &ci, NULL, &p);
 	if (r == VK_SUCCESS) *pipeline = U(p);
@@ -588,6 +601,53 @@ VkResult sg_create_pipeline(SgDevice *d, uint64_t cache, uint64_t module, uint64
 
 void sg_destroy_pipeline(SgDevice *d, uint64_t pipeline) {
 	d->DestroyPipeline(d->device, H(VkPipeline, pipeline), NULL);
+}
+
+VkResult sg_pipeline_statistics(SgDevice *d, uint64_t pipeline, SgStat *out, uint32_t cap, uint32_t *count, uint32_t *subgroupSize) {
+	*count = 0;
+	*subgroupSize = 0;
+	if (!d->GetPipelineExecutablePropertiesKHR || !d->GetPipelineExecutableStatisticsKHR) return VK_ERROR_EXTENSION_NOT_PRESENT;
+	VkPipelineInfoKHR pi = {VK_STRUCTURE_TYPE_PIPELINE_INFO_KHR};
+	pi.pipeline = H(VkPipeline, pipeline);
+	VkPipelineExecutablePropertiesKHR props[4];
+	uint32_t nexec = 4;
+	for (uint32_t i = 0; i < nexec; i++) {
+		memset(&props[i], 0, sizeof props[i]);
+		props[i].sType = VK_STRUCTURE_TYPE_PIPELINE_EXECUTABLE_PROPERTIES_KHR;
+	}
+	VkResult r = d->GetPipelineExecutablePropertiesKHR(d->device, &pi, &nexec, props);
+	if (r != VK_SUCCESS && r != VK_INCOMPLETE) return r;
+	uint32_t exec = nexec;
+	for (uint32_t i = 0; i < nexec; i++) {
+		if (props[i].stages & VK_SHADER_STAGE_COMPUTE_BIT) {
+			exec = i;
+			break;
+		}
+	}
+	if (exec == nexec) return VK_ERROR_FEATURE_NOT_PRESENT;
+	*subgroupSize = props[exec].subgroupSize;
+	VkPipelineExecutableInfoKHR ei = {VK_STRUCTURE_TYPE_PIPELINE_EXECUTABLE_INFO_KHR};
+	ei.pipeline = H(VkPipeline, pipeline);
+	ei.executableIndex = exec;
+	VkPipelineExecutableStatisticKHR st[64];
+	uint32_t n = cap < 64 ? cap : 64;
+	for (uint32_t i = 0; i < n; i++) {
+		memset(&st[i], 0, sizeof st[i]);
+		st[i].sType = VK_STRUCTURE_TYPE_PIPELINE_EXECUTABLE_STATISTIC_KHR;
+	}
+	r = d->GetPipelineExecutableStatisticsKHR(d->device, &ei, &n, st);
+	if (r != VK_SUCCESS && r != VK_INCOMPLETE) return r;
+	for (uint32_t i = 0; i < n; i++) {
+		snprintf(out[i].name, sizeof out[i].name, "%s", st[i].name);
+		switch (st[i].format) {
+		case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_BOOL32_KHR: out[i].value = st[i].value.b32; break;
+		case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_INT64_KHR: out[i].value = (double)st[i].value.i64; break;
+		case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_UINT64_KHR: out[i].value = (double)st[i].value.u64; break;
+		default: out[i].value = st[i].value.f64; break;
+		}
+	}
+	*count = n;
+	return VK_SUCCESS;
 }
 
 VkResult sg_create_frame(SgDevice *d, uint32_t queries, uint64_t *cmdPool, VkCommandBuffer *cmd, uint64_t *fence, uint64_t *queryPool) {

@@ -145,16 +145,21 @@ type device struct {
 }
 
 // deviceFeatures are the optional features and extensions a device was
-// created with.
+// created with. PipelineStats enables VK_KHR_pipeline_executable_properties
+// for pipelineStatistics.
 type deviceFeatures struct {
 	RobustBufferAccess, Robustness2, MemoryBudget, PushDescriptor, PortabilitySubset, SubgroupSizeControl bool
+	PipelineStats                                                                                         bool
 }
 
+// createDevice creates a device with one queue of family and the features
+// en; grids larger than maxGroups are split.
 func createDevice(in *instance, pd unsafe.Pointer, family uint32, en deviceFeatures, maxGroups [3]uint32) (*device, error) {
 	c := (*C.SgDevice)(C.calloc(1, C.size_t(unsafe.Sizeof(C.SgDevice{}))))
 	ce := C.SgEnable{robustBufferAccess: cbool32(en.RobustBufferAccess), robustness2: cbool32(en.Robustness2),
 		memoryBudget: cbool32(en.MemoryBudget), pushDescriptor: cbool32(en.PushDescriptor),
-		portabilitySubset: cbool32(en.PortabilitySubset), subgroupSizeControl: cbool32(en.SubgroupSizeControl)}
+		portabilitySubset: cbool32(en.PortabilitySubset), subgroupSizeControl: cbool32(en.SubgroupSizeControl),
+		pipelineStats: cbool32(en.PipelineStats)}
 	if err := vkCheck(C.sg_create_device(in.c, C.VkPhysicalDevice(pd), C.uint32_t(family), &ce, c)); err != nil {
 		C.free(unsafe.Pointer(c))
 		return nil, fmt.Errorf("vkCreateDevice: %w", err)
@@ -295,15 +300,36 @@ func (d *device) createModule(code []byte) (uint64, error) {
 
 func (d *device) destroyModule(m uint64) { C.sg_destroy_module(d.c, C.uint64_t(m)) }
 
-func (d *device) createPipeline(cache, module, layout uint64, spec []uint32, subgroupSize uint32) (uint64, error) {
+// pipelineCaptureStatistics is VK_PIPELINE_CREATE_CAPTURE_STATISTICS_BIT_KHR.
+const pipelineCaptureStatistics = C.VK_PIPELINE_CREATE_CAPTURE_STATISTICS_BIT_KHR
+
+// createPipeline creates a compute pipeline; subgroupSize, when not 0, is
+// its required subgroup size, and flags are further VkPipelineCreateFlags.
+func (d *device) createPipeline(cache, module, layout uint64, spec []uint32, subgroupSize, flags uint32) (uint64, error) {
 	var p C.uint64_t
 	var sp *C.uint32_t
 	if len(spec) > 0 {
 		sp = (*C.uint32_t)(unsafe.Pointer(&spec[0]))
 	}
 	err := vkCheck(C.sg_create_pipeline(d.c, C.uint64_t(cache), C.uint64_t(module), C.uint64_t(layout), sp, C.uint32_t(len(spec)),
-		C.uint32_t(subgroupSize), &p))
+		C.uint32_t(subgroupSize), C.uint32_t(flags), &p))
 	return uint64(p), err
+}
+
+// pipelineStatistics returns the driver's statistics of a pipeline created
+// with pipelineCaptureStatistics on a statistics device, by name, and the
+// subgroup size its compute shader was compiled for.
+func (d *device) pipelineStatistics(p uint64) (map[string]float64, uint32, error) {
+	var out [64]C.SgStat
+	var n, sub C.uint32_t
+	if err := vkCheck(C.sg_pipeline_statistics(d.c, C.uint64_t(p), &out[0], C.uint32_t(len(out)), &n, &sub)); err != nil {
+		return nil, 0, fmt.Errorf("vkGetPipelineExecutableStatisticsKHR: %w", err)
+	}
+	stats := make(map[string]float64, int(n))
+	for _, s := range out[:n] {
+		stats[C.GoString(&s.name[0])] = float64(s.value)
+	}
+	return stats, uint32(sub), nil
 }
 
 func (d *device) destroyPipeline(p uint64) { C.sg_destroy_pipeline(d.c, C.uint64_t(p)) }
@@ -423,6 +449,7 @@ func (in *instance) deviceInfo(pd unsafe.Pointer) DeviceInfo {
 		DeviceID:                        uint32(c.deviceID),
 		SubgroupSize:                    uint32(c.subgroupSize),
 		SubgroupArithmetic:              c.subgroupOps&C.VK_SUBGROUP_FEATURE_ARITHMETIC_BIT != 0 && c.subgroupStages&C.VK_SHADER_STAGE_COMPUTE_BIT != 0,
+		SubgroupShuffle:                 c.subgroupOps&C.VK_SUBGROUP_FEATURE_SHUFFLE_BIT != 0 && c.subgroupStages&C.VK_SHADER_STAGE_COMPUTE_BIT != 0,
 		MaxSharedMemory:                 uint32(c.maxSharedMemory),
 		MaxWorkgroupInvocations:         uint32(c.maxWorkgroupInvocations),
 		MaxStorageBufferRange:           uint64(c.maxStorageBufferRange),

@@ -74,7 +74,7 @@ typedef struct SgDeviceInfo {
 // SgEnable selects the optional features and extensions sg_create_device
 // enables (each only where SgDeviceInfo says the device has it).
 typedef struct SgEnable {
-	uint32_t robustBufferAccess, robustness2, memoryBudget, pushDescriptor, portabilitySubset, subgroupSizeControl;
+	uint32_t robustBufferAccess, robustness2, memoryBudget, pushDescriptor, portabilitySubset, subgroupSizeControl, pipelineStats;
 } SgEnable;
 
 // SgDevice is a VkDevice with one compute queue and the device-level
@@ -136,7 +136,17 @@ typedef struct SgDevice {
 	PFN_vkCmdFillBuffer CmdFillBuffer;
 	PFN_vkCmdCopyBuffer CmdCopyBuffer;
 	uint32_t maxGroups[3]; // maxComputeWorkGroupCount: larger grids are split
+	// Set only on a device created for shader statistics.
+	PFN_vkGetPipelineExecutablePropertiesKHR GetPipelineExecutablePropertiesKHR;
+	PFN_vkGetPipelineExecutableStatisticsKHR GetPipelineExecutableStatisticsKHR;
 } SgDevice;
+
+// SgStat is one statistic the driver reports for a compiled pipeline
+// (VK_KHR_pipeline_executable_properties), converted to a double.
+typedef struct SgStat {
+	char name[VK_MAX_DESCRIPTION_SIZE];
+	double value;
+} SgStat;
 
 // SgBuf is one storage buffer binding of a dispatch.
 typedef struct SgBuf {
@@ -167,6 +177,9 @@ VkResult sg_create_instance(SgInstance *in, int validation, char *err, int errle
 void sg_destroy_instance(SgInstance *in);
 int sg_take_messages(SgInstance *in, char *out, int outlen);
 void sg_query_device(SgInstance *in, VkPhysicalDevice pd, SgDeviceInfo *info);
+// en selects the optional features and extensions; with pipelineStats the
+// device enables VK_KHR_pipeline_executable_properties (feature
+// pipelineExecutableInfo) for sg_pipeline_statistics.
 VkResult sg_create_device(SgInstance *in, VkPhysicalDevice pd, uint32_t family, const SgEnable *en, SgDevice *d);
 uint32_t sg_memory_budget(SgInstance *in, VkPhysicalDevice pd, int ext, uint64_t *size, uint64_t *budget, uint64_t *usage);
 void sg_destroy_device(SgDevice *d);
@@ -184,8 +197,15 @@ VkResult sg_create_layouts(SgDevice *d, uint32_t nbuf, uint32_t pushSize, int pu
 void sg_destroy_layouts(SgDevice *d, uint64_t setLayout, uint64_t layout);
 VkResult sg_create_module(SgDevice *d, const uint32_t *code, size_t len, uint64_t *module);
 void sg_destroy_module(SgDevice *d, uint64_t module);
+// subgroupSize, when not 0, is the pipeline's required subgroup size;
+// flags are further VkPipelineCreateFlags (VK_PIPELINE_CREATE_CAPTURE_STATISTICS_BIT_KHR
+// on a statistics device).
 VkResult sg_create_pipeline(SgDevice *d, uint64_t cache, uint64_t module, uint64_t layout, const uint32_t *spec, uint32_t nspec,
-	uint32_t subgroupSize, uint64_t *pipeline);
+	uint32_t subgroupSize, uint32_t flags, uint64_t *pipeline);
+// sg_pipeline_statistics writes up to cap statistics of the pipeline's
+// compute executable into out, its subgroup size into subgroupSize, and
+// sets *count to the number written.
+VkResult sg_pipeline_statistics(SgDevice *d, uint64_t pipeline, SgStat *out, uint32_t cap, uint32_t *count, uint32_t *subgroupSize);
 void sg_destroy_pipeline(SgDevice *d, uint64_t pipeline);
 
 // A frame is one command buffer with its fence and timestamp queries.

@@ -3,6 +3,8 @@ package vulkan
 import (
 	"fmt"
 	"sort"
+
+	"sargo/kernels/gpu"
 )
 
 // DeviceInfo describes one Vulkan physical device.
@@ -19,6 +21,7 @@ type DeviceInfo struct {
 
 	SubgroupSize            uint32
 	SubgroupArithmetic      bool // subgroup arithmetic in compute shaders
+	SubgroupShuffle         bool // subgroup shuffles in compute shaders
 	MaxSharedMemory         uint32
 	MaxWorkgroupInvocations uint32
 	MaxWorkgroupSize        [3]uint32
@@ -53,6 +56,21 @@ type DeviceInfo struct {
 	MinSubgroupSize, MaxSubgroupSize uint32
 
 	typeCode uint32
+}
+
+// features are the properties that choose the kernels' variants.
+func (d DeviceInfo) features() gpu.Features {
+	return gpu.Features{
+		SubgroupSize:            d.SubgroupSize,
+		SubgroupArithmetic:      d.SubgroupArithmetic,
+		SubgroupShuffle:         d.SubgroupShuffle,
+		MaxWorkgroupInvocations: d.MaxWorkgroupInvocations,
+		MaxWorkgroupSize:        d.MaxWorkgroupSize,
+		MaxSharedMemory:         d.MaxSharedMemory,
+		MinSubgroupSize:         d.MinSubgroupSize,
+		MaxSubgroupSize:         d.MaxSubgroupSize,
+		SubgroupSizeControl:     d.SubgroupSizeControl,
+	}
 }
 
 // MemoryHeap is one memory heap of a device.

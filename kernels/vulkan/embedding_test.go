@@ -7,7 +7,7 @@ import (
 
 func TestGatherScatterAdd(t *testing.T) {
 	e := newNNEnv(t)
-	for _, c := range [][3]int{{1, 1, 1}, {13, 7, 33}, {5, 33, 13}, {3, 300, 7}, {40, 5, 600}} {
+	for _, c := range [][3]int{{1, 1, 1}, {13, 7, 33}, {5, 33, 13}, {3, 300, 7}, {40, 5, 600}, {50, 3, 5000}} {
 		v, dim, n := c[0], c[1], c[2]
 		t.Run(fmt.Sprintf("V=%d/dim=%d/n=%d", v, dim, n), func(t *testing.T) {
 			table := e.input(e.normal(v*dim, 1))

@@ -97,7 +97,7 @@ func (p *pipelines) get(name string, spec []uint32, nbuf int) (*pipeline, bool, 
 		lp = layoutPair{s, l}
 		p.layouts[nbuf] = lp
 	}
-	h, err := p.dev.createPipeline(p.cache, mod, lp.layout, spec, 0)
+	h, err := p.dev.createPipeline(p.cache, mod, lp.layout, spec, 0, 0)
 	if err != nil {
 		return nil, false, fmt.Errorf("create pipeline %s spec %v: %w", name, spec, err)
 	}

@@ -135,32 +135,3 @@ func testMatMul(t *testing.T, vb *Backend) {
 		})
 	}
 }
-
-// TestSplitGrid lowers the grid limit to 2 workgroups per dimension, so
-// that every matmul below is recorded as several vkCmdDispatchBase calls,
-// and compares with the CPU backend.
-func TestSplitGrid(t *testing.T) {
-	b, err := Open(0, Options{Validation: true, MaxGroups: 2})
-	skipOrFail(t, err)
-	t.Cleanup(func() {
-		require.NoError(t, b.Close())
-		require.Empty(t, b.ValidationMessages(), "validation messages")
-	})
-	cb := cpuBackend()
-	for _, c := range []struct {
-		m, n, k        int
-		transA, transB bool
-		beta           float32
-	}{{300, 200, 17, false, false, 0}, {129, 257, 64, true, false, 1}, {65, 190, 33, false, true, 0}} {
-		var outs [2][]float32
-		for i, be := range []tensor.Backend{b, cb} {
-			a := tensor.FromSlice(be, randData(c.m*c.k, 1), c.m*c.k)
-			w := tensor.FromSlice(be, randData(c.k*c.n, 2), c.k*c.n)
-			y := tensor.FromSlice(be, randData(c.m*c.n, 3), c.m*c.n)
-			be.MatMul(tensor.MatMulArgs{Batch: 1, M: c.m, N: c.n, K: c.k, TransA: c.transA, TransB: c.transB,
-				A: a.Span(), B: w.Span(), C: y.Span(), Alpha: 1, Beta: c.beta})
-			outs[i] = y.Data()
-		}
-		requireClose(t, outs[1], outs[0], 1e-5, fmt.Sprintf("%+v", c))
-	}
-}

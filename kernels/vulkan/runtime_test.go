@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -65,9 +64,8 @@ func TestValidationIsActive(t *testing.T) {
 		Stride      [16]uint32
 		Alpha, Beta float32
 	}{N: 4, Shape: [4]uint32{1, 1, 1, 4}}
-	d := &gpu.Dispatch{Name: "copy", PushSize: int(unsafe.Sizeof(p)), Groups: [3]uint32{1, 1, 1}, NBuf: 1}
-	copy(d.Push[:], unsafe.Slice((*byte)(unsafe.Pointer(&p)), d.PushSize))
-	d.Bufs[0] = gpu.Binding{Storage: s, Write: true}
+	d := &gpu.Dispatch{}
+	gpu.SetDispatch(d, "copy", nil, &p, [3]uint32{1, 1, 1}, gpu.Binding{Storage: s, Write: true})
 	b.launch(d)
 	err = b.Sync()
 	require.Error(t, err)

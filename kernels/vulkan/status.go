@@ -47,8 +47,8 @@ func (s *Buffer) words() []uint32 {
 	return unsafe.Slice((*uint32)(unsafe.Add(s.block.mapped, s.offset)), s.n)
 }
 
-// Status is the status storage (gpu.Device).
-func (d *kernelDevice) Status() tensor.Storage { return d.status }
+// statusStorage is the status storage (gpu.Device.Status).
+func (b *Backend) statusStorage() tensor.Storage { return b.status }
 
 // checkStatus turns what shaders recorded in the status storage into the
 // sticky error. The caller holds b.mu and has waited for the batches that

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"sargo/kernels/gpu"
 	"sargo/tensor"
 )
 
@@ -25,28 +26,13 @@ func (b *Backend) Fill(dst tensor.View, v float32) {
 	if v == 0 {
 		b.mem.ZeroFill(int64(n) * 4)
 	}
-	if !oneRun(dst) {
+	if !gpu.OneRun(dst) {
 		b.Kernels.Fill(dst, v)
 		return
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.fill(storage(dst.Buf), dst.Offset, n, math.Float32bits(v))
-}
-
-// oneRun reports whether v addresses one contiguous range of its storage.
-func oneRun(v tensor.View) bool {
-	want := 1
-	for i := len(v.Shape) - 1; i >= 0; i-- {
-		if v.Shape[i] == 1 {
-			continue
-		}
-		if v.Strides[i] != want {
-			return false
-		}
-		want *= v.Shape[i]
-	}
-	return true
 }
 
 // fill records setting n elements of s from element off to the 32-bit

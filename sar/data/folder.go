@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 
+	"sargo/internal/regfile"
 	"sargo/sar/imgio"
 )
 
@@ -102,7 +103,7 @@ func loadClass(d *Dataset, dir string, label int) (int, error) {
 			continue
 		}
 		path := filepath.Join(dir, name)
-		buf, err := os.ReadFile(path)
+		buf, err := regfile.ReadFile(path)
 		if err != nil {
 			return 0, fmt.Errorf("load folder: %w", err)
 		}

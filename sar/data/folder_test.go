@@ -10,6 +10,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -166,6 +167,11 @@ func TestLoadFolderErrors(t *testing.T) {
 			require.NoError(t, os.WriteFile(filepath.Join(dir, "a", "blob"), []byte("GIF89a......"), 0o644))
 			return dir
 		}, "blob: unsupported image format image/gif"},
+		{"named pipe", func(t *testing.T, dir string) string {
+			writePNG(t, filepath.Join(dir, "a", "1.png"), grey(2, 2, 0))
+			require.NoError(t, syscall.Mkfifo(filepath.Join(dir, "a", "2.png"), 0o644))
+			return dir
+		}, "a/2.png is a named pipe (FIFO), not a regular file"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

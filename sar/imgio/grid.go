@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 
 	"sargo/internal/atomicfile"
+	"sargo/internal/membudget"
 )
 
 // Grid lays out same-sized images in rows of Cols, each with an optional
@@ -30,6 +31,28 @@ const (
 	glyphH   = 6 // 5 pixels and a space
 	captionH = glyphH + 2
 )
+
+// maxGridBytes bounds the RGBA image of a grid (16 GiB): a bound on
+// sizes, not a memory check (callers check GridBytes against the memory
+// they have before sampling the images).
+const maxGridBytes = 1 << 34
+
+// GridBytes is the size in bytes of the RGBA image of a grid of n images
+// of h×w pixels, cols per row (all in one row when cols <= 0), scaled by
+// scale, with captions; -1 when it does not fit an int64.
+func GridBytes(n, cols, h, w, scale int) int64 {
+	if n <= 0 {
+		return 0
+	}
+	scale = max(scale, 1)
+	if cols <= 0 || cols > n {
+		cols = n
+	}
+	rows := (n + cols - 1) / cols
+	width := membudget.Sum(membudget.Product(int64(cols), membudget.Sum(membudget.Product(int64(w), int64(scale)), pad)), pad)
+	height := membudget.Sum(membudget.Product(int64(rows), membudget.Sum(membudget.Product(int64(h), int64(scale)), pad+captionH)), pad)
+	return membudget.Product(width, height, 4)
+}
 
 // Image renders the grid.
 func (g *Grid) Image() (*image.RGBA, error) {
@@ -51,6 +74,9 @@ func (g *Grid) Image() (*image.RGBA, error) {
 	capH := 0
 	if g.Captions != nil {
 		capH = captionH
+	}
+	if n := GridBytes(len(g.Images), cols, g.H, g.W, scale); n < 0 || n > maxGridBytes {
+		return nil, fmt.Errorf("grid: %d images of %dx%d at scale %d make more than %d bytes", len(g.Images), g.H, g.W, scale, int64(maxGridBytes))
 	}
 	cellW, cellH := g.W*scale+pad, g.H*scale+pad+capH
 	img := image.NewRGBA(image.Rect(0, 0, cols*cellW+pad, rows*cellH+pad))

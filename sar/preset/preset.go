@@ -6,10 +6,10 @@
 package preset
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
 
+	"sargo/internal/regfile"
+	"sargo/internal/strictjson"
 	"sargo/sar"
 	"sargo/sar/tokenizer"
 	"sargo/sar/train"
@@ -39,6 +39,10 @@ func Names() []string { return []string{"tiny", "small", "paper"} }
 //     512 codes, CVae 16; 4 blocks of width 192 (6 heads).
 //   - paper: d16 on ImageNet 256: 16×16 latent, 4096 codes, CVae 32;
 //     16 blocks of width 1024 (16 heads), batch 768, peak lr 3e-4.
+//
+// Every preset initialises the AdaLN gammas as the authors' scripts do
+// (sar.ScriptInitGamma) and trains with train.DefaultConfig's schedule
+// shape, sampler and teacher.
 func Get(name string) (Preset, error) {
 	tc, tt, err := tokenizer.Preset(name)
 	if err != nil {
@@ -63,9 +67,11 @@ func Get(name string) (Preset, error) {
 		// VAR's drop-path rate for depth d is 0.1·d/24.
 		p.Model.DropPath = 0.1 * 16 / 24
 		t := &p.Train
-		t.Batch, t.Steps, t.Epochs, t.LR, t.Warmup = 768, 0, 180, 3e-4, 5000
+		// Warm-up: FlexVAR's ep/50 = 3.6 epochs of ImageNet-1k at 768.
+		t.Batch, t.Steps, t.Epochs, t.LR, t.Warmup = 768, 0, 180, 3e-4, 6000
 		t.LogEvery, t.SaveEvery, t.SampleEvery = 100, 5000, 5000
 	}
+	p.Model.InitGamma = sar.ScriptInitGamma(p.Model.Depth)
 	return p, p.Validate()
 }
 
@@ -101,17 +107,16 @@ func Match(m sar.Config, t tokenizer.Config) error {
 }
 
 // Load decodes a JSON file over base: fields absent from the file keep
-// base's values; unknown fields are an error.
+// base's values; unknown fields, anything after the JSON object and a
+// path that is not a regular file are errors.
 func Load(path string, base Preset) (Preset, error) {
-	f, err := os.Open(path)
+	f, err := regfile.Open(path)
 	if err != nil {
 		return base, fmt.Errorf("preset: %w", err)
 	}
 	defer f.Close()
-	dec := json.NewDecoder(f)
-	dec.DisallowUnknownFields()
 	p := base
-	if err := dec.Decode(&p); err != nil {
+	if err := strictjson.Decode(f, &p); err != nil {
 		return base, fmt.Errorf("preset file %s: %w", path, err)
 	}
 	return p, nil

@@ -122,8 +122,8 @@ func setTrain(t *train.Config, batch int, lr float64) {
 // Validate checks the protocol.
 func (p Protocol) Validate() error {
 	switch {
-	case p.Epochs < 1:
-		return fmt.Errorf("protocol %s: epochs %d, want >= 1", p.Name, p.Epochs)
+	case p.Epochs < 1 || p.Epochs > train.MaxSteps:
+		return fmt.Errorf("protocol %s: epochs %d, want 1 to %d", p.Name, p.Epochs, train.MaxSteps)
 	case p.PostEpochs < 1 || p.PostEpochs >= p.Epochs:
 		return fmt.Errorf("protocol %s: post epochs %d, want in [1, %d)", p.Name, p.PostEpochs, p.Epochs)
 	case p.EvalEvery < 1:

@@ -3,6 +3,7 @@ package sample
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"sargo/autograd"
 	"sargo/sar"
@@ -27,6 +28,60 @@ type Options struct {
 	Temperature float32
 	// Seed keys the Philox stream of the draws.
 	Seed uint64
+	// Ramp is how the guidance weight grows over the steps: RampFlexVAR
+	// (the default, also "") or RampLinear (see Weight).
+	Ramp string
+	// Greedy is which scales are decoded greedily (top-1) whatever TopK,
+	// TopP and Temperature say: GreedyFlexVAR (the default, also "") or
+	// GreedyNever (see GreedyAt).
+	Greedy string
+}
+
+// The guidance ramps and greedy-decoding rules of Options.
+const (
+	// RampFlexVAR is FlexVAR's sampler: t = CFG·k/min(n−1, 9) at step k of
+	// n, so that t passes CFG after the tenth scale, and t = CFG at scales
+	// beyond the model's largest trained one.
+	RampFlexVAR = "flexvar"
+	// RampLinear is t = CFG·k/(n−1): 0 at the first scale, CFG at the last.
+	RampLinear = "linear"
+	// GreedyFlexVAR decodes greedily every scale the model's training did
+	// not favour, as FlexVAR's sampler does: scales outside FlexVAR's list
+	// {1, 2, 3, 4, 5, 6, 8, 10, 13, 16, 23, 24, 32} and outside the VAR
+	// list of the model's largest scale (schedule.VARList), and scales
+	// beyond the largest.
+	GreedyFlexVAR = "flexvar"
+	// GreedyNever samples every scale with TopK and TopP.
+	GreedyNever = "never"
+)
+
+// flexVARScales are the scales FlexVAR's sampler does not decode greedily
+// (when no larger than the largest trained scale).
+var flexVARScales = []int{1, 2, 3, 4, 5, 6, 8, 10, 13, 16, 23, 24, 32}
+
+// Weight is the guidance weight t of step k (scale s) of an n-scale
+// schedule for a model whose largest trained scale is largest, under
+// o.Ramp. A one-scale schedule has t = CFG.
+func (o Options) Weight(k, n, s, largest int) float32 {
+	if o.Ramp == RampLinear {
+		return Guidance(o.CFG, k, n)
+	}
+	if s > largest {
+		return o.CFG
+	}
+	if n <= 1 {
+		return o.CFG
+	}
+	return o.CFG * float32(k) / float32(min(n-1, 9))
+}
+
+// GreedyAt reports whether scale s is decoded greedily under o.Greedy for
+// a model whose largest trained scale is largest.
+func (o Options) GreedyAt(s, largest int) bool {
+	if o.Greedy == GreedyNever {
+		return false
+	}
+	return s > largest || !(slices.Contains(flexVARScales, s) || slices.Contains(schedule.VARList(largest), s))
 }
 
 // Start gives the first len(Z) scales of the schedule instead of
@@ -57,9 +112,8 @@ func (r *Result) Release() {
 	}
 }
 
-// Guidance is the CFG weight of step k of n: the linear ramp CFG·k/(n−1)
-// from 0 at the first scale to CFG at the last (CFG for a one-scale
-// schedule).
+// Guidance is RampLinear's CFG weight of step k of n: CFG·k/(n−1) from 0
+// at the first scale to CFG at the last (CFG for a one-scale schedule).
 func Guidance(cfg float32, k, n int) float32 {
 	if n <= 1 {
 		return cfg
@@ -70,11 +124,11 @@ func Guidance(cfg float32, k, n int) float32 {
 // Generate samples one image per label (a class id, or NumClasses for an
 // unconditional sample) with the model's KV cache, one step per scale.
 // With CFG > 0 the batch is doubled with null labels and the logits of
-// step k are mixed as (1+t)·cond − t·uncond, t = Guidance(CFG, k, n). Step
-// k draws with tensor.Sample at stream offset Σ_{j<k} B·s_j², so a seed
-// gives the same images on every backend. The model is used in
-// evaluation mode and left in the mode it was in. Only the Result
-// outlives the call.
+// step k are mixed as (1+t)·cond − t·uncond, t = opt.Weight. Step k draws
+// with tensor.Sample at stream offset Σ_{j<k} B·s_j² (top-1 at the scales
+// opt.GreedyAt names), so a seed gives the same images on every backend.
+// The model is used in evaluation mode and left in the mode it was in.
+// Only the Result outlives the call.
 func Generate(m *sar.Model, vq *tokenizer.VQ, labels []int, opt Options, start *Start) (*Result, error) {
 	if err := check(m, vq, labels, opt, start); err != nil {
 		return nil, err
@@ -104,8 +158,12 @@ func Generate(m *sar.Model, vq *tokenizer.VQ, labels []int, opt Options, start *
 				res.IDs[k] = start.IDs[k].Clone()
 			}
 		} else {
-			mixed := mix(logits, b, Guidance(opt.CFG, k, len(sc)), guided)
-			res.IDs[k] = tensor.Sample(mixed, opt.TopK, opt.TopP, opt.Temperature, opt.Seed, offset)
+			mixed := mix(logits, b, opt.Weight(k, len(sc), s, m.Cfg.Largest), guided)
+			topK := opt.TopK
+			if opt.GreedyAt(s, m.Cfg.Largest) {
+				topK = 1
+			}
+			res.IDs[k] = tensor.Sample(mixed, topK, opt.TopP, opt.Temperature, opt.Seed, offset)
 			res.Z[k] = vq.Embed(res.IDs[k], s)
 		}
 		offset += uint64(b * s * s)
@@ -142,6 +200,10 @@ func check(m *sar.Model, vq *tokenizer.VQ, labels []int, opt Options, start *Sta
 		return fmt.Errorf("generate: negative temperature %g", opt.Temperature)
 	case opt.CFG < 0:
 		return fmt.Errorf("generate: negative CFG %g", opt.CFG)
+	case opt.Ramp != "" && opt.Ramp != RampFlexVAR && opt.Ramp != RampLinear:
+		return fmt.Errorf("generate: CFG ramp %q: want %s or %s", opt.Ramp, RampFlexVAR, RampLinear)
+	case opt.Greedy != "" && opt.Greedy != GreedyFlexVAR && opt.Greedy != GreedyNever:
+		return fmt.Errorf("generate: greedy rule %q: want %s or %s", opt.Greedy, GreedyFlexVAR, GreedyNever)
 	}
 	if err := opt.Schedule.Validate(vq.Cfg.Latent()); err != nil {
 		return fmt.Errorf("generate: %w", err)

@@ -174,6 +174,8 @@ func TestGenerateErrors(t *testing.T) {
 		{"schedule empty", []int{0}, func(o *Options) { o.Schedule = nil }, nil, "empty"},
 		{"top-k", []int{0}, func(o *Options) { o.TopK = 17 }, nil, "top-k"},
 		{"top-p", []int{0}, func(o *Options) { o.TopP = 2 }, nil, "top-p"},
+		{"ramp", []int{0}, func(o *Options) { o.Ramp = "cosine" }, nil, `CFG ramp "cosine"`},
+		{"greedy", []int{0}, func(o *Options) { o.Greedy = "always" }, nil, `greedy rule "always"`},
 		{"start shape", []int{0}, func(*Options) {}, &Start{Z: []*tensor.Tensor{z}}, "given latent 0"},
 	}
 	for _, tc := range tests {
@@ -195,6 +197,74 @@ func TestGuidance(t *testing.T) {
 	for _, tc := range tests {
 		assert.InDelta(t, tc.want, Guidance(tc.cfg, tc.k, tc.n), 1e-6)
 	}
+}
+
+func TestWeight(t *testing.T) {
+	tests := []struct {
+		ramp             string
+		k, n, s, largest int
+		want             float32
+	}{
+		{"", 0, 5, 1, 16, 0},
+		{RampFlexVAR, 2, 5, 4, 16, 1},
+		{RampFlexVAR, 4, 5, 8, 16, 2},
+		// Beyond ten scales FlexVAR's ratio k/min(n−1, 9) passes 1.
+		{RampFlexVAR, 9, 13, 13, 16, 2},
+		{RampFlexVAR, 12, 13, 16, 16, 2 * 12.0 / 9},
+		{RampLinear, 12, 13, 16, 16, 2},
+		{RampLinear, 9, 13, 13, 16, 2 * 9.0 / 12},
+		// Scales beyond the largest trained one take the full weight.
+		{RampFlexVAR, 1, 5, 24, 16, 2},
+		{RampFlexVAR, 0, 1, 4, 4, 2},
+	}
+	for _, tc := range tests {
+		o := Options{CFG: 2, Ramp: tc.ramp}
+		assert.InDelta(t, tc.want, o.Weight(tc.k, tc.n, tc.s, tc.largest), 1e-6, "%+v", tc)
+	}
+}
+
+func TestGreedyAt(t *testing.T) {
+	o := Options{}
+	for s := 1; s <= 20; s++ {
+		standard := map[int]bool{1: true, 2: true, 3: true, 4: true, 5: true, 6: true, 8: true, 10: true, 13: true, 16: true}[s]
+		assert.Equal(t, !standard, o.GreedyAt(s, 16), "scale %d of a 16 latent", s)
+	}
+	assert.True(t, o.GreedyAt(7, 8))
+	assert.False(t, o.GreedyAt(8, 8))
+	assert.True(t, o.GreedyAt(10, 8), "beyond the largest trained scale")
+	assert.False(t, o.GreedyAt(12, 12), "the largest scale of the model's own VAR list")
+	assert.True(t, o.GreedyAt(24, 16))
+	o.Greedy = GreedyNever
+	for _, s := range []int{7, 9, 24} {
+		assert.False(t, o.GreedyAt(s, 16))
+	}
+}
+
+// TestGreedyScales generates past a model's largest scale (a tokenizer of
+// latent 8 for a model trained up to 4) from the same three given
+// scales: under FlexVAR's rule the scales beyond 4 are decoded greedily,
+// so two seeds give the same ids; sampling every scale, they differ.
+func TestGreedyScales(t *testing.T) {
+	m, _ := models(t)
+	vq, err := tokenizer.New(tokenizer.Config{ImageChannels: 1, ImageSize: 32, Downsample: 4, Base: 8,
+		ResBlocks: 1, CVae: 4, Codebook: 16, Beta: 0.25}, dev(), 1)
+	require.NoError(t, err)
+	sc := schedule.Schedule{1, 2, 4, 6, 8}
+	labels := []int{0, 1, 2, 0}
+	start := &Start{}
+	z := tensor.Randn(dev(), 3, 0, len(labels), 4, 1, 1)
+	for k := range 3 {
+		s := sc[k]
+		start.Z = append(start.Z, tensor.Interpolate(z, s, s, tensor.InterpBicubic))
+	}
+	run := func(greedy string, seed uint64) [][]float32 {
+		opt := Options{Schedule: sc, CFG: 1.5, Temperature: 1, Seed: seed, Greedy: greedy}
+		r, err := Generate(m, vq, labels, opt, start)
+		require.NoError(t, err)
+		return data(r.IDs[3:])
+	}
+	assert.Equal(t, run("", 1), run("", 2))
+	assert.NotEqual(t, run(GreedyNever, 1), run(GreedyNever, 2))
 }
 
 func TestDecodeScales(t *testing.T) {

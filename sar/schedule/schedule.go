@@ -84,11 +84,12 @@ func (s Schedule) Validate(largest int) error {
 }
 
 // Parse reads "1_2_3_4_6_8" (commas and spaces are accepted too) and
-// validates it against largest (0 skips the bound).
+// validates it against largest (0 skips the bound). An empty scale
+// ("1__2", "1_2_") is an error.
 func Parse(text string, largest int) (Schedule, error) {
-	fields := strings.FieldsFunc(text, func(r rune) bool { return r == '_' || r == ',' || r == ' ' })
-	if len(fields) == 0 {
-		return nil, fmt.Errorf("schedule %q is empty: write scales like 1_2_4_8", text)
+	fields, err := splitScales(text)
+	if err != nil {
+		return nil, err
 	}
 	s := make(Schedule, len(fields))
 	for i, f := range fields {
@@ -135,17 +136,46 @@ func TokenBudget(largest int) int {
 	return int(math.Round(680 * float64(largest*largest) / 256))
 }
 
+// Sampler names how Random shortens a schedule that exceeds TokenBudget.
+type Sampler string
+
+// The samplers.
+const (
+	// SamplerFlexVAR is FlexVAR's trainer (gen_curr_patch_nums): while the
+	// sequence exceeds the budget, one of the last four scales, the
+	// largest included, is dropped. For a 16×16 latent about a third of
+	// the schedules end below 16 (11 to 15).
+	SamplerFlexVAR Sampler = "flexvar"
+	// SamplerKeepLast drops only among the last interior scales, so every
+	// schedule ends at the full latent.
+	SamplerKeepLast Sampler = "keep-last"
+)
+
+// ParseSampler reads a sampler name. The empty name is SamplerKeepLast,
+// the only behaviour of configurations written before samplers were
+// named.
+func ParseSampler(name string) (Sampler, error) {
+	switch Sampler(name) {
+	case SamplerFlexVAR:
+		return SamplerFlexVAR, nil
+	case SamplerKeepLast, "":
+		return SamplerKeepLast, nil
+	}
+	return "", fmt.Errorf("schedule sampler %q: want %s or %s", name, SamplerFlexVAR, SamplerKeepLast)
+}
+
 // Random draws a training schedule as FlexVAR's trainer does, scaled from
 // its 16×16 latent to largest: with probability 0.05 the VAR list;
 // otherwise 1, 2, then five distinct scales from the lower band (3 to
 // 10/16 of largest) and two from the upper band (up to largest-1), then
-// largest. Then, on either list, with probabilities 0.1, 0.05, 0.02 and 0.01, one to four
-// interior scales (never 1, 2 or largest) are dropped, and while the
-// sequence exceeds TokenBudget a scale among the last interior ones is
-// dropped. Unlike FlexVAR's code, the largest scale is never dropped, so
-// every schedule ends at the full latent. Bands smaller than their draw
-// count contribute all their scales.
-func Random(largest int, r *rand.Rand) Schedule {
+// largest. Then, on either list, with probabilities 0.1, 0.05, 0.02 and
+// 0.01, one to four interior scales (never 1, 2 or the last) are dropped.
+// Last, while the sequence exceeds TokenBudget, one scale is dropped,
+// uniformly among the last four positions (never 1 or 2) with
+// SamplerFlexVAR, which can drop the largest scale, or among the last
+// interior ones with SamplerKeepLast, which never does. Bands smaller than
+// their draw count contribute all their scales.
+func Random(largest int, sampler Sampler, r *rand.Rand) Schedule {
 	if largest <= 2 {
 		return VARList(largest)
 	}
@@ -170,8 +200,11 @@ func Random(largest int, r *rand.Rand) Schedule {
 	}
 	budget := TokenBudget(largest)
 	for s.Tokens() > budget && len(s) > 3 {
-		lo := max(2, len(s)-4)
-		i := lo + r.IntN(len(s)-1-lo)
+		lo, hi := max(2, len(s)-4), len(s)-1 // candidate positions lo..hi
+		if sampler != SamplerFlexVAR {
+			hi = len(s) - 2
+		}
+		i := lo + r.IntN(hi-lo+1)
 		s = slices.Delete(s, i, i+1)
 	}
 	return s
@@ -188,4 +221,30 @@ func pick(r *rand.Rand, lo, hi, k int) []int {
 	}
 	r.Shuffle(len(pool), func(i, j int) { pool[i], pool[j] = pool[j], pool[i] })
 	return pool[:min(k, len(pool))]
+}
+
+// splitScales splits a schedule's text at "_" or "," (spaces around them
+// allowed) or at spaces alone, refusing an empty scale between, before or
+// after separators.
+func splitScales(text string) ([]string, error) {
+	t := strings.TrimSpace(text)
+	if t == "" {
+		return nil, fmt.Errorf("schedule %q is empty: write scales like 1_2_4_8", text)
+	}
+	parts := strings.FieldsFunc(t, func(r rune) bool { return r == '_' || r == ',' })
+	if n := strings.Count(t, "_") + strings.Count(t, ","); n > 0 {
+		if len(parts) != n+1 {
+			return nil, fmt.Errorf("schedule %q has an empty scale: write scales like 1_2_4_8", text)
+		}
+		for i, p := range parts {
+			if parts[i] = strings.TrimSpace(p); parts[i] == "" {
+				return nil, fmt.Errorf("schedule %q has an empty scale: write scales like 1_2_4_8", text)
+			}
+		}
+	}
+	var fields []string
+	for _, p := range parts {
+		fields = append(fields, strings.Fields(p)...)
+	}
+	return fields, nil
 }

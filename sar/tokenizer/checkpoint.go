@@ -2,7 +2,6 @@ package tokenizer
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"sargo/nn"
@@ -58,7 +57,7 @@ func ReadConfig(path string) (Config, error) {
 		return Config{}, fmt.Errorf("tokenizer: %s: checkpoint kind %q, want %q", path, cc.Kind, checkpointKind)
 	}
 	if err := cc.Tokenizer.Validate(); err != nil {
-		return Config{}, errors.Join(fmt.Errorf("tokenizer: %s: stored config is invalid", path), err)
+		return Config{}, fmt.Errorf("tokenizer: %s: stored config is invalid: %w", path, err)
 	}
 	return cc.Tokenizer, nil
 }

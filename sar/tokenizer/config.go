@@ -23,33 +23,33 @@ func (c Config) Validate() error {
 	bad := func(field string, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("tokenizer config: %s: "+format, append([]any{field}, args...)...))
 	}
-	if c.ImageChannels < 1 {
-		bad("ImageChannels", "%d, want >= 1", c.ImageChannels)
+	if c.ImageChannels < 1 || c.ImageChannels > MaxImageChannels {
+		bad("ImageChannels", "%d, want 1 to %d", c.ImageChannels, MaxImageChannels)
 	}
 	switch c.Downsample {
 	case 4, 8, 16:
 	default:
 		bad("Downsample", "%d, want 4, 8 or 16", c.Downsample)
 	}
-	if c.ImageSize < 1 {
-		bad("ImageSize", "%d, want >= 1", c.ImageSize)
+	if c.ImageSize < 1 || c.ImageSize > MaxImageSize {
+		bad("ImageSize", "%d, want 1 to %d", c.ImageSize, MaxImageSize)
 	} else if c.Downsample > 0 && c.ImageSize%c.Downsample != 0 {
 		bad("ImageSize", "%d is not a multiple of Downsample %d", c.ImageSize, c.Downsample)
 	}
-	if c.Base < 1 {
-		bad("Base", "%d, want >= 1", c.Base)
+	if c.Base < 1 || c.Base > MaxBase {
+		bad("Base", "%d, want 1 to %d", c.Base, MaxBase)
 	}
-	if c.ResBlocks < 1 {
-		bad("ResBlocks", "%d, want >= 1", c.ResBlocks)
+	if c.ResBlocks < 1 || c.ResBlocks > MaxResBlocks {
+		bad("ResBlocks", "%d, want 1 to %d", c.ResBlocks, MaxResBlocks)
 	}
-	if c.CVae < 1 {
-		bad("CVae", "%d, want >= 1", c.CVae)
+	if c.CVae < 1 || c.CVae > MaxCVae {
+		bad("CVae", "%d, want 1 to %d", c.CVae, MaxCVae)
 	}
-	if c.Codebook < 2 {
-		bad("Codebook", "%d, want >= 2", c.Codebook)
+	if c.Codebook < 2 || c.Codebook > MaxCodebook {
+		bad("Codebook", "%d, want 2 to %d", c.Codebook, MaxCodebook)
 	}
-	if c.Beta < 0 {
-		bad("Beta", "%g, want >= 0", c.Beta)
+	if !(c.Beta >= 0 && c.Beta <= 1e6) {
+		bad("Beta", "%g, want a finite value >= 0", c.Beta)
 	}
 	return errors.Join(errs...)
 }

@@ -49,8 +49,10 @@ type TrainStats struct {
 	// Last is the last logged point; History holds every one.
 	Last    TrainPoint
 	History []TrainPoint
-	// Checkpoint is the path written last ("" when outDir was "").
-	Checkpoint string
+	// Checkpoint is the path written last ("" when outDir was "" or no
+	// checkpoint was written), at step CheckpointStep.
+	Checkpoint     string
+	CheckpointStep int
 }
 
 // Train fits m on ds. Each step draws a batch (data.Shuffler order), draws
@@ -62,11 +64,17 @@ type TrainStats struct {
 // line is written to log (nil discards it); only then are values read
 // back from the device.
 //
-// When outDir is not empty, Train writes outDir/ConfigFile at the start
-// and an atomic checkpoint outDir/CheckpointFile (weights, optimizer
-// moments, step) every SaveEvery steps and at the end. When ctx is
-// cancelled, Train stops before the next step, saves, and returns the
-// stats so far with ctx's error.
+// When outDir is not empty, Train locks it (a second process on it fails
+// at once, naming the holder), removes the temporary files of writes
+// killed there, writes outDir/ConfigFile at the start and an atomic
+// checkpoint outDir/CheckpointFile (weights, optimizer moments, step)
+// every SaveEvery steps and at the end. Before every checkpoint and at
+// every log line, the losses since the last check and (at checkpoints)
+// the weights must be finite: otherwise Train stops without saving,
+// keeping the last good checkpoint, and returns an error naming the step
+// and the value. When ctx is cancelled, Train stops before the next step,
+// saves, and returns the stats so far with an error wrapping ctx's
+// cause.
 func Train(ctx context.Context, m *VQ, ds *data.Dataset, cfg TrainConfig, outDir string, log io.Writer) (TrainStats, error) {
 	if log == nil {
 		log = io.Discard
@@ -79,9 +87,19 @@ func Train(ctx context.Context, m *VQ, ds *data.Dataset, cfg TrainConfig, outDir
 	if ds.Len() == 0 {
 		return TrainStats{}, fmt.Errorf("tokenizer train: dataset %s is empty", ds.Name)
 	}
+	if err := cfg.checkLength(ds.Len()); err != nil {
+		return TrainStats{}, err
+	}
 	cfg = cfg.withDefaults(mc.Latent(), ds.Len())
 	if err := cfg.validate(mc.Latent()); err != nil {
 		return TrainStats{}, err
+	}
+	if outDir != "" {
+		lock, err := lockOutDir(outDir, log)
+		if err != nil {
+			return TrainStats{}, err
+		}
+		defer lock.Release()
 	}
 	s := tensor.NewScope(m.dev) // the run's state: optimiser moments, usage counts, sums
 	defer s.Close()
@@ -101,11 +119,11 @@ func Train(ctx context.Context, m *VQ, ds *data.Dataset, cfg TrainConfig, outDir
 	m.SetTrain(true)
 	defer m.SetTrain(false)
 	for t.step < cfg.Steps {
-		if err := ctx.Err(); err != nil {
+		if ctx.Err() != nil {
 			if serr := t.save(); serr != nil {
 				return t.stats, serr
 			}
-			return t.stats, fmt.Errorf("tokenizer train: stopped at step %d: %w", t.step, err)
+			return t.stats, fmt.Errorf("tokenizer train: stopped at step %d: %w", t.step, context.Cause(ctx))
 		}
 		if err := t.runStep(); err != nil {
 			return t.stats, err
@@ -236,7 +254,7 @@ func (t *trainer) runStep() error {
 	recon := reconLoss(g, y, xv)
 	loss := g.Add(recon, q.Loss)
 	if err := g.Backward(loss); err != nil {
-		return fmt.Errorf("tokenizer train: step %d: %w", t.step, err)
+		return fmt.Errorf("tokenizer train: step %d: %w", t.step+1, err)
 	}
 	norm := nn.ClipGradNormDevice(t.params, cfg.ClipNorm)
 	if norm == nil {
@@ -244,7 +262,7 @@ func (t *trainer) runStep() error {
 	}
 	lr := t.lr.LR(t.step)
 	if err := t.opt.UpdateLR(float32(lr)); err != nil {
-		return fmt.Errorf("tokenizer train: step %d: %w", t.step, err)
+		return fmt.Errorf("tokenizer train: step %d: %w", t.step+1, err)
 	}
 	nn.ZeroGrads(t.params)
 
@@ -277,6 +295,9 @@ func (t *trainer) logLine(lr float64) error {
 	if err != nil {
 		return fmt.Errorf("tokenizer train: step %d: read statistics: %w", t.step, err)
 	}
+	if err := t.checkLosses(v[:4]); err != nil {
+		return err
+	}
 	n := float64(t.accSteps)
 	el := time.Since(t.since).Seconds()
 	p := TrainPoint{Step: t.step, LR: lr,
@@ -292,10 +313,15 @@ func (t *trainer) logLine(lr float64) error {
 	return nil
 }
 
-// save writes the checkpoint when the run has an output folder.
+// save writes the checkpoint when the run has an output folder, after
+// checking that the losses since the last check and the weights are
+// finite.
 func (t *trainer) save() error {
 	if t.outDir == "" {
 		return nil
+	}
+	if err := t.checkFinite(); err != nil {
+		return err
 	}
 	path := filepath.Join(t.outDir, CheckpointFile)
 	st := &nn.TrainState{Step: t.step, RNGOffset: t.usage.draws, Optimizer: t.opt}
@@ -303,5 +329,6 @@ func (t *trainer) save() error {
 		return fmt.Errorf("tokenizer train: step %d: %w", t.step, err)
 	}
 	t.stats.Checkpoint = path
+	t.stats.CheckpointStep = t.step
 	return nil
 }

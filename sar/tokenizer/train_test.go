@@ -3,12 +3,15 @@ package tokenizer
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"sargo/internal/rundir"
 	"sargo/nn"
 	"sargo/sar/data"
 	"sargo/sar/schedule"
@@ -112,6 +115,9 @@ func TestTrainRejects(t *testing.T) {
 		{"lr", synthDataset(cfg, 2, 1), func(c *TrainConfig) { c.LR = 0 }, "LR"},
 		{"decay", synthDataset(cfg, 2, 1), func(c *TrainConfig) { c.Decay = "step" }, "Decay"},
 		{"scales", synthDataset(cfg, 2, 1), func(c *TrainConfig) { c.Scales = schedule.Schedule{1, 3} }, "Scales"},
+		{"steps beyond the limit", synthDataset(cfg, 2, 1), func(c *TrainConfig) { c.Steps = MaxSteps + 1 }, "Steps 2147483649, want at most 2147483648"},
+		{"epochs overflow", synthDataset(cfg, 2, 1), func(c *TrainConfig) { c.Steps, c.Epochs = 0, math.MaxInt/2 },
+			"of 1 steps (2 images, batch 3) exceed the 2147483648-step limit"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -121,6 +127,41 @@ func TestTrainRejects(t *testing.T) {
 			require.ErrorContains(t, err, c.want)
 		})
 	}
+}
+
+// TestTrainStopsOnNonFinite checks that a diverging run stops with an
+// error naming the value and the step, without writing a checkpoint of
+// non-finite weights: the last good one stays.
+func TestTrainStopsOnNonFinite(t *testing.T) {
+	cfg := smallConfig(4)
+	m, err := New(cfg, cpu(t), 2)
+	require.NoError(t, err)
+	tc := quickTrain()
+	tc.Steps, tc.SaveEvery, tc.LogEvery, tc.Warmup, tc.ClipNorm = 6, 1, 0, 0, 0
+	tc.LR = 1e8 // the first step is finite, the weights it leaves overflow the next forward
+	dir := t.TempDir()
+	st, err := Train(context.Background(), m, synthDataset(cfg, 6, 3), tc, dir, nil)
+	require.Error(t, err)
+	require.ErrorContains(t, err, "tokenizer train: stopped: non-finite")
+	require.ErrorContains(t, err, fmt.Sprintf("the last good checkpoint is %s (step %d)", filepath.Join(dir, CheckpointFile), st.CheckpointStep))
+	require.Less(t, st.CheckpointStep, st.Steps)
+	back, _, err := Load(filepath.Join(dir, CheckpointFile), cpu(t))
+	require.NoError(t, err)
+	require.Empty(t, nn.FirstNonFinite(back.Parameters()), "the checkpoint on disk holds finite weights")
+}
+
+// TestTrainLocksItsFolder checks that a second training into the same
+// folder fails at once, naming the holder.
+func TestTrainLocksItsFolder(t *testing.T) {
+	cfg := smallConfig(4)
+	m, err := New(cfg, cpu(t), 2)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	lock, err := rundir.Acquire(dir)
+	require.NoError(t, err)
+	defer lock.Release()
+	_, err = Train(context.Background(), m, synthDataset(cfg, 4, 3), quickTrain(), dir, nil)
+	require.ErrorContains(t, err, fmt.Sprintf("is in use by process %d", os.Getpid()))
 }
 
 func TestEpochsSetSteps(t *testing.T) {

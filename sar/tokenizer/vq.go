@@ -37,6 +37,9 @@ func New(cfg Config, dev tensor.Backend, seed uint64) (*VQ, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if err := cfg.CheckMemory(dev, 1); err != nil {
+		return nil, err
+	}
 	in := nn.NewInit(dev, seed)
 	enc, err := newEncoder(in, cfg)
 	if err != nil {

@@ -34,6 +34,11 @@ func TestConfigValidate(t *testing.T) {
 		{"cvae", func(c *Config) { c.CVae = 0 }, "CVae"},
 		{"codebook", func(c *Config) { c.Codebook = 1 }, "Codebook"},
 		{"beta", func(c *Config) { c.Beta = -1 }, "Beta"},
+		{"NaN beta", func(c *Config) { c.Beta = float32(math.NaN()) }, "Beta: NaN"},
+		{"huge base", func(c *Config) { c.Base = 1 << 20 }, "Base: 1048576, want 1 to 4096"},
+		{"huge image", func(c *Config) { c.ImageSize = 1 << 20 }, "ImageSize: 1048576, want 1 to 8192"},
+		{"huge codebook", func(c *Config) { c.Codebook = 1 << 30 }, "Codebook: 1073741824"},
+		{"huge res blocks", func(c *Config) { c.ResBlocks = 100_000_000 }, "ResBlocks: 100000000"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -47,6 +52,31 @@ func TestConfigValidate(t *testing.T) {
 			require.ErrorContains(t, err, c.want)
 		})
 	}
+}
+
+// TestNumParams checks the closed form against the weights New makes.
+func TestNumParams(t *testing.T) {
+	for _, c := range []Config{smallConfig(4), smallConfig(8), smallConfig(16),
+		{ImageChannels: 3, ImageSize: 16, Downsample: 8, Base: 6, ResBlocks: 2, CVae: 5, Codebook: 7, Beta: 0.25}} {
+		m, err := New(c, cpu(t), 1)
+		require.NoError(t, err)
+		n := 0
+		for _, p := range m.Parameters() {
+			n += p.Var.Value.Size()
+		}
+		require.Equal(t, int64(n), c.NumParams(), "%+v", c)
+	}
+}
+
+// TestMemoryBudget checks that a tokenizer larger than the memory budget
+// is refused before any weight is made, naming both sizes.
+func TestMemoryBudget(t *testing.T) {
+	t.Setenv("SARGO_MEMORY_LIMIT", "1MiB")
+	c := smallConfig(4)
+	c.Base = 256
+	_, err := New(c, cpu(t), 1)
+	require.ErrorContains(t, err, fmt.Sprintf("a tokenizer of %d weights (base 256", c.NumParams()))
+	require.ErrorContains(t, err, "but --memory-limit (SARGO_MEMORY_LIMIT) allows 1.0 MiB")
 }
 
 func TestShapes(t *testing.T) {

@@ -52,6 +52,10 @@ func (l *loader) at(t int) (x []float32, labels []int, epoch int) {
 type Batch struct {
 	// Labels [B] are the class labels after condition dropout.
 	Labels *tensor.Tensor
+	// Classes [B] are the class labels before condition dropout (nil when
+	// the batch was built from dropped labels only); SAR's pass 2 drops
+	// them again.
+	Classes *tensor.Tensor
 	// Scales is the batch's schedule s_0 < ... < s_{n-1}.
 	Scales schedule.Schedule
 	// IDs [B, s_k²] and Z [B, CVae, s_k, s_k] are the ground-truth ids and
@@ -62,6 +66,10 @@ type Batch struct {
 	// Inputs [B, L − s_0², CVae] are the teacher-forcing inputs
 	// bicubic(z_{k−1} → s_k) of every later scale; nil for one scale.
 	Inputs *tensor.Tensor
+	// Start and Global place a data-parallel shard in its global batch:
+	// its first image is image Start of Global (0 and 0 mean the batch is
+	// whole). Per-image random draws are laid out over the global batch.
+	Start, Global int
 }
 
 // Size is the batch size B.
@@ -105,10 +113,12 @@ func upsampleTokens(z *tensor.Tensor, t int) *tensor.Tensor {
 }
 
 // stepSchedule draws the schedule of step t: FlexVAR's random schedule
-// from a generator keyed by (seed, t), or the fixed VAR list.
-func stepSchedule(kind string, largest int, seed uint64, t int) schedule.Schedule {
-	if kind == ScheduleFixed {
+// from a generator keyed by (seed, t) with the configured sampler, or the
+// fixed VAR list.
+func stepSchedule(c Config, largest int, t int) schedule.Schedule {
+	if c.Schedule == ScheduleFixed {
 		return schedule.VARList(largest)
 	}
-	return schedule.Random(largest, rand.New(rand.NewPCG(seed, uint64(t))))
+	sampler, _ := schedule.ParseSampler(c.ScheduleSampler) // checked by Validate
+	return schedule.Random(largest, sampler, rand.New(rand.NewPCG(c.Seed, uint64(t))))
 }

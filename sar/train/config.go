@@ -1,11 +1,13 @@
 package train
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
+
+	"sargo/internal/regfile"
+	"sargo/internal/strictjson"
+	"sargo/sar/schedule"
 )
 
 // The training methods.
@@ -27,6 +29,25 @@ const (
 	ScheduleFixed  = "fixed"  // schedule.VARList every batch
 )
 
+// The shapes of the learning-rate schedule.
+const (
+	// LRFlexVAR is FlexVAR's and SAR's "lin0": a linear warm-up from
+	// 0.005·LR to LR over Warmup steps, LR held for 5% of the remaining
+	// steps, then a straight line to LRFloor·LR at the last step.
+	LRFlexVAR = "flexvar"
+	// LRLinear is a linear warm-up from LR/Warmup to LR, then a straight
+	// line to MinLR at the last step. The empty name means LRLinear, the
+	// only shape of configurations written before shapes were named.
+	LRLinear = "linear"
+)
+
+// The shape constants of LRFlexVAR (wp0 and the "lin0" plateau of the
+// authors' lr_control.py).
+const (
+	flexVARWarmupFrom = 0.005
+	flexVARPlateau    = 0.05
+)
+
 // Config is the complete, JSON-serialisable configuration of a
 // transformer training run. The zero value is not valid; start from
 // DefaultConfig or a preset.
@@ -45,15 +66,32 @@ type Config struct {
 	TeacherTopP float32 `json:"teacher_top_p"`
 	// Schedule is random (a new FlexVAR schedule per batch) or fixed.
 	Schedule string `json:"schedule"`
+	// ScheduleSampler is how random schedules fit FlexVAR's token budget:
+	// flexvar (the authors' trainer: about a third of the schedules of a
+	// 16×16 latent end at 11 to 15) or keep-last (every schedule ends at
+	// the largest scale); see schedule.Random.
+	ScheduleSampler string `json:"schedule_sampler"`
 
 	Batch int `json:"batch"`
 	// Steps is the run length; when 0, Epochs·(dataset size / Batch).
 	Steps  int `json:"steps"`
 	Epochs int `json:"epochs"`
 
-	LR          float64 `json:"lr"`
-	MinLR       float64 `json:"min_lr"`
-	Warmup      int     `json:"warmup"`
+	// LR is the peak learning rate. LRSchedule is the shape of the
+	// schedule (LRFlexVAR or LRLinear); LRFloor is LRFlexVAR's final rate
+	// as a fraction of LR (the authors' wpe: 0.1 for d16 and d20, 0.01
+	// for d24), MinLR LRLinear's final rate.
+	LR         float64 `json:"lr"`
+	LRSchedule string  `json:"lr_schedule"`
+	LRFloor    float64 `json:"lr_floor"`
+	MinLR      float64 `json:"min_lr"`
+	Warmup     int     `json:"warmup"`
+	// LRFrom and LRTotal place the run on a longer schedule: step t of the
+	// run takes the rate of step LRFrom+t of a schedule of LRTotal steps
+	// (0: the run's own length). Continue sets them so that a run started
+	// from a checkpoint continues that run's schedule.
+	LRFrom      int     `json:"lr_from,omitempty"`
+	LRTotal     int     `json:"lr_total,omitempty"`
 	WeightDecay float32 `json:"weight_decay"`
 	Beta1       float32 `json:"beta1"`
 	Beta2       float32 `json:"beta2"`
@@ -69,17 +107,20 @@ type Config struct {
 	SkipNonFinite bool `json:"skip_nonfinite"`
 }
 
-// DefaultConfig is TF training with the optimiser of SAR and FlexVAR:
-// AdamW (0.9, 0.95), weight decay 0.05, gradient clip 2, and SAR's
-// defaults for the other methods (sigma 0.01, last-transition rollout,
-// teacher CFG 1.2, top-k 900, top-p 0.96).
+// DefaultConfig is TF training as the authors' code runs it: FlexVAR's
+// random schedules with its sampler, AdamW (0.9, 0.95), weight decay
+// 0.05, gradient clip 2, the "lin0" learning-rate schedule with a floor
+// of 0.1·LR; and SAR's defaults for the other methods as their released
+// runs execute them (sigma 0.01, last-transition rollout, a sampling
+// teacher with CFG 1.2, top-k 900, top-p 0.96).
 func DefaultConfig() Config {
 	return Config{
 		Method: MethodTF, Rollout: "last", Sigma: 0.01,
-		Teacher: TeacherArgmax, TeacherCFG: 1.2, TeacherTopK: 900, TeacherTopP: 0.96,
-		Schedule: ScheduleRandom,
-		Batch:    32, Steps: 1000,
-		LR: 3e-4, MinLR: 0, Warmup: 100, WeightDecay: 0.05, Beta1: 0.9, Beta2: 0.95, Clip: 2,
+		Teacher: TeacherSample, TeacherCFG: 1.2, TeacherTopK: 900, TeacherTopP: 0.96,
+		Schedule: ScheduleRandom, ScheduleSampler: string(schedule.SamplerFlexVAR),
+		Batch: 32, Steps: 1000,
+		LR: 3e-4, LRSchedule: LRFlexVAR, LRFloor: 0.1, Warmup: 100,
+		WeightDecay: 0.05, Beta1: 0.9, Beta2: 0.95, Clip: 2,
 		Seed:     0,
 		LogEvery: 10, SaveEvery: 500, SampleEvery: 0,
 	}
@@ -105,6 +146,14 @@ func (c Config) Validate() error {
 	default:
 		return fmt.Errorf("train config: schedule %q: want random or fixed", c.Schedule)
 	}
+	if _, err := schedule.ParseSampler(c.ScheduleSampler); err != nil {
+		return fmt.Errorf("train config: %w", err)
+	}
+	switch c.LRSchedule {
+	case LRFlexVAR, LRLinear, "":
+	default:
+		return fmt.Errorf("train config: lr_schedule %q: want %s or %s", c.LRSchedule, LRFlexVAR, LRLinear)
+	}
 	checks := []struct {
 		bad  bool
 		what string
@@ -119,7 +168,10 @@ func (c Config) Validate() error {
 		{c.Steps == 0 && c.Epochs == 0, "steps and epochs are both 0: set one"},
 		{!(c.LR > 0), fmt.Sprintf("lr %g: want > 0", c.LR)},
 		{c.MinLR < 0 || c.MinLR > c.LR, fmt.Sprintf("min_lr %g: want in [0, lr=%g]", c.MinLR, c.LR)},
+		{!(c.LRFloor >= 0 && c.LRFloor <= 1), fmt.Sprintf("lr_floor %g: want in [0, 1] (a fraction of lr)", c.LRFloor)},
 		{c.Warmup < 0, fmt.Sprintf("warmup %d: want >= 0", c.Warmup)},
+		{c.LRFrom < 0, fmt.Sprintf("lr_from %d: want >= 0", c.LRFrom)},
+		{c.LRTotal < 0, fmt.Sprintf("lr_total %d: want >= 0", c.LRTotal)},
 		{c.WeightDecay < 0, fmt.Sprintf("weight_decay %g: want >= 0", c.WeightDecay)},
 		{c.Beta1 < 0 || c.Beta1 >= 1, fmt.Sprintf("beta1 %g: want in [0, 1)", c.Beta1)},
 		{c.Beta2 < 0 || c.Beta2 >= 1, fmt.Sprintf("beta2 %g: want in [0, 1)", c.Beta2)},
@@ -197,17 +249,16 @@ func (r Rollout) Transitions(n int) []int {
 }
 
 // LoadConfigFile decodes a JSON file over base: fields absent from the
-// file keep base's values; unknown fields are an error.
+// file keep base's values; unknown fields and anything after the JSON
+// object are errors.
 func LoadConfigFile(path string, base Config) (Config, error) {
-	f, err := os.Open(path)
+	f, err := regfile.Open(path)
 	if err != nil {
 		return base, fmt.Errorf("train config: %w", err)
 	}
 	defer f.Close()
-	dec := json.NewDecoder(f)
-	dec.DisallowUnknownFields()
 	c := base
-	if err := dec.Decode(&c); err != nil {
+	if err := strictjson.Decode(f, &c); err != nil {
 		return base, fmt.Errorf("train config %s: %w", path, err)
 	}
 	return c, nil

@@ -25,6 +25,10 @@ func TestConfigValidate(t *testing.T) {
 		{"steps and epochs", func(c *Config) { c.Steps, c.Epochs = 0, 0 }},
 		{"lr", func(c *Config) { c.LR = 0 }},
 		{"min_lr", func(c *Config) { c.MinLR = 1 }},
+		{"schedule sampler", func(c *Config) { c.ScheduleSampler = "var" }},
+		{"lr_schedule", func(c *Config) { c.LRSchedule = "cosine" }},
+		{"lr_floor", func(c *Config) { c.LRFloor = 2 }},
+		{"lr_from", func(c *Config) { c.LRFrom = -1 }},
 		{"beta2", func(c *Config) { c.Beta2 = 1 }},
 		{"clip", func(c *Config) { c.Clip = -1 }},
 		{"log_every", func(c *Config) { c.LogEvery = 0 }},
@@ -36,6 +40,23 @@ func TestConfigValidate(t *testing.T) {
 			assert.ErrorContains(t, c.Validate(), tc.field)
 		})
 	}
+}
+
+// TestDefaultsAreTheAuthors pins the defaults that follow the authors'
+// released training: FlexVAR's sampler, the sampling teacher of their
+// runs, the lin0 shape with a floor of 0.1×.
+func TestDefaultsAreTheAuthors(t *testing.T) {
+	c := DefaultConfig()
+	assert.Equal(t, "flexvar", c.ScheduleSampler)
+	assert.Equal(t, TeacherSample, c.Teacher)
+	assert.Equal(t, float32(1.2), c.TeacherCFG)
+	assert.Equal(t, 900, c.TeacherTopK)
+	assert.Equal(t, float32(0.96), c.TeacherTopP)
+	assert.True(t, NewTeacher(c).Guided())
+	assert.Equal(t, LRFlexVAR, c.LRSchedule)
+	assert.Equal(t, 0.1, c.LRFloor)
+	c.TeacherCFG = 1
+	assert.False(t, NewTeacher(c).Guided(), "the authors guide only above 1")
 }
 
 func TestTotalSteps(t *testing.T) {

@@ -45,10 +45,22 @@ func newFakeNet(t testing.TB, dev tensor.Backend, classes, cvae, vocab int, seed
 }
 
 func (f *fakeNet) Forward(g *autograd.Graph, labels *tensor.Tensor, scales schedule.Schedule, inputs *autograd.Var) *autograd.Var {
+	return f.forward(g, labels, scales, inputs, false)
+}
+
+// ForwardStudent leaves the start vector out of the first scale.
+func (f *fakeNet) ForwardStudent(g *autograd.Graph, labels *tensor.Tensor, scales schedule.Schedule, inputs *autograd.Var) *autograd.Var {
+	return f.forward(g, labels, scales, inputs, true)
+}
+
+func (f *fakeNet) forward(g *autograd.Graph, labels *tensor.Tensor, scales schedule.Schedule, inputs *autograd.Var, student bool) *autograd.Var {
 	b := labels.Dim(0)
 	s0 := scales[0] * scales[0]
 	cls := g.Unsqueeze(f.cls.Forward(g, labels), 1) // [B,1,W]
-	first := g.Add(g.Expand(f.start, b, s0, f.width), cls)
+	first := g.Expand(cls, b, s0, f.width)
+	if !student {
+		first = g.Add(g.Expand(f.start, b, s0, f.width), cls)
+	}
 	parts := []*autograd.Var{first}
 	if inputs != nil {
 		parts = append(parts, g.Add(f.in.Forward(g, inputs), cls))

@@ -36,21 +36,28 @@ type Setup struct {
 	Largest int
 	Data    *data.Dataset
 	Dev     tensor.Backend
+	// Parallel, when set, trains data-parallel over several devices or
+	// processes.
+	Parallel *Parallel
 }
 
 // Trainer runs optimisation steps. Its state (weights, optimiser moments,
 // Step) is all a resumed run needs: batches, schedules and random draws
 // are functions of the seed and the step.
 type Trainer struct {
-	Cfg    Config
-	Obj    *Objective
-	Opt    *nn.AdamW
+	Cfg Config
+	Obj *Objective
+	Opt *nn.AdamW
+	// LR is the learning-rate schedule; step t of the run takes the rate
+	// of its step LRFrom+t (Config.Rates).
 	LR     nn.Schedule
+	LRFrom int
 	Step   int
 	Total  int
 	setup  Setup
 	params []nn.NamedParam
 	load   *loader
+	par    *parallelState // nil unless data-parallel
 }
 
 // StepResult is what one step reports (host scalars).
@@ -70,6 +77,8 @@ type StepResult struct {
 
 // NonFiniteError reports a step whose loss or gradient is not finite.
 type NonFiniteError struct {
+	// Step numbers the step from 1, as progress lines and checkpoints do:
+	// the step that would have completed Step steps.
 	Step   int
 	Tensor string // "loss_tf", "loss_csfl", ... or the parameter name
 }
@@ -91,6 +100,10 @@ func NewTrainer(s Setup) (*Trainer, error) {
 	if err != nil {
 		return nil, err
 	}
+	if n := len(s.Data.Classes); n > s.NullClass {
+		return nil, fmt.Errorf("trainer: the data %s has %d classes, the model %d: its class embedding has no row for labels %d to %d",
+			s.Data.Name, n, s.NullClass, s.NullClass, n-1)
+	}
 	ld, err := newLoader(s.Data, s.Cfg.Batch, s.Cfg.Seed)
 	if err != nil {
 		return nil, err
@@ -101,9 +114,19 @@ func NewTrainer(s Setup) (*Trainer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("trainer: %w", err)
 	}
-	total := s.Cfg.TotalSteps(s.Data.Len())
-	return &Trainer{Cfg: s.Cfg, Obj: obj, Opt: opt, Total: total, setup: s, params: params, load: ld,
-		LR: nn.Schedule{Peak: s.Cfg.LR, Floor: s.Cfg.MinLR, Warmup: min(s.Cfg.Warmup, total), Total: total, Kind: nn.DecayLinear}}, nil
+	total, err := runLength(s.Cfg, s.Data.Len())
+	if err != nil {
+		return nil, err
+	}
+	lr, from := s.Cfg.Rates(total)
+	t := &Trainer{Cfg: s.Cfg, Obj: obj, Opt: opt, Total: total, setup: s, params: params, load: ld,
+		LR: lr, LRFrom: from}
+	if s.Parallel != nil {
+		if err := t.joinParallel(s); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
 }
 
 // Params are the trained parameters.
@@ -118,6 +141,8 @@ func (t *Trainer) StepsPerEpoch() int { return t.load.stepsPerEpoch() }
 // batch builds step t's batch on the device, in the caller's scope.
 func (t *Trainer) batch(step int) (*Batch, int) {
 	x, labels, epoch := t.load.at(step)
+	global := len(labels)
+	x, labels, first := t.shard(x, labels)
 	ds := t.setup.Data
 	dev := t.setup.Dev
 	xt := tensor.FromSlice(dev, x, len(labels), ds.C, ds.H, ds.W)
@@ -126,38 +151,54 @@ func (t *Trainer) batch(step int) (*Batch, int) {
 		lf[i] = float32(l)
 	}
 	lt := tensor.FromSlice(dev, lf, len(labels))
-	dropped := t.setup.Net.DropLabels(lt, t.Cfg.Seed, t.RNGOffset())
-	scales := stepSchedule(t.Cfg.Schedule, t.setup.Largest, t.Cfg.Seed, step)
-	return NewBatch(t.setup.Tok, t.setup.Inputs, xt, dropped, scales), epoch
+	dropped := t.setup.Net.DropLabels(lt, t.Cfg.Seed, t.RNGOffset()+uint64(first))
+	scales := stepSchedule(t.Cfg, t.setup.Largest, step)
+	b := NewBatch(t.setup.Tok, t.setup.Inputs, xt, dropped, scales)
+	b.Classes = lt
+	b.Start, b.Global = first, global
+	return b, epoch
 }
 
 // TrainStep runs one optimisation step: forward, backward, one read of
 // the loss terms and the squared gradient norm, clipping and AdamW. A
 // non-finite loss or gradient returns a *NonFiniteError without updating
-// (or, with SkipNonFinite, skips the step and reports Skipped). What the
-// step makes is freed before it returns; the parameters, their moments
-// and no gradient remain.
+// (or, with SkipNonFinite, skips the step and reports Skipped).
+// Data-parallel, every local replica runs the step at once. What the step
+// makes is freed before it returns; the parameters, their moments and no
+// gradient remain.
 func (t *Trainer) TrainStep() (StepResult, error) {
+	if t.par != nil && len(t.par.peers) > 0 {
+		return t.stepReplicas()
+	}
+	return t.step()
+}
+
+// step is TrainStep on this trainer's own device.
+func (t *Trainer) step() (StepResult, error) {
 	start := time.Now()
 	t.setup.Net.SetTrain(true)
 	dev := t.setup.Dev
 	s := tensor.NewScope(dev) // the batch
 	defer s.Close()
 	b, epoch := t.batch(t.Step)
-	res := StepResult{Step: t.Step, Epoch: epoch, LR: t.LR.LR(t.Step)}
+	res := StepResult{Step: t.Step, Epoch: epoch, LR: t.LR.LR(t.LRFrom + t.Step)}
 
 	g := autograd.NewGraph(dev)
 	defer g.Close()
 	// Drop-path draws come from the step's own range too, so a resumed run
 	// continues the same stream.
 	if d, ok := t.setup.Net.(dropPathSeeker); ok {
-		d.SetDropPathOffset(t.RNGOffset() + dropPathOffset)
+		d.SetDropPathOffset(t.RNGOffset() + dropPathOffset + t.streamShift())
 	}
 	// The objective's own draws start after the label-dropout draws.
 	l := t.Obj.Loss(g, b, t.RNGOffset()+1<<24)
 	nn.ZeroGrads(t.params)
+	t.attach(g)
 	if err := g.Backward(l.Total); err != nil {
-		return res, fmt.Errorf("step %d: backward: %w", t.Step, err)
+		return res, fmt.Errorf("step %d: backward: %w", t.Step+1, err)
+	}
+	if err := t.syncGradients(); err != nil {
+		return res, fmt.Errorf("step %d: %w", t.Step, err)
 	}
 	res.Tokens = l.Tokens
 
@@ -177,8 +218,11 @@ func (t *Trainer) TrainStep() (StepResult, error) {
 	}
 	host, err := readScalars(vals)
 	g.Close() // the activations; the gradients stay with the parameters
+	if err == nil {
+		host, err = t.agree(host, &res)
+	}
 	if err != nil {
-		return res, fmt.Errorf("step %d: %w", t.Step, err)
+		return res, fmt.Errorf("step %d: %w", t.Step+1, err)
 	}
 	for i, name := range names {
 		v := float64(host[i])
@@ -197,10 +241,10 @@ func (t *Trainer) TrainStep() (StepResult, error) {
 	}
 	for i, name := range names {
 		if f := float64(host[i]); math.IsNaN(f) || math.IsInf(f, 0) {
-			if p := firstNonFinite(t.params); p != "" {
+			if p := nn.FirstNonFinite(t.params); p != "" {
 				name = p
 			}
-			nf := &NonFiniteError{Step: t.Step, Tensor: name}
+			nf := &NonFiniteError{Step: t.Step + 1, Tensor: name}
 			if !t.Cfg.SkipNonFinite {
 				nn.ZeroGrads(t.params)
 				return res, nf
@@ -216,7 +260,7 @@ func (t *Trainer) TrainStep() (StepResult, error) {
 		nn.ClipGradsTo(t.params, res.GradNorm, t.Cfg.Clip) // as torch.nn.utils.clip_grad_norm_
 	}
 	if err := t.Opt.UpdateLR(float32(res.LR)); err != nil {
-		return res, fmt.Errorf("step %d: %w", t.Step, err)
+		return res, fmt.Errorf("step %d: %w", t.Step+1, err)
 	}
 	nn.ZeroGrads(t.params)
 	t.Step++
@@ -235,34 +279,4 @@ func readScalars(ts []*tensor.Tensor) ([]float32, error) {
 		return nil, fmt.Errorf("read losses: %w", err)
 	}
 	return v, nil
-}
-
-// firstNonFinite names the first parameter (in Parameters order) whose
-// value, or else whose gradient, holds a NaN or an infinity ("" when none
-// does). It reads every parameter, so it only runs once a non-finite loss
-// or gradient norm has been seen.
-func firstNonFinite(params []nn.NamedParam) string {
-	bad := func(t *tensor.Tensor) bool {
-		d, err := t.Read()
-		if err != nil {
-			return true
-		}
-		for _, v := range d {
-			if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
-				return true
-			}
-		}
-		return false
-	}
-	for _, p := range params {
-		if bad(p.Var.Value) {
-			return "parameter " + p.Name
-		}
-	}
-	for _, p := range params {
-		if p.Var.Grad != nil && bad(p.Var.Grad) {
-			return "gradient of " + p.Name
-		}
-	}
-	return ""
 }

@@ -4,24 +4,24 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
-
-	"sargo/internal/atomicfile"
 )
 
 // Metric is one line of metrics.jsonl, written every LogEvery steps.
-// Losses are averaged over the steps since the previous line.
+// Losses are averaged over the steps since the previous line that were
+// not skipped (SkipNonFinite); Skipped counts those that were. When every
+// step since the previous line was skipped, the line has no loss and no
+// gradient norm (nil), rather than a loss of 0.
 type Metric struct {
 	Step       int      `json:"step"`
 	Epoch      int      `json:"epoch"`
-	Loss       float64  `json:"loss"`
+	Loss       *float64 `json:"loss,omitempty"`
 	LossTF     *float64 `json:"loss_tf,omitempty"`
 	LossSF     *float64 `json:"loss_sf,omitempty"`
 	LossCSFL   *float64 `json:"loss_csfl,omitempty"`
 	LR         float64  `json:"lr"`
-	GradNorm   float64  `json:"grad_norm"`
+	GradNorm   *float64 `json:"grad_norm,omitempty"`
 	TokensPerS float64  `json:"tokens_per_s"`
 	Seconds    float64  `json:"seconds"`
 	Skipped    int      `json:"skipped,omitempty"`
@@ -68,8 +68,8 @@ func (m *meter) flush(last StepResult, total float64) Metric {
 		out.TokensPerS = float64(m.tokens) / m.seconds
 	}
 	if n := float64(m.n); n > 0 {
-		out.Loss, out.GradNorm = m.loss/n, m.grad/n
 		ptr := func(v float64) *float64 { return &v }
+		out.Loss, out.GradNorm = ptr(m.loss/n), ptr(m.grad/n)
 		if m.hasTF {
 			out.LossTF = ptr(m.tf / n)
 		}
@@ -104,25 +104,4 @@ func ReadMetrics(path string) ([]Metric, error) {
 		out = append(out, m)
 	}
 	return out, sc.Err()
-}
-
-// truncateMetrics keeps the lines of path up to step (inclusive), so a
-// resumed run does not repeat the lines written after its checkpoint.
-func truncateMetrics(path string, step int) error {
-	ms, err := ReadMetrics(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	var b bytes.Buffer
-	for _, m := range ms {
-		if m.Step <= step {
-			line, _ := json.Marshal(m)
-			b.Write(append(line, '\n'))
-		}
-	}
-	// Atomic, so that a crash while resuming cannot lose the lines kept.
-	return atomicfile.WriteFile(path, b.Bytes())
 }

@@ -15,6 +15,10 @@ type Network interface {
 	// later scales' input features token-major (nil for one scale).
 	// It returns logits [B, L, V].
 	Forward(g *autograd.Graph, labels *tensor.Tensor, scales schedule.Schedule, inputs *autograd.Var) *autograd.Var
+	// ForwardStudent is Forward for SAR's student-forcing pass: the first
+	// scale's positions hold the class embedding without the learned
+	// start vector (FlexVAR's forward with student_forcing=True).
+	ForwardStudent(g *autograd.Graph, labels *tensor.Tensor, scales schedule.Schedule, inputs *autograd.Var) *autograd.Var
 	// Parameters lists the trainable parameters with their NoDecay flags.
 	Parameters() []nn.NamedParam
 	// SetTrain switches between training and inference behaviour.

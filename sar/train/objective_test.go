@@ -133,7 +133,7 @@ func TestCSFLGradientFlowsOnlyThroughPass2(t *testing.T) {
 			}
 			// Pass 2 alone, on the recorded SSR inputs and teacher targets as constants.
 			pass2 := grads(t, params, func(g *autograd.Graph) *autograd.Var {
-				z := s.Net.Forward(g, b.Labels, tr.Plan.Scales, autograd.Const(tr.Inputs))
+				z := s.Net.ForwardStudent(g, b.Labels, tr.Plan.Scales, autograd.Const(tr.Inputs))
 				return g.CrossEntropy(g.Narrow(z, 1, tr.Plan.Offset, tr.Plan.Tokens), tr.Targets, autograd.DefaultCEOptions())
 			})
 			for name := range tf {
@@ -149,9 +149,64 @@ func TestCSFLGradientFlowsOnlyThroughPass2(t *testing.T) {
 	}
 }
 
+// studentLabels records the labels of every student-forcing pass.
+type studentLabels struct {
+	*fakeNet
+	seen []*tensor.Tensor
+}
+
+func (r *studentLabels) ForwardStudent(g *autograd.Graph, labels *tensor.Tensor, scales schedule.Schedule, inputs *autograd.Var) *autograd.Var {
+	r.seen = append(r.seen, labels.Clone())
+	return r.fakeNet.ForwardStudent(g, labels, scales, inputs)
+}
+
+// TestPass2RedropsLabels checks that SAR's pass 2 draws its own condition
+// dropout from the labels before dropout, as the authors' model does in
+// every forward, and not pass 1's dropped labels.
+func TestPass2RedropsLabels(t *testing.T) {
+	s, o := sarSetup(t, "last", 1, TeacherArgmax)
+	rec := &studentLabels{fakeNet: s.Net.(*fakeNet)}
+	o.Net = rec
+	const n = 32
+	sc := tensor.NewScope(s.Dev)
+	defer sc.Close()
+	b := fakeBatch(t, s, n, testScales)
+	classes := b.Labels.Clone()
+	b.Labels = rec.DropLabels(classes, o.Seed, 0)
+	b.Classes = classes
+	const offset = 1000
+	g := autograd.NewGraph(s.Dev) // owns the labels pass 2 saw
+	o.sar(g, b, offset)
+	require.Len(t, rec.seen, 1)
+	want := rec.DropLabels(classes, o.Seed, offset+pass2LabelOffset)
+	assert.Equal(t, want.Data(), rec.seen[0].Data())
+	null := float32(s.NullClass)
+	same, dropped := 0, 0
+	for i, v := range rec.seen[0].Data() {
+		if v == b.Labels.Data()[i] {
+			same++
+		}
+		if v == null {
+			dropped++
+		}
+		assert.True(t, v == null || v == classes.Data()[i], "label %d is its class or the null class", i)
+	}
+	assert.Less(t, same, n, "pass 2 draws its dropout independently of pass 1")
+	assert.Positive(t, dropped)
+	g.Close()
+
+	// Without the labels before dropout, both passes share the labels.
+	rec.seen = nil
+	b.Classes = nil
+	g = autograd.NewGraph(s.Dev)
+	defer g.Close()
+	o.sar(g, b, offset)
+	assert.Equal(t, b.Labels.Data(), rec.seen[0].Data())
+}
+
 func TestTeacherSampleWithCFG(t *testing.T) {
 	s, o := sarSetup(t, "last", 0.5, TeacherSample)
-	require.True(t, o.Teacher.guided())
+	require.True(t, o.Teacher.Guided())
 	b := fakeBatch(t, s, 4, testScales)
 	l1, tr1 := o.sar(newGraph(t, s.Dev), b, 10)
 	l2, tr2 := o.sar(newGraph(t, s.Dev), b, 10)
@@ -170,7 +225,7 @@ func TestTeacherSampleWithCFG(t *testing.T) {
 // per scale over the prefix, its last scale trained against ground truth.
 func TestStudentForcingMatchesProgressive(t *testing.T) {
 	cfg := DefaultConfig()
-	cfg.Method = MethodSF
+	cfg.Method, cfg.Teacher = MethodSF, TeacherArgmax
 	s := fakeSetup(t, cfg)
 	o, err := NewObjective(cfg, s.Net, s.Tok, s.NullClass)
 	require.NoError(t, err)

@@ -64,7 +64,13 @@ func (p *progress) log(m Metric) {
 		return
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "step %d/%d epoch %d loss %.4f", m.Step, p.total, m.Epoch, m.Loss)
+	fmt.Fprintf(&b, "step %d/%d epoch %d", m.Step, p.total, m.Epoch)
+	if m.Loss == nil {
+		fmt.Fprintf(&b, " skipped %d: no finite step since the last line", m.Skipped)
+		fmt.Fprintln(p.w, b.String())
+		return
+	}
+	fmt.Fprintf(&b, " loss %.4f", *m.Loss)
 	if m.LossTF != nil {
 		fmt.Fprintf(&b, " tf %.4f", *m.LossTF)
 	}
@@ -74,7 +80,7 @@ func (p *progress) log(m Metric) {
 	if m.LossCSFL != nil {
 		fmt.Fprintf(&b, " csfl %.4f", *m.LossCSFL)
 	}
-	fmt.Fprintf(&b, " lr %.3g grad %.3f %.0f tok/s ETA %s", m.LR, m.GradNorm, m.TokensPerS, p.eta(m.Step).Round(time.Second))
+	fmt.Fprintf(&b, " lr %.3g grad %.3f %.0f tok/s ETA %s", m.LR, *m.GradNorm, m.TokensPerS, p.eta(m.Step).Round(time.Second))
 	if m.Skipped > 0 {
 		fmt.Fprintf(&b, " skipped %d", m.Skipped)
 	}

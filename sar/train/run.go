@@ -8,11 +8,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
 	"time"
 
 	"sargo/internal/atomicfile"
+	"sargo/internal/rundir"
 	"sargo/nn"
 	"sargo/tensor"
 )
@@ -29,12 +28,20 @@ const (
 
 // RunInfo is run.json: what started the run.
 type RunInfo struct {
-	Method    string    `json:"method"`
-	Tokenizer string    `json:"tokenizer"`
-	Init      string    `json:"init,omitempty"`
-	Started   time.Time `json:"started"`
-	Resumed   []resumed `json:"resumed,omitempty"`
-	Command   []string  `json:"command,omitempty"`
+	Method string `json:"method"`
+	// Tokenizer is the tokenizer checkpoint. Callers give it as a path
+	// usable from the working directory; Run writes it relative to the
+	// run directory (absolute when it cannot be made relative), so that
+	// the run directory can be used from anywhere.
+	Tokenizer string `json:"tokenizer"`
+	// TokenizerFingerprint is tokenizer.VQ.Fingerprint of the tokenizer's
+	// weights. When set, Run records it in every checkpoint, and refuses
+	// to resume or initialise from a checkpoint that records another.
+	TokenizerFingerprint string    `json:"tokenizer_fingerprint,omitempty"`
+	Init                 string    `json:"init,omitempty"`
+	Started              time.Time `json:"started"`
+	Resumed              []resumed `json:"resumed,omitempty"`
+	Command              []string  `json:"command,omitempty"`
 	// Extra holds caller-defined facts (preset name, model config, ...).
 	Extra map[string]any `json:"extra,omitempty"`
 }
@@ -65,7 +72,14 @@ type RunOptions struct {
 	// Until stops the run after this step (0 runs to the end), saving a
 	// checkpoint, as an interruption would.
 	Until int
+	// MaxSkipped is the largest share of the steps of this invocation that
+	// SkipNonFinite may skip: one more skip stops the run with a
+	// *SkippedError (0 means DefaultMaxSkipped; 1 never stops).
+	MaxSkipped float64
 }
+
+// DefaultMaxSkipped is RunOptions.MaxSkipped's default: 10% of the steps.
+const DefaultMaxSkipped = 0.1
 
 // Summary is what a finished (or stopped) run reports.
 type Summary struct {
@@ -78,19 +92,45 @@ type Summary struct {
 	Seconds    float64
 }
 
-// Run trains in the run directory o.Out: it writes config.json and
+// Run trains in the run directory o.Out: it locks the directory (a second
+// process on it fails at once, naming the holder), removes temporary
+// files that interrupted writes left there, writes config.json and
 // run.json, appends to metrics.jsonl every LogEvery steps, saves the
-// latest checkpoint (and a numbered copy) every SaveEvery steps and at the
-// end, and sample grids every SampleEvery steps. A non-finite loss or
-// gradient stops it with a *NonFiniteError naming the step and tensor,
-// leaving the last good checkpoint in place (unless SkipNonFinite). A
-// cancelled ctx saves a checkpoint and returns ctx's error.
+// latest checkpoint (and a numbered copy) every SaveEvery steps and at
+// the end, and sample grids every SampleEvery steps. Every checkpoint
+// records the training configuration and, when o.Info names one, the
+// tokenizer's fingerprint. A non-finite loss or gradient stops it with a
+// *NonFiniteError naming the step and tensor, leaving the last good
+// checkpoint in place (unless SkipNonFinite; then skipping more than
+// o.MaxSkipped of the steps stops it with a *SkippedError). A cancelled
+// ctx saves a checkpoint and returns an error wrapping ctx's cause.
 func Run(ctx context.Context, s Setup, o RunOptions) (Summary, error) {
 	sum := Summary{Dir: o.Out}
-	if o.Out == "" {
-		return sum, errors.New("run: no output directory")
+	ckpt := filepath.Join(o.Out, CheckpointFile)
+	if err := checkRunDir(o, ckpt); err != nil {
+		return sum, err
 	}
-	for _, d := range []string{o.Out, filepath.Join(o.Out, CheckpointDir), filepath.Join(o.Out, SampleDir)} {
+	if !s.Parallel.lead() {
+		return follow(ctx, s, o)
+	}
+	ref := tokenizerRef(o.Info)
+	if o.Init != "" && !o.Resume {
+		if err := checkInit(o.Init, ref, s.Cfg); err != nil {
+			return sum, err
+		}
+	}
+	if err := os.MkdirAll(o.Out, 0o755); err != nil {
+		return sum, fmt.Errorf("run: %w", err)
+	}
+	lock, err := rundir.Acquire(o.Out)
+	if err != nil {
+		return sum, fmt.Errorf("run: %w", err)
+	}
+	defer lock.Release()
+	if err := cleanRunDir(o.Out, o.Log); err != nil {
+		return sum, fmt.Errorf("run: %w", err)
+	}
+	for _, d := range []string{filepath.Join(o.Out, CheckpointDir), filepath.Join(o.Out, SampleDir)} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return sum, fmt.Errorf("run: %w", err)
 		}
@@ -101,14 +141,26 @@ func Run(ctx context.Context, s Setup, o RunOptions) (Summary, error) {
 	if err != nil {
 		return sum, err
 	}
+	defer tr.releaseParallel()
 	cfgJSON, err := json.MarshalIndent(s.Cfg, "", "  ")
 	if err != nil {
 		return sum, fmt.Errorf("run: encode config: %w", err)
 	}
-	ckpt := filepath.Join(o.Out, CheckpointFile)
 	info := o.Info
 	info.Method, info.Init = s.Cfg.Method, o.Init
-	if err := prepareRun(o, tr, ckpt, &info); err != nil {
+	info.Tokenizer = relativeTo(o.Out, info.Tokenizer)
+	ckptConfig, err := withTokenizer(s.Cfg, ref)
+	if err != nil {
+		return sum, fmt.Errorf("run: encode config: %w", err)
+	}
+	if err := prepareRun(o, tr, ckpt, ref, &info); err != nil {
+		return sum, err
+	}
+	lastGood := -1 // step of the last checkpoint written or resumed from
+	if o.Resume {
+		lastGood = tr.Step
+	}
+	if err := tr.broadcastState(); err != nil {
 		return sum, err
 	}
 	if err := atomicfile.WriteFile(filepath.Join(o.Out, ConfigFile), append(cfgJSON, '\n')); err != nil {
@@ -119,7 +171,7 @@ func Run(ctx context.Context, s Setup, o RunOptions) (Summary, error) {
 		return sum, fmt.Errorf("run: %w", err)
 	}
 	mpath := filepath.Join(o.Out, MetricsFile)
-	if err := truncateMetrics(mpath, tr.Step); err != nil {
+	if err := truncateMetrics(mpath, tr.Step, o.Log); err != nil {
 		return sum, fmt.Errorf("run: %w", err)
 	}
 	mf, err := os.OpenFile(mpath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
@@ -129,11 +181,12 @@ func Run(ctx context.Context, s Setup, o RunOptions) (Summary, error) {
 	defer mf.Close()
 
 	save := func() error {
-		st := &nn.TrainState{Step: tr.Step, RNGOffset: tr.RNGOffset(), Config: cfgJSON, Optimizer: tr.Opt}
+		st := &nn.TrainState{Step: tr.Step, RNGOffset: tr.RNGOffset(), Config: ckptConfig, Optimizer: tr.Opt}
 		if err := s.Net.Save(ckpt, st); err != nil {
 			return fmt.Errorf("run: save checkpoint at step %d: %w", tr.Step, err)
 		}
 		sum.Checkpoint = ckpt
+		lastGood = tr.Step
 		return nil
 	}
 	sample := func(name string) error {
@@ -148,37 +201,64 @@ func Run(ctx context.Context, s Setup, o RunOptions) (Summary, error) {
 		sum.Samples = append(sum.Samples, p)
 		return nil
 	}
+	lastGoodNote := func() string {
+		if lastGood < 0 {
+			return "no checkpoint was written (save_every sets how often one is)"
+		}
+		return fmt.Sprintf("the last good checkpoint is %s (step %d)", ckpt, lastGood)
+	}
 
 	until := tr.Total
 	if o.Until > 0 && o.Until < until {
 		until = o.Until
 	}
+	maxSkipped := o.MaxSkipped
+	if maxSkipped <= 0 {
+		maxSkipped = DefaultMaxSkipped
+	}
+	first, skipped := tr.Step, 0
 	sum.Total = tr.Total
 	prog := newProgress(o.Log, o.Terminal, tr.Step, tr.Total)
 	prog.note("%s training: steps %d to %d of %d, batch %d, %d steps per epoch, run directory %s",
-		s.Cfg.Method, tr.Step, until, tr.Total, s.Cfg.Batch, tr.StepsPerEpoch(), o.Out)
+		s.Cfg.Method, tr.Step+1, until, tr.Total, s.Cfg.Batch, tr.StepsPerEpoch(), o.Out)
+	if note := tr.parallelNote(); note != "" {
+		prog.note("%s", note)
+	}
 	start := time.Now()
 	var m meter
 	for tr.Step < until {
-		if err := ctx.Err(); err != nil {
-			if serr := save(); serr != nil {
-				return sum, errors.Join(err, serr)
+		sum.Step = tr.Step
+		if err := tr.interrupted(ctx); err != nil {
+			cause := err
+			if c := context.Cause(ctx); c != nil {
+				cause = c
+				if errors.Is(err, ErrStopped) {
+					cause = fmt.Errorf("%w: %w", ErrStopped, c)
+				}
 			}
-			prog.note("interrupted at step %d; checkpoint %s", tr.Step, ckpt)
-			sum.Step = tr.Step
-			return sum, err
+			if serr := save(); serr != nil {
+				return sum, errors.Join(cause, serr)
+			}
+			prog.note("interrupted (%v) at step %d; checkpoint %s", cause, tr.Step, ckpt)
+			return sum, fmt.Errorf("run: stopped at step %d: %w", tr.Step, cause)
 		}
 		res, err := tr.TrainStep()
 		if err != nil {
 			var nf *NonFiniteError
 			if errors.As(err, &nf) {
-				prog.note("stopped: %v; the last good checkpoint is %s", nf, ckpt)
+				prog.note("stopped: %v; %s", nf, lastGoodNote())
 			}
-			sum.Step = tr.Step
 			return sum, err
 		}
 		if res.Skipped {
-			prog.note("step %d skipped: non-finite loss or gradient", res.Step)
+			skipped++
+			prog.note("step %d skipped: non-finite loss or gradient (%d skipped of %d steps so far)", res.Step+1, skipped, tr.Step-first)
+			if float64(skipped) > maxSkipped*float64(until-first) {
+				serr := &SkippedError{Skipped: skipped, Steps: until - first, MaxShare: maxSkipped}
+				prog.note("stopped: %v; %s", serr, lastGoodNote())
+				sum.Step = tr.Step
+				return sum, serr
+			}
 		}
 		m.add(res, s.Cfg.Method)
 		prog.step(tr.Step, res)
@@ -196,7 +276,7 @@ func Run(ctx context.Context, s Setup, o RunOptions) (Summary, error) {
 			if err := save(); err != nil {
 				return sum, err
 			}
-			st := &nn.TrainState{Step: tr.Step, RNGOffset: tr.RNGOffset(), Config: cfgJSON, Optimizer: tr.Opt}
+			st := &nn.TrainState{Step: tr.Step, RNGOffset: tr.RNGOffset(), Config: ckptConfig, Optimizer: tr.Opt}
 			numbered := filepath.Join(o.Out, CheckpointDir, fmt.Sprintf("step_%06d.safetensors", done))
 			if err := s.Net.Save(numbered, st); err != nil {
 				return sum, fmt.Errorf("run: save checkpoint at step %d: %w", done, err)
@@ -208,58 +288,59 @@ func Run(ctx context.Context, s Setup, o RunOptions) (Summary, error) {
 			}
 		}
 	}
+	sum.Step = tr.Step
 	if err := save(); err != nil {
 		return sum, err
 	}
 	if err := sample(fmt.Sprintf("step_%06d.png", tr.Step)); err != nil {
 		return sum, err
 	}
-	sum.Step = tr.Step
 	sum.Seconds = time.Since(start).Seconds()
 	prog.note("done: step %d, checkpoint %s", tr.Step, ckpt)
 	return sum, nil
 }
 
-// sameRun checks that cfg continues the run configured in path: only the
-// logging, saving, sampling and non-finite-handling fields may change.
-func sameRun(path string, cfg Config) error {
-	prev, err := LoadConfigFile(path, Config{})
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
+// checkInit refuses an initial checkpoint trained with another tokenizer.
+func checkInit(path string, ref TokenizerRef, cfg Config) error {
+	meta, err := ReadCheckpointMeta(path, cfg)
 	if err != nil {
-		return err
+		return fmt.Errorf("init weights: %w", err)
 	}
-	prev.LogEvery, prev.SaveEvery, prev.SampleEvery, prev.SkipNonFinite = cfg.LogEvery, cfg.SaveEvery, cfg.SampleEvery, cfg.SkipNonFinite
-	a, _ := json.Marshal(prev)
-	b, _ := json.Marshal(cfg)
-	var ma, mb map[string]any
-	_ = json.Unmarshal(a, &ma)
-	_ = json.Unmarshal(b, &mb)
-	var diff []string
-	for k, v := range ma {
-		if fmt.Sprint(v) != fmt.Sprint(mb[k]) {
-			diff = append(diff, fmt.Sprintf("%s: stored %v, given %v", k, v, mb[k]))
-		}
-	}
-	if len(diff) > 0 {
-		sort.Strings(diff)
-		return fmt.Errorf("the configuration differs from %s (%s); resume with the stored values", path, strings.Join(diff, "; "))
+	if err := meta.CheckTokenizer(path, ref.Path, ref.Fingerprint); err != nil {
+		return fmt.Errorf("init weights: %w", err)
 	}
 	return nil
 }
 
-// prepareRun restores a resumed run or loads initial weights, and refuses
-// to overwrite an existing run by accident.
-func prepareRun(o RunOptions, tr *Trainer, ckpt string, info *RunInfo) error {
-	_, statErr := os.Stat(ckpt)
-	exists := statErr == nil
-	switch {
-	case o.Resume:
-		if !exists {
-			return fmt.Errorf("resume: no checkpoint %s", ckpt)
+// SkippedError stops a run with SkipNonFinite that skipped more than the
+// allowed share of its steps: it is diverging, not hitting a rare bad
+// batch.
+type SkippedError struct {
+	Skipped, Steps int
+	MaxShare       float64
+}
+
+func (e *SkippedError) Error() string {
+	return fmt.Sprintf("skipped %d non-finite steps, more than %g%% of the %d steps of this run: training diverges (lower the learning rate, or raise the allowed share)",
+		e.Skipped, 100*e.MaxShare, e.Steps)
+}
+
+// prepareRun restores a resumed run or loads initial weights, refusing
+// to overwrite an existing run by accident and a checkpoint trained with
+// another tokenizer. It runs under the run directory's lock.
+func prepareRun(o RunOptions, tr *Trainer, ckpt string, ref TokenizerRef, info *RunInfo) error {
+	if err := checkRunDir(o, ckpt); err != nil {
+		return err
+	}
+	if o.Resume {
+		meta, err := ReadCheckpointMeta(ckpt, tr.Cfg)
+		if err != nil {
+			return fmt.Errorf("resume: %w", err)
 		}
-		if err := sameRun(filepath.Join(o.Out, ConfigFile), tr.Cfg); err != nil {
+		if err := meta.CheckTokenizer(ckpt, ref.Path, ref.Fingerprint); err != nil {
+			return fmt.Errorf("resume: %w", err)
+		}
+		if err := sameRun(o.Out, ckpt, meta, tr.Cfg); err != nil {
 			return fmt.Errorf("resume: %w", err)
 		}
 		st := nn.TrainState{Optimizer: tr.Opt}
@@ -275,8 +356,6 @@ func prepareRun(o RunOptions, tr *Trainer, ckpt string, info *RunInfo) error {
 			}
 		}
 		return nil
-	case exists:
-		return fmt.Errorf("run directory %s already holds %s: pass --resume to continue it or choose another --out", o.Out, CheckpointFile)
 	}
 	info.Started = time.Now().UTC()
 	if o.Init != "" {

@@ -89,7 +89,7 @@ func TestResumeIsExact(t *testing.T) {
 	changed := runConfig(n)
 	changed.Sigma = 0.1
 	_, err = Run(ctx, fakeSetup(t, changed), RunOptions{Out: halves, Resume: true})
-	assert.ErrorContains(t, err, "sigma: stored 0.5, given 0.1")
+	assert.ErrorContains(t, err, "sigma: checkpoint 0.5, given 0.1")
 	relogged := runConfig(n)
 	relogged.LogEvery = 1
 	_, err = Run(ctx, fakeSetup(t, relogged), RunOptions{Out: halves, Resume: true})
@@ -155,7 +155,7 @@ func TestNonFiniteStopsOrSkips(t *testing.T) {
 		_, err = tr.TrainStep()
 		var nf *NonFiniteError
 		require.True(t, errors.As(err, &nf), "got %v", err)
-		assert.Equal(t, 0, nf.Step)
+		assert.Equal(t, 1, nf.Step, "steps are numbered from 1, as progress lines number them")
 		assert.Equal(t, "parameter in.weight", nf.Tensor)
 		assert.Equal(t, 0, tr.Step, "no step is taken")
 	})
@@ -165,11 +165,17 @@ func TestNonFiniteStopsOrSkips(t *testing.T) {
 		cfg.SaveEvery = 2
 		s := fakeSetup(t, cfg)
 		s.Net.(*fakeNet).poisonAt = 3
-		sum, err := Run(context.Background(), s, RunOptions{Out: dir})
+		var log bytes.Buffer
+		sum, err := Run(context.Background(), s, RunOptions{Out: dir, Log: &log})
 		var nf *NonFiniteError
 		require.True(t, errors.As(err, &nf), "got %v", err)
-		assert.Equal(t, "step 3: non-finite value in parameter in.weight", err.Error())
+		// Three steps complete (the progress line says 3/6); the fourth
+		// fails, and the message numbers it as the progress lines would.
+		assert.Equal(t, "step 4: non-finite value in parameter in.weight", err.Error())
 		assert.Equal(t, 3, sum.Step)
+		assert.Contains(t, log.String(), "step 2/6 ")
+		assert.Contains(t, log.String(), "stopped: step 4: non-finite value in parameter in.weight; the last good checkpoint is "+
+			filepath.Join(dir, CheckpointFile)+" (step 2)")
 		assert.Equal(t, weights(t, filepath.Join(dir, CheckpointDir, "step_000002.safetensors")),
 			weights(t, filepath.Join(dir, CheckpointFile)), "model.safetensors is the step-2 checkpoint")
 	})

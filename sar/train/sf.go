@@ -24,7 +24,7 @@ func (o *Objective) studentForcing(g *autograd.Graph, b *Batch, offset uint64) L
 		return o.teacherForcing(g, b)
 	}
 	labels := b.Labels
-	if o.Teacher.guided() {
+	if o.Teacher.Guided() {
 		labels, _ = o.doubled(b.Labels, nil)
 	}
 	bs := b.Size()
@@ -38,17 +38,17 @@ func (o *Objective) studentForcing(g *autograd.Graph, b *Batch, offset uint64) L
 		var in *tensor.Tensor
 		if k > 0 {
 			in = tensor.Concat(1, parts...)
-			if o.Teacher.guided() {
+			if o.Teacher.Guided() {
 				in = tensor.Concat(0, in, in)
 			}
 		}
 		logits := o.Net.Forward(nil, labels, prefix, constOrNil(in)).Value
 		cur := logits.Narrow(1, offs[k], b.Scales[k]*b.Scales[k])
 		cond, uncond := cur.Narrow(0, 0, bs), (*tensor.Tensor)(nil)
-		if o.Teacher.guided() {
+		if o.Teacher.Guided() {
 			uncond = cur.Narrow(0, bs, bs)
 		}
-		ids := o.Teacher.ids(cond, uncond, k, n, offset+uint64(offs[k]*bs))
+		ids := o.Teacher.IDs(cond, uncond, k, n, offset+b.drawOffset(offs[k], b.Scales[k]*b.Scales[k]))
 		part := upsampleTokens(o.Tok.Embed(ids, b.Scales[k]), b.Scales[k+1])
 		s.Keep(part)
 		s.Close()

@@ -30,11 +30,13 @@ type Objective struct {
 	Method  string
 	Sigma   float32
 	Rollout Rollout
-	Teacher teacher
+	Teacher Teacher
 	// NullClass is the label of the unconditional (null) class.
 	NullClass int
-	Net       Network
-	Tok       Tokenizer
+	// Seed keys the condition dropout of SAR's pass 2.
+	Seed uint64
+	Net  Network
+	Tok  Tokenizer
 }
 
 // NewObjective checks cfg and binds it to a network and tokenizer.
@@ -46,8 +48,8 @@ func NewObjective(cfg Config, net Network, tok Tokenizer, nullClass int) (*Objec
 	if nullClass <= 0 {
 		return nil, fmt.Errorf("objective: null class %d: want the number of classes (> 0)", nullClass)
 	}
-	return &Objective{Method: cfg.Method, Sigma: cfg.Sigma, Rollout: r, Teacher: newTeacher(cfg),
-		NullClass: nullClass, Net: net, Tok: tok}, nil
+	return &Objective{Method: cfg.Method, Sigma: cfg.Sigma, Rollout: r, Teacher: NewTeacher(cfg),
+		NullClass: nullClass, Seed: cfg.Seed, Net: net, Tok: tok}, nil
 }
 
 // Loss builds the method's objective on g, which owns everything it

@@ -4,10 +4,11 @@ import (
 	"sargo/tensor"
 )
 
-// teacher turns logits of one scale into token ids without gradient:
+// Teacher turns logits of one scale into token ids without gradient:
 // argmax, or classifier-free guidance followed by top-k / top-p sampling
-// as the authors' trainer does.
-type teacher struct {
+// as the authors' trainer does. SAR's teacher, naive student forcing's
+// own predictions and the exposure-bias measure of package eval use it.
+type Teacher struct {
 	sample bool
 	cfg    float32
 	topK   int
@@ -15,26 +16,28 @@ type teacher struct {
 	seed   uint64
 }
 
-func newTeacher(c Config) teacher {
-	return teacher{sample: c.Teacher == TeacherSample, cfg: c.TeacherCFG, topK: c.TeacherTopK, topP: c.TeacherTopP, seed: c.Seed}
+// NewTeacher is the teacher of a configuration: Teacher, TeacherCFG,
+// TeacherTopK, TeacherTopP and Seed.
+func NewTeacher(c Config) Teacher {
+	return Teacher{sample: c.Teacher == TeacherSample, cfg: c.TeacherCFG, topK: c.TeacherTopK, topP: c.TeacherTopP, seed: c.Seed}
 }
 
-// guided reports whether the teacher needs unconditional logits: it
-// samples with a positive CFG scale. (The authors' trainer enables CFG
-// only for a scale above 1; here any positive scale does.)
-func (t teacher) guided() bool { return t.sample && t.cfg > 0 }
+// Guided reports whether the teacher needs unconditional logits: it
+// samples with a CFG scale above 1, the authors' condition
+// (use_cfg = sf_cfg_scale > 1.0 and sf_use_sampling).
+func (t Teacher) Guided() bool { return t.sample && t.cfg > 1 }
 
-// ids returns [B, s²] token ids for scale i of n from cond [B, s², V]
-// (and uncond of the same shape when guided). Sampling mixes
+// IDs returns [B, s²] token ids for scale i of n from cond [B, s², V]
+// (and uncond of the same shape when Guided). Sampling mixes
 // (1+w)·cond − w·uncond with w = cfg·(1 + i/(n−1))/2, the authors'
 // training-time ramp (from cfg/2 at the first scale to cfg at the last),
 // clamps top-k to the vocabulary and draws with Philox(seed, offset+row).
-func (t teacher) ids(cond, uncond *tensor.Tensor, i, n int, offset uint64) *tensor.Tensor {
+func (t Teacher) IDs(cond, uncond *tensor.Tensor, i, n int, offset uint64) *tensor.Tensor {
 	if !t.sample {
 		return tensor.Argmax(cond, -1, false)
 	}
 	logits := cond
-	if t.guided() && uncond != nil {
+	if t.Guided() && uncond != nil {
 		ratio := float32(0)
 		if n > 1 {
 			ratio = float32(i) / float32(n-1)

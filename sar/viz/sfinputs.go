@@ -120,7 +120,8 @@ func SFInputs(path string, m *sar.Model, vq *tokenizer.VQ, x *tensor.Tensor, lab
 }
 
 // rollSSR runs SAR's student pass over [s_0] + the column scales with
-// inputs up(f̂^T_{j−1}).
+// inputs up(f̂^T_{j−1}), its first token the class embedding alone as in
+// training (sar.Model.ForwardStudent).
 func rollSSR(m *sar.Model, vq *tokenizer.VQ, lab *tensor.Tensor, sc schedule.Schedule, cols []int, teacher map[int]*tensor.Tensor) *sfTrace {
 	tr := &sfTrace{}
 	plan := schedule.Schedule{sc[0]}
@@ -130,7 +131,7 @@ func rollSSR(m *sar.Model, vq *tokenizer.VQ, lab *tensor.Tensor, sc schedule.Sch
 		tr.inputs = append(tr.inputs, upLatent(teacher[j-1], sc[j]))
 		toks = append(toks, sar.UpsampleTokens(teacher[j-1], sc[j]))
 	}
-	logits := m.Forward(nil, lab, plan, autograd.Const(tensor.Concat(1, toks...))).Value
+	logits := m.ForwardStudent(nil, lab, plan, autograd.Const(tensor.Concat(1, toks...))).Value
 	for k := range cols {
 		tr.preds = append(tr.preds, vq.Embed(predIDs(logits, plan, k+1), plan[k+1]))
 	}

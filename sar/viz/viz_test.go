@@ -32,6 +32,19 @@ func TestPlots(t *testing.T) {
 			return Tradeoff(p, "t", []Bubble{{"TF", 100, 20, 1e6}, {"SAR", 100, 15, 1e6}, {"small", 300, 30, 2e5}}, 6, 4)
 		}, ""},
 		{"tradeoff without models", func(p string) error { return Tradeoff(p, "t", nil, 6, 4) }, "no models"},
+		{"exposure", func(p string) error {
+			sc := []int{1, 2, 3, 4, 5, 6, 8}
+			return Exposure(p, "t", []ExposureSeries{
+				{Name: "TF", Scales: sc, GapSSR: []float64{0, .1, .12, .15, .2, .22, .3}, GapChained: []float64{0, .1, .2, .3, .4, .5, .6},
+					SESSR: []float64{0, .01, .01, .01, .02, .02, .02}, SEChained: []float64{0, .01, .02, .02, .03, .03, .04}},
+				{Name: "SAR", Scales: sc, GapSSR: []float64{0, .05, .06, .07, .08, .09, .1}, GapChained: []float64{0, .05, .1, .15, .2, .25, .3},
+					SESSR: make([]float64, 7), SEChained: make([]float64, 7)},
+			}, 6, 4)
+		}, ""},
+		{"exposure without models", func(p string) error { return Exposure(p, "t", nil, 6, 4) }, "no models"},
+		{"exposure with ragged series", func(p string) error {
+			return Exposure(p, "t", []ExposureSeries{{Name: "a", Scales: []int{1, 2}, GapSSR: []float64{0}}}, 6, 4)
+		}, "2 scales but 1 values"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -26,6 +26,17 @@ func NoLeaks(t testing.TB, dev tensor.Backend, f func()) {
 	}
 }
 
+// NoLeaksOn is NoLeaks on several devices at once, for code that runs on
+// all of them (data-parallel training over local devices).
+func NoLeaksOn(t testing.TB, devs []tensor.Backend, f func()) {
+	t.Helper()
+	if len(devs) == 0 {
+		f()
+		return
+	}
+	NoLeaks(t, devs[0], func() { NoLeaksOn(t, devs[1:], f) })
+}
+
 // Bytes formats a byte count with a binary unit.
 func Bytes(n int64) string {
 	switch a := max(n, -n); {

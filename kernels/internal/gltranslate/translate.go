@@ -25,6 +25,16 @@
 //     runtime defines it as the launch's spec[N] (a uint literal such as
 //     256u) right after the #version line. local_size_x_id = N becomes
 //     local_size_x = SpecMacro(N).
+//   - barrier(); becomes { memoryBarrierShared(); barrier(); }: glslang
+//     gives a Vulkan barrier() workgroup-memory semantics, while OpenGL's
+//     barrier() orders execution only and leaves shared-memory visibility
+//     to memoryBarrierShared() (Mesa's llvmpipe reorders shared loads
+//     across a bare barrier()).
+//   - A file-scope variable of a basic type declared with no qualifier,
+//     array size or initializer (`uint base;`) gets a zero initializer
+//     (`uint base = uint(0);`): Mesa's compiler warns when a function reads
+//     a global that only a later function assigns, and the backend treats
+//     compiler warnings as errors (see initGlobals).
 //   - Extensions: GL_KHR_shader_subgroup_* and GL_ARB_* are kept (OpenGL
 //     has them as GL_KHR_shader_subgroup and ARB extensions); any other is
 //     an error naming it, as are layout qualifiers OpenGL lacks.
@@ -66,6 +76,7 @@ var (
 	pushBlockRe = regexp.MustCompile(`layout\s*\(\s*push_constant\s*\)\s*uniform\s+\w+\s*\{([^}]*)\}`)
 	lineComment = regexp.MustCompile(`//[^\n]*`)
 	blockComent = regexp.MustCompile(`(?s)/\*.*?\*/`)
+	barrierRe   = regexp.MustCompile(`\bbarrier\s*\(\s*\)\s*;`)
 	memberRe    = regexp.MustCompile(`^(?:(?:highp|mediump|lowp|precise)\s+)*(\w+)\s+(.+)$`)
 	declRe      = regexp.MustCompile(`^(\w+)\s*(\[\s*\w+\s*\])?$`)
 )
@@ -90,6 +101,7 @@ func Translate(name string, src []byte, include Includer) ([]byte, error) {
 		return nil, err
 	}
 	s = attributeRe.ReplaceAllString(s, "")
+	s = barrierRe.ReplaceAllString(s, "{ memoryBarrierShared(); barrier(); }")
 	if err := checkPushBlock(name, s); err != nil {
 		return nil, err
 	}
@@ -104,6 +116,7 @@ func Translate(name string, src []byte, include Includer) ([]byte, error) {
 	for _, id := range localOnly {
 		defaults[id] = "1u" // a workgroup size id no constant declares defaults to 1, as in Vulkan
 	}
+	s = initGlobals(s)
 	if len(defaults) > 0 {
 		// Every default is defined at the top, ahead of any use (a
 		// workgroup size may name an id declared further down).

@@ -84,6 +84,19 @@ func TestTranslate(t *testing.T) {
 			not:  []string{"[[", "control_flow"},
 		},
 		{
+			name: "barriers order shared memory",
+			src:  "#version 450\nvoid main() { if (t < k) barrier(); barrier ( ) ; memoryBarrier(); groupMemoryBarrier(); }\n",
+			want: []string{"if (t < k) { memoryBarrierShared(); barrier(); } { memoryBarrierShared(); barrier(); } memoryBarrier(); groupMemoryBarrier(); }"},
+		},
+		{
+			name: "file-scope variables initialised",
+			src: "#version 450\n#define M(x) \\\n    uint tmp; \\\n    x = tmp;\nuint baseA, baseB; // bases\nvec4 stA[4];\nshared float s[64];\nconst uint K = 4;\n" +
+				"precise float pf;\n/* float c; */\nstruct S { float f; };\nfloat g = 1.0;\nvoid f() { uint local; barrier(); }\nmat2x3 m;\nvoid main() {}\n",
+			want: []string{"uint baseA = uint(0), baseB = uint(0); // bases\nvec4 stA[4];\nshared float s[64];\nconst uint K = 4;\nprecise float pf;\n/* float c; */\n",
+				"struct S { float f; };\nfloat g = 1.0;\nvoid f() { uint local; { memoryBarrierShared(); barrier(); } }\nmat2x3 m = mat2x3(0);\n",
+				"    uint tmp; \\\n"},
+		},
+		{
 			name: "subgroup extensions kept",
 			src:  "#version 450\n#extension GL_KHR_shader_subgroup_arithmetic : require\n",
 			want: []string{"#extension GL_KHR_shader_subgroup_arithmetic : require\n"},

@@ -1,26 +1,23 @@
 #version 430 core
 // Generated from kernels/vulkan/shaders/attention_backward_dkdv.comp by kernels/vulkan/internal/shadergen for OpenGL; DO NOT EDIT.
 #ifndef SARGO_SPEC_0
-#define SARGO_SPEC_0 32u
+#define SARGO_SPEC_0 64u
 #endif
-#ifndef SARGO_SPEC_1
-#define SARGO_SPEC_1 16u
-#endif
-#ifndef SARGO_SPEC_2
-#define SARGO_SPEC_2 64u
-#endif
-// Attention backward for K and V. A workgroup owns one (batch*head, key
-// tile) with one invocation per key; Q, dO, lse and D are staged through
-// shared memory T queries at a time, and each invocation accumulates its
-// own dk and dv in registers, so no atomics are needed:
-//   p = exp(s - lse_i), dv_j += p * dO_i,
-//   ds = scale * p * (dO_i . v_j - D_i), dk_j += ds * q_i.
-// Queries that saw no key (lse = -inf) contribute nothing.
+// Attention backward for K and V, FlashAttention-2 style. A workgroup owns
+// one (batch*head, tile of BR keys) and walks the queries BC at a time
+// (skipping, under the block-causal mask, the query tiles that see none of
+// its keys). Per query tile it forms S^T = scale*K*Q^T + mask and
+// dP^T = V*dO^T once (K, V, Q and dO staged DC head-dim columns at a
+// time), P = exp(S - lse_i) from the saved log-sum-exp and
+// dS = scale * P * (dP - D_i) with D_i from attention_backward_dq, both
+// through shared memory, and accumulates dV += P^T*dO and dK += dS^T*Q in
+// registers (D/4 floats each per invocation), so no two workgroups write
+// the same output and nothing needs atomics. Queries that saw no key
+// (lse = -inf) contribute nothing. Tiling: attention_tile.glsl.
 
-const uint WG = SARGO_SPEC_0;    // keys per workgroup
-const uint T = SARGO_SPEC_1;     // queries per shared tile
-const uint HEAD_DIM = SARGO_SPEC_2; // the head dim (p.D holds the same value)
-layout(local_size_x = SARGO_SPEC_0) in;
+
+const uint DPAD = SARGO_SPEC_0; // the head dim rounded up to a multiple of 32
+layout(local_size_x = 128) in;
 
 layout(std430, binding = 0) writeonly buffer DK0 { float dk[]; };
 layout(std430, binding = 1) writeonly buffer DV1 { float dv[]; };
@@ -54,87 +51,265 @@ layout(std140, binding = 0) uniform Push {
     float scale;
 } p;
 
-shared float sQ[T * HEAD_DIM];
-shared float sG[T * HEAD_DIM];
-shared float sL[T];
-shared float sD[T];
+uint lt = uint(0), tr = uint(0), tc = uint(0);
+
+// #include "attention_tile.glsl", inlined:
+// Tiling shared by the attention kernels (attention.comp,
+// attention_subgroup.comp, attention_backward_dq.comp,
+// attention_backward_dkdv.comp). See the attention section of README.md.
+//
+// A workgroup of WG = 128 invocations owns a tile of BR = 32 rows (queries
+// in the forward and dQ kernels, keys in the dK/dV kernel) and walks the
+// other side BC = 32 columns at a time. Rows are [L, D] matrices of the
+// contiguous [B, H, L, D] tensors; the head dim is staged through shared
+// memory DC = 32 columns at a time.
+//
+// Every kernel uses one mapping of invocations to work: invocation lt is
+// (tr, tc) = (lt / 8, lt % 8); it owns rows 2tr and 2tr+1 of the tile,
+// columns tc, tc+8, tc+16, tc+24 of each BR x BC score block (8 scores in
+// registers), and, of each DC-wide chunk of a [BR, D] accumulator, the 4
+// columns 4tc..4tc+3 of its 2 rows (8 floats per chunk, D/4 in all). The 8
+// invocations of a row pair are consecutive, so a row reduction is 3
+// exchanges among 8 neighbours.
+//
+// Shared memory is one array of vec4, smem, that each kernel carves into
+// regions of 256 vec4 (4 KiB): a staged chunk (32 rows of 8 vec4), or a
+// 32 x 32 block of probabilities. A staged row's 8 vec4 are stored in the
+// order c4 ^ (row % 8) (CIDX), so that the reads below (8 rows at one c4,
+// or one row at 8 c4) and the writes of STAGE_CHUNK fall on distinct banks
+// without padding.
+//
+// Included after the including shader has declared the specialization
+// constant DPAD (the head dim p.D rounded up to whole chunks: 32, 64, 96 or
+// 128; the columns past p.D are staged as zeros), smem, and lt, tr, tc,
+// and enabled GL_EXT_control_flow_attributes.
+
+const uint WG = 128u; // invocations per workgroup
+const uint BR = 32u;  // rows of a workgroup's tile
+const uint BC = 32u;  // columns of a score block
+const uint DC = 32u;  // head-dim columns staged per chunk
+const uint REGION = 256u; // vec4 of one shared-memory region
+const uint NCH = DPAD / DC; // chunks of the padded head dim
 
 #define NEG_INF uintBitsToFloat(0xff800000u)
 
+// ROLLED(n) is the bound n of a loop marked , written as a
+// value no compiler can prove constant (p.D >= 1, and p.D + n does not
+// wrap, so it is n): the OpenGL translation drops the hint, and without it
+// drivers unroll these loops into code that takes many times as long to
+// compile.
+#define ROLLED(n) min((n), p.D + (n))
+
+// CIDX(row, c4) is the vec4 slot, within a staged chunk, of head-dim
+// columns 4c4..4c4+3 of row.
+#define CIDX(row, c4) ((row) * 8u + ((c4) ^ ((row) & 7u)))
+
+// EACH_CHUNK(M) expands M(ch) for ch = 0..3 under if (ch < NCH): the steps
+// that index register accumulators by chunk are written out per chunk, so
+// that the indices are constants however the compiler unrolls (DPAD is at
+// most 4 * DC).
+#define EACH_CHUNK(M) \
+    if (0u < NCH) { M(0u) } if (1u < NCH) { M(1u) } if (2u < NCH) { M(2u) } if (3u < NCH) { M(3u) }
+
+// EACH_CHUNK_DOWN(M) is EACH_CHUNK from the last chunk to the first, so a
+// pass that follows one over all chunks starts on the chunk still staged.
+#define EACH_CHUNK_DOWN(M) \
+    if (3u < NCH) { M(3u) } if (2u < NCH) { M(2u) } if (1u < NCH) { M(1u) } if (0u < NCH) { M(0u) }
+
+// STAGE_CHUNK(off, src, base, nrows, ch) copies chunk ch (head-dim columns
+// ch*DC .. ch*DC+DC-1) of rows 0..BR-1 of the [*, p.D] matrix at element
+// offset base of src into the region at smem[off], with zeros for rows >=
+// nrows (at least 1) and columns >= p.D. Each invocation moves 2 vec4;
+// global reads are row-contiguous across neighbouring invocations.
+// Addresses are clamped into the matrix and the zeros selected, so
+// nothing branches.
+#define STAGE_CHUNK(off, src, base, nrows, ch)                                 \
+    for (uint k_ = 0u; k_ < 2u; k_++) {                            \
+        uint row_ = (lt >> 3) + 16u * k_;                                     \
+        uint a_ = (base) + min(row_, (nrows) - 1u) * p.D;                     \
+        vec4 v_;                                                              \
+        for (uint e_ = 0u; e_ < 4u; e_++) {                        \
+            uint d_ = (ch) * DC + 4u * (lt & 7u) + e_;                        \
+            v_[e_] = d_ < p.D ? src[a_ + min(d_, p.D - 1u)] : 0.0;            \
+        }                                                                     \
+        smem[(off) + CIDX(row_, lt & 7u)] = row_ < (nrows) ? v_ : vec4(0.0);  \
+    }
+
+// SCORES_NT(acc, aOff, bOff) adds the products of the invocation's rows of
+// the staged chunk at smem[aOff] with its columns of the staged chunk at
+// smem[bOff] over the DC staged head-dim columns:
+// acc[4r + c] += A[2tr + r] . B[tc + 8c]. Per 4 head-dim columns it reads
+// 6 vec4 for 32 FMAs. Rows tc + 8c share their swizzle (tc), so the 4
+// column reads differ by constants; the loop is unrolled by 2.
+#define SCORES_NT(acc, aOff, bOff)                                             \
+    {                                                                         \
+        uint a0_ = (aOff) + 16u * tr, a1_ = a0_ + 8u;                         \
+        uint x0_ = (2u * tr) & 7u, x1_ = x0_ | 1u;                            \
+        uint b_ = (bOff) + 8u * tc;                                           \
+        for (uint k8_ = 0u; k8_ < ROLLED(DC / 4u); k8_ += 2u) { \
+            for (uint kk_ = 0u; kk_ < 2u; kk_++) {                 \
+                uint k4_ = k8_ + kk_;                                         \
+                vec4 ra0_ = smem[a0_ + (k4_ ^ x0_)];                          \
+                vec4 ra1_ = smem[a1_ + (k4_ ^ x1_)];                          \
+                uint bk_ = b_ + (k4_ ^ tc);                                   \
+                for (uint c_ = 0u; c_ < 4u; c_++) {                \
+                    vec4 rb_ = smem[bk_ + 64u * c_];                          \
+                    for (uint e_ = 0u; e_ < 4u; e_++) {            \
+                        acc[c_] += ra0_[e_] * rb_[e_];                        \
+                        acc[4u + c_] += ra1_[e_] * rb_[e_];                   \
+                    }                                                         \
+                }                                                             \
+            }                                                                 \
+        }                                                                     \
+    }
+
+// A block of probabilities P[k][i] (BC columns k by BR rows i) is stored
+// as 16 x 16 vec4: slot kp*16 + t holds (P[2kp][2t], P[2kp][2t+1],
+// P[2kp+1][2t], P[2kp+1][2t+1]), the invocation's 2 rows at 2 columns.
+
+// STORE_P(off, v) writes the invocation's 8 values v[4r + c] (rows 2tr + r,
+// columns tc + 8c) to the block at smem[off].
+#define STORE_P(off, v)                                                        \
+    for (uint c_ = 0u; c_ < 4u; c_++) {                            \
+        uint k_ = tc + 8u * c_;                                               \
+        uint s_ = (off) + (k_ >> 1) * 16u + tr;                               \
+        smem[s_][2u * (k_ & 1u)] = v[c_];                                     \
+        smem[s_][2u * (k_ & 1u) + 1u] = v[4u + c_];                           \
+    }
+
+// ACCUM_PV(acc, ch, pOff, bOff) adds, for the invocation's 2 rows and 4
+// columns of head-dim chunk ch, the product of the block at smem[pOff]
+// with the staged [BC, DC] chunk at smem[bOff]:
+// acc[8ch + 4r + e] += sum_k P[k][2tr + r] * B[k][4tc + e]. Per 2 k it
+// reads 3 vec4 for 16 FMAs. Row k of B has its column group tc at
+// 8k + (tc ^ (k % 8)): the loop walks k % 8 and, for each, the 4 rows at
+// constant distances.
+#define ACCUM_PV(acc, ch, pOff, bOff)                                          \
+    {                                                                         \
+        uint p_ = (pOff) + tr;                                                \
+        for (uint k8_ = 0u; k8_ < ROLLED(8u); k8_ += 2u) {     \
+            uint bx0_ = (bOff) + (tc ^ k8_), bx1_ = (bOff) + (tc ^ (k8_ + 1u));   \
+            for (uint kq_ = 0u; kq_ < BC; kq_ += 8u) {             \
+                uint kp_ = (kq_ + k8_) / 2u;                                  \
+                vec4 rp_ = smem[p_ + 16u * kp_];                              \
+                vec4 rb0_ = smem[bx0_ + 8u * (kq_ + k8_)];                    \
+                vec4 rb1_ = smem[bx1_ + 8u * (kq_ + k8_ + 1u)];               \
+                for (uint e_ = 0u; e_ < 4u; e_++) {                \
+                    acc[8u * (ch) + e_] += rp_.x * rb0_[e_];                  \
+                    acc[8u * (ch) + 4u + e_] += rp_.y * rb0_[e_];             \
+                    acc[8u * (ch) + e_] += rp_.z * rb1_[e_];                  \
+                    acc[8u * (ch) + 4u + e_] += rp_.w * rb1_[e_];             \
+                }                                                             \
+            }                                                                 \
+        }                                                                     \
+    }
+
+// shared memory: chunks of K, V, Q and dO; P and dS as [query][key] take
+// K's and V's regions once the scores are done
+const uint RK = 0u;
+const uint RV = REGION;
+const uint RQ = 2u * REGION;
+const uint RG = 3u * REGION;
+shared vec4 smem[4u * REGION];
+
 void main() {
-    uint t = gl_LocalInvocationID.x;
-    const uint D = HEAD_DIM; // a pipeline constant: loops over it unroll, arrays stay in registers
-    uint tiles = (p.Lk + WG - 1u) / WG;
+    lt = gl_LocalInvocationIndex;
+    tr = lt >> 3;
+    tc = lt & 7u;
+    uint tiles = (p.Lk + BR - 1u) / BR;
     for (uint tile = gl_WorkGroupID.x; tile < tiles; tile += gl_NumWorkGroups.x) {
-        uint tile0 = tile * WG;
-        uint j = tile0 + t;
-        bool valid = j < p.Lk;
-        uint jk = min(j, p.Lk - 1u);
-        float ks = p.mask == 2u ? scaleK[p.offSK + jk] : 0.0;
+        uint j0 = tile * BR;
+        uint nk = min(BR, p.Lk - j0);
+        float ks[2];
+        bool rowOK[2];
+        for (uint r = 0u; r < 2u; r++) {
+            uint row = 2u * tr + r;
+            rowOK[r] = row < nk;
+            ks[r] = p.mask == 2u ? scaleK[p.offSK + j0 + min(row, nk - 1u)] : 0.0;
+        }
         // scale ids are non-decreasing: the first key of the tile is seen by the most queries
-        float tileMinScale = p.mask == 2u ? scaleK[p.offSK + tile0] : 0.0;
+        float tileMinScale = p.mask == 2u ? scaleK[p.offSK + j0] : 0.0;
         for (uint bh = gl_WorkGroupID.y; bh < p.nh; bh += gl_NumWorkGroups.y) {
-            float kr[HEAD_DIM];
-            float vr[HEAD_DIM];
-            float ak[HEAD_DIM];
-            float av[HEAD_DIM];
-            uint row = bh * p.Lk + jk;
-            for (uint d = 0; d < D; d++) {
-                kr[d] = k[p.offK + row * D + d];
-                vr[d] = v[p.offV + row * D + d];
-                ak[d] = 0.0;
-                av[d] = 0.0;
+            uint rowBase = bh * p.Lk + j0; // the tile's first key row of [B*H*Lk]
+            uint kbase = p.offK + rowBase * p.D;
+            uint vbase = p.offV + rowBase * p.D;
+            uint qbase = p.offQ + bh * p.Lq * p.D;
+            uint gbase = p.offGO + bh * p.Lq * p.D;
+            float ak[NCH * 8u], av[NCH * 8u];
+            for (uint e = 0u; e < NCH * 8u; e++) {
+                ak[e] = 0.0;
+                av[e] = 0.0;
             }
-            uint qbase = bh * p.Lq;
-            for (uint i0 = 0; i0 < p.Lq; i0 += T) {
-                uint nt = min(T, p.Lq - i0);
-                if (p.mask == 2u && scaleQ[p.offSQ + i0 + nt - 1u] < tileMinScale) {
+            for (uint i0 = 0u; i0 < p.Lq; i0 += BC) {
+                uint nq = min(BC, p.Lq - i0);
+                if (p.mask == 2u && scaleQ[p.offSQ + i0 + nq - 1u] < tileMinScale) {
                     continue;
                 }
-                barrier();
-                for (uint e = t; e < nt * D; e += WG) {
-                    sQ[e] = q[p.offQ + (qbase + i0) * D + e];
-                    sG[e] = go[p.offGO + (qbase + i0) * D + e];
+                float s[8], dp[8];
+                for (uint e = 0u; e < 8u; e++) {
+                    s[e] = 0.0;
+                    dp[e] = 0.0;
                 }
-                for (uint e = t; e < nt; e += WG) {
-                    sL[e] = lse[p.offLse + qbase + i0 + e];
-                    sD[e] = dd[p.offDd + qbase + i0 + e];
+                for (uint ch = 0u; ch < ROLLED(NCH); ch++) {
+                    { memoryBarrierShared(); barrier(); }
+                    STAGE_CHUNK(RK, k, kbase, nk, ch)
+                    STAGE_CHUNK(RV, v, vbase, nk, ch)
+                    STAGE_CHUNK(RQ, q, qbase + i0 * p.D, nq, ch)
+                    STAGE_CHUNK(RG, go, gbase + i0 * p.D, nq, ch)
+                    { memoryBarrierShared(); barrier(); }
+                    SCORES_NT(s, RK, RQ)
+                    SCORES_NT(dp, RV, RG)
                 }
-                barrier();
-                if (!valid) {
+                // columns are queries i = i0 + tc + 8c
+                for (uint c = 0u; c < 4u; c++) {
+                    uint ii = tc + 8u * c;
+                    bool colOK = ii < nq;
+                    uint i = i0 + min(ii, nq - 1u);
+                    float lq = colOK ? lse[p.offLse + bh * p.Lq + i] : NEG_INF;
+                    float dq = dd[p.offDd + bh * p.Lq + i];
+                    float qsc = p.mask == 2u ? scaleQ[p.offSQ + i] : 0.0;
+                    for (uint r = 0u; r < 2u; r++) {
+                        uint j = j0 + 2u * tr + r;
+                        float x = s[4u * r + c] * p.scale;
+                        bool vis = rowOK[r] && lq != NEG_INF;
+                        if (vis && p.mask == 1u) {
+                            x += maskv[p.offMask + i * p.Lk + j];
+                        } else if (vis && p.mask == 2u) {
+                            vis = ks[r] <= qsc;
+                        }
+                        float pr = vis ? exp(x - lq) : 0.0;
+                        s[4u * r + c] = pr;
+                        dp[4u * r + c] = p.scale * pr * (dp[4u * r + c] - dq);
+                    }
+                }
+                { memoryBarrierShared(); barrier(); } // the readers of K and V are done: P and dS take their regions
+                STORE_P(RK, s)
+                STORE_P(RV, dp)
+                // dV += P^T*dO, dK += dS^T*Q, from the chunk still staged down to the first
+#define DKDV_CHUNK(ch)                                                         \
+    { memoryBarrierShared(); barrier(); }                                                                 \
+    if ((ch) + 1u != NCH) {                                                    \
+        STAGE_CHUNK(RQ, q, qbase + i0 * p.D, nq, ch)                           \
+        STAGE_CHUNK(RG, go, gbase + i0 * p.D, nq, ch)                          \
+        { memoryBarrierShared(); barrier(); }                                                             \
+    }                                                                          \
+    ACCUM_PV(av, ch, RK, RG)                                                   \
+    ACCUM_PV(ak, ch, RV, RQ)
+                EACH_CHUNK_DOWN(DKDV_CHUNK)
+            }
+            for (uint r = 0u; r < 2u; r++) {
+                if (!rowOK[r]) {
                     continue;
                 }
-                for (uint ii = 0; ii < nt; ii++) {
-                    uint i = i0 + ii;
-                    float li = sL[ii];
-                    if (li == NEG_INF || (p.mask == 2u && ks > scaleQ[p.offSQ + i])) {
-                        continue;
+                uint row = rowBase + 2u * tr + r;
+                for (uint ch = 0u; ch < NCH; ch++) {
+                    for (uint e = 0u; e < 4u; e++) {
+                        uint d = ch * DC + 4u * tc + e;
+                        if (d < p.D) {
+                            dk[p.offDK + row * p.D + d] = ak[8u * ch + 4u * r + e];
+                            dv[p.offDV + row * p.D + d] = av[8u * ch + 4u * r + e];
+                        }
                     }
-                    float s = 0.0;
-                    float dp = 0.0;
-                    for (uint d = 0; d < D; d++) {
-                        s += sQ[ii * D + d] * kr[d];
-                        dp += sG[ii * D + d] * vr[d];
-                    }
-                    s *= p.scale;
-                    if (p.mask == 1u) {
-                        s += maskv[p.offMask + i * p.Lk + j];
-                    }
-                    if (s == NEG_INF) {
-                        continue;
-                    }
-                    float pr = exp(s - li);
-                    float ds = p.scale * pr * (dp - sD[ii]);
-                    for (uint d = 0; d < D; d++) {
-                        av[d] += pr * sG[ii * D + d];
-                        ak[d] += ds * sQ[ii * D + d];
-                    }
-                }
-            }
-            if (valid) {
-                for (uint d = 0; d < D; d++) {
-                    dk[p.offDK + row * D + d] = ak[d];
-                    dv[p.offDV + row * D + d] = av[d];
                 }
             }
         }

@@ -52,12 +52,12 @@ void main() {
         if (t == 0u) {
             sBad = 0xffffffffu;
         }
-        barrier();
+        { memoryBarrierShared(); barrier(); }
         uint i = base + t;
         if (i < p.n && !valid(ids[p.offIds + i])) {
             atomicMin(sBad, i);
         }
-        barrier();
+        { memoryBarrierShared(); barrier(); }
         uint bad = sBad;
         if (bad != 0xffffffffu) {
             if (t == 0u && atomicCompSwap(status[p.offStatus], 0u, p.op) == 0u) {
@@ -69,6 +69,6 @@ void main() {
             }
             return;
         }
-        barrier();
+        { memoryBarrierShared(); barrier(); }
     }
 }

@@ -55,7 +55,7 @@ void main() {
         }
         sMax[t] = m;
         sSum[t] = s;
-        barrier();
+        { memoryBarrierShared(); barrier(); }
         for (uint k = WG / 2; k > 0; k >>= 1) {
             if (t < k) {
                 float m1 = sMax[t], m2 = sMax[t + k];
@@ -65,7 +65,7 @@ void main() {
                 }
                 sMax[t] = mm;
             }
-            barrier();
+            { memoryBarrierShared(); barrier(); }
         }
         float mx = sMax[0];
         float logSum = log(sSum[0]);
@@ -76,12 +76,12 @@ void main() {
             }
         }
         sTot[t] = tot;
-        barrier();
+        { memoryBarrierShared(); barrier(); }
         for (uint k = WG / 2; k > 0; k >>= 1) {
             if (t < k) {
                 sTot[t] += sTot[t + k];
             }
-            barrier();
+            { memoryBarrierShared(); barrier(); }
         }
         if (t == 0u) {
             lseOut[p.offLse + row] = mx + logSum;
@@ -95,6 +95,6 @@ void main() {
             }
             loss[p.offLoss + row] = l;
         }
-        barrier();
+        { memoryBarrierShared(); barrier(); }
     }
 }

@@ -42,15 +42,15 @@ shared float sAcc[WG];
 float rowSum(float v) {
     uint t = gl_LocalInvocationID.x;
     sAcc[t] = v;
-    barrier();
+    { memoryBarrierShared(); barrier(); }
     for (uint k = WG / 2; k > 0; k >>= 1) {
         if (t < k) {
             sAcc[t] += sAcc[t + k];
         }
-        barrier();
+        { memoryBarrierShared(); barrier(); }
     }
     float r = sAcc[0];
-    barrier();
+    { memoryBarrierShared(); barrier(); }
     return r;
 }
 

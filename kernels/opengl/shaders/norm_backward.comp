@@ -55,17 +55,17 @@ void main() {
         }
         sG[t] = sg;
         sGH[t] = sgh;
-        barrier();
+        { memoryBarrierShared(); barrier(); }
         for (uint k = WG / 2; k > 0; k >>= 1) {
             if (t < k) {
                 sG[t] += sG[t + k];
                 sGH[t] += sGH[t + k];
             }
-            barrier();
+            { memoryBarrierShared(); barrier(); }
         }
         float mg = sG[0] * invN;
         float mgh = sGH[0] * invN;
-        barrier();
+        { memoryBarrierShared(); barrier(); }
         for (uint i = t; i < p.rowLen; i += WG) {
             float g = gy[p.offGy + base + i];
             if (hasW) {

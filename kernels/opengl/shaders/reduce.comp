@@ -10,19 +10,38 @@
 #define SARGO_SPEC_2 256u
 #endif
 // reduce: dst[o, i] = op over j of src[o, j, i] for src viewed as
-// [outer, n, inner]. Specialization constants: 0 OP (tensor.ReduceOp),
-// 1 ROWS (1: inner == 1, one workgroup per row with a shared-memory tree;
-// 0: one invocation per output walking its column), 2 LOCAL (workgroup size).
-// Sums use Kahan compensation. Max and Min propagate NaN (the first NaN
-// wins); Argmax gives the first index of the maximum, a NaN counting as
-// the maximum; n == 0 gives 0 for Sum and NaN otherwise.
+// [outer, n, inner], op a tensor.ReduceOp. Sums are Kahan-compensated; Max
+// and Min propagate NaN (the first NaN wins); Argmax gives the first index
+// of the maximum, a NaN counting as the maximum; n == 0 gives 0 for Sum
+// and NaN otherwise.
+//
+// The reduced axis is cut into a fixed number of chunks (p.splits, chosen
+// by the Go side from the shape alone), so a long axis spreads over many
+// workgroups and the result is the same on every run. MODE selects the
+// pass:
+//   0 rows (inner == 1): workgroup (o, s) reduces chunk s of row o, its
+//     invocations striding over the chunk, then a shared-memory tree;
+//   1 columns (inner > 1): workgroup (o, t, s) reduces chunk s of the 32
+//     columns of tile t of outer slice o: 32 column lanes by ROWLANES row
+//     lanes, so each row of the tile is one coalesced 128-byte read; the
+//     row lanes fold in shared memory in a fixed order;
+//   2 combine: one invocation per output folds the splits partial results
+//     of passes 0 and 1 in chunk order;
+//   3 serial (short axes, one chunk): one invocation per output walks its
+//     n elements.
+// With one chunk, passes 0 and 1 write dst; with more, they write the
+// partial buffer: value of chunk s of output q at s·outer·inner + q, its
+// index (non-sum ops) splits·outer·inner further on.
+// Specialization constants: 0 OP, 1 MODE, 2 LOCAL (workgroup size, a power
+// of two, 32·ROWLANES in columns mode).
 layout(local_size_x = SARGO_SPEC_2) in;
 const uint OP = SARGO_SPEC_0;
-const uint ROWS = SARGO_SPEC_1;
+const uint MODE = SARGO_SPEC_1;
 const uint LOCAL = SARGO_SPEC_2;
 
-layout(std430, binding = 0) writeonly buffer Dst0 { float dst[]; };
+layout(std430, binding = 0) buffer Dst0 { float dst[]; };
 layout(std430, binding = 1) readonly buffer Src1 { float src[]; };
+layout(std430, binding = 2) buffer Part2 { float part[]; };
 
 layout(std140, binding = 0) uniform Push {
 	uint offDst;
@@ -30,6 +49,8 @@ layout(std140, binding = 0) uniform Push {
 	uint outer;
 	uint n;
 	uint inner;
+	uint chunk;  // elements of the reduced axis per chunk
+	uint splits; // chunks
 } p;
 
 #define OP_SUM 0
@@ -37,20 +58,30 @@ layout(std140, binding = 0) uniform Push {
 #define OP_MIN 2
 #define OP_ARGMAX 3
 #define NONE 0xffffffffu
+#define MODE_ROWS 0
+#define MODE_COLUMNS 1
+#define MODE_COMBINE 2
+#define MODE_SERIAL 3
+
+const uint TILE = 32;                // columns per tile in columns mode
+const uint ROWLANES = LOCAL / TILE;  // row lanes per column in columns mode
 
 shared float sVal[LOCAL];
-shared float sComp[LOCAL]; // Kahan compensation of the sums
-shared uint sIdx[LOCAL];   // index of the best element, NONE before the first
-
-bool isnan_(float x) { return isnan(x); }
+shared float sAux[LOCAL]; // Kahan compensation of sums; index of the others, as uint bits
 
 // better reports whether candidate (x, ix) replaces the current best
-// (m, im) under the first-NaN, first-extremum rules.
+// (m, im) under the first-NaN, first-extremum rules; NONE is no element.
 bool better(float x, uint ix, float m, uint im) {
-	if (isnan_(m)) {
-		return isnan_(x) && ix < im;
+	if (ix == NONE) {
+		return false;
 	}
-	if (isnan_(x)) {
+	if (im == NONE) {
+		return true;
+	}
+	if (isnan(m)) {
+		return isnan(x) && ix < im;
+	}
+	if (isnan(x)) {
 		return true;
 	}
 	if (x == m) {
@@ -59,104 +90,153 @@ bool better(float x, uint ix, float m, uint im) {
 	return OP == OP_MIN ? x < m : x > m;
 }
 
-float result(float v, uint ix) {
-	return OP == OP_ARGMAX ? float(ix) : v;
-}
-
 float nan_() { return uintBitsToFloat(0x7fc00000u); }
 
-void columns() {
+// State is one partial reduction: a Kahan sum (val, aux) or a best
+// element (val, index in aux's bits).
+struct State {
+	float val;
+	float aux;
+};
+
+State initial() { return OP == OP_SUM ? State(0.0, 0.0) : State(nan_(), uintBitsToFloat(NONE)); }
+
+State add(State a, float x, uint ix) {
+	if (OP == OP_SUM) {
+		precise float y = x - a.aux;
+		precise float u = a.val + y;
+		precise float c = isinf(u) ? 0.0 : (u - a.val) - y; // no ∞ − ∞ in the compensation
+		return State(u, c);
+	}
+	return better(x, ix, a.val, floatBitsToUint(a.aux)) ? State(x, uintBitsToFloat(ix)) : a;
+}
+
+// merge folds b (later elements) into a.
+State merge(State a, State b) {
+	if (OP == OP_SUM) {
+		return State(a.val + b.val, a.aux + b.aux);
+	}
+	return add(a, b.val, floatBitsToUint(b.aux));
+}
+
+float result(State s) {
+	if (OP == OP_SUM) {
+		return s.val - s.aux;
+	}
+	uint ix = floatBitsToUint(s.aux);
+	if (ix == NONE) {
+		return nan_();
+	}
+	return OP == OP_ARGMAX ? float(ix) : s.val;
+}
+
+// emit writes the state of output q of chunk s: the final value with one
+// chunk, else the partial (value, and index for the non-sum ops).
+void emit(uint q, uint s, State st) {
+	if (p.splits == 1) {
+		dst[p.offDst + q] = result(st);
+		return;
+	}
 	uint total = p.outer * p.inner;
-	for (uint t = gl_GlobalInvocationID.x; t < total; t += gl_NumWorkGroups.x * LOCAL) {
-		uint o = t / p.inner;
-		uint i = t - o * p.inner;
-		uint base = p.offSrc + o * p.n * p.inner + i;
-		if (OP == OP_SUM) {
-			precise float s = 0.0, c = 0.0;
-			for (uint j = 0; j < p.n; j++) {
-				precise float y = src[base + j * p.inner] - c;
-				precise float u = s + y;
-				c = isinf(u) ? 0.0 : (u - s) - y; // no ∞ − ∞ in the compensation
-				s = u;
-			}
-			dst[p.offDst + t] = s;
-		} else if (p.n == 0) {
-			dst[p.offDst + t] = nan_();
-		} else {
-			float m = src[base];
-			uint im = 0;
-			for (uint j = 1; j < p.n && !isnan_(m); j++) {
-				float x = src[base + j * p.inner];
-				if (better(x, j, m, im)) {
-					m = x;
-					im = j;
-				}
-			}
-			dst[p.offDst + t] = result(m, im);
-		}
+	part[s * total + q] = OP == OP_SUM ? st.val - st.aux : st.val;
+	if (OP != OP_SUM) {
+		part[(p.splits + s) * total + q] = st.aux;
 	}
 }
 
 void rows() {
 	uint tid = gl_LocalInvocationID.x;
-	for (uint o = gl_WorkGroupID.x; o < p.outer; o += gl_NumWorkGroups.x) {
+	for (uint w = gl_WorkGroupID.x; w < p.outer * p.splits; w += gl_NumWorkGroups.x) {
+		uint o = w / p.splits, s = w % p.splits;
+		uint j0 = s * p.chunk, j1 = min(p.n, j0 + p.chunk);
 		uint base = p.offSrc + o * p.n;
-		if (OP == OP_SUM) {
-			precise float s = 0.0, c = 0.0;
-			for (uint j = tid; j < p.n; j += LOCAL) {
-				precise float y = src[base + j] - c;
-				precise float u = s + y;
-				c = isinf(u) ? 0.0 : (u - s) - y; // no ∞ − ∞ in the compensation
-				s = u;
-			}
-			sVal[tid] = s;
-			sComp[tid] = c;
-		} else {
-			float m = nan_();
-			uint im = NONE; // no element yet
-			for (uint j = tid; j < p.n; j += LOCAL) {
-				float x = src[base + j];
-				if (im == NONE || better(x, j, m, im)) {
-					m = x;
-					im = j;
-				}
-			}
-			sVal[tid] = m;
-			sIdx[tid] = im;
+		State st = initial();
+		for (uint j = j0 + tid; j < j1; j += LOCAL) {
+			st = add(st, src[base + j], j);
 		}
-		barrier();
-		for (uint w = LOCAL / 2; w > 0; w >>= 1) {
-			if (tid < w) {
-				if (OP == OP_SUM) {
-					sVal[tid] = sVal[tid] + sVal[tid + w];
-					sComp[tid] = sComp[tid] + sComp[tid + w];
-				} else {
-					uint ia = sIdx[tid];
-					uint ib = sIdx[tid + w];
-					if (ib != NONE && (ia == NONE || better(sVal[tid + w], ib, sVal[tid], ia))) {
-						sVal[tid] = sVal[tid + w];
-						sIdx[tid] = ib;
-					}
-				}
+		sVal[tid] = st.val;
+		sAux[tid] = st.aux;
+		{ memoryBarrierShared(); barrier(); }
+		for (uint h = LOCAL / 2; h > 0; h >>= 1) {
+			if (tid < h) {
+				State m = merge(State(sVal[tid], sAux[tid]), State(sVal[tid + h], sAux[tid + h]));
+				sVal[tid] = m.val;
+				sAux[tid] = m.aux;
 			}
-			barrier();
+			{ memoryBarrierShared(); barrier(); }
 		}
 		if (tid == 0) {
-			if (OP == OP_SUM) {
-				dst[p.offDst + o] = sVal[0] - sComp[0];
-			} else {
-				uint im = sIdx[0];
-				dst[p.offDst + o] = im == NONE ? nan_() : result(sVal[0], im);
+			emit(o, s, State(sVal[0], sAux[0]));
+		}
+		{ memoryBarrierShared(); barrier(); }
+	}
+}
+
+void columns() {
+	uint lane = gl_LocalInvocationID.x % TILE;
+	uint rl = gl_LocalInvocationID.x / TILE;
+	uint tiles = (p.inner + TILE - 1) / TILE;
+	for (uint w = gl_WorkGroupID.x; w < p.outer * tiles * p.splits; w += gl_NumWorkGroups.x) {
+		uint s = w % p.splits;
+		uint t = (w / p.splits) % tiles;
+		uint o = w / (p.splits * tiles);
+		uint i = t * TILE + lane;
+		uint j0 = s * p.chunk, j1 = min(p.n, j0 + p.chunk);
+		State st = initial();
+		if (i < p.inner) {
+			uint base = p.offSrc + o * p.n * p.inner + i;
+			for (uint j = j0 + rl; j < j1; j += ROWLANES) {
+				st = add(st, src[base + j * p.inner], j);
 			}
 		}
-		barrier();
+		sVal[gl_LocalInvocationID.x] = st.val;
+		sAux[gl_LocalInvocationID.x] = st.aux;
+		{ memoryBarrierShared(); barrier(); }
+		if (rl == 0 && i < p.inner) {
+			// Row lane r holds rows r, r + ROWLANES, ...: fold them in lane
+			// order (for the non-sum ops the indices keep "first" exact).
+			for (uint r = 1; r < ROWLANES; r++) {
+				st = merge(st, State(sVal[r * TILE + lane], sAux[r * TILE + lane]));
+			}
+			emit(o * p.inner + i, s, st);
+		}
+		{ memoryBarrierShared(); barrier(); }
+	}
+}
+
+void combine() {
+	uint total = p.outer * p.inner;
+	for (uint q = gl_GlobalInvocationID.x; q < total; q += gl_NumWorkGroups.x * LOCAL) {
+		State st = initial();
+		for (uint s = 0; s < p.splits; s++) {
+			float v = part[s * total + q];
+			st = add(st, v, OP == OP_SUM ? 0u : floatBitsToUint(part[(p.splits + s) * total + q]));
+		}
+		dst[p.offDst + q] = result(st);
+	}
+}
+
+void serial() {
+	uint total = p.outer * p.inner;
+	for (uint q = gl_GlobalInvocationID.x; q < total; q += gl_NumWorkGroups.x * LOCAL) {
+		uint o = q / p.inner;
+		uint base = p.offSrc + o * p.n * p.inner + (q - o * p.inner);
+		State st = initial();
+		for (uint j = 0; j < p.n; j++) {
+			st = add(st, src[base + j * p.inner], j);
+		}
+		dst[p.offDst + q] = result(st);
 	}
 }
 
 void main() {
-	if (ROWS == 1) {
+	if (MODE == MODE_ROWS) {
 		rows();
-	} else {
+	} else if (MODE == MODE_COLUMNS) {
 		columns();
+	} else if (MODE == MODE_COMBINE) {
+		combine();
+	} else {
+		serial();
 	}
 }

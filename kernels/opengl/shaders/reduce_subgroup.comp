@@ -42,7 +42,7 @@ void main() {
 		if (subgroupElect()) {
 			partial[gl_SubgroupID] = v;
 		}
-		barrier();
+		{ memoryBarrierShared(); barrier(); }
 		if (gl_SubgroupID == 0) {
 			float w = 0.0;
 			for (uint i = gl_SubgroupInvocationID; i < gl_NumSubgroups; i += gl_SubgroupSize) {
@@ -53,6 +53,6 @@ void main() {
 				dst[p.offDst + o] = w;
 			}
 		}
-		barrier();
+		{ memoryBarrierShared(); barrier(); }
 	}
 }

@@ -74,8 +74,11 @@ uvec4 philoxAt(uint offLo, uint offHi, uint i, uint k0, uint k1) {
 // uniform01 maps a word to [0, 1) with 24 bits, as tensor.Uniform01.
 float uniform01(uint w) { return float(w >> 8) * (1.0 / 16777216.0); }
 
-uint gBase;
-float gTop;
+// The row being sampled: its first logit and its largest scaled logit, set
+// by main before any function reads them (initialised so that compilers
+// that cannot see that, such as Mesa's GLSL front end, have no warning).
+uint gBase = 0u;
+float gTop = 0.0;
 
 // expWeight is e^x for x <= 0 to within about an ulp: Cody-Waite reduction
 // x = k*ln2 + r, a degree-7 Taylor polynomial for e^r on |r| <= ln2/2, and
@@ -103,15 +106,15 @@ uvec2 maxKey() {
         }
     }
     sKey[t] = best;
-    barrier();
+    { memoryBarrierShared(); barrier(); }
     for (uint s = WG / 2; s > 0; s >>= 1) {
         if (t < s && keyLess(sKey[t], sKey[t + s])) {
             sKey[t] = sKey[t + s];
         }
-        barrier();
+        { memoryBarrierShared(); barrier(); }
     }
     uvec2 r = sKey[0];
-    barrier();
+    { memoryBarrierShared(); barrier(); }
     return r;
 }
 
@@ -127,15 +130,15 @@ uvec2 lastKey(uvec2 lo) {
         }
     }
     sKey[t] = best;
-    barrier();
+    { memoryBarrierShared(); barrier(); }
     for (uint s = WG / 2; s > 0; s >>= 1) {
         if (t < s && keyLess(sKey[t + s], sKey[t])) {
             sKey[t] = sKey[t + s];
         }
-        barrier();
+        { memoryBarrierShared(); barrier(); }
     }
     uvec2 r = sKey[0];
-    barrier();
+    { memoryBarrierShared(); barrier(); }
     return r;
 }
 
@@ -152,15 +155,15 @@ float rankedSum(uvec2 tau, uvec2 lo, bool weighted) {
         }
     }
     sSum[t] = acc;
-    barrier();
+    { memoryBarrierShared(); barrier(); }
     for (uint s = WG / 2; s > 0; s >>= 1) {
         if (t < s) {
             sSum[t] += sSum[t + s];
         }
-        barrier();
+        { memoryBarrierShared(); barrier(); }
     }
     float r = sSum[0];
-    barrier();
+    { memoryBarrierShared(); barrier(); }
     return r;
 }
 
@@ -214,6 +217,6 @@ void main() {
         if (gl_LocalInvocationID.x == 0u) {
             dst[p.offDst + row] = float(~pick.y);
         }
-        barrier();
+        { memoryBarrierShared(); barrier(); }
     }
 }

@@ -45,7 +45,7 @@ void main() {
         }
         sMax[t] = m;
         sSum[t] = s;
-        barrier();
+        { memoryBarrierShared(); barrier(); }
         for (uint k = WG / 2; k > 0; k >>= 1) {
             if (t < k) {
                 float m1 = sMax[t], m2 = sMax[t + k];
@@ -55,13 +55,13 @@ void main() {
                 }
                 sMax[t] = mm;
             }
-            barrier();
+            { memoryBarrierShared(); barrier(); }
         }
         // x - lse as (x - max) - log(sum): the first difference is exact
         // for x near max, so large logits lose no precision to lse's rounding
         float mx = sMax[0];
         float logSum = log(sSum[0]);
-        barrier();
+        { memoryBarrierShared(); barrier(); }
         for (uint i = t; i < p.n; i += WG) {
             float z = (src[p.offSrc + base + i] - mx) - logSum;
             dst[p.offDst + base + i] = p.logMode != 0u ? z : exp(z);

@@ -37,15 +37,15 @@ void main() {
             acc += logMode ? g : g * y[p.offY + base + i];
         }
         sAcc[t] = acc;
-        barrier();
+        { memoryBarrierShared(); barrier(); }
         for (uint k = WG / 2; k > 0; k >>= 1) {
             if (t < k) {
                 sAcc[t] += sAcc[t + k];
             }
-            barrier();
+            { memoryBarrierShared(); barrier(); }
         }
         float dot = sAcc[0];
-        barrier();
+        { memoryBarrierShared(); barrier(); }
         for (uint i = t; i < p.n; i += WG) {
             float g = gy[p.offGy + base + i];
             float yv = y[p.offY + base + i];

@@ -57,16 +57,16 @@ void main() {
             // an invocation without candidates offers the smallest key (0, 0),
             // which no element other than x = -NaN at index 2^32-1 can have
             sKey[t] = best;
-            barrier();
+            { memoryBarrierShared(); barrier(); }
             for (uint s = WG / 2; s > 0; s >>= 1) {
                 if (t < s && keyLess(sKey[t], sKey[t + s])) {
                     sKey[t] = sKey[t + s];
                 }
-                barrier();
+                { memoryBarrierShared(); barrier(); }
             }
             bound = sKey[0];
             first = false;
-            barrier();
+            { memoryBarrierShared(); barrier(); }
             if (t == 0u) {
                 uint i = ~bound.y;
                 vals[p.offVals + row * p.k + j] = src[base + i];

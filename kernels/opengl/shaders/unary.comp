@@ -48,6 +48,32 @@ uint at(uint k, uvec4 c) {
 // tensor.UnaryOp (the constant values must match its order) and helpers
 // with the CPU backend's semantics.
 
+// #include "minmax.glsl", inlined:
+// NaN-propagating maximum and minimum, as Go's max and min for floats and
+// the CPU backend: NaN when either operand is NaN (GLSL's max and min are
+// undefined for NaN, and NVIDIA and AMD return the other operand), and +0
+// above -0.
+
+float maxNaN(float x, float y) {
+	if (isnan(x) || isnan(y)) {
+		return uintBitsToFloat(0x7fc00000u);
+	}
+	if (x == y) {
+		return uintBitsToFloat(floatBitsToUint(x) & floatBitsToUint(y)); // max(-0, +0) = +0
+	}
+	return x > y ? x : y;
+}
+
+float minNaN(float x, float y) {
+	if (isnan(x) || isnan(y)) {
+		return uintBitsToFloat(0x7fc00000u);
+	}
+	if (x == y) {
+		return uintBitsToFloat(floatBitsToUint(x) | floatBitsToUint(y)); // min(-0, +0) = -0
+	}
+	return x < y ? x : y;
+}
+
 #define OP_NEG 0
 #define OP_EXP 1
 #define OP_LOG 2
@@ -72,8 +98,12 @@ const float GELU_C = 0.044715;
 const float INV_SQRT2 = 0.7071067811865476;
 const float INV_SQRT_2PI = 0.3989422804014327;
 
-// stanh is tanh that saturates instead of overflowing.
+// stanh is tanh that saturates instead of overflowing, and keeps NaN
+// (a compiler may treat a comparison with NaN as unordered-true).
 float stanh(float x) {
+	if (isnan(x)) {
+		return x;
+	}
 	return abs(x) > 15.0 ? sign(x) : tanh(x);
 }
 
@@ -165,35 +195,23 @@ float powf(float x, float y) {
 	}
 	return r;
 }
-// #include "minmax.glsl", inlined:
-// NaN-propagating maximum and minimum, as Go's max and min for floats and
-// the CPU backend: NaN when either operand is NaN (GLSL's max and min are
-// undefined for NaN, and NVIDIA and AMD return the other operand), and +0
-// above -0.
 
-float maxNaN(float x, float y) {
-	if (isnan(x) || isnan(y)) {
-		return uintBitsToFloat(0x7fc00000u);
+// activation is the activation op (OP_RELU, OP_SILU, OP_GELU_TANH or
+// OP_GELU_ERF) of x: the ops a fused epilogue may apply.
+float activation(uint op, float x) {
+	switch (op) {
+	case OP_RELU: return x > 0.0 ? x : 0.0;
+	case OP_SILU: return x * sigmoid(x);
+	case OP_GELU_TANH: return 0.5 * x * (1.0 + stanh(GELU_K * (x + GELU_C * x * x * x)));
+	case OP_GELU_ERF: return 0.5 * x * (1.0 + erf_approx(x * INV_SQRT2));
 	}
-	if (x == y) {
-		return uintBitsToFloat(floatBitsToUint(x) & floatBitsToUint(y)); // max(-0, +0) = +0
-	}
-	return x > y ? x : y;
+	return x;
 }
 
-float minNaN(float x, float y) {
-	if (isnan(x) || isnan(y)) {
-		return uintBitsToFloat(0x7fc00000u);
-	}
-	if (x == y) {
-		return uintBitsToFloat(floatBitsToUint(x) | floatBitsToUint(y)); // min(-0, +0) = -0
-	}
-	return x < y ? x : y;
-}
-
-float f(float x) {
-	float a = p.alpha;
-	switch (OP) {
+// unaryOp is tensor.UnaryOp op of x with its parameters a (Alpha) and b
+// (Beta).
+float unaryOp(uint op, float x, float a, float b) {
+	switch (op) {
 	case OP_NEG: return -x;
 	case OP_EXP: return exp(x);
 	case OP_LOG: return logf(x);
@@ -202,13 +220,13 @@ float f(float x) {
 	case OP_ABS: return abs(x);
 	case OP_TANH: return stanh(x);
 	case OP_SIGMOID: return sigmoid(x);
-	case OP_RELU: return x > 0.0 ? x : 0.0;
-	case OP_SILU: return x * sigmoid(x);
-	case OP_GELU_TANH: return 0.5 * x * (1.0 + stanh(GELU_K * (x + GELU_C * x * x * x)));
-	case OP_GELU_ERF: return 0.5 * x * (1.0 + erf_approx(x * INV_SQRT2));
+	case OP_RELU:
+	case OP_SILU:
+	case OP_GELU_TANH:
+	case OP_GELU_ERF: return activation(op, x);
 	case OP_POW: return powf(x, a);
-	case OP_CLAMP: return minNaN(maxNaN(x, a), p.beta);
-	case OP_AFFINE: return a * x + p.beta;
+	case OP_CLAMP: return minNaN(maxNaN(x, a), b);
+	case OP_AFFINE: return a * x + b;
 	case OP_SQUARE: return x * x;
 	case OP_RECIP: return 1.0 / x;
 	case OP_SIGN: return x > 0.0 ? 1.0 : (x < 0.0 ? -1.0 : 0.0);
@@ -219,6 +237,6 @@ float f(float x) {
 void main() {
 	GRID_STRIDE_LOOP(i) {
 		uvec4 c = coords(i);
-		dst[at(0, c)] = f(src[at(1, c)]);
+		dst[at(0, c)] = unaryOp(OP, src[at(1, c)], p.alpha, p.beta);
 	}
 }

@@ -1,16 +1,21 @@
 #version 450
-// Attention backward for K and V. A workgroup owns one (batch*head, key
-// tile) with one invocation per key; Q, dO, lse and D are staged through
-// shared memory T queries at a time, and each invocation accumulates its
-// own dk and dv in registers, so no atomics are needed:
-//   p = exp(s - lse_i), dv_j += p * dO_i,
-//   ds = scale * p * (dO_i . v_j - D_i), dk_j += ds * q_i.
-// Queries that saw no key (lse = -inf) contribute nothing.
+// Attention backward for K and V, FlashAttention-2 style. A workgroup owns
+// one (batch*head, tile of BR keys) and walks the queries BC at a time
+// (skipping, under the block-causal mask, the query tiles that see none of
+// its keys). Per query tile it forms S^T = scale*K*Q^T + mask and
+// dP^T = V*dO^T once (K, V, Q and dO staged DC head-dim columns at a
+// time), P = exp(S - lse_i) from the saved log-sum-exp and
+// dS = scale * P * (dP - D_i) with D_i from attention_backward_dq, both
+// through shared memory, and accumulates dV += P^T*dO and dK += dS^T*Q in
+// registers (D/4 floats each per invocation), so no two workgroups write
+// the same output and nothing needs atomics. Queries that saw no key
+// (lse = -inf) contribute nothing. Tiling: attention_tile.glsl.
 
-layout(constant_id = 0) const uint WG = 32;    // keys per workgroup
-layout(constant_id = 1) const uint T = 16;     // queries per shared tile
-layout(constant_id = 2) const uint HEAD_DIM = 64; // the head dim (p.D holds the same value)
-layout(local_size_x_id = 0) in;
+#extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
+
+layout(constant_id = 0) const uint DPAD = 64; // the head dim rounded up to a multiple of 32
+layout(local_size_x = 128) in;
 
 layout(std430, set = 0, binding = 0) writeonly buffer DK0 { float dk[]; };
 layout(std430, set = 0, binding = 1) writeonly buffer DV1 { float dv[]; };
@@ -44,87 +49,116 @@ layout(push_constant) uniform Push {
     float scale;
 } p;
 
-shared float sQ[T * HEAD_DIM];
-shared float sG[T * HEAD_DIM];
-shared float sL[T];
-shared float sD[T];
+uint lt, tr, tc;
 
-#define NEG_INF uintBitsToFloat(0xff800000u)
+#include "attention_tile.glsl"
+
+// shared memory: chunks of K, V, Q and dO; P and dS as [query][key] take
+// K's and V's regions once the scores are done
+const uint RK = 0u;
+const uint RV = REGION;
+const uint RQ = 2u * REGION;
+const uint RG = 3u * REGION;
+shared vec4 smem[4u * REGION];
 
 void main() {
-    uint t = gl_LocalInvocationID.x;
-    const uint D = HEAD_DIM; // a pipeline constant: loops over it unroll, arrays stay in registers
-    uint tiles = (p.Lk + WG - 1u) / WG;
+    lt = gl_LocalInvocationIndex;
+    tr = lt >> 3;
+    tc = lt & 7u;
+    uint tiles = (p.Lk + BR - 1u) / BR;
     for (uint tile = gl_WorkGroupID.x; tile < tiles; tile += gl_NumWorkGroups.x) {
-        uint tile0 = tile * WG;
-        uint j = tile0 + t;
-        bool valid = j < p.Lk;
-        uint jk = min(j, p.Lk - 1u);
-        float ks = p.mask == 2u ? scaleK[p.offSK + jk] : 0.0;
+        uint j0 = tile * BR;
+        uint nk = min(BR, p.Lk - j0);
+        float ks[2];
+        bool rowOK[2];
+        [[unroll]] for (uint r = 0u; r < 2u; r++) {
+            uint row = 2u * tr + r;
+            rowOK[r] = row < nk;
+            ks[r] = p.mask == 2u ? scaleK[p.offSK + j0 + min(row, nk - 1u)] : 0.0;
+        }
         // scale ids are non-decreasing: the first key of the tile is seen by the most queries
-        float tileMinScale = p.mask == 2u ? scaleK[p.offSK + tile0] : 0.0;
+        float tileMinScale = p.mask == 2u ? scaleK[p.offSK + j0] : 0.0;
         for (uint bh = gl_WorkGroupID.y; bh < p.nh; bh += gl_NumWorkGroups.y) {
-            float kr[HEAD_DIM];
-            float vr[HEAD_DIM];
-            float ak[HEAD_DIM];
-            float av[HEAD_DIM];
-            uint row = bh * p.Lk + jk;
-            for (uint d = 0; d < D; d++) {
-                kr[d] = k[p.offK + row * D + d];
-                vr[d] = v[p.offV + row * D + d];
-                ak[d] = 0.0;
-                av[d] = 0.0;
+            uint rowBase = bh * p.Lk + j0; // the tile's first key row of [B*H*Lk]
+            uint kbase = p.offK + rowBase * p.D;
+            uint vbase = p.offV + rowBase * p.D;
+            uint qbase = p.offQ + bh * p.Lq * p.D;
+            uint gbase = p.offGO + bh * p.Lq * p.D;
+            float ak[NCH * 8u], av[NCH * 8u];
+            [[unroll]] for (uint e = 0u; e < NCH * 8u; e++) {
+                ak[e] = 0.0;
+                av[e] = 0.0;
             }
-            uint qbase = bh * p.Lq;
-            for (uint i0 = 0; i0 < p.Lq; i0 += T) {
-                uint nt = min(T, p.Lq - i0);
-                if (p.mask == 2u && scaleQ[p.offSQ + i0 + nt - 1u] < tileMinScale) {
+            for (uint i0 = 0u; i0 < p.Lq; i0 += BC) {
+                uint nq = min(BC, p.Lq - i0);
+                if (p.mask == 2u && scaleQ[p.offSQ + i0 + nq - 1u] < tileMinScale) {
                     continue;
                 }
-                barrier();
-                for (uint e = t; e < nt * D; e += WG) {
-                    sQ[e] = q[p.offQ + (qbase + i0) * D + e];
-                    sG[e] = go[p.offGO + (qbase + i0) * D + e];
+                float s[8], dp[8];
+                [[unroll]] for (uint e = 0u; e < 8u; e++) {
+                    s[e] = 0.0;
+                    dp[e] = 0.0;
                 }
-                for (uint e = t; e < nt; e += WG) {
-                    sL[e] = lse[p.offLse + qbase + i0 + e];
-                    sD[e] = dd[p.offDd + qbase + i0 + e];
+                [[dont_unroll]] for (uint ch = 0u; ch < ROLLED(NCH); ch++) {
+                    barrier();
+                    STAGE_CHUNK(RK, k, kbase, nk, ch)
+                    STAGE_CHUNK(RV, v, vbase, nk, ch)
+                    STAGE_CHUNK(RQ, q, qbase + i0 * p.D, nq, ch)
+                    STAGE_CHUNK(RG, go, gbase + i0 * p.D, nq, ch)
+                    barrier();
+                    SCORES_NT(s, RK, RQ)
+                    SCORES_NT(dp, RV, RG)
                 }
-                barrier();
-                if (!valid) {
+                // columns are queries i = i0 + tc + 8c
+                [[unroll]] for (uint c = 0u; c < 4u; c++) {
+                    uint ii = tc + 8u * c;
+                    bool colOK = ii < nq;
+                    uint i = i0 + min(ii, nq - 1u);
+                    float lq = colOK ? lse[p.offLse + bh * p.Lq + i] : NEG_INF;
+                    float dq = dd[p.offDd + bh * p.Lq + i];
+                    float qsc = p.mask == 2u ? scaleQ[p.offSQ + i] : 0.0;
+                    [[unroll]] for (uint r = 0u; r < 2u; r++) {
+                        uint j = j0 + 2u * tr + r;
+                        float x = s[4u * r + c] * p.scale;
+                        bool vis = rowOK[r] && lq != NEG_INF;
+                        if (vis && p.mask == 1u) {
+                            x += maskv[p.offMask + i * p.Lk + j];
+                        } else if (vis && p.mask == 2u) {
+                            vis = ks[r] <= qsc;
+                        }
+                        float pr = vis ? exp(x - lq) : 0.0;
+                        s[4u * r + c] = pr;
+                        dp[4u * r + c] = p.scale * pr * (dp[4u * r + c] - dq);
+                    }
+                }
+                barrier(); // the readers of K and V are done: P and dS take their regions
+                STORE_P(RK, s)
+                STORE_P(RV, dp)
+                // dV += P^T*dO, dK += dS^T*Q, from the chunk still staged down to the first
+#define DKDV_CHUNK(ch)                                                         \
+    barrier();                                                                 \
+    if ((ch) + 1u != NCH) {                                                    \
+        STAGE_CHUNK(RQ, q, qbase + i0 * p.D, nq, ch)                           \
+        STAGE_CHUNK(RG, go, gbase + i0 * p.D, nq, ch)                          \
+        barrier();                                                             \
+    }                                                                          \
+    ACCUM_PV(av, ch, RK, RG)                                                   \
+    ACCUM_PV(ak, ch, RV, RQ)
+                EACH_CHUNK_DOWN(DKDV_CHUNK)
+            }
+            [[unroll]] for (uint r = 0u; r < 2u; r++) {
+                if (!rowOK[r]) {
                     continue;
                 }
-                for (uint ii = 0; ii < nt; ii++) {
-                    uint i = i0 + ii;
-                    float li = sL[ii];
-                    if (li == NEG_INF || (p.mask == 2u && ks > scaleQ[p.offSQ + i])) {
-                        continue;
+                uint row = rowBase + 2u * tr + r;
+                [[unroll]] for (uint ch = 0u; ch < NCH; ch++) {
+                    [[unroll]] for (uint e = 0u; e < 4u; e++) {
+                        uint d = ch * DC + 4u * tc + e;
+                        if (d < p.D) {
+                            dk[p.offDK + row * p.D + d] = ak[8u * ch + 4u * r + e];
+                            dv[p.offDV + row * p.D + d] = av[8u * ch + 4u * r + e];
+                        }
                     }
-                    float s = 0.0;
-                    float dp = 0.0;
-                    for (uint d = 0; d < D; d++) {
-                        s += sQ[ii * D + d] * kr[d];
-                        dp += sG[ii * D + d] * vr[d];
-                    }
-                    s *= p.scale;
-                    if (p.mask == 1u) {
-                        s += maskv[p.offMask + i * p.Lk + j];
-                    }
-                    if (s == NEG_INF) {
-                        continue;
-                    }
-                    float pr = exp(s - li);
-                    float ds = p.scale * pr * (dp - sD[ii]);
-                    for (uint d = 0; d < D; d++) {
-                        av[d] += pr * sG[ii * D + d];
-                        ak[d] += ds * sQ[ii * D + d];
-                    }
-                }
-            }
-            if (valid) {
-                for (uint d = 0; d < D; d++) {
-                    dk[p.offDK + row * D + d] = ak[d];
-                    dv[p.offDV + row * D + d] = av[d];
                 }
             }
         }

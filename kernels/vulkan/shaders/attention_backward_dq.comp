@@ -1,35 +1,41 @@
 #version 450
-// Attention backward for Q. A workgroup owns one (batch*head, query tile)
-// with one invocation per query; K and V are staged through shared memory T
-// keys at a time. Probabilities are recomputed from the saved lse:
-//   p = exp(s - lse_i), ds = scale * p * (dO_i . v_j - D_i), dq_i += ds * k_j
-// with D_i from attention_backward_dot. Queries that saw no key
-// (lse = -inf) get zeros.
+// Attention backward for Q, FlashAttention-2 style. A workgroup owns one
+// (batch*head, tile of BR queries) and walks the keys BC at a time. It
+// first forms D_i = rowsum(dO_i * O_i) for its queries and writes it for
+// attention_backward_dkdv, which runs next. Per key tile it recomputes
+// S = scale*Q*K^T + mask and dP = dO*V^T (Q, dO, K and V staged DC
+// head-dim columns at a time), P = exp(S - lse_i) from the saved
+// log-sum-exp, dS = scale * P * (dP - D_i) through shared memory, and
+// accumulates dQ += dS*K in registers (D/4 floats per invocation). Queries
+// that saw no key (lse = -inf) get zeros. Tiling: attention_tile.glsl.
 
-layout(constant_id = 0) const uint WG = 32;    // queries per workgroup
-layout(constant_id = 1) const uint T = 16;     // keys per shared tile
-layout(constant_id = 2) const uint HEAD_DIM = 64; // the head dim (p.D holds the same value)
-layout(local_size_x_id = 0) in;
+#extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
+
+layout(constant_id = 0) const uint DPAD = 64; // the head dim rounded up to a multiple of 32
+layout(local_size_x = 128) in;
 
 layout(std430, set = 0, binding = 0) writeonly buffer DQ0 { float dq[]; };
-layout(std430, set = 0, binding = 1) readonly buffer Q1 { float q[]; };
-layout(std430, set = 0, binding = 2) readonly buffer K2 { float k[]; };
-layout(std430, set = 0, binding = 3) readonly buffer V3 { float v[]; };
-layout(std430, set = 0, binding = 4) readonly buffer GO4 { float go[]; };
-layout(std430, set = 0, binding = 5) readonly buffer Lse5 { float lse[]; };
-layout(std430, set = 0, binding = 6) readonly buffer Dd6 { float dd[]; };
-layout(std430, set = 0, binding = 7) readonly buffer Mask7 { float maskv[]; };
-layout(std430, set = 0, binding = 8) readonly buffer ScaleQ8 { float scaleQ[]; };
-layout(std430, set = 0, binding = 9) readonly buffer ScaleK9 { float scaleK[]; };
+layout(std430, set = 0, binding = 1) writeonly buffer Dd1 { float dd[]; };
+layout(std430, set = 0, binding = 2) readonly buffer Q2 { float q[]; };
+layout(std430, set = 0, binding = 3) readonly buffer K3 { float k[]; };
+layout(std430, set = 0, binding = 4) readonly buffer V4 { float v[]; };
+layout(std430, set = 0, binding = 5) readonly buffer GO5 { float go[]; };
+layout(std430, set = 0, binding = 6) readonly buffer O6 { float o[]; };
+layout(std430, set = 0, binding = 7) readonly buffer Lse7 { float lse[]; };
+layout(std430, set = 0, binding = 8) readonly buffer Mask8 { float maskv[]; };
+layout(std430, set = 0, binding = 9) readonly buffer ScaleQ9 { float scaleQ[]; };
+layout(std430, set = 0, binding = 10) readonly buffer ScaleK10 { float scaleK[]; };
 
 layout(push_constant) uniform Push {
     uint offDQ;
+    uint offDd;
     uint offQ;
     uint offK;
     uint offV;
     uint offGO;
+    uint offO;
     uint offLse;
-    uint offDd;
     uint offMask;
     uint offSQ;
     uint offSK;
@@ -41,77 +47,135 @@ layout(push_constant) uniform Push {
     float scale;
 } p;
 
-shared float sK[T * HEAD_DIM];
-shared float sV[T * HEAD_DIM];
+uint lt, tr, tc;
 
-#define NEG_INF uintBitsToFloat(0xff800000u)
+#include "attention_tile.glsl"
+
+// shared memory: chunks of Q, dO, K and V; dS as [key][query] takes V's
+// region once the scores are done (O's chunk takes K's while forming D_i)
+const uint RQ = 0u;
+const uint RG = REGION;
+const uint RK = 2u * REGION;
+const uint RV = 3u * REGION;
+shared vec4 smem[4u * REGION];
 
 void main() {
-    uint t = gl_LocalInvocationID.x;
-    const uint D = HEAD_DIM; // a pipeline constant: loops over it unroll, arrays stay in registers
-    uint tiles = (p.Lq + WG - 1u) / WG;
+    lt = gl_LocalInvocationIndex;
+    tr = lt >> 3;
+    tc = lt & 7u;
+    uint tiles = (p.Lq + BR - 1u) / BR;
     for (uint tile = gl_WorkGroupID.x; tile < tiles; tile += gl_NumWorkGroups.x) {
-        uint tile0 = tile * WG;
-        uint i = tile0 + t;
-        bool valid = i < p.Lq;
-        uint iq = min(i, p.Lq - 1u);
-        float qs = p.mask == 2u ? scaleQ[p.offSQ + iq] : 0.0;
-        float tileMaxScale = p.mask == 2u ? scaleQ[p.offSQ + min(tile0 + WG, p.Lq) - 1u] : 0.0;
+        uint i0 = tile * BR;
+        uint nq = min(BR, p.Lq - i0);
+        float qs[2];
+        bool rowOK[2];
+        [[unroll]] for (uint r = 0u; r < 2u; r++) {
+            uint row = 2u * tr + r;
+            rowOK[r] = row < nq;
+            qs[r] = p.mask == 2u ? scaleQ[p.offSQ + i0 + min(row, nq - 1u)] : 0.0;
+        }
+        float tileMaxScale = p.mask == 2u ? scaleQ[p.offSQ + i0 + nq - 1u] : 0.0;
         for (uint bh = gl_WorkGroupID.y; bh < p.nh; bh += gl_NumWorkGroups.y) {
-            float qr[HEAD_DIM];
-            float gr[HEAD_DIM];
-            float acc[HEAD_DIM];
-            uint row = bh * p.Lq + iq;
-            for (uint d = 0; d < D; d++) {
-                qr[d] = q[p.offQ + row * D + d];
-                gr[d] = go[p.offGO + row * D + d];
-                acc[d] = 0.0;
+            uint rowBase = bh * p.Lq + i0; // the tile's first query row of [B*H*Lq]
+            uint qbase = p.offQ + rowBase * p.D;
+            uint gbase = p.offGO + rowBase * p.D;
+            // D_i, summed over the head dim in the order SCORES_NT sums dP,
+            // so that dP - D_i is exactly 0 where V_j equals O_i (one key)
+            float di[2] = float[2](0.0, 0.0);
+            [[dont_unroll]] for (uint ch = 0u; ch < ROLLED(NCH); ch++) {
+                barrier(); // the previous readers of the regions are done
+                STAGE_CHUNK(RG, go, gbase, nq, ch)
+                STAGE_CHUNK(RK, o, p.offO + rowBase * p.D, nq, ch)
+                barrier();
+                [[unroll]] for (uint k4 = 0u; k4 < DC / 4u; k4++) {
+                    [[unroll]] for (uint r = 0u; r < 2u; r++) {
+                        vec4 a = smem[RG + CIDX(2u * tr + r, k4)];
+                        vec4 b = smem[RK + CIDX(2u * tr + r, k4)];
+                        [[unroll]] for (uint e = 0u; e < 4u; e++) {
+                            di[r] += a[e] * b[e];
+                        }
+                    }
+                }
             }
-            float li = lse[p.offLse + row];
-            float di = dd[p.offDd + row];
-            bool live = valid && li != NEG_INF;
-            uint kvbase = bh * p.Lk * D;
-            for (uint j0 = 0; j0 < p.Lk; j0 += T) {
+            if (NCH == 1u) { // with one chunk, Q and dO (staged above) stay staged for every key tile
+                STAGE_CHUNK(RQ, q, qbase, nq, 0u)
+            }
+            float li[2];
+            [[unroll]] for (uint r = 0u; r < 2u; r++) {
+                uint row = 2u * tr + r;
+                li[r] = rowOK[r] ? lse[p.offLse + rowBase + row] : NEG_INF;
+                if (tc == 0u && rowOK[r]) {
+                    dd[p.offDd + rowBase + row] = di[r];
+                }
+            }
+            float acc[NCH * 8u];
+            [[unroll]] for (uint e = 0u; e < NCH * 8u; e++) {
+                acc[e] = 0.0;
+            }
+            uint kbase = p.offK + bh * p.Lk * p.D;
+            uint vbase = p.offV + bh * p.Lk * p.D;
+            for (uint j0 = 0u; j0 < p.Lk; j0 += BC) {
                 if (p.mask == 2u && scaleK[p.offSK + j0] > tileMaxScale) {
                     break;
                 }
-                uint nt = min(T, p.Lk - j0);
-                barrier();
-                for (uint e = t; e < nt * D; e += WG) {
-                    sK[e] = k[p.offK + kvbase + j0 * D + e];
-                    sV[e] = v[p.offV + kvbase + j0 * D + e];
+                uint nk = min(BC, p.Lk - j0);
+                float s[8], dp[8];
+                [[unroll]] for (uint e = 0u; e < 8u; e++) {
+                    s[e] = 0.0;
+                    dp[e] = 0.0;
                 }
-                barrier();
-                if (!live) {
+                [[dont_unroll]] for (uint ch = 0u; ch < ROLLED(NCH); ch++) {
+                    barrier();
+                    if (NCH > 1u) {
+                        STAGE_CHUNK(RQ, q, qbase, nq, ch)
+                        STAGE_CHUNK(RG, go, gbase, nq, ch)
+                    }
+                    STAGE_CHUNK(RK, k, kbase + j0 * p.D, nk, ch)
+                    STAGE_CHUNK(RV, v, vbase + j0 * p.D, nk, ch)
+                    barrier();
+                    SCORES_NT(s, RQ, RK)
+                    SCORES_NT(dp, RG, RV)
+                }
+                [[unroll]] for (uint r = 0u; r < 2u; r++) {
+                    uint i = i0 + 2u * tr + r;
+                    [[unroll]] for (uint c = 0u; c < 4u; c++) {
+                        uint jj = tc + 8u * c;
+                        uint j = j0 + jj;
+                        float x = s[4u * r + c] * p.scale;
+                        bool vis = li[r] != NEG_INF && jj < nk;
+                        if (vis && p.mask == 1u) {
+                            x += maskv[p.offMask + i * p.Lk + j];
+                        } else if (vis && p.mask == 2u) {
+                            vis = scaleK[p.offSK + j] <= qs[r];
+                        }
+                        float pr = vis ? exp(x - li[r]) : 0.0;
+                        s[4u * r + c] = p.scale * pr * (dp[4u * r + c] - di[r]);
+                    }
+                }
+                barrier(); // the readers of V are done: dS takes its region
+                STORE_P(RV, s)
+                // dQ += dS*K, from the K chunk still staged down to the first
+#define DQ_CHUNK(ch)                                                           \
+    barrier();                                                                 \
+    if ((ch) + 1u != NCH) {                                                    \
+        STAGE_CHUNK(RK, k, kbase + j0 * p.D, nk, ch)                           \
+        barrier();                                                             \
+    }                                                                          \
+    ACCUM_PV(acc, ch, RV, RK)
+                EACH_CHUNK_DOWN(DQ_CHUNK)
+            }
+            [[unroll]] for (uint r = 0u; r < 2u; r++) {
+                if (!rowOK[r]) {
                     continue;
                 }
-                for (uint jj = 0; jj < nt; jj++) {
-                    uint j = j0 + jj;
-                    if (p.mask == 2u && scaleK[p.offSK + j] > qs) {
-                        continue;
+                uint row = rowBase + 2u * tr + r;
+                [[unroll]] for (uint ch = 0u; ch < NCH; ch++) {
+                    [[unroll]] for (uint e = 0u; e < 4u; e++) {
+                        uint d = ch * DC + 4u * tc + e;
+                        if (d < p.D) {
+                            dq[p.offDQ + row * p.D + d] = acc[8u * ch + 4u * r + e];
+                        }
                     }
-                    float s = 0.0;
-                    float dp = 0.0;
-                    for (uint d = 0; d < D; d++) {
-                        s += qr[d] * sK[jj * D + d];
-                        dp += gr[d] * sV[jj * D + d];
-                    }
-                    s *= p.scale;
-                    if (p.mask == 1u) {
-                        s += maskv[p.offMask + i * p.Lk + j];
-                    }
-                    if (s == NEG_INF) {
-                        continue;
-                    }
-                    float ds = p.scale * exp(s - li) * (dp - di);
-                    for (uint d = 0; d < D; d++) {
-                        acc[d] += ds * sK[jj * D + d];
-                    }
-                }
-            }
-            if (valid) {
-                for (uint d = 0; d < D; d++) {
-                    dq[p.offDQ + row * D + d] = acc[d];
                 }
             }
         }

@@ -1,18 +1,25 @@
 #version 450
-// Backward of interpolate.comp written as a gather, one invocation per
-// input element (grid-stride): each input pixel sums w_y * w_x * g over the
-// output pixels whose taps read it, so the result is deterministic without
-// atomics. The outputs that can reach input index i along an axis lie in a
-// small window around i * m / n (widened to the whole axis end at the
-// borders, where taps are clamped); the weight of output o on input i is
-// the sum of o's taps that land on i, recomputed with the forward's tap
-// function.
+// Backward of interpolate.comp written as a gather, so the result is
+// deterministic without atomics: each input pixel sums w_y·w_x·g over the
+// output pixels whose taps read it. The outputs that can reach input index
+// i along an axis lie in a window around i·m/n (outRange); the weight of
+// output o on input i is the sum of o's taps that land on i (tapWeight,
+// from the forward's tap function). MODE selects the pass:
+//   0 weights: one invocation per (axis, input index, window slot) writes
+//     the weight of the slot's output into the weight tables, which hold,
+//     for each input index of an axis, the weights of its window (wy or wx
+//     slots; y table first, then x);
+//   1 gather: one invocation per input element (grid-stride) sums over its
+//     window, reading the weights from the tables, so the inner loop is a
+//     multiply-add per output with no tap arithmetic.
 
 layout(constant_id = 0) const uint WG = 256;
+layout(constant_id = 1) const uint MODE = 1;
 layout(local_size_x_id = 0) in;
 
 layout(std430, set = 0, binding = 0) writeonly buffer Dsrc0 { float dsrc[]; };
 layout(std430, set = 0, binding = 1) readonly buffer Gdst1 { float gdst[]; };
+layout(std430, set = 0, binding = 2) buffer Weights2 { float weights[]; };
 
 layout(push_constant) uniform Push {
     uint offDsrc;
@@ -23,6 +30,8 @@ layout(push_constant) uniform Push {
     uint win;
     uint hout;
     uint wout;
+    uint wy; // window slots per input row
+    uint wx; // window slots per input column
     float scaleY; // hin / hout and win / wout, divided on the host as the
     float scaleX; // CPU backend divides them (a device division may be off by an ulp)
 } p;
@@ -111,10 +120,25 @@ ivec2 outRange(int i, int n, int m) {
     return ivec2(lo, hi);
 }
 
-void main() {
+void weightTables() {
+    uint ny = p.hin * p.wy, total = ny + p.win * p.wx;
+    for (uint e = gl_GlobalInvocationID.x; e < total; e += gl_NumWorkGroups.x * WG) {
+        bool yAxis = e < ny;
+        uint r = yAxis ? e : e - ny;
+        uint slots = yAxis ? p.wy : p.wx;
+        int i = int(r / slots);
+        int n = int(yAxis ? p.hin : p.win), m = int(yAxis ? p.hout : p.wout);
+        ivec2 rg = outRange(i, n, m);
+        int o = rg.x + int(r % slots);
+        weights[e] = o <= rg.y ? tapWeight(p.mode, o, i, n, m, yAxis ? p.scaleY : p.scaleX) : 0.0;
+    }
+}
+
+void gather() {
     uint total = p.planes * p.hin * p.win;
     uint stride = gl_NumWorkGroups.x * WG;
     int n_y = int(p.hin), n_x = int(p.win), m_y = int(p.hout), m_x = int(p.wout);
+    uint xTable = p.hin * p.wy;
     for (uint e = gl_GlobalInvocationID.x; e < total; e += stride) {
         uint plane = e / (p.hin * p.win);
         uint r = e - plane * p.hin * p.win;
@@ -123,15 +147,17 @@ void main() {
         ivec2 ry = outRange(iy, n_y, m_y);
         ivec2 rx = outRange(ix, n_x, m_x);
         uint base = p.offGdst + plane * p.hout * p.wout;
+        uint wyRow = uint(iy) * p.wy - uint(ry.x);
+        uint wxRow = xTable + uint(ix) * p.wx - uint(rx.x);
         float acc = 0.0;
         for (int oy = ry.x; oy <= ry.y; oy++) {
-            float wy = tapWeight(p.mode, oy, iy, n_y, m_y, p.scaleY);
+            float wy = weights[wyRow + uint(oy)];
             if (wy == 0.0) {
                 continue;
             }
             float row = 0.0;
             for (int ox = rx.x; ox <= rx.y; ox++) {
-                float wx = tapWeight(p.mode, ox, ix, n_x, m_x, p.scaleX);
+                float wx = weights[wxRow + uint(ox)];
                 if (wx != 0.0) {
                     row += wx * gdst[base + uint(oy) * p.wout + uint(ox)];
                 }
@@ -139,5 +165,13 @@ void main() {
             acc += wy * row;
         }
         dsrc[p.offDsrc + e] = acc;
+    }
+}
+
+void main() {
+    if (MODE == 0u) {
+        weightTables();
+    } else {
+        gather();
     }
 }

@@ -1,12 +1,23 @@
 #version 450
-// Layer/group norm backward for the affine parameters: one workgroup per
-// parameter (grid-stride), each adding sum(gy * xhat) into dw and sum(gy)
-// into db. Parameter q = g * chans + c covers, in rows g, g + groups, ...,
-// the hw elements starting at c * hw. Each invocation sums a fixed strided
-// subset and a shared-memory tree merges them, so the result does not
-// depend on scheduling (no atomics).
+// Layer/group norm backward for the affine parameters: adds sum(gy·xhat)
+// into dw and sum(gy) into db, xhat = (x − mean[row])·rstd[row].
+// Parameter q = g·chans + c covers, in rows g, g + groups, ..., the hw
+// elements starting at c·hw. Each sum runs in a fixed order (no atomics),
+// so the result does not depend on scheduling. MODE selects the pass:
+//   0 per parameter (group norms): a workgroup per parameter
+//     (grid-stride), its invocations striding over the parameter's
+//     elements, which are hw-long contiguous runs, then a shared tree;
+//   1 columns (layer norms: parameter q is column q of the rows):
+//     a workgroup per 32-column tile and chunk of rows, 32 column lanes by
+//     WG/32 row lanes, so each row of the tile is one coalesced read; the
+//     row lanes fold in shared memory in order. With one chunk it adds into
+//     dw and db; with more it writes the chunk's sums to the partial buffer
+//     (dw of chunk s at s·params + q, db splits·params further on);
+//   2 combine: an invocation per parameter adds the chunks in order into
+//     dw and db.
 
-layout(constant_id = 0) const uint WG = 256; // power of two
+layout(constant_id = 0) const uint WG = 256; // power of two, a multiple of 32
+layout(constant_id = 1) const uint MODE = 0;
 layout(local_size_x_id = 0) in;
 
 layout(std430, set = 0, binding = 0) buffer Dw0 { float dw[]; };
@@ -15,6 +26,7 @@ layout(std430, set = 0, binding = 2) readonly buffer X2 { float x[]; };
 layout(std430, set = 0, binding = 3) readonly buffer Mean3 { float mean[]; };
 layout(std430, set = 0, binding = 4) readonly buffer Rstd4 { float rstd[]; };
 layout(std430, set = 0, binding = 5) readonly buffer Gy5 { float gy[]; };
+layout(std430, set = 0, binding = 6) buffer Part6 { float part[]; };
 
 layout(push_constant) uniform Push {
     uint offDw;
@@ -29,13 +41,28 @@ layout(push_constant) uniform Push {
     uint chans;
     uint hw;
     uint params;
-    uint flags; // bit 0: dw, bit 1: db
+    uint flags;  // bit 0: dw, bit 1: db
+    uint chunk;  // rows per chunk (columns pass)
+    uint splits; // chunks
 } p;
+
+const uint TILE = 32;
+const uint ROWLANES = WG / TILE;
 
 shared float sW[WG];
 shared float sB[WG];
 
-void main() {
+// add adds the parameter sums of parameter q (or of one chunk) into dw, db.
+void add(uint q, float w, float b) {
+    if ((p.flags & 1u) != 0u) {
+        dw[p.offDw + q] += w;
+    }
+    if ((p.flags & 2u) != 0u) {
+        db[p.offDb + q] += b;
+    }
+}
+
+void perParameter() {
     uint t = gl_LocalInvocationID.x;
     for (uint q = gl_WorkGroupID.x; q < p.params; q += gl_NumWorkGroups.x) {
         uint g = q / p.chans;
@@ -62,13 +89,65 @@ void main() {
             barrier();
         }
         if (t == 0u) {
-            if ((p.flags & 1u) != 0u) {
-                dw[p.offDw + q] += sW[0];
+            add(q, sW[0], sB[0]);
+        }
+        barrier();
+    }
+}
+
+void columns() {
+    uint lane = gl_LocalInvocationID.x % TILE;
+    uint rl = gl_LocalInvocationID.x / TILE;
+    uint tiles = (p.params + TILE - 1) / TILE;
+    for (uint w = gl_WorkGroupID.x; w < tiles * p.splits; w += gl_NumWorkGroups.x) {
+        uint s = w % p.splits;
+        uint q = (w / p.splits) * TILE + lane;
+        uint r0 = s * p.chunk, r1 = min(p.rows, r0 + p.chunk);
+        float sw = 0.0, sb = 0.0;
+        if (q < p.params) {
+            for (uint r = r0 + rl; r < r1; r += ROWLANES) {
+                uint e = r * p.rowLen + q;
+                float gv = gy[p.offGy + e];
+                sb += gv;
+                sw += gv * (x[p.offX + e] - mean[p.offMean + r]) * rstd[p.offRstd + r];
             }
-            if ((p.flags & 2u) != 0u) {
-                db[p.offDb + q] += sB[0];
+        }
+        sW[gl_LocalInvocationID.x] = sw;
+        sB[gl_LocalInvocationID.x] = sb;
+        barrier();
+        if (rl == 0u && q < p.params) {
+            for (uint k = 1; k < ROWLANES; k++) {
+                sw += sW[k * TILE + lane];
+                sb += sB[k * TILE + lane];
+            }
+            if (p.splits == 1u) {
+                add(q, sw, sb);
+            } else {
+                part[s * p.params + q] = sw;
+                part[(p.splits + s) * p.params + q] = sb;
             }
         }
         barrier();
+    }
+}
+
+void combine() {
+    for (uint q = gl_GlobalInvocationID.x; q < p.params; q += gl_NumWorkGroups.x * WG) {
+        float sw = 0.0, sb = 0.0;
+        for (uint s = 0; s < p.splits; s++) {
+            sw += part[s * p.params + q];
+            sb += part[(p.splits + s) * p.params + q];
+        }
+        add(q, sw, sb);
+    }
+}
+
+void main() {
+    if (MODE == 0u) {
+        perParameter();
+    } else if (MODE == 1u) {
+        columns();
+    } else {
+        combine();
     }
 }

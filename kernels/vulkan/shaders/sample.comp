@@ -70,8 +70,11 @@ uvec4 philoxAt(uint offLo, uint offHi, uint i, uint k0, uint k1) {
 // uniform01 maps a word to [0, 1) with 24 bits, as tensor.Uniform01.
 float uniform01(uint w) { return float(w >> 8) * (1.0 / 16777216.0); }
 
-uint gBase;
-float gTop;
+// The row being sampled: its first logit and its largest scaled logit, set
+// by main before any function reads them (initialised so that compilers
+// that cannot see that, such as Mesa's GLSL front end, have no warning).
+uint gBase = 0u;
+float gTop = 0.0;
 
 // expWeight is e^x for x <= 0 to within about an ulp: Cody-Waite reduction
 // x = k*ln2 + r, a degree-7 Taylor polynomial for e^r on |r| <= ln2/2, and

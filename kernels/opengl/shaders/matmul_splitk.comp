@@ -1,0 +1,264 @@
+#version 430 core
+// Generated from kernels/vulkan/shaders/matmul_splitk.comp by kernels/vulkan/internal/shadergen for OpenGL; DO NOT EDIT.
+#ifndef SARGO_SPEC_0
+#define SARGO_SPEC_0 256u
+#endif
+#ifndef SARGO_SPEC_1
+#define SARGO_SPEC_1 0u
+#endif
+// matmul_splitk: the second pass of a split-K matmul (matmul.comp with
+// SPLIT = 1). Each invocation adds the splits partial sums of one output
+// element in split order, so the result is the same on every run, and
+// applies the epilogue: C[b][m][n] = act(alpha·sum + beta·C + bias[n]).
+// Partial s of element (b, m, n) is at ((s·batch + b)·M + m)·N + n.
+// Specialization constants: 0 LOCAL, 1 BETA (as matmul.comp).
+layout(local_size_x = SARGO_SPEC_0) in;
+const uint LOCAL = SARGO_SPEC_0;
+const uint BETA = SARGO_SPEC_1;
+
+layout(std430, binding = 0) readonly buffer Part0 { float part[]; };
+layout(std430, binding = 1) buffer C1 { float c[]; };
+layout(std430, binding = 2) readonly buffer Bias2 { float bias[]; };
+
+layout(std140, binding = 0) uniform Push {
+	uint offC;
+	uint offBias;
+	uint M;
+	uint N;
+	uint strideC;
+	uint batch;
+	uint splits;
+	float alpha;
+	float beta;
+	uint flags; // bit 0 bias, bits 8.. activation
+} p;
+
+// #include "matmul_epilogue.glsl", inlined:
+// Shared by matmul.comp and matmul_splitk.comp: the epilogue
+// alpha·sum + beta·c + bias[n] and the activation applied to it, with the
+// specialization constant BETA, the push constants alpha, beta, offBias and
+// flags (bit 0: add the bias; bits 8 and up: 0 for no activation, else 1 +
+// its tensor.UnaryOp; uniform branches) and the bias binding of both
+// shaders.
+// #include "unary_math.glsl", inlined:
+// Shared by unary.comp and unary_backward.comp: the unary operations of
+// tensor.UnaryOp (the constant values must match its order) and helpers
+// with the CPU backend's semantics.
+
+// #include "minmax.glsl", inlined:
+// NaN-propagating maximum and minimum, as Go's max and min for floats and
+// the CPU backend: NaN when either operand is NaN (GLSL's max and min are
+// undefined for NaN, and NVIDIA and AMD return the other operand), and +0
+// above -0.
+
+float maxNaN(float x, float y) {
+	if (isnan(x) || isnan(y)) {
+		return uintBitsToFloat(0x7fc00000u);
+	}
+	if (x == y) {
+		return uintBitsToFloat(floatBitsToUint(x) & floatBitsToUint(y)); // max(-0, +0) = +0
+	}
+	return x > y ? x : y;
+}
+
+float minNaN(float x, float y) {
+	if (isnan(x) || isnan(y)) {
+		return uintBitsToFloat(0x7fc00000u);
+	}
+	if (x == y) {
+		return uintBitsToFloat(floatBitsToUint(x) | floatBitsToUint(y)); // min(-0, +0) = -0
+	}
+	return x < y ? x : y;
+}
+
+#define OP_NEG 0
+#define OP_EXP 1
+#define OP_LOG 2
+#define OP_SQRT 3
+#define OP_RSQRT 4
+#define OP_ABS 5
+#define OP_TANH 6
+#define OP_SIGMOID 7
+#define OP_RELU 8
+#define OP_SILU 9
+#define OP_GELU_TANH 10
+#define OP_GELU_ERF 11
+#define OP_POW 12
+#define OP_CLAMP 13
+#define OP_AFFINE 14
+#define OP_SQUARE 15
+#define OP_RECIP 16
+#define OP_SIGN 17
+
+const float GELU_K = 0.7978845608028654; // sqrt(2/pi)
+const float GELU_C = 0.044715;
+const float INV_SQRT2 = 0.7071067811865476;
+const float INV_SQRT_2PI = 0.3989422804014327;
+
+// stanh is tanh that saturates instead of overflowing, and keeps NaN
+// (a compiler may treat a comparison with NaN as unordered-true).
+float stanh(float x) {
+	if (isnan(x)) {
+		return x;
+	}
+	return abs(x) > 15.0 ? sign(x) : tanh(x);
+}
+
+// sigmoid is the numerically stable logistic function.
+float sigmoid(float x) {
+	if (x >= 0.0) {
+		return 1.0 / (1.0 + exp(-x));
+	}
+	float e = exp(x);
+	return e / (1.0 + e);
+}
+
+// erf: for |x| < 0.75 the odd rational approximation used by Eigen and XLA
+// for float32 (degree 13/8 in x); beyond, 1 - erfc(|x|) with the
+// Chebyshev-fitted erfc of Numerical Recipes (erfcc, fractional error
+// below 1.2e-7). Measured in float32 arithmetic against float64 math.Erf:
+// absolute error below 1.7e-7 everywhere (about 3 ulp near 0.7).
+float erf_approx(float x) {
+	float a = abs(x);
+	if (a < 0.75) {
+		float x2 = x * x;
+		float p = fma(x2, -2.72614225801306e-10, 2.77068142495902e-08);
+		p = fma(x2, p, -2.10102402082508e-06);
+		p = fma(x2, p, -5.69250639462346e-05);
+		p = fma(x2, p, -7.34990630326855e-04);
+		p = fma(x2, p, -2.95459980854025e-03);
+		p = fma(x2, p, -1.60960333262415e-02);
+		float q = fma(x2, -1.45660718464996e-05, -2.13374055278905e-04);
+		q = fma(x2, q, -1.68282697438203e-03);
+		q = fma(x2, q, -7.37332916720468e-03);
+		q = fma(x2, q, -1.42647390514189e-02);
+		return x * p / q;
+	}
+	float t = 1.0 / (1.0 + 0.5 * a);
+	float poly = -1.26551223 +
+		t * (1.00002368 +
+		t * (0.37409196 +
+		t * (0.09678418 +
+		t * (-0.18628806 +
+		t * (0.27886807 +
+		t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
+	float r = 1.0 - t * exp(-a * a + poly);
+	return x < 0.0 ? -r : r;
+}
+
+// logf is log that keeps subnormal inputs: a driver may flush them to
+// zero (Vulkan allows it), so they are scaled by 2^24 first.
+float logf(float x) {
+	if (x > 0.0 && x < 1.17549435e-38) {
+		return log(x * 16777216.0) - 16.635532333438687; // 24 ln 2
+	}
+	return log(x);
+}
+
+// powf is math.Pow for float32: negative bases give real results for
+// integer exponents and NaN otherwise; NaN and infinite operands follow
+// math.Pow too.
+float powf(float x, float y) {
+	float inf = uintBitsToFloat(0x7f800000u);
+	if (y == 0.0 || x == 1.0) {
+		return 1.0;
+	}
+	if (isnan(x) || isnan(y)) {
+		return uintBitsToFloat(0x7fc00000u);
+	}
+	bool oddInt = fract(y) == 0.0 && abs(mod(y, 2.0)) == 1.0;
+	if (isinf(x)) {
+		if (x > 0.0) {
+			return y > 0.0 ? inf : 0.0;
+		}
+		// math.Pow(-Inf, y) = math.Pow(-0, -y)
+		float r = y > 0.0 ? inf : 0.0;
+		return oddInt ? -r : r;
+	}
+	if (x == 0.0) {
+		if (y > 0.0) {
+			return oddInt ? x : 0.0;
+		}
+		return oddInt && (floatBitsToUint(x) >> 31) != 0u ? -inf : inf;
+	}
+	float r = exp2(y * log2(abs(x)));
+	if (x < 0.0) {
+		if (fract(y) != 0.0) {
+			return uintBitsToFloat(0x7fc00000u); // NaN
+		}
+		if (oddInt) {
+			r = -r;
+		}
+	}
+	return r;
+}
+
+// activation is the activation op (OP_RELU, OP_SILU, OP_GELU_TANH or
+// OP_GELU_ERF) of x: the ops a fused epilogue may apply.
+float activation(uint op, float x) {
+	switch (op) {
+	case OP_RELU: return x > 0.0 ? x : 0.0;
+	case OP_SILU: return x * sigmoid(x);
+	case OP_GELU_TANH: return 0.5 * x * (1.0 + stanh(GELU_K * (x + GELU_C * x * x * x)));
+	case OP_GELU_ERF: return 0.5 * x * (1.0 + erf_approx(x * INV_SQRT2));
+	}
+	return x;
+}
+
+// unaryOp is tensor.UnaryOp op of x with its parameters a (Alpha) and b
+// (Beta).
+float unaryOp(uint op, float x, float a, float b) {
+	switch (op) {
+	case OP_NEG: return -x;
+	case OP_EXP: return exp(x);
+	case OP_LOG: return logf(x);
+	case OP_SQRT: return sqrt(x);
+	case OP_RSQRT: return 1.0 / sqrt(x);
+	case OP_ABS: return abs(x);
+	case OP_TANH: return stanh(x);
+	case OP_SIGMOID: return sigmoid(x);
+	case OP_RELU:
+	case OP_SILU:
+	case OP_GELU_TANH:
+	case OP_GELU_ERF: return activation(op, x);
+	case OP_POW: return powf(x, a);
+	case OP_CLAMP: return minNaN(maxNaN(x, a), b);
+	case OP_AFFINE: return a * x + b;
+	case OP_SQUARE: return x * x;
+	case OP_RECIP: return 1.0 / x;
+	case OP_SIGN: return x > 0.0 ? 1.0 : (x < 0.0 ? -1.0 : 0.0);
+	}
+	return uintBitsToFloat(0x7fc00000u);
+}
+
+// activationOf is the activation field of the flags.
+uint activationOf(uint flags) { return flags >> 8; }
+
+// epilogue is alpha·sum + beta·cOld + bias[n], before the activation.
+float epilogue(float sum, float cOld, uint n) {
+	float v = p.alpha * sum;
+	if (BETA == 1) {
+		v = fma(p.beta, cOld, v);
+	}
+	if ((p.flags & 1u) != 0u) {
+		v += bias[p.offBias + n];
+	}
+	return v;
+}
+
+void main() {
+	uint mn = p.M * p.N;
+	uint total = p.batch * mn;
+	for (uint i = gl_GlobalInvocationID.x; i < total; i += gl_NumWorkGroups.x * LOCAL) {
+		float s = 0.0;
+		for (uint k = 0; k < p.splits; k++) {
+			s += part[k * total + i];
+		}
+		uint bz = i / mn;
+		uint r = i - bz * mn;
+		uint ci = p.offC + bz * p.strideC + r;
+		float v = epilogue(s, BETA == 1 ? c[ci] : 0.0, r % p.N);
+		uint act = activationOf(p.flags);
+		c[ci] = act != 0u ? activation(act - 1u, v) : v;
+	}
+}
