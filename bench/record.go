@@ -66,6 +66,9 @@ type Record struct {
 	// Memory is what one run did with memory, for the cases that measure
 	// it.
 	Memory *Memory `json:"memory,omitempty"`
+	// Vulkan is what one run recorded on a Vulkan device (dispatches,
+	// barriers, descriptors, host time per dispatch), measured with Memory.
+	Vulkan *Dispatch `json:"vulkan,omitempty"`
 	// Error says why the case, or its reference, has no result.
 	Error string `json:"error,omitempty"`
 }

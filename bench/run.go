@@ -27,6 +27,10 @@ type Config struct {
 	Match *regexp.Regexp
 	// Log receives one progress line per case; nil discards them.
 	Log io.Writer
+	// Trace, when set, receives a Chrome trace of one run of the first
+	// case that measures memory (a training step), on a backend that can
+	// record one (Vulkan).
+	Trace io.Writer
 }
 
 // Run measures every case of every suite and returns one record per case.
@@ -41,6 +45,7 @@ func Run(ctx context.Context, cfg Config) ([]Record, error) {
 	}
 	var all []Record
 	var peak *gemmPeak
+	traced := cfg.Trace == nil
 	for _, s := range cfg.Suites {
 		cases, err := s.List(cfg.Quick, cfg.GPUShapes)
 		if err != nil {
@@ -58,7 +63,12 @@ func Run(ctx context.Context, cfg Config) ([]Record, error) {
 		}
 		ref := &refProcess{runner: cfg.Reference, suite: s.Name, log: log}
 		for _, c := range cases {
-			rec := runCase(ctx, cfg, s.Name, c, ref)
+			trace := cfg.Trace
+			if traced || !c.Memory {
+				trace = nil
+			}
+			rec := runCase(ctx, cfg, s.Name, c, ref, trace)
+			traced = traced || trace != nil
 			if c.ModelGFLOP > 0 && peak != nil {
 				rec.setMFU(c.ModelGFLOP, c.Work, peak)
 			}
@@ -110,8 +120,9 @@ func (p *refProcess) close() {
 }
 
 // runCase sets up, measures and releases one case, with its reference
-// when ref has a runner.
-func runCase(ctx context.Context, cfg Config, suite string, c Case, ref *refProcess) (rec Record) {
+// when ref has a runner; with trace, it writes a Chrome trace of one more
+// run.
+func runCase(ctx context.Context, cfg Config, suite string, c Case, ref *refProcess, trace io.Writer) (rec Record) {
 	rec = Record{Suite: suite, Case: c.Name, Unit: c.Unit, Device: cfg.Backend.Describe(), Params: c.Params}
 	defer func() {
 		if p := recover(); p != nil {
@@ -172,8 +183,15 @@ func runCase(ctx context.Context, cfg Config, suite string, c Case, ref *refProc
 	rec.setStable(cfg.Timing.tolerance())
 	if c.Memory && len(m.runs) > 0 {
 		var err error
+		dispatch := startDispatch(cfg.Backend)
 		if rec.Memory, err = measureMemory(cfg.Backend, run, base, c.StateBytes); err != nil {
 			rec.Error = joinErr(rec.Error, err.Error())
+		}
+		rec.Vulkan = dispatch(memorySteps)
+	}
+	if trace != nil && rec.Error == "" {
+		if err := traceRun(cfg.Backend, run, trace); err != nil {
+			rec.Error = err.Error()
 		}
 	}
 	return rec
@@ -212,6 +230,9 @@ func logRecord(log io.Writer, r Record) {
 	fmt.Fprintln(log, line+errSuffix(r.Error))
 	if m := r.Memory; m != nil {
 		fmt.Fprintf(log, "%-11s %-40s memory: %s\n", "", "", m)
+	}
+	if d := r.Vulkan; d != nil {
+		fmt.Fprintf(log, "%-11s %-40s vulkan: %s\n", "", "", d)
 	}
 }
 

@@ -8,9 +8,10 @@ import "fmt"
 // tensors (token ids, argmax results, top-k indices) are float32 holding exact
 // integers, which is exact below 2^24.
 //
-// Kernels never return errors: a backend that hits a device fault records it,
-// turns later kernels into no-ops, and reports it from Sync and Read (a
-// "sticky" error, as OpenGL and CUDA do). Callers check at a sync point.
+// Kernels never return errors: a backend that hits a device fault, or ids
+// outside their table (IDError), records it, may turn later kernels into
+// no-ops, and reports it from Sync, Read and Err (a "sticky" error, as
+// OpenGL and CUDA do). Callers check at a sync point.
 
 // Storage is a backend-owned buffer of float32 elements.
 type Storage interface {
@@ -306,7 +307,8 @@ type Backend interface {
 	// SoftmaxBackward computes dx from y (the forward output) and gy.
 	SoftmaxBackward(dx, y, gy Span, rows, n int, log bool)
 	// CrossEntropy writes per-row losses of logits [rows, n] against
-	// class-index targets; rows whose target equals ignore get loss 0.
+	// class-index targets, each in [0, n) or equal to ignore (the id
+	// contract, ids.go); rows whose target equals ignore get loss 0.
 	// With smoothing s the target distribution is (1-s)·onehot + s/n. Lse
 	// receives each row's log-sum-exp for the backward.
 	CrossEntropy(loss, lse, logits, targets Span, rows, n, ignore int, smoothing float32)
@@ -319,11 +321,13 @@ type Backend interface {
 	// NormBackward writes dx, and accumulates into dw, db when present.
 	NormBackward(a NormArgs, dx, dw, db, x, mean, rstd, w, gy Span)
 
-	// Gather copies rows ids[i] of table [V, dim] into dst [n, dim].
-	Gather(dst, table, ids Span, n, dim int)
-	// ScatterAdd adds row i of src [n, dim] into row ids[i] of dst,
-	// deterministically (the same result whatever the order of duplicates).
-	ScatterAdd(dst, src, ids Span, n, dim int)
+	// Gather copies rows ids[i] of table [rows, dim] into dst [n, dim];
+	// every id is checked against rows first (the id contract, ids.go).
+	Gather(dst, table, ids Span, n, rows, dim int)
+	// ScatterAdd adds row i of src [n, dim] into row ids[i] of dst [rows,
+	// dim], deterministically (the same result whatever the order of
+	// duplicates); every id is checked against rows first.
+	ScatterAdd(dst, src, ids Span, n, rows, dim int)
 
 	// Attention runs fused scaled dot-product attention forward.
 	Attention(a AttentionArgs)

@@ -32,7 +32,8 @@ func SoftmaxBackward(y, gy *Tensor, log bool) *Tensor {
 }
 
 // CrossEntropy returns per-row losses [rows] and log-sum-exps [rows] of
-// logits [rows, n] against targets [rows] (class indices as float32).
+// logits [rows, n] against targets [rows]: class indices in [0, n), or
+// ignore for a row that counts for nothing (the id contract, ids.go).
 func CrossEntropy(logits, targets *Tensor, ignore int, smoothing float32) (loss, lse *Tensor) {
 	mustRank("CrossEntropy", logits, 2, "logits")
 	rows, n := logits.shape[0], logits.shape[1]
@@ -125,14 +126,16 @@ func NormBackward(x, w, b, mean, rstd, gy *Tensor, groups int, eps float32) (dx,
 }
 
 // Gather returns rows ids of table [V, dim], shaped ids.shape + [dim].
+// Every id must be an integer in [0, V) (the id contract, ids.go); the
+// backend's sticky error reports the first that is not.
 func Gather(table, ids *Tensor) *Tensor {
 	mustRank("Gather", table, 2, "table")
 	ic := ids.Contiguous()
-	n, dim := ids.Size(), table.shape[1]
+	n, rows, dim := ids.Size(), table.shape[0], table.shape[1]
 	out := Empty(table.buf.b, append(ids.Shape(), dim)...)
-	if out.Size() > 0 {
+	if n > 0 { // ids are checked even when rows are empty
 		tc := table.Contiguous()
-		table.buf.b.Gather(out.Span(), tc.Span(), ic.Span(), n, dim)
+		table.buf.b.Gather(out.Span(), tc.Span(), ic.Span(), n, rows, dim)
 		releaseIfCopy(tc, table)
 	}
 	releaseIfCopy(ic, ids)
@@ -140,7 +143,8 @@ func Gather(table, ids *Tensor) *Tensor {
 }
 
 // ScatterAdd returns a [rows, dim] tensor with row i of src added into row
-// ids[i]: the backward of Gather.
+// ids[i]: the backward of Gather. Every id must be an integer in [0, rows)
+// (the id contract, ids.go).
 func ScatterAdd(src, ids *Tensor, rows int) *Tensor {
 	dim := src.Dim(-1)
 	n := ids.Size()
@@ -148,9 +152,9 @@ func ScatterAdd(src, ids *Tensor, rows int) *Tensor {
 		panic(fmt.Sprintf("tensor: ScatterAdd: src %v does not match ids %v", src.shape, ids.shape))
 	}
 	out := Zeros(src.buf.b, rows, dim)
-	if n > 0 && dim > 0 {
+	if n > 0 {
 		sc, ic := src.Contiguous(), ids.Contiguous()
-		src.buf.b.ScatterAdd(out.Span(), sc.Span(), ic.Span(), n, dim)
+		src.buf.b.ScatterAdd(out.Span(), sc.Span(), ic.Span(), n, rows, dim)
 		releaseIfCopy(sc, src)
 		releaseIfCopy(ic, ids)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -16,11 +17,29 @@ import (
 // Opener opens the device with the given index of one backend kind.
 type Opener func(index int) (Backend, error)
 
+// Resolver maps a device selector of one kind to a device index: the part
+// of a device name after "KIND:" when it is not an index (a device name to
+// match), or "" for a bare "KIND" (the kind's default device).
+type Resolver func(selector string) (int, error)
+
 var registry = struct {
 	sync.Mutex
-	openers map[string]Opener
-	open    map[string]Backend
-}{openers: map[string]Opener{}, open: map[string]Backend{}}
+	openers   map[string]Opener
+	resolvers map[string]Resolver
+	open      map[string]Backend
+}{openers: map[string]Opener{}, resolvers: map[string]Resolver{}, open: map[string]Backend{}}
+
+// RegisterResolver lets the devices of kind be selected by name and gives
+// its bare name a default other than index 0 (see Resolver). It panics if
+// kind has a resolver already.
+func RegisterResolver(kind string, r Resolver) {
+	registry.Lock()
+	defer registry.Unlock()
+	if _, dup := registry.resolvers[kind]; dup {
+		panic("tensor: device resolver registered twice: " + kind)
+	}
+	registry.resolvers[kind] = r
+}
 
 // Register makes a backend kind available under name. It panics if the
 // name is taken, as registering twice is a programming error.
@@ -53,13 +72,50 @@ func DeviceFromEnv() string {
 	return "cpu"
 }
 
-// Open returns the device named name ("cpu", "vulkan", "vulkan:1"),
-// opening it on first use. An empty name means DeviceFromEnv().
+// ResolveDevice returns the canonical name KIND:N of the device that name
+// selects ("cpu", "vulkan", "vulkan:1", or "vulkan:NAME" for a kind with a
+// Resolver). An empty name means DeviceFromEnv().
+func ResolveDevice(name string) (string, error) {
+	kind, index, err := resolve(name)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s:%d", kind, index), nil
+}
+
+// resolve is ResolveDevice's kind and index.
+func resolve(name string) (kind string, index int, err error) {
+	if name == "" {
+		name = DeviceFromEnv()
+	}
+	kind, index, sel, err := parseDeviceName(name)
+	if err != nil {
+		return "", 0, err
+	}
+	registry.Lock()
+	r := registry.resolvers[kind]
+	registry.Unlock()
+	switch {
+	case r != nil && index < 0:
+		if index, err = r(sel); err != nil {
+			return "", 0, fmt.Errorf("device %q: %w", name, err)
+		}
+	case index < 0 && sel != "":
+		return "", 0, fmt.Errorf("invalid device name %q: index %q is not a non-negative integer", name, sel)
+	case index < 0:
+		index = 0
+	}
+	return kind, index, nil
+}
+
+// Open returns the device named name ("cpu", "vulkan", "vulkan:1", or
+// "vulkan:NAME" for a kind with a Resolver), opening it on first use. An
+// empty name means DeviceFromEnv().
 func Open(name string) (Backend, error) {
 	if name == "" {
 		name = DeviceFromEnv()
 	}
-	kind, index, err := parseDeviceName(name)
+	kind, index, err := resolve(name)
 	if err != nil {
 		return nil, err
 	}
@@ -95,17 +151,18 @@ func MustOpen(name string) Backend {
 	return b
 }
 
-func parseDeviceName(name string) (kind string, index int, err error) {
-	kind, idx, hasIdx := strings.Cut(strings.TrimSpace(name), ":")
+// parseDeviceName splits KIND[:SEL]: index is SEL when it is a
+// non-negative integer, else -1 with the selector in sel ("" for a bare
+// kind).
+func parseDeviceName(name string) (kind string, index int, sel string, err error) {
+	kind, sel, _ = strings.Cut(strings.TrimSpace(name), ":")
 	if kind == "" {
-		return "", 0, fmt.Errorf("invalid device name %q: empty kind", name)
+		return "", 0, "", fmt.Errorf("invalid device name %q: empty kind", name)
 	}
-	if hasIdx {
-		if _, err := fmt.Sscanf(idx, "%d", &index); err != nil || index < 0 || fmt.Sprint(index) != idx {
-			return "", 0, fmt.Errorf("invalid device name %q: index %q is not a non-negative integer", name, idx)
-		}
+	if n, err := strconv.Atoi(sel); err == nil && n >= 0 && strconv.Itoa(n) == sel {
+		return kind, n, "", nil
 	}
-	return kind, index, nil
+	return kind, -1, sel, nil
 }
 
 // scopes holds the stack of open scopes of every device that has had one.

@@ -20,6 +20,7 @@ import (
 // benchFlags are the flags of sargo bench.
 type benchFlags struct {
 	vs, jsonPath, cpuProfile string
+	trace                    string
 	python, torchDir, match  string
 	torchDevice              string
 	quick, gpuShapes         bool
@@ -69,7 +70,13 @@ dimensions 64 and 128) instead of its usual ones. --torch-device cuda
 makes the reference fail rather than fall back to the CPU, --tf32 lets
 cuBLAS use TF32 tensor cores for the reference's fp32 products, and
 --torch-attention sdpa runs the reference's attention through
-scaled_dot_product_attention instead of separate matmuls and softmax.`,
+scaled_dot_product_attention instead of separate matmuls and softmax.
+
+On Vulkan the train records count dispatches, barriers, descriptor writes
+and the host time per dispatch (the "vulkan" object); with SARGO_PROFILE=1
+they add each kernel's device time per step. --trace FILE writes a Chrome
+trace of one training step (host launches and submits, device dispatches
+from timestamps), to open in chrome://tracing or ui.perfetto.dev.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runBench(cmd, opts, f, args)
@@ -79,6 +86,7 @@ scaled_dot_product_attention instead of separate matmuls and softmax.`,
 	fl.StringVar(&f.vs, "vs", "", "reference to compare with: torch")
 	fl.StringVar(&f.jsonPath, "json", "", "write the records as JSON to this file")
 	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
+	fl.StringVar(&f.trace, "trace", "", "write a Chrome trace (JSON) of one training step to this file (Vulkan: host launches and device timestamps)")
 	fl.StringVar(&f.python, "python", bench.DefaultPython, "Python interpreter of the reference scripts")
 	fl.StringVar(&f.torchDir, "torch-dir", bench.DefaultTorchDir, "folder of the reference scripts")
 	fl.BoolVar(&f.quick, "quick", false, "shrink every case (smoke tests, CPU Vulkan drivers)")
@@ -162,6 +170,14 @@ func runBench(cmd *cobra.Command, opts *globalOptions, f *benchFlags, args []str
 			return fmt.Errorf("bench: cpu profile: %w", err)
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if f.trace != "" {
+		tf, err := os.Create(f.trace)
+		if err != nil {
+			return fmt.Errorf("bench: --trace: %w", err)
+		}
+		defer tf.Close()
+		cfg.Trace = tf
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()

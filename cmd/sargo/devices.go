@@ -21,7 +21,10 @@ device with the properties that choose kernel variants (subgroup size,
 shared memory, workgroup limits, fp16/int8 support, buffer and allocation
 limits, memory heaps), and each OpenGL device (renderer, version, EGL
 platform and the compute limits the backend checks). The device that
---device (or SARGO_DEVICE) selects is marked with *.
+--device (or SARGO_DEVICE) selects is marked with *; a Vulkan device may
+be named by index (vulkan:1) or by part of its name (vulkan:llvmpipe), and
+SARGO_VULKAN_DEVICE (an index or a name) says which one a bare "vulkan"
+means.
 
 Without a Vulkan loader, an EGL library or a driver it says which package
 to install; sargo then runs on the CPU.`,
@@ -65,17 +68,13 @@ func listVulkan(w io.Writer, mark func(string) string) error {
 	}
 	for _, d := range devs {
 		deviceLine(w, mark, "vulkan", d.Index, d.Name, d.Default)
-		var local uint64
-		for _, h := range d.Heaps {
-			if h.DeviceLocal {
-				local += h.Size
-			}
-		}
 		rows := [][2]string{
 			{"type", d.Type},
 			{"driver", d.Driver},
 			{"api", d.APIVersion},
-			{"subgroup size", fmt.Sprint(d.SubgroupSize)},
+			{"memory mode", memoryMode(d)},
+			{"robustness", d.Robustness()},
+			{"subgroup size", d.SubgroupSizes()},
 			{"subgroup arithmetic", fmt.Sprint(d.SubgroupArithmetic)},
 			{"subgroup shuffle", fmt.Sprint(d.SubgroupShuffle)},
 			{"shared memory", fmt.Sprintf("%d KiB", d.MaxSharedMemory/1024)},
@@ -84,11 +83,22 @@ func listVulkan(w io.Writer, mark func(string) string) error {
 			{"storage buffer range", fmt.Sprintf("%d MiB", d.MaxStorageBufferRange>>20)},
 			{"allocation limit", fmt.Sprintf("%d MiB", d.MaxMemoryAllocationSize>>20)},
 			{"offset alignment", fmt.Sprint(d.MinStorageBufferOffsetAlignment)},
-			{"device-local memory", fmt.Sprintf("%d MiB in %d heaps", local>>20, len(d.Heaps))},
+			{"device-local memory", d.DeviceMemory()},
 		}
 		printRows(w, rows)
 	}
 	return nil
+}
+
+// memoryMode says where a Vulkan device keeps storages and why.
+func memoryMode(d vulkan.DeviceInfo) string {
+	switch d.Memory {
+	case vulkan.MemoryMapped:
+		return "mapped (unified memory: the host maps storages, no staging copies)"
+	case vulkan.MemoryDiscrete:
+		return "discrete (device-local storages, staging copies to and from the host)"
+	}
+	return d.Memory.String()
 }
 
 // listOpenGL lists the OpenGL devices, or says why there are none.

@@ -59,7 +59,7 @@ written and the command exits non-zero, saying how to resume.`,
 			return checkFlags(cmd, opts)
 		},
 	}
-	root.PersistentFlags().StringVar(&opts.device, "device", "", "compute device: cpu, vulkan, vulkan:N, opengl or opengl:N (default $SARGO_DEVICE or cpu)")
+	root.PersistentFlags().StringVar(&opts.device, "device", "", "compute device: cpu, vulkan, vulkan:N, vulkan:NAME, opengl or opengl:N (default $SARGO_DEVICE or cpu)")
 	root.PersistentFlags().Uint64Var(&opts.seed, "seed", 0, "random seed")
 	root.PersistentFlags().StringVar(&opts.memoryLimit, "memory-limit", "",
 		"refuse requests needing more memory than this, such as 512MiB or 8GiB (default $SARGO_MEMORY_LIMIT, else what the device has)")

@@ -59,11 +59,13 @@ var families = []family{
 	{"crossentropy", crossEntropyCases},
 	{"norm", normCases},
 	{"embedding", embeddingCases},
+	{"ids", idCases},
 	{"attention", attentionCases},
 	{"interpolate", interpolateCases},
 	{"conv", convCases},
 	{"random", randomCases},
 	{"optim", optimCases},
+	{"special", specialCases},
 }
 
 // Run runs the whole conformance suite on b, comparing against the CPU

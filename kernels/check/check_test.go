@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"sargo/kernels/check"
+	"sargo/kernels/cpu"
 	"sargo/tensor"
 )
 
@@ -12,4 +13,10 @@ import (
 // of every case are what can fail here.
 func TestConformance(t *testing.T) {
 	check.Run(t, tensor.MustOpen("cpu"))
+}
+
+// TestFaults runs the cases that break the id contract, each on a CPU
+// backend of its own.
+func TestFaults(t *testing.T) {
+	check.RunFaults(t, func(*testing.T) tensor.Backend { return cpu.New() })
 }

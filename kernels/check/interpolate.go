@@ -17,6 +17,9 @@ func interpolateCases() []testCase {
 	sizes := [][4]int{
 		{1, 1, 4, 4}, {3, 3, 8, 8}, {8, 8, 3, 3}, {5, 5, 13, 13},
 		{13, 13, 5, 5}, {8, 8, 8, 8}, {2, 3, 7, 5}, {7, 5, 2, 3},
+		// Scales whose products land exactly on integers (7/21·3 = 1):
+		// nearest must take the same tap as the CPU there.
+		{7, 7, 21, 21}, {10, 3, 30, 9},
 	}
 	var cs []testCase
 	for mode := tensor.InterpNearest; mode <= tensor.InterpArea; mode++ {

@@ -3,6 +3,7 @@ package cpu
 import (
 	"fmt"
 	"runtime"
+	"sync/atomic"
 
 	"sargo/tensor"
 )
@@ -39,6 +40,9 @@ type Backend struct {
 	// implicit GEMM wherever it applies, -1 never; 0 chooses by shape
 	// (useImplicit).
 	convPath int
+	// err is the sticky error: the first kernel that refused its input
+	// (ids outside their table) records it.
+	err atomic.Pointer[error]
 }
 
 // New returns a CPU backend using GOMAXPROCS workers.
@@ -69,17 +73,32 @@ func (b *Backend) ResetPeak() { b.mem.counter.ResetPeak() }
 // Write copies src into s at off.
 func (b *Backend) Write(s tensor.Storage, off int, src []float32) { copy(data(s)[off:], src) }
 
-// Read copies from s at off into dst.
+// Read copies from s at off into dst, or returns the sticky error.
 func (b *Backend) Read(s tensor.Storage, off int, dst []float32) error {
+	if err := b.Err(); err != nil {
+		return err
+	}
 	copy(dst, data(s)[off:off+len(dst)])
 	return nil
 }
 
-// Sync has nothing to wait for on the CPU.
-func (b *Backend) Sync() error { return nil }
+// Sync has nothing to wait for on the CPU; it returns the sticky error.
+func (b *Backend) Sync() error { return b.Err() }
 
-// Err is always nil on the CPU.
-func (b *Backend) Err() error { return nil }
+// Err returns the sticky error: the first kernel input the backend refused
+// (see tensor.IDError), or nil.
+func (b *Backend) Err() error {
+	if p := b.err.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// fail records err as the sticky error if there is none yet.
+func (b *Backend) fail(err error) {
+	err = fmt.Errorf("cpu: %w", err)
+	b.err.CompareAndSwap(nil, &err)
+}
 
 func data(s tensor.Storage) []float32 {
 	if s == nil {

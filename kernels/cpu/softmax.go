@@ -14,9 +14,20 @@ func rowGrain(n int) int { return max(1, elemGrain/max(1, n)) }
 // rows.go for their accuracy: a few parts in 10⁸ of the sum, so about
 // 1e-7 absolute on the log-sum-exp).
 func rowLSE(x []float32) (mx, lse float64) {
+	mx, logSum := rowLogSum(x)
+	return mx, mx + logSum
+}
+
+// rowLogSum returns the maximum of x and ln Σ e^(x-max), kept apart so that
+// x − max − ln Σ keeps its precision when the logits are large (max + ln Σ
+// would round ln Σ away). A row of −Inf has maximum −Inf and ln Σ 0, so its
+// log-sum-exp is −Inf.
+func rowLogSum(x []float32) (mx, logSum float64) {
 	m := rowMax(x)
-	mx = float64(m)
-	return mx, mx + math.Log(expSumRow(x, m))
+	if math.IsInf(float64(m), -1) {
+		return float64(m), 0
+	}
+	return float64(m), math.Log(expSumRow(x, m))
 }
 
 // Softmax writes softmax (or log-softmax) of each row of [rows, n]. The
@@ -34,9 +45,9 @@ func (b *Backend) Softmax(dst, src tensor.Span, rows, n int, log bool) {
 				scaleShiftRow(y, y, float32(1/sum), 0)
 				continue
 			}
-			_, lse := rowLSE(x)
+			mx, logSum := rowLogSum(x)
 			for i, v := range x {
-				y[i] = float32(float64(v) - lse)
+				y[i] = float32(float64(v) - mx - logSum)
 			}
 		}
 	})
@@ -78,31 +89,39 @@ func (b *Backend) SoftmaxBackward(dx, y, gy tensor.Span, rows, n int, log bool) 
 }
 
 // CrossEntropy writes per-row losses lse − ((1−s)·x[t] + (s/n)·Σx) and the
-// log-sum-exp of each row; rows whose target is ignore (or outside
-// [0, n)) get loss 0.
+// log-sum-exp of each row; rows whose target is ignore get loss 0. Targets
+// are checked first (tensor.CheckIDs): one outside [0, n) that is not
+// ignore is the sticky error, and nothing is computed.
 func (b *Backend) CrossEntropy(loss, lse, logits, targets tensor.Span, rows, n, ignore int, smoothing float32) {
+	ts := span(targets, rows)
+	if err := tensor.CheckIDs("CrossEntropy", ts, n, ignore, true); err != nil {
+		b.fail(err)
+		return
+	}
 	ls, es := span(loss, rows), span(lse, rows)
-	xs, ts := span(logits, rows*n), span(targets, rows)
+	xs := span(logits, rows*n)
 	sm := float64(smoothing)
 	b.parallelFor(rows, rowGrain(n), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			x := xs[r*n : (r+1)*n]
-			_, l := rowLSE(x)
-			es[r] = float32(l)
+			mx, logSum := rowLogSum(x)
+			es[r] = float32(mx + logSum)
 			t := int(ts[r])
 			if t == ignore || t < 0 || t >= n {
 				ls[r] = 0
 				continue
 			}
-			target := (1 - sm) * float64(x[t])
+			// lse − ((1−s)·x[t] + (s/n)·Σx), relative to the maximum so that
+			// large logits keep their precision.
+			l := logSum + (1-sm)*(mx-float64(x[t]))
 			if sm != 0 {
 				var sum float64
 				for _, v := range x {
-					sum += float64(v)
+					sum += float64(v) - mx
 				}
-				target += sm / float64(n) * sum
+				l -= sm / float64(n) * sum
 			}
-			ls[r] = float32(l - target)
+			ls[r] = float32(l)
 		}
 	})
 }
@@ -111,10 +130,16 @@ func (b *Backend) CrossEntropy(loss, lse, logits, targets tensor.Span, rows, n, 
 // distribution); ignored rows get zeros. The softmax is recomputed from
 // the saved log-sum-exp as float32 exponentials (expShiftRow), and
 // gloss·(p − s/n) is formed in float32 except at the target, which takes
-// the float64 gloss·(p − s/n − (1−s)).
+// the float64 gloss·(p − s/n − (1−s)). Targets are checked first, as in
+// CrossEntropy.
 func (b *Backend) CrossEntropyBackward(dlogits, logits, lse, targets, gloss tensor.Span, rows, n, ignore int, smoothing float32) {
+	ts := span(targets, rows)
+	if err := tensor.CheckIDs("CrossEntropy", ts, n, ignore, true); err != nil {
+		b.fail(err)
+		return
+	}
 	d, xs := span(dlogits, rows*n), span(logits, rows*n)
-	es, ts, gs := span(lse, rows), span(targets, rows), span(gloss, rows)
+	es, gs := span(lse, rows), span(gloss, rows)
 	sm := float64(smoothing)
 	b.parallelFor(rows, rowGrain(n), func(lo, hi int) {
 		for r := lo; r < hi; r++ {

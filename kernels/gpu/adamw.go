@@ -38,5 +38,5 @@ func (b *Kernels) AdamW(a tensor.AdamWArgs, param, grad, m, v tensor.Span) {
 	rbc2 := float32(1 / (1 - math.Pow(float64(a.Beta2), t)))
 	push := adamwPush{uint32(param.Offset), uint32(grad.Offset), uint32(m.Offset), uint32(v.Offset), uint32(a.N),
 		a.Beta1, 1 - a.Beta1, a.Beta2, 1 - a.Beta2, a.Eps, 1 - a.LR*a.WeightDecay, a.LR / bc1, rbc2}
-	b.launch("adamw", elemSpec, &push, groups1D(a.N, elemLocal), write(param.Buf), read(grad.Buf), write(m.Buf), write(v.Buf))
+	launch(b, "adamw", elemSpec, &push, groups1D(a.N, elemLocal), write(param.Buf), read(grad.Buf), write(m.Buf), write(v.Buf))
 }

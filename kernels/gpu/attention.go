@@ -136,7 +136,7 @@ func (b *Kernels) Attention(a tensor.AttentionArgs) {
 	push := attentionPush{uint32(a.Out.Offset), uint32(a.Lse.Offset), uint32(a.Q.Offset), uint32(a.K.Offset), uint32(a.V.Offset),
 		uint32(a.MaskValues.Offset), uint32(a.ScaleQ.Offset), uint32(a.ScaleK.Offset),
 		uint32(nh), uint32(a.Lq), uint32(a.Lk), uint32(a.D), uint32(a.Mask), a.Scale}
-	b.launch(b.attnForwardShader(), attnSpec(a.D), &push, attnGroups(a.Lq, nh),
+	launch(b, b.attnForwardShader(), attnSpec(a.D), &push, attnGroups(a.Lq, nh),
 		write(a.Out.Buf), write(a.Lse.Buf), read(q), read(k), read(v), read(mask), read(sq), read(sk))
 }
 
@@ -175,7 +175,7 @@ func (b *Kernels) AttentionBackward(a tensor.AttentionArgs, g tensor.AttentionGr
 		qp := attnDQPush{uint32(g.GradQ.Offset), 0, uint32(a.Q.Offset), uint32(a.K.Offset), uint32(a.V.Offset),
 			uint32(g.GradOut.Offset), uint32(a.Out.Offset), uint32(a.Lse.Offset), uint32(a.MaskValues.Offset),
 			uint32(a.ScaleQ.Offset), uint32(a.ScaleK.Offset), uint32(nh), uint32(a.Lq), uint32(a.Lk), uint32(a.D), uint32(a.Mask), a.Scale}
-		b.launch("attention_backward_dq", spec, &qp, attnGroups(a.Lq, nh),
+		launch(b, "attention_backward_dq", spec, &qp, attnGroups(a.Lq, nh),
 			write(g.GradQ.Buf), write(dd), read(q), read(k), read(v), read(gout), read(out), read(lse),
 			read(mask), read(sq), read(sk))
 	}
@@ -183,7 +183,7 @@ func (b *Kernels) AttentionBackward(a tensor.AttentionArgs, g tensor.AttentionGr
 		kp := attnDKDVPush{uint32(g.GradK.Offset), uint32(g.GradV.Offset), uint32(a.Q.Offset), uint32(a.K.Offset), uint32(a.V.Offset),
 			uint32(g.GradOut.Offset), uint32(a.Lse.Offset), 0, uint32(a.MaskValues.Offset), uint32(a.ScaleQ.Offset), uint32(a.ScaleK.Offset),
 			uint32(nh), uint32(a.Lq), uint32(a.Lk), uint32(a.D), uint32(a.Mask), a.Scale}
-		b.launch("attention_backward_dkdv", spec, &kp, attnGroups(a.Lk, nh),
+		launch(b, "attention_backward_dkdv", spec, &kp, attnGroups(a.Lk, nh),
 			write(g.GradK.Buf), write(g.GradV.Buf), read(q), read(k), read(v), read(gout),
 			read(lse), read(dd), read(mask), read(sq), read(sk))
 	}

@@ -1,6 +1,7 @@
 package gpu
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -23,14 +24,15 @@ func (s hostStorage) Len() int { return int(s) }
 
 func (d *recordingDevice) device() Device {
 	return Device{
-		Launch: func(name string, spec []uint32, _ any, _ [3]uint32, bufs ...Binding) {
-			d.launched = append(d.launched, name)
-			d.specs = append(d.specs, spec)
-			d.bindings = append(d.bindings, len(bufs))
+		Launch: func(disp *Dispatch) {
+			d.launched = append(d.launched, disp.Name)
+			d.specs = append(d.specs, slices.Clone(disp.SpecConstants()))
+			d.bindings = append(d.bindings, disp.NBuf)
 		},
-		Alloc: func(n int) tensor.Storage { return hostStorage(n) },
-		Free:  func(tensor.Storage) {},
-		Fail:  func(err error) { d.errs = append(d.errs, err) },
+		Alloc:  func(n int) tensor.Storage { return hostStorage(n) },
+		Free:   func(tensor.Storage) {},
+		Fail:   func(err error) { d.errs = append(d.errs, err) },
+		Status: func() tensor.Storage { return hostStorage(StatusWords) },
 	}
 }
 

@@ -67,14 +67,14 @@ func (b *Kernels) conv(mode uint32, p convPush, m, nc, k int, out, in1, in2, bia
 		uint32(min(splits, maxGroups)),
 	}
 	if splits == 1 {
-		b.launch("conv2d", convSpec(t, mode, false), &p, groups, write(out), read(in1), read(in2), read(bias))
+		launch(b, "conv2d", convSpec(t, mode, false), &p, groups, write(out), read(in1), read(in2), read(bias))
 		return
 	}
 	part := b.dev.Alloc(splits * m * nc)
 	defer b.dev.Free(part)
 	offOut := p.offOut
 	p.offOut = 0
-	b.launch("conv2d", convSpec(t, mode, true), &p, groups, write(part), read(in1), read(in2), read(bias))
+	launch(b, "conv2d", convSpec(t, mode, true), &p, groups, write(part), read(in1), read(in2), read(bias))
 	b.splitk(&splitkPush{OffC: offOut, M: uint32(m), N: uint32(nc), Batch: 1, Splits: uint32(splits), Alpha: 1}, false, part, out, bias)
 }
 

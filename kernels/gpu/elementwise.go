@@ -114,7 +114,7 @@ func (b *Kernels) elementwiseOuter(name string, spec []uint32, alpha, beta float
 			bufs[k] = read(v.Buf)
 		}
 	}
-	b.launch(name, spec, &p, groups1D(n, eltLocal), bufs...)
+	launch(b, name, spec, &p, groups1D(n, eltLocal), bufs...)
 }
 
 // opSpec is the specialization of the unary, unary backward and binary

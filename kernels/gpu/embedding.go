@@ -9,6 +9,7 @@ import "sargo/tensor"
 // embeddingVariants lists the embedding pipelines.
 func embeddingVariants() []Variant {
 	return []Variant{
+		{Shader: "check_ids", Spec: rowSpec, Bindings: 2, Group: "check_ids"},
 		{Shader: "gather", Spec: elemSpec, Bindings: 3, Group: "gather"},
 		{Shader: "scatter_add", Spec: scatterSpec(scatterInit), Bindings: 4, Group: "scatter_add", Label: "init"},
 		{Shader: "scatter_add", Spec: scatterSpec(scatterBlockSort), Bindings: 4, Group: "scatter_add", Label: "block sort"},
@@ -18,17 +19,24 @@ func embeddingVariants() []Variant {
 	}
 }
 
+type gatherPush struct {
+	offDst, offSrc, offIds, n, dim, rows uint32
+}
+
 type embeddingPush struct {
 	offDst, offSrc, offIds, n, dim uint32
 }
 
-// Gather copies rows ids[i] of table [V, dim] into dst [n, dim].
-func (b *Kernels) Gather(dst, table, ids tensor.Span, n, dim int) {
+// Gather copies rows ids[i] of table [rows, dim] into dst [n, dim]. The ids
+// are checked first (checkIDs); the gather itself writes zeros for a bad
+// id, so it never reads outside the table.
+func (b *Kernels) Gather(dst, table, ids tensor.Span, n, rows, dim int) {
+	b.checkIDs(statusGather, ids, n, rows, 0, false)
 	if n == 0 || dim == 0 {
 		return
 	}
-	push := embeddingPush{uint32(dst.Offset), uint32(table.Offset), uint32(ids.Offset), uint32(n), uint32(dim)}
-	b.launch("gather", elemSpec, &push, groups1D(n*dim, elemLocal), write(dst.Buf), read(table.Buf), read(ids.Buf))
+	push := gatherPush{uint32(dst.Offset), uint32(table.Offset), uint32(ids.Offset), uint32(n), uint32(dim), uint32(rows)}
+	launch(b, "gather", elemSpec, &push, groups1D(n*dim, elemLocal), write(dst.Buf), read(table.Buf), read(ids.Buf))
 }
 
 // Passes of scatter_add.comp (its MODE).
@@ -47,16 +55,20 @@ const scatterBlock = 2 * rowLocal
 type scatterPush struct {
 	offDst, offSrc, offIds, n, dim uint32
 	n2, k, j                       uint32
+	rows                           uint32
 }
 
 func scatterSpec(mode uint32) []uint32 { return []uint32{rowLocal, mode} }
 
-// ScatterAdd adds row i of src [n, dim] into row ids[i] of dst: the (id,
-// i) pairs are sorted by a bitonic network (blocks in shared memory, then
-// one dispatch per step across blocks and one per stage within them), and
-// each id's rows, now contiguous and in increasing i, are added in that
-// order, so the result equals a serial loop's bit for bit.
-func (b *Kernels) ScatterAdd(dst, src, ids tensor.Span, n, dim int) {
+// ScatterAdd adds row i of src [n, dim] into row ids[i] of dst [rows,
+// dim]. The ids are checked first (checkIDs), and the shader skips a bad
+// id, so it never writes outside the table. The (id, i) pairs are sorted
+// by a bitonic network (blocks in shared memory, then one dispatch per
+// step across blocks and one per stage within them), and each id's rows,
+// now contiguous and in increasing i, are added in that order, so the
+// result equals a serial loop's bit for bit.
+func (b *Kernels) ScatterAdd(dst, src, ids tensor.Span, n, rows, dim int) {
+	b.checkIDs(statusScatterAdd, ids, n, rows, 0, false)
 	if n == 0 || dim == 0 {
 		return
 	}
@@ -66,20 +78,20 @@ func (b *Kernels) ScatterAdd(dst, src, ids tensor.Span, n, dim int) {
 	}
 	keys := b.dev.Alloc(2 * n2)
 	defer b.dev.Free(keys)
-	push := scatterPush{uint32(dst.Offset), uint32(src.Offset), uint32(ids.Offset), uint32(n), uint32(dim), uint32(n2), 0, 0}
+	push := scatterPush{uint32(dst.Offset), uint32(src.Offset), uint32(ids.Offset), uint32(n), uint32(dim), uint32(n2), 0, 0, uint32(rows)}
 	bufs := []Binding{write(dst.Buf), read(src.Buf), read(ids.Buf), write(keys)}
 	blocks := groups1D(n2/scatterBlock, 1)
-	b.launch("scatter_add", scatterSpec(scatterInit), &push, groups1D(n2, rowLocal), bufs...)
-	b.launch("scatter_add", scatterSpec(scatterBlockSort), &push, blocks, bufs...)
+	launch(b, "scatter_add", scatterSpec(scatterInit), &push, groups1D(n2, rowLocal), bufs...)
+	launch(b, "scatter_add", scatterSpec(scatterBlockSort), &push, blocks, bufs...)
 	for k := 2 * scatterBlock; k <= n2; k *= 2 {
 		for j := k / 2; j >= scatterBlock; j /= 2 {
 			p := push
 			p.k, p.j = uint32(k), uint32(j)
-			b.launch("scatter_add", scatterSpec(scatterGlobalStep), &p, groups1D(n2/2, rowLocal), bufs...)
+			launch(b, "scatter_add", scatterSpec(scatterGlobalStep), &p, groups1D(n2/2, rowLocal), bufs...)
 		}
 		p := push
 		p.k = uint32(k)
-		b.launch("scatter_add", scatterSpec(scatterBlockMerge), &p, blocks, bufs...)
+		launch(b, "scatter_add", scatterSpec(scatterBlockMerge), &p, blocks, bufs...)
 	}
-	b.launch("scatter_add", scatterSpec(scatterAdd), &push, rowGroups(n), bufs...)
+	launch(b, "scatter_add", scatterSpec(scatterAdd), &push, rowGroups(n), bufs...)
 }

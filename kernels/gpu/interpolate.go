@@ -21,6 +21,15 @@ func interpolateVariants() []Variant {
 
 type interpPush struct {
 	offDst, offSrc, mode, planes, hin, win, hout, wout uint32
+	scaleY, scaleX                                     float32
+}
+
+// interpScales are the source-per-output scales of the two axes, divided
+// here as the CPU backend divides them: a division on the device may be
+// off by an ulp (Vulkan allows 2.5), which moves a nearest-neighbour tap
+// at an exact boundary.
+func interpScales(a tensor.InterpArgs) (float32, float32) {
+	return float32(a.Hin) / float32(max(a.Hout, 1)), float32(a.Win) / float32(max(a.Wout, 1))
 }
 
 // Interpolate resizes each Hin×Win plane of src into Hout×Wout of dst.
@@ -29,9 +38,10 @@ func (b *Kernels) Interpolate(a tensor.InterpArgs, dst, src tensor.Span) {
 	if n == 0 || a.Hin == 0 || a.Win == 0 {
 		return
 	}
+	sy, sx := interpScales(a)
 	push := interpPush{uint32(dst.Offset), uint32(src.Offset), uint32(a.Mode), uint32(a.Planes),
-		uint32(a.Hin), uint32(a.Win), uint32(a.Hout), uint32(a.Wout)}
-	b.launch("interpolate", elemSpec, &push, groups1D(n, elemLocal), write(dst.Buf), read(src.Buf))
+		uint32(a.Hin), uint32(a.Win), uint32(a.Hout), uint32(a.Wout), sy, sx}
+	launch(b, "interpolate", elemSpec, &push, groups1D(n, elemLocal), write(dst.Buf), read(src.Buf))
 }
 
 // Passes of interpolate_backward.comp (its MODE).
@@ -45,6 +55,7 @@ func interpBackwardSpec(mode uint32) []uint32 { return []uint32{elemLocal, mode}
 type interpBackwardPush struct {
 	offDsrc, offGdst, mode, planes, hin, win, hout, wout uint32
 	wy, wx                                               uint32
+	scaleY, scaleX                                       float32
 }
 
 // interpOutRange is outRange of interpolate_backward.comp: the outputs
@@ -84,9 +95,10 @@ func (b *Kernels) InterpolateBackward(a tensor.InterpArgs, dsrc, gdst tensor.Spa
 	tables := a.Hin*wy + a.Win*wx
 	weights := b.dev.Alloc(tables)
 	defer b.dev.Free(weights)
+	sy, sx := interpScales(a)
 	push := interpBackwardPush{uint32(dsrc.Offset), uint32(gdst.Offset), uint32(a.Mode), uint32(a.Planes),
-		uint32(a.Hin), uint32(a.Win), uint32(a.Hout), uint32(a.Wout), uint32(wy), uint32(wx)}
+		uint32(a.Hin), uint32(a.Win), uint32(a.Hout), uint32(a.Wout), uint32(wy), uint32(wx), sy, sx}
 	bufs := []Binding{write(dsrc.Buf), read(gdst.Buf), write(weights)}
-	b.launch("interpolate_backward", interpBackwardSpec(interpWeights), &push, groups1D(tables, elemLocal), bufs...)
-	b.launch("interpolate_backward", interpBackwardSpec(interpGather), &push, groups1D(n, elemLocal), bufs...)
+	launch(b, "interpolate_backward", interpBackwardSpec(interpWeights), &push, groups1D(tables, elemLocal), bufs...)
+	launch(b, "interpolate_backward", interpBackwardSpec(interpGather), &push, groups1D(n, elemLocal), bufs...)
 }

@@ -28,14 +28,10 @@ func write(s tensor.Storage) Binding { return Binding{Storage: s, Write: true} }
 
 // Device is the API side of a GPU backend: the functions its kernels call.
 type Device struct {
-	// Launch records one dispatch of the shader shaders/<name>.comp. spec
-	// are its specialization constants (constant_id i = spec[i], uint32 bit
-	// patterns); push points to a struct whose fields are all 4 bytes wide
-	// (uint32, int32, float32, or arrays of them), at most 128 bytes, the
-	// shader's push constants in field order; groups is the workgroup
-	// count; bufs are bound at bindings 0..len(bufs)-1. Errors become the
-	// device's sticky error.
-	Launch func(name string, spec []uint32, push any, groups [3]uint32, bufs ...Binding)
+	// Launch records one dispatch (see Dispatch). Errors become the
+	// device's sticky error. The kernels reuse d: the device must not
+	// keep it, or anything it points to, after Launch returns.
+	Launch func(d *Dispatch)
 	// Alloc returns a storage of n elements with undefined content (see
 	// tensor.Backend.Alloc).
 	Alloc func(n int) tensor.Storage
@@ -43,6 +39,11 @@ type Device struct {
 	Free func(s tensor.Storage)
 	// Fail records err as the device's sticky error if it has none.
 	Fail func(err error)
+	// Status returns a storage of StatusWords elements, zero when the
+	// device was opened, that shaders write when they find bad input (ids
+	// outside their table); the device reads it whenever a batch completes
+	// and turns what it holds into its sticky error (StatusError).
+	Status func() tensor.Storage
 }
 
 // Features are the properties of a device that choose kernel variants.
@@ -53,7 +54,27 @@ type Features struct {
 	MaxWorkgroupInvocations uint32    // invocations per workgroup
 	MaxWorkgroupSize        [3]uint32 // workgroup size per dimension
 	MaxSharedMemory         uint32    // shared memory per workgroup, bytes
+	// MinSubgroupSize and MaxSubgroupSize are the subgroup sizes the
+	// device can run, which a pipeline may fix when SubgroupSizeControl
+	// is set.
+	MinSubgroupSize, MaxSubgroupSize uint32
+	SubgroupSizeControl              bool
 }
+
+// What the kernels need of a device; a backend refuses a device below
+// them, naming the limit.
+const (
+	// MinWorkgroupInvocations is the largest workgroup the kernels use
+	// (the row and elementwise kernels run 256 invocations).
+	MinWorkgroupInvocations = 256
+	// MaxBindings is the most storage buffers one kernel binds (the
+	// attention backward's dK/dV kernel).
+	MaxBindings = 11
+	// MinSharedMemory is the shared memory the kernels use at most
+	// without asking (the Vulkan minimum); larger tilings check
+	// Features.MaxSharedMemory.
+	MinSharedMemory = 16 << 10
+)
 
 // Options force kernel variants, for testing each path.
 type Options struct {
@@ -73,16 +94,12 @@ type Kernels struct {
 	info        Features
 	noSubgroups bool
 	noVec4      bool
+	disp        Dispatch // reused by every launch
 }
 
 // New returns the kernels of dev, whose properties are info.
 func New(dev Device, info Features, opt Options) *Kernels {
 	return &Kernels{dev: dev, info: info, noSubgroups: opt.NoSubgroups, noVec4: opt.NoVec4}
-}
-
-// launch hands one dispatch to the device (see Device.Launch).
-func (b *Kernels) launch(name string, spec []uint32, push any, groups [3]uint32, bufs ...Binding) {
-	b.dev.Launch(name, spec, push, groups, bufs...)
 }
 
 // maxGroups is the per-dimension workgroup count every device supports

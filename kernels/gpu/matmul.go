@@ -233,7 +233,7 @@ func (b *Kernels) MatMul(a tensor.MatMulArgs) {
 	}
 	if pl.splits == 1 {
 		spec := matmulSpec(t, a.TransA, a.TransB, a.Beta != 0, false)
-		b.launch("matmul", spec, &p, groups, read(a.A.Buf), read(a.B.Buf), write(a.C.Buf), read(bias))
+		launch(b, "matmul", spec, &p, groups, read(a.A.Buf), read(a.B.Buf), write(a.C.Buf), read(bias))
 		return
 	}
 	n := pl.splits * a.Batch * a.M * a.N
@@ -241,7 +241,7 @@ func (b *Kernels) MatMul(a tensor.MatMulArgs) {
 	defer b.dev.Free(part)
 	p.OffC = 0
 	spec := matmulSpec(t, a.TransA, a.TransB, false, true)
-	b.launch("matmul", spec, &p, groups, read(a.A.Buf), read(a.B.Buf), write(part), read(bias))
+	launch(b, "matmul", spec, &p, groups, read(a.A.Buf), read(a.B.Buf), write(part), read(bias))
 	sp := splitkPush{OffC: uint32(a.C.Offset), OffBias: uint32(a.Bias.Offset), M: uint32(a.M), N: uint32(a.N),
 		StrideC: uint32(a.StrideC), Batch: uint32(a.Batch), Splits: uint32(pl.splits), Alpha: a.Alpha, Beta: a.Beta, Flags: p.Flags &^ (matmulVecA | matmulVecB)}
 	b.splitk(&sp, a.Beta != 0, part, a.C.Buf, bias)
@@ -250,7 +250,7 @@ func (b *Kernels) MatMul(a tensor.MatMulArgs) {
 // splitk launches the second pass of a split-K product: the partials in
 // part, added in order, through the epilogue of sp into c.
 func (b *Kernels) splitk(sp *splitkPush, beta bool, part, c, bias tensor.Storage) {
-	b.launch("matmul_splitk", splitkSpec(beta), sp, groups1D(int(sp.Batch*sp.M*sp.N), elemLocal), read(part), write(c), read(bias))
+	launch(b, "matmul_splitk", splitkSpec(beta), sp, groups1D(int(sp.Batch*sp.M*sp.N), elemLocal), read(part), write(c), read(bias))
 }
 
 func b2u(v bool) uint32 {

@@ -58,7 +58,7 @@ func (b *Kernels) Norm(a tensor.NormArgs, y, mean, rstd, x, w, bias tensor.Span)
 	defer freeX()
 	push := normPush{uint32(y.Offset), uint32(mean.Offset), uint32(rstd.Offset), uint32(x.Offset), uint32(w.Offset), uint32(bias.Offset),
 		s.rows, s.rowLen, s.groups, s.chans, s.hw, flag(hasW) | flag(hasB)<<1, a.Eps}
-	b.launch("norm", rowSpec, &push, rowGroups(int(s.rows)),
+	launch(b, "norm", rowSpec, &push, rowGroups(int(s.rows)),
 		write(yb), write(mean.Buf), write(rstd.Buf), read(xb), read(wb), read(bb))
 }
 
@@ -108,7 +108,7 @@ func (b *Kernels) NormBackward(a tensor.NormArgs, dx, dw, db, x, mean, rstd, w, 
 	}
 	push := normBackwardPush{uint32(dx.Offset), uint32(x.Offset), uint32(mean.Offset), uint32(rstd.Offset), uint32(w.Offset), uint32(gy.Offset),
 		s.rows, s.rowLen, s.groups, s.chans, s.hw, flag(hasW)}
-	b.launch("norm_backward", rowSpec, &push, rowGroups(int(s.rows)),
+	launch(b, "norm_backward", rowSpec, &push, rowGroups(int(s.rows)),
 		write(dx.Buf), read(x.Buf), read(mean.Buf), read(rstd.Buf), read(wb), read(gy.Buf))
 	if dw.Buf == nil && db.Buf == nil {
 		return
@@ -122,7 +122,7 @@ func (b *Kernels) NormBackward(a tensor.NormArgs, dx, dw, db, x, mean, rstd, w, 
 	bufs := []Binding{write(dwb), write(dbb), read(x.Buf), read(mean.Buf), read(rstd.Buf), read(gy.Buf), write(dwb)}
 	if s.groups > 1 || s.hw > 1 {
 		// group norm: each parameter's elements are hw-long runs
-		b.launch("norm_backward_params", normParamsSpec(normParamsPerParameter), &pp, rowGroups(int(s.params)), bufs...)
+		launch(b, "norm_backward_params", normParamsSpec(normParamsPerParameter), &pp, rowGroups(int(s.params)), bufs...)
 		return
 	}
 	// layer norm: parameter q is column q; the columns plan of Reduce
@@ -132,12 +132,12 @@ func (b *Kernels) NormBackward(a tensor.NormArgs, dx, dw, db, x, mean, rstd, w, 
 	if pl.mode != reduceColumns || pl.splits == 1 {
 		pp.chunk, pp.splits = s.rows, 1
 		groups[0] = uint32(min(max((int(s.params)+reduceTile-1)/reduceTile, 1), maxGroups))
-		b.launch("norm_backward_params", normParamsSpec(normParamsColumns), &pp, groups, bufs...)
+		launch(b, "norm_backward_params", normParamsSpec(normParamsColumns), &pp, groups, bufs...)
 		return
 	}
 	part := b.dev.Alloc(2 * pl.splits * int(s.params))
 	defer b.dev.Free(part)
 	bufs[6] = write(part)
-	b.launch("norm_backward_params", normParamsSpec(normParamsColumns), &pp, groups, bufs...)
-	b.launch("norm_backward_params", normParamsSpec(normParamsCombine), &pp, groups1D(int(s.params), rowLocal), bufs...)
+	launch(b, "norm_backward_params", normParamsSpec(normParamsColumns), &pp, groups, bufs...)
+	launch(b, "norm_backward_params", normParamsSpec(normParamsCombine), &pp, groups1D(int(s.params), rowLocal), bufs...)
 }

@@ -28,7 +28,7 @@ func (b *Kernels) random(dst tensor.Span, n int, seed, offset uint64, normal boo
 		return
 	}
 	push := randomPush{uint32(dst.Offset), uint32(n), uint32(seed), uint32(seed >> 32), uint32(offset), uint32(offset >> 32)}
-	b.launch("random", randomSpec(normal), &push, groups1D(n, elemLocal), write(dst.Buf))
+	launch(b, "random", randomSpec(normal), &push, groups1D(n, elemLocal), write(dst.Buf))
 }
 
 // RandUniform fills n elements with U[0,1): element i is
@@ -54,7 +54,7 @@ func (b *Kernels) TopK(vals, idx, src tensor.Span, rows, n, k int) {
 		return
 	}
 	push := topkPush{uint32(vals.Offset), uint32(idx.Offset), uint32(src.Offset), uint32(rows), uint32(n), uint32(k)}
-	b.launch("topk", rowSpec, &push, rowGroups(rows), write(vals.Buf), write(idx.Buf), read(src.Buf))
+	launch(b, "topk", rowSpec, &push, rowGroups(rows), write(vals.Buf), write(idx.Buf), read(src.Buf))
 }
 
 type samplePush struct {
@@ -80,5 +80,5 @@ func (b *Kernels) Sample(a tensor.SampleArgs, dst, logits tensor.Span) {
 	}
 	push := samplePush{uint32(dst.Offset), uint32(logits.Offset), uint32(a.Rows), uint32(a.N), uint32(k), a.TopP, t,
 		uint32(a.Seed), uint32(a.Seed >> 32), uint32(a.Offset), uint32(a.Offset >> 32)}
-	b.launch("sample", rowSpec, &push, rowGroups(a.Rows), write(dst.Buf), read(logits.Buf))
+	launch(b, "sample", rowSpec, &push, rowGroups(a.Rows), write(dst.Buf), read(logits.Buf))
 }

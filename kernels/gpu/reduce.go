@@ -112,11 +112,11 @@ func (b *Kernels) Reduce(op tensor.ReduceOp, dst, src tensor.Span, outer, n, inn
 	groups := [3]uint32{uint32(min(max(pl.groups, 1), maxGroups)), 1, 1}
 	if pl.splits == 1 {
 		if pl.mode == reduceRows && op == tensor.ReduceSum && b.info.SubgroupArithmetic && !b.noSubgroups {
-			b.launch("reduce_subgroup", reduceSubgroupSpec, &p, groups, write(dst.Buf), read(src.Buf))
+			launch(b, "reduce_subgroup", reduceSubgroupSpec, &p, groups, write(dst.Buf), read(src.Buf))
 			return
 		}
 		// the partial buffer is unused: bind dst in its place
-		b.launch("reduce", reduceSpec(op, pl.mode), &p, groups, write(dst.Buf), read(src.Buf), write(dst.Buf))
+		launch(b, "reduce", reduceSpec(op, pl.mode), &p, groups, write(dst.Buf), read(src.Buf), write(dst.Buf))
 		return
 	}
 	size := pl.splits * outer * inner
@@ -125,6 +125,6 @@ func (b *Kernels) Reduce(op tensor.ReduceOp, dst, src tensor.Span, outer, n, inn
 	}
 	part := b.dev.Alloc(size)
 	defer b.dev.Free(part)
-	b.launch("reduce", reduceSpec(op, pl.mode), &p, groups, write(dst.Buf), read(src.Buf), write(part))
-	b.launch("reduce", reduceSpec(op, reduceCombine), &p, groups1D(outer*inner, reduceLocal), write(dst.Buf), read(src.Buf), read(part))
+	launch(b, "reduce", reduceSpec(op, pl.mode), &p, groups, write(dst.Buf), read(src.Buf), write(part))
+	launch(b, "reduce", reduceSpec(op, reduceCombine), &p, groups1D(outer*inner, reduceLocal), write(dst.Buf), read(src.Buf), read(part))
 }

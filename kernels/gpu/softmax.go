@@ -68,7 +68,7 @@ func (b *Kernels) Softmax(dst, src tensor.Span, rows, n int, log bool) {
 		return
 	}
 	push := softmaxPush{uint32(dst.Offset), uint32(src.Offset), uint32(rows), uint32(n), flag(log)}
-	b.launch("softmax", rowSpec, &push, rowGroups(rows), write(dst.Buf), read(src.Buf))
+	launch(b, "softmax", rowSpec, &push, rowGroups(rows), write(dst.Buf), read(src.Buf))
 }
 
 type softmaxBackwardPush struct {
@@ -82,7 +82,7 @@ func (b *Kernels) SoftmaxBackward(dx, y, gy tensor.Span, rows, n int, log bool) 
 		return
 	}
 	push := softmaxBackwardPush{uint32(dx.Offset), uint32(y.Offset), uint32(gy.Offset), uint32(rows), uint32(n), flag(log)}
-	b.launch("softmax_backward", rowSpec, &push, rowGroups(rows), write(dx.Buf), read(y.Buf), read(gy.Buf))
+	launch(b, "softmax_backward", rowSpec, &push, rowGroups(rows), write(dx.Buf), read(y.Buf), read(gy.Buf))
 }
 
 type crossEntropyPush struct {
@@ -92,17 +92,19 @@ type crossEntropyPush struct {
 }
 
 // CrossEntropy writes per-row losses lse − ((1−s)·x[t] + (s/n)·Σx) and
-// each row's log-sum-exp; rows whose target is ignore (or outside [0, n))
-// get loss 0.
+// each row's log-sum-exp; rows whose target is ignore get loss 0. The
+// targets are checked first (checkIDs); the kernel treats a bad one as
+// ignored, so it never reads outside the row.
 func (b *Kernels) CrossEntropy(loss, lse, logits, targets tensor.Span, rows, n, ignore int, smoothing float32) {
 	if rows == 0 {
 		return
 	}
+	b.checkIDs(statusCrossEntropy, targets, rows, n, ignore, true)
 	x, free := b.sized(logits, rows*n)
 	defer free()
 	push := crossEntropyPush{uint32(loss.Offset), uint32(lse.Offset), uint32(logits.Offset), uint32(targets.Offset),
 		uint32(rows), uint32(n), int32(ignore), smoothing}
-	b.launch("crossentropy", rowSpec, &push, rowGroups(rows),
+	launch(b, "crossentropy", rowSpec, &push, rowGroups(rows),
 		write(loss.Buf), write(lse.Buf), read(x), read(targets.Buf))
 }
 
@@ -115,11 +117,15 @@ type crossEntropyBackwardPush struct {
 // CrossEntropyBackward writes dlogits = gloss[row]·(softmax − target
 // distribution); ignored rows get zeros.
 func (b *Kernels) CrossEntropyBackward(dlogits, logits, lse, targets, gloss tensor.Span, rows, n, ignore int, smoothing float32) {
-	if rows == 0 || n == 0 {
+	if rows == 0 {
+		return
+	}
+	b.checkIDs(statusCrossEntropy, targets, rows, n, ignore, true)
+	if n == 0 {
 		return
 	}
 	push := crossEntropyBackwardPush{uint32(dlogits.Offset), uint32(logits.Offset), uint32(lse.Offset), uint32(targets.Offset),
 		uint32(gloss.Offset), uint32(rows), uint32(n), int32(ignore), smoothing}
-	b.launch("crossentropy_backward", elemSpec, &push, groups1D(rows*n, elemLocal),
+	launch(b, "crossentropy_backward", elemSpec, &push, groups1D(rows*n, elemLocal),
 		write(dlogits.Buf), read(logits.Buf), read(lse.Buf), read(targets.Buf), read(gloss.Buf))
 }

@@ -65,8 +65,13 @@ type Backend struct {
 	progs   map[programKey]*program
 	layouts map[reflect.Type]*pushLayout
 	counts  struct{ dispatches, barriers, batches uint64 }
-	err     error
-	closed  bool
+	// status is the storage of the id checks (status.go); statusPending
+	// says a dispatch bound it since statusWords last received it.
+	status        *Buffer
+	statusPending bool
+	statusWords   []float32 // its own allocation: cgo takes no pointer into b
+	err           error
+	closed        bool
 }
 
 var _ tensor.Backend = (*Backend)(nil)
@@ -115,7 +120,8 @@ func Open(index int, opt Options) (*Backend, error) {
 		b.free <- &batch{}
 	}
 	b.cur = &batch{}
-	b.Kernels = gpu.New(gpu.Device{Launch: b.launch, Alloc: b.Alloc, Free: b.Free, Fail: b.failKernel}, gpu.Features{
+	b.newStatus()
+	b.Kernels = gpu.New(gpu.Device{Launch: b.launch, Alloc: b.Alloc, Free: b.Free, Fail: b.failKernel, Status: b.statusStorage}, gpu.Features{
 		SubgroupArithmetic:      info.SubgroupArithmetic,
 		MaxWorkgroupInvocations: info.MaxWorkgroupInvocations,
 		MaxWorkgroupSize:        info.MaxWorkgroupSize,
@@ -181,8 +187,12 @@ func (b *Backend) Sync() error {
 	if b.closed {
 		return b.closedErr()
 	}
+	read := b.readStatus()
 	b.submit()
 	b.th.do(b.gs.finish)
+	if read {
+		b.checkStatus()
+	}
 	return b.stickyErr()
 }
 

@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"unsafe"
 
 	"sargo/kernels/gpu"
 )
 
-// launch records one dispatch of the embedded shader shaders/<name>.comp
-// (see gpu.Device.Launch for the arguments). The push-constant struct is
-// laid out by std140 rules into the batch's uniform data; storages are
+// launch records one dispatch (see gpu.Dispatch). The push-constant struct
+// is laid out by std140 rules into the batch's uniform data; storages are
 // bound at their binding index over exactly their elements.
 //
 // A glMemoryBarrier precedes the dispatch only when a storage it reads or
@@ -21,23 +21,19 @@ import (
 // batch limit. Programs are built on first use and cached per (name,
 // spec). Errors become the backend's sticky error, after which launch
 // does nothing.
-func (b *Backend) launch(name string, spec []uint32, push any, groups [3]uint32, bufs ...gpu.Binding) {
+func (b *Backend) launch(d *gpu.Dispatch) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed || b.stopped() {
 		return
 	}
+	name, spec, groups, bufs := d.Name, d.SpecConstants(), d.Groups, d.Bindings()
 	if groups[0] == 0 || groups[1] == 0 || groups[2] == 0 {
 		return
 	}
 	var layout *pushLayout
-	var pushPtr reflect.Value
-	if push != nil {
-		v := reflect.ValueOf(push)
-		if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
-			panic(fmt.Sprintf("opengl: launch %s: push constants must be a pointer to a struct, got %T", name, push))
-		}
-		layout, pushPtr = b.pushLayout(name, v.Elem().Type()), v
+	if d.PushType != nil && d.PushSize > 0 {
+		layout = b.pushLayout(name, d.PushType)
 	}
 	if len(bufs) > maxBindings {
 		panic(fmt.Sprintf("opengl: launch %s: %d buffers exceed %d", name, len(bufs), maxBindings))
@@ -60,6 +56,9 @@ func (b *Backend) launch(name string, spec []uint32, push any, groups [3]uint32,
 			return // a failed allocation; the sticky error is already set
 		}
 		sts[i] = s
+		if s == b.status {
+			b.statusPending = true
+		}
 	}
 	prog, err := b.program(name, spec, layout)
 	if err != nil {
@@ -76,7 +75,7 @@ func (b *Backend) launch(name string, spec []uint32, push any, groups [3]uint32,
 		off := alignUp(len(b.cur.push), b.pushAlign)
 		need := off + layout.size
 		b.cur.push = slices.Grow(b.cur.push, need-len(b.cur.push))[:need]
-		layout.pack(b.cur.push[off:], pushPtr.UnsafePointer())
+		layout.pack(b.cur.push[off:], unsafe.Pointer(&d.Push[0]))
 		c.push, c.pushLen = off, layout.size
 	}
 	b.counts.dispatches++

@@ -250,10 +250,14 @@ func (b *Backend) Read(s tensor.Storage, off int, dst []float32) error {
 	if len(dst) == 0 {
 		return nil
 	}
+	read := b.readStatus()
 	barrier := b.trackTransfer(buf)
 	c := b.record(cmdDownload)
 	c.buf, c.off, c.n, c.data, c.barrier = buf, off, len(dst), dst, barrier
 	b.submitAndWait()
+	if read {
+		b.checkStatus()
+	}
 	return b.stickyErr()
 }
 

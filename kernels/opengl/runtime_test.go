@@ -180,7 +180,9 @@ func TestPushConstantsMismatch(t *testing.T) {
 		Stride [16]uint32
 		Alpha  float32
 	}{N: 4, Shape: [4]uint32{1, 1, 1, 4}}
-	b.launch("copy", nil, &p, [3]uint32{1, 1, 1}, gpu.Binding{Storage: s, Write: true}, gpu.Binding{Storage: s})
+	var d gpu.Dispatch
+	gpu.SetDispatch(&d, "copy", nil, &p, [3]uint32{1, 1, 1}, gpu.Binding{Storage: s, Write: true}, gpu.Binding{Storage: s})
+	b.launch(&d)
 	err = b.Sync()
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "push constants: the Go struct has 5 fields, the shader's block 6 members")

@@ -6,6 +6,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"sargo/kernels/gpu"
@@ -31,10 +32,21 @@ type Options struct {
 	// BatchLimit is the number of dispatches after which a batch is
 	// submitted without waiting (default 256).
 	BatchLimit int
-	// ForceStaging keeps storage in device-local memory that the host does
-	// not map, moving data through a staging pool with copy commands, as
-	// on discrete GPUs without resizable BAR (for testing that path).
-	ForceStaging bool
+	// Memory is where storages live (see MemoryMode); MemoryAuto, the
+	// default, takes SARGO_VULKAN_MEMORY when set and otherwise chooses by
+	// device.
+	Memory MemoryMode
+	// MemoryLimit, when positive, caps the bytes the storage pool reserves
+	// from the driver: a request beyond it fails as when device memory is
+	// exhausted.
+	MemoryLimit uint64
+	// NoPushDescriptors binds storages through the descriptor-set cache
+	// even where the device has VK_KHR_push_descriptor (for testing both
+	// paths).
+	NoPushDescriptors bool
+	// MaxGroups, when positive, lowers the grid size per dimension beyond
+	// which a dispatch is split into several (for testing the split).
+	MaxGroups uint32
 	// NoSubgroups selects the shared-memory variants of kernels that
 	// otherwise use subgroup operations (for testing both paths).
 	NoSubgroups bool
@@ -55,9 +67,17 @@ type Backend struct {
 	validation bool
 	batchLimit int
 
+	pd      unsafe.Pointer // the physical device, for budget queries
+	types   []memoryType
+	mode    MemoryMode // MemoryMapped or MemoryDiscrete
+	enabled deviceFeatures
+
 	mu        sync.Mutex // guards the fields below
 	pool      *pool      // storages
-	staging   *pool      // host-visible buffers for Write and Read; nil when pool is mapped
+	upload    *pool      // staging buffers for Write; nil when pool is mapped
+	readback  *pool      // staging buffers for Read; nil when pool is mapped
+	status    *Buffer    // what shaders report (status.go)
+	sets      *setCache  // descriptor sets, without push descriptors (descriptors.go)
 	pipes     *pipelines
 	stream    *stream
 	prof      *profiler
@@ -67,8 +87,10 @@ type Backend struct {
 	closed    bool
 	faultLeft int // test hook: submits left before a simulated device loss; 0 is off
 
-	rec dispatchRecord // reused by launch
-	mem tensor.MemCounter
+	rec      dispatchRecord // reused by launch
+	mem      tensor.MemCounter
+	count    Counters      // see Counters
+	waitTime time.Duration // host time in fence waits, for LaunchTime
 
 	completed atomic.Uint64 // the highest batch serial known complete
 }
@@ -104,11 +126,36 @@ func Open(index int, opt Options) (*Backend, error) {
 }
 
 func newBackend(in *instance, pd unsafe.Pointer, info DeviceInfo, validation bool, opt Options) (*Backend, error) {
-	family, err := computeQueueFamily(pd)
+	family, validBits, err := computeQueueFamily(pd)
 	if err != nil {
 		return nil, err
 	}
-	dev, err := createDevice(in, pd, family, false)
+	info.TimestampValidBits = validBits
+	want := opt.Memory
+	if want == MemoryAuto {
+		if want, err = memoryModeFromEnv(); err != nil {
+			return nil, err
+		}
+	}
+	mode, err := chooseMemoryMode(want, info)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkLimits(info); err != nil {
+		return nil, err
+	}
+	en := deviceFeatures{
+		RobustBufferAccess: info.RobustBufferAccess, Robustness2: info.Robustness2, MemoryBudget: info.MemoryBudgetExt,
+		PushDescriptor: info.PushDescriptor && !opt.NoPushDescriptors, PortabilitySubset: info.PortabilitySubset,
+		SubgroupSizeControl: info.SubgroupSizeControl,
+	}
+	maxGroups := info.MaxWorkgroupCount
+	for i := range maxGroups {
+		if opt.MaxGroups > 0 {
+			maxGroups[i] = min(maxGroups[i], opt.MaxGroups)
+		}
+	}
+	dev, err := createDevice(in, pd, family, en, maxGroups)
 	if err != nil {
 		return nil, err
 	}
@@ -117,11 +164,14 @@ func newBackend(in *instance, pd unsafe.Pointer, info DeviceInfo, validation boo
 		info:       info,
 		in:         in,
 		dev:        dev,
+		pd:         pd,
+		mode:       mode,
+		enabled:    en,
 		validation: validation,
 		batchLimit: opt.BatchLimit,
 	}
-	b.Kernels = gpu.New(gpu.Device{Launch: b.launch, Alloc: b.Alloc, Free: b.Free, Fail: b.failKernel}, info.features(),
-		gpu.Options{NoSubgroups: opt.NoSubgroups, NoVec4: opt.NoVec4})
+	b.Kernels = gpu.New(gpu.Device{Launch: b.launch, Alloc: b.Alloc, Free: b.Free, Fail: b.failKernel, Status: b.statusStorage},
+		info.features(), gpu.Options{NoSubgroups: opt.NoSubgroups, NoVec4: opt.NoVec4})
 	if b.batchLimit <= 0 {
 		b.batchLimit = 256
 	}
@@ -129,28 +179,93 @@ func newBackend(in *instance, pd unsafe.Pointer, info DeviceInfo, validation boo
 	if b.profOut == nil {
 		b.profOut = os.Stderr
 	}
-	if opt.Profile || os.Getenv("SARGO_PROFILE") == "1" {
-		if info.Timestamps && info.TimestampPeriod > 0 {
-			b.prof = newProfiler(info.TimestampPeriod)
-		} else {
-			fmt.Fprintf(os.Stderr, "sargo: vulkan: %s has no compute timestamps; SARGO_PROFILE ignored\n", info.Name)
+	profile := opt.Profile || os.Getenv("SARGO_PROFILE") == "1"
+	if info.Timestamps && info.TimestampPeriod > 0 && validBits > 0 {
+		b.prof = newProfiler(info.TimestampPeriod, validBits, profile)
+	} else if profile {
+		fmt.Fprintf(os.Stderr, "sargo: vulkan: %s has no compute timestamps; SARGO_PROFILE ignored\n", info.Name)
+	}
+	if err := b.createPools(opt.MemoryLimit); err != nil {
+		dev.destroy()
+		return nil, err
+	}
+	b.pipes = newPipelines(dev, info, en)
+	if !en.PushDescriptor {
+		if b.sets, err = newSetCache(dev); err != nil {
+			b.destroyPools()
+			dev.destroy()
+			return nil, err
 		}
 	}
-	types := memoryTypes(pd)
-	if !opt.ForceStaging && directMemory(info, types) {
-		b.pool = newKindPool(dev, info, types, poolDirect)
-	} else {
-		b.pool = newKindPool(dev, info, types, poolDevice)
-		b.staging = newKindPool(dev, info, types, poolStaging)
-	}
-	b.pipes = newPipelines(dev, info)
 	b.stream, err = newStream(dev, b.batchLimit, b.prof != nil)
 	if err != nil {
 		b.pipes.destroy(false)
+		b.sets.destroy()
+		b.destroyPools()
 		dev.destroy()
 		return nil, err
 	}
 	return b, nil
+}
+
+// createPools makes the storage pool, the staging pools of the discrete
+// mode and the status storage.
+func (b *Backend) createPools(limit uint64) error {
+	b.types = memoryTypes(b.pd)
+	align, accepted, err := b.dev.bufferRequirements(256)
+	if err != nil {
+		return fmt.Errorf("query storage buffer requirements: %w", err)
+	}
+	if b.mode == MemoryMapped {
+		b.pool = newKindPool(b.dev, b.info, b.types, poolMapped, align, accepted)
+	} else {
+		b.pool = newKindPool(b.dev, b.info, b.types, poolDevice, align, accepted)
+		b.upload = newKindPool(b.dev, b.info, b.types, poolUpload, align, accepted)
+		b.readback = newKindPool(b.dev, b.info, b.types, poolReadback, align, accepted)
+	}
+	b.pool.limit = limit
+	for _, p := range []*pool{b.pool, b.upload, b.readback} {
+		if p != nil {
+			p.onDestroy = b.forgetBuffers
+		}
+	}
+	if b.status, err = newStatus(b.dev, b.types, accepted); err != nil {
+		b.destroyPools()
+		return err
+	}
+	return nil
+}
+
+// destroyPools frees every pool and the status storage. The device must be
+// idle.
+func (b *Backend) destroyPools() {
+	for _, p := range []*pool{b.pool, b.upload, b.readback} {
+		if p != nil {
+			p.onDestroy = nil
+			p.destroy()
+		}
+	}
+	b.destroyStatus()
+}
+
+// checkLimits refuses a device whose limits are below what sargo's kernels
+// need, naming the limit.
+func checkLimits(info DeviceInfo) error {
+	for _, c := range []struct {
+		name      string
+		have, min uint64
+	}{
+		{"maxComputeWorkGroupInvocations", uint64(info.MaxWorkgroupInvocations), gpu.MinWorkgroupInvocations},
+		{"maxComputeWorkGroupSize[0]", uint64(info.MaxWorkgroupSize[0]), gpu.MinWorkgroupInvocations},
+		{"maxPerStageDescriptorStorageBuffers", uint64(info.MaxPerStageStorageBuffers), gpu.MaxBindings},
+		{"maxPushConstantsSize", uint64(info.MaxPushConstantsSize), pushConstantBytes},
+		{"maxComputeSharedMemorySize", uint64(info.MaxSharedMemory), gpu.MinSharedMemory},
+	} {
+		if c.have < c.min {
+			return fmt.Errorf("the device's %s is %d; sargo's kernels need at least %d", c.name, c.have, c.min)
+		}
+	}
+	return nil
 }
 
 // Name is the registry name, vulkan:N.
@@ -249,15 +364,13 @@ func (b *Backend) Close() error {
 	}
 	b.flushAndWait()
 	b.dev.waitIdle()
-	if b.prof != nil {
+	if b.prof != nil && b.prof.enabled {
 		b.prof.print(b.profOut, b.info.Name)
 	}
 	b.stream.destroy()
 	b.pipes.destroy(b.err == nil)
-	b.pool.destroy()
-	if b.staging != nil {
-		b.staging.destroy()
-	}
+	b.sets.destroy()
+	b.destroyPools()
 	b.dev.destroy()
 	b.pollMessages()
 	b.in.close()

@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"sargo/kernels/check"
+	"sargo/tensor"
 )
 
 // TestConformance runs the backend-independent conformance suite against
@@ -16,4 +17,50 @@ func TestConformance(t *testing.T) {
 	check.Run(t, b)
 	require.NoError(t, b.Sync())
 	requireVariantsListed(t, b)
+}
+
+// TestFaults runs the cases that break the id contract, each on a
+// validated device of its own: the device-side checks must report every
+// bad id as tensor.IDError at Sync.
+func TestFaults(t *testing.T) {
+	check.RunFaults(t, func(t *testing.T) tensor.Backend { return openFaulty(t, Options{Validation: true}) })
+}
+
+// FuzzIDs runs check.FuzzIDs on validated devices: ids of every kind over
+// views of every shape give the host's rows or the first bad id as
+// tensor.IDError.
+func FuzzIDs(f *testing.F) {
+	check.FuzzIDs(f, func(t *testing.T) tensor.Backend { return openMaybeFaulty(t, Options{Validation: true}) })
+}
+
+// openMaybeFaulty opens a device that a case may leave with a sticky
+// error: Close must return nil or a tensor.IDError, and the validation
+// layer must have had nothing to say.
+func openMaybeFaulty(t *testing.T, opt Options) *Backend {
+	t.Helper()
+	b, err := Open(0, opt)
+	skipOrFail(t, err)
+	t.Cleanup(func() {
+		var ie *tensor.IDError
+		if err := b.Close(); err != nil {
+			require.ErrorAs(t, err, &ie)
+		}
+		require.Empty(t, b.ValidationMessages(), "validation messages")
+	})
+	return b
+}
+
+// openFaulty opens a device for a case that leaves a sticky error: Close
+// must return a tensor.IDError, and the validation layer must have had
+// nothing to say.
+func openFaulty(t *testing.T, opt Options) *Backend {
+	t.Helper()
+	b, err := Open(0, opt)
+	skipOrFail(t, err)
+	t.Cleanup(func() {
+		var ie *tensor.IDError
+		require.ErrorAs(t, b.Close(), &ie)
+		require.Empty(t, b.ValidationMessages(), "validation messages")
+	})
+	return b
 }

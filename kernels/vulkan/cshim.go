@@ -1,7 +1,7 @@
 package vulkan
 
 /*
-#cgo LDFLAGS: -ldl
+#cgo !windows LDFLAGS: -ldl
 #include <stdlib.h>
 #include "cshim.h"
 */
@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"strings"
 	"unsafe"
+
+	"sargo/kernels/gpu"
 )
 
 // This file is the only one that imports "C": thin Go wrappers over
@@ -61,6 +63,7 @@ func vkCheck(r C.VkResult) error {
 
 // library is an opened Vulkan loader.
 type library struct {
+	name   string
 	handle unsafe.Pointer
 	gipa   unsafe.Pointer // vkGetInstanceProcAddr
 }
@@ -80,7 +83,7 @@ func openLibrary(name string) (*library, error) {
 		C.sg_dlclose(h)
 		return nil, fmt.Errorf("%s has no vkGetInstanceProcAddr", name)
 	}
-	return &library{handle: h, gipa: p}, nil
+	return &library{name: name, handle: h, gipa: p}, nil
 }
 
 func (l *library) close() { C.sg_dlclose(l.handle) }
@@ -141,15 +144,55 @@ type device struct {
 	c *C.SgDevice
 }
 
-// createDevice creates a device with one queue of family; with stats it
-// enables VK_KHR_pipeline_executable_properties for pipelineStatistics.
-func createDevice(in *instance, pd unsafe.Pointer, family uint32, stats bool) (*device, error) {
+// deviceFeatures are the optional features and extensions a device was
+// created with. PipelineStats enables VK_KHR_pipeline_executable_properties
+// for pipelineStatistics.
+type deviceFeatures struct {
+	RobustBufferAccess, Robustness2, MemoryBudget, PushDescriptor, PortabilitySubset, SubgroupSizeControl bool
+	PipelineStats                                                                                         bool
+}
+
+// createDevice creates a device with one queue of family and the features
+// en; grids larger than maxGroups are split.
+func createDevice(in *instance, pd unsafe.Pointer, family uint32, en deviceFeatures, maxGroups [3]uint32) (*device, error) {
 	c := (*C.SgDevice)(C.calloc(1, C.size_t(unsafe.Sizeof(C.SgDevice{}))))
-	if err := vkCheck(C.sg_create_device(in.c, C.VkPhysicalDevice(pd), C.uint32_t(family), cbool(stats), c)); err != nil {
+	ce := C.SgEnable{robustBufferAccess: cbool32(en.RobustBufferAccess), robustness2: cbool32(en.Robustness2),
+		memoryBudget: cbool32(en.MemoryBudget), pushDescriptor: cbool32(en.PushDescriptor),
+		portabilitySubset: cbool32(en.PortabilitySubset), subgroupSizeControl: cbool32(en.SubgroupSizeControl),
+		pipelineStats: cbool32(en.PipelineStats)}
+	if err := vkCheck(C.sg_create_device(in.c, C.VkPhysicalDevice(pd), C.uint32_t(family), &ce, c)); err != nil {
 		C.free(unsafe.Pointer(c))
 		return nil, fmt.Errorf("vkCreateDevice: %w", err)
 	}
+	for i, g := range maxGroups {
+		c.maxGroups[i] = C.uint32_t(g)
+	}
 	return &device{c: c}, nil
+}
+
+// setMaxGroups sets the grid size beyond which a dispatch is split.
+func (d *device) setMaxGroups(maxGroups [3]uint32) {
+	for i, g := range maxGroups {
+		d.c.maxGroups[i] = C.uint32_t(g)
+	}
+}
+
+// memoryBudget returns each heap's size, and with the VK_EXT_memory_budget
+// extension its budget and current usage (zeros without).
+func (in *instance) memoryBudget(pd unsafe.Pointer, ext bool) (size, budget, usage []uint64) {
+	var s, b, u [C.VK_MAX_MEMORY_HEAPS]C.uint64_t
+	n := int(C.sg_memory_budget(in.c, C.VkPhysicalDevice(pd), cbool(ext), &s[0], &b[0], &u[0]))
+	for i := range n {
+		size, budget, usage = append(size, uint64(s[i])), append(budget, uint64(b[i])), append(usage, uint64(u[i]))
+	}
+	return size, budget, usage
+}
+
+func cbool32(v bool) C.uint32_t {
+	if v {
+		return 1
+	}
+	return 0
 }
 
 func (d *device) destroy() {
@@ -160,18 +203,39 @@ func (d *device) destroy() {
 
 func (d *device) waitIdle() { C.sg_wait_idle(d.c) }
 
-func (d *device) createBlock(size uint64, memType uint32, mapIt bool) (buffer, memory uint64, mapped unsafe.Pointer, err error) {
-	var b, m C.uint64_t
+// createMemory allocates size bytes of memory type memType, mapped when
+// mapIt is set.
+func (d *device) createMemory(size uint64, memType uint32, mapIt bool) (memory uint64, mapped unsafe.Pointer, err error) {
+	var m C.uint64_t
 	var p unsafe.Pointer
-	if err := vkCheck(C.sg_create_block(d.c, C.uint64_t(size), C.uint32_t(memType), cbool(mapIt), &b, &m, &p)); err != nil {
-		return 0, 0, nil, err
+	if err := vkCheck(C.sg_create_memory(d.c, C.uint64_t(size), C.uint32_t(memType), cbool(mapIt), &m, &p)); err != nil {
+		return 0, nil, err
 	}
-	return uint64(b), uint64(m), p, nil
+	return uint64(m), p, nil
 }
 
-func (d *device) destroyBlock(buffer, memory uint64, mapped bool) {
-	C.sg_destroy_block(d.c, C.uint64_t(buffer), C.uint64_t(memory), cbool(mapped))
+func (d *device) destroyMemory(memory uint64, mapped bool) {
+	C.sg_destroy_memory(d.c, C.uint64_t(memory), cbool(mapped))
 }
+
+// bufferRequirements returns the alignment and memory types of a storage
+// buffer of size bytes.
+func (d *device) bufferRequirements(size uint64) (alignment uint64, typeBits uint32, err error) {
+	var a C.uint64_t
+	var t C.uint32_t
+	err = vkCheck(C.sg_buffer_requirements(d.c, C.uint64_t(size), &a, &t))
+	return uint64(a), uint32(t), err
+}
+
+// createBuffer creates a storage buffer of size bytes bound to memory (of
+// type memType) at offset.
+func (d *device) createBuffer(memory uint64, memType uint32, offset, size uint64) (uint64, error) {
+	var b C.uint64_t
+	err := vkCheck(C.sg_create_buffer(d.c, C.uint64_t(memory), C.uint32_t(memType), C.uint64_t(offset), C.uint64_t(size), &b))
+	return uint64(b), err
+}
+
+func (d *device) destroyBuffer(buffer uint64) { C.sg_destroy_buffer(d.c, C.uint64_t(buffer)) }
 
 func cbool(v bool) C.int {
 	if v {
@@ -216,9 +280,9 @@ func (d *device) destroyPipelineCache(cache uint64) {
 	C.sg_destroy_pipeline_cache(d.c, C.uint64_t(cache))
 }
 
-func (d *device) createLayouts(nbuf, pushSize uint32) (setLayout, layout uint64, err error) {
+func (d *device) createLayouts(nbuf, pushSize uint32, pushDescriptors bool) (setLayout, layout uint64, err error) {
 	var s, l C.uint64_t
-	err = vkCheck(C.sg_create_layouts(d.c, C.uint32_t(nbuf), C.uint32_t(pushSize), &s, &l))
+	err = vkCheck(C.sg_create_layouts(d.c, C.uint32_t(nbuf), C.uint32_t(pushSize), cbool(pushDescriptors), &s, &l))
 	return uint64(s), uint64(l), err
 }
 
@@ -239,16 +303,16 @@ func (d *device) destroyModule(m uint64) { C.sg_destroy_module(d.c, C.uint64_t(m
 // pipelineCaptureStatistics is VK_PIPELINE_CREATE_CAPTURE_STATISTICS_BIT_KHR.
 const pipelineCaptureStatistics = C.VK_PIPELINE_CREATE_CAPTURE_STATISTICS_BIT_KHR
 
-// createPipeline creates a compute pipeline; flags are
-// VkPipelineCreateFlags.
-func (d *device) createPipeline(cache, module, layout uint64, spec []uint32, flags uint32) (uint64, error) {
+// createPipeline creates a compute pipeline; subgroupSize, when not 0, is
+// its required subgroup size, and flags are further VkPipelineCreateFlags.
+func (d *device) createPipeline(cache, module, layout uint64, spec []uint32, subgroupSize, flags uint32) (uint64, error) {
 	var p C.uint64_t
 	var sp *C.uint32_t
 	if len(spec) > 0 {
 		sp = (*C.uint32_t)(unsafe.Pointer(&spec[0]))
 	}
 	err := vkCheck(C.sg_create_pipeline(d.c, C.uint64_t(cache), C.uint64_t(module), C.uint64_t(layout), sp, C.uint32_t(len(spec)),
-		C.uint32_t(flags), &p))
+		C.uint32_t(subgroupSize), C.uint32_t(flags), &p))
 	return uint64(p), err
 }
 
@@ -272,15 +336,15 @@ func (d *device) destroyPipeline(p uint64) { C.sg_destroy_pipeline(d.c, C.uint64
 
 // frameHandles are the Vulkan objects of one frame.
 type frameHandles struct {
-	cmdPool, fence, descPool, queryPool uint64
-	cmd                                 unsafe.Pointer
+	cmdPool, fence, queryPool uint64
+	cmd                       unsafe.Pointer
 }
 
-func (d *device) createFrame(maxSets, maxDescriptors, queries uint32) (frameHandles, error) {
-	var cp, f, dp, qp C.uint64_t
+func (d *device) createFrame(queries uint32) (frameHandles, error) {
+	var cp, f, qp C.uint64_t
 	var cmd C.VkCommandBuffer
-	err := vkCheck(C.sg_create_frame(d.c, C.uint32_t(maxSets), C.uint32_t(maxDescriptors), C.uint32_t(queries), &cp, &cmd, &f, &dp, &qp))
-	h := frameHandles{cmdPool: uint64(cp), fence: uint64(f), descPool: uint64(dp), queryPool: uint64(qp), cmd: unsafe.Pointer(cmd)}
+	err := vkCheck(C.sg_create_frame(d.c, C.uint32_t(queries), &cp, &cmd, &f, &qp))
+	h := frameHandles{cmdPool: uint64(cp), fence: uint64(f), queryPool: uint64(qp), cmd: unsafe.Pointer(cmd)}
 	if err != nil {
 		d.destroyFrame(h)
 		return frameHandles{}, err
@@ -289,11 +353,33 @@ func (d *device) createFrame(maxSets, maxDescriptors, queries uint32) (frameHand
 }
 
 func (d *device) destroyFrame(h frameHandles) {
-	C.sg_destroy_frame(d.c, C.uint64_t(h.cmdPool), C.uint64_t(h.fence), C.uint64_t(h.descPool), C.uint64_t(h.queryPool))
+	C.sg_destroy_frame(d.c, C.uint64_t(h.cmdPool), C.uint64_t(h.fence), C.uint64_t(h.queryPool))
 }
 
 func (d *device) begin(h frameHandles, queries uint32) error {
-	return vkCheck(C.sg_begin(d.c, C.uint64_t(h.cmdPool), C.VkCommandBuffer(h.cmd), C.uint64_t(h.descPool), C.uint64_t(h.queryPool), C.uint32_t(queries)))
+	return vkCheck(C.sg_begin(d.c, C.uint64_t(h.cmdPool), C.VkCommandBuffer(h.cmd), C.uint64_t(h.queryPool), C.uint32_t(queries)))
+}
+
+func (d *device) createDescriptorPool(maxSets, maxDescriptors uint32) (uint64, error) {
+	var p C.uint64_t
+	err := vkCheck(C.sg_create_descriptor_pool(d.c, C.uint32_t(maxSets), C.uint32_t(maxDescriptors), &p))
+	return uint64(p), err
+}
+
+func (d *device) destroyDescriptorPool(pool uint64) {
+	C.sg_destroy_descriptor_pool(d.c, C.uint64_t(pool))
+}
+
+func (d *device) resetDescriptorPool(pool uint64) error {
+	return vkCheck(C.sg_reset_descriptor_pool(d.c, C.uint64_t(pool)))
+}
+
+// makeSet allocates a descriptor set of setLayout from pool and writes the
+// first nbuf bindings of x into it.
+func (d *device) makeSet(pool, setLayout uint64, x *dispatchRecord, nbuf int) (uint64, error) {
+	var s C.uint64_t
+	err := vkCheck(C.sg_make_set(d.c, C.uint64_t(pool), C.uint64_t(setLayout), C.uint32_t(nbuf), &x.bufs[0], &s))
+	return uint64(s), err
 }
 
 func (d *device) submit(h frameHandles) error {
@@ -321,11 +407,10 @@ func setBinding(x *dispatchRecord, i int, buffer, offset, rng uint64) {
 	x.bufs[i] = C.SgBuf{buffer: C.uint64_t(buffer), offset: C.uint64_t(offset), _range: C.uint64_t(rng)}
 }
 
-func setDispatch(x *dispatchRecord, pipeline, layout, setLayout, descPool, queryPool uint64, query uint32, barrier bool, nbuf int, pushSize uintptr, groups [3]uint32) {
+func setDispatch(x *dispatchRecord, pipeline, layout, set, queryPool uint64, query uint32, barrier bool, nbuf int, pushSize uintptr, groups [3]uint32) {
 	x.pipeline = C.uint64_t(pipeline)
 	x.layout = C.uint64_t(layout)
-	x.setLayout = C.uint64_t(setLayout)
-	x.descriptorPool = C.uint64_t(descPool)
+	x.set = C.uint64_t(set)
 	x.queryPool = C.uint64_t(queryPool)
 	x.query = C.uint32_t(query)
 	x.barrier = 0
@@ -340,11 +425,16 @@ func setDispatch(x *dispatchRecord, pipeline, layout, setLayout, descPool, query
 }
 
 // maxBindings is the most storage buffers one dispatch may bind.
-const maxBindings = 16
+const maxBindings = gpu.MaxBindings
 
-// record records x with push constants at push (nil when none).
-func (d *device) record(cmd unsafe.Pointer, x *dispatchRecord, push unsafe.Pointer) error {
-	return vkCheck(C.sg_dispatch(d.c, C.VkCommandBuffer(cmd), x, push))
+// setPush copies the push constants' bytes into x.
+func setPush(x *dispatchRecord, push []byte) {
+	copy(unsafe.Slice((*byte)(unsafe.Pointer(&x.push[0])), len(x.push)), push)
+}
+
+// record records x.
+func (d *device) record(cmd unsafe.Pointer, x *dispatchRecord) error {
+	return vkCheck(C.sg_dispatch(d.c, C.VkCommandBuffer(cmd), x))
 }
 
 // deviceInfo reads what sargo needs to know about a physical device.
@@ -372,6 +462,15 @@ func (in *instance) deviceInfo(pd unsafe.Pointer) DeviceInfo {
 		Int8:                            c.shaderInt8 != 0,
 		Storage16:                       c.storage16 != 0,
 		Storage8:                        c.storage8 != 0,
+		MaxPerStageStorageBuffers:       uint32(c.maxPerStageStorageBuffers),
+		RobustBufferAccess:              c.robustBufferAccess != 0,
+		Robustness2:                     c.robustness2 != 0,
+		MemoryBudgetExt:                 c.memoryBudget != 0,
+		PushDescriptor:                  c.pushDescriptor != 0 && c.maxPushDescriptors >= maxBindings,
+		PortabilitySubset:               c.portabilitySubset != 0,
+		SubgroupSizeControl:             c.subgroupSizeControl != 0 && c.requiredSubgroupSizeStages&C.VK_SHADER_STAGE_COMPUTE_BIT != 0,
+		MinSubgroupSize:                 uint32(c.minSubgroupSize),
+		MaxSubgroupSize:                 uint32(c.maxSubgroupSize),
 		typeCode:                        uint32(c._type),
 	}
 	for i := 0; i < 3; i++ {

@@ -19,10 +19,13 @@ typedef struct SgInstance {
 	PFN_vkGetInstanceProcAddr gipa;
 	VkInstance instance;
 	uint32_t apiVersion;
+	int portability; // VK_KHR_portability_enumeration was enabled
 	VkDebugUtilsMessengerEXT messenger;
 	PFN_vkDestroyInstance DestroyInstance;
 	PFN_vkGetPhysicalDeviceProperties2 GetPhysicalDeviceProperties2;
 	PFN_vkGetPhysicalDeviceFeatures2 GetPhysicalDeviceFeatures2;
+	PFN_vkGetPhysicalDeviceMemoryProperties2 GetPhysicalDeviceMemoryProperties2;
+	PFN_vkEnumerateDeviceExtensionProperties EnumerateDeviceExtensionProperties;
 	PFN_vkCreateDevice CreateDevice;
 	PFN_vkGetDeviceProcAddr GetDeviceProcAddr;
 	PFN_vkCreateDebugUtilsMessengerEXT CreateDebugUtilsMessengerEXT;
@@ -55,7 +58,24 @@ typedef struct SgDeviceInfo {
 	float timestampPeriod;
 	uint32_t timestampComputeAndGraphics;
 	uint32_t shaderFloat16, shaderInt8, storage16, storage8;
+	uint32_t maxPerStageStorageBuffers;
+	// Optional features and extensions: 1 when the device has them.
+	uint32_t robustBufferAccess;  // the core feature
+	uint32_t robustness2;         // VK_EXT_robustness2 with robustBufferAccess2
+	uint32_t memoryBudget;        // VK_EXT_memory_budget
+	uint32_t pushDescriptor;      // VK_KHR_push_descriptor
+	uint32_t maxPushDescriptors;
+	uint32_t portabilitySubset;   // VK_KHR_portability_subset: must be enabled
+	uint32_t subgroupSizeControl; // VK_EXT_subgroup_size_control, subgroupSizeControl and computeFullSubgroups
+	uint32_t minSubgroupSize, maxSubgroupSize;
+	uint32_t requiredSubgroupSizeStages;
 } SgDeviceInfo;
+
+// SgEnable selects the optional features and extensions sg_create_device
+// enables (each only where SgDeviceInfo says the device has it).
+typedef struct SgEnable {
+	uint32_t robustBufferAccess, robustness2, memoryBudget, pushDescriptor, portabilitySubset, subgroupSizeControl, pipelineStats;
+} SgEnable;
 
 // SgDevice is a VkDevice with one compute queue and the device-level
 // function pointers sargo uses.
@@ -110,9 +130,12 @@ typedef struct SgDevice {
 	PFN_vkCmdBindDescriptorSets CmdBindDescriptorSets;
 	PFN_vkCmdPushConstants CmdPushConstants;
 	PFN_vkCmdDispatch CmdDispatch;
+	PFN_vkCmdDispatchBase CmdDispatchBase;
+	PFN_vkCmdPushDescriptorSetKHR CmdPushDescriptorSetKHR;
 	PFN_vkCmdPipelineBarrier CmdPipelineBarrier;
 	PFN_vkCmdFillBuffer CmdFillBuffer;
 	PFN_vkCmdCopyBuffer CmdCopyBuffer;
+	uint32_t maxGroups[3]; // maxComputeWorkGroupCount: larger grids are split
 	// Set only on a device created for shader statistics.
 	PFN_vkGetPipelineExecutablePropertiesKHR GetPipelineExecutablePropertiesKHR;
 	PFN_vkGetPipelineExecutableStatisticsKHR GetPipelineExecutableStatisticsKHR;
@@ -136,8 +159,7 @@ typedef struct SgBuf {
 typedef struct SgDispatch {
 	uint64_t pipeline;
 	uint64_t layout;
-	uint64_t setLayout;
-	uint64_t descriptorPool;
+	uint64_t set;       // a descriptor set to bind; 0: push the bindings (VK_KHR_push_descriptor)
 	uint64_t queryPool; // 0: no timestamps
 	uint32_t query;     // first of two timestamp queries
 	uint32_t barrier;   // 1: a compute-to-compute memory barrier first
@@ -145,6 +167,7 @@ typedef struct SgDispatch {
 	uint32_t pushSize;
 	uint32_t groups[3];
 	SgBuf bufs[16];
+	uint8_t push[128]; // the push constants' bytes
 } SgDispatch;
 
 void *sg_dlopen(const char *name, char *err, int errlen);
@@ -154,42 +177,52 @@ VkResult sg_create_instance(SgInstance *in, int validation, char *err, int errle
 void sg_destroy_instance(SgInstance *in);
 int sg_take_messages(SgInstance *in, char *out, int outlen);
 void sg_query_device(SgInstance *in, VkPhysicalDevice pd, SgDeviceInfo *info);
-// With stats set, the device enables VK_KHR_pipeline_executable_properties
-// (feature pipelineExecutableInfo) for sg_pipeline_statistics.
-VkResult sg_create_device(SgInstance *in, VkPhysicalDevice pd, uint32_t family, int stats, SgDevice *d);
+// en selects the optional features and extensions; with pipelineStats the
+// device enables VK_KHR_pipeline_executable_properties (feature
+// pipelineExecutableInfo) for sg_pipeline_statistics.
+VkResult sg_create_device(SgInstance *in, VkPhysicalDevice pd, uint32_t family, const SgEnable *en, SgDevice *d);
+uint32_t sg_memory_budget(SgInstance *in, VkPhysicalDevice pd, int ext, uint64_t *size, uint64_t *budget, uint64_t *usage);
 void sg_destroy_device(SgDevice *d);
 
-VkResult sg_create_block(SgDevice *d, uint64_t size, uint32_t memType, int map, uint64_t *buffer, uint64_t *memory, void **mapped);
-void sg_destroy_block(SgDevice *d, uint64_t buffer, uint64_t memory, int mapped);
+VkResult sg_create_memory(SgDevice *d, uint64_t size, uint32_t memType, int map, uint64_t *memory, void **mapped);
+void sg_destroy_memory(SgDevice *d, uint64_t memory, int mapped);
+VkResult sg_buffer_requirements(SgDevice *d, uint64_t size, uint64_t *alignment, uint32_t *typeBits);
+VkResult sg_create_buffer(SgDevice *d, uint64_t memory, uint32_t memType, uint64_t offset, uint64_t size, uint64_t *buffer);
+void sg_destroy_buffer(SgDevice *d, uint64_t buffer);
 
 VkResult sg_create_pipeline_cache(SgDevice *d, const void *data, size_t len, uint64_t *cache);
 size_t sg_pipeline_cache_data(SgDevice *d, uint64_t cache, void *out, size_t cap);
 void sg_destroy_pipeline_cache(SgDevice *d, uint64_t cache);
-VkResult sg_create_layouts(SgDevice *d, uint32_t nbuf, uint32_t pushSize, uint64_t *setLayout, uint64_t *layout);
+VkResult sg_create_layouts(SgDevice *d, uint32_t nbuf, uint32_t pushSize, int pushDescriptors, uint64_t *setLayout, uint64_t *layout);
 void sg_destroy_layouts(SgDevice *d, uint64_t setLayout, uint64_t layout);
 VkResult sg_create_module(SgDevice *d, const uint32_t *code, size_t len, uint64_t *module);
 void sg_destroy_module(SgDevice *d, uint64_t module);
-// flags are VkPipelineCreateFlags (VK_PIPELINE_CREATE_CAPTURE_STATISTICS_BIT_KHR
+// subgroupSize, when not 0, is the pipeline's required subgroup size;
+// flags are further VkPipelineCreateFlags (VK_PIPELINE_CREATE_CAPTURE_STATISTICS_BIT_KHR
 // on a statistics device).
 VkResult sg_create_pipeline(SgDevice *d, uint64_t cache, uint64_t module, uint64_t layout, const uint32_t *spec, uint32_t nspec,
-	uint32_t flags, uint64_t *pipeline);
+	uint32_t subgroupSize, uint32_t flags, uint64_t *pipeline);
 // sg_pipeline_statistics writes up to cap statistics of the pipeline's
 // compute executable into out, its subgroup size into subgroupSize, and
 // sets *count to the number written.
 VkResult sg_pipeline_statistics(SgDevice *d, uint64_t pipeline, SgStat *out, uint32_t cap, uint32_t *count, uint32_t *subgroupSize);
 void sg_destroy_pipeline(SgDevice *d, uint64_t pipeline);
 
-// A frame is one command buffer with its fence, descriptor pool and
-// timestamp queries.
-VkResult sg_create_frame(SgDevice *d, uint32_t maxSets, uint32_t maxDescriptors, uint32_t queries,
-	uint64_t *cmdPool, VkCommandBuffer *cmd, uint64_t *fence, uint64_t *descPool, uint64_t *queryPool);
-void sg_destroy_frame(SgDevice *d, uint64_t cmdPool, uint64_t fence, uint64_t descPool, uint64_t queryPool);
-VkResult sg_begin(SgDevice *d, uint64_t cmdPool, VkCommandBuffer cmd, uint64_t descPool, uint64_t queryPool, uint32_t queries);
+// A frame is one command buffer with its fence and timestamp queries.
+VkResult sg_create_frame(SgDevice *d, uint32_t queries, uint64_t *cmdPool, VkCommandBuffer *cmd, uint64_t *fence, uint64_t *queryPool);
+void sg_destroy_frame(SgDevice *d, uint64_t cmdPool, uint64_t fence, uint64_t queryPool);
+VkResult sg_begin(SgDevice *d, uint64_t cmdPool, VkCommandBuffer cmd, uint64_t queryPool, uint32_t queries);
+
+// The descriptor cache's pool and sets (devices without push descriptors).
+VkResult sg_create_descriptor_pool(SgDevice *d, uint32_t maxSets, uint32_t maxDescriptors, uint64_t *pool);
+void sg_destroy_descriptor_pool(SgDevice *d, uint64_t pool);
+VkResult sg_reset_descriptor_pool(SgDevice *d, uint64_t pool);
+VkResult sg_make_set(SgDevice *d, uint64_t pool, uint64_t setLayout, uint32_t nbuf, const SgBuf *bufs, uint64_t *set);
 VkResult sg_submit(SgDevice *d, VkCommandBuffer cmd, uint64_t fence);
 VkResult sg_wait(SgDevice *d, uint64_t fence);
 VkResult sg_reset_fence(SgDevice *d, uint64_t fence);
 VkResult sg_query_results(SgDevice *d, uint64_t queryPool, uint32_t count, uint64_t *out);
-VkResult sg_dispatch(SgDevice *d, VkCommandBuffer cmd, const SgDispatch *x, const void *push);
+VkResult sg_dispatch(SgDevice *d, VkCommandBuffer cmd, const SgDispatch *x);
 void sg_fill(SgDevice *d, VkCommandBuffer cmd, uint64_t buffer, uint64_t offset, uint64_t size, uint32_t value, int barrier);
 void sg_wait_idle(SgDevice *d);
 void sg_end(SgDevice *d, VkCommandBuffer cmd);

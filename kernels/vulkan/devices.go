@@ -33,9 +33,27 @@ type DeviceInfo struct {
 	MaxStorageBufferRange           uint64
 	MinStorageBufferOffsetAlignment uint64
 	MaxMemoryAllocationSize         uint64
+	MaxPerStageStorageBuffers       uint32  // storage buffers one shader may bind
 	TimestampPeriod                 float32 // nanoseconds per timestamp tick
 	Timestamps                      bool
+	TimestampValidBits              uint32 // of the compute queue's timestamps
 	Heaps                           []MemoryHeap
+	// Memory is where Open keeps storages by default: MemoryMapped on a
+	// unified-memory device, MemoryDiscrete otherwise or when
+	// SARGO_VULKAN_MEMORY=discrete.
+	Memory MemoryMode
+
+	// Optional device features and extensions that sargo enables where
+	// present.
+	RobustBufferAccess  bool // out-of-range accesses stay within the buffer
+	Robustness2         bool // VK_EXT_robustness2: out-of-range reads give 0, writes are dropped
+	MemoryBudgetExt     bool // VK_EXT_memory_budget
+	PushDescriptor      bool // VK_KHR_push_descriptor (with room for every binding)
+	PortabilitySubset   bool // VK_KHR_portability_subset (MoltenVK): must be enabled
+	SubgroupSizeControl bool // VK_EXT_subgroup_size_control for compute, full subgroups
+	// MinSubgroupSize and MaxSubgroupSize are the subgroup sizes the
+	// device can run (both SubgroupSize without subgroup size control).
+	MinSubgroupSize, MaxSubgroupSize uint32
 
 	typeCode uint32
 }
@@ -49,6 +67,9 @@ func (d DeviceInfo) features() gpu.Features {
 		MaxWorkgroupInvocations: d.MaxWorkgroupInvocations,
 		MaxWorkgroupSize:        d.MaxWorkgroupSize,
 		MaxSharedMemory:         d.MaxSharedMemory,
+		MinSubgroupSize:         d.MinSubgroupSize,
+		MaxSubgroupSize:         d.MaxSubgroupSize,
+		SubgroupSizeControl:     d.SubgroupSizeControl,
 	}
 }
 
@@ -56,22 +77,61 @@ func (d DeviceInfo) features() gpu.Features {
 type MemoryHeap struct {
 	Size        uint64
 	DeviceLocal bool
+	// Budget and Usage are what VK_EXT_memory_budget reports for this
+	// process when the device has it: how much of the heap it may use
+	// and how much it uses (0 without the extension).
+	Budget, Usage uint64
 }
 
 // String is a one-line summary.
 func (d DeviceInfo) String() string {
-	var local uint64
-	for _, h := range d.Heaps {
-		if h.DeviceLocal {
-			local += h.Size
-		}
-	}
 	arith := ""
 	if d.SubgroupArithmetic {
 		arith = " with arithmetic"
 	}
-	return fmt.Sprintf("%s (%s, Vulkan %s, %s), subgroup %d%s, shared memory %d KiB, device-local memory %d MiB",
-		d.Name, d.Type, d.APIVersion, d.Driver, d.SubgroupSize, arith, d.MaxSharedMemory/1024, local>>20)
+	return fmt.Sprintf("%s (%s, Vulkan %s, %s), memory %s, %s, subgroup %s%s, shared memory %d KiB, device-local memory %s",
+		d.Name, d.Type, d.APIVersion, d.Driver, d.Memory, d.Robustness(), d.SubgroupSizes(), arith,
+		d.MaxSharedMemory/1024, d.DeviceMemory())
+}
+
+// Robustness says what an access outside a storage does on the device.
+func (d DeviceInfo) Robustness() string {
+	switch {
+	case d.Robustness2:
+		return "robust buffer access 2 (out-of-range reads give 0, writes are dropped)"
+	case d.RobustBufferAccess:
+		return "robust buffer access (out-of-range accesses stay in their storage)"
+	}
+	return "no robust buffer access (out-of-range accesses are undefined)"
+}
+
+// SubgroupSizes is the default subgroup size and the range a pipeline may
+// ask for.
+func (d DeviceInfo) SubgroupSizes() string {
+	control := ""
+	if d.SubgroupSizeControl {
+		control = ", size control"
+	}
+	return fmt.Sprintf("%d (range %d-%d%s)", d.SubgroupSize, d.MinSubgroupSize, d.MaxSubgroupSize, control)
+}
+
+// DeviceMemory is the device-local memory and its budget:
+// VK_EXT_memory_budget's where the device has it, else the heap size.
+func (d DeviceInfo) DeviceMemory() string {
+	var size, budget, usage uint64
+	heaps := 0
+	for _, h := range d.Heaps {
+		if h.DeviceLocal {
+			size += h.Size
+			budget += h.Budget
+			usage += h.Usage
+			heaps++
+		}
+	}
+	if d.MemoryBudgetExt && budget > 0 {
+		return fmt.Sprintf("%d MiB in %d heaps, budget %d MiB (%d MiB in use, VK_EXT_memory_budget)", size>>20, heaps, budget>>20, usage>>20)
+	}
+	return fmt.Sprintf("%d MiB in %d heaps, budget the heap size (no VK_EXT_memory_budget)", size>>20, heaps)
 }
 
 func deviceTypeName(t uint32) string {

@@ -17,16 +17,16 @@ func TestGatherScatterAdd(t *testing.T) {
 			}
 			ids := e.input(id)
 			dst := e.output(n * dim)
-			e.vk.Gather(dst.vk, table.vk, ids.vk, n, dim)
-			e.cpu.Gather(dst.cpu, table.cpu, ids.cpu, n, dim)
+			e.vk.Gather(dst.vk, table.vk, ids.vk, n, v, dim)
+			e.cpu.Gather(dst.cpu, table.cpu, ids.cpu, n, v, dim)
 			e.exact(t, "gather", dst)
 
 			// accumulate into a non-zero destination; the order of the
 			// additions is the CPU's, so the sums agree bit for bit
 			src := e.input(e.normal(n*dim, 1))
 			acc := e.input(e.normal(v*dim, 1))
-			e.vk.ScatterAdd(acc.vk, src.vk, ids.vk, n, dim)
-			e.cpu.ScatterAdd(acc.cpu, src.cpu, ids.cpu, n, dim)
+			e.vk.ScatterAdd(acc.vk, src.vk, ids.vk, n, v, dim)
+			e.cpu.ScatterAdd(acc.cpu, src.cpu, ids.cpu, n, v, dim)
 			e.exact(t, "scatter-add", acc)
 		})
 	}

@@ -2,54 +2,38 @@ package vulkan
 
 import (
 	"fmt"
-	"reflect"
-	"unsafe"
+	"time"
 
 	"sargo/kernels/gpu"
 )
 
-// launch records one dispatch of the embedded shader shaders/<name>.spv
-// (entry "main"). spec are specialization constants (constant_id i =
-// spec[i], uint32 bit patterns); push points to a struct whose fields are
-// all 4-byte (uint32, int32, float32), at most 128 bytes, sent as push
-// constants in field order; groups is the workgroup count; bufs are bound
-// as set 0, bindings 0..len(bufs)-1, each the whole storage (element
-// offsets travel in push constants).
+// launch records one dispatch of the embedded shader shaders/<d.Name>.spv
+// (entry "main") with d's specialization constants, push constants (at
+// most 128 bytes), workgroup count and bindings (set 0, bindings
+// 0..NBuf-1, each the storage's own buffer over its elements; element
+// offsets travel in push constants). A grid beyond the device's
+// maxComputeWorkGroupCount is recorded as several dispatches (sg_dispatch).
 //
 // A pipeline barrier precedes the dispatch only when a buffer it reads or
 // writes was written earlier in the batch, or one it writes was read
-// earlier. The batch is submitted when it reaches the batch limit.
+// earlier (every dispatch when profiling, so that timestamps time one
+// dispatch each). The batch is submitted when it reaches the batch limit.
 // Pipelines are created on first use and cached per (name, spec). Errors
 // become the backend's sticky error, after which launch does nothing.
-func (b *Backend) launch(name string, spec []uint32, push any, groups [3]uint32, bufs ...gpu.Binding) {
+func (b *Backend) launch(d *gpu.Dispatch) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.err != nil || b.closed {
 		return
 	}
+	start, waited := time.Now(), b.waitTime
+	defer func() { b.count.LaunchTime += time.Since(start) - (b.waitTime - waited) }()
+	groups, bufs := d.Groups, d.Bindings()
 	if groups[0] == 0 || groups[1] == 0 || groups[2] == 0 {
 		return
 	}
-	var pushPtr unsafe.Pointer
-	var pushSize uintptr
-	if push != nil {
-		v := reflect.ValueOf(push)
-		if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
-			panic(fmt.Sprintf("vulkan: launch %s: push constants must be a pointer to a struct, got %T", name, push))
-		}
-		pushPtr, pushSize = v.UnsafePointer(), v.Elem().Type().Size()
-		if pushSize > pushConstantBytes {
-			panic(fmt.Sprintf("vulkan: launch %s: %d bytes of push constants exceed %d", name, pushSize, pushConstantBytes))
-		}
-	}
-	if len(bufs) > maxBindings {
-		panic(fmt.Sprintf("vulkan: launch %s: %d buffers exceed %d", name, len(bufs), maxBindings))
-	}
-	for i, g := range groups {
-		if g > b.info.MaxWorkgroupCount[i] {
-			b.fail(fmt.Errorf("vulkan: %s (groups %v): exceeds the device's maxComputeWorkGroupCount %v", name, groups, b.info.MaxWorkgroupCount))
-			return
-		}
+	if d.PushSize > pushConstantBytes {
+		panic(fmt.Sprintf("vulkan: launch %s: %d bytes of push constants exceed %d", d.Name, d.PushSize, pushConstantBytes))
 	}
 	var sts [maxBindings]*Buffer
 	for i, a := range bufs {
@@ -59,14 +43,9 @@ func (b *Backend) launch(name string, spec []uint32, push any, groups [3]uint32,
 		}
 		sts[i] = s
 	}
-	f, err := b.current()
+	pl, created, err := b.pipes.get(d.Name, d.SpecConstants(), len(bufs))
 	if err != nil {
-		b.fail(err)
-		return
-	}
-	pl, created, err := b.pipes.get(name, spec, len(bufs))
-	if err != nil {
-		b.fail(fmt.Errorf("vulkan: %s (groups %v): %w", name, groups, err))
+		b.fail(fmt.Errorf("vulkan: %s (groups %v): %w", d.Name, groups, err))
 		return
 	}
 	if created {
@@ -77,28 +56,56 @@ func (b *Backend) launch(name string, spec []uint32, push any, groups [3]uint32,
 			return
 		}
 	}
-
+	x := &b.rec
+	for i, s := range sts[:len(bufs)] {
+		setBinding(x, i, s.buffer, 0, uint64(max(s.n, 1))*4)
+	}
+	var set uint64
+	if b.sets != nil {
+		// Before the batch is opened: emptying a full cache waits for the
+		// device.
+		if set, err = b.descriptorSet(pl.setLayout, len(bufs)); err != nil {
+			b.fail(fmt.Errorf("vulkan: %s: %w", d.Name, err))
+			return
+		}
+	} else {
+		b.count.DescriptorWrites += uint64(len(bufs))
+	}
+	f, err := b.current()
+	if err != nil {
+		b.fail(err)
+		return
+	}
 	var acc [maxBindings]access
 	for i, a := range bufs {
 		acc[i] = access{sts[i], a.Write}
 	}
-	barrier := b.track(acc[:len(bufs)])
-	st := b.stream
-	x := &b.rec
-	for i, s := range sts[:len(bufs)] {
-		setBinding(x, i, s.block.buffer, s.offset, uint64(max(s.n, 1))*4)
+	timed := b.prof.active()
+	if timed {
+		b.stream.epoch++ // a barrier before every timed dispatch
 	}
+	barrier := b.track(acc[:len(bufs)]) || timed
 	var query uint32
 	var queryPool uint64
-	if b.prof != nil {
-		query, queryPool = uint32(2*len(f.shaders)), f.h.queryPool
+	if timed {
+		query, queryPool = uint32(2*len(f.timed)), f.h.queryPool
+		f.timed = append(f.timed, timedDispatch{name: d.Name, traced: b.prof.trace != nil})
 	}
-	setDispatch(x, pl.handle, pl.layout, pl.setLayout, f.h.descPool, queryPool, query, barrier, len(bufs), pushSize, groups)
-	if err := st.dev.record(f.h.cmd, x, pushPtr); err != nil {
-		b.fail(fmt.Errorf("vulkan: record %s (groups %v): %w", name, groups, err))
+	setDispatch(x, pl.handle, pl.layout, set, queryPool, query, barrier, len(bufs), uintptr(d.PushSize), groups)
+	setPush(x, d.Push[:d.PushSize])
+	if err := b.stream.dev.record(f.h.cmd, x); err != nil {
+		b.fail(fmt.Errorf("vulkan: record %s (groups %v): %w", d.Name, groups, err))
 		return
 	}
-	f.shaders = append(f.shaders, name)
+	f.shaders = append(f.shaders, d.Name)
+	b.count.Dispatches++
+	if b.count.ByShader == nil {
+		b.count.ByShader = map[string]uint64{}
+	}
+	b.count.ByShader[d.Name]++
+	if t := b.prof.tracing(); t != nil {
+		t.host(d.Name, start, map[string]any{"groups": groups, "bindings": len(bufs), "barrier": barrier})
+	}
 	if len(f.shaders)+f.copies >= b.batchLimit {
 		b.flush()
 	}
@@ -125,6 +132,7 @@ func (b *Backend) track(acc []access) bool {
 	}
 	if barrier {
 		st.epoch++
+		b.count.Barriers++
 	}
 	for _, a := range acc {
 		if a.write {

@@ -4,18 +4,43 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
+	"strings"
 	"sync"
 	"unsafe"
 
 	vk "github.com/vulkan-go/vulkan"
 )
 
-// loaderName is the runtime name of the Vulkan loader (libvulkan1), not
-// the development symlink libvulkan.so that the binding opens by default.
-const loaderName = "libvulkan.so.1"
+// loaderNames are the runtime names of the Vulkan loader on an OS, tried
+// in order: on Linux libvulkan.so.1 (the package libvulkan1, not the
+// development symlink libvulkan.so that the binding opens by default); on
+// macOS the loader of the Vulkan SDK, else MoltenVK itself, which is a
+// loader and a driver in one; on Windows the loader the GPU driver
+// installs.
+func loaderNames(goos string) []string {
+	switch goos {
+	case "darwin", "ios":
+		return []string{"libvulkan.1.dylib", "libMoltenVK.dylib"}
+	case "windows":
+		return []string{"vulkan-1.dll"}
+	}
+	return []string{"libvulkan.so.1"}
+}
+
+// loaderHint says what to install when no loader opens.
+func loaderHint(goos string) string {
+	switch goos {
+	case "darwin", "ios":
+		return "install the Vulkan SDK or MoltenVK (brew install molten-vk)"
+	case "windows":
+		return "install your GPU's driver, which includes vulkan-1.dll"
+	}
+	return "install libvulkan1 (apt-get install libvulkan1 mesa-vulkan-drivers)"
+}
 
 // ErrNoLoader is wrapped by errors when the Vulkan loader is missing.
-var ErrNoLoader = errors.New("no Vulkan loader: install libvulkan1 (apt-get install libvulkan1 mesa-vulkan-drivers)")
+var ErrNoLoader = errors.New("no Vulkan loader: " + loaderHint(runtime.GOOS))
 
 // ErrNoDevice is wrapped by errors when the loader finds no device.
 var ErrNoDevice = errors.New("no Vulkan device: the loader found no driver (install mesa-vulkan-drivers for the lavapipe CPU driver, or your GPU's Vulkan driver)")
@@ -31,19 +56,30 @@ var bindingInit struct {
 // loadVulkan opens the loader and creates an instance, with the Khronos
 // validation layer when validation is set.
 func loadVulkan(validation bool) (*instance, error) {
-	name := loaderName
+	names := loaderNames(runtime.GOOS)
 	if env := os.Getenv("SARGO_VULKAN_LOADER"); env != "" {
-		name = env // another loader, or a missing one for tests
+		names = []string{env} // another loader, or a missing one for tests
 	}
-	return loadVulkanFrom(name, validation)
+	return loadVulkanFrom(names, validation)
 }
 
-// loadVulkanFrom is loadVulkan with the loader's file name.
-func loadVulkanFrom(name string, validation bool) (*instance, error) {
-	lib, err := openLibrary(name)
-	if err != nil {
-		return nil, fmt.Errorf("%w (%v)", ErrNoLoader, err)
+// loadVulkanFrom is loadVulkan with the loader's file names, tried in
+// order.
+func loadVulkanFrom(names []string, validation bool) (*instance, error) {
+	var lib *library
+	var errs []string
+	for _, n := range names {
+		l, err := openLibrary(n)
+		if err == nil {
+			lib = l
+			break
+		}
+		errs = append(errs, err.Error())
 	}
+	if lib == nil {
+		return nil, fmt.Errorf("%w (%s)", ErrNoLoader, strings.Join(errs, "; "))
+	}
+	name := lib.name
 	bindingInit.once.Do(func() {
 		// The binding keeps lib's function pointers for the life of the
 		// process, so the library stays loaded after every backend using
@@ -99,10 +135,15 @@ func physicalDevices(in *instance) ([]unsafe.Pointer, []DeviceInfo, error) {
 	}
 	var ptrs []unsafe.Pointer
 	var infos []DeviceInfo
+	want, _ := memoryModeFromEnv() // a bad value is Open's error to report
 	for _, pd := range pds[:n] {
 		p := unsafe.Pointer(pd)
 		info := in.deviceInfo(p)
-		info.Heaps = memoryHeaps(pd)
+		info.Heaps = in.heaps(pd, info.MemoryBudgetExt)
+		if _, bits, err := computeQueueFamily(p); err == nil {
+			info.TimestampValidBits = bits
+		}
+		info.Memory, _ = chooseMemoryMode(want, info)
 		ptrs = append(ptrs, p)
 		infos = append(infos, info)
 	}
@@ -117,15 +158,22 @@ func physicalDevices(in *instance) ([]unsafe.Pointer, []DeviceInfo, error) {
 	return sortedPtrs, sortedInfos, nil
 }
 
-func memoryHeaps(pd vk.PhysicalDevice) []MemoryHeap {
+// heaps lists the device's memory heaps, with their budgets where the
+// device has VK_EXT_memory_budget.
+func (in *instance) heaps(pd vk.PhysicalDevice, budgetExt bool) []MemoryHeap {
 	var mp vk.PhysicalDeviceMemoryProperties
 	vk.GetPhysicalDeviceMemoryProperties(pd, &mp)
 	mp.Deref()
+	_, budget, usage := in.memoryBudget(unsafe.Pointer(pd), budgetExt)
 	var heaps []MemoryHeap
 	for i := uint32(0); i < mp.MemoryHeapCount; i++ {
 		h := mp.MemoryHeaps[i]
 		h.Deref()
-		heaps = append(heaps, MemoryHeap{Size: uint64(h.Size), DeviceLocal: h.Flags&vk.MemoryHeapFlags(vk.MemoryHeapDeviceLocalBit) != 0})
+		mh := MemoryHeap{Size: uint64(h.Size), DeviceLocal: h.Flags&vk.MemoryHeapFlags(vk.MemoryHeapDeviceLocalBit) != 0}
+		if int(i) < len(budget) {
+			mh.Budget, mh.Usage = budget[i], usage[i]
+		}
+		heaps = append(heaps, mh)
 	}
 	return heaps
 }
@@ -149,8 +197,9 @@ func memoryTypes(pd unsafe.Pointer) []memoryType {
 	return ts
 }
 
-// computeQueueFamily returns the first queue family with compute support.
-func computeQueueFamily(pd unsafe.Pointer) (uint32, error) {
+// computeQueueFamily returns the first queue family with compute support
+// and the valid bits of its timestamps.
+func computeQueueFamily(pd unsafe.Pointer) (family, timestampBits uint32, err error) {
 	var n uint32
 	vk.GetPhysicalDeviceQueueFamilyProperties(vk.PhysicalDevice(pd), &n, nil)
 	fams := make([]vk.QueueFamilyProperties, n)
@@ -158,10 +207,10 @@ func computeQueueFamily(pd unsafe.Pointer) (uint32, error) {
 	for i := range fams[:n] {
 		fams[i].Deref()
 		if fams[i].QueueFlags&vk.QueueFlags(vk.QueueComputeBit) != 0 {
-			return uint32(i), nil
+			return uint32(i), fams[i].TimestampValidBits, nil
 		}
 	}
-	return 0, errors.New("device has no compute queue")
+	return 0, 0, errors.New("device has no compute queue")
 }
 
 // Probe checks that a Vulkan loader, driver and device are present, and

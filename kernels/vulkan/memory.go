@@ -1,7 +1,9 @@
 package vulkan
 
 import (
+	"errors"
 	"fmt"
+	"os"
 
 	vk "github.com/vulkan-go/vulkan"
 
@@ -12,41 +14,109 @@ import (
 // storage entry points (Alloc, Free, Write, Read and the counters). The
 // sub-allocator under them is pool.go.
 
+// MemoryMode is where storages live.
+type MemoryMode int
+
+const (
+	// MemoryAuto chooses by device: MemoryMapped on unified-memory devices
+	// (integrated GPUs, Apple GPUs, CPU drivers such as lavapipe),
+	// MemoryDiscrete otherwise.
+	MemoryAuto MemoryMode = iota
+	// MemoryMapped keeps storages in device memory the host maps, so
+	// Write and Read are memcpy. It is for devices whose memory is the
+	// host's: on a discrete GPU the mapping would go through the PCIe BAR.
+	MemoryMapped
+	// MemoryDiscrete keeps storages in device-local memory the host does
+	// not map; Write and Read go through host-visible staging buffers and
+	// vkCmdCopyBuffer, read-backs into host-cached memory. It is the path
+	// of discrete GPUs, and can be forced on any device
+	// (SARGO_VULKAN_MEMORY=discrete) to test it.
+	MemoryDiscrete
+)
+
+var memoryModeNames = [...]string{"auto", "mapped", "discrete"}
+
+func (m MemoryMode) String() string { return memoryModeNames[m] }
+
+// memoryModeFromEnv reads SARGO_VULKAN_MEMORY: unset, "auto", "mapped" or
+// "discrete".
+func memoryModeFromEnv() (MemoryMode, error) {
+	v := os.Getenv("SARGO_VULKAN_MEMORY")
+	if v == "" {
+		return MemoryAuto, nil
+	}
+	for i, n := range memoryModeNames {
+		if v == n {
+			return MemoryMode(i), nil
+		}
+	}
+	return 0, fmt.Errorf("SARGO_VULKAN_MEMORY=%q: want auto, mapped or discrete", v)
+}
+
+// unifiedMemory reports whether the device's memory is the host's: an
+// integrated GPU (Apple GPUs under MoltenVK included) or a CPU driver.
+func unifiedMemory(info DeviceInfo) bool { return info.Type == "integrated" || info.Type == "cpu" }
+
+// chooseMemoryMode resolves want (MemoryAuto by the device) and refuses
+// mapping a discrete GPU's memory.
+func chooseMemoryMode(want MemoryMode, info DeviceInfo) (MemoryMode, error) {
+	switch {
+	case want == MemoryAuto && unifiedMemory(info):
+		return MemoryMapped, nil
+	case want == MemoryAuto:
+		return MemoryDiscrete, nil
+	case want == MemoryMapped && !unifiedMemory(info):
+		return 0, fmt.Errorf("memory mode mapped is for unified-memory devices, and %s is a %s device (use auto or discrete)", info.Name, info.Type)
+	}
+	return want, nil
+}
+
 // poolKind selects the memory a pool allocates.
 type poolKind int
 
 const (
-	// poolDirect: device-local memory the host can map (integrated GPUs,
-	// CPU drivers, resizable BAR); Write and Read are memcpy.
-	poolDirect poolKind = iota
-	// poolDevice: device-local memory the host cannot see; Write and Read
-	// go through a staging pool and copy commands.
+	// poolMapped: the storages of MemoryMapped, in host-mapped memory,
+	// device-local first (on a unified-memory device all of it is the
+	// host's).
+	poolMapped poolKind = iota
+	// poolDevice: the storages of MemoryDiscrete, in device-local memory
+	// only: when it runs out, allocation fails rather than move storages
+	// to system memory behind the bus.
 	poolDevice
-	// poolStaging: host-visible memory for those copies.
-	poolStaging
+	// poolUpload: staging buffers for Write, host-visible and coherent,
+	// system memory first.
+	poolUpload
+	// poolReadback: staging buffers for Read, host-cached first.
+	poolReadback
 )
 
+var poolNames = [...]string{"mapped device memory", "device-local memory", "upload staging memory", "read-back staging memory"}
+
 // candidateTypes lists the memory type indices a pool of the kind may
-// allocate from, preferred first.
-func candidateTypes(kind poolKind, types []memoryType) []uint32 {
+// allocate from, preferred first, among the types accepted (a bit mask)
+// by storage buffers.
+func candidateTypes(kind poolKind, types []memoryType, accepted uint32) []uint32 {
 	const (
 		local   = vk.MemoryPropertyDeviceLocalBit
 		visible = vk.MemoryPropertyHostVisibleBit | vk.MemoryPropertyHostCoherentBit
 		cached  = vk.MemoryPropertyHostCachedBit
 	)
-	var want []vk.MemoryPropertyFlagBits
+	type want struct{ has, lacks vk.MemoryPropertyFlagBits }
+	var wants []want
 	switch kind {
-	case poolDirect:
-		want = []vk.MemoryPropertyFlagBits{local | visible, visible}
+	case poolMapped:
+		wants = []want{{local | visible, 0}, {visible, 0}}
 	case poolDevice:
-		want = []vk.MemoryPropertyFlagBits{local, 0}
-	case poolStaging:
-		want = []vk.MemoryPropertyFlagBits{visible | cached, visible}
+		wants = []want{{local, 0}}
+	case poolUpload:
+		wants = []want{{visible, local}, {visible, 0}}
+	case poolReadback:
+		wants = []want{{visible | cached, local}, {visible | cached, 0}, {visible, 0}}
 	}
 	var out []uint32
-	for _, w := range want {
+	for _, w := range wants {
 		for i, t := range types {
-			if t.flags&w == w && !contains(out, uint32(i)) {
+			if accepted&(1<<i) != 0 && t.flags&w.has == w.has && t.flags&w.lacks == 0 && !contains(out, uint32(i)) {
 				out = append(out, uint32(i))
 			}
 		}
@@ -55,28 +125,8 @@ func candidateTypes(kind poolKind, types []memoryType) []uint32 {
 }
 
 // newKindPool makes a pool drawing from the memory of the kind.
-func newKindPool(dev *device, info DeviceInfo, types []memoryType, kind poolKind) *pool {
-	return newPool(dev, info, candidateTypes(kind, types), kind != poolDevice)
-}
-
-// directMemory reports whether storages should live in host-mapped
-// device-local memory: when a DEVICE_LOCAL|HOST_VISIBLE|HOST_COHERENT type
-// exists on a heap at least half the size of the largest device-local heap
-// (so not a 256 MiB BAR window of a discrete GPU).
-func directMemory(info DeviceInfo, types []memoryType) bool {
-	var largest uint64
-	for _, h := range info.Heaps {
-		if h.DeviceLocal {
-			largest = max(largest, h.Size)
-		}
-	}
-	want := vk.MemoryPropertyDeviceLocalBit | vk.MemoryPropertyHostVisibleBit | vk.MemoryPropertyHostCoherentBit
-	for _, t := range types {
-		if t.flags&want == want && int(t.heap) < len(info.Heaps) && info.Heaps[t.heap].Size >= largest/2 {
-			return true
-		}
-	}
-	return false
+func newKindPool(dev *device, info DeviceInfo, types []memoryType, kind poolKind, align uint64, accepted uint32) *pool {
+	return newPool(dev, poolNames[kind], info, candidateTypes(kind, types, accepted), align, kind != poolDevice)
 }
 
 func contains(xs []uint32, x uint32) bool {
@@ -86,6 +136,14 @@ func contains(xs []uint32, x uint32) bool {
 		}
 	}
 	return false
+}
+
+// heapOf returns the heap of the pool's preferred memory type, or -1.
+func heapOf(p *pool, types []memoryType) int {
+	if len(p.types) == 0 {
+		return -1
+	}
+	return int(types[p.types[0]].heap)
 }
 
 // Stats returns the memory pool's counters.
@@ -132,10 +190,42 @@ func (b *Backend) Alloc(n int) tensor.Storage {
 	b.pollCompleted()
 	s, err := b.pool.alloc(n, b.completed.Load(), b.waitIdle)
 	if err != nil {
+		if errors.Is(err, errExhausted) {
+			err = fmt.Errorf("alloc %d elements (%d bytes): %s: %w", n, int64(n)*4, b.budgetReport(), err)
+		}
 		b.fail(fmt.Errorf("vulkan: %w", err))
 		return &Buffer{n: n}
 	}
 	return s
+}
+
+// Budget returns the size of the heap storages are allocated from, and,
+// where the device has VK_EXT_memory_budget, how much of it this process
+// may use and uses now (0 without the extension).
+func (b *Backend) Budget() (heap, budget, usage uint64) {
+	i := heapOf(b.pool, b.types)
+	if i < 0 {
+		return 0, 0, 0
+	}
+	size, bud, use := b.in.memoryBudget(b.pd, b.info.MemoryBudgetExt)
+	if i >= len(size) {
+		return 0, 0, 0
+	}
+	return size[i], bud[i], use[i]
+}
+
+// budgetReport describes the storage pool's memory for an allocation that
+// failed: what sargo holds, and the heap's budget. The caller holds b.mu.
+func (b *Backend) budgetReport() string {
+	heap, budget, usage := b.Budget()
+	msg := fmt.Sprintf("the pool holds %d MiB of %s", b.pool.stats.BytesReserved>>20, b.pool.name)
+	if b.pool.limit > 0 {
+		msg += fmt.Sprintf(" (limit %d MiB)", b.pool.limit>>20)
+	}
+	if budget > 0 {
+		return msg + fmt.Sprintf("; the heap's budget is %d MiB of %d MiB, %d MiB in use (VK_EXT_memory_budget)", budget>>20, heap>>20, usage>>20)
+	}
+	return msg + fmt.Sprintf("; the heap has %d MiB (no VK_EXT_memory_budget)", heap>>20)
 }
 
 // waitIdle waits for every recorded batch and returns the highest

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"sargo/internal/atomicfile"
+	"sargo/kernels/gpu"
 )
 
 //go:generate go run ./internal/shadergen
@@ -32,6 +33,7 @@ type layoutPair struct{ set, layout uint64 }
 // specialization constants), and persists the driver's pipeline cache.
 type pipelines struct {
 	dev       *device
+	push      bool // set layouts for push descriptors
 	cache     uint64
 	cachePath string
 	modules   map[string]uint64
@@ -40,7 +42,7 @@ type pipelines struct {
 }
 
 // maxSpec is the most specialization constants one launch may pass.
-const maxSpec = 16
+const maxSpec = gpu.MaxSpec
 
 // pipelineKey identifies a pipeline: shader, specialization constants and
 // binding count. It is a comparable value so a lookup allocates nothing.
@@ -51,8 +53,8 @@ type pipelineKey struct {
 	nbuf  int
 }
 
-func newPipelines(dev *device, info DeviceInfo) *pipelines {
-	p := &pipelines{dev: dev, modules: map[string]uint64{}, layouts: map[int]layoutPair{}, byKey: map[pipelineKey]*pipeline{}}
+func newPipelines(dev *device, info DeviceInfo, en deviceFeatures) *pipelines {
+	p := &pipelines{dev: dev, push: en.PushDescriptor, modules: map[string]uint64{}, layouts: map[int]layoutPair{}, byKey: map[pipelineKey]*pipeline{}}
 	var data []byte
 	if dir, err := os.UserCacheDir(); err == nil {
 		p.cachePath = filepath.Join(dir, "sargo", "vulkan-pipelines-"+hex.EncodeToString(info.UUID[:])+".bin")
@@ -88,14 +90,14 @@ func (p *pipelines) get(name string, spec []uint32, nbuf int) (*pipeline, bool, 
 	}
 	lp, ok := p.layouts[nbuf]
 	if !ok {
-		s, l, err := p.dev.createLayouts(uint32(nbuf), pushConstantBytes)
+		s, l, err := p.dev.createLayouts(uint32(nbuf), pushConstantBytes, p.push)
 		if err != nil {
 			return nil, false, fmt.Errorf("create pipeline layout for %d buffers: %w", nbuf, err)
 		}
 		lp = layoutPair{s, l}
 		p.layouts[nbuf] = lp
 	}
-	h, err := p.dev.createPipeline(p.cache, mod, lp.layout, spec, 0)
+	h, err := p.dev.createPipeline(p.cache, mod, lp.layout, spec, 0, 0)
 	if err != nil {
 		return nil, false, fmt.Errorf("create pipeline %s spec %v: %w", name, spec, err)
 	}

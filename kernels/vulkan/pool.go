@@ -1,6 +1,7 @@
 package vulkan
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"sync/atomic"
@@ -14,11 +15,15 @@ import (
 // nothing of which memory it draws from; memory.go chooses that
 // (placement) and gives the pool its candidate memory types.
 
-// Buffer is Vulkan storage: a range of one pooled block of device memory,
-// bound to shaders as a whole.
+// Buffer is Vulkan storage: a range of one pooled block of device memory
+// with a VkBuffer of its own bound to exactly that range, bound to shaders
+// as a whole. A shader's access outside a storage can therefore never
+// reach another: the descriptor covers the storage's elements, and with
+// robust buffer access an access beyond them stays within its own buffer.
 type Buffer struct {
 	n         int    // elements
 	block     *block // nil for the placeholder of a failed allocation
+	buffer    uint64 // the storage's VkBuffer, bound at offset
 	offset    uint64 // byte offset in the block, aligned for storage buffers
 	size      uint64 // capacity in bytes (its size class)
 	class     int
@@ -38,13 +43,16 @@ func (s *Buffer) floats() []float32 {
 	return unsafe.Slice((*float32)(unsafe.Add(s.block.mapped, s.offset)), s.n)
 }
 
-// block is one VkDeviceMemory allocation with its VkBuffer, persistently
-// mapped when the pool's memory is host-visible.
+// block is one VkDeviceMemory allocation, persistently mapped when the
+// pool's memory is host-visible, with the buffers of the storages carved
+// from it.
 type block struct {
-	buffer, memory uint64
-	mapped         unsafe.Pointer
-	size           uint64
-	used           uint64 // bump pointer for sub-allocation
+	memory  uint64
+	memType uint32
+	mapped  unsafe.Pointer
+	size    uint64
+	used    uint64   // bump pointer for sub-allocation
+	buffers []uint64 // VkBuffers bound to it, destroyed with it
 }
 
 // PoolStats are the memory pool's counters.
@@ -69,12 +77,17 @@ type PoolStats struct {
 // calls every method with its lock held.
 type pool struct {
 	dev       *device
+	name      string // what the pool holds, for errors
 	mapped    bool
 	blockSize uint64
 	align     uint64
 	maxRange  uint64
 	maxAlloc  uint64
+	limit     uint64   // most bytes to reserve from the driver; 0: no limit
 	types     []uint32 // candidate memory type indices, preferred first
+	// onDestroy runs before buffers are destroyed while the backend is
+	// open (the descriptor cache forgets them).
+	onDestroy func()
 
 	blocks  []*block
 	current *block      // the block small classes are carved from
@@ -85,11 +98,14 @@ type pool struct {
 
 const maxBlockSize = 64 << 20
 
-func newPool(dev *device, info DeviceInfo, types []uint32, mapped bool) *pool {
+// newPool makes a pool of the memory types types (preferred first) that
+// storage buffers accept; align is the buffers' offset alignment.
+func newPool(dev *device, name string, info DeviceInfo, types []uint32, align uint64, mapped bool) *pool {
 	p := &pool{
 		dev:      dev,
+		name:     name,
 		mapped:   mapped,
-		align:    max(info.MinStorageBufferOffsetAlignment, 16),
+		align:    max(info.MinStorageBufferOffsetAlignment, 16, align),
 		maxRange: info.MaxStorageBufferRange,
 		maxAlloc: info.MaxMemoryAllocationSize,
 		types:    types,
@@ -101,17 +117,25 @@ func newPool(dev *device, info DeviceInfo, types []uint32, mapped bool) *pool {
 	return p
 }
 
+// errExhausted is wrapped by the error of an allocation the memory could
+// not hold (the driver refused it, or it would pass the pool's limit).
+var errExhausted = errors.New("out of memory")
+
 // newBlock allocates a block of size bytes from the first memory type that
 // accepts it.
 func (p *pool) newBlock(size uint64) (*block, error) {
 	if len(p.types) == 0 {
-		return nil, fmt.Errorf("device has no suitable memory type")
+		return nil, fmt.Errorf("device has no memory type for %s", p.name)
+	}
+	if p.limit > 0 && p.stats.BytesReserved+size > p.limit {
+		return nil, fmt.Errorf("%w: a block of %d bytes would pass the limit of %d bytes (%d reserved)",
+			errExhausted, size, p.limit, p.stats.BytesReserved)
 	}
 	var firstErr error
 	for _, t := range p.types {
-		buf, mem, mapped, err := p.dev.createBlock(size, t, p.mapped)
+		mem, mapped, err := p.dev.createMemory(size, t, p.mapped)
 		if err == nil {
-			blk := &block{buffer: buf, memory: mem, mapped: mapped, size: size}
+			blk := &block{memory: mem, memType: t, mapped: mapped, size: size}
 			p.blocks = append(p.blocks, blk)
 			p.stats.DriverAllocations++
 			p.stats.Blocks++
@@ -122,15 +146,39 @@ func (p *pool) newBlock(size uint64) (*block, error) {
 			firstErr = err
 		}
 	}
-	return nil, fmt.Errorf("allocate %d bytes of device memory: %w", size, firstErr)
+	if errors.Is(firstErr, vkError{-2}) || errors.Is(firstErr, vkError{-1}) {
+		firstErr = fmt.Errorf("%w (%v)", errExhausted, firstErr)
+	}
+	return nil, fmt.Errorf("allocate %d bytes of %s: %w", size, p.name, firstErr)
 }
 
-// destroyBlock gives blk back to the driver.
+// newBuffer creates the VkBuffer of a storage of size bytes at offset in
+// blk.
+func (p *pool) newBuffer(blk *block, offset, size uint64) (uint64, error) {
+	buf, err := p.dev.createBuffer(blk.memory, blk.memType, offset, size)
+	if err != nil {
+		return 0, fmt.Errorf("create a buffer of %d bytes at %d in %s: %w", size, offset, p.name, err)
+	}
+	blk.buffers = append(blk.buffers, buf)
+	return buf, nil
+}
+
+// destroyBlock gives blk and its buffers back to the driver.
 func (p *pool) destroyBlock(blk *block) {
-	p.dev.destroyBlock(blk.buffer, blk.memory, p.mapped)
+	if p.onDestroy != nil {
+		p.onDestroy()
+	}
+	p.freeBlock(blk)
 	p.blocks = slices.DeleteFunc(p.blocks, func(b *block) bool { return b == blk })
 	p.stats.Blocks--
 	p.stats.BytesReserved -= blk.size
+}
+
+func (p *pool) freeBlock(blk *block) {
+	for _, b := range blk.buffers {
+		p.dev.destroyBuffer(b)
+	}
+	p.dev.destroyMemory(blk.memory, p.mapped)
 }
 
 // reclaim moves freed storages whose last batch has completed to the free
@@ -235,9 +283,14 @@ func (p *pool) carve(class int, csize, bytes uint64) (*Buffer, error) {
 		if err != nil {
 			return nil, err
 		}
+		buf, err := p.newBuffer(blk, 0, size)
+		if err != nil {
+			p.destroyBlock(blk)
+			return nil, err
+		}
 		blk.used = size
 		p.stats.BytesCarved += size
-		return &Buffer{block: blk, size: size, class: class, dedicated: true}, nil
+		return &Buffer{block: blk, buffer: buf, size: size, class: class, dedicated: true}, nil
 	}
 	if !p.fits(csize) {
 		blk, err := p.newBlock(p.blockSize)
@@ -250,9 +303,13 @@ func (p *pool) carve(class int, csize, bytes uint64) (*Buffer, error) {
 		p.current = blk
 	}
 	off := alignUp(p.current.used, p.align)
+	buf, err := p.newBuffer(p.current, off, csize)
+	if err != nil {
+		return nil, err
+	}
 	p.current.used = off + csize
 	p.stats.BytesCarved += csize
-	return &Buffer{block: p.current, offset: off, size: csize, class: class}, nil
+	return &Buffer{block: p.current, buffer: buf, offset: off, size: csize, class: class}, nil
 }
 
 // trim gives the blocks of reusable dedicated storages back to the driver
@@ -292,7 +349,7 @@ func (p *pool) release(s *Buffer) {
 // destroy frees every block. The device must be idle.
 func (p *pool) destroy() {
 	for _, blk := range p.blocks {
-		p.dev.destroyBlock(blk.buffer, blk.memory, p.mapped)
+		p.freeBlock(blk)
 	}
 	p.blocks, p.current, p.pending, p.free = nil, nil, nil, nil
 }

@@ -64,7 +64,9 @@ func TestValidationIsActive(t *testing.T) {
 		Stride      [16]uint32
 		Alpha, Beta float32
 	}{N: 4, Shape: [4]uint32{1, 1, 1, 4}}
-	b.launch("copy", nil, &p, [3]uint32{1, 1, 1}, gpu.Binding{Storage: s, Write: true})
+	d := &gpu.Dispatch{}
+	gpu.SetDispatch(d, "copy", nil, &p, [3]uint32{1, 1, 1}, gpu.Binding{Storage: s, Write: true})
+	b.launch(d)
 	err = b.Sync()
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "validation")
@@ -254,7 +256,23 @@ func TestOpenBadIndex(t *testing.T) {
 }
 
 func TestMissingLoader(t *testing.T) {
-	_, err := loadVulkanFrom("libsargo-no-such-vulkan.so.1", false)
+	_, err := loadVulkanFrom([]string{"libsargo-no-such-vulkan.so.1", "libsargo-nor-this.so.1"}, false)
 	require.ErrorIs(t, err, ErrNoLoader)
 	assert.Contains(t, err.Error(), "apt-get install libvulkan1")
+	assert.Contains(t, err.Error(), "libsargo-nor-this.so.1", "every name tried is reported")
+}
+
+func TestLoaderNames(t *testing.T) {
+	for _, tc := range []struct {
+		goos string
+		want []string
+	}{
+		{"linux", []string{"libvulkan.so.1"}},
+		{"freebsd", []string{"libvulkan.so.1"}},
+		{"darwin", []string{"libvulkan.1.dylib", "libMoltenVK.dylib"}},
+		{"windows", []string{"vulkan-1.dll"}},
+	} {
+		assert.Equal(t, tc.want, loaderNames(tc.goos), tc.goos)
+		assert.NotEmpty(t, loaderHint(tc.goos))
+	}
 }

@@ -204,7 +204,7 @@ func TestCrossEntropy(t *testing.T) {
 					case 3:
 						tg[r] = ignore
 					case 4:
-						tg[r] = float32(n) // out of range: treated as ignored
+						tg[r] = float32(n - 1) // the last class
 					default:
 						tg[r] = float32(e.rng.IntN(n))
 					}

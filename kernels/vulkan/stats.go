@@ -97,11 +97,13 @@ func PipelineStats(index int) (StatsReport, error) {
 		return StatsReport{}, fmt.Errorf("vulkan: no device vulkan:%d (%d devices)", index, len(pds))
 	}
 	info := infos[index]
-	family, err := computeQueueFamily(pds[index])
+	family, _, err := computeQueueFamily(pds[index])
 	if err != nil {
 		return StatsReport{}, fmt.Errorf("vulkan: %s: %w", info.Name, err)
 	}
-	dev, err := createDevice(in, pds[index], family, true)
+	// The statistics describe the pipelines as compiled without the
+	// robustness features a Backend enables where the device has them.
+	dev, err := createDevice(in, pds[index], family, deviceFeatures{PipelineStats: true}, info.MaxWorkgroupCount)
 	if err != nil {
 		return StatsReport{}, fmt.Errorf("vulkan: %s: enable VK_KHR_pipeline_executable_properties: %w", info.Name, err)
 	}
@@ -141,14 +143,14 @@ func (c *statsCompiler) compile(v gpu.Variant) (ShaderStats, error) {
 	}
 	lp, ok := c.layouts[v.Bindings]
 	if !ok {
-		s, l, err := c.dev.createLayouts(uint32(v.Bindings), pushConstantBytes)
+		s, l, err := c.dev.createLayouts(uint32(v.Bindings), pushConstantBytes, false)
 		if err != nil {
 			return ShaderStats{}, fmt.Errorf("create pipeline layout: %w", err)
 		}
 		lp = layoutPair{s, l}
 		c.layouts[v.Bindings] = lp
 	}
-	h, err := c.dev.createPipeline(0, mod, lp.layout, v.Spec, pipelineCaptureStatistics)
+	h, err := c.dev.createPipeline(0, mod, lp.layout, v.Spec, 0, pipelineCaptureStatistics)
 	if err != nil {
 		return ShaderStats{}, fmt.Errorf("create pipeline: %w", err)
 	}

@@ -3,16 +3,19 @@ package vulkan
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // frame is one command buffer in the ring: recorded, submitted, then
 // waited for before it is recorded again.
 type frame struct {
-	h        frameHandles
-	serial   uint64 // batch serial recorded into it
-	inFlight bool
-	shaders  []string // per dispatch, for the error message and the profiler
-	copies   int      // fills and copies recorded besides the dispatches
+	h         frameHandles
+	serial    uint64 // batch serial recorded into it
+	inFlight  bool
+	shaders   []string        // per dispatch, for the error message
+	timed     []timedDispatch // dispatches with timestamps, in query order
+	copies    int             // fills and copies recorded besides the dispatches
+	submitted time.Time
 }
 
 // stream records dispatches into a ring of frames.
@@ -23,7 +26,7 @@ type stream struct {
 	recording bool // frames[cur] has begun
 	serial    uint64
 	epoch     uint64 // hazard epoch: bumped at every barrier
-	queries   uint32 // timestamp queries per frame, 0 when not profiling
+	queries   uint32 // timestamp queries per frame, 0 without timestamps
 }
 
 const framesInFlight = 3
@@ -34,7 +37,7 @@ func newStream(dev *device, batchLimit int, profile bool) (*stream, error) {
 		st.queries = uint32(2 * batchLimit)
 	}
 	for range framesInFlight {
-		h, err := dev.createFrame(uint32(batchLimit), uint32(batchLimit*maxBindings), st.queries)
+		h, err := dev.createFrame(st.queries)
 		if err != nil {
 			st.destroy()
 			return nil, fmt.Errorf("create command buffers: %w", err)
@@ -70,6 +73,7 @@ func (b *Backend) current() (*frame, error) {
 	st.serial++
 	f.serial = st.serial
 	f.shaders = f.shaders[:0]
+	f.timed = f.timed[:0]
 	f.copies = 0
 	st.recording = true
 	st.epoch++ // sg_begin starts every batch with a full barrier
@@ -95,7 +99,12 @@ func (b *Backend) flush() {
 		}
 	}
 	if err == nil {
+		f.submitted = time.Now()
 		err = st.dev.submit(f.h)
+		b.count.Submits++
+		if b.prof != nil && b.prof.trace != nil {
+			b.prof.trace.host("submit", f.submitted, map[string]any{"batch": f.serial, "dispatches": len(f.shaders)})
+		}
 	}
 	if err != nil {
 		b.fail(fmt.Errorf("vulkan: submit batch %d (%s): %w", f.serial, describeBatch(f.shaders), err))
@@ -128,16 +137,21 @@ func (b *Backend) waitFrame(f *frame) error {
 		return nil
 	}
 	f.inFlight = false
-	if err := b.stream.dev.wait(f.h); err != nil {
+	start := time.Now()
+	err := b.stream.dev.wait(f.h)
+	b.waitTime += time.Since(start)
+	b.count.HostWaits++
+	if err != nil {
 		err = fmt.Errorf("vulkan: wait for batch %d (%s): %w", f.serial, describeBatch(f.shaders), err)
 		b.fail(err)
 		b.markCompleted(f.serial)
 		return err
 	}
 	if b.prof != nil {
-		b.prof.collect(b.stream.dev, f)
+		b.collectTimes(f)
 	}
 	b.markCompleted(f.serial)
+	b.checkStatus()
 	return nil
 }
 

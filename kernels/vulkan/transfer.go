@@ -8,9 +8,10 @@ import (
 	"sargo/tensor"
 )
 
-// Transfers: fills, and, for storages the host cannot map (poolDevice),
-// writes and reads through host-visible staging buffers, recorded into the
-// batch with the same hazard tracking as dispatches.
+// Transfers: fills, and, for storages the host cannot map
+// (MemoryDiscrete), writes through upload staging buffers and reads
+// through host-cached read-back buffers, recorded into the batch with the
+// same hazard tracking as dispatches.
 
 // Fill sets every element of dst to v: a vkCmdFillBuffer when dst is one
 // contiguous range, else the fill shader. Fills with 0 count in MemStats.
@@ -46,7 +47,8 @@ func (b *Backend) fill(s *Buffer, off, n int, bits uint32) {
 		return
 	}
 	barrier := b.track([]access{{s, true}})
-	b.stream.dev.fillBuffer(f.h.cmd, s.block.buffer, s.offset+uint64(off)*4, uint64(n)*4, bits, barrier)
+	b.stream.dev.fillBuffer(f.h.cmd, s.buffer, uint64(off)*4, uint64(n)*4, bits, barrier)
+	b.count.Fills++
 	b.countCopy(f)
 }
 
@@ -56,14 +58,14 @@ func (b *Backend) writeStaged(buf *Buffer, off int, src []float32) {
 	if b.err != nil {
 		return
 	}
-	st, err := b.staging.alloc(len(src), b.completed.Load(), b.waitIdle)
+	st, err := b.upload.alloc(len(src), b.completed.Load(), b.waitIdle)
 	if err != nil {
 		b.fail(fmt.Errorf("vulkan: write %d elements: staging: %w", len(src), err))
 		return
 	}
 	copy(st.floats(), src)
 	b.recordCopy(st, 0, buf, off, len(src))
-	b.staging.release(st) // reusable once the copy's batch completes
+	b.upload.release(st) // reusable once the copy's batch completes
 }
 
 // readStaged records a copy of buf into a staging buffer, waits for it
@@ -75,13 +77,13 @@ func (b *Backend) readStaged(buf *Buffer, off int, dst []float32) error {
 	if len(dst) == 0 {
 		return nil
 	}
-	st, err := b.staging.alloc(len(dst), b.completed.Load(), b.waitIdle)
+	st, err := b.readback.alloc(len(dst), b.completed.Load(), b.waitIdle)
 	if err != nil {
 		err = fmt.Errorf("vulkan: read %d elements: staging: %w", len(dst), err)
 		b.fail(err)
 		return err
 	}
-	defer b.staging.release(st)
+	defer b.readback.release(st)
 	b.recordCopy(buf, off, st, 0, len(dst))
 	b.flushAndWait()
 	b.pollMessages()
@@ -101,6 +103,7 @@ func (b *Backend) recordCopy(src *Buffer, so int, dst *Buffer, do int, n int) {
 		return
 	}
 	barrier := b.track([]access{{src, false}, {dst, true}})
-	b.stream.dev.copyBuffer(f.h.cmd, src.block.buffer, src.offset+uint64(so)*4, dst.block.buffer, dst.offset+uint64(do)*4, uint64(n)*4, barrier)
+	b.stream.dev.copyBuffer(f.h.cmd, src.buffer, uint64(so)*4, dst.buffer, uint64(do)*4, uint64(n)*4, barrier)
+	b.count.Copies++
 	b.countCopy(f)
 }

@@ -49,10 +49,14 @@ func (u *codeUsage) restart(q *quantizer, candidates *tensor.Tensor, opt *nn.Ada
 	dead := tensor.Equal(u.counts, tensor.Scalar(dev, 0)) // [codes, 1]
 
 	n := candidates.Dim(0)
-	r := tensor.Rand(dev, seed, u.draws, u.codes)
+	// Row i draws floor(n·u) for u = tensor.Rand(seed, draws+i): the same
+	// uniforms on every backend, made integer row ids on the host.
+	pick := make([]float32, u.codes)
+	for i := range pick {
+		pick[i] = float32(min(int(float32(n)*tensor.PhiloxUniform(seed, u.draws+uint64(i))), n-1))
+	}
 	u.draws += uint64(u.codes)
-	pick := tensor.Clamp(tensor.Affine(r, float32(n), 0), 0, float32(n-1)) // Gather truncates to the row
-	fresh := tensor.Gather(candidates, pick)                               // [codes, Dim]
+	fresh := tensor.Gather(candidates, tensor.FromSlice(dev, pick, u.codes)) // [codes, Dim]
 
 	replaceRows(q.Embedding.Weight.Value, dead, fresh)
 	if opt != nil {

@@ -44,6 +44,31 @@ uint at(uint k, uvec4 c) {
 
 #define GRID_STRIDE_LOOP(i) \
 	for (uint i = gl_GlobalInvocationID.x; i < p.n; i += gl_NumWorkGroups.x * gl_WorkGroupSize.x)
+// #include "minmax.glsl", inlined:
+// NaN-propagating maximum and minimum, as Go's max and min for floats and
+// the CPU backend: NaN when either operand is NaN (GLSL's max and min are
+// undefined for NaN, and NVIDIA and AMD return the other operand), and +0
+// above -0.
+
+float maxNaN(float x, float y) {
+	if (isnan(x) || isnan(y)) {
+		return uintBitsToFloat(0x7fc00000u);
+	}
+	if (x == y) {
+		return uintBitsToFloat(floatBitsToUint(x) & floatBitsToUint(y)); // max(-0, +0) = +0
+	}
+	return x > y ? x : y;
+}
+
+float minNaN(float x, float y) {
+	if (isnan(x) || isnan(y)) {
+		return uintBitsToFloat(0x7fc00000u);
+	}
+	if (x == y) {
+		return uintBitsToFloat(floatBitsToUint(x) | floatBitsToUint(y)); // min(-0, +0) = -0
+	}
+	return x < y ? x : y;
+}
 
 #define OP_ADD 0
 #define OP_SUB 1
@@ -60,8 +85,8 @@ float f(float x, float y) {
 	case OP_SUB: return x - y;
 	case OP_MUL: return x * y;
 	case OP_DIV: return x / y;
-	case OP_MAX: return max(x, y);
-	case OP_MIN: return min(x, y);
+	case OP_MAX: return maxNaN(x, y);
+	case OP_MIN: return minNaN(x, y);
 	case OP_GREATER: return x > y ? 1.0 : 0.0;
 	case OP_EQUAL: return x == y ? 1.0 : 0.0;
 	}

@@ -3,8 +3,11 @@
 #ifndef SARGO_SPEC_0
 #define SARGO_SPEC_0 256u
 #endif
-// Embedding gather: dst[i, j] = table[ids[i], j] for dst [n, dim], one
-// invocation per output element (grid-stride).
+// Embedding gather: dst[i, j] = table[ids[i], j] for dst [n, dim] and
+// table [rows, dim], one invocation per output element (grid-stride). The
+// ids were checked by check_ids.comp; a bad one (which is then the
+// backend's error) gives a row of zeros here rather than a read outside
+// the table.
 
 const uint WG = SARGO_SPEC_0;
 layout(local_size_x = SARGO_SPEC_0) in;
@@ -19,6 +22,7 @@ layout(std140, binding = 0) uniform Push {
     uint offIds;
     uint n;
     uint dim;
+    uint rows;
 } p;
 
 void main() {
@@ -27,7 +31,9 @@ void main() {
     for (uint e = gl_GlobalInvocationID.x; e < total; e += stride) {
         uint i = e / p.dim;
         uint j = e - i * p.dim;
-        uint r = uint(ids[p.offIds + i]);
-        dst[p.offDst + e] = table[p.offTable + r * p.dim + j];
+        float id = ids[p.offIds + i];
+        bool ok = !isnan(id) && id >= 0.0 && id < float(p.rows);
+        uint r = ok ? uint(id) : 0u;
+        dst[p.offDst + e] = ok ? table[p.offTable + r * p.dim + j] : 0.0;
     }
 }

@@ -45,6 +45,32 @@ layout(std140, binding = 0) uniform Push {
 // tensor.UnaryOp (the constant values must match its order) and helpers
 // with the CPU backend's semantics.
 
+// #include "minmax.glsl", inlined:
+// NaN-propagating maximum and minimum, as Go's max and min for floats and
+// the CPU backend: NaN when either operand is NaN (GLSL's max and min are
+// undefined for NaN, and NVIDIA and AMD return the other operand), and +0
+// above -0.
+
+float maxNaN(float x, float y) {
+	if (isnan(x) || isnan(y)) {
+		return uintBitsToFloat(0x7fc00000u);
+	}
+	if (x == y) {
+		return uintBitsToFloat(floatBitsToUint(x) & floatBitsToUint(y)); // max(-0, +0) = +0
+	}
+	return x > y ? x : y;
+}
+
+float minNaN(float x, float y) {
+	if (isnan(x) || isnan(y)) {
+		return uintBitsToFloat(0x7fc00000u);
+	}
+	if (x == y) {
+		return uintBitsToFloat(floatBitsToUint(x) | floatBitsToUint(y)); // min(-0, +0) = -0
+	}
+	return x < y ? x : y;
+}
+
 #define OP_NEG 0
 #define OP_EXP 1
 #define OP_LOG 2
@@ -69,8 +95,12 @@ const float GELU_C = 0.044715;
 const float INV_SQRT2 = 0.7071067811865476;
 const float INV_SQRT_2PI = 0.3989422804014327;
 
-// stanh is tanh that saturates instead of overflowing.
+// stanh is tanh that saturates instead of overflowing, and keeps NaN
+// (a compiler may treat a comparison with NaN as unordered-true).
 float stanh(float x) {
+	if (isnan(x)) {
+		return x;
+	}
 	return abs(x) > 15.0 ? sign(x) : tanh(x);
 }
 
@@ -116,18 +146,39 @@ float erf_approx(float x) {
 	return x < 0.0 ? -r : r;
 }
 
+// logf is log that keeps subnormal inputs: a driver may flush them to
+// zero (Vulkan allows it), so they are scaled by 2^24 first.
+float logf(float x) {
+	if (x > 0.0 && x < 1.17549435e-38) {
+		return log(x * 16777216.0) - 16.635532333438687; // 24 ln 2
+	}
+	return log(x);
+}
+
 // powf is math.Pow for float32: negative bases give real results for
-// integer exponents and NaN otherwise.
+// integer exponents and NaN otherwise; NaN and infinite operands follow
+// math.Pow too.
 float powf(float x, float y) {
-	if (y == 0.0) {
+	float inf = uintBitsToFloat(0x7f800000u);
+	if (y == 0.0 || x == 1.0) {
 		return 1.0;
 	}
+	if (isnan(x) || isnan(y)) {
+		return uintBitsToFloat(0x7fc00000u);
+	}
+	bool oddInt = fract(y) == 0.0 && abs(mod(y, 2.0)) == 1.0;
+	if (isinf(x)) {
+		if (x > 0.0) {
+			return y > 0.0 ? inf : 0.0;
+		}
+		// math.Pow(-Inf, y) = math.Pow(-0, -y)
+		float r = y > 0.0 ? inf : 0.0;
+		return oddInt ? -r : r;
+	}
 	if (x == 0.0) {
-		bool oddInt = fract(y) == 0.0 && mod(y, 2.0) == 1.0;
 		if (y > 0.0) {
 			return oddInt ? x : 0.0;
 		}
-		float inf = uintBitsToFloat(0x7f800000u);
 		return oddInt && (floatBitsToUint(x) >> 31) != 0u ? -inf : inf;
 	}
 	float r = exp2(y * log2(abs(x)));
@@ -135,7 +186,7 @@ float powf(float x, float y) {
 		if (fract(y) != 0.0) {
 			return uintBitsToFloat(0x7fc00000u); // NaN
 		}
-		if (mod(y, 2.0) == 1.0) {
+		if (oddInt) {
 			r = -r;
 		}
 	}
@@ -160,7 +211,7 @@ float unaryOp(uint op, float x, float a, float b) {
 	switch (op) {
 	case OP_NEG: return -x;
 	case OP_EXP: return exp(x);
-	case OP_LOG: return log(x);
+	case OP_LOG: return logf(x);
 	case OP_SQRT: return sqrt(x);
 	case OP_RSQRT: return 1.0 / sqrt(x);
 	case OP_ABS: return abs(x);
@@ -171,7 +222,7 @@ float unaryOp(uint op, float x, float a, float b) {
 	case OP_GELU_TANH:
 	case OP_GELU_ERF: return activation(op, x);
 	case OP_POW: return powf(x, a);
-	case OP_CLAMP: return min(max(x, a), b);
+	case OP_CLAMP: return minNaN(maxNaN(x, a), b);
 	case OP_AFFINE: return a * x + b;
 	case OP_SQUARE: return x * x;
 	case OP_RECIP: return 1.0 / x;

@@ -35,7 +35,7 @@ void main() {
 		for (uint j = tid; j < p.n; j += LOCAL) {
 			precise float y = src[base + j] - c;
 			precise float u = s + y;
-			c = (u - s) - y;
+			c = isinf(u) ? 0.0 : (u - s) - y; // no ∞ − ∞ in the compensation
 			s = u;
 		}
 		float v = subgroupAdd(s - c);

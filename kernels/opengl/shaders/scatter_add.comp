@@ -46,6 +46,7 @@ layout(std140, binding = 0) uniform Push {
     uint n2; // pairs after padding
     uint k;  // bitonic stage size (modes 2, 3)
     uint j;  // compare distance (mode 2)
+    uint rows; // the table's rows: other ids are skipped
 } p;
 
 const uint BLOCK = 2 * WG;
@@ -58,6 +59,12 @@ uvec2 keyAt(uint q) { return uvec2(floatBitsToUint(keys[2 * q]), floatBitsToUint
 void setKey(uint q, uvec2 v) {
     keys[2 * q] = uintBitsToFloat(v.x);
     keys[2 * q + 1] = uintBitsToFloat(v.y);
+}
+
+// rowOf is the row of id, or NONE when id is not an integer in [0, rows)
+// (check_ids.comp reports it; the add skips it).
+uint rowOf(float id) {
+    return id >= 0.0 && id < float(p.rows) && id == floor(id) ? uint(id) : NONE;
 }
 
 bool greater(uvec2 a, uvec2 b) { return a.x != b.x ? a.x > b.x : a.y > b.y; }
@@ -87,7 +94,7 @@ void main() {
     uint t = gl_LocalInvocationID.x;
     if (MODE == 0u) {
         for (uint q = gl_GlobalInvocationID.x; q < p.n2; q += gl_NumWorkGroups.x * WG) {
-            setKey(q, q < p.n ? uvec2(uint(int(ids[p.offIds + q])), q) : uvec2(NONE, NONE));
+            setKey(q, q < p.n ? uvec2(rowOf(ids[p.offIds + q]), q) : uvec2(NONE, NONE));
         }
     } else if (MODE == 1u || MODE == 3u) {
         for (uint blk = gl_WorkGroupID.x; blk < p.n2 / BLOCK; blk += gl_NumWorkGroups.x) {
@@ -120,8 +127,8 @@ void main() {
     } else {
         for (uint q = gl_WorkGroupID.x; q < p.n; q += gl_NumWorkGroups.x) {
             uint id = floatBitsToUint(keys[2 * q]);
-            if (q > 0u && floatBitsToUint(keys[2 * q - 2]) == id) {
-                continue; // not the start of its segment
+            if (id == NONE || (q > 0u && floatBitsToUint(keys[2 * q - 2]) == id)) {
+                continue; // a bad id, or not the start of its segment
             }
             for (uint c = t; c < p.dim; c += WG) {
                 uint d = p.offDst + id * p.dim + c;

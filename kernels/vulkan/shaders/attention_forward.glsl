@@ -219,7 +219,7 @@ void main() {
                     continue;
                 }
                 uint row = bh * p.Lq + i0 + 2u * tr + r;
-                float inv = l[r] > 0.0 ? 1.0 / l[r] : 0.0;
+                float inv = l[r] == 0.0 ? 0.0 : 1.0 / l[r]; // l is NaN after a NaN score
                 [[unroll]] for (uint ch = 0u; ch < NCH; ch++) {
                     [[unroll]] for (uint e = 0u; e < 4u; e++) {
                         uint d = ch * DC + 4u * tc + e;
@@ -229,7 +229,7 @@ void main() {
                     }
                 }
                 if (tc == 0u) {
-                    lseOut[p.offLse + row] = l[r] > 0.0 ? m[r] + log(l[r]) : NEG_INF;
+                    lseOut[p.offLse + row] = l[r] == 0.0 ? NEG_INF : m[r] + log(l[r]);
                 }
             }
         }

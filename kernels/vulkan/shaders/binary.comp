@@ -8,6 +8,7 @@ layout(std430, set = 0, binding = 0) writeonly buffer Dst0 { float dst[]; };
 layout(std430, set = 0, binding = 1) readonly buffer A1 { float as_[]; };
 layout(std430, set = 0, binding = 2) readonly buffer B2 { float bs[]; };
 #include "strided.glsl"
+#include "minmax.glsl"
 
 #define OP_ADD 0
 #define OP_SUB 1
@@ -24,8 +25,8 @@ float f(float x, float y) {
 	case OP_SUB: return x - y;
 	case OP_MUL: return x * y;
 	case OP_DIV: return x / y;
-	case OP_MAX: return max(x, y);
-	case OP_MIN: return min(x, y);
+	case OP_MAX: return maxNaN(x, y);
+	case OP_MIN: return minNaN(x, y);
 	case OP_GREATER: return x > y ? 1.0 : 0.0;
 	case OP_EQUAL: return x == y ? 1.0 : 0.0;
 	}

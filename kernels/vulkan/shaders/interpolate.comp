@@ -22,6 +22,8 @@ layout(push_constant) uniform Push {
     uint win;
     uint hout;
     uint wout;
+    float scaleY; // hin / hout and win / wout, divided on the host as the
+    float scaleX; // CPU backend divides them (a device division may be off by an ulp)
 } p;
 
 const float A = -0.75;
@@ -32,13 +34,12 @@ float cubic2(float x) { return ((A * x - 5.0 * A) * x + 8.0 * A) * x - 4.0 * A; 
 // axisTaps writes the taps of output coordinate o on an axis resized from
 // n to m and returns their number (area: the window start and length, with
 // idx[0] = start, w[0] = 1/length, and the count returned negated).
-int axisTaps(uint mode, int o, int n, int m, out int idx[4], out float w[4]) {
+int axisTaps(uint mode, int o, int n, int m, float scale, out int idx[4], out float w[4]) {
     if (n == m) {
         idx[0] = o;
         w[0] = 1.0;
         return 1;
     }
-    precise float scale = float(n) / float(m);
     if (mode == 0u) {
         precise float s = float(o) * scale;
         idx[0] = min(int(floor(s)), n - 1);
@@ -85,8 +86,8 @@ void main() {
         int ox = int(r - uint(oy) * p.wout);
         int iy[4], ix[4];
         float wy[4], wx[4];
-        int ny = axisTaps(p.mode, oy, int(p.hin), int(p.hout), iy, wy);
-        int nx = axisTaps(p.mode, ox, int(p.win), int(p.wout), ix, wx);
+        int ny = axisTaps(p.mode, oy, int(p.hin), int(p.hout), p.scaleY, iy, wy);
+        int nx = axisTaps(p.mode, ox, int(p.win), int(p.wout), p.scaleX, ix, wx);
         uint base = p.offSrc + plane * p.hin * p.win;
         float acc = 0.0;
         if (ny < 0 || nx < 0) {

@@ -32,6 +32,8 @@ layout(push_constant) uniform Push {
     uint wout;
     uint wy; // window slots per input row
     uint wx; // window slots per input column
+    float scaleY; // hin / hout and win / wout, divided on the host as the
+    float scaleX; // CPU backend divides them (a device division may be off by an ulp)
 } p;
 
 const float A = -0.75;
@@ -42,13 +44,12 @@ float cubic2(float x) { return ((A * x - 5.0 * A) * x + 8.0 * A) * x - 4.0 * A; 
 // axisTaps writes the taps of output coordinate o on an axis resized from
 // n to m and returns their number (area: the window start and length, with
 // idx[0] = start, w[0] = 1/length, and the count returned negated).
-int axisTaps(uint mode, int o, int n, int m, out int idx[4], out float w[4]) {
+int axisTaps(uint mode, int o, int n, int m, float scale, out int idx[4], out float w[4]) {
     if (n == m) {
         idx[0] = o;
         w[0] = 1.0;
         return 1;
     }
-    precise float scale = float(n) / float(m);
     if (mode == 0u) {
         precise float s = float(o) * scale;
         idx[0] = min(int(floor(s)), n - 1);
@@ -86,10 +87,10 @@ int axisTaps(uint mode, int o, int n, int m, out int idx[4], out float w[4]) {
 }
 
 // tapWeight is the total weight with which output o reads input i.
-float tapWeight(uint mode, int o, int i, int n, int m) {
+float tapWeight(uint mode, int o, int i, int n, int m, float scale) {
     int idx[4];
     float w[4];
-    int c = axisTaps(mode, o, n, m, idx, w);
+    int c = axisTaps(mode, o, n, m, scale, idx, w);
     if (c < 0) {
         return (i >= idx[0] && i < idx[0] - c) ? w[0] : 0.0;
     }
@@ -129,7 +130,7 @@ void weightTables() {
         int n = int(yAxis ? p.hin : p.win), m = int(yAxis ? p.hout : p.wout);
         ivec2 rg = outRange(i, n, m);
         int o = rg.x + int(r % slots);
-        weights[e] = o <= rg.y ? tapWeight(p.mode, o, i, n, m) : 0.0;
+        weights[e] = o <= rg.y ? tapWeight(p.mode, o, i, n, m, yAxis ? p.scaleY : p.scaleX) : 0.0;
     }
 }
 

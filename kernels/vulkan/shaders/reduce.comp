@@ -96,7 +96,7 @@ State add(State a, float x, uint ix) {
 	if (OP == OP_SUM) {
 		precise float y = x - a.aux;
 		precise float u = a.val + y;
-		precise float c = (u - a.val) - y;
+		precise float c = isinf(u) ? 0.0 : (u - a.val) - y; // no ∞ − ∞ in the compensation
 		return State(u, c);
 	}
 	return better(x, ix, a.val, floatBitsToUint(a.aux)) ? State(x, uintBitsToFloat(ix)) : a;
