@@ -308,6 +308,12 @@ func geluTanh(x float64) float64 { return x * sigmoid(2*geluK*(x+geluC*x*x*x)) }
 // geluTanhDeriv is the derivative of geluTanh. With s = σ(2y),
 // 0.5·(1+tanh y) = s and 1−tanh²y = 4s(1−s).
 func geluTanhDeriv(x float64) float64 {
+	if math.IsInf(x, 0) { // the limits 1 and 0, where 2x·s(1−s) would be ∞·0
+		if x > 0 {
+			return 1
+		}
+		return 0
+	}
 	s := sigmoid(2 * geluK * (x + geluC*x*x*x))
 	return s + 2*x*s*(1-s)*geluK*(1+3*geluC*x*x)
 }

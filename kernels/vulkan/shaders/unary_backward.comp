@@ -34,8 +34,10 @@ float df(float x, float g) {
 		return g * (s * (1.0 + x * (1.0 - s)));
 	}
 	case OP_GELU_TANH: {
-		if (abs(x) > 10.0 && !isinf(x)) {
-			return x > 0.0 ? g : 0.0 * g; // saturated: x·(1−t²) would be ∞·0
+		if (abs(x) > 10.0) {
+			// saturated, ±∞ included (the limits 1 and 0, as on the
+			// CPU): x·(1−t²) would be ∞·0
+			return x > 0.0 ? g : 0.0 * g;
 		}
 		float t = stanh(GELU_K * (x + GELU_C * x * x * x));
 		return g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * GELU_K * (1.0 + 3.0 * GELU_C * x * x));
