@@ -15,4 +15,8 @@
 // Record of a case then holds both rates and their ratio sargo/reference.
 // Records print as a table (WriteTable) and save as a JSON list
 // (WriteJSON).
+//
+// Layering: bench sits above sar, nn, autograd and tensor and times them;
+// only cmd/sargo imports it. It never imports a backend (the device is
+// opened by name) or cmd.
 package bench

@@ -23,6 +23,9 @@
 // elementwise binary kernels of binary.go, into files of their own:
 //
 //	go run ./internal/asmgen -set vector -out vector_amd64.s -stubs vector_stub_amd64.go
+//
+// Layering: a generator run by go generate; it imports no package of the
+// module.
 package main
 
 import (

@@ -9,6 +9,9 @@
 // writes no OpenGL versions:
 //
 //	//go:generate go run sargo/kernels/vulkan/internal/shadergen -dir .
+//
+// Layering: a generator run by go generate; it imports only
+// kernels/internal/gltranslate.
 package main
 
 import (
