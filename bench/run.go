@@ -17,6 +17,8 @@ type Config struct {
 	Timing  Timing
 	// Quick shrinks every case (for CPU Vulkan drivers and tests).
 	Quick bool
+	// GPUShapes selects each suite's GPU cases where it has them.
+	GPUShapes bool
 	// Reference, when set, runs each suite's PyTorch reference after
 	// sargo's cases.
 	Reference *TorchRunner
@@ -37,7 +39,7 @@ func Run(ctx context.Context, cfg Config) ([]Record, error) {
 	}
 	var all []Record
 	for _, s := range cfg.Suites {
-		cases, err := s.Cases(cfg.Quick)
+		cases, err := s.List(cfg.Quick, cfg.GPUShapes)
 		if err != nil {
 			return all, fmt.Errorf("suite %s: %w", s.Name, err)
 		}

@@ -39,6 +39,10 @@ type Suite struct {
 	// Cases lists the cases; quick shrinks every case to a size that runs
 	// in well under a second on a CPU driver.
 	Cases func(quick bool) ([]Case, error)
+	// GPUCases, when set, lists the cases measured on a GPU
+	// (--gpu-shapes) in place of Cases: larger shapes, and those of the
+	// model's training; quick shrinks them as it does Cases.
+	GPUCases func(quick bool) ([]Case, error)
 }
 
 var registry = map[string]Suite{}

@@ -7,7 +7,8 @@ import (
 )
 
 func init() {
-	register(Suite{Name: "matmul", Doc: "fp32 GEMM: square sizes and the bench model's linear layers", Cases: matmulCases})
+	register(Suite{Name: "matmul", Doc: "fp32 GEMM: square sizes and the bench model's linear layers", Cases: matmulCases,
+		GPUCases: matmulGPUCases})
 }
 
 // gemm is one matrix product C[M,N] = op(A)·op(B) with inner size K; with
@@ -42,6 +43,38 @@ func matmulCases(quick bool) ([]Case, error) {
 		gemm{label: "head dX", m: tokens, n: width, k: vocab},
 		gemm{label: "head dW", m: vocab, n: width, k: tokens, transA: true},
 		gemm{label: "fc1 dW", m: 4 * width, n: width, k: tokens, transA: true},
+	)
+	cases := make([]Case, len(gs))
+	for i, g := range gs {
+		cases[i] = g.toCase()
+	}
+	return cases, nil
+}
+
+// matmulGPUCases are the squares 1024, 2048 and 4096 and the products of a
+// training step at 3200 tokens, width 384 and MLP 1536: the fused q/k/v
+// projection (x·Wᵀ, 3200×1152×384 NT), the MLP's input gradient
+// (dY·W, 3200×384×1536 NN) and the weight gradients of the attention
+// projection and the MLP's first layer (dYᵀ·X, 384×384×3200 and
+// 1536×384×3200 TN). quick divides every size by 32.
+func matmulGPUCases(quick bool) ([]Case, error) {
+	squares := []int{1024, 2048, 4096}
+	tokens, width, mlp := 3200, 384, 1536
+	if quick {
+		for i := range squares {
+			squares[i] /= 32
+		}
+		tokens, width, mlp = tokens/32, width/32, mlp/32
+	}
+	var gs []gemm
+	for _, s := range squares {
+		gs = append(gs, gemm{label: "square", m: s, n: s, k: s})
+	}
+	gs = append(gs,
+		gemm{label: "train qkv", m: tokens, n: 3 * width, k: width, transB: true},
+		gemm{label: "train fc1 dX", m: tokens, n: width, k: mlp},
+		gemm{label: "train proj dW", m: width, n: width, k: tokens, transA: true},
+		gemm{label: "train fc1 dW", m: mlp, n: width, k: tokens, transA: true},
 	)
 	cases := make([]Case, len(gs))
 	for i, g := range gs {

@@ -33,6 +33,8 @@ type TorchRunner struct {
 	Threads int
 	Timing  Timing
 	Seed    uint64
+	// Options choose among PyTorch's paths (TF32, attention).
+	Options TorchOptions
 	// Stderr receives the script's progress; nil discards it.
 	Stderr io.Writer
 }
@@ -48,6 +50,7 @@ type TorchRequest struct {
 	Budget  float64     `json:"budget"`
 	Seed    uint64      `json:"seed"`
 	Cases   []TorchCase `json:"cases"`
+	TorchOptions
 }
 
 // TorchCase is one case as the reference script sees it.
@@ -73,6 +76,8 @@ type TorchInfo struct {
 	// BLAS names the BLAS library and the kernel it runs, when known.
 	BLAS string `json:"blas"`
 	TF32 bool   `json:"tf32"`
+	// Attention is the attention path the script took, when it says.
+	Attention string `json:"attention,omitempty"`
 }
 
 // String is a one-line summary, such as
@@ -87,6 +92,9 @@ func (i TorchInfo) String() string {
 	}
 	if strings.HasPrefix(i.Device, "cuda") {
 		s += fmt.Sprintf(", tf32=%v", i.TF32)
+	}
+	if i.Attention != "" {
+		s += ", attention=" + i.Attention
 	}
 	return s
 }
@@ -162,8 +170,12 @@ func (t *TorchRunner) Run(ctx context.Context, suite string, cases []Case) (Torc
 	if _, err := os.Stat(script); err != nil {
 		return TorchOutput{}, fmt.Errorf("reference script for suite %s: %w", suite, err)
 	}
+	if err := t.Options.Check(); err != nil {
+		return TorchOutput{}, err
+	}
 	req := TorchRequest{Suite: suite, Device: t.Device, Threads: t.Threads, Warmup: t.Timing.Warmup,
-		Repeats: t.Timing.Repeats, MinTime: t.Timing.MinTime.Seconds(), Budget: t.Timing.Budget.Seconds(), Seed: t.Seed}
+		Repeats: t.Timing.Repeats, MinTime: t.Timing.MinTime.Seconds(), Budget: t.Timing.Budget.Seconds(), Seed: t.Seed,
+		TorchOptions: t.Options}
 	for _, c := range cases {
 		req.Cases = append(req.Cases, TorchCase{Case: c.Name, Kind: c.Kind, Unit: c.Unit, Work: c.Work, Params: c.Params})
 	}

@@ -23,7 +23,11 @@ import time
 import traceback
 
 import torch
+import torch.nn.functional as F
 
+# HAS_SDPA: scaled_dot_product_attention with its scale argument (PyTorch
+# 2.1 and later).
+HAS_SDPA = hasattr(F, "scaled_dot_product_attention") and tuple(int(v) for v in torch.__version__.split(".")[:2]) >= (2, 1)
 
 def blas_info():
     """Names the BLAS library loaded into this process and, for OpenBLAS,
@@ -61,6 +65,47 @@ def resolve_device(name):
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise SystemExit("bench: CUDA requested but torch.cuda.is_available() is false")
     return torch.device(name)
+
+
+# The request's reference options (tf32, attention), set by run() before
+# any setup function is called.
+_options = {"tf32": False, "attention": ""}
+
+
+def options():
+    """The request's reference options: "tf32" (bool) and "attention"
+    ("", "unfused" or "sdpa")."""
+    return dict(_options)
+
+
+def set_tf32(on):
+    """Lets cuBLAS and cuDNN round fp32 operands to TF32 (on) or keeps them
+    in fp32, through PyTorch 2.9's fp32_precision settings where they exist
+    (mixing them with the older allow_tf32 flags is an error there), else
+    the allow_tf32 flags. Returns whether cuBLAS matmuls may use TF32."""
+    matmul = torch.backends.cuda.matmul
+    if hasattr(matmul, "fp32_precision"):
+        precision = "tf32" if on else "ieee"
+        matmul.fp32_precision = precision
+        conv = getattr(torch.backends.cudnn, "conv", None)
+        if conv is not None and hasattr(conv, "fp32_precision"):
+            conv.fp32_precision = precision
+        return matmul.fp32_precision == "tf32"
+    matmul.allow_tf32 = bool(on)
+    torch.backends.cudnn.allow_tf32 = bool(on)
+    return bool(matmul.allow_tf32)
+
+
+def configure(req, device):
+    """Applies the request's reference options and returns whether TF32 is
+    in effect (on CUDA only)."""
+    _options["tf32"] = bool(req.get("tf32", False))
+    _options["attention"] = str(req.get("attention") or "")
+    if _options["attention"] not in ("", "unfused", "sdpa"):
+        raise SystemExit(f"bench: unknown attention path {_options['attention']!r}: want unfused or sdpa")
+    if device.type != "cuda":
+        return False
+    return set_tf32(_options["tf32"])
 
 
 def sync(device):
@@ -108,17 +153,17 @@ def run(setups):
     if threads > 0:
         torch.set_num_threads(threads)
     device = resolve_device(req.get("device", "cpu"))
-    if device.type == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
+    tf32 = configure(req, device)
     torch.manual_seed(int(req.get("seed", 0)))
     info = {
         "torch": torch.__version__,
         "device": str(device) if device.type == "cpu" else f"cuda ({torch.cuda.get_device_name(device)})",
         "threads": torch.get_num_threads(),
         "blas": blas_info() if device.type == "cpu" else f"CUDA {torch.version.cuda}",
-        "tf32": bool(device.type == "cuda" and torch.backends.cuda.matmul.allow_tf32),
+        "tf32": tf32,
     }
+    if _options["attention"]:
+        info["attention"] = _options["attention"]
     print(f"reference: {json.dumps(info)}", file=sys.stderr, flush=True)
     results = []
     for case in req["cases"]:

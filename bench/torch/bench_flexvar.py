@@ -22,9 +22,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from bench_common import HAS_SDPA, options
+
 LN_EPS = 1e-6
 MAX_SCALE_MUL = math.log(100)
-HAS_SDPA = hasattr(F, "scaled_dot_product_attention") and tuple(int(v) for v in torch.__version__.split(".")[:2]) >= (2, 1)
 
 
 def scale_ids(scales):
@@ -40,8 +41,13 @@ def block_causal_mask(scales, device):
 
 
 def attend(q, k, v, mask):
-    """softmax(q·kᵀ + mask)·v with scale 1 (q carries the temperature)."""
-    if HAS_SDPA:
+    """softmax(q·kᵀ + mask)·v with scale 1 (q carries the temperature):
+    through scaled_dot_product_attention where PyTorch has it (2.1 and
+    later), unless the request's attention option is "unfused"."""
+    path = options()["attention"]
+    if path == "sdpa" or (path == "" and HAS_SDPA):
+        if not HAS_SDPA:
+            raise RuntimeError(f"scaled_dot_product_attention with a scale needs PyTorch 2.1 or later, not {torch.__version__}")
         return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=1.0)
     s = torch.matmul(q, k.transpose(-2, -1))
     if mask is not None:

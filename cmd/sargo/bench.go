@@ -21,7 +21,9 @@ import (
 type benchFlags struct {
 	vs, jsonPath, cpuProfile string
 	python, torchDir, match  string
-	quick                    bool
+	torchDevice              string
+	quick, gpuShapes         bool
+	torch                    bench.TorchOptions
 	warmup, repeats, threads int
 	minTime, budget          time.Duration
 }
@@ -45,7 +47,16 @@ root, or point --torch-dir at the scripts.
 
 --json writes the records as a JSON list; --quick shrinks every case (for
 CPU Vulkan drivers and smoke tests); --cpuprofile writes a pprof CPU profile
-of the whole run (the reference runs in its own process and is not in it).`,
+of the whole run (the reference runs in its own process and is not in it).
+
+--gpu-shapes measures the cases sized for a GPU where a suite has them
+(matmul: squares 1024 to 4096 and a training step's products; attention:
+B·H 192 × 680 block-causal tokens and B·H 32 × 1024 unmasked tokens, head
+dimensions 64 and 128) instead of its usual ones. --torch-device cuda
+makes the reference fail rather than fall back to the CPU, --tf32 lets
+cuBLAS use TF32 tensor cores for the reference's fp32 products, and
+--torch-attention sdpa runs the reference's attention through
+scaled_dot_product_attention instead of separate matmuls and softmax.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runBench(cmd, opts, f, args)
@@ -58,6 +69,10 @@ of the whole run (the reference runs in its own process and is not in it).`,
 	fl.StringVar(&f.python, "python", bench.DefaultPython, "Python interpreter of the reference scripts")
 	fl.StringVar(&f.torchDir, "torch-dir", bench.DefaultTorchDir, "folder of the reference scripts")
 	fl.BoolVar(&f.quick, "quick", false, "shrink every case (smoke tests, CPU Vulkan drivers)")
+	fl.BoolVar(&f.gpuShapes, "gpu-shapes", false, "measure the cases sized for a GPU where a suite has them")
+	fl.StringVar(&f.torchDevice, "torch-device", "", "reference device: cpu, cuda or auto (default cpu for --device cpu, else auto: CUDA when available)")
+	fl.BoolVar(&f.torch.TF32, "tf32", false, "let the reference's fp32 products use TF32 tensor cores (CUDA)")
+	fl.StringVar(&f.torch.Attention, "torch-attention", "", "reference attention path, unfused or sdpa (default: unfused in the attention suite, sdpa in the models where PyTorch has it)")
 	fl.IntVar(&f.warmup, "warmup", 1, "untimed runs before measuring each case")
 	fl.IntVar(&f.repeats, "repeats", 5, "timed repeats per case; the median is reported")
 	fl.DurationVar(&f.minTime, "min-time", 300*time.Millisecond, "least duration of one repeat")
@@ -78,6 +93,14 @@ func runBench(cmd *cobra.Command, opts *globalOptions, f *benchFlags, args []str
 	if f.repeats < 1 || f.warmup < 0 {
 		return fmt.Errorf("--repeats must be at least 1 and --warmup at least 0, got %d and %d", f.repeats, f.warmup)
 	}
+	if err := f.torch.Check(); err != nil {
+		return fmt.Errorf("--torch-attention: %w", err)
+	}
+	switch f.torchDevice {
+	case "", "cpu", "cuda", "auto":
+	default:
+		return fmt.Errorf("--torch-device %q: want cpu, cuda or auto", f.torchDevice)
+	}
 	be, err := tensor.Open(opts.device)
 	if err != nil {
 		return fmt.Errorf("bench: %w", err)
@@ -89,7 +112,8 @@ func runBench(cmd *cobra.Command, opts *globalOptions, f *benchFlags, args []str
 		}
 	}
 	timing := bench.Timing{Warmup: f.warmup, Repeats: f.repeats, MinTime: f.minTime, Budget: f.budget}
-	cfg := bench.Config{Suites: suites, Backend: be, Timing: timing, Quick: f.quick, Match: match, Log: cmd.ErrOrStderr()}
+	cfg := bench.Config{Suites: suites, Backend: be, Timing: timing, Quick: f.quick, GPUShapes: f.gpuShapes, Match: match,
+		Log: cmd.ErrOrStderr()}
 	threads := f.threads
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
@@ -98,12 +122,15 @@ func runBench(cmd *cobra.Command, opts *globalOptions, f *benchFlags, args []str
 		if err := bench.TorchAvailable(f.python); err != nil {
 			return fmt.Errorf("--vs torch: %w", err)
 		}
-		dev := "auto"
-		if strings.HasPrefix(be.Name(), "cpu") {
-			dev = "cpu"
+		dev := f.torchDevice
+		if dev == "" {
+			dev = "auto"
+			if strings.HasPrefix(be.Name(), "cpu") {
+				dev = "cpu"
+			}
 		}
 		cfg.Reference = &bench.TorchRunner{Python: f.python, Dir: f.torchDir, Device: dev, Threads: threads,
-			Timing: timing, Seed: opts.seed, Stderr: cmd.ErrOrStderr()}
+			Timing: timing, Seed: opts.seed, Options: f.torch, Stderr: cmd.ErrOrStderr()}
 	}
 	if f.cpuProfile != "" {
 		pf, err := os.Create(f.cpuProfile)
