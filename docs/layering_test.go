@@ -38,6 +38,7 @@ var layers = map[string][]string{
 	"sar/imgio":                         {"internal/"},
 	"sar/data":                          {"sar/imgio", "internal/"},
 	"bench":                             {"tensor", "autograd", "nn", "sar", "sar/", "internal/"},
+	"bench/gpu/":                        {"tensor", "kernels/", "bench"},
 	"internal/":                         {},
 	"internal/membudget":                {"tensor", "internal/hostmem"},
 	"internal/mpitest":                  {"dist/mpi"},
