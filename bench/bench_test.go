@@ -120,8 +120,15 @@ func TestQuickSuitesRun(t *testing.T) {
 				assert.Nil(t, r.Reference)
 				assert.Nil(t, r.Ratio)
 				assert.NotEmpty(t, r.Device)
+				if r.ModelGFLOP > 0 {
+					assert.Greater(t, r.MFU, 0.0, "%s counts model FLOPs but has no utilisation", r.Case)
+				}
 			}
-			assert.Equal(t, len(recs), strings.Count(log.String(), "\n"))
+			// One line per record, and one for the GEMM peak where a
+			// case counts model FLOPs.
+			peakLines := strings.Count(log.String(), "gemm peak")
+			assert.LessOrEqual(t, peakLines, 1)
+			assert.Equal(t, len(recs)+peakLines, strings.Count(log.String(), "\n"))
 		})
 	}
 }
@@ -150,20 +157,24 @@ func TestTableAndJSON(t *testing.T) {
 	ref, ratio, spread, ratioCPU := 50.0, 2.0, 0.1, 1.25
 	recs := []Record{
 		{Suite: "matmul", Case: "square 64x64x64 NN", Unit: "GFLOP/s", Sargo: 100, SargoSpread: 0.05,
-			Reference: &ref, ReferenceSpread: &spread, Ratio: &ratio, RatioCPU: &ratioCPU, Device: "cpu"},
+			Reference: &ref, ReferenceSpread: &spread, Ratio: &ratio, RatioCPU: &ratioCPU, Device: "cpu",
+			RatioInterval: &Interval{Lo: 1.9, Hi: 2.1}, PairRatios: []float64{2, 1.9, 2.1, 2, 2, 2}, Stable: true,
+			ModelGFLOP: 3, GemmPeak: 400, GemmPeakCase: "square", MFU: 0.75},
 		{Suite: "conv", Case: "forward", Unit: "GFLOP/s", Sargo: 1.5, Device: "cpu", Error: "reference: no result"},
 	}
 	var buf bytes.Buffer
 	require.NoError(t, WriteTable(&buf, recs))
 	out := buf.String()
-	for _, want := range []string{"suite", "ratio", "square 64x64x64 NN", "100.0", "50.00", "2.00x", "1.25x", "ratio/cpu-s", "5%", "errors:", "reference: no result"} {
+	for _, want := range []string{"suite", "ratio", "square 64x64x64 NN", "100.0", "50.00", "2.00x", "1.25x", "ratio/cpu-s", "5%",
+		"[1.90, 2.10]", "95% interval", "MFU", "75%", "GEMM peak 400.0", "errors:", "reference: no result"} {
 		assert.Contains(t, out, want)
 	}
 	path := filepath.Join(t.TempDir(), "sub", "bench.json")
 	require.NoError(t, WriteJSON(path, recs))
 	raw, err := os.ReadFile(path)
 	require.NoError(t, err)
-	for _, key := range []string{`"suite"`, `"case"`, `"unit"`, `"sargo"`, `"reference": null`, `"ratio": null`} {
+	for _, key := range []string{`"suite"`, `"case"`, `"unit"`, `"sargo"`, `"reference": null`, `"ratio": null`,
+		`"ratio_interval"`, `"pair_ratios"`, `"stable"`, `"mfu"`, `"gemm_peak"`} {
 		assert.Contains(t, string(raw), key)
 	}
 	back, err := ReadJSON(path)
@@ -171,32 +182,9 @@ func TestTableAndJSON(t *testing.T) {
 	require.Len(t, back, 2)
 	assert.Equal(t, recs[0].Case, back[0].Case)
 	assert.InDelta(t, 2.0, *back[0].Ratio, 1e-12)
+	assert.Equal(t, recs[0].RatioInterval, back[0].RatioInterval)
+	assert.Equal(t, recs[0].PairRatios, back[0].PairRatios)
 	assert.Nil(t, back[1].Reference)
-}
-
-func TestParseTorchOutput(t *testing.T) {
-	tests := []struct {
-		name, in, wantErr string
-		cases             int
-	}{
-		{"ok", `{"info":{"torch":"1.13.0","device":"cpu","threads":2,"blas":"OpenBLAS core=Haswell","tf32":false},"results":[{"case":"a","runs":[1,2,3],"cpu_runs":[1,1,1]},{"case":"b","error":"boom"}]}`, "", 2},
-		{"not json", `reference: hello`, "parse reference output", 0},
-		{"no case", `{"info":{},"results":[{"runs":[1]}]}`, "no case name", 0},
-		{"no runs", `{"info":{},"results":[{"case":"a"}]}`, "neither runs nor an error", 0},
-		{"unknown fields ignored", `{"info":{"threads":2},"results":[{"case":"a","runs":[1],"new":1}],"extra":1}`, "", 1},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			out, err := ParseTorchOutput([]byte(tt.in))
-			if tt.wantErr != "" {
-				require.ErrorContains(t, err, tt.wantErr)
-				return
-			}
-			require.NoError(t, err)
-			assert.Len(t, out.Results, tt.cases)
-			assert.Contains(t, out.Info.String(), "2 threads")
-		})
-	}
 }
 
 func TestReferenceEnv(t *testing.T) {
@@ -211,36 +199,9 @@ func TestReferenceEnv(t *testing.T) {
 	}
 }
 
-// TestTorchRunnerWithFakeScript runs the runner against a stand-in script
-// that echoes the request's cases, so the protocol is checked without
-// PyTorch.
-func TestTorchRunnerWithFakeScript(t *testing.T) {
-	dir := t.TempDir()
-	script := `import json, sys
-req = json.load(sys.stdin)
-print("progress", file=sys.stderr)
-json.dump({"info": {"torch": "fake", "device": req["device"], "threads": req["threads"], "blas": "none", "tf32": False},
-           "results": [{"case": c["case"], "runs": [c["work"]] * req["repeats"]} for c in req["cases"]]}, sys.stdout)
-`
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "bench_fake.py"), []byte(script), 0o644))
-	python := DefaultPython
-	if _, err := os.Stat(python); err != nil {
-		t.Skipf("no %s", python)
-	}
-	r := &TorchRunner{Python: python, Dir: dir, Device: "cpu", Threads: 2, Timing: Timing{Warmup: 1, Repeats: 3, MinTime: time.Millisecond}}
-	cases := []Case{{Name: "a", Kind: "k", Unit: "x/s", Work: 2, Params: map[string]any{"n": 1}}}
-	out, err := r.Run(context.Background(), "fake", cases)
-	require.NoError(t, err)
-	require.Len(t, out.Results, 1)
-	assert.Equal(t, []float64{2, 2, 2}, out.Results[0].Runs)
-	assert.Equal(t, 2, out.Info.Threads)
-
-	_, err = r.Run(context.Background(), "missing", cases)
-	require.ErrorContains(t, err, "reference script for suite missing")
-}
-
 // TestTorchScriptsParse runs each real reference script on its quick cases
-// when Debian's python3 with torch is installed.
+// when Debian's python3 with torch is installed: setup, one repeat and
+// release of every case.
 func TestTorchScriptsParse(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs PyTorch")
@@ -255,16 +216,34 @@ func TestTorchScriptsParse(t *testing.T) {
 			cases, err := suites[0].Cases(true)
 			require.NoError(t, err)
 			r := &TorchRunner{Dir: filepath.Join("torch"), Device: "cpu", Threads: 1, Timing: tinyTiming}
-			out, err := r.Run(context.Background(), name, cases)
+			sess, err := r.Start(context.Background(), name)
 			require.NoError(t, err)
-			require.Len(t, out.Results, len(cases))
-			for i, res := range out.Results {
-				assert.Equal(t, cases[i].Name, res.Case)
-				assert.Empty(t, res.Error)
-				assert.Len(t, res.Runs, 1)
+			defer func() { assert.NoError(t, sess.Close()) }()
+			assert.Equal(t, "cpu", sess.Info.Device)
+			assert.Equal(t, 1, sess.Info.Threads)
+			for _, c := range cases {
+				require.NoError(t, sess.Setup(c), c.Name)
+				rate, cpuRate, err := sess.repeat()
+				require.NoError(t, err, c.Name)
+				assert.Greater(t, rate, 0.0, c.Name)
+				assert.GreaterOrEqual(t, cpuRate, 0.0, c.Name)
+				_, err = sess.Release()
+				require.NoError(t, err, c.Name)
 			}
-			assert.Equal(t, "cpu", out.Info.Device)
-			assert.Equal(t, 1, out.Info.Threads)
 		})
 	}
+}
+
+// TestTrainModelGFLOP checks the count against the bench model's figures
+// worked out by hand: 24·C² + 2·C·V per token and block-causal attention
+// over the 10-scale list (286,434 visible pairs per head and sample).
+func TestTrainModelGFLOP(t *testing.T) {
+	mb := benchModel(false)
+	C, V, B, L := 384.0, 4096.0, 8.0, 680.0
+	perToken := 2*32*C*679/680 + 6*24*C*C + 2*C*V
+	fwd := B * (L*perToken + 6*4*286434*C + 6*12*C*C + 4*C*C)
+	assert.InDelta(t, 3*fwd/1e9, trainModelGFLOP(mb, "tf"), 1e-9)
+	student := B * (257*(2*32*C*256/257+6*24*C*C+2*C*V) + 6*4*(1+256*257)*C + 6*12*C*C + 4*C*C)
+	assert.InDelta(t, 3*(fwd+student)/1e9, trainModelGFLOP(mb, "sar"), 1e-9)
+	assert.InDelta(t, 462, trainModelGFLOP(mb, "tf"), 1, "about 462 GFLOP a step")
 }

@@ -10,11 +10,16 @@
 // unit (GFLOP/s, Mpixel/s, tokens/s, images/s).
 //
 // With a reference, the equivalent script bench/torch/bench_<suite>.py runs
-// the same cases (the case list, with every shape and hyperparameter, is
-// sent to it as JSON on stdin) and prints its rates as JSON on stdout; the
-// Record of a case then holds both rates and their ratio sargo/reference.
-// Records print as a table (WriteTable) and save as a JSON list
-// (WriteJSON).
+// beside sargo as a second process that takes the same cases (every shape
+// and hyperparameter, as JSON on its stdin) one at a time, and the timed
+// repeats alternate between the two: sargo, PyTorch, sargo, PyTorch… Each
+// pair of repeats gives a ratio sargo/reference under the same conditions,
+// and the Record of a case holds both rates, the median of the paired
+// ratios and its 95% interval (MedianInterval). Timing.UntilStable repeats
+// a case until that interval is narrow enough. Cases that count their
+// model FLOPs also get the model FLOP utilisation against sargo's GEMM
+// peak, measured in the same invocation. Records print as a table
+// (WriteTable) and save as a JSON list (WriteJSON).
 //
 // Layering: bench sits above sar, nn, autograd and tensor and times them;
 // only cmd/sargo imports it. It never imports a backend (the device is

@@ -30,43 +30,92 @@ type Config struct {
 }
 
 // Run measures every case of every suite and returns one record per case.
-// A case that fails is recorded with its error and the run goes on; Run
-// itself fails only when the context ends or a suite cannot list its cases.
+// With a reference, each suite's script runs beside sargo and the repeats
+// of each case alternate between them (measure). A case that fails is
+// recorded with its error and the run goes on; Run itself fails only when
+// the context ends or a suite cannot list its cases.
 func Run(ctx context.Context, cfg Config) ([]Record, error) {
 	log := cfg.Log
 	if log == nil {
 		log = io.Discard
 	}
 	var all []Record
+	var peak *gemmPeak
 	for _, s := range cfg.Suites {
 		cases, err := s.List(cfg.Quick, cfg.GPUShapes)
 		if err != nil {
 			return all, fmt.Errorf("suite %s: %w", s.Name, err)
 		}
 		cases = filterCases(cases, s.Name, cfg.Match)
-		recs := make([]Record, len(cases))
-		for i, c := range cases {
-			recs[i] = runCase(ctx, cfg, s.Name, c)
-			if err := ctx.Err(); err != nil {
-				return append(all, recs[:i+1]...), fmt.Errorf("suite %s: %w", s.Name, err)
+		if peak == nil && countsFLOPs(cases) {
+			peak = measureGemmPeak(ctx, cfg)
+			msg := ""
+			if peak.err != nil {
+				msg = peak.err.Error()
 			}
-			fmt.Fprintf(log, "%-11s %-40s sargo %s %s ±%s%s\n", s.Name, c.Name, formatRate(recs[i].Sargo), c.Unit,
-				formatSpread(recs[i].SargoSpread), errSuffix(recs[i].Error))
+			fmt.Fprintf(log, "%-11s %-40s sargo %s GFLOP/s (the GEMM peak of model FLOP utilisation)%s\n", "gemm peak",
+				peak.name, formatRate(peak.rate), errSuffix(msg))
 		}
-		if cfg.Reference != nil && len(cases) > 0 {
-			addReference(ctx, cfg.Reference, s.Name, cases, recs, log)
+		ref := &refProcess{runner: cfg.Reference, suite: s.Name, log: log}
+		for _, c := range cases {
+			rec := runCase(ctx, cfg, s.Name, c, ref)
+			if c.ModelGFLOP > 0 && peak != nil {
+				rec.setMFU(c.ModelGFLOP, c.Work, peak)
+			}
+			all = append(all, rec)
+			logRecord(log, rec)
+			if err := ctx.Err(); err != nil {
+				ref.close()
+				return all, fmt.Errorf("suite %s: %w", s.Name, err)
+			}
 		}
-		all = append(all, recs...)
+		ref.close()
 	}
 	return all, ctx.Err()
 }
 
-// runCase sets up, measures and releases one case.
-func runCase(ctx context.Context, cfg Config, suite string, c Case) (rec Record) {
+// refProcess is the reference script of one suite, started at its first
+// case and again after a case that ended it (a crash of one case does not
+// lose the others).
+type refProcess struct {
+	runner *TorchRunner
+	suite  string
+	log    io.Writer
+	sess   *TorchSession
+}
+
+// session returns the running script, starting it when needed.
+func (p *refProcess) session(ctx context.Context) (*TorchSession, error) {
+	if p.sess != nil && p.sess.Alive() {
+		return p.sess, nil
+	}
+	p.close()
+	sess, err := p.runner.Start(ctx, p.suite)
+	if err != nil {
+		return nil, err
+	}
+	p.sess = sess
+	return sess, nil
+}
+
+// close ends the script, if one runs.
+func (p *refProcess) close() {
+	if p.sess == nil {
+		return
+	}
+	if err := p.sess.Close(); err != nil {
+		fmt.Fprintf(p.log, "%-11s %v\n", p.suite, err)
+	}
+	p.sess = nil
+}
+
+// runCase sets up, measures and releases one case, with its reference
+// when ref has a runner.
+func runCase(ctx context.Context, cfg Config, suite string, c Case, ref *refProcess) (rec Record) {
 	rec = Record{Suite: suite, Case: c.Name, Unit: c.Unit, Device: cfg.Backend.Describe(), Params: c.Params}
 	defer func() {
 		if p := recover(); p != nil {
-			rec.Error = fmt.Sprintf("panic: %v", p)
+			rec.Error = joinErr(rec.Error, fmt.Sprintf("panic: %v", p))
 		}
 	}()
 	runtime.GC()
@@ -76,52 +125,82 @@ func runCase(ctx context.Context, cfg Config, suite string, c Case) (rec Record)
 		return rec
 	}
 	defer done()
-	st, err := Measure(ctx, cfg.Timing, c.Work, run)
-	if err != nil {
-		rec.Error = err.Error()
-		return rec
+	var refSide side
+	var info string
+	if ref != nil && ref.runner != nil {
+		sess, err := ref.session(ctx)
+		if err != nil {
+			rec.Error = "reference: " + err.Error()
+		} else {
+			info = sess.Info.String()
+			rec.ReferenceDevice = info
+			rc := &refCase{sess: sess, c: c}
+			refSide = rc
+			defer func() {
+				if rc.set {
+					pb, err := sess.Release()
+					if err != nil {
+						rec.Error = joinErr(rec.Error, "reference: "+err.Error())
+					} else if pb > 0 {
+						rec.ReferencePeakBytes = &pb
+					}
+				}
+			}()
+		}
 	}
-	rec.Sargo, rec.SargoSpread, rec.SargoRuns, rec.SargoCPU = st.Median, st.Spread(), st.Runs, st.CPU
+	peak := c.PeakMemory && resetPeakRSS()
+	local := &localSide{ctx: ctx, run: run, work: c.Work, minTime: cfg.Timing.MinTime}
+	m, err := measure(ctx, cfg.Timing, local, refSide)
+	if err != nil {
+		rec.Error = joinErr(rec.Error, err.Error())
+	}
+	if len(m.runs) > 0 {
+		rec.setSargo(m.stats())
+	}
+	if peak {
+		rec.SargoPeakBytes = peakRSS()
+	}
+	if m.refErr != nil {
+		rec.Error = joinErr(rec.Error, "reference: "+m.refErr.Error())
+	}
+	if len(m.refRuns) > 0 {
+		rec.setReference(m, info)
+	}
+	rec.setStable(cfg.Timing.tolerance())
 	return rec
 }
 
-// addReference runs the suite's reference and fills recs from it.
-func addReference(ctx context.Context, ref *TorchRunner, suite string, cases []Case, recs []Record, log io.Writer) {
-	out, err := ref.Run(ctx, suite, cases)
-	if err != nil {
-		for i := range recs {
-			recs[i].Error = joinErr(recs[i].Error, "reference: "+err.Error())
-		}
-		fmt.Fprintf(log, "%-11s reference failed: %v\n", suite, err)
-		return
+// refCase is a case on the reference side: its warm-up is the script's
+// setup, which runs the warm-ups there.
+type refCase struct {
+	sess *TorchSession
+	c    Case
+	set  bool
+}
+
+func (r *refCase) warmup(int) error {
+	if err := r.sess.Setup(r.c); err != nil {
+		return err
 	}
-	byCase := map[string]TorchResult{}
-	for _, r := range out.Results {
-		byCase[r.Case] = r
+	r.set = true
+	return nil
+}
+
+func (r *refCase) repeat() (float64, float64, error) { return r.sess.repeat() }
+
+// logRecord prints one progress line for rec.
+func logRecord(log io.Writer, r Record) {
+	line := fmt.Sprintf("%-11s %-40s sargo %s %s ±%s", r.Suite, r.Case, formatRate(r.Sargo), r.Unit, formatSpread(r.SargoSpread))
+	if r.Reference != nil {
+		line += fmt.Sprintf("  torch %s ±%s", formatRate(*r.Reference), formatSpread(*r.ReferenceSpread))
 	}
-	info := out.Info.String()
-	for i := range recs {
-		r, ok := byCase[recs[i].Case]
-		switch {
-		case !ok:
-			recs[i].Error = joinErr(recs[i].Error, "reference: no result")
-		case r.Error != "":
-			recs[i].Error = joinErr(recs[i].Error, "reference: "+r.Error)
-			recs[i].ReferenceDevice = info
-		default:
-			st := Summarise(r.Runs)
-			if len(r.CPURuns) == len(r.Runs) {
-				st.CPU = Summarise(r.CPURuns).Median
-			}
-			recs[i].setReference(st, info)
-			ratio := "-"
-			if recs[i].Ratio != nil {
-				ratio = fmt.Sprintf("%.2fx", *recs[i].Ratio)
-			}
-			fmt.Fprintf(log, "%-11s %-40s torch %s %s ±%s  ratio %s\n", suite, recs[i].Case, formatRate(*recs[i].Reference),
-				recs[i].Unit, formatSpread(*recs[i].ReferenceSpread), ratio)
-		}
+	if r.Ratio != nil {
+		line += fmt.Sprintf("  ratio %s %s (%d pairs)", formatRatio(*r.Ratio), formatInterval(r.RatioInterval), len(r.PairRatios))
 	}
+	if r.MFU > 0 {
+		line += fmt.Sprintf("  MFU %.0f%%", 100*r.MFU)
+	}
+	fmt.Fprintln(log, line+errSuffix(r.Error))
 }
 
 // filterCases keeps the cases whose "suite/case" name m matches (all of

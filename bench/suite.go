@@ -23,10 +23,19 @@ type Case struct {
 	Work float64
 	// Params are the JSON-encodable parameters of the case.
 	Params map[string]any
+	// ModelGFLOP, when positive, is the model's arithmetic in one run
+	// (GFLOP): the record then gets the model FLOP utilisation against
+	// the GEMM's peak measured in the same invocation.
+	ModelGFLOP float64
 	// Setup prepares the case on a backend. It returns the timed function,
 	// which runs the case once and waits for the device, and a function
 	// that releases what Setup allocated.
 	Setup func(be tensor.Backend) (run func() error, done func(), err error)
+	// PeakMemory asks for the peak resident memory of the process while
+	// the case runs (after Setup, through the measured runs), on both
+	// sides: it is for cases that have the process to themselves, such as
+	// a large model's inference.
+	PeakMemory bool
 }
 
 // Suite is a named list of cases.

@@ -135,13 +135,13 @@ func TestTorchRunnerSendsOptions(t *testing.T) {
 	}
 	dir := t.TempDir()
 	script := `import json, sys
-req = json.load(sys.stdin)
-json.dump({"info": {"torch": "fake", "device": "cuda (" + req["device"] + ")", "threads": 1, "blas": "none",
-                    "tf32": req["tf32"], "attention": req.get("attention", "")},
-           "results": [{"case": c["case"], "runs": [1.0]} for c in req["cases"]]}, sys.stdout)
+hdr = json.loads(sys.stdin.readline())
+print(json.dumps({"info": {"torch": "fake", "device": "cuda (" + hdr["device"] + ")", "threads": 1, "blas": "none",
+                           "tf32": hdr["tf32"], "attention": hdr.get("attention", "")}}), flush=True)
+for line in sys.stdin:
+    print(json.dumps({"ok": True}), flush=True)
 `
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "bench_fake.py"), []byte(script), 0o644))
-	cases := []Case{{Name: "a", Kind: "k", Unit: "x/s", Work: 1}}
 	for _, tt := range []struct {
 		opt  TorchOptions
 		want string
@@ -150,12 +150,13 @@ json.dump({"info": {"torch": "fake", "device": "cuda (" + req["device"] + ")", "
 		{TorchOptions{TF32: true, Attention: "sdpa"}, "torch fake cuda (cuda), 1 threads, none, tf32=true, attention=sdpa"},
 	} {
 		r := &TorchRunner{Python: DefaultPython, Dir: dir, Device: "cuda", Timing: tinyTiming, Options: tt.opt}
-		out, err := r.Run(context.Background(), "fake", cases)
+		sess, err := r.Start(context.Background(), "fake")
 		require.NoError(t, err)
-		assert.Equal(t, tt.want, out.Info.String())
+		assert.Equal(t, tt.want, sess.Info.String())
+		require.NoError(t, sess.Close())
 	}
 	r := &TorchRunner{Python: DefaultPython, Dir: dir, Device: "cuda", Timing: tinyTiming, Options: TorchOptions{Attention: "flash"}}
-	_, err := r.Run(context.Background(), "fake", cases)
+	_, err := r.Start(context.Background(), "fake")
 	require.ErrorContains(t, err, `"flash"`)
 }
 
@@ -187,20 +188,24 @@ func TestTorchScriptsGPUShapes(t *testing.T) {
 			var stderr bytes.Buffer
 			r := &TorchRunner{Dir: "torch", Device: "cpu", Threads: 1, Timing: Timing{Warmup: 1, Repeats: 1, MinTime: time.Millisecond},
 				Options: tt.opt, Stderr: &stderr}
-			out, err := r.Run(context.Background(), tt.suite, cases)
+			sess, err := r.Start(context.Background(), tt.suite)
 			require.NoError(t, err, stderr.String())
-			require.Len(t, out.Results, len(cases))
-			assert.False(t, out.Info.TF32, "TF32 applies to CUDA only")
-			assert.Equal(t, tt.opt.Attention, out.Info.Attention)
-			oldTorch := strings.HasPrefix(out.Info.Torch, "1.") || strings.HasPrefix(out.Info.Torch, "2.0.")
-			for i, res := range out.Results {
-				assert.Equal(t, cases[i].Name, res.Case)
+			defer func() { assert.NoError(t, sess.Close()) }()
+			assert.False(t, sess.Info.TF32, "TF32 applies to CUDA only")
+			assert.Equal(t, tt.opt.Attention, sess.Info.Attention)
+			oldTorch := strings.HasPrefix(sess.Info.Torch, "1.") || strings.HasPrefix(sess.Info.Torch, "2.0.")
+			for _, c := range cases {
+				err := sess.Setup(c)
 				if tt.opt.Attention == "sdpa" && oldTorch {
-					assert.Contains(t, res.Error, "needs PyTorch 2.1 or later", res.Case)
+					require.ErrorContains(t, err, "needs PyTorch 2.1 or later", c.Name)
 					continue
 				}
-				assert.Empty(t, res.Error, res.Case)
-				assert.Len(t, res.Runs, 1)
+				require.NoError(t, err, c.Name)
+				rate, _, err := sess.repeat()
+				require.NoError(t, err, c.Name)
+				assert.Greater(t, rate, 0.0, c.Name)
+				_, err = sess.Release()
+				require.NoError(t, err, c.Name)
 			}
 		})
 	}

@@ -66,8 +66,15 @@ func setupSample(be tensor.Backend, mb modelBench, tc tokenizer.Config) (func() 
 	}
 	opt := sample.Options{Schedule: mb.Scales, CFG: sampleOptions.CFG, TopK: min(sampleOptions.TopK, mb.Cfg.Vocab),
 		TopP: sampleOptions.TopP, Temperature: 1}
-	run := func() error {
-		res, err := sample.Generate(model, vq, labels, opt, nil)
+	return generateRun(be, model, vq, labels, opt), func() {}, nil
+}
+
+// generateRun returns a run that generates and decodes one image per
+// label, waits for the device and frees the results; every run draws with
+// the next seed.
+func generateRun(be tensor.Backend, m *sar.Model, vq *tokenizer.VQ, labels []int, opt sample.Options) func() error {
+	return func() error {
+		res, err := sample.Generate(m, vq, labels, opt, nil)
 		if err != nil {
 			return err
 		}
@@ -82,5 +89,4 @@ func setupSample(be tensor.Backend, mb modelBench, tc tokenizer.Config) (func() 
 		}
 		return nil
 	}
-	return run, func() {}, nil
 }

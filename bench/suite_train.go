@@ -2,10 +2,12 @@ package bench
 
 import (
 	"fmt"
+	"math"
 
 	"sargo/autograd"
 	"sargo/nn"
 	"sargo/sar"
+	"sargo/sar/schedule"
 	"sargo/sar/train"
 	"sargo/tensor"
 )
@@ -31,7 +33,8 @@ func trainCases(quick bool) ([]Case, error) {
 		cases = append(cases, Case{
 			Name: fmt.Sprintf("%s step d%d w%d B%d L%d", method, mb.Cfg.Depth, mb.Cfg.Width, mb.Batch, mb.Scales.Tokens()),
 			Kind: "train_step", Unit: "tokens/s", Work: float64(mb.Batch * mb.Scales.Tokens()), Params: params,
-			Setup: func(be tensor.Backend) (func() error, func(), error) { return setupTrain(be, mb, method) },
+			ModelGFLOP: trainModelGFLOP(mb, method),
+			Setup:      func(be tensor.Backend) (func() error, func(), error) { return setupTrain(be, mb, method) },
 		})
 	}
 	return cases, nil
@@ -79,4 +82,40 @@ func setupTrain(be tensor.Backend, mb modelBench, method string) (func() error, 
 		tok.release()
 	}
 	return run, done, nil
+}
+
+// trainModelGFLOP is the model arithmetic of one training step, the
+// convention of model FLOP utilisation: three times the forward pass's
+// matrix products (the backward does two products per forward product),
+// counting 2 FLOPs per multiply-add, attention over the visible pairs
+// only, and no recomputation, elementwise work or optimiser. SAR adds the
+// student pass over the first and the last scale.
+func trainModelGFLOP(mb modelBench, method string) float64 {
+	f := forwardFLOPs(mb, mb.Scales)
+	if method == train.MethodSAR {
+		f += forwardFLOPs(mb, schedule.Schedule{mb.Scales[0], mb.Scales.Last()})
+	}
+	return 3 * f / 1e9
+}
+
+// forwardFLOPs is the arithmetic of one forward pass over scales with the
+// block-causal mask: per token the word embedding (after the first
+// scale), each block's qkv, projection and MLP, and the head; per pair of
+// a query and a key it sees, QKᵀ and P·V; per sample the AdaLN
+// modulations.
+func forwardFLOPs(mb modelBench, scales schedule.Schedule) float64 {
+	c := mb.Cfg
+	C, B := float64(c.Width), float64(mb.Batch)
+	hidden := math.Round(float64(c.Width) * float64(c.MLPRatio))
+	tokens := float64(scales.Tokens())
+	var pairs, seen float64
+	for _, s := range scales {
+		seen += float64(s * s)
+		pairs += float64(s*s) * seen
+	}
+	embedded := tokens - float64(scales[0]*scales[0])
+	perToken := 2*float64(c.CVae)*C*embedded/tokens + float64(c.Depth)*2*(4*C*C+2*C*hidden) + 2*C*float64(c.Vocab)
+	attention := float64(c.Depth) * 4 * pairs * C
+	adaLN := float64(c.Depth)*2*C*6*C + 2*C*2*C
+	return B * (tokens*perToken + attention + adaLN)
 }

@@ -1,9 +1,11 @@
 package bench
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // DefaultPython is the interpreter of the reference scripts: Debian's,
@@ -21,9 +24,10 @@ const DefaultPython = "/usr/bin/python3"
 // root.
 const DefaultTorchDir = "bench/torch"
 
-// TorchRunner runs the PyTorch reference of a suite:
-// <Python> <Dir>/bench_<suite>.py reads a TorchRequest as JSON on stdin
-// and prints a TorchOutput as JSON on stdout; its stderr is progress.
+// TorchRunner runs the PyTorch reference of a suite as a process,
+// <Python> <Dir>/bench_<suite>.py, that takes its cases one at a time
+// (TorchSession) so that its repeats can alternate with sargo's. Its
+// stderr is progress.
 type TorchRunner struct {
 	Python string
 	Dir    string
@@ -39,18 +43,49 @@ type TorchRunner struct {
 	Stderr io.Writer
 }
 
-// TorchRequest is what a reference script reads on stdin.
-type TorchRequest struct {
-	Suite   string      `json:"suite"`
-	Device  string      `json:"device"`
-	Threads int         `json:"threads"`
-	Warmup  int         `json:"warmup"`
-	Repeats int         `json:"repeats"`
-	MinTime float64     `json:"min_time"`
-	Budget  float64     `json:"budget"`
-	Seed    uint64      `json:"seed"`
-	Cases   []TorchCase `json:"cases"`
+// The protocol between sargo and a reference script is one JSON object per
+// line each way. sargo first writes a TorchHeader and the script answers
+// with {"info": TorchInfo}; then sargo writes TorchCommands, each answered
+// by one TorchReply:
+//
+//	{"cmd": "setup", "case": TorchCase}  set the case up and run its warm-ups
+//	{"cmd": "repeat"}                    one timed repeat: {"rate": R, "cpu_rate": C}
+//	{"cmd": "release"}                   free the case
+//
+// A reply with "error" reports a failure of that command; the script
+// exits when its stdin closes.
+
+// TorchHeader is the first line a reference script reads.
+type TorchHeader struct {
+	Suite   string `json:"suite"`
+	Device  string `json:"device"`
+	Threads int    `json:"threads"`
+	Warmup  int    `json:"warmup"`
+	// MinTime is the least duration of one repeat, in seconds.
+	MinTime float64 `json:"min_time"`
+	Seed    uint64  `json:"seed"`
 	TorchOptions
+}
+
+// TorchCommand is one command to a reference script.
+type TorchCommand struct {
+	Cmd  string     `json:"cmd"`
+	Case *TorchCase `json:"case,omitempty"`
+}
+
+// TorchReply is a reference script's answer to the header or a command.
+type TorchReply struct {
+	Info *TorchInfo `json:"info,omitempty"`
+	OK   bool       `json:"ok,omitempty"`
+	// Rate and CPURate are a repeat's rate per wall-clock second and per
+	// processor-second of the whole process.
+	Rate    float64 `json:"rate,omitempty"`
+	CPURate float64 `json:"cpu_rate,omitempty"`
+	// PeakBytes, in the reply to release, is the script's peak resident
+	// memory from the case's setup to its release, for cases with
+	// "peak_memory" in their parameters.
+	PeakBytes int64  `json:"peak_bytes,omitempty"`
+	Error     string `json:"error,omitempty"`
 }
 
 // TorchCase is one case as the reference script sees it.
@@ -60,12 +95,6 @@ type TorchCase struct {
 	Unit   string         `json:"unit"`
 	Work   float64        `json:"work"`
 	Params map[string]any `json:"params"`
-}
-
-// TorchOutput is what a reference script prints on stdout.
-type TorchOutput struct {
-	Info    TorchInfo     `json:"info"`
-	Results []TorchResult `json:"results"`
 }
 
 // TorchInfo describes the reference's environment.
@@ -97,34 +126,6 @@ func (i TorchInfo) String() string {
 		s += ", attention=" + i.Attention
 	}
 	return s
-}
-
-// TorchResult is the reference's measurement of one case: the rate of
-// each repeat, or an error.
-type TorchResult struct {
-	Case string    `json:"case"`
-	Runs []float64 `json:"runs"`
-	// CPURuns are the rates per processor-second of the whole process.
-	CPURuns []float64 `json:"cpu_runs,omitempty"`
-	Error   string    `json:"error,omitempty"`
-}
-
-// ParseTorchOutput decodes and checks a reference script's stdout. Fields
-// it does not know are ignored, so that scripts may report more.
-func ParseTorchOutput(data []byte) (TorchOutput, error) {
-	var out TorchOutput
-	if err := json.Unmarshal(bytes.TrimSpace(data), &out); err != nil {
-		return TorchOutput{}, fmt.Errorf("parse reference output: %w", err)
-	}
-	for i, r := range out.Results {
-		if r.Case == "" {
-			return TorchOutput{}, fmt.Errorf("parse reference output: result %d has no case name", i)
-		}
-		if r.Error == "" && len(r.Runs) == 0 {
-			return TorchOutput{}, fmt.Errorf("parse reference output: case %q has neither runs nor an error", r.Case)
-		}
-	}
-	return out, nil
 }
 
 // Script is the path of a suite's reference script.
@@ -164,47 +165,139 @@ func TorchAvailable(python string) error {
 	return nil
 }
 
-// Run executes the reference of suite for cases.
-func (t *TorchRunner) Run(ctx context.Context, suite string, cases []Case) (TorchOutput, error) {
+// Start runs the reference script of suite and reads its description.
+// The process ends when ctx ends or the session is closed.
+func (t *TorchRunner) Start(ctx context.Context, suite string) (*TorchSession, error) {
 	script := t.Script(suite)
 	if _, err := os.Stat(script); err != nil {
-		return TorchOutput{}, fmt.Errorf("reference script for suite %s: %w", suite, err)
+		return nil, fmt.Errorf("reference script for suite %s: %w", suite, err)
 	}
 	if err := t.Options.Check(); err != nil {
-		return TorchOutput{}, err
-	}
-	req := TorchRequest{Suite: suite, Device: t.Device, Threads: t.Threads, Warmup: t.Timing.Warmup,
-		Repeats: t.Timing.Repeats, MinTime: t.Timing.MinTime.Seconds(), Budget: t.Timing.Budget.Seconds(), Seed: t.Seed,
-		TorchOptions: t.Options}
-	for _, c := range cases {
-		req.Cases = append(req.Cases, TorchCase{Case: c.Name, Kind: c.Kind, Unit: c.Unit, Work: c.Work, Params: c.Params})
-	}
-	in, err := json.Marshal(req)
-	if err != nil {
-		return TorchOutput{}, fmt.Errorf("encode reference request: %w", err)
+		return nil, err
 	}
 	python := t.Python
 	if python == "" {
 		python = DefaultPython
 	}
 	cmd := exec.CommandContext(ctx, python, script)
-	cmd.Stdin = bytes.NewReader(in)
-	var stdout bytes.Buffer
-	tail := &tailBuffer{max: 4096}
-	cmd.Stdout = &stdout
-	cmd.Stderr = tail
+	s := &TorchSession{cmd: cmd, name: python + " " + script, tail: &tailBuffer{max: 4096}}
+	cmd.Stderr = s.tail
 	if t.Stderr != nil {
-		cmd.Stderr = io.MultiWriter(tail, t.Stderr)
+		cmd.Stderr = io.MultiWriter(s.tail, t.Stderr)
 	}
 	cmd.Env = ReferenceEnv(os.Environ(), t.Threads)
-	if err := cmd.Run(); err != nil {
-		return TorchOutput{}, fmt.Errorf("run %s %s: %w: %s", python, script, err, strings.TrimSpace(tail.String()))
-	}
-	out, err := ParseTorchOutput(stdout.Bytes())
+	in, err := cmd.StdinPipe()
 	if err != nil {
-		return TorchOutput{}, fmt.Errorf("%s: %w", script, err)
+		return nil, fmt.Errorf("reference %s: %w", s.name, err)
 	}
-	return out, nil
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, fmt.Errorf("reference %s: %w", s.name, err)
+	}
+	s.in, s.out = in, bufio.NewReader(out)
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("run %s: %w", s.name, err)
+	}
+	hdr := TorchHeader{Suite: suite, Device: t.Device, Threads: t.Threads, Warmup: t.Timing.Warmup,
+		MinTime: t.Timing.MinTime.Seconds(), Seed: t.Seed, TorchOptions: t.Options}
+	rep, err := s.call(hdr)
+	if err == nil && rep.Info == nil {
+		err = fmt.Errorf("reference %s: the first reply has no info", s.name)
+	}
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.Info = *rep.Info
+	return s, nil
+}
+
+// TorchSession is a running reference script.
+type TorchSession struct {
+	// Info describes the reference's environment.
+	Info TorchInfo
+	cmd  *exec.Cmd
+	name string
+	in   io.WriteCloser
+	out  *bufio.Reader
+	tail *tailBuffer
+	// dead is set once the process failed; no command is sent after it.
+	dead error
+}
+
+// Setup sets c up in the reference and runs its warm-ups.
+func (s *TorchSession) Setup(c Case) error {
+	_, err := s.call(TorchCommand{Cmd: "setup", Case: &TorchCase{Case: c.Name, Kind: c.Kind, Unit: c.Unit, Work: c.Work, Params: c.Params}})
+	return err
+}
+
+// repeat runs one timed repeat of the case set up last.
+func (s *TorchSession) repeat() (float64, float64, error) {
+	rep, err := s.call(TorchCommand{Cmd: "repeat"})
+	if err != nil {
+		return 0, 0, err
+	}
+	if !(rep.Rate > 0) {
+		return 0, 0, fmt.Errorf("reference %s: repeat reported rate %v", s.name, rep.Rate)
+	}
+	return rep.Rate, rep.CPURate, nil
+}
+
+// Release frees the case set up last and returns the script's peak
+// resident memory while it ran (0 unless the case asked for it).
+func (s *TorchSession) Release() (peakBytes int64, err error) {
+	rep, err := s.call(TorchCommand{Cmd: "release"})
+	return rep.PeakBytes, err
+}
+
+// Alive reports whether the process can take more commands.
+func (s *TorchSession) Alive() bool { return s.dead == nil }
+
+// Close ends the script (closing its stdin) and waits for it.
+func (s *TorchSession) Close() error {
+	s.in.Close()
+	err := s.cmd.Wait()
+	if s.dead == nil {
+		s.dead = errors.New("closed")
+	}
+	if err != nil {
+		return fmt.Errorf("reference %s: %w: %s", s.name, err, strings.TrimSpace(s.tail.String()))
+	}
+	return nil
+}
+
+// call sends msg and reads one reply. A reply with an error fails the
+// command; a broken pipe or malformed reply fails the session.
+func (s *TorchSession) call(msg any) (TorchReply, error) {
+	if s.dead != nil {
+		return TorchReply{}, fmt.Errorf("reference %s stopped: %w", s.name, s.dead)
+	}
+	line, err := json.Marshal(msg)
+	if err != nil {
+		return TorchReply{}, fmt.Errorf("encode reference command: %w", err)
+	}
+	if _, err := s.in.Write(append(line, '\n')); err != nil {
+		return TorchReply{}, s.fail(err)
+	}
+	raw, err := s.out.ReadBytes('\n')
+	if err != nil {
+		return TorchReply{}, s.fail(err)
+	}
+	var rep TorchReply
+	if err := json.Unmarshal(bytes.TrimSpace(raw), &rep); err != nil {
+		return TorchReply{}, s.fail(fmt.Errorf("parse reference reply %q: %w", bytes.TrimSpace(raw), err))
+	}
+	if rep.Error != "" {
+		return rep, fmt.Errorf("reference: %s", rep.Error)
+	}
+	return rep, nil
+}
+
+// fail marks the session dead and describes err with the script's last
+// words.
+func (s *TorchSession) fail(err error) error {
+	s.dead = err
+	return fmt.Errorf("reference %s: %w: %s", s.name, err, strings.TrimSpace(s.tail.String()))
 }
 
 // ReferenceEnv is the environment of the reference process: env without
@@ -229,13 +322,17 @@ func ReferenceEnv(env []string, threads int) []string {
 	return out
 }
 
-// tailBuffer keeps the last max bytes written to it.
+// tailBuffer keeps the last max bytes written to it; the process's output
+// goroutine writes while the caller may read.
 type tailBuffer struct {
+	mu  sync.Mutex
 	max int
 	buf []byte
 }
 
 func (b *tailBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	b.buf = append(b.buf, p...)
 	if len(b.buf) > b.max {
 		b.buf = b.buf[len(b.buf)-b.max:]
@@ -243,4 +340,8 @@ func (b *tailBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (b *tailBuffer) String() string { return string(b.buf) }
+func (b *tailBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return string(b.buf)
+}

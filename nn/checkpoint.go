@@ -212,10 +212,13 @@ type Report struct {
 	Params int64
 }
 
-// Inspect validates the safetensors file at path and summarises it. A
-// truncated or corrupt file gives an error naming the file and the
-// problem.
+// Inspect validates the safetensors file or PyTorch checkpoint (see
+// InspectPyTorch) at path and summarises it. A truncated or corrupt file
+// gives an error naming the file and the problem.
 func Inspect(path string) (Report, error) {
+	if isPth, err := IsPyTorch(path); err == nil && isPth {
+		return InspectPyTorch(path, "")
+	}
 	buf, err := regfile.ReadFile(path)
 	if err != nil {
 		return Report{}, fmt.Errorf("inspect: %w", err)

@@ -21,10 +21,17 @@ type Init struct {
 	Seed    uint64
 	// Offset is the next unused element of the stream.
 	Offset uint64
+	// NoDraw makes every draw a zero tensor that consumes no randomness:
+	// for modules built only to receive loaded weights (drawing the
+	// 316 M weights of a FlexVAR d16 costs more than loading them).
+	NoDraw bool
 }
 
 // NewInit returns a source on b keyed by seed, starting at offset 0.
 func NewInit(b tensor.Backend, seed uint64) *Init { return &Init{Backend: b, Seed: seed} }
+
+// NewLoadInit returns a source on b whose draws are zeros (NoDraw).
+func NewLoadInit(b tensor.Backend) *Init { return &Init{Backend: b, NoDraw: true} }
 
 func (in *Init) advance(shape []int) uint64 {
 	n := uint64(1)
@@ -39,12 +46,18 @@ func (in *Init) advance(shape []int) uint64 {
 // TruncNormal draws N(0, std²) truncated to [-2, 2], the bounds
 // torch.nn.init.trunc_normal_ uses by default.
 func (in *Init) TruncNormal(std float64, shape ...int) *tensor.Tensor {
+	if in.NoDraw {
+		return in.Zeros(shape...)
+	}
 	off := in.advance(shape)
 	return tensor.TruncNormal(in.Backend, in.Seed, off, std, -2, 2, shape...)
 }
 
 // Uniform draws U[lo, hi).
 func (in *Init) Uniform(lo, hi float32, shape ...int) *tensor.Tensor {
+	if in.NoDraw {
+		return in.Zeros(shape...)
+	}
 	off := in.advance(shape)
 	u := tensor.Rand(in.Backend, in.Seed, off, shape...)
 	defer u.Release()
@@ -53,6 +66,9 @@ func (in *Init) Uniform(lo, hi float32, shape ...int) *tensor.Tensor {
 
 // Normal draws N(0, std²).
 func (in *Init) Normal(std float32, shape ...int) *tensor.Tensor {
+	if in.NoDraw {
+		return in.Zeros(shape...)
+	}
 	off := in.advance(shape)
 	u := tensor.Randn(in.Backend, in.Seed, off, shape...)
 	defer u.Release()

@@ -46,13 +46,23 @@ func (m *Model) Save(path string, state *nn.TrainState) error {
 // LoadModel builds a model from the configuration stored in a checkpoint
 // written by Save and loads its weights. The returned state holds the
 // step, RNG offset and the whole config JSON; optimizer moments in the
-// file are ignored (load them with nn.LoadCheckpoint and an optimizer).
+// file are ignored (load them with nn.LoadCheckpoint and an optimizer). A
+// FlexVAR / SAR state dict written by PyTorch (or converted to
+// safetensors) loads with the configuration its shapes imply and a zero
+// state.
 func LoadModel(path string, dev tensor.Backend) (*Model, *nn.TrainState, error) {
+	if foreign, err := isForeign(path); err == nil && foreign {
+		m, err := loadForeign(path, dev)
+		if err != nil {
+			return nil, nil, err
+		}
+		return m, &nn.TrainState{}, nil
+	}
 	cfg, err := ReadConfig(path)
 	if err != nil {
 		return nil, nil, err
 	}
-	m, err := NewModel(cfg, dev, 0)
+	m, err := newModel(cfg, nn.NewLoadInit(dev))
 	if err != nil {
 		return nil, nil, fmt.Errorf("load sar model %s: %w", path, err)
 	}
@@ -64,8 +74,17 @@ func LoadModel(path string, dev tensor.Backend) (*Model, *nn.TrainState, error) 
 }
 
 // ReadConfig reads the model configuration from a checkpoint's header
-// without loading its weights.
+// without loading its weights; for a foreign state dict (see LoadModel),
+// from its shapes.
 func ReadConfig(path string) (Config, error) {
+	if foreign, err := isForeign(path); err == nil && foreign {
+		sd, err := openForeign(path)
+		if err != nil {
+			return Config{}, err
+		}
+		defer sd.Close()
+		return ConfigFromStateDict(sd)
+	}
 	meta, err := readMetadata(path)
 	if err != nil {
 		return Config{}, fmt.Errorf("read sar model config: %w", err)

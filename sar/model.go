@@ -114,14 +114,20 @@ type Model struct {
 // by √(2·Depth), the temperature at log 4 and the position grid at its
 // sin/cos values. The same seed gives the same weights on every backend.
 func NewModel(cfg Config, dev tensor.Backend, seed uint64) (*Model, error) {
+	return newModel(cfg, nn.NewInit(dev, seed))
+}
+
+// newModel builds a model drawing from in (whose draws are zeros for a
+// model about to be loaded).
+func newModel(cfg Config, in *nn.Init) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	dev := in.Backend
 	if err := cfg.CheckMemory(dev, 1); err != nil {
 		return nil, err
 	}
 	std := cfg.InitStd()
-	in := nn.NewInit(dev, seed)
 	m := &Model{
 		Cfg:       cfg,
 		WordEmbed: nn.NewLinearStd(in, cfg.CVae, cfg.Width, true, std),

@@ -1,21 +1,33 @@
 """Shared driver of the PyTorch reference scripts of `sargo bench`.
 
 Each bench_<suite>.py script defines one setup function per case kind and
-calls run(); run() reads the request that `sargo bench` writes on stdin
-(device, threads, timing, and the cases with all their parameters), times
-every case the way sargo does (warm-up runs, then repeats that each run the
-case until a minimum time has passed), and prints
+calls run(). run() talks with `sargo bench` one JSON object per line each
+way, so that sargo can alternate its repeats with this script's:
 
-    {"info": {...}, "results": [{"case": NAME, "runs": [RATE, ...],
-                                 "cpu_runs": [RATE, ...]}, ...]}
+    <- {"suite": ..., "device": ..., "threads": ..., "warmup": W,
+        "min_time": SECONDS, "seed": ...}
+    -> {"info": {...}}
+    <- {"cmd": "setup", "case": {"case": NAME, "kind": ..., "unit": ...,
+                                 "work": ..., "params": {...}}}
+    -> {"ok": true}                       after W warm-up runs
+    <- {"cmd": "repeat"}
+    -> {"rate": R, "cpu_rate": C}         one repeat: the case run until
+                                          min_time has passed
+    <- {"cmd": "release"}
+    -> {"ok": true, "peak_bytes": B}      B only for cases whose parameters
+                                          hold "peak_memory": the process's
+                                          peak resident memory from after
+                                          the case's setup to its release
 
-on stdout, a rate per repeat in the case's unit, per wall-clock second
-(runs) and per processor-second of the whole process (cpu_runs). Progress
-goes to stderr.
-A failing case is reported with an "error" instead of "runs".
+R is the rate in the case's unit per wall-clock second, C per
+processor-second of the whole process (all threads). A failing command is
+answered {"error": "..."}; the script exits when its stdin closes. The
+replies go to the original stdout; anything else printed to stdout (by
+this script or a library) goes to stderr, which is progress.
 """
 
 import ctypes
+import gc
 import json
 import os
 import sys
@@ -114,47 +126,76 @@ def sync(device):
         torch.cuda.synchronize(device)
 
 
-def measure(fn, device, work, warmup, repeats, min_time, budget=0.0):
-    """Returns the rate (work per second) of each timed repeat of fn, and the
-    rate per processor-second of the whole process (all threads). With a
-    positive budget (seconds) the repeats stop early once they together took
-    longer than it, after at least two."""
+def run_warmup(fn, device, warmup):
+    """Runs fn warmup times, untimed."""
     for _ in range(warmup):
         fn()
     sync(device)
-    rates, cpu_rates = [], []
-    spent = 0.0
-    for r in range(max(repeats, 1)):
-        if budget > 0 and r >= 2 and spent > budget:
+
+
+def run_repeat(fn, device, work, min_time):
+    """Runs fn until min_time seconds have passed (at least once) and returns
+    the rate (work per second) and the rate per processor-second of the whole
+    process (0 when the processor time did not advance)."""
+    iters = 0
+    cpu0 = time.process_time()
+    start = time.perf_counter()
+    while True:
+        fn()
+        sync(device)
+        iters += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_time:
             break
-        iters = 0
-        cpu0 = time.process_time()
-        start = time.perf_counter()
-        while True:
-            fn()
-            sync(device)
-            iters += 1
-            elapsed = time.perf_counter() - start
-            if elapsed >= min_time:
-                break
-        cpu = time.process_time() - cpu0
-        spent += elapsed
-        rates.append(work * iters / elapsed)
-        if cpu > 0:
-            cpu_rates.append(work * iters / cpu)
-    return rates, cpu_rates
+    cpu = time.process_time() - cpu0
+    return work * iters / elapsed, (work * iters / cpu if cpu > 0 else 0.0)
+
+
+def reset_peak():
+    """Resets the process's peak resident memory (VmHWM) to its current
+    size, after freeing what can be freed; False where Linux refuses."""
+    gc.collect()
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_bytes():
+    """The process's peak resident memory in bytes (VmHWM), or 0."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
 
 
 def run(setups):
-    """Runs the request on stdin with setups, a dict from case kind to a
-    function (params, device, seed) -> callable that runs the case once."""
-    req = json.load(sys.stdin)
-    threads = int(req.get("threads") or 0)
+    """Serves `sargo bench` on stdin and stdout with setups, a dict from case
+    kind to a function (params, device, seed) -> callable that runs the case
+    once."""
+    reply_to = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1, encoding="utf-8")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    sys.stdout = sys.stderr
+
+    def reply(obj):
+        reply_to.write(json.dumps(obj) + "\n")
+        reply_to.flush()
+
+    header = json.loads(sys.stdin.readline())
+    threads = int(header.get("threads") or 0)
     if threads > 0:
         torch.set_num_threads(threads)
-    device = resolve_device(req.get("device", "cpu"))
-    tf32 = configure(req, device)
-    torch.manual_seed(int(req.get("seed", 0)))
+    device = resolve_device(header.get("device", "cpu"))
+    tf32 = configure(header, device)
+    seed = int(header.get("seed", 0))
+    torch.manual_seed(seed)
+    warmup, min_time = int(header.get("warmup", 1)), float(header.get("min_time", 0.0))
     info = {
         "torch": torch.__version__,
         "device": str(device) if device.type == "cpu" else f"cuda ({torch.cuda.get_device_name(device)})",
@@ -165,26 +206,40 @@ def run(setups):
     if _options["attention"]:
         info["attention"] = _options["attention"]
     print(f"reference: {json.dumps(info)}", file=sys.stderr, flush=True)
-    results = []
-    for case in req["cases"]:
-        name, kind = case["case"], case["kind"]
+    reply({"info": info})
+    fn, case, peak = None, None, False
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        msg = json.loads(line)
+        cmd = msg.get("cmd")
         try:
-            if kind not in setups:
-                raise ValueError(f"unknown case kind {kind!r}")
-            fn = setups[kind](case["params"], device, int(req.get("seed", 0)))
-            runs, cpu_runs = measure(fn, device, case["work"], int(req["warmup"]), int(req["repeats"]), float(req["min_time"]),
-                           float(req.get("budget", 0.0)))
-            del fn
-            result = {"case": name, "runs": runs}
-            if len(cpu_runs) == len(runs):
-                result["cpu_runs"] = cpu_runs
-            results.append(result)
-            runs_sorted = sorted(runs)
-            print(f"torch {name}: {runs_sorted[len(runs) // 2]:.4g} {case['unit']}", file=sys.stderr, flush=True)
-        except Exception as e:  # noqa: BLE001 - every failure is reported per case
+            if cmd == "setup":
+                fn, case = None, msg["case"]
+                gc.collect()
+                if case["kind"] not in setups:
+                    raise ValueError(f"unknown case kind {case['kind']!r}")
+                fn = setups[case["kind"]](case["params"], device, seed)
+                peak = bool(case["params"].get("peak_memory")) and reset_peak()
+                run_warmup(fn, device, warmup)
+                reply({"ok": True})
+            elif cmd == "repeat":
+                if fn is None:
+                    raise RuntimeError("repeat before a successful setup")
+                rate, cpu_rate = run_repeat(fn, device, case["work"], min_time)
+                print(f"torch {case['case']}: {rate:.4g} {case['unit']}", file=sys.stderr, flush=True)
+                reply({"rate": rate, "cpu_rate": cpu_rate})
+            elif cmd == "release":
+                done = {"ok": True}
+                if peak:
+                    done["peak_bytes"] = peak_bytes()
+                fn, case, peak = None, None, False
+                gc.collect()
+                if device.type == "cuda":
+                    torch.cuda.empty_cache()
+                reply(done)
+            else:
+                raise ValueError(f"unknown command {cmd!r}")
+        except Exception as e:  # noqa: BLE001 - every failure is reported per command
             traceback.print_exc(file=sys.stderr)
-            results.append({"case": name, "error": f"{type(e).__name__}: {e}"})
-        if device.type == "cuda":
-            torch.cuda.empty_cache()
-    json.dump({"info": info, "results": results}, sys.stdout)
-    sys.stdout.write("\n")
+            reply({"error": f"{type(e).__name__}: {e}"})

@@ -23,8 +23,11 @@ type benchFlags struct {
 	python, torchDir, match  string
 	torchDevice              string
 	quick, gpuShapes         bool
+	untilStable              bool
 	torch                    bench.TorchOptions
 	warmup, repeats, threads int
+	maxRepeats               int
+	tolerance                float64
 	minTime, budget          time.Duration
 }
 
@@ -42,8 +45,18 @@ With --vs torch the PyTorch scripts bench/torch/bench_<suite>.py run the
 same cases in the same invocation (Debian's /usr/bin/python3 with
 python3-torch; CUDA when --device is a GPU and CUDA is available, with TF32
 off; OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset; the same thread count as
-sargo), and the ratio column is sargo/reference. Run it from the repository
-root, or point --torch-dir at the scripts.
+sargo). The script runs beside sargo and the repeats alternate, sargo then
+PyTorch, case by case; the ratio column is the median over these pairs of
+sargo's rate over PyTorch's, with its 95% interval (the exact
+order-statistic interval of the median, from 6 pairs on). Run it from the
+repository root, or point --torch-dir at the scripts.
+
+--repeat-until-stable goes on past --repeats until that interval (without
+--vs, the interval of sargo's median rate) lies within ±--tolerance of the
+median, --budget has passed for the case, or --max-repeats is reached.
+The train suite also reports the model FLOP utilisation: the step's model
+FLOPs per second over the best rate of sargo's GEMM measured in the same
+invocation.
 
 --json writes the records as a JSON list; --quick shrinks every case (for
 CPU Vulkan drivers and smoke tests); --cpuprofile writes a pprof CPU profile
@@ -77,6 +90,9 @@ scaled_dot_product_attention instead of separate matmuls and softmax.`,
 	fl.IntVar(&f.repeats, "repeats", 5, "timed repeats per case; the median is reported")
 	fl.DurationVar(&f.minTime, "min-time", 300*time.Millisecond, "least duration of one repeat")
 	fl.DurationVar(&f.budget, "budget", time.Minute, "stop repeating a case after two repeats once its repeats took this long (0: no limit)")
+	fl.BoolVar(&f.untilStable, "repeat-until-stable", false, "repeat each case until the 95% interval of its ratio (or rate) is within --tolerance, or --budget ends")
+	fl.Float64Var(&f.tolerance, "tolerance", 0.1, "relative half-width of a stable interval (with --repeat-until-stable)")
+	fl.IntVar(&f.maxRepeats, "max-repeats", 200, "most repeats per case with --repeat-until-stable")
 	fl.StringVar(&f.match, "cases", "", "run only the cases whose suite/case name matches this regular expression")
 	fl.IntVar(&f.threads, "threads", 0, "reference thread count (default GOMAXPROCS, sargo's)")
 	return cmd
@@ -92,6 +108,9 @@ func runBench(cmd *cobra.Command, opts *globalOptions, f *benchFlags, args []str
 	}
 	if f.repeats < 1 || f.warmup < 0 {
 		return fmt.Errorf("--repeats must be at least 1 and --warmup at least 0, got %d and %d", f.repeats, f.warmup)
+	}
+	if !(f.tolerance > 0 && f.tolerance < 1) || f.maxRepeats < 1 {
+		return fmt.Errorf("--tolerance must be in (0, 1) and --max-repeats at least 1, got %g and %d", f.tolerance, f.maxRepeats)
 	}
 	if err := f.torch.Check(); err != nil {
 		return fmt.Errorf("--torch-attention: %w", err)
@@ -111,7 +130,8 @@ func runBench(cmd *cobra.Command, opts *globalOptions, f *benchFlags, args []str
 			return fmt.Errorf("--cases: %w", err)
 		}
 	}
-	timing := bench.Timing{Warmup: f.warmup, Repeats: f.repeats, MinTime: f.minTime, Budget: f.budget}
+	timing := bench.Timing{Warmup: f.warmup, Repeats: f.repeats, MinTime: f.minTime, Budget: f.budget,
+		UntilStable: f.untilStable, Tolerance: f.tolerance, MaxRepeats: f.maxRepeats}
 	cfg := bench.Config{Suites: suites, Backend: be, Timing: timing, Quick: f.quick, GPUShapes: f.gpuShapes, Match: match,
 		Log: cmd.ErrOrStderr()}
 	threads := f.threads
@@ -146,9 +166,18 @@ func runBench(cmd *cobra.Command, opts *globalOptions, f *benchFlags, args []str
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	out := cmd.OutOrStdout()
-	fmt.Fprintf(out, "sargo bench %s  %s%s\ndevice: %s\nGOMAXPROCS %d, reference threads %d, %d warm-up, median of %d repeats of at least %v (budget %v)\n\n",
-		strings.Join(args, " "), time.Now().UTC().Format(time.RFC3339), loadAverage(), be.Describe(), runtime.GOMAXPROCS(0), threads,
-		f.warmup, f.repeats, f.minTime, f.budget)
+	repeats := fmt.Sprintf("median of %d repeats", f.repeats)
+	if f.untilStable {
+		repeats = fmt.Sprintf("repeats until the 95%% interval is within ±%g%% (at least %d, at most %d)", 100*f.tolerance,
+			max(f.repeats, bench.MinIntervalRepeats), f.maxRepeats)
+	}
+	if f.vs != "" {
+		repeats += ", alternating with the reference"
+	}
+	start := time.Now()
+	fmt.Fprintf(out, "sargo bench %s  %s%s\ndevice: %s\nGOMAXPROCS %d, reference threads %d, %d warm-up, %s of at least %v (budget %v)\n\n",
+		strings.Join(args, " "), start.UTC().Format(time.RFC3339), loadAverage(), be.Describe(), runtime.GOMAXPROCS(0), threads,
+		f.warmup, repeats, f.minTime, f.budget)
 	records, runErr := bench.Run(ctx, cfg)
 	if err := bench.WriteTable(out, records); err != nil {
 		return err
@@ -156,6 +185,8 @@ func runBench(cmd *cobra.Command, opts *globalOptions, f *benchFlags, args []str
 	if ref := referenceLine(records); ref != "" {
 		fmt.Fprintf(out, "\nreference: %s\n", ref)
 	}
+	fmt.Fprintf(out, "ended %s%s, %v after the start\n", time.Now().UTC().Format(time.RFC3339), loadAverage(),
+		time.Since(start).Round(time.Second))
 	if f.jsonPath != "" {
 		if err := bench.WriteJSON(f.jsonPath, records); err != nil {
 			return fmt.Errorf("bench: %w", err)

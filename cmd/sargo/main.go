@@ -67,7 +67,7 @@ written and the command exits non-zero, saying how to resume.`,
 	root.PersistentFlags().StringVar(&opts.memoryLimit, "memory-limit", "",
 		"refuse requests needing more memory than this, such as 512MiB or 8GiB (default $SARGO_MEMORY_LIMIT, else what the device has)")
 	root.AddCommand(newDevicesCmd(opts), newDemoCmd(opts), newTrainCmd(opts))
-	root.AddCommand(newInspectCmd())
+	root.AddCommand(newInspectCmd(), newConvertCmd())
 	root.AddCommand(newTrainTokenizerCmd(opts))
 	root.AddCommand(newBenchCmd(opts))
 	root.AddCommand(newSampleCmd(opts))

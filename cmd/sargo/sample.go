@@ -7,7 +7,9 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -61,7 +63,14 @@ FlexVAR's sampler, the guidance weight of step k of n is cfg·k/min(n−1, 9)
 the model's largest scale are decoded greedily (--greedy never samples
 them too). With
 --from-image, the first --keep-scales scales are taken from that image's
-tokens and the rest are generated.`,
+tokens and the rest are generated.
+
+--model may also be a released FlexVAR or SAR model (FlexVARd16-epo179.pth,
+SARd16-epo179.pth, ...: a PyTorch checkpoint, or its conversion to
+safetensors) with --tokenizer FlexVAE.pth. Such a model samples with the
+authors' evaluation settings unless flags say otherwise: the 10-scale list
+to 16, CFG 2.2 / 2.6 / 3.3 for depth 16 / 20 / 24, top-k 900, top-p 0.95,
+one image per class, the grid at its own size.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runSample(cmd, opts, f) },
 	}
@@ -70,7 +79,7 @@ tokens and the rest are generated.`,
 	fl.StringVar(&f.tokenizer, "tokenizer", "", "tokenizer directory or checkpoint (default: from --model)")
 	fl.StringVar(&f.out, "out", "samples.png", "output PNG")
 	fl.IntVar(&f.n, "n", 8, "samples per class")
-	fl.StringVar(&f.class, "class", "all", "class id, \"all\" for every class, or \"null\" for unconditional")
+	fl.StringVar(&f.class, "class", "all", "class ids (like 207,360,387), \"all\" for every class, or \"null\" for unconditional")
 	fl.Float32Var(&f.cfg, "cfg", 1.5, "classifier-free guidance scale (0 disables)")
 	fl.IntVar(&f.topK, "top-k", 0, "keep the K most likely tokens (0 keeps all)")
 	fl.Float32Var(&f.topP, "top-p", 0, "keep the smallest set of tokens reaching probability P (0 keeps all)")
@@ -89,6 +98,7 @@ func runSample(cmd *cobra.Command, opts *globalOptions, f *sampleFlags) error {
 	if err := checkSampleFlags(f); err != nil {
 		return fmt.Errorf("sample: %w", err)
 	}
+	defer debug.SetGCPercent(debug.SetGCPercent(sample.InferenceGCPercent))
 	dev, err := tensor.Open(opts.device)
 	if err != nil {
 		return fmt.Errorf("sample: %w", err)
@@ -97,6 +107,9 @@ func runSample(cmd *cobra.Command, opts *globalOptions, f *sampleFlags) error {
 	m, st, err := sar.LoadModel(modelPath, dev)
 	if err != nil {
 		return fmt.Errorf("sample: %w", err)
+	}
+	if sar.IsPublished(modelPath) {
+		publishedDefaults(cmd, f, m.Cfg.Depth)
 	}
 	tokPath, err := findTokenizer(f.tokenizer, runDir)
 	if err != nil {
@@ -109,6 +122,7 @@ func runSample(cmd *cobra.Command, opts *globalOptions, f *sampleFlags) error {
 	if err := checkTokenizerOf(modelPath, st, vq, tokPath); err != nil {
 		return fmt.Errorf("sample: %w", err)
 	}
+	fitTokenizer(vq, m.Cfg)
 	sc := schedule.VARList(vq.Cfg.Latent())
 	if f.schedule != "" {
 		if sc, err = schedule.Parse(f.schedule, vq.Cfg.Latent()); err != nil {
@@ -156,6 +170,25 @@ func runSample(cmd *cobra.Command, opts *globalOptions, f *sampleFlags) error {
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "wrote %d samples (schedule %s, cfg %g) to %s\n", len(labels), sc, f.cfg, f.out)
 	return nil
+}
+
+// publishedDefaults sets the flags not given to the authors' evaluation
+// settings for a released model of the given depth (sample.Published), one
+// image per class and the grid at its own size.
+func publishedDefaults(cmd *cobra.Command, f *sampleFlags, depth int) {
+	def := sample.Published(depth)
+	fl := cmd.Flags()
+	set := func(name string, apply func()) {
+		if !fl.Changed(name) {
+			apply()
+		}
+	}
+	set("cfg", func() { f.cfg = def.CFG })
+	set("top-k", func() { f.topK = def.TopK })
+	set("top-p", func() { f.topP = def.TopP })
+	set("schedule", func() { f.schedule = def.Schedule.String() })
+	set("n", func() { f.n = 1 })
+	set("scale", func() { f.scale = 1 })
 }
 
 // findTokenizer locates the tokenizer checkpoint: the flag, the run
@@ -236,7 +269,8 @@ func sampleLabels(class string, n, numClasses int) ([]int, int, error) {
 	return labels, gridCols(n, len(classes)), nil
 }
 
-// sampleClasses reads --class: every class, the null class or one class.
+// sampleClasses reads --class: every class, the null class, or classes
+// separated by commas.
 func sampleClasses(class string, numClasses int) ([]int, error) {
 	switch class {
 	case "all":
@@ -248,18 +282,23 @@ func sampleClasses(class string, numClasses int) ([]int, error) {
 	case "null":
 		return []int{numClasses}, nil
 	}
-	c, err := strconv.Atoi(class)
-	if err != nil || c < 0 || c >= numClasses {
-		return nil, fmt.Errorf("--class %q: want a class in [0, %d), all or null", class, numClasses)
+	var classes []int
+	for _, part := range strings.Split(class, ",") {
+		c, err := strconv.Atoi(strings.TrimSpace(part))
+		if err != nil || c < 0 || c >= numClasses {
+			return nil, fmt.Errorf("--class %q: want a class in [0, %d) (or several, separated by commas), all or null", class, numClasses)
+		}
+		classes = append(classes, c)
 	}
-	return []int{c}, nil
+	return classes, nil
 }
 
 // gridCols is the grid's number of columns for n samples of each of
-// classes classes: one row per class, or rows of up to 8 for one class.
+// classes classes: one row per class, rows of up to 8 for one class, or
+// one row of up to 8 for one sample per class.
 func gridCols(n, classes int) int {
-	if classes == 1 {
-		return min(n, 8)
+	if classes == 1 || n == 1 {
+		return min(n*classes, 8)
 	}
 	return n
 }

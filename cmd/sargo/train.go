@@ -2,17 +2,20 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"sargo/dist"
+	"sargo/nn"
 	"sargo/sar"
 	"sargo/sar/data"
 	"sargo/sar/preset"
@@ -30,7 +33,7 @@ type trainFlags struct {
 	sigma                                          float32
 	steps, epochs, batch                           int
 	lr, lrFloor, maxSkipped                        float64
-	resume, skipNonFinite                          bool
+	resume, skipNonFinite, noAugment               bool
 	logEvery, saveEvery, sampleEvery               int
 	parallel                                       parallelFlags
 }
@@ -61,6 +64,21 @@ FlexVAR's schedule at its tail. --lr starts a fresh schedule with that
 peak instead. SAR post-training of a TF model is
 --method sar --init TFRUN/model.safetensors.
 
+--init also takes a released FlexVAR / SAR model (FlexVARd16-epo179.pth, a
+PyTorch checkpoint, or its safetensors conversion) with --tokenizer
+FlexVAE.pth; the model's sizes come from the file, and for d16, d20 and d24
+the schedule continued is FlexVAR's (the d16, d20, d24 presets) from the
+epoch the file records, as the authors' SAR post-training does (a
+conversion records none: give --lr).
+
+A --data folder holds one sub-folder of PNG or JPEG images of any size per
+class (ImageNet's train/ folder); the images are decoded in parallel while
+training, the next batch prepared during the current step, each brought to
+the tokenizer's size by ADM's random crop (smaller side resized to a random
+size in [R, R/0.88], random R×R window) and a random horizontal flip, drawn
+from the seed and the step (--no-augment: centre crops). MNIST is not
+augmented.
+
 The defaults train as the authors' released code runs: FlexVAR's random
 schedules, which can end below the largest scale (--schedule-sampler
 flexvar; keep-last always ends there), the "lin0" learning-rate shape
@@ -68,7 +86,7 @@ flexvar; keep-last always ends there), the "lin0" learning-rate shape
 and a SAR teacher that samples with CFG 1.2, top-k 900 and top-p 0.96 on
 a doubled batch (--teacher argmax takes the argmax).
 
-The sizes come from --preset (tiny, small, paper), then --config FILE (a
+The sizes come from --preset (tiny, small, paper, d16, d20, d24), then --config FILE (a
 JSON preset: {"model": {...}, "train": {...}}), then the flags given. The
 run directory receives config.json, run.json, model.safetensors (latest),
 checkpoints/, samples/ and metrics.jsonl; --resume continues it exactly,
@@ -103,9 +121,10 @@ of them after the same step.`,
 	fl.StringVar(&f.rollout, "rollout", "last", "SAR transitions rolled out: last, last:K or all")
 	fl.Float32Var(&f.sigma, "sigma", 0.01, "weight of the CSFL term")
 	fl.StringVar(&f.teacher, "teacher", train.TeacherSample, "teacher ids: sample (CFG 1.2, top-k 900, top-p 0.96, as the authors' runs) or argmax")
-	fl.StringVar(&f.preset, "preset", "small", "size preset: tiny, small or paper")
+	fl.StringVar(&f.preset, "preset", "small", "size preset: tiny, small, paper, d16, d20 or d24")
 	fl.StringVar(&f.config, "config", "", "JSON preset file applied over --preset")
 	fl.StringVar(&f.data, "data", "mnist", "training data: mnist, or a folder with one sub-folder of images per class")
+	fl.BoolVar(&f.noAugment, "no-augment", false, "read a --data folder with centre crops instead of random crops and flips")
 	fl.StringVar(&f.schedule, "schedule", "random", "training schedules: random (FlexVAR) or fixed (the VAR-like list)")
 	fl.StringVar(&f.sampler, "schedule-sampler", string(schedule.SamplerFlexVAR), "random schedules over the token budget: flexvar (may drop the largest scale, as the authors' trainer) or keep-last")
 	fl.IntVar(&f.steps, "steps", 0, "training steps")
@@ -202,7 +221,8 @@ func runTrain(cmd *cobra.Command, opts *globalOptions, f *trainFlags) error {
 	ctx, stop := signal.NotifyContext(cmd.Context(), par.signals()...)
 	defer stop()
 	job := trainJob{Preset: p, Tokenizer: f.tokenizer, Data: f.data, Init: f.init, Out: f.out, Resume: f.resume,
-		FreshSchedule: cmd.Flags().Changed("lr"), Seed: p.Train.Seed, Command: os.Args, MaxSkipped: f.maxSkipped, Parallel: par}
+		FreshSchedule: cmd.Flags().Changed("lr"), NoAugment: f.noAugment, Seed: p.Train.Seed, Command: os.Args,
+		MaxSkipped: f.maxSkipped, Parallel: par}
 	out := cmd.OutOrStdout()
 	if par.world.Rank() != 0 {
 		out = io.Discard
@@ -215,12 +235,15 @@ func runTrain(cmd *cobra.Command, opts *globalOptions, f *trainFlags) error {
 }
 
 // loadData opens the training images: MNIST's training split, or a folder
-// with one sub-folder per class, resized to the tokenizer's images.
-func loadData(name string, tc tokenizer.Config) (*data.Dataset, error) {
+// with one sub-folder per class of images of any size, decoded while
+// training and brought to the tokenizer's size with ADM's random crop and
+// a random horizontal flip (with augment; a centre crop without), as
+// FlexVAR and SAR train on ImageNet.
+func loadData(name string, tc tokenizer.Config, augment bool) (*data.Dataset, error) {
 	if name == "mnist" {
 		return data.LoadMNIST(true)
 	}
-	ds, err := data.LoadFolder(name, tc.ImageSize, tc.ImageChannels)
+	ds, err := data.OpenFolder(name, tc.ImageSize, tc.ImageChannels, data.Augment{RandomCrop: augment, Flip: augment})
 	if err != nil {
 		return nil, fmt.Errorf("--data %s: %w", name, err)
 	}
@@ -238,8 +261,10 @@ type trainJob struct {
 	// FreshSchedule gives a run with Init its own learning-rate schedule
 	// instead of continuing the init run's.
 	FreshSchedule bool
-	Seed          uint64
-	Command       []string
+	// NoAugment reads a folder without random crops and flips.
+	NoAugment bool
+	Seed      uint64
+	Command   []string
 	// MaxSkipped is train.RunOptions.MaxSkipped.
 	MaxSkipped float64
 	// Parallel, when set, trains data-parallel (nil: one device).
@@ -260,9 +285,21 @@ func (j trainJob) run(ctx context.Context, dev tensor.Backend, ds *data.Dataset,
 	if err != nil {
 		return train.Summary{}, fmt.Errorf("train: %w", err)
 	}
+	from := j.Init
+	if j.Resume {
+		from = filepath.Join(j.Out, train.CheckpointFile)
+	}
+	if from != "" {
+		// A released VQ-16 does not say its image size: the model's does.
+		// (Errors reading from are reported by rank 0 below; other ranks
+		// may not have the file.)
+		if mc, err := sar.ReadConfig(from); err == nil {
+			fitTokenizer(vq, mc)
+		}
+	}
 	tc := vq.Cfg
 	if ds == nil {
-		if ds, err = loadData(j.Data, tc); err != nil {
+		if ds, err = loadData(j.Data, tc, !j.NoAugment); err != nil {
 			return train.Summary{}, fmt.Errorf("train: %w", err)
 		}
 	}
@@ -273,10 +310,6 @@ func (j trainJob) run(ctx context.Context, dev tensor.Backend, ds *data.Dataset,
 	mc := j.Preset.Model
 	mc.Vocab, mc.CVae, mc.Largest = tc.Codebook, tc.CVae, tc.Latent()
 	mc.NumClasses = len(ds.Classes)
-	from := j.Init
-	if j.Resume {
-		from = filepath.Join(j.Out, train.CheckpointFile)
-	}
 	world := dist.Alone()
 	if j.Parallel != nil {
 		world = j.Parallel.world
@@ -308,7 +341,7 @@ func (j trainJob) run(ctx context.Context, dev tensor.Backend, ds *data.Dataset,
 	}
 	cfg := j.Preset.Train
 	if j.Init != "" && !j.Resume && !j.FreshSchedule {
-		st, err := sar.ReadTrainState(j.Init)
+		st, err := initTrainState(j.Init, mc, ds.Len())
 		if err != nil {
 			return train.Summary{}, fmt.Errorf("train: %w", err)
 		}
@@ -337,12 +370,53 @@ func (j trainJob) run(ctx context.Context, dev tensor.Backend, ds *data.Dataset,
 	})
 }
 
-// sampleGrid writes one row of 8 samples per class with the fixed
-// schedule (CFG 1.5, top-k 0, top-p 0) to path.
+// fitTokenizer gives a VQ-16 tokenizer, which is convolutional and whose
+// released file does not say its image size, the images of the model's
+// largest latent.
+func fitTokenizer(vq *tokenizer.VQ, mc sar.Config) {
+	if vq.Cfg.Arch == tokenizer.ArchVQ16 && mc.Largest > 0 {
+		vq.Cfg.ImageSize = mc.Largest * vq.Cfg.Downsample
+	}
+}
+
+// initTrainState is the training state the run of an --init checkpoint
+// stopped at, whose learning-rate schedule the new run continues: the
+// checkpoint's own for sargo's, and for a released d16, d20 or d24 model
+// the schedule of FlexVAR's training of that depth (its preset) at the
+// start of the epoch the file records, as the authors' SAR post-training
+// restarts the epoch of FlexVARd16-epo179.pth's name.
+func initTrainState(path string, mc sar.Config, images int) (*nn.TrainState, error) {
+	if !sar.IsPublished(path) {
+		return sar.ReadTrainState(path)
+	}
+	p, err := preset.Get("d" + strconv.Itoa(mc.Depth))
+	if err != nil || p.Model.Width != mc.Width {
+		return nil, fmt.Errorf("--init %s: no published training schedule for a model of depth %d and width %d; pass --lr to start a fresh one", path, mc.Depth, mc.Width)
+	}
+	epoch, ok := sar.PublishedEpoch(path)
+	if !ok {
+		return nil, fmt.Errorf("--init %s records no epoch (a conversion?); pass --lr to start a fresh learning-rate schedule", path)
+	}
+	cfg, err := json.Marshal(p.Train)
+	if err != nil {
+		return nil, err
+	}
+	steps := p.Train.TotalSteps(images) / max(p.Train.Epochs, 1)
+	return &nn.TrainState{Step: max(epoch-1, 0) * steps, Config: cfg}, nil
+}
+
+// sampleGrid writes one row of samples per class with the fixed schedule
+// (CFG 1.5, top-k 0, top-p 0) to path: 8 per class for up to 10 classes
+// of small images; with more classes, 10 of them evenly spaced, and one
+// sample per class for images over 64 pixels.
 func sampleGrid(m *sar.Model, vq *tokenizer.VQ, path string, seed uint64) error {
-	const perClass = 8
+	perClass, classes := 8, min(m.Cfg.NumClasses, 10)
+	if vq.Cfg.ImageSize > 64 {
+		perClass = 1
+	}
 	var labels []int
-	for c := 0; c < m.Cfg.NumClasses; c++ {
+	for i := range classes {
+		c := i * m.Cfg.NumClasses / classes
 		for range perClass {
 			labels = append(labels, c)
 		}
@@ -352,7 +426,11 @@ func sampleGrid(m *sar.Model, vq *tokenizer.VQ, path string, seed uint64) error 
 	if err != nil {
 		return err
 	}
-	grid, err := gridOf(res.Images, labels, m.Cfg.NumClasses, perClass, 2)
+	cols, scale := perClass, 2
+	if perClass == 1 {
+		cols, scale = classes, 1
+	}
+	grid, err := gridOf(res.Images, labels, m.Cfg.NumClasses, cols, scale)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,6 @@
 // on the CPU and, in its test, on Vulkan with the same loss curve. It has
 // no exported API; read example_test.go.
 //
-// Like every example package it sits above the whole stack and may import
-// any package of the module; no package may import it.
+// Layering: like every example package it sits above the whole stack and
+// may import any package of the module; no package may import it.
 package mlp

@@ -16,8 +16,8 @@
 //     float64 reference, and the gradient against finite differences.
 //   - example_test.go: the operation used.
 //
-// Like every example package it sits above the whole stack and may import
-// any package of the module; no package may import it.
+// Layering: like every example package it sits above the whole stack and
+// may import any package of the module; no package may import it.
 package softplus
 
 //go:generate go run sargo/kernels/vulkan/internal/shadergen -dir .

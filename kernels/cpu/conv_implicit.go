@@ -40,9 +40,10 @@ import (
 type indirectKernel struct {
 	kern *gemmKernel
 	fn   func(k int, a, b *float32, off *int, c *float32, ldc int, alpha float32, acc int, pf *float32, ldpf int)
-	// scatter stores a run of tile columns (convScatterAVX512) in all
-	// the rows of a tile at once.
-	scatter func(dst *float32, ldd int, src, bias *float32, rows, m1, m2 int)
+	// scatter stores the first n columns of the tile's rows (from src)
+	// ldd apart, plus the bias of each row, in all the rows of a tile at
+	// once.
+	scatter func(dst *float32, ldd int, src, bias *float32, rows, n int)
 	// packRows packs groups 16-deep blocks of an A micro-panel whose row
 	// i starts at base + offs[i] (gemmPackA14RowsAVX512).
 	packRows func(dst, base *float32, offs *int, groups int)
@@ -234,8 +235,7 @@ func (b *Backend) convImplicit(s implicitConv, y, x, w, bias []float32) {
 					}
 					ik.fn(K, &ap[p*mr*K], &xn[e0], &off[0], &tile[0], nr, 1, 0, pf, hw)
 					for _, sg := range segs {
-						m := 1<<sg.n - 1
-						ik.scatter(&yn[co*hw+sg.dst], hw, &tile[sg.src], &bd[co], rows, m&0xffff, m>>16)
+						ik.scatter(&yn[co*hw+sg.dst], hw, &tile[sg.src], &bd[co], rows, sg.n)
 					}
 				}
 			}
@@ -350,6 +350,7 @@ func (b *Backend) conv2dBackwardInputImplicit(a tensor.ConvArgs, dx, gy, w []flo
 // micro-panels (rows past A read valid memory and are dropped with their
 // tile rows), so every panel goes through the vector packing.
 type convRows struct {
+	mr     int // rows of a micro-panel
 	xp     []float32
 	xlen   int // elements per padded image
 	qp     int // depths per image
@@ -361,7 +362,7 @@ type convRows struct {
 // pack packs depths [p0, p0+kc) of the micro-panel of rows from i0 into
 // dst, one run per image the depths cover.
 func (r *convRows) pack(dst []float32, i0, p0, kc int) {
-	const mr = 14 // the rows of gemmPackA14RowsAVX512's panels
+	mr := r.mr
 	for kc > 0 {
 		n, q := p0/r.qp, p0%r.qp
 		d := min(kc, r.qp-q)
@@ -397,7 +398,7 @@ func (b *Backend) conv2dBackwardWeightImplicit(a tensor.ConvArgs, dw, x, gy []fl
 	defer convPadPool.put(xbuf)
 	defer convGyPool.put(gbuf)
 	defer convDwPool.put(tbuf)
-	rows := convRows{xp: xbuf.data, xlen: s.xlen, qp: qp, offs: offs, maxOff: offs[ck-1], fn: ik.packRows}
+	rows := convRows{mr: mr, xp: xbuf.data, xlen: s.xlen, qp: qp, offs: offs, maxOff: offs[ck-1], fn: ik.packRows}
 	dwt := tbuf.data[:ck*s.cout]
 	xs, ys, hw := s.cin*s.h*s.w, s.cout*s.hout*s.wout, s.hout*s.wout
 	for n0 := 0; n0 < s.n; n0 += G {

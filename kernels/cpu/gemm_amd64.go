@@ -8,7 +8,8 @@ import "golang.org/x/sys/cpu"
 var (
 	avx512Kernel = &gemmKernel{name: "avx512-14x32", mr: 14, nr: 32, kc: 512, mc: 14 * 24, nc: 4096, fn: gemmKernelAVX512x14x32,
 		packA: gemmPackA14AVX512, packB: gemmPackB32AVX512, packBT: gemmPackBT32AVX512}
-	avx2Kernel = &gemmKernel{name: "avx2-6x16", mr: 6, nr: 16, kc: 256, mc: 6 * 32, nc: 4096, fn: gemmKernelAVX2x6x16}
+	avx2Kernel = &gemmKernel{name: "avx2-6x16", mr: 6, nr: 16, kc: 256, mc: 6 * 32, nc: 4096, fn: gemmKernelAVX2x6x16,
+		packA: gemmPackA6AVX2, packB: gemmPackB16AVX2, packBT: gemmPackBT16AVX2}
 )
 
 // gemmKernels lists the micro-kernels this processor can run, best first.

@@ -44,6 +44,36 @@ func gemmPackB32AVX512(dst *float32, src *float32, ldb int, kc int)
 //go:noescape
 func gemmPackBT32AVX512(dst *float32, src *float32, ldb int, groups int)
 
+// gemmKernelAVX2x6x16Indirect computes a 6×16 tile of C with AVX2 and FMA from a packed A micro-panel and B rows at b+off[kk], prefetching 6 rows of 16 values at pf, ldpf apart.
+//
+//go:noescape
+func gemmKernelAVX2x6x16Indirect(k int, a *float32, b *float32, off *int, c *float32, ldc int, alpha float32, acc int, pf *float32, ldpf int)
+
+// convScatterAVX2 adds bias[r] to the first n columns of rows rows of a 16-wide tile and stores them ldd elements apart with AVX2.
+//
+//go:noescape
+func convScatterAVX2(dst *float32, ldd int, src *float32, bias *float32, rows int, n int)
+
+// gemmPackA6AVX2 packs groups 16-deep blocks of a 6-row A micro-panel with AVX2.
+//
+//go:noescape
+func gemmPackA6AVX2(dst *float32, src *float32, lda int, groups int)
+
+// gemmPackA6RowsAVX2 packs groups 16-deep blocks of a 6-row A micro-panel whose row i starts at base+offs[i] with AVX2.
+//
+//go:noescape
+func gemmPackA6RowsAVX2(dst *float32, base *float32, offs *int, groups int)
+
+// gemmPackB16AVX2 packs kc depths of a 16-column B micro-panel from row-major B with AVX2.
+//
+//go:noescape
+func gemmPackB16AVX2(dst *float32, src *float32, ldb int, kc int)
+
+// gemmPackBT16AVX2 packs groups 16-deep blocks of a 16-column B micro-panel from transposed B with AVX2.
+//
+//go:noescape
+func gemmPackBT16AVX2(dst *float32, src *float32, ldb int, groups int)
+
 // activationSigmoidAVX512 computes d[i] = σ(x[i]) for n values with AVX-512F.
 //
 //go:noescape

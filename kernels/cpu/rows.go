@@ -6,9 +6,9 @@ import "math"
 
 // Row primitives of the softmax, cross-entropy and attention kernels: the
 // exponentials of a row shifted by its maximum (or log-sum-exp) with their
-// sum, the row maximum, and a scale-and-shift. Each runs the AVX-512F
-// kernels of vector_amd64.go where the processor has them and a scalar
-// loop otherwise; the two agree to within a few ulp (see rows_test.go), and
+// sum, the row maximum, and a scale-and-shift. Each runs the AVX-512F or
+// AVX2 kernels of vector_amd64.go where the processor has them and a
+// scalar loop otherwise; the two agree to within a few ulp (see rows_test.go), and
 // each is deterministic: the same row gives the same bits whatever the
 // worker count.
 //
@@ -24,7 +24,7 @@ import "math"
 // its index (and the row length), then add the lane sums in a fixed order:
 // a different order from the scalar loop's, which moves a sum by a few
 // parts in 10¹⁶, but one that depends only on the row's values and
-// length.
+// length (and the instruction set: the AVX2 kernels keep 16 lane sums).
 
 // expShiftRow sets d[i] = e^(x[i] − shift) for the len(d) values of x and
 // returns their sum in float64. d may be x.

@@ -1,6 +1,7 @@
 package cpu
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -11,15 +12,15 @@ import (
 // withoutVectors runs f with the row and binary vector kernels switched
 // off, as on a processor without AVX-512F.
 func withoutVectors(f func()) {
-	defer func(v bool) { vectorAVX512 = v }(vectorAVX512)
-	vectorAVX512 = false
+	defer func(v vectorISA) { vectorLevel = v }(vectorLevel)
+	vectorLevel = vecNone
 	f()
 }
 
 // TestRowHelpersScalar runs the softmax, cross-entropy, attention and
 // binary tests on the scalar fallbacks, which other machines use.
 func TestRowHelpersScalar(t *testing.T) {
-	if !vectorAVX512 {
+	if vectorLevel == vecNone {
 		t.Skip("the scalar fallbacks already run the other tests")
 	}
 	for _, tc := range []struct {
@@ -35,7 +36,7 @@ func TestRowHelpersScalar(t *testing.T) {
 // rows, and checks that the vector results do not depend on the worker
 // count.
 func TestRowHelpersVectorVsScalar(t *testing.T) {
-	if !vectorAVX512 {
+	if vectorLevel == vecNone {
 		t.Skip("no vector kernels on this machine")
 	}
 	const rows, n, ignore = 9, 1031, -100
@@ -120,7 +121,7 @@ func BenchmarkRowHelpers(b *testing.B) {
 	for _, bc := range benches {
 		for _, impl := range []string{"scalar", "vector"} {
 			b.Run(bc.name+"/"+impl, func(b *testing.B) {
-				if impl == "vector" && !vectorAVX512 {
+				if impl == "vector" && vectorLevel == vecNone {
 					b.Skip("no vector kernels on this machine")
 				}
 				loop := func() {
@@ -134,6 +135,32 @@ func BenchmarkRowHelpers(b *testing.B) {
 					loop()
 				}
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/(rows*n), "ns/value")
+			})
+		}
+	}
+}
+
+// TestVectorKernelsNarrower runs the tests of the vector kernels again with
+// each narrower instruction set the processor also runs (the AVX2 kernels
+// on an AVX-512 machine), which the other tests do not reach there.
+func TestVectorKernelsNarrower(t *testing.T) {
+	best := bestVectorISA()
+	if best <= vecAVX2 {
+		t.Skip("the other tests already run the only vector kernels of this machine")
+	}
+	for level := best - 1; level >= vecAVX2; level-- {
+		for _, tc := range []struct {
+			name string
+			f    func(*testing.T)
+		}{
+			{"activation accuracy", TestActivationAccuracy}, {"activation vs scalar", TestActivationVectorVsScalar},
+			{"activation special", TestActivationSpecial}, {"binary", TestBinaryVector},
+			{"rows vs scalar", TestRowHelpersVectorVsScalar}, {"softmax", TestSoftmax}, {"attention", TestAttention},
+		} {
+			t.Run(fmt.Sprintf("level %d/%s", level, tc.name), func(t *testing.T) {
+				defer func(v, a vectorISA) { vectorLevel, activationLevel = v, a }(vectorLevel, activationLevel)
+				vectorLevel, activationLevel = level, level
+				tc.f(t)
 			})
 		}
 	}

@@ -907,3 +907,1677 @@ block:
 done:
 	VZEROUPPER
 	RET
+
+DATA avx2Consts<>+0(SB)/4, $0x3fb8aa3b
+DATA avx2Consts<>+4(SB)/4, $0x3fb8aa3b
+DATA avx2Consts<>+8(SB)/4, $0x3fb8aa3b
+DATA avx2Consts<>+12(SB)/4, $0x3fb8aa3b
+DATA avx2Consts<>+16(SB)/4, $0x3fb8aa3b
+DATA avx2Consts<>+20(SB)/4, $0x3fb8aa3b
+DATA avx2Consts<>+24(SB)/4, $0x3fb8aa3b
+DATA avx2Consts<>+28(SB)/4, $0x3fb8aa3b
+DATA avx2Consts<>+32(SB)/4, $0x3f318000
+DATA avx2Consts<>+36(SB)/4, $0x3f318000
+DATA avx2Consts<>+40(SB)/4, $0x3f318000
+DATA avx2Consts<>+44(SB)/4, $0x3f318000
+DATA avx2Consts<>+48(SB)/4, $0x3f318000
+DATA avx2Consts<>+52(SB)/4, $0x3f318000
+DATA avx2Consts<>+56(SB)/4, $0x3f318000
+DATA avx2Consts<>+60(SB)/4, $0x3f318000
+DATA avx2Consts<>+64(SB)/4, $0xb95e8083
+DATA avx2Consts<>+68(SB)/4, $0xb95e8083
+DATA avx2Consts<>+72(SB)/4, $0xb95e8083
+DATA avx2Consts<>+76(SB)/4, $0xb95e8083
+DATA avx2Consts<>+80(SB)/4, $0xb95e8083
+DATA avx2Consts<>+84(SB)/4, $0xb95e8083
+DATA avx2Consts<>+88(SB)/4, $0xb95e8083
+DATA avx2Consts<>+92(SB)/4, $0xb95e8083
+DATA avx2Consts<>+96(SB)/4, $0x3f800000
+DATA avx2Consts<>+100(SB)/4, $0x3f800000
+DATA avx2Consts<>+104(SB)/4, $0x3f800000
+DATA avx2Consts<>+108(SB)/4, $0x3f800000
+DATA avx2Consts<>+112(SB)/4, $0x3f800000
+DATA avx2Consts<>+116(SB)/4, $0x3f800000
+DATA avx2Consts<>+120(SB)/4, $0x3f800000
+DATA avx2Consts<>+124(SB)/4, $0x3f800000
+DATA avx2Consts<>+128(SB)/4, $0x39506967
+DATA avx2Consts<>+132(SB)/4, $0x39506967
+DATA avx2Consts<>+136(SB)/4, $0x39506967
+DATA avx2Consts<>+140(SB)/4, $0x39506967
+DATA avx2Consts<>+144(SB)/4, $0x39506967
+DATA avx2Consts<>+148(SB)/4, $0x39506967
+DATA avx2Consts<>+152(SB)/4, $0x39506967
+DATA avx2Consts<>+156(SB)/4, $0x39506967
+DATA avx2Consts<>+160(SB)/4, $0x3ab743ce
+DATA avx2Consts<>+164(SB)/4, $0x3ab743ce
+DATA avx2Consts<>+168(SB)/4, $0x3ab743ce
+DATA avx2Consts<>+172(SB)/4, $0x3ab743ce
+DATA avx2Consts<>+176(SB)/4, $0x3ab743ce
+DATA avx2Consts<>+180(SB)/4, $0x3ab743ce
+DATA avx2Consts<>+184(SB)/4, $0x3ab743ce
+DATA avx2Consts<>+188(SB)/4, $0x3ab743ce
+DATA avx2Consts<>+192(SB)/4, $0x3c088908
+DATA avx2Consts<>+196(SB)/4, $0x3c088908
+DATA avx2Consts<>+200(SB)/4, $0x3c088908
+DATA avx2Consts<>+204(SB)/4, $0x3c088908
+DATA avx2Consts<>+208(SB)/4, $0x3c088908
+DATA avx2Consts<>+212(SB)/4, $0x3c088908
+DATA avx2Consts<>+216(SB)/4, $0x3c088908
+DATA avx2Consts<>+220(SB)/4, $0x3c088908
+DATA avx2Consts<>+224(SB)/4, $0x3d2aa9c1
+DATA avx2Consts<>+228(SB)/4, $0x3d2aa9c1
+DATA avx2Consts<>+232(SB)/4, $0x3d2aa9c1
+DATA avx2Consts<>+236(SB)/4, $0x3d2aa9c1
+DATA avx2Consts<>+240(SB)/4, $0x3d2aa9c1
+DATA avx2Consts<>+244(SB)/4, $0x3d2aa9c1
+DATA avx2Consts<>+248(SB)/4, $0x3d2aa9c1
+DATA avx2Consts<>+252(SB)/4, $0x3d2aa9c1
+DATA avx2Consts<>+256(SB)/4, $0x3e2aaaaa
+DATA avx2Consts<>+260(SB)/4, $0x3e2aaaaa
+DATA avx2Consts<>+264(SB)/4, $0x3e2aaaaa
+DATA avx2Consts<>+268(SB)/4, $0x3e2aaaaa
+DATA avx2Consts<>+272(SB)/4, $0x3e2aaaaa
+DATA avx2Consts<>+276(SB)/4, $0x3e2aaaaa
+DATA avx2Consts<>+280(SB)/4, $0x3e2aaaaa
+DATA avx2Consts<>+284(SB)/4, $0x3e2aaaaa
+DATA avx2Consts<>+288(SB)/4, $0x3f000000
+DATA avx2Consts<>+292(SB)/4, $0x3f000000
+DATA avx2Consts<>+296(SB)/4, $0x3f000000
+DATA avx2Consts<>+300(SB)/4, $0x3f000000
+DATA avx2Consts<>+304(SB)/4, $0x3f000000
+DATA avx2Consts<>+308(SB)/4, $0x3f000000
+DATA avx2Consts<>+312(SB)/4, $0x3f000000
+DATA avx2Consts<>+316(SB)/4, $0x3f000000
+DATA avx2Consts<>+320(SB)/4, $0x0000007f
+DATA avx2Consts<>+324(SB)/4, $0x0000007f
+DATA avx2Consts<>+328(SB)/4, $0x0000007f
+DATA avx2Consts<>+332(SB)/4, $0x0000007f
+DATA avx2Consts<>+336(SB)/4, $0x0000007f
+DATA avx2Consts<>+340(SB)/4, $0x0000007f
+DATA avx2Consts<>+344(SB)/4, $0x0000007f
+DATA avx2Consts<>+348(SB)/4, $0x0000007f
+DATA avx2Consts<>+352(SB)/4, $0x80000000
+DATA avx2Consts<>+356(SB)/4, $0x80000000
+DATA avx2Consts<>+360(SB)/4, $0x80000000
+DATA avx2Consts<>+364(SB)/4, $0x80000000
+DATA avx2Consts<>+368(SB)/4, $0x80000000
+DATA avx2Consts<>+372(SB)/4, $0x80000000
+DATA avx2Consts<>+376(SB)/4, $0x80000000
+DATA avx2Consts<>+380(SB)/4, $0x80000000
+DATA avx2Consts<>+384(SB)/4, $0xc2d00000
+DATA avx2Consts<>+388(SB)/4, $0xc2d00000
+DATA avx2Consts<>+392(SB)/4, $0xc2d00000
+DATA avx2Consts<>+396(SB)/4, $0xc2d00000
+DATA avx2Consts<>+400(SB)/4, $0xc2d00000
+DATA avx2Consts<>+404(SB)/4, $0xc2d00000
+DATA avx2Consts<>+408(SB)/4, $0xc2d00000
+DATA avx2Consts<>+412(SB)/4, $0xc2d00000
+DATA avx2Consts<>+416(SB)/4, $0x42b20000
+DATA avx2Consts<>+420(SB)/4, $0x42b20000
+DATA avx2Consts<>+424(SB)/4, $0x42b20000
+DATA avx2Consts<>+428(SB)/4, $0x42b20000
+DATA avx2Consts<>+432(SB)/4, $0x42b20000
+DATA avx2Consts<>+436(SB)/4, $0x42b20000
+DATA avx2Consts<>+440(SB)/4, $0x42b20000
+DATA avx2Consts<>+444(SB)/4, $0x42b20000
+DATA avx2Consts<>+448(SB)/4, $0x3fcc422a
+DATA avx2Consts<>+452(SB)/4, $0x3fcc422a
+DATA avx2Consts<>+456(SB)/4, $0x3fcc422a
+DATA avx2Consts<>+460(SB)/4, $0x3fcc422a
+DATA avx2Consts<>+464(SB)/4, $0x3fcc422a
+DATA avx2Consts<>+468(SB)/4, $0x3fcc422a
+DATA avx2Consts<>+472(SB)/4, $0x3fcc422a
+DATA avx2Consts<>+476(SB)/4, $0x3fcc422a
+DATA avx2Consts<>+480(SB)/4, $0x3d922279
+DATA avx2Consts<>+484(SB)/4, $0x3d922279
+DATA avx2Consts<>+488(SB)/4, $0x3d922279
+DATA avx2Consts<>+492(SB)/4, $0x3d922279
+DATA avx2Consts<>+496(SB)/4, $0x3d922279
+DATA avx2Consts<>+500(SB)/4, $0x3d922279
+DATA avx2Consts<>+504(SB)/4, $0x3d922279
+DATA avx2Consts<>+508(SB)/4, $0x3d922279
+DATA avx2Consts<>+512(SB)/4, $0x3e5b33b6
+DATA avx2Consts<>+516(SB)/4, $0x3e5b33b6
+DATA avx2Consts<>+520(SB)/4, $0x3e5b33b6
+DATA avx2Consts<>+524(SB)/4, $0x3e5b33b6
+DATA avx2Consts<>+528(SB)/4, $0x3e5b33b6
+DATA avx2Consts<>+532(SB)/4, $0x3e5b33b6
+DATA avx2Consts<>+536(SB)/4, $0x3e5b33b6
+DATA avx2Consts<>+540(SB)/4, $0x3e5b33b6
+DATA avx2Consts<>+544(SB)/4, $0xc61c4000
+DATA avx2Consts<>+548(SB)/4, $0xc61c4000
+DATA avx2Consts<>+552(SB)/4, $0xc61c4000
+DATA avx2Consts<>+556(SB)/4, $0xc61c4000
+DATA avx2Consts<>+560(SB)/4, $0xc61c4000
+DATA avx2Consts<>+564(SB)/4, $0xc61c4000
+DATA avx2Consts<>+568(SB)/4, $0xc61c4000
+DATA avx2Consts<>+572(SB)/4, $0xc61c4000
+DATA avx2Consts<>+576(SB)/4, $0x461c4000
+DATA avx2Consts<>+580(SB)/4, $0x461c4000
+DATA avx2Consts<>+584(SB)/4, $0x461c4000
+DATA avx2Consts<>+588(SB)/4, $0x461c4000
+DATA avx2Consts<>+592(SB)/4, $0x461c4000
+DATA avx2Consts<>+596(SB)/4, $0x461c4000
+DATA avx2Consts<>+600(SB)/4, $0x461c4000
+DATA avx2Consts<>+604(SB)/4, $0x461c4000
+DATA avx2Consts<>+608(SB)/4, $0x00000000
+DATA avx2Consts<>+612(SB)/4, $0x00000001
+DATA avx2Consts<>+616(SB)/4, $0x00000002
+DATA avx2Consts<>+620(SB)/4, $0x00000003
+DATA avx2Consts<>+624(SB)/4, $0x00000004
+DATA avx2Consts<>+628(SB)/4, $0x00000005
+DATA avx2Consts<>+632(SB)/4, $0x00000006
+DATA avx2Consts<>+636(SB)/4, $0x00000007
+DATA avx2Consts<>+640(SB)/4, $0xff800000
+DATA avx2Consts<>+644(SB)/4, $0xff800000
+DATA avx2Consts<>+648(SB)/4, $0xff800000
+DATA avx2Consts<>+652(SB)/4, $0xff800000
+DATA avx2Consts<>+656(SB)/4, $0xff800000
+DATA avx2Consts<>+660(SB)/4, $0xff800000
+DATA avx2Consts<>+664(SB)/4, $0xff800000
+DATA avx2Consts<>+668(SB)/4, $0xff800000
+DATA avx2Consts<>+672(SB)/4, $0x7fc00000
+DATA avx2Consts<>+676(SB)/4, $0x7fc00000
+DATA avx2Consts<>+680(SB)/4, $0x7fc00000
+DATA avx2Consts<>+684(SB)/4, $0x7fc00000
+DATA avx2Consts<>+688(SB)/4, $0x7fc00000
+DATA avx2Consts<>+692(SB)/4, $0x7fc00000
+DATA avx2Consts<>+696(SB)/4, $0x7fc00000
+DATA avx2Consts<>+700(SB)/4, $0x7fc00000
+GLOBL avx2Consts<>(SB), RODATA|NOPTR, $704
+
+// func expShiftAVX2(d *float32, x *float32, n int, shift float32) float64
+// Requires: AVX, AVX2, FMA3, SSE2
+TEXT ·expShiftAVX2(SB), NOSPLIT, $0-40
+	MOVQ         d+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         n+16(FP), DX
+	VBROADCASTSS shift+24(FP), Y0
+	VMOVUPS      avx2Consts<>+384(SB), Y1
+	VMOVUPS      avx2Consts<>+416(SB), Y2
+	VXORPD       Y3, Y3, Y3
+	VXORPD       Y4, Y4, Y4
+	VXORPD       Y5, Y5, Y5
+	VXORPD       Y6, Y6, Y6
+	XORQ         BX, BX
+	CMPQ         DX, $0x00000010
+	JB           single
+
+unrolled:
+	VMOVUPS      (CX)(BX*4), Y7
+	VSUBPS       Y0, Y7, Y7
+	VMAXPS       Y7, Y1, Y7
+	VMINPS       Y7, Y2, Y7
+	VMULPS       avx2Consts<>+0(SB), Y7, Y8
+	VROUNDPS     $0x00, Y8, Y8
+	VFNMADD231PS avx2Consts<>+32(SB), Y8, Y7
+	VFNMADD231PS avx2Consts<>+64(SB), Y8, Y7
+	VMOVUPS      avx2Consts<>+128(SB), Y9
+	VFMADD213PS  avx2Consts<>+160(SB), Y7, Y9
+	VFMADD213PS  avx2Consts<>+192(SB), Y7, Y9
+	VFMADD213PS  avx2Consts<>+224(SB), Y7, Y9
+	VFMADD213PS  avx2Consts<>+256(SB), Y7, Y9
+	VFMADD213PS  avx2Consts<>+288(SB), Y7, Y9
+	VMULPS       Y7, Y7, Y10
+	VFMADD213PS  Y7, Y10, Y9
+	VADDPS       avx2Consts<>+96(SB), Y9, Y9
+	VCVTTPS2DQ   Y8, Y7
+	VPSRAD       $0x01, Y7, Y8
+	VPSUBD       Y8, Y7, Y7
+	VPADDD       avx2Consts<>+320(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VPADDD       avx2Consts<>+320(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VMULPS       Y8, Y9, Y9
+	VMULPS       Y7, Y9, Y9
+	VCVTPS2PD    X9, Y7
+	VEXTRACTF128 $0x01, Y9, X8
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y7, Y3, Y3
+	VADDPD       Y8, Y4, Y4
+	VMOVUPS      Y9, (AX)(BX*4)
+	VMOVUPS      32(CX)(BX*4), Y7
+	VSUBPS       Y0, Y7, Y7
+	VMAXPS       Y7, Y1, Y7
+	VMINPS       Y7, Y2, Y7
+	VMULPS       avx2Consts<>+0(SB), Y7, Y8
+	VROUNDPS     $0x00, Y8, Y8
+	VFNMADD231PS avx2Consts<>+32(SB), Y8, Y7
+	VFNMADD231PS avx2Consts<>+64(SB), Y8, Y7
+	VMOVUPS      avx2Consts<>+128(SB), Y9
+	VFMADD213PS  avx2Consts<>+160(SB), Y7, Y9
+	VFMADD213PS  avx2Consts<>+192(SB), Y7, Y9
+	VFMADD213PS  avx2Consts<>+224(SB), Y7, Y9
+	VFMADD213PS  avx2Consts<>+256(SB), Y7, Y9
+	VFMADD213PS  avx2Consts<>+288(SB), Y7, Y9
+	VMULPS       Y7, Y7, Y10
+	VFMADD213PS  Y7, Y10, Y9
+	VADDPS       avx2Consts<>+96(SB), Y9, Y9
+	VCVTTPS2DQ   Y8, Y7
+	VPSRAD       $0x01, Y7, Y8
+	VPSUBD       Y8, Y7, Y7
+	VPADDD       avx2Consts<>+320(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VPADDD       avx2Consts<>+320(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VMULPS       Y8, Y9, Y9
+	VMULPS       Y7, Y9, Y9
+	VCVTPS2PD    X9, Y7
+	VEXTRACTF128 $0x01, Y9, X8
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y7, Y5, Y5
+	VADDPD       Y8, Y6, Y6
+	VMOVUPS      Y9, 32(AX)(BX*4)
+	ADDQ         $0x00000010, BX
+	SUBQ         $0x00000010, DX
+	CMPQ         DX, $0x00000010
+	JAE          unrolled
+
+single:
+	CMPQ         DX, $0x08
+	JB           tail
+	VMOVUPS      (CX)(BX*4), Y7
+	VSUBPS       Y0, Y7, Y7
+	VMAXPS       Y7, Y1, Y7
+	VMINPS       Y7, Y2, Y7
+	VMULPS       avx2Consts<>+0(SB), Y7, Y8
+	VROUNDPS     $0x00, Y8, Y8
+	VFNMADD231PS avx2Consts<>+32(SB), Y8, Y7
+	VFNMADD231PS avx2Consts<>+64(SB), Y8, Y7
+	VMOVUPS      avx2Consts<>+128(SB), Y9
+	VFMADD213PS  avx2Consts<>+160(SB), Y7, Y9
+	VFMADD213PS  avx2Consts<>+192(SB), Y7, Y9
+	VFMADD213PS  avx2Consts<>+224(SB), Y7, Y9
+	VFMADD213PS  avx2Consts<>+256(SB), Y7, Y9
+	VFMADD213PS  avx2Consts<>+288(SB), Y7, Y9
+	VMULPS       Y7, Y7, Y10
+	VFMADD213PS  Y7, Y10, Y9
+	VADDPS       avx2Consts<>+96(SB), Y9, Y9
+	VCVTTPS2DQ   Y8, Y7
+	VPSRAD       $0x01, Y7, Y8
+	VPSUBD       Y8, Y7, Y7
+	VPADDD       avx2Consts<>+320(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VPADDD       avx2Consts<>+320(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VMULPS       Y8, Y9, Y9
+	VMULPS       Y7, Y9, Y9
+	VCVTPS2PD    X9, Y7
+	VEXTRACTF128 $0x01, Y9, X8
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y7, Y3, Y3
+	VADDPD       Y8, Y4, Y4
+	VMOVUPS      Y9, (AX)(BX*4)
+	ADDQ         $0x08, BX
+	SUBQ         $0x08, DX
+	JMP          single
+
+tail:
+	TESTQ        DX, DX
+	JZ           done
+	MOVQ         DX, X7
+	VPBROADCASTD X7, Y7
+	VPCMPGTD     avx2Consts<>+608(SB), Y7, Y7
+	VMASKMOVPS   (CX)(BX*4), Y7, Y8
+	VSUBPS       Y0, Y8, Y0
+	VMAXPS       Y0, Y1, Y0
+	VMINPS       Y0, Y2, Y0
+	VMULPS       avx2Consts<>+0(SB), Y0, Y1
+	VROUNDPS     $0x00, Y1, Y1
+	VFNMADD231PS avx2Consts<>+32(SB), Y1, Y0
+	VFNMADD231PS avx2Consts<>+64(SB), Y1, Y0
+	VMOVUPS      avx2Consts<>+128(SB), Y2
+	VFMADD213PS  avx2Consts<>+160(SB), Y0, Y2
+	VFMADD213PS  avx2Consts<>+192(SB), Y0, Y2
+	VFMADD213PS  avx2Consts<>+224(SB), Y0, Y2
+	VFMADD213PS  avx2Consts<>+256(SB), Y0, Y2
+	VFMADD213PS  avx2Consts<>+288(SB), Y0, Y2
+	VMULPS       Y0, Y0, Y8
+	VFMADD213PS  Y0, Y8, Y2
+	VADDPS       avx2Consts<>+96(SB), Y2, Y2
+	VCVTTPS2DQ   Y1, Y0
+	VPSRAD       $0x01, Y0, Y1
+	VPSUBD       Y1, Y0, Y0
+	VPADDD       avx2Consts<>+320(SB), Y1, Y1
+	VPSLLD       $0x17, Y1, Y1
+	VPADDD       avx2Consts<>+320(SB), Y0, Y0
+	VPSLLD       $0x17, Y0, Y0
+	VMULPS       Y1, Y2, Y2
+	VMULPS       Y0, Y2, Y2
+	VANDPS       Y7, Y2, Y2
+	VCVTPS2PD    X2, Y0
+	VEXTRACTF128 $0x01, Y2, X1
+	VCVTPS2PD    X1, Y1
+	VADDPD       Y0, Y3, Y3
+	VADDPD       Y1, Y4, Y4
+	VMASKMOVPS   Y2, Y7, (AX)(BX*4)
+
+done:
+	VADDPD       Y5, Y3, Y3
+	VADDPD       Y6, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPD       X0, X3, X0
+	VUNPCKHPD    X0, X0, X1
+	VADDSD       X1, X0, X0
+	VZEROUPPER
+	MOVSD        X0, ret+32(FP)
+	RET
+
+// func expShiftSumAVX2(x *float32, n int, shift float32) float64
+// Requires: AVX, AVX2, FMA3, SSE2
+TEXT ·expShiftSumAVX2(SB), NOSPLIT, $0-32
+	MOVQ         x+0(FP), AX
+	MOVQ         n+8(FP), CX
+	VBROADCASTSS shift+16(FP), Y0
+	VMOVUPS      avx2Consts<>+384(SB), Y1
+	VMOVUPS      avx2Consts<>+416(SB), Y2
+	VXORPD       Y3, Y3, Y3
+	VXORPD       Y4, Y4, Y4
+	VXORPD       Y5, Y5, Y5
+	VXORPD       Y6, Y6, Y6
+	XORQ         DX, DX
+	CMPQ         CX, $0x00000010
+	JB           single
+
+unrolled:
+	VMOVUPS      (AX)(DX*4), Y7
+	VSUBPS       Y0, Y7, Y7
+	VMAXPS       Y7, Y1, Y7
+	VMINPS       Y7, Y2, Y7
+	VMULPS       avx2Consts<>+0(SB), Y7, Y8
+	VROUNDPS     $0x00, Y8, Y8
+	VFNMADD231PS avx2Consts<>+32(SB), Y8, Y7
+	VFNMADD231PS avx2Consts<>+64(SB), Y8, Y7
+	VMOVUPS      avx2Consts<>+128(SB), Y9
+	VFMADD213PS  avx2Consts<>+160(SB), Y7, Y9
+	VFMADD213PS  avx2Consts<>+192(SB), Y7, Y9
+	VFMADD213PS  avx2Consts<>+224(SB), Y7, Y9
+	VFMADD213PS  avx2Consts<>+256(SB), Y7, Y9
+	VFMADD213PS  avx2Consts<>+288(SB), Y7, Y9
+	VMULPS       Y7, Y7, Y10
+	VFMADD213PS  Y7, Y10, Y9
+	VADDPS       avx2Consts<>+96(SB), Y9, Y9
+	VCVTTPS2DQ   Y8, Y7
+	VPSRAD       $0x01, Y7, Y8
+	VPSUBD       Y8, Y7, Y7
+	VPADDD       avx2Consts<>+320(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VPADDD       avx2Consts<>+320(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VMULPS       Y8, Y9, Y9
+	VMULPS       Y7, Y9, Y9
+	VCVTPS2PD    X9, Y7
+	VEXTRACTF128 $0x01, Y9, X8
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y7, Y3, Y3
+	VADDPD       Y8, Y4, Y4
+	VMOVUPS      32(AX)(DX*4), Y7
+	VSUBPS       Y0, Y7, Y7
+	VMAXPS       Y7, Y1, Y7
+	VMINPS       Y7, Y2, Y7
+	VMULPS       avx2Consts<>+0(SB), Y7, Y8
+	VROUNDPS     $0x00, Y8, Y8
+	VFNMADD231PS avx2Consts<>+32(SB), Y8, Y7
+	VFNMADD231PS avx2Consts<>+64(SB), Y8, Y7
+	VMOVUPS      avx2Consts<>+128(SB), Y9
+	VFMADD213PS  avx2Consts<>+160(SB), Y7, Y9
+	VFMADD213PS  avx2Consts<>+192(SB), Y7, Y9
+	VFMADD213PS  avx2Consts<>+224(SB), Y7, Y9
+	VFMADD213PS  avx2Consts<>+256(SB), Y7, Y9
+	VFMADD213PS  avx2Consts<>+288(SB), Y7, Y9
+	VMULPS       Y7, Y7, Y10
+	VFMADD213PS  Y7, Y10, Y9
+	VADDPS       avx2Consts<>+96(SB), Y9, Y9
+	VCVTTPS2DQ   Y8, Y7
+	VPSRAD       $0x01, Y7, Y8
+	VPSUBD       Y8, Y7, Y7
+	VPADDD       avx2Consts<>+320(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VPADDD       avx2Consts<>+320(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VMULPS       Y8, Y9, Y9
+	VMULPS       Y7, Y9, Y9
+	VCVTPS2PD    X9, Y7
+	VEXTRACTF128 $0x01, Y9, X8
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y7, Y5, Y5
+	VADDPD       Y8, Y6, Y6
+	ADDQ         $0x00000010, DX
+	SUBQ         $0x00000010, CX
+	CMPQ         CX, $0x00000010
+	JAE          unrolled
+
+single:
+	CMPQ         CX, $0x08
+	JB           tail
+	VMOVUPS      (AX)(DX*4), Y7
+	VSUBPS       Y0, Y7, Y7
+	VMAXPS       Y7, Y1, Y7
+	VMINPS       Y7, Y2, Y7
+	VMULPS       avx2Consts<>+0(SB), Y7, Y8
+	VROUNDPS     $0x00, Y8, Y8
+	VFNMADD231PS avx2Consts<>+32(SB), Y8, Y7
+	VFNMADD231PS avx2Consts<>+64(SB), Y8, Y7
+	VMOVUPS      avx2Consts<>+128(SB), Y9
+	VFMADD213PS  avx2Consts<>+160(SB), Y7, Y9
+	VFMADD213PS  avx2Consts<>+192(SB), Y7, Y9
+	VFMADD213PS  avx2Consts<>+224(SB), Y7, Y9
+	VFMADD213PS  avx2Consts<>+256(SB), Y7, Y9
+	VFMADD213PS  avx2Consts<>+288(SB), Y7, Y9
+	VMULPS       Y7, Y7, Y10
+	VFMADD213PS  Y7, Y10, Y9
+	VADDPS       avx2Consts<>+96(SB), Y9, Y9
+	VCVTTPS2DQ   Y8, Y7
+	VPSRAD       $0x01, Y7, Y8
+	VPSUBD       Y8, Y7, Y7
+	VPADDD       avx2Consts<>+320(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VPADDD       avx2Consts<>+320(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VMULPS       Y8, Y9, Y9
+	VMULPS       Y7, Y9, Y9
+	VCVTPS2PD    X9, Y7
+	VEXTRACTF128 $0x01, Y9, X8
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y7, Y3, Y3
+	VADDPD       Y8, Y4, Y4
+	ADDQ         $0x08, DX
+	SUBQ         $0x08, CX
+	JMP          single
+
+tail:
+	TESTQ        CX, CX
+	JZ           done
+	MOVQ         CX, X7
+	VPBROADCASTD X7, Y7
+	VPCMPGTD     avx2Consts<>+608(SB), Y7, Y7
+	VMASKMOVPS   (AX)(DX*4), Y7, Y8
+	VSUBPS       Y0, Y8, Y0
+	VMAXPS       Y0, Y1, Y0
+	VMINPS       Y0, Y2, Y0
+	VMULPS       avx2Consts<>+0(SB), Y0, Y1
+	VROUNDPS     $0x00, Y1, Y1
+	VFNMADD231PS avx2Consts<>+32(SB), Y1, Y0
+	VFNMADD231PS avx2Consts<>+64(SB), Y1, Y0
+	VMOVUPS      avx2Consts<>+128(SB), Y2
+	VFMADD213PS  avx2Consts<>+160(SB), Y0, Y2
+	VFMADD213PS  avx2Consts<>+192(SB), Y0, Y2
+	VFMADD213PS  avx2Consts<>+224(SB), Y0, Y2
+	VFMADD213PS  avx2Consts<>+256(SB), Y0, Y2
+	VFMADD213PS  avx2Consts<>+288(SB), Y0, Y2
+	VMULPS       Y0, Y0, Y8
+	VFMADD213PS  Y0, Y8, Y2
+	VADDPS       avx2Consts<>+96(SB), Y2, Y2
+	VCVTTPS2DQ   Y1, Y0
+	VPSRAD       $0x01, Y0, Y1
+	VPSUBD       Y1, Y0, Y0
+	VPADDD       avx2Consts<>+320(SB), Y1, Y1
+	VPSLLD       $0x17, Y1, Y1
+	VPADDD       avx2Consts<>+320(SB), Y0, Y0
+	VPSLLD       $0x17, Y0, Y0
+	VMULPS       Y1, Y2, Y2
+	VMULPS       Y0, Y2, Y2
+	VANDPS       Y7, Y2, Y2
+	VCVTPS2PD    X2, Y0
+	VEXTRACTF128 $0x01, Y2, X1
+	VCVTPS2PD    X1, Y1
+	VADDPD       Y0, Y3, Y3
+	VADDPD       Y1, Y4, Y4
+
+done:
+	VADDPD       Y5, Y3, Y3
+	VADDPD       Y6, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPD       X0, X3, X0
+	VUNPCKHPD    X0, X0, X1
+	VADDSD       X1, X0, X0
+	VZEROUPPER
+	MOVSD        X0, ret+24(FP)
+	RET
+
+// func rowMaxAVX2(x *float32, n int) float32
+// Requires: AVX, AVX2, SSE, SSE2
+TEXT ·rowMaxAVX2(SB), NOSPLIT, $0-20
+	MOVQ    x+0(FP), AX
+	MOVQ    n+8(FP), CX
+	VMOVUPS avx2Consts<>+640(SB), Y0
+	VMOVUPS avx2Consts<>+640(SB), Y1
+	VMOVUPS avx2Consts<>+640(SB), Y2
+	VMOVUPS avx2Consts<>+640(SB), Y3
+	VXORPS  Y4, Y4, Y4
+	XORQ    DX, DX
+	CMPQ    CX, $0x00000020
+	JB      single
+
+unrolled:
+	VMOVUPS (AX)(DX*4), Y5
+	VMAXPS  Y5, Y0, Y0
+	VCMPPS  $0x03, Y5, Y5, Y5
+	VORPS   Y5, Y4, Y4
+	VMOVUPS 32(AX)(DX*4), Y5
+	VMAXPS  Y5, Y1, Y1
+	VCMPPS  $0x03, Y5, Y5, Y5
+	VORPS   Y5, Y4, Y4
+	VMOVUPS 64(AX)(DX*4), Y5
+	VMAXPS  Y5, Y2, Y2
+	VCMPPS  $0x03, Y5, Y5, Y5
+	VORPS   Y5, Y4, Y4
+	VMOVUPS 96(AX)(DX*4), Y5
+	VMAXPS  Y5, Y3, Y3
+	VCMPPS  $0x03, Y5, Y5, Y5
+	VORPS   Y5, Y4, Y4
+	ADDQ    $0x00000020, DX
+	SUBQ    $0x00000020, CX
+	CMPQ    CX, $0x00000020
+	JAE     unrolled
+
+single:
+	CMPQ    CX, $0x08
+	JB      tail
+	VMOVUPS (AX)(DX*4), Y5
+	VMAXPS  Y5, Y0, Y0
+	VCMPPS  $0x03, Y5, Y5, Y5
+	VORPS   Y5, Y4, Y4
+	ADDQ    $0x08, DX
+	SUBQ    $0x08, CX
+	JMP     single
+
+tail:
+	TESTQ        CX, CX
+	JZ           done
+	MOVQ         CX, X5
+	VPBROADCASTD X5, Y5
+	VPCMPGTD     avx2Consts<>+608(SB), Y5, Y5
+	VMASKMOVPS   (AX)(DX*4), Y5, Y6
+	VMOVUPS      avx2Consts<>+640(SB), Y7
+	VBLENDVPS    Y5, Y6, Y7, Y6
+	VMAXPS       Y6, Y0, Y0
+	VCMPPS       $0x03, Y6, Y6, Y5
+	VORPS        Y5, Y4, Y4
+
+done:
+	VMAXPS       Y1, Y0, Y0
+	VMAXPS       Y3, Y2, Y2
+	VMAXPS       Y2, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VMAXPS       X1, X0, X1
+	VPERMILPS    $0x4e, X1, X0
+	VMAXPS       X0, X1, X1
+	VPERMILPS    $0xb1, X1, X0
+	VMAXPS       X0, X1, X1
+	VTESTPS      Y4, Y4
+	JZ           ret
+	VMOVSS       avx2Consts<>+672(SB), X1
+
+ret:
+	VZEROUPPER
+	MOVSS X1, ret+16(FP)
+	RET
+
+// func scaleShiftAVX2(d *float32, x *float32, n int, a float32, shift float32)
+// Requires: AVX, AVX2, SSE2
+TEXT ·scaleShiftAVX2(SB), NOSPLIT, $0-32
+	MOVQ         d+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         n+16(FP), DX
+	VBROADCASTSS a+24(FP), Y0
+	VBROADCASTSS shift+28(FP), Y1
+	XORQ         BX, BX
+	CMPQ         DX, $0x00000020
+	JB           single
+
+unrolled:
+	VMOVUPS (CX)(BX*4), Y2
+	VSUBPS  Y1, Y2, Y2
+	VMULPS  Y0, Y2, Y2
+	VMOVUPS Y2, (AX)(BX*4)
+	VMOVUPS 32(CX)(BX*4), Y2
+	VSUBPS  Y1, Y2, Y2
+	VMULPS  Y0, Y2, Y2
+	VMOVUPS Y2, 32(AX)(BX*4)
+	VMOVUPS 64(CX)(BX*4), Y2
+	VSUBPS  Y1, Y2, Y2
+	VMULPS  Y0, Y2, Y2
+	VMOVUPS Y2, 64(AX)(BX*4)
+	VMOVUPS 96(CX)(BX*4), Y2
+	VSUBPS  Y1, Y2, Y2
+	VMULPS  Y0, Y2, Y2
+	VMOVUPS Y2, 96(AX)(BX*4)
+	ADDQ    $0x00000020, BX
+	SUBQ    $0x00000020, DX
+	CMPQ    DX, $0x00000020
+	JAE     unrolled
+
+single:
+	CMPQ    DX, $0x08
+	JB      tail
+	VMOVUPS (CX)(BX*4), Y2
+	VSUBPS  Y1, Y2, Y2
+	VMULPS  Y0, Y2, Y2
+	VMOVUPS Y2, (AX)(BX*4)
+	ADDQ    $0x08, BX
+	SUBQ    $0x08, DX
+	JMP     single
+
+tail:
+	TESTQ        DX, DX
+	JZ           done
+	MOVQ         DX, X2
+	VPBROADCASTD X2, Y2
+	VPCMPGTD     avx2Consts<>+608(SB), Y2, Y2
+	VMASKMOVPS   (CX)(BX*4), Y2, Y3
+	VSUBPS       Y1, Y3, Y1
+	VMULPS       Y0, Y1, Y1
+	VMASKMOVPS   Y1, Y2, (AX)(BX*4)
+
+done:
+	VZEROUPPER
+	RET
+
+// func binaryAddAVX2(d *float32, x *float32, y *float32, n int)
+// Requires: AVX, AVX2, SSE2
+TEXT ·binaryAddAVX2(SB), NOSPLIT, $0-32
+	MOVQ d+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ y+16(FP), DX
+	MOVQ n+24(FP), BX
+	XORQ SI, SI
+	CMPQ BX, $0x00000020
+	JB   single
+
+unrolled:
+	VMOVUPS (CX)(SI*4), Y0
+	VMOVUPS (DX)(SI*4), Y1
+	VADDPS  Y1, Y0, Y0
+	VMOVUPS Y0, (AX)(SI*4)
+	VMOVUPS 32(CX)(SI*4), Y0
+	VMOVUPS 32(DX)(SI*4), Y1
+	VADDPS  Y1, Y0, Y0
+	VMOVUPS Y0, 32(AX)(SI*4)
+	VMOVUPS 64(CX)(SI*4), Y0
+	VMOVUPS 64(DX)(SI*4), Y1
+	VADDPS  Y1, Y0, Y0
+	VMOVUPS Y0, 64(AX)(SI*4)
+	VMOVUPS 96(CX)(SI*4), Y0
+	VMOVUPS 96(DX)(SI*4), Y1
+	VADDPS  Y1, Y0, Y0
+	VMOVUPS Y0, 96(AX)(SI*4)
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x00000020, BX
+	CMPQ    BX, $0x00000020
+	JAE     unrolled
+
+single:
+	CMPQ    BX, $0x08
+	JB      tail
+	VMOVUPS (CX)(SI*4), Y0
+	VMOVUPS (DX)(SI*4), Y1
+	VADDPS  Y1, Y0, Y0
+	VMOVUPS Y0, (AX)(SI*4)
+	ADDQ    $0x08, SI
+	SUBQ    $0x08, BX
+	JMP     single
+
+tail:
+	TESTQ        BX, BX
+	JZ           done
+	MOVQ         BX, X0
+	VPBROADCASTD X0, Y0
+	VPCMPGTD     avx2Consts<>+608(SB), Y0, Y0
+	VMASKMOVPS   (CX)(SI*4), Y0, Y1
+	VMASKMOVPS   (DX)(SI*4), Y0, Y2
+	VADDPS       Y2, Y1, Y1
+	VMASKMOVPS   Y1, Y0, (AX)(SI*4)
+
+done:
+	VZEROUPPER
+	RET
+
+// func binarySubAVX2(d *float32, x *float32, y *float32, n int)
+// Requires: AVX, AVX2, SSE2
+TEXT ·binarySubAVX2(SB), NOSPLIT, $0-32
+	MOVQ d+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ y+16(FP), DX
+	MOVQ n+24(FP), BX
+	XORQ SI, SI
+	CMPQ BX, $0x00000020
+	JB   single
+
+unrolled:
+	VMOVUPS (CX)(SI*4), Y0
+	VMOVUPS (DX)(SI*4), Y1
+	VSUBPS  Y1, Y0, Y0
+	VMOVUPS Y0, (AX)(SI*4)
+	VMOVUPS 32(CX)(SI*4), Y0
+	VMOVUPS 32(DX)(SI*4), Y1
+	VSUBPS  Y1, Y0, Y0
+	VMOVUPS Y0, 32(AX)(SI*4)
+	VMOVUPS 64(CX)(SI*4), Y0
+	VMOVUPS 64(DX)(SI*4), Y1
+	VSUBPS  Y1, Y0, Y0
+	VMOVUPS Y0, 64(AX)(SI*4)
+	VMOVUPS 96(CX)(SI*4), Y0
+	VMOVUPS 96(DX)(SI*4), Y1
+	VSUBPS  Y1, Y0, Y0
+	VMOVUPS Y0, 96(AX)(SI*4)
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x00000020, BX
+	CMPQ    BX, $0x00000020
+	JAE     unrolled
+
+single:
+	CMPQ    BX, $0x08
+	JB      tail
+	VMOVUPS (CX)(SI*4), Y0
+	VMOVUPS (DX)(SI*4), Y1
+	VSUBPS  Y1, Y0, Y0
+	VMOVUPS Y0, (AX)(SI*4)
+	ADDQ    $0x08, SI
+	SUBQ    $0x08, BX
+	JMP     single
+
+tail:
+	TESTQ        BX, BX
+	JZ           done
+	MOVQ         BX, X0
+	VPBROADCASTD X0, Y0
+	VPCMPGTD     avx2Consts<>+608(SB), Y0, Y0
+	VMASKMOVPS   (CX)(SI*4), Y0, Y1
+	VMASKMOVPS   (DX)(SI*4), Y0, Y2
+	VSUBPS       Y2, Y1, Y1
+	VMASKMOVPS   Y1, Y0, (AX)(SI*4)
+
+done:
+	VZEROUPPER
+	RET
+
+// func binaryMulAVX2(d *float32, x *float32, y *float32, n int)
+// Requires: AVX, AVX2, SSE2
+TEXT ·binaryMulAVX2(SB), NOSPLIT, $0-32
+	MOVQ d+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ y+16(FP), DX
+	MOVQ n+24(FP), BX
+	XORQ SI, SI
+	CMPQ BX, $0x00000020
+	JB   single
+
+unrolled:
+	VMOVUPS (CX)(SI*4), Y0
+	VMOVUPS (DX)(SI*4), Y1
+	VMULPS  Y1, Y0, Y0
+	VMOVUPS Y0, (AX)(SI*4)
+	VMOVUPS 32(CX)(SI*4), Y0
+	VMOVUPS 32(DX)(SI*4), Y1
+	VMULPS  Y1, Y0, Y0
+	VMOVUPS Y0, 32(AX)(SI*4)
+	VMOVUPS 64(CX)(SI*4), Y0
+	VMOVUPS 64(DX)(SI*4), Y1
+	VMULPS  Y1, Y0, Y0
+	VMOVUPS Y0, 64(AX)(SI*4)
+	VMOVUPS 96(CX)(SI*4), Y0
+	VMOVUPS 96(DX)(SI*4), Y1
+	VMULPS  Y1, Y0, Y0
+	VMOVUPS Y0, 96(AX)(SI*4)
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x00000020, BX
+	CMPQ    BX, $0x00000020
+	JAE     unrolled
+
+single:
+	CMPQ    BX, $0x08
+	JB      tail
+	VMOVUPS (CX)(SI*4), Y0
+	VMOVUPS (DX)(SI*4), Y1
+	VMULPS  Y1, Y0, Y0
+	VMOVUPS Y0, (AX)(SI*4)
+	ADDQ    $0x08, SI
+	SUBQ    $0x08, BX
+	JMP     single
+
+tail:
+	TESTQ        BX, BX
+	JZ           done
+	MOVQ         BX, X0
+	VPBROADCASTD X0, Y0
+	VPCMPGTD     avx2Consts<>+608(SB), Y0, Y0
+	VMASKMOVPS   (CX)(SI*4), Y0, Y1
+	VMASKMOVPS   (DX)(SI*4), Y0, Y2
+	VMULPS       Y2, Y1, Y1
+	VMASKMOVPS   Y1, Y0, (AX)(SI*4)
+
+done:
+	VZEROUPPER
+	RET
+
+// func binaryDivAVX2(d *float32, x *float32, y *float32, n int)
+// Requires: AVX, AVX2, SSE2
+TEXT ·binaryDivAVX2(SB), NOSPLIT, $0-32
+	MOVQ d+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ y+16(FP), DX
+	MOVQ n+24(FP), BX
+	XORQ SI, SI
+	CMPQ BX, $0x00000020
+	JB   single
+
+unrolled:
+	VMOVUPS (CX)(SI*4), Y0
+	VMOVUPS (DX)(SI*4), Y1
+	VDIVPS  Y1, Y0, Y0
+	VMOVUPS Y0, (AX)(SI*4)
+	VMOVUPS 32(CX)(SI*4), Y0
+	VMOVUPS 32(DX)(SI*4), Y1
+	VDIVPS  Y1, Y0, Y0
+	VMOVUPS Y0, 32(AX)(SI*4)
+	VMOVUPS 64(CX)(SI*4), Y0
+	VMOVUPS 64(DX)(SI*4), Y1
+	VDIVPS  Y1, Y0, Y0
+	VMOVUPS Y0, 64(AX)(SI*4)
+	VMOVUPS 96(CX)(SI*4), Y0
+	VMOVUPS 96(DX)(SI*4), Y1
+	VDIVPS  Y1, Y0, Y0
+	VMOVUPS Y0, 96(AX)(SI*4)
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x00000020, BX
+	CMPQ    BX, $0x00000020
+	JAE     unrolled
+
+single:
+	CMPQ    BX, $0x08
+	JB      tail
+	VMOVUPS (CX)(SI*4), Y0
+	VMOVUPS (DX)(SI*4), Y1
+	VDIVPS  Y1, Y0, Y0
+	VMOVUPS Y0, (AX)(SI*4)
+	ADDQ    $0x08, SI
+	SUBQ    $0x08, BX
+	JMP     single
+
+tail:
+	TESTQ        BX, BX
+	JZ           done
+	MOVQ         BX, X0
+	VPBROADCASTD X0, Y0
+	VPCMPGTD     avx2Consts<>+608(SB), Y0, Y0
+	VMASKMOVPS   (CX)(SI*4), Y0, Y1
+	VMASKMOVPS   (DX)(SI*4), Y0, Y2
+	VDIVPS       Y2, Y1, Y1
+	VMASKMOVPS   Y1, Y0, (AX)(SI*4)
+
+done:
+	VZEROUPPER
+	RET
+
+// func binaryMaxAVX2(d *float32, x *float32, y *float32, n int)
+// Requires: AVX, AVX2, SSE2
+TEXT ·binaryMaxAVX2(SB), NOSPLIT, $0-32
+	MOVQ d+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ y+16(FP), DX
+	MOVQ n+24(FP), BX
+	XORQ SI, SI
+	CMPQ BX, $0x00000020
+	JB   single
+
+unrolled:
+	VMOVUPS (CX)(SI*4), Y0
+	VMOVUPS (DX)(SI*4), Y1
+	VXORPS  avx2Consts<>+352(SB), Y0, Y0
+	VXORPS  avx2Consts<>+352(SB), Y1, Y1
+	VMINPS  Y1, Y0, Y1
+	VMINPS  Y0, Y1, Y0
+	VORPS   Y1, Y0, Y0
+	VXORPS  avx2Consts<>+352(SB), Y0, Y0
+	VMOVUPS Y0, (AX)(SI*4)
+	VMOVUPS 32(CX)(SI*4), Y0
+	VMOVUPS 32(DX)(SI*4), Y1
+	VXORPS  avx2Consts<>+352(SB), Y0, Y0
+	VXORPS  avx2Consts<>+352(SB), Y1, Y1
+	VMINPS  Y1, Y0, Y1
+	VMINPS  Y0, Y1, Y0
+	VORPS   Y1, Y0, Y0
+	VXORPS  avx2Consts<>+352(SB), Y0, Y0
+	VMOVUPS Y0, 32(AX)(SI*4)
+	VMOVUPS 64(CX)(SI*4), Y0
+	VMOVUPS 64(DX)(SI*4), Y1
+	VXORPS  avx2Consts<>+352(SB), Y0, Y0
+	VXORPS  avx2Consts<>+352(SB), Y1, Y1
+	VMINPS  Y1, Y0, Y1
+	VMINPS  Y0, Y1, Y0
+	VORPS   Y1, Y0, Y0
+	VXORPS  avx2Consts<>+352(SB), Y0, Y0
+	VMOVUPS Y0, 64(AX)(SI*4)
+	VMOVUPS 96(CX)(SI*4), Y0
+	VMOVUPS 96(DX)(SI*4), Y1
+	VXORPS  avx2Consts<>+352(SB), Y0, Y0
+	VXORPS  avx2Consts<>+352(SB), Y1, Y1
+	VMINPS  Y1, Y0, Y1
+	VMINPS  Y0, Y1, Y0
+	VORPS   Y1, Y0, Y0
+	VXORPS  avx2Consts<>+352(SB), Y0, Y0
+	VMOVUPS Y0, 96(AX)(SI*4)
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x00000020, BX
+	CMPQ    BX, $0x00000020
+	JAE     unrolled
+
+single:
+	CMPQ    BX, $0x08
+	JB      tail
+	VMOVUPS (CX)(SI*4), Y0
+	VMOVUPS (DX)(SI*4), Y1
+	VXORPS  avx2Consts<>+352(SB), Y0, Y0
+	VXORPS  avx2Consts<>+352(SB), Y1, Y1
+	VMINPS  Y1, Y0, Y1
+	VMINPS  Y0, Y1, Y0
+	VORPS   Y1, Y0, Y0
+	VXORPS  avx2Consts<>+352(SB), Y0, Y0
+	VMOVUPS Y0, (AX)(SI*4)
+	ADDQ    $0x08, SI
+	SUBQ    $0x08, BX
+	JMP     single
+
+tail:
+	TESTQ        BX, BX
+	JZ           done
+	MOVQ         BX, X0
+	VPBROADCASTD X0, Y0
+	VPCMPGTD     avx2Consts<>+608(SB), Y0, Y0
+	VMASKMOVPS   (CX)(SI*4), Y0, Y1
+	VMASKMOVPS   (DX)(SI*4), Y0, Y2
+	VXORPS       avx2Consts<>+352(SB), Y1, Y1
+	VXORPS       avx2Consts<>+352(SB), Y2, Y2
+	VMINPS       Y2, Y1, Y2
+	VMINPS       Y1, Y2, Y1
+	VORPS        Y2, Y1, Y1
+	VXORPS       avx2Consts<>+352(SB), Y1, Y1
+	VMASKMOVPS   Y1, Y0, (AX)(SI*4)
+
+done:
+	VZEROUPPER
+	RET
+
+// func binaryMinAVX2(d *float32, x *float32, y *float32, n int)
+// Requires: AVX, AVX2, SSE2
+TEXT ·binaryMinAVX2(SB), NOSPLIT, $0-32
+	MOVQ d+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ y+16(FP), DX
+	MOVQ n+24(FP), BX
+	XORQ SI, SI
+	CMPQ BX, $0x00000020
+	JB   single
+
+unrolled:
+	VMOVUPS (CX)(SI*4), Y0
+	VMOVUPS (DX)(SI*4), Y1
+	VMINPS  Y1, Y0, Y1
+	VMINPS  Y0, Y1, Y0
+	VORPS   Y1, Y0, Y0
+	VMOVUPS Y0, (AX)(SI*4)
+	VMOVUPS 32(CX)(SI*4), Y0
+	VMOVUPS 32(DX)(SI*4), Y1
+	VMINPS  Y1, Y0, Y1
+	VMINPS  Y0, Y1, Y0
+	VORPS   Y1, Y0, Y0
+	VMOVUPS Y0, 32(AX)(SI*4)
+	VMOVUPS 64(CX)(SI*4), Y0
+	VMOVUPS 64(DX)(SI*4), Y1
+	VMINPS  Y1, Y0, Y1
+	VMINPS  Y0, Y1, Y0
+	VORPS   Y1, Y0, Y0
+	VMOVUPS Y0, 64(AX)(SI*4)
+	VMOVUPS 96(CX)(SI*4), Y0
+	VMOVUPS 96(DX)(SI*4), Y1
+	VMINPS  Y1, Y0, Y1
+	VMINPS  Y0, Y1, Y0
+	VORPS   Y1, Y0, Y0
+	VMOVUPS Y0, 96(AX)(SI*4)
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x00000020, BX
+	CMPQ    BX, $0x00000020
+	JAE     unrolled
+
+single:
+	CMPQ    BX, $0x08
+	JB      tail
+	VMOVUPS (CX)(SI*4), Y0
+	VMOVUPS (DX)(SI*4), Y1
+	VMINPS  Y1, Y0, Y1
+	VMINPS  Y0, Y1, Y0
+	VORPS   Y1, Y0, Y0
+	VMOVUPS Y0, (AX)(SI*4)
+	ADDQ    $0x08, SI
+	SUBQ    $0x08, BX
+	JMP     single
+
+tail:
+	TESTQ        BX, BX
+	JZ           done
+	MOVQ         BX, X0
+	VPBROADCASTD X0, Y0
+	VPCMPGTD     avx2Consts<>+608(SB), Y0, Y0
+	VMASKMOVPS   (CX)(SI*4), Y0, Y1
+	VMASKMOVPS   (DX)(SI*4), Y0, Y2
+	VMINPS       Y2, Y1, Y2
+	VMINPS       Y1, Y2, Y1
+	VORPS        Y2, Y1, Y1
+	VMASKMOVPS   Y1, Y0, (AX)(SI*4)
+
+done:
+	VZEROUPPER
+	RET
+
+// func addWidenAVX2(acc *float64, x *float32, blocks int)
+// Requires: AVX
+TEXT ·addWidenAVX2(SB), NOSPLIT, $0-24
+	MOVQ  acc+0(FP), AX
+	MOVQ  x+8(FP), CX
+	MOVQ  blocks+16(FP), DX
+	TESTQ DX, DX
+	JZ    done
+
+block:
+	VCVTPS2PD (CX), Y0
+	VCVTPS2PD 16(CX), Y1
+	VADDPD    (AX), Y0, Y0
+	VADDPD    32(AX), Y1, Y1
+	VMOVUPD   Y0, (AX)
+	VMOVUPD   Y1, 32(AX)
+	ADDQ      $0x20, CX
+	ADDQ      $0x40, AX
+	DECQ      DX
+	JNZ       block
+
+done:
+	VZEROUPPER
+	RET
+
+// func activationSigmoidAVX2(d *float32, x *float32, n int)
+// Requires: AVX, AVX2, FMA3, SSE2
+TEXT ·activationSigmoidAVX2(SB), NOSPLIT, $0-24
+	MOVQ    d+0(FP), AX
+	MOVQ    x+8(FP), CX
+	MOVQ    n+16(FP), DX
+	VMOVUPS avx2Consts<>+384(SB), Y0
+	VMOVUPS avx2Consts<>+96(SB), Y1
+	XORQ    BX, BX
+
+single:
+	CMPQ         DX, $0x08
+	JB           tail
+	VMOVUPS      (CX)(BX*4), Y2
+	VORPS        avx2Consts<>+352(SB), Y2, Y3
+	VMAXPS       Y3, Y0, Y3
+	VMULPS       avx2Consts<>+0(SB), Y3, Y4
+	VROUNDPS     $0x00, Y4, Y4
+	VFNMADD231PS avx2Consts<>+32(SB), Y4, Y3
+	VFNMADD231PS avx2Consts<>+64(SB), Y4, Y3
+	VMOVUPS      avx2Consts<>+128(SB), Y5
+	VFMADD213PS  avx2Consts<>+160(SB), Y3, Y5
+	VFMADD213PS  avx2Consts<>+192(SB), Y3, Y5
+	VFMADD213PS  avx2Consts<>+224(SB), Y3, Y5
+	VFMADD213PS  avx2Consts<>+256(SB), Y3, Y5
+	VFMADD213PS  avx2Consts<>+288(SB), Y3, Y5
+	VMULPS       Y3, Y3, Y6
+	VFMADD213PS  Y3, Y6, Y5
+	VADDPS       avx2Consts<>+96(SB), Y5, Y5
+	VCVTTPS2DQ   Y4, Y3
+	VPSRAD       $0x01, Y3, Y4
+	VPSUBD       Y4, Y3, Y3
+	VPADDD       avx2Consts<>+320(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VPADDD       avx2Consts<>+320(SB), Y3, Y3
+	VPSLLD       $0x17, Y3, Y3
+	VMULPS       Y4, Y5, Y5
+	VMULPS       Y3, Y5, Y5
+	VADDPS       Y1, Y5, Y3
+	VDIVPS       Y3, Y1, Y3
+	VMULPS       Y5, Y3, Y4
+	VBLENDVPS    Y2, Y4, Y3, Y2
+	VMOVUPS      Y2, (AX)(BX*4)
+	ADDQ         $0x08, BX
+	SUBQ         $0x08, DX
+	JMP          single
+
+tail:
+	TESTQ        DX, DX
+	JZ           done
+	MOVQ         DX, X2
+	VPBROADCASTD X2, Y2
+	VPCMPGTD     avx2Consts<>+608(SB), Y2, Y2
+	VMASKMOVPS   (CX)(BX*4), Y2, Y3
+	VORPS        avx2Consts<>+352(SB), Y3, Y4
+	VMAXPS       Y4, Y0, Y4
+	VMULPS       avx2Consts<>+0(SB), Y4, Y0
+	VROUNDPS     $0x00, Y0, Y0
+	VFNMADD231PS avx2Consts<>+32(SB), Y0, Y4
+	VFNMADD231PS avx2Consts<>+64(SB), Y0, Y4
+	VMOVUPS      avx2Consts<>+128(SB), Y5
+	VFMADD213PS  avx2Consts<>+160(SB), Y4, Y5
+	VFMADD213PS  avx2Consts<>+192(SB), Y4, Y5
+	VFMADD213PS  avx2Consts<>+224(SB), Y4, Y5
+	VFMADD213PS  avx2Consts<>+256(SB), Y4, Y5
+	VFMADD213PS  avx2Consts<>+288(SB), Y4, Y5
+	VMULPS       Y4, Y4, Y6
+	VFMADD213PS  Y4, Y6, Y5
+	VADDPS       avx2Consts<>+96(SB), Y5, Y5
+	VCVTTPS2DQ   Y0, Y0
+	VPSRAD       $0x01, Y0, Y4
+	VPSUBD       Y4, Y0, Y0
+	VPADDD       avx2Consts<>+320(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VPADDD       avx2Consts<>+320(SB), Y0, Y0
+	VPSLLD       $0x17, Y0, Y0
+	VMULPS       Y4, Y5, Y5
+	VMULPS       Y0, Y5, Y5
+	VADDPS       Y1, Y5, Y0
+	VDIVPS       Y0, Y1, Y0
+	VMULPS       Y5, Y0, Y1
+	VBLENDVPS    Y3, Y1, Y0, Y0
+	VMASKMOVPS   Y0, Y2, (AX)(BX*4)
+
+done:
+	VZEROUPPER
+	RET
+
+// func activationSigmoidBackwardAVX2(dx *float32, x *float32, gy *float32, n int)
+// Requires: AVX, AVX2, FMA3, SSE2
+TEXT ·activationSigmoidBackwardAVX2(SB), NOSPLIT, $0-32
+	MOVQ    dx+0(FP), AX
+	MOVQ    x+8(FP), CX
+	MOVQ    gy+16(FP), DX
+	MOVQ    n+24(FP), BX
+	VMOVUPS avx2Consts<>+384(SB), Y0
+	VMOVUPS avx2Consts<>+96(SB), Y1
+	XORQ    SI, SI
+
+single:
+	CMPQ         BX, $0x08
+	JB           tail
+	VMOVUPS      (CX)(SI*4), Y2
+	VMOVUPS      (DX)(SI*4), Y3
+	VORPS        avx2Consts<>+352(SB), Y2, Y2
+	VMAXPS       Y2, Y0, Y2
+	VMULPS       avx2Consts<>+0(SB), Y2, Y4
+	VROUNDPS     $0x00, Y4, Y4
+	VFNMADD231PS avx2Consts<>+32(SB), Y4, Y2
+	VFNMADD231PS avx2Consts<>+64(SB), Y4, Y2
+	VMOVUPS      avx2Consts<>+128(SB), Y5
+	VFMADD213PS  avx2Consts<>+160(SB), Y2, Y5
+	VFMADD213PS  avx2Consts<>+192(SB), Y2, Y5
+	VFMADD213PS  avx2Consts<>+224(SB), Y2, Y5
+	VFMADD213PS  avx2Consts<>+256(SB), Y2, Y5
+	VFMADD213PS  avx2Consts<>+288(SB), Y2, Y5
+	VMULPS       Y2, Y2, Y6
+	VFMADD213PS  Y2, Y6, Y5
+	VADDPS       avx2Consts<>+96(SB), Y5, Y5
+	VCVTTPS2DQ   Y4, Y2
+	VPSRAD       $0x01, Y2, Y4
+	VPSUBD       Y4, Y2, Y2
+	VPADDD       avx2Consts<>+320(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VPADDD       avx2Consts<>+320(SB), Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VMULPS       Y4, Y5, Y5
+	VMULPS       Y2, Y5, Y5
+	VADDPS       Y1, Y5, Y2
+	VDIVPS       Y2, Y1, Y2
+	VMULPS       Y5, Y2, Y4
+	VMULPS       Y4, Y2, Y2
+	VMULPS       Y2, Y3, Y2
+	VMOVUPS      Y2, (AX)(SI*4)
+	ADDQ         $0x08, SI
+	SUBQ         $0x08, BX
+	JMP          single
+
+tail:
+	TESTQ        BX, BX
+	JZ           done
+	MOVQ         BX, X2
+	VPBROADCASTD X2, Y2
+	VPCMPGTD     avx2Consts<>+608(SB), Y2, Y2
+	VMASKMOVPS   (CX)(SI*4), Y2, Y3
+	VMASKMOVPS   (DX)(SI*4), Y2, Y4
+	VORPS        avx2Consts<>+352(SB), Y3, Y3
+	VMAXPS       Y3, Y0, Y3
+	VMULPS       avx2Consts<>+0(SB), Y3, Y0
+	VROUNDPS     $0x00, Y0, Y0
+	VFNMADD231PS avx2Consts<>+32(SB), Y0, Y3
+	VFNMADD231PS avx2Consts<>+64(SB), Y0, Y3
+	VMOVUPS      avx2Consts<>+128(SB), Y5
+	VFMADD213PS  avx2Consts<>+160(SB), Y3, Y5
+	VFMADD213PS  avx2Consts<>+192(SB), Y3, Y5
+	VFMADD213PS  avx2Consts<>+224(SB), Y3, Y5
+	VFMADD213PS  avx2Consts<>+256(SB), Y3, Y5
+	VFMADD213PS  avx2Consts<>+288(SB), Y3, Y5
+	VMULPS       Y3, Y3, Y6
+	VFMADD213PS  Y3, Y6, Y5
+	VADDPS       avx2Consts<>+96(SB), Y5, Y5
+	VCVTTPS2DQ   Y0, Y0
+	VPSRAD       $0x01, Y0, Y3
+	VPSUBD       Y3, Y0, Y0
+	VPADDD       avx2Consts<>+320(SB), Y3, Y3
+	VPSLLD       $0x17, Y3, Y3
+	VPADDD       avx2Consts<>+320(SB), Y0, Y0
+	VPSLLD       $0x17, Y0, Y0
+	VMULPS       Y3, Y5, Y5
+	VMULPS       Y0, Y5, Y5
+	VADDPS       Y1, Y5, Y0
+	VDIVPS       Y0, Y1, Y0
+	VMULPS       Y5, Y0, Y1
+	VMULPS       Y1, Y0, Y0
+	VMULPS       Y0, Y4, Y0
+	VMASKMOVPS   Y0, Y2, (AX)(SI*4)
+
+done:
+	VZEROUPPER
+	RET
+
+// func activationSiluAVX2(d *float32, x *float32, n int)
+// Requires: AVX, AVX2, FMA3, SSE2
+TEXT ·activationSiluAVX2(SB), NOSPLIT, $0-24
+	MOVQ    d+0(FP), AX
+	MOVQ    x+8(FP), CX
+	MOVQ    n+16(FP), DX
+	VMOVUPS avx2Consts<>+384(SB), Y0
+	VMOVUPS avx2Consts<>+96(SB), Y1
+	XORQ    BX, BX
+
+single:
+	CMPQ         DX, $0x08
+	JB           tail
+	VMOVUPS      (CX)(BX*4), Y2
+	VORPS        avx2Consts<>+352(SB), Y2, Y3
+	VMAXPS       Y3, Y0, Y3
+	VMULPS       avx2Consts<>+0(SB), Y3, Y4
+	VROUNDPS     $0x00, Y4, Y4
+	VFNMADD231PS avx2Consts<>+32(SB), Y4, Y3
+	VFNMADD231PS avx2Consts<>+64(SB), Y4, Y3
+	VMOVUPS      avx2Consts<>+128(SB), Y5
+	VFMADD213PS  avx2Consts<>+160(SB), Y3, Y5
+	VFMADD213PS  avx2Consts<>+192(SB), Y3, Y5
+	VFMADD213PS  avx2Consts<>+224(SB), Y3, Y5
+	VFMADD213PS  avx2Consts<>+256(SB), Y3, Y5
+	VFMADD213PS  avx2Consts<>+288(SB), Y3, Y5
+	VMULPS       Y3, Y3, Y6
+	VFMADD213PS  Y3, Y6, Y5
+	VADDPS       avx2Consts<>+96(SB), Y5, Y5
+	VCVTTPS2DQ   Y4, Y3
+	VPSRAD       $0x01, Y3, Y4
+	VPSUBD       Y4, Y3, Y3
+	VPADDD       avx2Consts<>+320(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VPADDD       avx2Consts<>+320(SB), Y3, Y3
+	VPSLLD       $0x17, Y3, Y3
+	VMULPS       Y4, Y5, Y5
+	VMULPS       Y3, Y5, Y5
+	VADDPS       Y1, Y5, Y3
+	VDIVPS       Y3, Y1, Y3
+	VMULPS       Y5, Y3, Y4
+	VBLENDVPS    Y2, Y4, Y3, Y3
+	VMULPS       Y3, Y2, Y2
+	VMOVUPS      Y2, (AX)(BX*4)
+	ADDQ         $0x08, BX
+	SUBQ         $0x08, DX
+	JMP          single
+
+tail:
+	TESTQ        DX, DX
+	JZ           done
+	MOVQ         DX, X2
+	VPBROADCASTD X2, Y2
+	VPCMPGTD     avx2Consts<>+608(SB), Y2, Y2
+	VMASKMOVPS   (CX)(BX*4), Y2, Y3
+	VORPS        avx2Consts<>+352(SB), Y3, Y4
+	VMAXPS       Y4, Y0, Y4
+	VMULPS       avx2Consts<>+0(SB), Y4, Y0
+	VROUNDPS     $0x00, Y0, Y0
+	VFNMADD231PS avx2Consts<>+32(SB), Y0, Y4
+	VFNMADD231PS avx2Consts<>+64(SB), Y0, Y4
+	VMOVUPS      avx2Consts<>+128(SB), Y5
+	VFMADD213PS  avx2Consts<>+160(SB), Y4, Y5
+	VFMADD213PS  avx2Consts<>+192(SB), Y4, Y5
+	VFMADD213PS  avx2Consts<>+224(SB), Y4, Y5
+	VFMADD213PS  avx2Consts<>+256(SB), Y4, Y5
+	VFMADD213PS  avx2Consts<>+288(SB), Y4, Y5
+	VMULPS       Y4, Y4, Y6
+	VFMADD213PS  Y4, Y6, Y5
+	VADDPS       avx2Consts<>+96(SB), Y5, Y5
+	VCVTTPS2DQ   Y0, Y0
+	VPSRAD       $0x01, Y0, Y4
+	VPSUBD       Y4, Y0, Y0
+	VPADDD       avx2Consts<>+320(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VPADDD       avx2Consts<>+320(SB), Y0, Y0
+	VPSLLD       $0x17, Y0, Y0
+	VMULPS       Y4, Y5, Y5
+	VMULPS       Y0, Y5, Y5
+	VADDPS       Y1, Y5, Y0
+	VDIVPS       Y0, Y1, Y0
+	VMULPS       Y5, Y0, Y1
+	VBLENDVPS    Y3, Y1, Y0, Y0
+	VMULPS       Y0, Y3, Y0
+	VMASKMOVPS   Y0, Y2, (AX)(BX*4)
+
+done:
+	VZEROUPPER
+	RET
+
+// func activationSiluBackwardAVX2(dx *float32, x *float32, gy *float32, n int)
+// Requires: AVX, AVX2, FMA3, SSE2
+TEXT ·activationSiluBackwardAVX2(SB), NOSPLIT, $0-32
+	MOVQ    dx+0(FP), AX
+	MOVQ    x+8(FP), CX
+	MOVQ    gy+16(FP), DX
+	MOVQ    n+24(FP), BX
+	VMOVUPS avx2Consts<>+384(SB), Y0
+	VMOVUPS avx2Consts<>+96(SB), Y1
+	XORQ    SI, SI
+
+single:
+	CMPQ         BX, $0x08
+	JB           tail
+	VMOVUPS      (CX)(SI*4), Y2
+	VMOVUPS      (DX)(SI*4), Y3
+	VORPS        avx2Consts<>+352(SB), Y2, Y4
+	VMAXPS       Y4, Y0, Y4
+	VMULPS       avx2Consts<>+0(SB), Y4, Y5
+	VROUNDPS     $0x00, Y5, Y5
+	VFNMADD231PS avx2Consts<>+32(SB), Y5, Y4
+	VFNMADD231PS avx2Consts<>+64(SB), Y5, Y4
+	VMOVUPS      avx2Consts<>+128(SB), Y6
+	VFMADD213PS  avx2Consts<>+160(SB), Y4, Y6
+	VFMADD213PS  avx2Consts<>+192(SB), Y4, Y6
+	VFMADD213PS  avx2Consts<>+224(SB), Y4, Y6
+	VFMADD213PS  avx2Consts<>+256(SB), Y4, Y6
+	VFMADD213PS  avx2Consts<>+288(SB), Y4, Y6
+	VMULPS       Y4, Y4, Y7
+	VFMADD213PS  Y4, Y7, Y6
+	VADDPS       avx2Consts<>+96(SB), Y6, Y6
+	VCVTTPS2DQ   Y5, Y4
+	VPSRAD       $0x01, Y4, Y5
+	VPSUBD       Y5, Y4, Y4
+	VPADDD       avx2Consts<>+320(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VPADDD       avx2Consts<>+320(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y5, Y6, Y6
+	VMULPS       Y4, Y6, Y6
+	VADDPS       Y1, Y6, Y4
+	VDIVPS       Y4, Y1, Y4
+	VMULPS       Y6, Y4, Y5
+	VBLENDVPS    Y2, Y5, Y4, Y6
+	VBLENDVPS    Y2, Y4, Y5, Y4
+	VFMADD213PS  Y1, Y2, Y4
+	VMULPS       Y6, Y4, Y2
+	VMULPS       Y3, Y2, Y2
+	VMOVUPS      Y2, (AX)(SI*4)
+	ADDQ         $0x08, SI
+	SUBQ         $0x08, BX
+	JMP          single
+
+tail:
+	TESTQ        BX, BX
+	JZ           done
+	MOVQ         BX, X2
+	VPBROADCASTD X2, Y2
+	VPCMPGTD     avx2Consts<>+608(SB), Y2, Y2
+	VMASKMOVPS   (CX)(SI*4), Y2, Y3
+	VMASKMOVPS   (DX)(SI*4), Y2, Y4
+	VORPS        avx2Consts<>+352(SB), Y3, Y5
+	VMAXPS       Y5, Y0, Y5
+	VMULPS       avx2Consts<>+0(SB), Y5, Y0
+	VROUNDPS     $0x00, Y0, Y0
+	VFNMADD231PS avx2Consts<>+32(SB), Y0, Y5
+	VFNMADD231PS avx2Consts<>+64(SB), Y0, Y5
+	VMOVUPS      avx2Consts<>+128(SB), Y6
+	VFMADD213PS  avx2Consts<>+160(SB), Y5, Y6
+	VFMADD213PS  avx2Consts<>+192(SB), Y5, Y6
+	VFMADD213PS  avx2Consts<>+224(SB), Y5, Y6
+	VFMADD213PS  avx2Consts<>+256(SB), Y5, Y6
+	VFMADD213PS  avx2Consts<>+288(SB), Y5, Y6
+	VMULPS       Y5, Y5, Y7
+	VFMADD213PS  Y5, Y7, Y6
+	VADDPS       avx2Consts<>+96(SB), Y6, Y6
+	VCVTTPS2DQ   Y0, Y0
+	VPSRAD       $0x01, Y0, Y5
+	VPSUBD       Y5, Y0, Y0
+	VPADDD       avx2Consts<>+320(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VPADDD       avx2Consts<>+320(SB), Y0, Y0
+	VPSLLD       $0x17, Y0, Y0
+	VMULPS       Y5, Y6, Y6
+	VMULPS       Y0, Y6, Y6
+	VADDPS       Y1, Y6, Y0
+	VDIVPS       Y0, Y1, Y0
+	VMULPS       Y6, Y0, Y5
+	VBLENDVPS    Y3, Y5, Y0, Y6
+	VBLENDVPS    Y3, Y0, Y5, Y0
+	VFMADD213PS  Y1, Y3, Y0
+	VMULPS       Y6, Y0, Y0
+	VMULPS       Y4, Y0, Y0
+	VMASKMOVPS   Y0, Y2, (AX)(SI*4)
+
+done:
+	VZEROUPPER
+	RET
+
+// func activationGeluTanhAVX2(d *float32, x *float32, n int)
+// Requires: AVX, AVX2, FMA3, SSE2
+TEXT ·activationGeluTanhAVX2(SB), NOSPLIT, $0-24
+	MOVQ    d+0(FP), AX
+	MOVQ    x+8(FP), CX
+	MOVQ    n+16(FP), DX
+	VMOVUPS avx2Consts<>+384(SB), Y0
+	VMOVUPS avx2Consts<>+96(SB), Y1
+	XORQ    BX, BX
+
+single:
+	CMPQ         DX, $0x08
+	JB           tail
+	VMOVUPS      (CX)(BX*4), Y2
+	VMULPS       Y2, Y2, Y3
+	VMOVUPS      avx2Consts<>+480(SB), Y4
+	VFMADD213PS  avx2Consts<>+448(SB), Y3, Y4
+	VMULPS       Y4, Y2, Y3
+	VORPS        avx2Consts<>+352(SB), Y3, Y4
+	VMAXPS       Y4, Y0, Y4
+	VMULPS       avx2Consts<>+0(SB), Y4, Y5
+	VROUNDPS     $0x00, Y5, Y5
+	VFNMADD231PS avx2Consts<>+32(SB), Y5, Y4
+	VFNMADD231PS avx2Consts<>+64(SB), Y5, Y4
+	VMOVUPS      avx2Consts<>+128(SB), Y6
+	VFMADD213PS  avx2Consts<>+160(SB), Y4, Y6
+	VFMADD213PS  avx2Consts<>+192(SB), Y4, Y6
+	VFMADD213PS  avx2Consts<>+224(SB), Y4, Y6
+	VFMADD213PS  avx2Consts<>+256(SB), Y4, Y6
+	VFMADD213PS  avx2Consts<>+288(SB), Y4, Y6
+	VMULPS       Y4, Y4, Y7
+	VFMADD213PS  Y4, Y7, Y6
+	VADDPS       avx2Consts<>+96(SB), Y6, Y6
+	VCVTTPS2DQ   Y5, Y4
+	VPSRAD       $0x01, Y4, Y5
+	VPSUBD       Y5, Y4, Y4
+	VPADDD       avx2Consts<>+320(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VPADDD       avx2Consts<>+320(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y5, Y6, Y6
+	VMULPS       Y4, Y6, Y6
+	VADDPS       Y1, Y6, Y4
+	VDIVPS       Y4, Y1, Y4
+	VMULPS       Y6, Y4, Y5
+	VBLENDVPS    Y3, Y5, Y4, Y3
+	VMULPS       Y3, Y2, Y2
+	VMOVUPS      Y2, (AX)(BX*4)
+	ADDQ         $0x08, BX
+	SUBQ         $0x08, DX
+	JMP          single
+
+tail:
+	TESTQ        DX, DX
+	JZ           done
+	MOVQ         DX, X2
+	VPBROADCASTD X2, Y2
+	VPCMPGTD     avx2Consts<>+608(SB), Y2, Y2
+	VMASKMOVPS   (CX)(BX*4), Y2, Y3
+	VMULPS       Y3, Y3, Y4
+	VMOVUPS      avx2Consts<>+480(SB), Y5
+	VFMADD213PS  avx2Consts<>+448(SB), Y4, Y5
+	VMULPS       Y5, Y3, Y4
+	VORPS        avx2Consts<>+352(SB), Y4, Y5
+	VMAXPS       Y5, Y0, Y5
+	VMULPS       avx2Consts<>+0(SB), Y5, Y0
+	VROUNDPS     $0x00, Y0, Y0
+	VFNMADD231PS avx2Consts<>+32(SB), Y0, Y5
+	VFNMADD231PS avx2Consts<>+64(SB), Y0, Y5
+	VMOVUPS      avx2Consts<>+128(SB), Y6
+	VFMADD213PS  avx2Consts<>+160(SB), Y5, Y6
+	VFMADD213PS  avx2Consts<>+192(SB), Y5, Y6
+	VFMADD213PS  avx2Consts<>+224(SB), Y5, Y6
+	VFMADD213PS  avx2Consts<>+256(SB), Y5, Y6
+	VFMADD213PS  avx2Consts<>+288(SB), Y5, Y6
+	VMULPS       Y5, Y5, Y7
+	VFMADD213PS  Y5, Y7, Y6
+	VADDPS       avx2Consts<>+96(SB), Y6, Y6
+	VCVTTPS2DQ   Y0, Y0
+	VPSRAD       $0x01, Y0, Y5
+	VPSUBD       Y5, Y0, Y0
+	VPADDD       avx2Consts<>+320(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VPADDD       avx2Consts<>+320(SB), Y0, Y0
+	VPSLLD       $0x17, Y0, Y0
+	VMULPS       Y5, Y6, Y6
+	VMULPS       Y0, Y6, Y6
+	VADDPS       Y1, Y6, Y0
+	VDIVPS       Y0, Y1, Y0
+	VMULPS       Y6, Y0, Y1
+	VBLENDVPS    Y4, Y1, Y0, Y0
+	VMULPS       Y0, Y3, Y0
+	VMASKMOVPS   Y0, Y2, (AX)(BX*4)
+
+done:
+	VZEROUPPER
+	RET
+
+// func activationGeluTanhBackwardAVX2(dx *float32, x *float32, gy *float32, n int)
+// Requires: AVX, AVX2, FMA3, SSE2
+TEXT ·activationGeluTanhBackwardAVX2(SB), NOSPLIT, $0-32
+	MOVQ    dx+0(FP), AX
+	MOVQ    x+8(FP), CX
+	MOVQ    gy+16(FP), DX
+	MOVQ    n+24(FP), BX
+	VMOVUPS avx2Consts<>+384(SB), Y0
+	VMOVUPS avx2Consts<>+96(SB), Y1
+	XORQ    SI, SI
+
+single:
+	CMPQ         BX, $0x08
+	JB           tail
+	VMOVUPS      (CX)(SI*4), Y2
+	VMOVUPS      (DX)(SI*4), Y3
+	VMULPS       Y2, Y2, Y4
+	VMOVUPS      avx2Consts<>+480(SB), Y5
+	VFMADD213PS  avx2Consts<>+448(SB), Y4, Y5
+	VMULPS       Y5, Y2, Y4
+	VORPS        avx2Consts<>+352(SB), Y4, Y5
+	VMAXPS       Y5, Y0, Y5
+	VMULPS       avx2Consts<>+0(SB), Y5, Y6
+	VROUNDPS     $0x00, Y6, Y6
+	VFNMADD231PS avx2Consts<>+32(SB), Y6, Y5
+	VFNMADD231PS avx2Consts<>+64(SB), Y6, Y5
+	VMOVUPS      avx2Consts<>+128(SB), Y7
+	VFMADD213PS  avx2Consts<>+160(SB), Y5, Y7
+	VFMADD213PS  avx2Consts<>+192(SB), Y5, Y7
+	VFMADD213PS  avx2Consts<>+224(SB), Y5, Y7
+	VFMADD213PS  avx2Consts<>+256(SB), Y5, Y7
+	VFMADD213PS  avx2Consts<>+288(SB), Y5, Y7
+	VMULPS       Y5, Y5, Y8
+	VFMADD213PS  Y5, Y8, Y7
+	VADDPS       avx2Consts<>+96(SB), Y7, Y7
+	VCVTTPS2DQ   Y6, Y5
+	VPSRAD       $0x01, Y5, Y6
+	VPSUBD       Y6, Y5, Y5
+	VPADDD       avx2Consts<>+320(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VPADDD       avx2Consts<>+320(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VMULPS       Y6, Y7, Y7
+	VMULPS       Y5, Y7, Y7
+	VADDPS       Y1, Y7, Y5
+	VDIVPS       Y5, Y1, Y5
+	VMULPS       Y7, Y5, Y6
+	VMULPS       Y6, Y5, Y7
+	VBLENDVPS    Y4, Y6, Y5, Y4
+	VMAXPS       avx2Consts<>+544(SB), Y2, Y2
+	VMINPS       avx2Consts<>+576(SB), Y2, Y2
+	VMULPS       Y2, Y2, Y5
+	VMOVUPS      avx2Consts<>+512(SB), Y6
+	VFMADD213PS  avx2Consts<>+448(SB), Y5, Y6
+	VMULPS       Y2, Y6, Y6
+	VFMADD231PS  Y6, Y7, Y4
+	VMULPS       Y4, Y3, Y2
+	VMOVUPS      Y2, (AX)(SI*4)
+	ADDQ         $0x08, SI
+	SUBQ         $0x08, BX
+	JMP          single
+
+tail:
+	TESTQ        BX, BX
+	JZ           done
+	MOVQ         BX, X2
+	VPBROADCASTD X2, Y2
+	VPCMPGTD     avx2Consts<>+608(SB), Y2, Y2
+	VMASKMOVPS   (CX)(SI*4), Y2, Y3
+	VMASKMOVPS   (DX)(SI*4), Y2, Y4
+	VMULPS       Y3, Y3, Y5
+	VMOVUPS      avx2Consts<>+480(SB), Y6
+	VFMADD213PS  avx2Consts<>+448(SB), Y5, Y6
+	VMULPS       Y6, Y3, Y5
+	VORPS        avx2Consts<>+352(SB), Y5, Y6
+	VMAXPS       Y6, Y0, Y6
+	VMULPS       avx2Consts<>+0(SB), Y6, Y0
+	VROUNDPS     $0x00, Y0, Y0
+	VFNMADD231PS avx2Consts<>+32(SB), Y0, Y6
+	VFNMADD231PS avx2Consts<>+64(SB), Y0, Y6
+	VMOVUPS      avx2Consts<>+128(SB), Y7
+	VFMADD213PS  avx2Consts<>+160(SB), Y6, Y7
+	VFMADD213PS  avx2Consts<>+192(SB), Y6, Y7
+	VFMADD213PS  avx2Consts<>+224(SB), Y6, Y7
+	VFMADD213PS  avx2Consts<>+256(SB), Y6, Y7
+	VFMADD213PS  avx2Consts<>+288(SB), Y6, Y7
+	VMULPS       Y6, Y6, Y8
+	VFMADD213PS  Y6, Y8, Y7
+	VADDPS       avx2Consts<>+96(SB), Y7, Y7
+	VCVTTPS2DQ   Y0, Y0
+	VPSRAD       $0x01, Y0, Y6
+	VPSUBD       Y6, Y0, Y0
+	VPADDD       avx2Consts<>+320(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VPADDD       avx2Consts<>+320(SB), Y0, Y0
+	VPSLLD       $0x17, Y0, Y0
+	VMULPS       Y6, Y7, Y7
+	VMULPS       Y0, Y7, Y7
+	VADDPS       Y1, Y7, Y0
+	VDIVPS       Y0, Y1, Y0
+	VMULPS       Y7, Y0, Y1
+	VMULPS       Y1, Y0, Y6
+	VBLENDVPS    Y5, Y1, Y0, Y0
+	VMAXPS       avx2Consts<>+544(SB), Y3, Y1
+	VMINPS       avx2Consts<>+576(SB), Y1, Y1
+	VMULPS       Y1, Y1, Y3
+	VMOVUPS      avx2Consts<>+512(SB), Y5
+	VFMADD213PS  avx2Consts<>+448(SB), Y3, Y5
+	VMULPS       Y1, Y5, Y5
+	VFMADD231PS  Y5, Y6, Y0
+	VMULPS       Y0, Y4, Y0
+	VMASKMOVPS   Y0, Y2, (AX)(SI*4)
+
+done:
+	VZEROUPPER
+	RET

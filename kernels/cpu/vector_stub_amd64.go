@@ -58,3 +58,88 @@ func binaryMinAVX512(d *float32, x *float32, y *float32, n int)
 //
 //go:noescape
 func addWidenAVX512(acc *float64, x *float32, blocks int)
+
+// expShiftAVX2 sets d[i] = e^(x[i] − shift) for n values and returns their sum in float64, with AVX2 and FMA.
+//
+//go:noescape
+func expShiftAVX2(d *float32, x *float32, n int, shift float32) float64
+
+// expShiftSumAVX2 returns the float64 sum of e^(x[i] − shift) over n values, with AVX2 and FMA.
+//
+//go:noescape
+func expShiftSumAVX2(x *float32, n int, shift float32) float64
+
+// rowMaxAVX2 returns the maximum of n values (−Inf for none, NaN if any is NaN) with AVX2.
+//
+//go:noescape
+func rowMaxAVX2(x *float32, n int) float32
+
+// scaleShiftAVX2 sets d[i] = a·(x[i] − shift) for n values with AVX2.
+//
+//go:noescape
+func scaleShiftAVX2(d *float32, x *float32, n int, a float32, shift float32)
+
+// binaryAddAVX2 computes d[i] = x[i] + y[i] for n values with AVX2.
+//
+//go:noescape
+func binaryAddAVX2(d *float32, x *float32, y *float32, n int)
+
+// binarySubAVX2 computes d[i] = x[i] − y[i] for n values with AVX2.
+//
+//go:noescape
+func binarySubAVX2(d *float32, x *float32, y *float32, n int)
+
+// binaryMulAVX2 computes d[i] = x[i]·y[i] for n values with AVX2.
+//
+//go:noescape
+func binaryMulAVX2(d *float32, x *float32, y *float32, n int)
+
+// binaryDivAVX2 computes d[i] = x[i]/y[i] for n values with AVX2.
+//
+//go:noescape
+func binaryDivAVX2(d *float32, x *float32, y *float32, n int)
+
+// binaryMaxAVX2 computes d[i] = max(x[i], y[i]) for n values with AVX2.
+//
+//go:noescape
+func binaryMaxAVX2(d *float32, x *float32, y *float32, n int)
+
+// binaryMinAVX2 computes d[i] = min(x[i], y[i]) for n values with AVX2.
+//
+//go:noescape
+func binaryMinAVX2(d *float32, x *float32, y *float32, n int)
+
+// addWidenAVX2 adds float64(x[i]) to acc[i] for 8·blocks values with AVX2.
+//
+//go:noescape
+func addWidenAVX2(acc *float64, x *float32, blocks int)
+
+// activationSigmoidAVX2 computes d[i] = σ(x[i]) for n values with AVX2 and FMA.
+//
+//go:noescape
+func activationSigmoidAVX2(d *float32, x *float32, n int)
+
+// activationSigmoidBackwardAVX2 computes dx[i] = gy[i]·σ'(x[i]) for n values with AVX2 and FMA.
+//
+//go:noescape
+func activationSigmoidBackwardAVX2(dx *float32, x *float32, gy *float32, n int)
+
+// activationSiluAVX2 computes d[i] = x[i]·σ(x[i]) for n values with AVX2 and FMA.
+//
+//go:noescape
+func activationSiluAVX2(d *float32, x *float32, n int)
+
+// activationSiluBackwardAVX2 computes dx[i] = gy[i]·silu'(x[i]) for n values with AVX2 and FMA.
+//
+//go:noescape
+func activationSiluBackwardAVX2(dx *float32, x *float32, gy *float32, n int)
+
+// activationGeluTanhAVX2 computes d[i] = geluTanh(x[i]) for n values with AVX2 and FMA.
+//
+//go:noescape
+func activationGeluTanhAVX2(d *float32, x *float32, n int)
+
+// activationGeluTanhBackwardAVX2 computes dx[i] = gy[i]·geluTanh'(x[i]) for n values with AVX2 and FMA.
+//
+//go:noescape
+func activationGeluTanhBackwardAVX2(dx *float32, x *float32, gy *float32, n int)

@@ -31,7 +31,7 @@ type Preset struct {
 }
 
 // Names lists the presets, smallest first.
-func Names() []string { return []string{"tiny", "small", "paper"} }
+func Names() []string { return append([]string{"tiny", "small", "paper"}, publishedNames()...) }
 
 // Get returns the preset called name:
 //
@@ -42,11 +42,19 @@ func Names() []string { return []string{"tiny", "small", "paper"} }
 //     512 codes, CVae 16; 4 blocks of width 192 (6 heads).
 //   - paper: d16 on ImageNet 256: 16×16 latent, 4096 codes, CVae 32;
 //     16 blocks of width 1024 (16 heads), batch 768, peak lr 3e-4.
+//   - d16, d20, d24: the released FlexVAR / SAR models with the FlexVAE
+//     tokenizer (see published).
 //
 // Every preset initialises the AdaLN gammas as the authors' scripts do
 // (sar.ScriptInitGamma) and trains with train.DefaultConfig's schedule
 // shape, sampler and teacher.
 func Get(name string) (Preset, error) {
+	if p, ok := published(name); ok {
+		return p, p.Validate()
+	}
+	if name == "flexvae" {
+		return Preset{}, fmt.Errorf("preset %q: unknown, want one of %v", name, Names())
+	}
 	tc, tt, err := tokenizer.Preset(name)
 	if err != nil {
 		return Preset{}, fmt.Errorf("preset %q: unknown, want one of %v", name, Names())
@@ -69,13 +77,20 @@ func Get(name string) (Preset, error) {
 		p.Model.Depth, p.Model.Width, p.Model.Heads, p.Model.NumClasses = 16, 1024, 16, 1000
 		// VAR's drop-path rate for depth d is 0.1·d/24.
 		p.Model.DropPath = 0.1 * 16 / 24
-		t := &p.Train
-		// Warm-up: FlexVAR's ep/50 = 3.6 epochs of ImageNet-1k at 768.
-		t.Batch, t.Steps, t.Epochs, t.LR, t.Warmup = 768, 0, 180, 3e-4, 6000
-		t.LogEvery, t.SaveEvery, t.SampleEvery = 100, 5000, 5000
+		p.Train = paperTrain()
 	}
 	p.Model.InitGamma = sar.ScriptInitGamma(p.Model.Depth)
 	return p, p.Validate()
+}
+
+// paperTrain is the training of the paper preset: FlexVAR d16's batch 768,
+// peak learning rate 3e-4, 180 epochs.
+func paperTrain() train.Config {
+	t := train.DefaultConfig()
+	// Warm-up: FlexVAR's ep/50 = 3.6 epochs of ImageNet-1k at 768.
+	t.Batch, t.Steps, t.Epochs, t.LR, t.Warmup = 768, 0, 180, 3e-4, 6000
+	t.LogEvery, t.SaveEvery, t.SampleEvery = 100, 5000, 5000
+	return t
 }
 
 // Validate checks each part and that the transformer matches the

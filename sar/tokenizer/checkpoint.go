@@ -39,8 +39,13 @@ func (m *VQ) Save(path string, state *nn.TrainState) error {
 	return nil
 }
 
-// ReadConfig returns the Config stored in a tokenizer checkpoint.
+// ReadConfig returns the Config stored in a tokenizer checkpoint, or for
+// weights written by another program (FlexVAE.pth, or its safetensors
+// conversion) the VQ-16 configuration their shapes imply.
 func ReadConfig(path string) (Config, error) {
+	if foreign, err := isForeign(path); err == nil && foreign {
+		return readForeignConfig(path)
+	}
 	f, err := nn.ReadSafetensorsFile(path)
 	if err != nil {
 		return Config{}, fmt.Errorf("tokenizer: %w", err)
@@ -65,13 +70,21 @@ func ReadConfig(path string) (Config, error) {
 // Load builds a tokenizer from the config stored in path and loads its
 // weights onto dev. The returned state holds the step and RNG offset (its
 // Optimizer is nil; the moments in the file are ignored) and the stored
-// config JSON.
+// config JSON. Weights written by another program (FlexVAE.pth, or its
+// safetensors conversion) load as VQ-16 with a zero state.
 func Load(path string, dev tensor.Backend) (*VQ, *nn.TrainState, error) {
+	if foreign, err := isForeign(path); err == nil && foreign {
+		m, err := loadForeign(path, dev)
+		if err != nil {
+			return nil, nil, err
+		}
+		return m, &nn.TrainState{}, nil
+	}
 	cfg, err := ReadConfig(path)
 	if err != nil {
 		return nil, nil, err
 	}
-	m, err := New(cfg, dev, 0)
+	m, err := newVQ(cfg, nn.NewLoadInit(dev))
 	if err != nil {
 		return nil, nil, fmt.Errorf("tokenizer: load %s: %w", path, err)
 	}

@@ -15,7 +15,22 @@ type Config struct {
 	CVae          int     `json:"cvae"`           // latent channels
 	Codebook      int     `json:"codebook"`       // codebook size V
 	Beta          float32 `json:"beta"`           // commitment weight (0.25)
+
+	// Arch is the encoder/decoder architecture: "" for sargo's own VQ
+	// (channels Base, then 2·Base; no attention; the latent straight out of
+	// conv_out), or ArchVQ16 for FlexVAR's VQ-16 (FlexVAE.pth; see
+	// vq16.go), which also uses ChannelMult and ZChannels.
+	Arch string `json:"arch,omitempty"`
+	// ChannelMult (VQ-16) gives the width of level i as Base·ChannelMult[i];
+	// it has one entry per level, log2(Downsample) + 1.
+	ChannelMult []int `json:"channel_mult,omitempty"`
+	// ZChannels (VQ-16) is the width of the encoder's output and the
+	// decoder's input, mapped to and from CVae by 1×1 convolutions.
+	ZChannels int `json:"z_channels,omitempty"`
 }
+
+// ArchVQ16 names FlexVAR's VQ-16 architecture in Config.Arch.
+const ArchVQ16 = "vq16"
 
 // Validate reports every invalid field in one error.
 func (c Config) Validate() error {
@@ -50,6 +65,28 @@ func (c Config) Validate() error {
 	}
 	if !(c.Beta >= 0 && c.Beta <= 1e6) {
 		bad("Beta", "%g, want a finite value >= 0", c.Beta)
+	}
+	switch c.Arch {
+	case "":
+		if len(c.ChannelMult) != 0 || c.ZChannels != 0 {
+			bad("Arch", "ChannelMult and ZChannels apply to arch %q only", ArchVQ16)
+		}
+	case ArchVQ16:
+		if n := c.levels(); len(c.ChannelMult) != n {
+			bad("ChannelMult", "%v has %d levels, want %d for Downsample %d", c.ChannelMult, len(c.ChannelMult), n, c.Downsample)
+		}
+		for _, m := range c.ChannelMult {
+			if m < 1 || m > MaxChannelMult || (c.Base*m)%vq16Groups != 0 {
+				bad("ChannelMult", "%v with Base %d: every multiplier must be 1 to %d and every width Base·m a multiple of %d (GroupNorm groups)",
+					c.ChannelMult, c.Base, MaxChannelMult, vq16Groups)
+				break
+			}
+		}
+		if c.ZChannels < 1 || c.ZChannels > MaxZChannels {
+			bad("ZChannels", "%d, want 1 to %d", c.ZChannels, MaxZChannels)
+		}
+	default:
+		bad("Arch", "%q, want \"\" or %q", c.Arch, ArchVQ16)
 	}
 	return errors.Join(errs...)
 }

@@ -3,7 +3,7 @@ package tokenizer
 import "fmt"
 
 // presetNames lists the presets Preset knows, smallest first.
-func presetNames() []string { return []string{"tiny", "small", "paper"} }
+func presetNames() []string { return []string{"tiny", "small", "paper", "flexvae"} }
 
 // Preset returns the tokenizer and training configuration named name:
 //
@@ -14,6 +14,9 @@ func presetNames() []string { return []string{"tiny", "small", "paper"} }
 //     about 0.8 epoch).
 //   - paper: the paper's setting (256-px RGB images downsampled 16× to a
 //     16×16 latent, CVae 32, 4096 codes).
+//   - flexvae: FlexVAR's released tokenizer (FlexVAE), VQ-16 with 8912
+//     codes; its training settings are those of paper (the authors did
+//     not release theirs).
 func Preset(name string) (Config, TrainConfig, error) {
 	switch name {
 	case "tiny":
@@ -25,6 +28,9 @@ func Preset(name string) (Config, TrainConfig, error) {
 	case "paper":
 		return Config{ImageChannels: 3, ImageSize: 256, Downsample: 16, Base: 128, ResBlocks: 2, CVae: 32, Codebook: 4096, Beta: 0.25},
 			TrainConfig{Epochs: 40, Batch: 128, LR: 1e-4, MinLRFrac: 0.1, Warmup: 1000, WeightDecay: 0.05, ClipNorm: 1, LogEvery: 100, SaveEvery: 5000, UsageWindow: 200}, nil
+	case "flexvae":
+		_, tc, _ := Preset("paper")
+		return FlexVAE(), tc, nil
 	}
 	return Config{}, TrainConfig{}, fmt.Errorf("tokenizer preset %q: unknown, want one of %v", name, presetNames())
 }

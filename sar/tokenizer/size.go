@@ -16,6 +16,8 @@ const (
 	MaxResBlocks     = 64
 	MaxCVae          = 1 << 16
 	MaxCodebook      = 1 << 24
+	MaxChannelMult   = 64 // VQ-16
+	MaxZChannels     = 1 << 16
 )
 
 // convParams is the weight count of a k×k convolution with a bias.
@@ -34,6 +36,9 @@ func resBlockParams(in, out int64) int64 {
 // NumParams is the number of weights New makes for c, computed without
 // making them. c must be valid.
 func (c Config) NumParams() int64 {
+	if c.Arch == ArchVQ16 {
+		return c.vq16Params()
+	}
 	levels := c.levels()
 	img, cvae, blocks := int64(c.ImageChannels), int64(c.CVae), int64(c.ResBlocks)
 	ch := int64(c.channels(0))
@@ -83,4 +88,47 @@ func (c Config) CheckMemory(dev tensor.Backend, copies int64) error {
 		return fmt.Errorf("tokenizer: %w", err)
 	}
 	return nil
+}
+
+// attnBlockParams is the weight count of an nn.AttnBlock: a GroupNorm and
+// four 1×1 convolutions.
+func attnBlockParams(ch int64) int64 { return 2*ch + 4*convParams(ch, ch, 1) }
+
+// vq16Params is NumParams of the VQ-16 architecture (vq16.go).
+func (c Config) vq16Params() int64 {
+	levels := len(c.ChannelMult)
+	img, cvae, z, blocks := int64(c.ImageChannels), int64(c.CVae), int64(c.ZChannels), int64(c.ResBlocks)
+	width := func(i int) int64 { return int64(c.Base) * int64(c.ChannelMult[i]) }
+	mid := func(ch int64) int64 { return 2*resBlockParams(ch, ch) + attnBlockParams(ch) }
+	ch := int64(c.Base)
+	n := convParams(img, ch, 3) // encoder.conv_in
+	for i := range levels {
+		for range blocks {
+			n += resBlockParams(ch, width(i))
+			ch = width(i)
+			if i == levels-1 {
+				n += attnBlockParams(ch)
+			}
+		}
+		if i != levels-1 {
+			n += convParams(ch, ch, 3) // downsample
+		}
+	}
+	n += mid(ch) + 2*ch + convParams(ch, z, 3) // mid, norm_out, conv_out
+	n += convParams(z, cvae, 1) + int64(c.Codebook)*cvae + convParams(cvae, z, 1)
+	ch = width(levels - 1)
+	n += convParams(z, ch, 3) + mid(ch) // decoder.conv_in, mid
+	for i := levels - 1; i >= 0; i-- {
+		for range blocks + 1 {
+			n += resBlockParams(ch, width(i))
+			ch = width(i)
+			if i == levels-1 {
+				n += attnBlockParams(ch)
+			}
+		}
+		if i != 0 {
+			n += convParams(ch, ch, 3) // upsample
+		}
+	}
+	return n + 2*ch + convParams(ch, img, 3) // norm_out, conv_out
 }

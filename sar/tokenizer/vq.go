@@ -9,15 +9,25 @@ import (
 	"sargo/tensor"
 )
 
-// VQ is the tokenizer: encoder, codebook and decoder.
+// VQ is the tokenizer: encoder, codebook and decoder, of the
+// architecture Cfg.Arch names.
 type VQ struct {
 	Cfg Config
 
 	dev   tensor.Backend
-	enc   *encoder
+	enc   network
 	quant *quantizer
-	dec   *decoder
-	train bool
+	dec   network
+	// quantConv and postQuantConv are VQ-16's 1×1 convolutions between
+	// ZChannels and the CVae latent (nil for sargo's own architecture).
+	quantConv, postQuantConv *nn.Conv2d
+	train                    bool
+}
+
+// network is an encoder or a decoder.
+type network interface {
+	forward(g *autograd.Graph, x *autograd.Var) *autograd.Var
+	Parameters() []nn.NamedParam
 }
 
 // Quantized is one scale quantized by VQ.Quantize.
@@ -34,34 +44,61 @@ type Quantized struct {
 }
 
 // New builds a tokenizer on dev with weights drawn from seed: encoder,
-// then codebook, then decoder, in that order from one Philox stream.
+// then codebook, then decoder, in that order from one Philox stream (for
+// VQ-16: encoder, quant_conv, codebook, post_quant_conv, decoder).
 func New(cfg Config, dev tensor.Backend, seed uint64) (*VQ, error) {
+	return newVQ(cfg, nn.NewInit(dev, seed))
+}
+
+// newVQ builds a tokenizer drawing from in (whose draws are zeros for a
+// tokenizer about to be loaded).
+func newVQ(cfg Config, in *nn.Init) (*VQ, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if err := cfg.CheckMemory(dev, 1); err != nil {
+	if err := cfg.CheckMemory(in.Backend, 1); err != nil {
 		return nil, err
 	}
-	in := nn.NewInit(dev, seed)
-	enc, err := newEncoder(in, cfg)
-	if err != nil {
+	m := &VQ{Cfg: cfg, dev: in.Backend}
+	var err error
+	if cfg.Arch == ArchVQ16 {
+		if m.enc, err = newVQ16Encoder(in, cfg); err != nil {
+			return nil, fmt.Errorf("tokenizer: %w", err)
+		}
+		m.quantConv = nn.NewConv2d(in, cfg.ZChannels, cfg.CVae, 1, 1, 0, true)
+		m.quant = newQuantizer(in, cfg)
+		m.postQuantConv = nn.NewConv2d(in, cfg.CVae, cfg.ZChannels, 1, 1, 0, true)
+		if m.dec, err = newVQ16Decoder(in, cfg); err != nil {
+			return nil, fmt.Errorf("tokenizer: %w", err)
+		}
+		return m, nil
+	}
+	if m.enc, err = newEncoder(in, cfg); err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
-	q := newQuantizer(in, cfg)
-	dec, err := newDecoder(in, cfg)
-	if err != nil {
+	m.quant = newQuantizer(in, cfg)
+	if m.dec, err = newDecoder(in, cfg); err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
-	return &VQ{Cfg: cfg, dev: dev, enc: enc, quant: q, dec: dec}, nil
+	return m, nil
 }
 
 // Device is the backend the weights live on.
 func (m *VQ) Device() tensor.Backend { return m.dev }
 
-// Parameters lists encoder.*, quantize.embedding.weight and decoder.*.
+// Parameters lists encoder.*, quantize.embedding.weight and decoder.*
+// (VQ-16 in the reference's order: encoder.*, decoder.*,
+// quantize.embedding.weight, quant_conv.*, post_quant_conv.*).
 func (m *VQ) Parameters() []nn.NamedParam {
 	var p nn.Params
 	p.Sub("encoder", m.enc)
+	if m.Cfg.Arch == ArchVQ16 {
+		p.Sub("decoder", m.dec)
+		p.Sub("quantize", m.quant)
+		p.Sub("quant_conv", m.quantConv)
+		p.Sub("post_quant_conv", m.postQuantConv)
+		return p
+	}
 	p.Sub("quantize", m.quant)
 	p.Sub("decoder", m.dec)
 	return p
@@ -81,7 +118,11 @@ func (m *VQ) Encode(g *autograd.Graph, x *autograd.Var) *autograd.Var {
 	if len(s) != 4 || s[1] != c.ImageChannels || s[2] != c.ImageSize || s[3] != c.ImageSize {
 		panic(fmt.Sprintf("tokenizer: Encode: input %v, want [B, %d, %d, %d]", s, c.ImageChannels, c.ImageSize, c.ImageSize))
 	}
-	return m.enc.forward(g, x)
+	h := m.enc.forward(g, x)
+	if m.quantConv != nil {
+		h = m.quantConv.Forward(g, h)
+	}
+	return h
 }
 
 // Quantize area-downsamples the latent h [B, CVae, L, L] to s×s (s ≤ L;
@@ -104,18 +145,49 @@ func (m *VQ) Quantize(g *autograd.Graph, h *autograd.Var, s int) Quantized {
 }
 
 // Decode reconstructs images [B, ImageChannels, ImageSize, ImageSize]
-// (values about [-1, 1]) from z [B, CVae, s, s] for any s ≤ Latent: z is
-// bicubic-upsampled to the full latent first.
+// (values about [-1, 1]) from z [B, CVae, s, s] for any s ≤ Latent. In
+// sargo's own architecture z is bicubic-upsampled to the full latent
+// first; VQ-16 decodes z at its own size, as FlexVAR does, and the image
+// (Downsample·s pixels wide) is bicubic-upsampled to ImageSize.
 func (m *VQ) Decode(g *autograd.Graph, z *autograd.Var) *autograd.Var {
 	zs := z.Shape()
 	L := m.Cfg.Latent()
 	if len(zs) != 4 || zs[1] != m.Cfg.CVae || zs[2] != zs[3] || zs[2] < 1 || zs[2] > L {
 		panic(fmt.Sprintf("tokenizer: Decode: latent %v, want [B, %d, s, s] with s <= %d", zs, m.Cfg.CVae, L))
 	}
+	if m.postQuantConv != nil {
+		if g == nil && zs[0] > 1 {
+			return m.decodeEach(z)
+		}
+		y := m.dec.forward(g, m.postQuantConv.Forward(g, z))
+		if zs[2] != L {
+			y = g.Interpolate(y, m.Cfg.ImageSize, m.Cfg.ImageSize, tensor.InterpBicubic)
+		}
+		return y
+	}
 	if zs[2] != L {
 		z = g.Interpolate(z, L, L, tensor.InterpBicubic)
 	}
 	return m.dec.forward(g, z)
+}
+
+// decodeEach decodes a batch without gradient one image at a time, so that
+// the decoder's activations at full resolution (128 channels of 256×256
+// per image for FlexVAE) are held for one image rather than the batch.
+func (m *VQ) decodeEach(z *autograd.Var) *autograd.Var {
+	var g *autograd.Graph
+	n := z.Shape()[0]
+	parts := make([]*autograd.Var, n)
+	for i := range n {
+		zi := autograd.Const(z.Value.Narrow(0, i, 1))
+		parts[i] = m.Decode(g, zi)
+		zi.Value.Release()
+	}
+	out := g.Concat(0, parts...)
+	for _, p := range parts {
+		p.Value.Release()
+	}
+	return out
 }
 
 // Codebook returns the normalised codebook [Codebook, CVae], a new tensor

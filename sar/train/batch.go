@@ -1,7 +1,6 @@
 package train
 
 import (
-	"fmt"
 	"math/rand/v2"
 
 	"sargo/sar/data"
@@ -10,40 +9,34 @@ import (
 )
 
 // loader yields the batch of every step as a pure function of the step,
-// so a resumed run reads exactly the images an uninterrupted run would:
-// step t is batch t mod E of epoch t / E (E = images / batch, the last
-// partial batch of an epoch dropped), each epoch a fixed permutation.
+// so a resumed run reads exactly the images an uninterrupted run would
+// (data.Loader: a fixed permutation per epoch, the dataset's augmentation
+// drawn from the seed and the step, images decoded in parallel and the
+// next batch prepared while this step runs).
 type loader struct {
-	ds    *data.Dataset
-	batch int
-	shuf  data.Shuffler
-	// cached permutation of one epoch
-	epoch int
-	perm  []int
+	*data.Loader
 }
 
 func newLoader(ds *data.Dataset, batch int, seed uint64) (*loader, error) {
-	if ds == nil || ds.Len() == 0 {
-		return nil, fmt.Errorf("training data: empty dataset")
+	l, err := data.NewLoader(ds, batch, seed, data.LoaderOptions{})
+	if err != nil {
+		return nil, err
 	}
-	if batch > ds.Len() {
-		return nil, fmt.Errorf("training data %s: batch %d exceeds the %d images", ds.Name, batch, ds.Len())
-	}
-	return &loader{ds: ds, batch: batch, shuf: data.Shuffler{N: ds.Len(), Seed: seed}, epoch: -1}, nil
+	return &loader{l}, nil
 }
 
 // stepsPerEpoch is the number of full batches in one pass.
-func (l *loader) stepsPerEpoch() int { return l.ds.Len() / l.batch }
+func (l *loader) stepsPerEpoch() int { return l.StepsPerEpoch() }
 
 // at returns the images and labels of step t and its epoch.
-func (l *loader) at(t int) (x []float32, labels []int, epoch int) {
-	spe := l.stepsPerEpoch()
-	epoch, i := t/spe, t%spe
-	if epoch != l.epoch {
-		l.perm, l.epoch = l.shuf.Epoch(epoch), epoch
-	}
-	x, labels = l.ds.Batch(l.perm[i*l.batch:(i+1)*l.batch], nil)
-	return x, labels, epoch
+func (l *loader) at(t int) (x []float32, labels []int, epoch int, err error) {
+	return l.Batch(t)
+}
+
+// part returns images [lo, hi) of step t's batch, their labels and the
+// epoch; only those are decoded.
+func (l *loader) part(t, lo, hi int) (x []float32, labels []int, epoch int, err error) {
+	return l.Part(t, lo, hi)
 }
 
 // Batch is one training batch on the device: images tokenized at every

@@ -88,8 +88,10 @@ func TestLoaderIsAFunctionOfTheStep(t *testing.T) {
 	b, err := newLoader(ds, 6, 3)
 	require.NoError(t, err)
 	for _, step := range []int{0, 4, 1, 7, 3} {
-		xa, la, ea := a.at(step)
-		xb, lb, eb := b.at(step)
+		xa, la, ea, err := a.at(step)
+		require.NoError(t, err)
+		xb, lb, eb, err := b.at(step)
+		require.NoError(t, err)
 		assert.Equal(t, xa, xb)
 		assert.Equal(t, la, lb)
 		assert.Equal(t, step/3, ea)

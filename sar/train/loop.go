@@ -73,6 +73,10 @@ type StepResult struct {
 	Tokens   int
 	Skipped  bool
 	Elapsed  time.Duration
+	// DataWait is the part of Elapsed spent waiting for the batch's images
+	// to be decoded (data.Loader prepares the next batch during a step, so
+	// it is near zero unless decoding is slower than the step).
+	DataWait time.Duration
 }
 
 // NonFiniteError reports a step whose loss or gradient is not finite.
@@ -138,11 +142,17 @@ func (t *Trainer) RNGOffset() uint64 { return uint64(t.Step) * rngStride }
 // StepsPerEpoch is the number of batches in one pass over the data.
 func (t *Trainer) StepsPerEpoch() int { return t.load.stepsPerEpoch() }
 
-// batch builds step t's batch on the device.
-func (t *Trainer) batch(step int) (*Batch, int) {
-	x, labels, epoch := t.load.at(step)
-	global := len(labels)
-	x, labels, first := t.shard(x, labels)
+// batch builds step t's batch on the device; wait is the time spent
+// waiting for its images.
+func (t *Trainer) batch(step int) (b *Batch, epoch int, wait time.Duration, err error) {
+	global := t.load.BatchSize()
+	first, last := t.shard(global)
+	start := time.Now()
+	x, labels, epoch, err := t.load.part(step, first, last)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	wait = time.Since(start)
 	ds := t.setup.Data
 	dev := t.setup.Dev
 	xt := tensor.FromSlice(dev, x, len(labels), ds.C, ds.H, ds.W)
@@ -154,10 +164,10 @@ func (t *Trainer) batch(step int) (*Batch, int) {
 	lt := tensor.FromSlice(dev, lf, len(labels))
 	dropped := t.setup.Net.DropLabels(lt, t.Cfg.Seed, t.RNGOffset()+uint64(first))
 	scales := stepSchedule(t.Cfg, t.setup.Largest, step)
-	b := NewBatch(t.setup.Tok, t.setup.Inputs, xt, dropped, scales)
+	b = NewBatch(t.setup.Tok, t.setup.Inputs, xt, dropped, scales)
 	b.Classes = lt
 	b.Start, b.Global = first, global
-	return b, epoch
+	return b, epoch, wait, nil
 }
 
 // TrainStep runs one optimisation step: forward, backward, one read of
@@ -176,9 +186,12 @@ func (t *Trainer) TrainStep() (StepResult, error) {
 func (t *Trainer) step() (StepResult, error) {
 	start := time.Now()
 	t.setup.Net.SetTrain(true)
-	b, epoch := t.batch(t.Step)
+	b, epoch, wait, err := t.batch(t.Step)
+	if err != nil {
+		return StepResult{Step: t.Step}, fmt.Errorf("step %d: %w", t.Step, err)
+	}
 	defer b.Release()
-	res := StepResult{Step: t.Step, Epoch: epoch, LR: t.LR.LR(t.LRFrom + t.Step)}
+	res := StepResult{Step: t.Step, Epoch: epoch, LR: t.LR.LR(t.LRFrom + t.Step), DataWait: wait}
 
 	g := autograd.NewGraph()
 	// Drop-path draws come from the step's own range too, so a resumed run

@@ -24,7 +24,10 @@ type Metric struct {
 	GradNorm   *float64 `json:"grad_norm,omitempty"`
 	TokensPerS float64  `json:"tokens_per_s"`
 	Seconds    float64  `json:"seconds"`
-	Skipped    int      `json:"skipped,omitempty"`
+	// DataWait is the seconds the steps since the previous line waited
+	// for their images to be decoded (StepResult.DataWait).
+	DataWait float64 `json:"data_wait_s"`
+	Skipped  int     `json:"skipped,omitempty"`
 }
 
 // meter averages step results into a Metric.
@@ -33,12 +36,13 @@ type meter struct {
 	loss, tf, sf, csfl   float64
 	grad                 float64
 	tokens               int
-	seconds              float64
+	seconds, wait        float64
 	hasTF, hasSF, hasCSF bool
 }
 
 func (m *meter) add(r StepResult, method string) {
 	m.seconds += r.Elapsed.Seconds()
+	m.wait += r.DataWait.Seconds()
 	m.tokens += r.Tokens
 	if r.Skipped {
 		m.skipped++
@@ -63,7 +67,7 @@ func (m *meter) add(r StepResult, method string) {
 
 // flush returns the averaged metric for the last result and resets.
 func (m *meter) flush(last StepResult, total float64) Metric {
-	out := Metric{Step: last.Step + 1, Epoch: last.Epoch, LR: last.LR, Seconds: total, Skipped: m.skipped}
+	out := Metric{Step: last.Step + 1, Epoch: last.Epoch, LR: last.LR, Seconds: total, DataWait: m.wait, Skipped: m.skipped}
 	if m.seconds > 0 {
 		out.TokensPerS = float64(m.tokens) / m.seconds
 	}

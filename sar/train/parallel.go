@@ -99,16 +99,15 @@ func (t *Trainer) releaseParallel() {
 	}
 }
 
-// shard cuts step's global batch (x holds len(labels) images) down to
-// this replica's part and returns the global index of its first image.
-func (t *Trainer) shard(x []float32, labels []int) ([]float32, []int, int) {
+// shard returns this replica's part [lo, hi) of a global batch of n
+// images (the loader decodes only those).
+func (t *Trainer) shard(n int) (lo, hi int) {
 	if t.par == nil {
-		return x, labels, 0
+		return 0, n
 	}
 	g := t.par.rep.Group()
-	lo, hi, _ := dist.Shard(len(labels), g.Size(), t.par.rep.Index()) // checked by joinParallel
-	per := len(x) / len(labels)
-	return x[lo*per : hi*per], labels[lo:hi], lo
+	lo, hi, _ = dist.Shard(n, g.Size(), t.par.rep.Index()) // checked by joinParallel
+	return lo, hi
 }
 
 // streamShift separates the replicas' drop-path streams: global replica r

@@ -298,7 +298,11 @@ func Run(ctx context.Context, s Setup, o RunOptions) (Summary, error) {
 }
 
 // checkInit refuses an initial checkpoint trained with another tokenizer.
+// A PyTorch checkpoint (a released model) records none.
 func checkInit(path string, ref TokenizerRef, cfg Config) error {
+	if isPth, err := nn.IsPyTorch(path); err == nil && isPth {
+		return nil
+	}
 	meta, err := ReadCheckpointMeta(path, cfg)
 	if err != nil {
 		return fmt.Errorf("init weights: %w", err)
@@ -307,6 +311,12 @@ func checkInit(path string, ref TokenizerRef, cfg Config) error {
 		return fmt.Errorf("init weights: %w", err)
 	}
 	return nil
+}
+
+// weightLoader is a Network that loads initial weights itself, from
+// checkpoints of more formats than nn.LoadCheckpoint reads (*sar.Model).
+type weightLoader interface {
+	LoadWeights(path string) error
 }
 
 // SkippedError stops a run with SkipNonFinite that skipped more than the
@@ -356,7 +366,13 @@ func prepareRun(o RunOptions, tr *Trainer, ckpt string, ref TokenizerRef, info *
 	}
 	info.Started = time.Now().UTC()
 	if o.Init != "" {
-		if err := nn.LoadCheckpoint(o.Init, tr.Params(), nil); err != nil {
+		var err error
+		if w, ok := tr.setup.Net.(weightLoader); ok {
+			err = w.LoadWeights(o.Init) // also reads weights written by PyTorch
+		} else {
+			err = nn.LoadCheckpoint(o.Init, tr.Params(), nil)
+		}
+		if err != nil {
 			return fmt.Errorf("init weights: %w", err)
 		}
 	}

@@ -123,7 +123,7 @@ func TestMetricsLines(t *testing.T) {
 			for i, line := range lines {
 				var m map[string]any
 				require.NoError(t, json.Unmarshal([]byte(line), &m))
-				for _, k := range append([]string{"step", "epoch", "loss", "lr", "grad_norm", "tokens_per_s", "seconds"}, tc.keys...) {
+				for _, k := range append([]string{"step", "epoch", "loss", "lr", "grad_norm", "tokens_per_s", "seconds", "data_wait_s"}, tc.keys...) {
 					require.Contains(t, m, k)
 				}
 				for _, k := range tc.absent {
@@ -131,6 +131,8 @@ func TestMetricsLines(t *testing.T) {
 				}
 				assert.EqualValues(t, 2*(i+1), m["step"])
 				assert.Greater(t, m["tokens_per_s"].(float64), 0.0)
+				assert.GreaterOrEqual(t, m["data_wait_s"].(float64), 0.0)
+				assert.Less(t, m["data_wait_s"].(float64), m["seconds"].(float64), "waits are part of the steps' time")
 			}
 			assert.Equal(t, 1, sampled, "a final sample grid")
 			assert.Contains(t, log.String(), "step 4/4")

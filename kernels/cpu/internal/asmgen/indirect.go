@@ -1,14 +1,16 @@
 package main
 
-// The indirect AVX-512 micro-kernel of the implicit-GEMM convolution
-// (conv_implicit.go in package cpu). It is the 14×32 kernel of genFMAKernel
+// The indirect micro-kernels of the implicit-GEMM convolution
+// (conv_implicit.go in package cpu). Each is a kernel of genFMAKernel (the
+// AVX-512 14×32 one, the AVX2 6×16 one)
 // except for where B comes from: instead of a packed micro-panel, row kk
-// of B is the 32 floats at b + 4·off[kk], read straight from a padded
+// of B is the nr floats at b + 4·off[kk], read straight from a padded
 // input image. For a stride-1 convolution computed in the "extended"
 // output layout, that row is a contiguous run of one padded input plane,
 // so the kernel needs neither an im2col copy nor a packed B panel. The
 // kernel writes a scratch tile, which convScatterAVX512 then moves into
-// the output, dropping the extended layout's garbage columns.
+// the output, dropping the extended layout's garbage columns
+// (convScatterAVX512, or convScatterAVX2 of avx2pack.go).
 
 import (
 	"fmt"
@@ -18,19 +20,19 @@ import (
 	"github.com/mmcloughlin/avo/reg"
 )
 
-// genAVX512Indirect emits gemmKernelAVX512x<mr>x<16·nv>Indirect:
+// genIndirect emits gemmKernel<ISA>x<mr>x<nr>Indirect:
 //
 //	C[r*ldc+j] = alpha * sum_kk a[kk*mr+r] * b[off[kk]+j]   (+ C when acc != 0)
 //
 // with A a packed micro-panel and off k element offsets into b. Where
 // genFMAKernel prefetches the C tile, this one prefetches mr rows of nr
 // values at pf, ldpf elements apart: the tile's final destination.
-func genAVX512Indirect(mr, nv int) {
-	nr := 16 * nv
-	name := fmt.Sprintf("gemmKernelAVX512x%dx%dIndirect", mr, nr)
+func genIndirect(isa fmaISA, mr, nv int) {
+	nr := isa.lanes * nv
+	name := fmt.Sprintf("gemmKernel%sx%dx%dIndirect", isa.name, mr, nr)
 	TEXT(name, NOSPLIT, "func(k int, a, b *float32, off *int, c *float32, ldc int, alpha float32, acc int, pf *float32, ldpf int)")
 	Pragma("noescape")
-	Doc(fmt.Sprintf("%s computes a %d×%d tile of C with AVX-512F from a packed A micro-panel and B rows at b+off[kk], prefetching %d rows of %d values at pf, ldpf apart.", name, mr, nr, mr, nr))
+	Doc(fmt.Sprintf("%s computes a %d×%d tile of C with %s from a packed A micro-panel and B rows at b+off[kk], prefetching %d rows of %d values at pf, ldpf apart.", name, mr, nr, isa.doc, mr, nr))
 	args := loadArgs()
 	off := Load(Param("off"), GP64())
 	// C is a scratch tile already in L1; what the caller will move it to
@@ -38,10 +40,11 @@ func genAVX512Indirect(mr, nv int) {
 	pfArgs := kernelArgs{c: Load(Param("pf"), GP64()), ldc: Load(Param("ldpf"), GP64())}
 	SHLQ(U8(2), pfArgs.ldc)
 	emitPrefetchC(pfArgs, mr, 4*nr)
-	accs, bregs, bc := splitRegs(zmmRegs, mr, nv)
+	accs, bregs, bc := splitRegs(isa.regs, mr, nv)
 	for _, z := range accs {
-		VPXORD(z, z, z)
+		isa.zero(z)
 	}
+	vbytes := 4 * isa.lanes
 	// Two index registers, alternated, so that the offset load of one row
 	// need not wait for the B loads of the previous one.
 	idx := []reg.GPVirtual{GP64(), GP64()}
@@ -49,7 +52,7 @@ func genAVX512Indirect(mr, nv int) {
 		ix := idx[u%2]
 		MOVQ(Mem{Base: off, Disp: 8 * u}, ix)
 		for v := 0; v < nv; v++ {
-			VMOVUPS(Mem{Base: args.b, Index: ix, Scale: 4, Disp: 64 * v}, bregs[v])
+			VMOVUPS(Mem{Base: args.b, Index: ix, Scale: 4, Disp: vbytes * v}, bregs[v])
 		}
 		emitRankOne(args.a, mr, nv, u, bregs, bc, accs)
 	}
@@ -59,7 +62,7 @@ func genAVX512Indirect(mr, nv int) {
 	})
 	alpha := bc[0]
 	VBROADCASTSS(paramAddr("alpha"), alpha)
-	emitStore(args, mr, nv, 64, accs, alpha)
+	emitStore(args, mr, nv, vbytes, accs, alpha)
 	VZEROUPPER()
 	RET()
 }

@@ -20,7 +20,8 @@
 //
 // With -set vector it emits instead the AVX-512 row kernels of rows.go
 // (exp of a shifted row with its sum, row maximum, scale-and-shift) and the
-// elementwise binary kernels of binary.go, into files of their own:
+// elementwise binary kernels of binary.go, and the AVX2 forms of those and
+// of the activations (avx2.go), into files of their own:
 //
 //	go run ./internal/asmgen -set vector -out vector_amd64.s -stubs vector_stub_amd64.go
 //
@@ -66,13 +67,14 @@ func main() {
 // activation kernels.
 func genGemmSet() {
 	genFMAKernel(isaAVX512, 14, 2)
-	genAVX512Indirect(14, 2)
+	genIndirect(isaAVX512, 14, 2)
 	genConvScatterAVX512()
 	genFMAKernel(isaAVX2, 6, 2)
 	genPackA14AVX512()
 	genPackA14RowsAVX512()
 	genPackB32AVX512()
 	genPackBT32AVX512()
+	genAVX2GemmSet()
 	for _, kind := range []activation{actSigmoid, actSilu, actGeluTanh} {
 		genActivationAVX512(kind, false)
 		genActivationAVX512(kind, true)
@@ -89,6 +91,7 @@ func genVectorSet() {
 		genBinaryAVX512(op)
 	}
 	genAddWidenAVX512()
+	genVectorSetAVX2()
 }
 
 // kernelArgs holds the registers of the common kernel arguments.
@@ -399,9 +402,17 @@ func packA14Store(z []reg.VecPhysical, dst reg.Register) {
 // row-major B: kc rows of 32 values, ldb elements apart, copied to
 // consecutive 128-byte rows of dst.
 func genPackB32AVX512() {
-	TEXT("gemmPackB32AVX512", NOSPLIT, "func(dst, src *float32, ldb, kc int)")
+	genPackBRows("gemmPackB32AVX512", "gemmPackB32AVX512 packs kc depths of a 32-column B micro-panel from row-major B with AVX-512F.",
+		reg.Z0, reg.Z1, 64)
+}
+
+// genPackBRows emits a B packing routine, func(dst, src *float32, ldb, kc
+// int), that copies kc rows of two vector registers (r0 and r1, vec bytes
+// each), ldb elements apart, to consecutive rows of 2·vec bytes of dst.
+func genPackBRows(name, doc string, r0, r1 reg.Register, vec int) {
+	TEXT(name, NOSPLIT, "func(dst, src *float32, ldb, kc int)")
 	Pragma("noescape")
-	Doc("gemmPackB32AVX512 packs kc depths of a 32-column B micro-panel from row-major B with AVX-512F.")
+	Doc(doc)
 	dst := Load(Param("dst"), GP64())
 	src := Load(Param("src"), GP64())
 	ldb := Load(Param("ldb"), GP64())
@@ -410,12 +421,12 @@ func genPackB32AVX512() {
 	TESTQ(kc, kc)
 	JZ(LabelRef("done"))
 	Label("row")
-	VMOVUPS(Mem{Base: src}, reg.Z0)
-	VMOVUPS(Mem{Base: src, Disp: 64}, reg.Z1)
-	VMOVUPS(reg.Z0, Mem{Base: dst})
-	VMOVUPS(reg.Z1, Mem{Base: dst, Disp: 64})
+	VMOVUPS(Mem{Base: src}, r0)
+	VMOVUPS(Mem{Base: src, Disp: vec}, r1)
+	VMOVUPS(r0, Mem{Base: dst})
+	VMOVUPS(r1, Mem{Base: dst, Disp: vec})
 	ADDQ(ldb, src)
-	ADDQ(U32(128), dst)
+	ADDQ(U32(2*vec), dst)
 	DECQ(kc)
 	JNZ(LabelRef("row"))
 	Label("done")

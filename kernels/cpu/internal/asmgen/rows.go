@@ -61,37 +61,48 @@ func emitMap(dst reg.Register, srcs []reg.Register, n reg.Register, unroll int, 
 			VMOVUPS(r, at(dst, u))
 		}
 	}
+	emitBlockLoop(i, n, actVecLen, unroll, func(u int) { step(u, nil) }, func() {
+		// mask = 2ⁿ − 1 selects the n < 16 remaining lanes.
+		bits := GP64()
+		XORQ(bits, bits)
+		BTSQ(n, bits)
+		DECQ(bits)
+		k := K()
+		KMOVW(bits.As32(), k)
+		step(0, k)
+	})
+}
+
+// emitBlockLoop emits the loop of emitMap and emitMapY over n positions of
+// lanes values per register, i their index (from 0): full(u) for whole
+// registers, unroll at a time (u numbers them) and then one at a time, and
+// tail for the last n mod lanes positions when there are any. n is
+// consumed.
+func emitBlockLoop(i, n reg.Register, lanes, unroll int, full func(u int), tail func()) {
 	if unroll > 1 {
-		CMPQ(n, U32(actVecLen*unroll))
+		CMPQ(n, U32(lanes*unroll))
 		JB(LabelRef("single"))
 		Label("unrolled")
 		for u := range unroll {
-			step(u, nil)
+			full(u)
 		}
-		ADDQ(U32(actVecLen*unroll), i)
-		SUBQ(U32(actVecLen*unroll), n)
-		CMPQ(n, U32(actVecLen*unroll))
+		ADDQ(U32(lanes*unroll), i)
+		SUBQ(U32(lanes*unroll), n)
+		CMPQ(n, U32(lanes*unroll))
 		JAE(LabelRef("unrolled"))
 	}
 	Label("single")
-	CMPQ(n, U8(actVecLen))
+	CMPQ(n, U8(lanes))
 	JB(LabelRef("tail"))
-	step(0, nil)
-	ADDQ(U8(actVecLen), i)
-	SUBQ(U8(actVecLen), n)
+	full(0)
+	ADDQ(U8(lanes), i)
+	SUBQ(U8(lanes), n)
 	JMP(LabelRef("single"))
 
 	Label("tail")
 	TESTQ(n, n)
 	JZ(LabelRef("done"))
-	// mask = 2ⁿ − 1 selects the n < 16 remaining lanes.
-	bits := GP64()
-	XORQ(bits, bits)
-	BTSQ(n, bits)
-	DECQ(bits)
-	k := K()
-	KMOVW(bits.As32(), k)
-	step(0, k)
+	tail()
 	Label("done")
 }
 
