@@ -10,13 +10,17 @@ import (
 
 // Example_scalars is micrograd on sargo: a small expression of two scalars,
 // its gradient from one Backward, and the same gradient from central finite
-// differences of the expression rewritten in float64.
+// differences of the expression rewritten in float64. The scope owns the
+// two parameters, the graph every intermediate value.
 func Example_scalars() {
 	dev := tensor.MustOpen("cpu")
+	s := tensor.NewScope(dev)
+	defer s.Close()
 	a := autograd.Param(tensor.Scalar(dev, -4)).SetName("a")
 	b := autograd.Param(tensor.Scalar(dev, 2)).SetName("b")
 
-	g := autograd.NewGraph()
+	g := autograd.NewGraph(dev)
+	defer g.Close()
 	c := g.Add(a, b)                                     // a + b
 	d := g.Add(g.Mul(a, b), g.Pow(b, 3))                 // a·b + b³
 	e := g.Sub(c, d)                                     // c − d

@@ -67,35 +67,43 @@ func CheckGrad(f func(g *Graph, xs []*Var) *Var, inputs []*tensor.Tensor, opt Ch
 		opt.RTol = 1e-2
 	}
 	res := CheckResult{MaxAbs: make([]float64, len(inputs)), MaxRel: make([]float64, len(inputs))}
+	if len(inputs) == 0 {
+		return res, fmt.Errorf("autograd: CheckGrad: no inputs")
+	}
+	dev := inputs[0].Backend()
+	s := tensor.NewScope(dev) // the inputs' copies and the projection
+	defer s.Close()
 	xs := make([]*Var, len(inputs))
 	for i, t := range inputs {
 		xs[i] = Param(t.Clone())
 	}
-	var proj *tensor.Tensor // the fixed projection, made on first use
 	defer func() {
 		for _, x := range xs {
 			x.ZeroGrad()
-			x.Value.Release()
 		}
-		proj.Release()
 	}()
-
+	var proj *tensor.Tensor // the fixed projection, made on first use
+	defer func() { proj.Release() }()
 	scalar := func(g *Graph, out *Var) *Var {
 		if out.Value.Size() == 1 {
 			return g.Sum(out, false)
 		}
 		if proj == nil {
 			proj = tensor.Randn(out.Value.Backend(), opt.Seed, 0, out.Value.Shape()...)
+			tensor.Escape(proj) // made inside the graph, used after it
 		}
 		return g.Sum(g.Mul(out, Const(proj)), false)
 	}
 
-	g := NewGraph()
-	loss := scalar(g, f(g, xs))
-	if err := g.Backward(loss); err != nil {
+	g := NewGraph(dev)
+	err := g.Backward(scalar(g, f(g, xs)))
+	g.Close()
+	if err != nil {
 		return res, fmt.Errorf("autograd: CheckGrad: %w", err)
 	}
 	eval := func() (float64, error) {
+		es := tensor.NewScope(dev)
+		defer es.Close()
 		v, err := scalar(nil, f(nil, xs)).Value.Read()
 		if err != nil {
 			return 0, err

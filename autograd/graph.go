@@ -14,28 +14,39 @@ import (
 // engine; one of them may be gy itself (its ownership then passes on too).
 type backwardFunc func(gy *tensor.Tensor) []*tensor.Tensor
 
-// backwardIntoFunc is the in-place form of backwardFunc, for operations
-// whose input gradient is nonzero only in a region (Narrow, and so Split
-// and Chunk): it adds its contribution into the gradient buffer of input
-// j, which acc(j) returns (zero-filled when new), instead of materialising
-// a full-size gradient.
-type backwardIntoFunc func(gy *tensor.Tensor, acc func(j int) *tensor.Tensor)
+// window is the backward of an operation whose output is a window of its
+// input (Narrow, and so Split and Chunk): the input's gradient is the
+// output gradient in [start, start+length) along axis and zero elsewhere.
+// The engine writes it into the input's gradient buffer in place, so the
+// pieces of a Split share one buffer, and zero-fills only what no piece
+// covers.
+type window struct {
+	axis, start, length int
+}
 
 // node is one recorded operation on the tape; exactly one of backward and
-// into is set.
+// window is set.
 type node struct {
 	op       string
 	out      *Var
 	inputs   []*Var
 	backward backwardFunc
-	into     backwardIntoFunc
+	window   *window
 }
 
-// Graph records operations for one backward pass. NewGraph returns an
-// empty one (as is the zero value). A nil *Graph is the no-grad mode: its
-// methods compute forward results and record nothing. A Graph is not safe
-// for concurrent use.
+// Graph records operations for one backward pass and owns every tensor
+// made while it is open: forward values, what backward closures keep, and
+// the gradients of intermediate results. Close frees them all; leaves
+// (Param, Const) are only borrowed. NewGraph opens it as a tensor scope on
+// its device, so operations need no bookkeeping of their own; results to
+// keep past Close are kept with the graph's Scope().Keep, or copied.
+//
+// A nil *Graph is the no-grad mode: its methods compute forward results
+// (owned by the device's innermost scope) and record nothing. A Graph is
+// not safe for concurrent use.
 type Graph struct {
+	dev   tensor.Backend
+	scope *tensor.Scope
 	tape  []node
 	spent bool
 	// gradReady, when set, is told of each Param whose gradient is final
@@ -43,8 +54,34 @@ type Graph struct {
 	gradReady func(*Var)
 }
 
-// NewGraph returns an empty graph.
-func NewGraph() *Graph { return &Graph{} }
+// NewGraph opens a graph on device dev. Close it (after Backward, or at
+// the end of the step) to free what it owns:
+//
+//	g := autograd.NewGraph(dev)
+//	defer g.Close()
+func NewGraph(dev tensor.Backend) *Graph {
+	return &Graph{dev: dev, scope: tensor.OpenScope(dev, "graph", 1)}
+}
+
+// Close frees every tensor the graph owns and drops its tape. Scopes
+// opened inside it must be closed first. A nil graph or a second Close
+// does nothing.
+func (g *Graph) Close() {
+	if g == nil {
+		return
+	}
+	g.tape = nil
+	g.scope.Close()
+}
+
+// Scope is the tensor scope the graph owns its tensors through (nil for a
+// nil graph), for keeping a result beyond Close.
+func (g *Graph) Scope() *tensor.Scope {
+	if g == nil {
+		return nil
+	}
+	return g.scope
+}
 
 // NoGrad returns the nil graph, under which operations record nothing.
 // It only names the idiom `var g *autograd.Graph`.
@@ -66,9 +103,10 @@ func (g *Graph) record(op string, value *tensor.Tensor, backward backwardFunc, i
 	return g.push(node{op: op, backward: backward, inputs: inputs}, value)
 }
 
-// recordInto is record for an operation with an in-place backward.
-func (g *Graph) recordInto(op string, value *tensor.Tensor, into backwardIntoFunc, inputs ...*Var) *Var {
-	return g.push(node{op: op, into: into, inputs: inputs}, value)
+// recordWindow is record for an operation whose output is a window of its
+// one input.
+func (g *Graph) recordWindow(op string, value *tensor.Tensor, w window, input *Var) *Var {
+	return g.push(node{op: op, window: &w, inputs: []*Var{input}}, value)
 }
 
 // push makes the output Var of n and appends n to the tape when needed.
@@ -92,6 +130,9 @@ func (g *Graph) push(n node, value *tensor.Tensor) *Var {
 	}
 	if g.spent {
 		panic(fmt.Sprintf("autograd: %s: graph already used by Backward; make a new Graph", n.op))
+	}
+	if !g.scope.Owns(value) {
+		panic(fmt.Sprintf("autograd: %s: result %v does not belong to the graph (%s): record operations on the graph's device, with no scope opened inside the graph", n.op, value, g.scope))
 	}
 	out.requiresGrad = true
 	out.graph = g
@@ -118,15 +159,22 @@ func (g *Graph) Backward(loss *Var) error {
 	if n := loss.Value.Size(); n != 1 {
 		return fmt.Errorf("autograd: Backward: loss %v has %d elements, want 1 (use BackwardWith for a non-scalar output)", loss, n)
 	}
-	seed := tensor.Ones(loss.Value.Backend(), loss.Value.Shape()...)
-	defer seed.Release()
-	return g.BackwardWith(loss, seed)
+	if g == nil {
+		return errors.New("autograd: Backward on a nil (no-grad) graph")
+	}
+	return g.BackwardWith(loss, tensor.Ones(loss.Value.Backend(), loss.Value.Shape()...))
 }
 
 // BackwardWith propagates grad, the gradient of some scalar with respect to
 // v (same shape as v), back through the tape, adding the results to the
 // Grad of every Param reached. grad is not modified. It then clears the
-// tape; a graph supports one backward pass.
+// tape; a graph supports one backward pass. The graph must be its device's
+// innermost open scope.
+//
+// Gradients of intermediate results are freed as soon as they are
+// consumed, and what a node's backward makes besides its input gradients
+// is freed when that node is done, so a backward pass needs little more
+// memory than the forward values.
 func (g *Graph) BackwardWith(v *Var, grad *tensor.Tensor) error {
 	switch {
 	case g == nil:
@@ -141,6 +189,8 @@ func (g *Graph) BackwardWith(v *Var, grad *tensor.Tensor) error {
 		return fmt.Errorf("autograd: Backward: %v was recorded on another graph", v)
 	case !slices.Equal(grad.Shape(), v.Value.Shape()):
 		return fmt.Errorf("autograd: Backward: gradient shape %v does not match %v", grad.Shape(), v)
+	case !g.scope.Innermost():
+		return fmt.Errorf("autograd: Backward: a scope opened inside the %s is still open", g.scope)
 	}
 	g.spent = true
 	tape := g.tape
@@ -151,20 +201,23 @@ func (g *Graph) BackwardWith(v *Var, grad *tensor.Tensor) error {
 		v.accumulate(seed)
 		return nil
 	}
-	grads := map[*Var]*tensor.Tensor{v: seed}
+	grads := map[*Var]*gradient{v: {t: seed}}
 	ready := g.readySchedule(tape)
 	for i := len(tape) - 1; i >= 0; i-- {
 		ready(i + 1)
 		n := tape[i]
 		tape[i] = node{} // drop the closure and what it holds
-		gy, ok := grads[n.out]
+		gr, ok := grads[n.out]
 		if !ok {
 			continue
 		}
 		delete(grads, n.out)
-		if n.into != nil {
-			n.into(gy, func(j int) *tensor.Tensor { return buffer(&n, j, grads) })
+		gy := gr.settle()
+		ns := tensor.OpenScope(g.dev, "backward scope", 0)
+		if n.window != nil {
+			deliverWindow(&n, gy, grads, ns)
 			gy.Release()
+			ns.Close()
 			continue
 		}
 		gin := n.backward(gy)
@@ -190,15 +243,62 @@ func (g *Graph) BackwardWith(v *Var, grad *tensor.Tensor) error {
 		}
 		for j, gx := range gin {
 			if gx != nil {
-				deliver(&n, j, gx, grads)
+				deliver(&n, j, gx, grads, ns)
 			}
 		}
+		ns.Close()
 	}
 	ready(0)
-	for _, t := range grads { // gradients of outputs no node consumed
-		t.Release()
+	for _, gr := range grads { // gradients of outputs no node consumed
+		gr.t.Release()
 	}
 	return nil
+}
+
+// gradient is the gradient accumulated so far for an intermediate result.
+// While partial, only the windows listed in written (along axis) hold
+// values; the rest of t is uninitialised and stands for zeros.
+type gradient struct {
+	t       *tensor.Tensor
+	partial bool
+	axis    int
+	written [][2]int // [start, end) windows, disjoint
+}
+
+// settle zero-fills what no window wrote, so that t is the whole gradient,
+// and returns t.
+func (gr *gradient) settle() *tensor.Tensor {
+	if !gr.partial {
+		return gr.t
+	}
+	gr.partial = false
+	slices.SortFunc(gr.written, func(a, b [2]int) int { return a[0] - b[0] })
+	at := 0
+	for _, w := range append(gr.written, [2]int{gr.t.Dim(gr.axis), 0}) {
+		if w[0] > at {
+			gap := gr.t.Narrow(gr.axis, at, w[0]-at)
+			gap.Fill(0)
+			gap.Release()
+		}
+		at = max(at, w[1])
+	}
+	gr.written = nil
+	return gr.t
+}
+
+// covers reports whether window [start, end) along axis can be written
+// into gr without adding: gr is partial along axis and no written window
+// overlaps it.
+func (gr *gradient) covers(axis, start, end int) bool {
+	if !gr.partial || gr.axis != axis {
+		return false
+	}
+	for _, w := range gr.written {
+		if start < w[1] && w[0] < end {
+			return false
+		}
+	}
+	return true
 }
 
 // readySchedule returns the function the backward loop calls with i
@@ -234,8 +334,9 @@ func (g *Graph) readySchedule(tape []node) func(i int) {
 }
 
 // deliver hands gx, the gradient for input j of n, to that input: a leaf
-// accumulates it into Grad, an intermediate result into grads.
-func deliver(n *node, j int, gx *tensor.Tensor, grads map[*Var]*tensor.Tensor) {
+// accumulates it into Grad, an intermediate result into grads. ns is the
+// scope of n's backward, from which what is stored is taken.
+func deliver(n *node, j int, gx *tensor.Tensor, grads map[*Var]*gradient, ns *tensor.Scope) {
 	in := n.inputs[j]
 	if in == nil || !in.requiresGrad {
 		gx.Release()
@@ -244,7 +345,9 @@ func deliver(n *node, j int, gx *tensor.Tensor, grads map[*Var]*tensor.Tensor) {
 	if !slices.Equal(gx.Shape(), in.Value.Shape()) {
 		panic(fmt.Sprintf("autograd: %s: gradient %v for input %d of shape %v", n.op, gx.Shape(), j, in.Value.Shape()))
 	}
-	if !gx.IsContiguous() {
+	// A leaf keeps its gradient: a view of a larger storage (a piece of a
+	// Concat's gradient) would keep all of it.
+	if !gx.IsContiguous() || (in.leaf && !gx.IsWhole()) {
 		c := gx.Clone()
 		gx.Release()
 		gx = c
@@ -253,31 +356,41 @@ func deliver(n *node, j int, gx *tensor.Tensor, grads map[*Var]*tensor.Tensor) {
 	case in.leaf:
 		in.accumulate(gx)
 	case ok:
-		tensor.AddInto(prev, gx)
+		tensor.AddInto(prev.settle(), gx)
 		gx.Release()
 	default:
-		grads[in] = gx
+		ns.Keep(gx)
+		grads[in] = &gradient{t: gx}
 	}
 }
 
-// buffer returns the gradient accumulator of input j of n, creating a zero
-// one when there is none yet: the leaf's Grad, or the entry in grads. It
-// returns nil for an input that needs no gradient.
-func buffer(n *node, j int, grads map[*Var]*tensor.Tensor) *tensor.Tensor {
-	in := n.inputs[j]
-	if in == nil || !in.requiresGrad {
-		return nil
-	}
+// deliverWindow writes gy, the gradient of n's output, into the window of
+// the gradient of n's input that n.window describes: by a copy while that
+// window is still unwritten, else by adding.
+func deliverWindow(n *node, gy *tensor.Tensor, grads map[*Var]*gradient, ns *tensor.Scope) {
+	in, w := n.inputs[0], n.window
+	end := w.start + w.length
 	if in.leaf {
 		if in.Grad == nil {
 			in.Grad = tensor.Zeros(in.Value.Backend(), in.Value.Shape()...)
+			tensor.Escape(in.Grad)
 		}
-		return in.Grad
+		dst := in.Grad.Narrow(w.axis, w.start, w.length)
+		tensor.AddInto(dst, gy)
+		return
 	}
-	b, ok := grads[in]
+	gr, ok := grads[in]
 	if !ok {
-		b = tensor.Zeros(in.Value.Backend(), in.Value.Shape()...)
-		grads[in] = b
+		gr = &gradient{t: tensor.Empty(in.Value.Backend(), in.Value.Shape()...), partial: true, axis: w.axis}
+		ns.Keep(gr.t)
+		grads[in] = gr
 	}
-	return b
+	dst := gr.t.Narrow(w.axis, w.start, w.length)
+	if gr.covers(w.axis, w.start, end) {
+		dst.CopyFrom(gy)
+		gr.written = append(gr.written, [2]int{w.start, end})
+		return
+	}
+	gr.settle()
+	tensor.AddInto(dst, gy)
 }

@@ -35,65 +35,65 @@ func TestBackwardSemantics(t *testing.T) {
 		wantG []float32
 	}{
 		{"shared input used twice", func(t *testing.T, x *Var) {
-			g := NewGraph()
+			g := newGraph(t)
 			require.NoError(t, g.Backward(sumSquares(g, x)))
 		}, []float32{2, 4, 6}},
 		{"same input on both sides of Add", func(t *testing.T, x *Var) {
-			g := NewGraph()
+			g := newGraph(t)
 			require.NoError(t, g.Backward(g.Sum(g.Add(x, x), false)))
 		}, []float32{2, 2, 2}},
 		{"accumulates across Backward calls", func(t *testing.T, x *Var) {
 			for range 2 {
-				g := NewGraph()
+				g := newGraph(t)
 				require.NoError(t, g.Backward(sumSquares(g, x)))
 			}
 		}, []float32{4, 8, 12}},
 		{"ZeroGrad restarts accumulation", func(t *testing.T, x *Var) {
-			g := NewGraph()
+			g := newGraph(t)
 			require.NoError(t, g.Backward(sumSquares(g, x)))
 			x.ZeroGrad()
 			require.Nil(t, x.Grad)
-			g = NewGraph()
+			g = newGraph(t)
 			require.NoError(t, g.Backward(g.Sum(x, false)))
 		}, []float32{1, 1, 1}},
 		{"Detach blocks gradient", func(t *testing.T, x *Var) {
-			g := NewGraph()
+			g := newGraph(t)
 			require.NoError(t, g.Backward(g.Sum(g.Mul(x, x.Detach()), false)))
 		}, []float32{1, 2, 3}},
 		{"Const branch gets no gradient", func(t *testing.T, x *Var) {
-			g := NewGraph()
+			g := newGraph(t)
 			c := Const(tens([]float64{5, 5, 5}, 3))
 			require.NoError(t, g.Backward(g.Sum(g.Mul(x, g.Exp(c)), false)))
 		}, nil}, // checked below against e^5
 		{"diamond through intermediates", func(t *testing.T, x *Var) {
-			g := NewGraph()
+			g := newGraph(t)
 			h := g.Scale(x, 2)
 			a, b := g.Mul(h, x), g.Add(h, h) // 2x², 4x
 			require.NoError(t, g.Backward(g.Sum(g.Add(a, b), false)))
 		}, []float32{8, 12, 16}}, // 4x + 4
 		{"Narrow adds into an existing Grad", func(t *testing.T, x *Var) {
 			for range 2 {
-				g := NewGraph()
+				g := newGraph(t)
 				require.NoError(t, g.Backward(g.Sum(g.Narrow(x, 0, 1, 2), false)))
 			}
 		}, []float32{0, 2, 2}},
 		{"overlapping Narrows of an intermediate", func(t *testing.T, x *Var) {
-			g := NewGraph()
+			g := newGraph(t)
 			y := g.Scale(x, 2)
 			s := g.Add(g.Sum(g.Narrow(y, 0, 0, 2), false), g.Sum(g.Narrow(y, 0, 1, 2), false))
 			require.NoError(t, g.Backward(g.Add(s, g.Sum(y, false))))
 		}, []float32{4, 6, 4}},
 		{"residual Add passes the gradient on", func(t *testing.T, x *Var) {
-			g := NewGraph()
+			g := newGraph(t)
 			h := g.Add(x, g.Square(x)) // x + x²
 			require.NoError(t, g.Backward(g.Sum(g.Add(h, h), false)))
 		}, []float32{6, 10, 14}}, // 2(1 + 2x)
 		{"Backward on a leaf", func(t *testing.T, x *Var) {
-			g := NewGraph()
+			g := newGraph(t)
 			require.NoError(t, g.BackwardWith(x, tens([]float64{1, 2, 3}, 3)))
 		}, []float32{1, 2, 3}},
 		{"BackwardWith seeds a non-scalar output", func(t *testing.T, x *Var) {
-			g := NewGraph()
+			g := newGraph(t)
 			seed := tens([]float64{1, 0, -1}, 3)
 			require.NoError(t, g.BackwardWith(g.Scale(x, 3), seed))
 			require.Equal(t, []float32{1, 0, -1}, seed.Data(), "seed not modified")
@@ -130,7 +130,7 @@ func TestBroadcastGradientReduction(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			a := Param(tensor.Ones(dev(), c.aShape...))
 			b := Param(tensor.Ones(dev(), c.bShape...))
-			g := NewGraph()
+			g := newGraph(t)
 			require.NoError(t, g.Backward(g.Sum(g.Add(a, b), false)))
 			assert.Equal(t, c.aShape, a.Grad.Shape())
 			assert.Equal(t, c.bShape, b.Grad.Shape())
@@ -152,7 +152,7 @@ func TestNoGradRecordsNothing(t *testing.T) {
 	assert.Nil(t, x.Grad)
 
 	// On a real graph, operations on constants record nothing either.
-	g2 := NewGraph()
+	g2 := newGraph(t)
 	c := g2.Exp(Const(tens([]float64{1}, 1)))
 	assert.False(t, c.RequiresGrad())
 	assert.Equal(t, 0, g2.Nodes())
@@ -160,7 +160,7 @@ func TestNoGradRecordsNothing(t *testing.T) {
 
 func TestTapeFreedAfterBackward(t *testing.T) {
 	x := Param(tens([]float64{1, 2, 3}, 3))
-	g := NewGraph()
+	g := newGraph(t)
 	loss := sumSquares(g, x)
 	assert.Equal(t, 2, g.Nodes())
 	require.NoError(t, g.Backward(loss))
@@ -177,20 +177,20 @@ func TestBackwardErrors(t *testing.T) {
 		run  func() error
 		want string
 	}{
-		{"non-scalar loss", func() error { g := NewGraph(); return g.Backward(g.Exp(x)) }, "3 elements"},
+		{"non-scalar loss", func() error { g := newGraph(t); return g.Backward(g.Exp(x)) }, "3 elements"},
 		{"loss without parameters", func() error {
-			g := NewGraph()
+			g := newGraph(t)
 			return g.Backward(g.Sum(Const(tens([]float64{1}, 1)), false))
 		}, "does not require"},
 		{"loss from another graph", func() error {
-			g1, g2 := NewGraph(), NewGraph()
-			return g2.Backward(sumSquares(g1, x))
+			loss := sumSquares(newGraph(t), x)
+			return newGraph(t).Backward(loss)
 		}, "another graph"},
 		{"gradient shape mismatch", func() error {
-			g := NewGraph()
+			g := newGraph(t)
 			return g.BackwardWith(g.Exp(x), tens([]float64{1, 2}, 2))
 		}, "shape"},
-		{"nil loss", func() error { return NewGraph().Backward(nil) }, "nil"},
+		{"nil loss", func() error { return newGraph(t).Backward(nil) }, "nil"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -202,8 +202,8 @@ func TestBackwardErrors(t *testing.T) {
 
 func TestMixingGraphsPanics(t *testing.T) {
 	x := Param(tens([]float64{1, 2, 3}, 3))
-	g1, g2 := NewGraph(), NewGraph()
-	h := g1.Exp(x)
+	h := newGraph(t).Exp(x)
+	g2 := newGraph(t)
 	assert.Panics(t, func() { g2.Exp(h) })
 	// A detached intermediate may be used anywhere.
 	assert.NotPanics(t, func() { g2.Exp(h.Detach()) })
@@ -213,7 +213,7 @@ func TestGradientsAreContiguous(t *testing.T) {
 	// Transpose and Narrow produce strided gradient views; what reaches Grad
 	// is contiguous and has the parameter's shape.
 	x := Param(randTensor(1, -1, 1, 3, 7))
-	g := NewGraph()
+	g := newGraph(t)
 	y := g.Narrow(g.Transpose(x, 0, 1), 0, 2, 4)
 	require.NoError(t, g.Backward(g.Sum(g.Square(y), false)))
 	require.True(t, x.Grad.IsContiguous())

@@ -128,3 +128,10 @@ func checkGrad(t *testing.T, f func(g *Graph, xs []*Var) *Var, inputs ...*tensor
 	res, err := CheckGrad(f, inputs, CheckOptions{})
 	require.NoError(t, err, "max abs %v, max rel %v", res.MaxAbs, res.MaxRel)
 }
+
+// newGraph opens a graph on dev that the test closes when it ends.
+func newGraph(t testing.TB) *Graph {
+	g := NewGraph(dev())
+	t.Cleanup(g.Close)
+	return g
+}

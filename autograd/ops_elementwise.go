@@ -20,15 +20,13 @@ func gradTo(gy *tensor.Tensor, shape []int) *tensor.Tensor {
 	return tensor.SumTo(gy, shape)
 }
 
-// sumTo reduces g to shape (the adjoint of broadcasting), releasing g when
-// a reduction was needed.
+// sumTo reduces g to shape (the adjoint of broadcasting), or returns g
+// itself when it already has that shape.
 func sumTo(g *tensor.Tensor, shape []int) *tensor.Tensor {
 	if slices.Equal(g.Shape(), shape) {
 		return g
 	}
-	s := tensor.SumTo(g, shape)
-	g.Release()
-	return s
+	return tensor.SumTo(g, shape)
 }
 
 // scalarLike makes a zero-rank tensor holding v on x's device.
@@ -89,14 +87,10 @@ func (g *Graph) Div(a, b *Var) *Var {
 		q := tensor.Div(gy, b.Value) // gy / b
 		if b.requiresGrad {
 			// d(a/b)/db = -a/b² = -y/b, so gb = -(gy/b)·y.
-			t := tensor.Mul(q, y)
-			gb = sumTo(tensor.Neg(t), b.Value.Shape())
-			t.Release()
+			gb = sumTo(tensor.Neg(tensor.Mul(q, y)), b.Value.Shape())
 		}
 		if a.requiresGrad {
 			ga = sumTo(q, a.Value.Shape())
-		} else {
-			q.Release()
 		}
 		return []*tensor.Tensor{ga, gb}
 	}, a, b)
@@ -177,7 +171,6 @@ func (g *Graph) Where(cond *tensor.Tensor, a, b *Var) *Var {
 	return g.record("Where", y, func(gy *tensor.Tensor) []*tensor.Tensor {
 		var ga, gb *tensor.Tensor
 		zero := scalarLike(gy, 0)
-		defer zero.Release()
 		if a.requiresGrad {
 			ga = sumTo(tensor.Where(cond, gy, zero), a.Value.Shape())
 		}

@@ -159,7 +159,7 @@ func TestWhere(t *testing.T) {
 func TestWhereGradientSplits(t *testing.T) {
 	cond := tens([]float64{1, 0, 1}, 3)
 	a, b := Param(tens([]float64{1, 2, 3}, 3)), Param(tens([]float64{4, 5, 6}, 3))
-	g := NewGraph()
+	g := newGraph(t)
 	require.NoError(t, g.Backward(g.Sum(g.Where(cond, a, b), false)))
 	require.Equal(t, []float32{1, 0, 1}, a.Grad.Data())
 	require.Equal(t, []float32{0, 1, 0}, b.Grad.Data())
@@ -180,7 +180,7 @@ func TestKinkGradients(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			x := Param(tens(c.x, len(c.x)))
-			g := NewGraph()
+			g := newGraph(t)
 			require.NoError(t, g.Backward(g.Sum(c.op(g, x), false)))
 			require.Equal(t, c.want, x.Grad.Data())
 		})

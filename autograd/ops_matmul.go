@@ -52,21 +52,14 @@ func (g *Graph) Linear(x, w, b *Var) *Var {
 	x2 := x.Value.Reshape(-1, in)
 	y2 := tensor.MatMul(x2, w.Value, false, true)
 	if b != nil {
-		t := tensor.Add(y2, b.Value)
-		y2.Release()
-		y2 = t
+		tensor.AddInto(y2, b.Value) // in place: y2 is new
 	}
-	ys := append(xs[:len(xs)-1:len(xs)-1], out)
-	y := y2.Reshape(ys...)
-	y2.Release()
+	y := y2.Reshape(append(xs[:len(xs)-1:len(xs)-1], out)...)
 	return g.record("Linear", y, func(gy *tensor.Tensor) []*tensor.Tensor {
 		var gx, gw, gb *tensor.Tensor
 		gy2 := gy.Reshape(-1, out)
-		defer gy2.Release()
 		if x.requiresGrad {
-			t := tensor.MatMul(gy2, w.Value, false, false)
-			gx = t.Reshape(xs...)
-			t.Release()
+			gx = tensor.MatMul(gy2, w.Value, false, false).Reshape(xs...)
 		}
 		if w.requiresGrad {
 			gw = tensor.MatMul(gy2, x2, true, false)
@@ -74,7 +67,6 @@ func (g *Graph) Linear(x, w, b *Var) *Var {
 		if b.RequiresGrad() {
 			gb = tensor.Sum(gy2, false, 0)
 		}
-		x2.Release() // a node's backward runs at most once
 		return []*tensor.Tensor{gx, gw, gb}
 	}, x, w, b)
 }

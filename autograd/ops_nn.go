@@ -55,18 +55,9 @@ func (g *Graph) CrossEntropyRows(logits *Var, targets *tensor.Tensor, opt CEOpti
 	l2 := logits.Value.Reshape(-1, n)
 	t1 := targets.Reshape(-1)
 	rows, lse := tensor.CrossEntropy(l2, t1, opt.Ignore, opt.Smoothing)
-	y := rows.Reshape(ls[:len(ls)-1]...)
-	rows.Release()
-	return g.record("CrossEntropy", y, func(gy *tensor.Tensor) []*tensor.Tensor {
-		g1 := gy.Reshape(-1)
-		d := tensor.CrossEntropyBackward(l2, lse, t1, g1, opt.Ignore, opt.Smoothing)
-		g1.Release()
-		l2.Release() // a node's backward runs at most once
-		t1.Release()
-		lse.Release()
-		gl := d.Reshape(ls...)
-		d.Release()
-		return []*tensor.Tensor{gl}
+	return g.record("CrossEntropy", rows.Reshape(ls[:len(ls)-1]...), func(gy *tensor.Tensor) []*tensor.Tensor {
+		d := tensor.CrossEntropyBackward(l2, lse, t1, gy.Reshape(-1), opt.Ignore, opt.Smoothing)
+		return []*tensor.Tensor{d.Reshape(ls...)}
 	}, logits)
 }
 
@@ -76,13 +67,8 @@ func (g *Graph) CrossEntropyRows(logits *Var, targets *tensor.Tensor, opt CEOpti
 // indices as float32 with logits' leading shape.
 func (g *Graph) CrossEntropy(logits *Var, targets *tensor.Tensor, opt CEOptions) *Var {
 	rows := g.CrossEntropyRows(logits, targets, opt)
-	ign := scalarLike(targets, float32(opt.Ignore))
-	eq := tensor.Equal(targets, ign)
-	ign.Release()
-	ignored := tensor.Sum(eq, false)
-	eq.Release()
+	ignored := tensor.Sum(tensor.Equal(targets, scalarLike(targets, float32(opt.Ignore))), false)
 	count := tensor.Affine(ignored, -1, float32(targets.Size())) // rows not ignored
-	ignored.Release()
 	return g.Div(g.Sum(rows, false), Const(count))
 }
 
@@ -93,8 +79,6 @@ func (g *Graph) LayerNorm(x, w, b *Var, eps float32) *Var {
 	y, mean, rstd := tensor.LayerNorm(x.Value, wv, bv, eps)
 	return g.record("LayerNorm", y, func(gy *tensor.Tensor) []*tensor.Tensor {
 		dx, dw, db := tensor.NormBackward(x.Value, wv, bv, mean, rstd, gy, 0, eps)
-		mean.Release() // a node's backward runs at most once
-		rstd.Release()
 		return []*tensor.Tensor{dx, dw, db}
 	}, x, w, b)
 }
@@ -107,8 +91,6 @@ func (g *Graph) GroupNorm(x, w, b *Var, groups int, eps float32) *Var {
 	y, mean, rstd := tensor.GroupNorm(x.Value, wv, bv, groups, eps)
 	return g.record("GroupNorm", y, func(gy *tensor.Tensor) []*tensor.Tensor {
 		dx, dw, db := tensor.NormBackward(x.Value, wv, bv, mean, rstd, gy, groups, eps)
-		mean.Release() // a node's backward runs at most once
-		rstd.Release()
 		return []*tensor.Tensor{dx, dw, db}
 	}, x, w, b)
 }
@@ -126,32 +108,17 @@ func valueOf(v *Var) *tensor.Tensor {
 func (g *Graph) L2Normalize(x *Var, axis int, eps float32) *Var {
 	axis = normAxis("L2Normalize", axis, x.Value.Rank())
 	sq := tensor.Square(x.Value)
-	ss := tensor.Sum(sq, true, axis)
+	norm := tensor.Sqrt(tensor.Sum(sq, true, axis))
+	// sq is as large as x: freed now, not kept for the graph's lifetime.
 	sq.Release()
-	norm := tensor.Sqrt(ss)
-	ss.Release()
 	d := tensor.Clamp(norm, eps, maxFloat32) // max(‖x‖, eps)
 	y := tensor.Div(x.Value, d)
 	return g.record("L2Normalize", y, func(gy *tensor.Tensor) []*tensor.Tensor {
 		// Where ‖x‖ > eps: dx = (gy - y·Σ(gy·y)) / ‖x‖; elsewhere dx = gy/eps.
-		gyy := tensor.Mul(gy, y)
-		dot := tensor.Sum(gyy, true, axis)
-		gyy.Release()
-		e := scalarLike(norm, eps)
-		live := tensor.Greater(norm, e)
-		e.Release()
-		dl := tensor.Mul(dot, live)
-		dot.Release()
-		live.Release()
-		t := tensor.Mul(y, dl)
-		dl.Release()
-		u := tensor.Sub(gy, t)
-		t.Release()
-		gx := tensor.Div(u, d)
-		u.Release()
-		norm.Release() // a node's backward runs at most once
-		d.Release()
-		return []*tensor.Tensor{gx}
+		dot := tensor.Sum(tensor.Mul(gy, y), true, axis)
+		live := tensor.Greater(norm, scalarLike(norm, eps))
+		u := tensor.Sub(gy, tensor.Mul(y, tensor.Mul(dot, live)))
+		return []*tensor.Tensor{tensor.Div(u, d)}
 	}, x)
 }
 
@@ -181,17 +148,13 @@ func (g *Graph) Dropout(x *Var, p float32, seed, offset uint64) *Var {
 		mask = tensor.Zeros(be, x.Value.Shape()...)
 	} else {
 		u := tensor.Rand(be, seed, offset, x.Value.Shape()...)
-		pt := tensor.Scalar(be, p)
-		drop := tensor.Greater(pt, u) // 1 where u < p
-		pt.Release()
-		u.Release()
-		mask = tensor.Affine(drop, -1/(1-p), 1/(1-p)) // (1 - drop)/(1-p)
+		drop := tensor.Greater(tensor.Scalar(be, p), u) // 1 where u < p
+		mask = tensor.Affine(drop, -1/(1-p), 1/(1-p))   // (1 - drop)/(1-p)
+		u.Release()                                     // as large as x: not kept for the graph's lifetime
 		drop.Release()
 	}
 	y := tensor.Mul(x.Value, mask)
 	return g.record("Dropout", y, func(gy *tensor.Tensor) []*tensor.Tensor {
-		gx := tensor.Mul(gy, mask)
-		mask.Release() // a node's backward runs at most once
-		return []*tensor.Tensor{gx}
+		return []*tensor.Tensor{tensor.Mul(gy, mask)}
 	}, x)
 }

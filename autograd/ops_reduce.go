@@ -12,19 +12,7 @@ import (
 // normAxes returns the sorted, distinct, non-negative axes of a reduction
 // over x (every axis when none is given).
 func normAxes(op string, rank int, axes []int) []int {
-	if len(axes) == 0 {
-		out := make([]int, rank)
-		for i := range out {
-			out[i] = i
-		}
-		return out
-	}
-	out := make([]int, len(axes))
-	for i, a := range axes {
-		out[i] = normAxis(op, a, rank)
-	}
-	slices.Sort(out)
-	return slices.Compact(out)
+	return tensor.NormAxes("autograd: "+op, rank, axes)
 }
 
 // normAxis maps a possibly negative axis into [0, rank), panicking when it
@@ -52,10 +40,7 @@ func reducedCount(shape, axes []int) int {
 // broadcastBack reshapes gy to keep (the shape with reduced axes kept as
 // 1) and returns a view of it broadcast to shape.
 func broadcastBack(gy *tensor.Tensor, keep, shape []int) *tensor.Tensor {
-	k := gy.Reshape(keep...)
-	e := k.Expand(shape...)
-	k.Release()
-	return e
+	return gy.Reshape(keep...).Expand(shape...)
 }
 
 // Sum adds over axes (every axis when none is given), keeping them as
@@ -65,10 +50,7 @@ func (g *Graph) Sum(x *Var, keep bool, axes ...int) *Var {
 	ax := normAxes("Sum", len(shape), axes)
 	y := tensor.Sum(x.Value, keep, ax...)
 	return g.record("Sum", y, func(gy *tensor.Tensor) []*tensor.Tensor {
-		e := broadcastBack(gy, keptShape(shape, ax), shape)
-		gx := e.Clone()
-		e.Release()
-		return []*tensor.Tensor{gx}
+		return []*tensor.Tensor{broadcastBack(gy, keptShape(shape, ax), shape).Clone()}
 	}, x)
 }
 
@@ -78,14 +60,9 @@ func (g *Graph) Mean(x *Var, keep bool, axes ...int) *Var {
 	shape := x.Value.Shape()
 	ax := normAxes("Mean", len(shape), axes)
 	n := max(reducedCount(shape, ax), 1)
-	s := tensor.Sum(x.Value, keep, ax...)
-	y := tensor.Scale(s, 1/float32(n))
-	s.Release()
+	y := tensor.Scale(tensor.Sum(x.Value, keep, ax...), 1/float32(n))
 	return g.record("Mean", y, func(gy *tensor.Tensor) []*tensor.Tensor {
-		e := broadcastBack(gy, keptShape(shape, ax), shape)
-		gx := tensor.Scale(e, 1/float32(n))
-		e.Release()
-		return []*tensor.Tensor{gx}
+		return []*tensor.Tensor{tensor.Scale(broadcastBack(gy, keptShape(shape, ax), shape), 1/float32(n))}
 	}, x)
 }
 
@@ -99,24 +76,14 @@ func (g *Graph) Variance(x *Var, keep, unbiased bool, axes ...int) *Var {
 	if unbiased {
 		denom = float32(n - 1)
 	}
-	m := tensor.Mean(x.Value, true, ax...)
-	d := tensor.Sub(x.Value, m) // x - mean, kept for the backward
-	m.Release()
+	d := tensor.Sub(x.Value, tensor.Mean(x.Value, true, ax...)) // x - mean, kept for the backward
 	sq := tensor.Square(d)
-	s := tensor.Sum(sq, keep, ax...)
-	sq.Release()
-	y := tensor.Scale(s, 1/denom)
-	s.Release()
+	y := tensor.Scale(tensor.Sum(sq, keep, ax...), 1/denom)
+	sq.Release() // as large as x: not kept for the graph's lifetime
 	return g.record("Variance", y, func(gy *tensor.Tensor) []*tensor.Tensor {
 		// dvar/dx = 2(x-mean)/denom; the mean's own gradient term vanishes
 		// because the deviations sum to zero.
-		k := gy.Reshape(keptShape(shape, ax)...)
-		t := tensor.Mul(d, k)
-		k.Release()
-		gx := tensor.Scale(t, 2/denom)
-		t.Release()
-		d.Release() // a node's backward runs at most once
-		return []*tensor.Tensor{gx}
+		return []*tensor.Tensor{tensor.Scale(tensor.Mul(d, gy.Reshape(keptShape(shape, ax)...)), 2/denom)}
 	}, x)
 }
 
@@ -127,23 +94,14 @@ func (g *Graph) Max(x *Var, axis int, keep bool) *Var {
 	axis = normAxis("Max", axis, len(shape))
 	y := tensor.Max(x.Value, keep, axis)
 	return g.record("Max", y, func(gy *tensor.Tensor) []*tensor.Tensor {
-		be := x.Value.Backend()
 		idx := tensor.Argmax(x.Value, axis, true)
 		ishape := make([]int, len(shape))
 		for i := range ishape {
 			ishape[i] = 1
 		}
 		ishape[axis] = shape[axis]
-		ar := tensor.Arange(be, 0, 1, shape[axis])
-		iota := ar.Reshape(ishape...)
-		ar.Release()
+		iota := tensor.Arange(x.Value.Backend(), 0, 1, shape[axis]).Reshape(ishape...)
 		mask := tensor.Equal(iota, idx) // one-hot at the argmax, x's shape
-		iota.Release()
-		idx.Release()
-		k := gy.Reshape(keptShape(shape, []int{axis})...)
-		gx := tensor.Mul(mask, k)
-		k.Release()
-		mask.Release()
-		return []*tensor.Tensor{gx}
+		return []*tensor.Tensor{tensor.Mul(mask, gy.Reshape(keptShape(shape, []int{axis})...))}
 	}, x)
 }

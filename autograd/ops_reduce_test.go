@@ -152,7 +152,7 @@ func randPerm(seed uint64, n int) []int {
 
 func TestMaxTiesGoToFirst(t *testing.T) {
 	x := Param(tens([]float64{1, 3, 3, 2, 5, 5}, 2, 3))
-	g := NewGraph()
+	g := newGraph(t)
 	require.NoError(t, g.Backward(g.Sum(g.Max(x, 1, false), false)))
 	require.Equal(t, []float32{0, 1, 0, 0, 1, 0}, x.Grad.Data())
 }

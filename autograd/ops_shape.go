@@ -41,16 +41,14 @@ func (g *Graph) Transpose(x *Var, i, j int) *Var {
 	}, x)
 }
 
-// Narrow selects [start, start+length) along axis. Its backward adds the
-// output gradient into that window of x's gradient in place, so the pieces
-// of a Split share one gradient buffer.
+// Narrow selects [start, start+length) along axis. Its gradient is the
+// output gradient in that window and zero elsewhere; the engine writes it
+// into x's gradient buffer in place (see window), so the pieces of a Split
+// share one buffer.
 func (g *Graph) Narrow(x *Var, axis, start, length int) *Var {
 	y := x.Value.Narrow(axis, start, length)
-	return g.recordInto("Narrow", y, func(gy *tensor.Tensor, acc func(int) *tensor.Tensor) {
-		w := acc(0).Narrow(axis, start, length)
-		tensor.AddInto(w, gy)
-		w.Release()
-	}, x)
+	axis = normAxis("Narrow", axis, x.Value.Rank())
+	return g.recordWindow("Narrow", y, window{axis: axis, start: start, length: length}, x)
 }
 
 // Expand broadcasts size-1 axes (and new leading axes) of x to shape
@@ -120,9 +118,7 @@ func (g *Graph) Stack(axis int, vs ...*Var) *Var {
 		out := make([]*tensor.Tensor, len(vs))
 		for i, v := range vs {
 			if v.requiresGrad {
-				n := gy.Narrow(axis, i, 1)
-				out[i] = n.Squeeze(axis)
-				n.Release()
+				out[i] = gy.Narrow(axis, i, 1).Squeeze(axis)
 			}
 		}
 		return out
@@ -168,11 +164,9 @@ func (g *Graph) Pad(x *Var, before, after []int, value float32) *Var {
 	y := tensor.Pad(x.Value, before, after, value)
 	before = slices.Clone(before)
 	return g.record("Pad", y, func(gy *tensor.Tensor) []*tensor.Tensor {
-		in := gy.Reshape(gy.Shape()...) // a view of gy, released below
+		in := gy
 		for i := range xs {
-			n := in.Narrow(i, before[i], xs[i])
-			in.Release()
-			in = n
+			in = in.Narrow(i, before[i], xs[i])
 		}
 		return []*tensor.Tensor{in}
 	}, x)

@@ -19,7 +19,8 @@ func TestOnGradReady(t *testing.T) {
 	unused := Param(tens([]float64{1}, 1)).SetName("unused")
 	shared := Param(tens([]float64{0.3, 0.7, -0.1}, 1, 3)).SetName("shared")
 
-	g := NewGraph()
+	g := NewGraph(dev())
+	defer g.Close()
 	// shared is read by the second operation and by the last ones.
 	h := g.Tanh(g.Add(g.MatMul(x, w1, false, false), shared))
 	y := g.Add(g.MatMul(h, w2, false, false), b)

@@ -13,7 +13,8 @@ type Var struct {
 	Value *tensor.Tensor
 	// Grad is the accumulated gradient of a leaf that requires one, with
 	// Value's shape; nil until the first Backward that reaches it and after
-	// ZeroGrad. Intermediate results never hold a Grad.
+	// ZeroGrad. Intermediate results never hold a Grad. The Var owns it
+	// beyond every scope: ZeroGrad frees it.
 	Grad *tensor.Tensor
 	// Name is an optional label used in error messages.
 	Name string
@@ -58,7 +59,7 @@ func (v *Var) SetName(name string) *Var {
 	return v
 }
 
-// ZeroGrad releases the accumulated gradient and sets Grad to nil, so that
+// ZeroGrad frees the accumulated gradient and sets Grad to nil, so that
 // the next Backward starts from zero.
 func (v *Var) ZeroGrad() {
 	if v.Grad != nil {
@@ -77,9 +78,11 @@ func (v *Var) String() string {
 	return fmt.Sprintf("%s%v(grad=%v)", name, v.Value.Shape(), v.requiresGrad)
 }
 
-// accumulate adds g, which the caller hands over, into the leaf's Grad.
+// accumulate adds g, which the caller hands over, into the leaf's Grad,
+// which the leaf owns beyond any scope.
 func (v *Var) accumulate(g *tensor.Tensor) {
 	if v.Grad == nil {
+		tensor.Escape(g)
 		v.Grad = g
 		return
 	}

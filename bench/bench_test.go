@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -109,7 +110,15 @@ func TestQuickSuitesRun(t *testing.T) {
 			require.NoError(t, err)
 			require.NotEmpty(t, recs)
 			seen := map[string]bool{}
+			lines := len(recs) // a rate line per record, and a memory line where measured
 			for _, r := range recs {
+				if slices.Contains([]string{"train", "tokenizer", "sample"}, name) {
+					assert.NotNil(t, r.Memory, "memory record of %s", r.Case)
+				}
+				if r.Memory != nil {
+					lines++
+					assert.Positive(t, r.Memory.AllocsPerStep, r.Case)
+				}
 				assert.Empty(t, r.Error, r.Case)
 				assert.Equal(t, name, r.Suite)
 				assert.NotEmpty(t, r.Case)
@@ -124,11 +133,13 @@ func TestQuickSuitesRun(t *testing.T) {
 					assert.Greater(t, r.MFU, 0.0, "%s counts model FLOPs but has no utilisation", r.Case)
 				}
 			}
-			// One line per record, and one for the GEMM peak where a
-			// case counts model FLOPs.
+			// One line per record, one memory line per record that has
+			// one, and one for the GEMM peak where a case counts model
+			// FLOPs.
 			peakLines := strings.Count(log.String(), "gemm peak")
 			assert.LessOrEqual(t, peakLines, 1)
-			assert.Equal(t, len(recs)+peakLines, strings.Count(log.String(), "\n"))
+			assert.Equal(t, lines+peakLines, strings.Count(log.String(), "\n"))
+			assert.Equal(t, lines-len(recs), strings.Count(log.String(), "memory: "))
 		})
 	}
 }

@@ -20,6 +20,10 @@
 // model FLOPs also get the model FLOP utilisation against sargo's GEMM
 // peak, measured in the same invocation. Records print as a table
 // (WriteTable) and save as a JSON list (WriteJSON).
+// The train, tokenizer and sample cases also record Memory: the device
+// storages a run allocates, the bytes it allocates and zero-fills, the
+// peak and what stays live after it, and the Go heap's allocations per
+// run, measured over a few untimed runs.
 //
 // Layering: bench sits above sar, nn, autograd and tensor and times them;
 // only cmd/sargo imports it. It never imports a backend (the device is

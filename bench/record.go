@@ -63,6 +63,9 @@ type Record struct {
 	// null otherwise, or where the system cannot tell).
 	SargoPeakBytes     int64  `json:"sargo_peak_bytes,omitempty"`
 	ReferencePeakBytes *int64 `json:"reference_peak_bytes,omitempty"`
+	// Memory is what one run did with memory, for the cases that measure
+	// it.
+	Memory *Memory `json:"memory,omitempty"`
 	// Error says why the case, or its reference, has no result.
 	Error string `json:"error,omitempty"`
 }

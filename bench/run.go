@@ -119,6 +119,9 @@ func runCase(ctx context.Context, cfg Config, suite string, c Case, ref *refProc
 		}
 	}()
 	runtime.GC()
+	s := tensor.NewScope(cfg.Backend) // what the case sets up
+	defer s.Close()
+	base := cfg.Backend.MemStats().LiveBytes
 	run, done, err := c.Setup(cfg.Backend)
 	if err != nil {
 		rec.Error = fmt.Sprintf("setup: %v", err)
@@ -167,6 +170,12 @@ func runCase(ctx context.Context, cfg Config, suite string, c Case, ref *refProc
 		rec.setReference(m, info)
 	}
 	rec.setStable(cfg.Timing.tolerance())
+	if c.Memory && len(m.runs) > 0 {
+		var err error
+		if rec.Memory, err = measureMemory(cfg.Backend, run, base, c.StateBytes); err != nil {
+			rec.Error = joinErr(rec.Error, err.Error())
+		}
+	}
 	return rec
 }
 
@@ -201,6 +210,9 @@ func logRecord(log io.Writer, r Record) {
 		line += fmt.Sprintf("  MFU %.0f%%", 100*r.MFU)
 	}
 	fmt.Fprintln(log, line+errSuffix(r.Error))
+	if m := r.Memory; m != nil {
+		fmt.Fprintf(log, "%-11s %-40s memory: %s\n", "", "", m)
+	}
 }
 
 // filterCases keeps the cases whose "suite/case" name m matches (all of

@@ -58,7 +58,6 @@ type codebookTokenizer struct {
 func newCodebookTokenizer(be tensor.Backend, vocab, cvae, batch int, scales schedule.Schedule, seed uint64) *codebookTokenizer {
 	raw := tensor.Randn(be, seed, 0, vocab, cvae)
 	cb := autograd.NoGrad().L2Normalize(autograd.Const(raw), -1, 1e-12).Value
-	raw.Release()
 	t := &codebookTokenizer{codebook: cb, ids: map[int]*tensor.Tensor{}}
 	r := rand.New(rand.NewPCG(seed, 1))
 	for _, s := range scales {
@@ -85,20 +84,7 @@ func (t *codebookTokenizer) Tokenize(_ *tensor.Tensor, scales schedule.Schedule)
 // Embed maps ids [B, s²] to codebook vectors [B, CVae, s, s].
 func (t *codebookTokenizer) Embed(ids *tensor.Tensor, s int) *tensor.Tensor {
 	rows := tensor.Gather(t.codebook, ids) // [B, s², CVae]
-	v := rows.Reshape(ids.Dim(0), s, s, t.codebook.Dim(1)).Permute(0, 3, 1, 2)
-	out := v.Contiguous()
-	if out != v {
-		v.Release()
-	}
-	rows.Release()
-	return out
-}
-
-func (t *codebookTokenizer) release() {
-	t.codebook.Release()
-	for _, id := range t.ids {
-		id.Release()
-	}
+	return rows.Reshape(ids.Dim(0), s, s, t.codebook.Dim(1)).Permute(0, 3, 1, 2).Contiguous()
 }
 
 // labelsTensor holds batch labels cycling through the classes.

@@ -27,15 +27,20 @@ type Case struct {
 	// (GFLOP): the record then gets the model FLOP utilisation against
 	// the GEMM's peak measured in the same invocation.
 	ModelGFLOP float64
-	// Setup prepares the case on a backend. It returns the timed function,
-	// which runs the case once and waits for the device, and a function
-	// that releases what Setup allocated.
+	// Setup prepares the case on a backend, inside a scope that owns what
+	// it makes until the case ends. It returns the timed function, which
+	// runs the case once (freeing what it makes) and waits for the device,
+	// and a function that undoes what the scope does not.
 	Setup func(be tensor.Backend) (run func() error, done func(), err error)
 	// PeakMemory asks for the peak resident memory of the process while
 	// the case runs (after Setup, through the measured runs), on both
 	// sides: it is for cases that have the process to themselves, such as
 	// a large model's inference.
 	PeakMemory bool
+	// Memory asks for the case's Memory record; StateBytes, when set, says
+	// what should stay live after a run (called after Setup).
+	Memory     bool
+	StateBytes func() int64
 }
 
 // Suite is a named list of cases.
@@ -122,11 +127,6 @@ func syncRun(be tensor.Backend, f func()) func() error {
 	}
 }
 
-// releaseAll returns a function that releases every tensor.
-func releaseAll(ts ...*tensor.Tensor) func() {
-	return func() {
-		for _, t := range ts {
-			t.Release()
-		}
-	}
-}
+// nothing is the done function of a case whose tensors the case's scope
+// frees.
+func nothing() {}

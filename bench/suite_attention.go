@@ -113,19 +113,16 @@ func (s attnShape) setup(be tensor.Backend, backward bool) (func() error, func()
 	out, lse := tensor.Empty(be, s.b, s.h, L, s.d), tensor.Empty(be, s.b, s.h, L)
 	args := tensor.AttentionArgs{B: s.b, H: s.h, Lq: L, Lk: L, D: s.d, Scale: float32(1 / math.Sqrt(float64(s.d))),
 		Q: q.Span(), K: k.Span(), V: v.Span(), Out: out.Span(), Lse: lse.Span()}
-	owned := []*tensor.Tensor{q, k, v, out, lse}
 	if len(s.scales) > 0 {
 		mask := nn.ScaleMask(be, s.scales...)
 		args.Mask, args.ScaleQ, args.ScaleK = tensor.MaskScale, mask.ScaleQ.Span(), mask.ScaleK.Span()
-		owned = append(owned, mask.ScaleQ)
 	}
 	if !backward {
-		return syncRun(be, func() { be.Attention(args) }), releaseAll(owned...), nil
+		return syncRun(be, func() { be.Attention(args) }), nothing, nil
 	}
 	be.Attention(args)
 	gout := tensor.Randn(be, 4, 0, s.b, s.h, L, s.d)
 	dq, dk, dv := tensor.Empty(be, q.Shape()...), tensor.Empty(be, q.Shape()...), tensor.Empty(be, q.Shape()...)
 	grads := tensor.AttentionGrads{GradOut: gout.Span(), GradQ: dq.Span(), GradK: dk.Span(), GradV: dv.Span()}
-	owned = append(owned, gout, dq, dk, dv)
-	return syncRun(be, func() { be.AttentionBackward(args, grads) }), releaseAll(owned...), nil
+	return syncRun(be, func() { be.AttentionBackward(args, grads) }), nothing, nil
 }

@@ -74,12 +74,12 @@ func (c conv) setup(be tensor.Backend, backward bool) (func() error, func(), err
 	b := tensor.Randn(be, 3, 0, a.Cout)
 	y := tensor.Empty(be, a.N, a.Cout, a.Hout, a.Wout)
 	if !backward {
-		return syncRun(be, func() { be.Conv2d(a, y.Span(), x.Span(), w.Span(), b.Span()) }), releaseAll(x, w, b, y), nil
+		return syncRun(be, func() { be.Conv2d(a, y.Span(), x.Span(), w.Span(), b.Span()) }), nothing, nil
 	}
 	dx, dw, db := tensor.Empty(be, x.Shape()...), tensor.Empty(be, w.Shape()...), tensor.Empty(be, a.Cout)
 	run := func() {
 		be.Conv2dBackwardInput(a, dx.Span(), y.Span(), w.Span())
 		be.Conv2dBackwardWeight(a, dw.Span(), db.Span(), x.Span(), y.Span())
 	}
-	return syncRun(be, run), releaseAll(x, w, b, y, dx, dw, db), nil
+	return syncRun(be, run), nothing, nil
 }

@@ -76,13 +76,11 @@ func interpolateCases(quick bool) ([]Case, error) {
 }
 
 func (r resize) setup(be tensor.Backend, backward bool) (func() error, func(), error) {
-	var owned []*tensor.Tensor
 	var ops []func()
 	for i, p := range r.pairs {
 		a := tensor.InterpArgs{Mode: r.mode, Planes: r.planes, Hin: p[0], Win: p[0], Hout: p[1], Wout: p[1]}
 		src := tensor.Randn(be, uint64(i+1), 0, r.planes, p[0], p[0])
-		dst := tensor.Empty(be, r.planes, p[1], p[1])
-		owned = append(owned, src, dst)
+		dst := tensor.Randn(be, uint64(i+101), 0, r.planes, p[1], p[1]) // the gradient read by the backward
 		if backward {
 			ops = append(ops, func() { be.InterpolateBackward(a, src.Span(), dst.Span()) })
 		} else {
@@ -94,5 +92,5 @@ func (r resize) setup(be tensor.Backend, backward bool) (func() error, func(), e
 			op()
 		}
 	}
-	return syncRun(be, run), releaseAll(owned...), nil
+	return syncRun(be, run), nothing, nil
 }

@@ -101,5 +101,5 @@ func (g gemm) setup(be tensor.Backend) (func() error, func(), error) {
 	c := tensor.Empty(be, g.m*g.n)
 	args := tensor.MatMulArgs{Batch: 1, M: g.m, N: g.n, K: g.k, TransA: g.transA, TransB: g.transB,
 		A: a.Span(), B: b.Span(), C: c.Span(), StrideA: g.m * g.k, StrideB: g.k * g.n, StrideC: g.m * g.n, Alpha: 1}
-	return syncRun(be, func() { be.MatMul(args) }), releaseAll(a, b, c), nil
+	return syncRun(be, func() { be.MatMul(args) }), nothing, nil
 }

@@ -47,7 +47,8 @@ func sampleCases(quick bool) ([]Case, error) {
 		Name: fmt.Sprintf("generate d%d w%d B%d cfg%g %d scales → %dx%d", mb.Cfg.Depth, mb.Cfg.Width, mb.Batch, sampleOptions.CFG,
 			len(mb.Scales), tc.ImageSize, tc.ImageSize),
 		Kind: "sample", Unit: "images/s", Work: float64(mb.Batch), Params: params,
-		Setup: func(be tensor.Backend) (func() error, func(), error) { return setupSample(be, mb, tc) },
+		Setup:  func(be tensor.Backend) (func() error, func(), error) { return setupSample(be, mb, tc) },
+		Memory: true,
 	}}, nil
 }
 
@@ -82,11 +83,7 @@ func generateRun(be tensor.Backend, m *sar.Model, vq *tokenizer.VQ, labels []int
 			return fmt.Errorf("device %s: %w", be.Name(), err)
 		}
 		opt.Seed++
-		res.Images.Release()
-		for k := range res.IDs {
-			res.IDs[k].Release()
-			res.Z[k].Release()
-		}
+		res.Release()
 		return nil
 	}
 }

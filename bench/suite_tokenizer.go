@@ -48,7 +48,8 @@ func tokenizerCases(quick bool) ([]Case, error) {
 	return []Case{{
 		Name: fmt.Sprintf("step %dx%d c%d base%d cvae%d V%d B%d", c.ImageSize, c.ImageSize, c.ImageChannels, c.Base, c.CVae, c.Codebook, tb.Batch),
 		Kind: "tokenizer_step", Unit: "images/s", Work: float64(tb.Batch), Params: tb.params(),
-		Setup: func(be tensor.Backend) (func() error, func(), error) { return tb.setup(be) },
+		Setup:  func(be tensor.Backend) (func() error, func(), error) { return tb.setup(be) },
+		Memory: true,
 	}}, nil
 }
 
@@ -64,11 +65,11 @@ func (tb tokenizerBench) setup(be tensor.Backend) (func() error, func(), error) 
 		return nil, nil, fmt.Errorf("bench tokenizer optimiser: %w", err)
 	}
 	c := tb.Cfg
-	u := tensor.Rand(be, 3, 0, tb.Batch, c.ImageChannels, c.ImageSize, c.ImageSize)
-	x := tensor.Affine(u, 2, -1) // images in [-1, 1)
-	u.Release()
+	x := tensor.Rand(be, 3, 0, tb.Batch, c.ImageChannels, c.ImageSize, c.ImageSize)
+	tensor.UnaryInPlace(tensor.OpAffine, x, 2, -1) // images in [-1, 1)
 	run := func() error {
-		g := autograd.NewGraph()
+		g := autograd.NewGraph(be)
+		defer g.Close()
 		xv := autograd.Const(x)
 		q := vq.Quantize(g, vq.Encode(g, xv), c.Latent())
 		d := g.Sub(vq.Decode(g, q.Z), xv)
@@ -77,12 +78,7 @@ func (tb tokenizerBench) setup(be tensor.Backend) (func() error, func(), error) 
 		if err := g.Backward(loss); err != nil {
 			return fmt.Errorf("backward: %w", err)
 		}
-		q.IDs.Release()
 		return optimiserStep(be, params, opt, 1)
 	}
-	done := func() {
-		nn.ZeroGrads(params)
-		x.Release()
-	}
-	return run, done, nil
+	return run, func() { nn.ZeroGrads(params) }, nil
 }

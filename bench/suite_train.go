@@ -26,6 +26,7 @@ func trainCases(quick bool) ([]Case, error) {
 	mb := benchModel(quick)
 	var cases []Case
 	for _, method := range []string{train.MethodTF, train.MethodSAR} {
+		var state int64
 		params := mb.params()
 		params["method"] = method
 		params["sigma"] = 0.01
@@ -34,13 +35,18 @@ func trainCases(quick bool) ([]Case, error) {
 			Name: fmt.Sprintf("%s step d%d w%d B%d L%d", method, mb.Cfg.Depth, mb.Cfg.Width, mb.Batch, mb.Scales.Tokens()),
 			Kind: "train_step", Unit: "tokens/s", Work: float64(mb.Batch * mb.Scales.Tokens()), Params: params,
 			ModelGFLOP: trainModelGFLOP(mb, method),
-			Setup:      func(be tensor.Backend) (func() error, func(), error) { return setupTrain(be, mb, method) },
+			Setup:      func(be tensor.Backend) (func() error, func(), error) { return setupTrain(be, mb, method, &state) },
+			Memory:     true, StateBytes: func() int64 { return state },
 		})
 	}
 	return cases, nil
 }
 
-func setupTrain(be tensor.Backend, mb modelBench, method string) (func() error, func(), error) {
+// setupTrain prepares a training step of the bench model; state receives
+// what should stay live after a step: what the setup made (parameters,
+// optimiser moments, the batch and the codebook) and the gradients.
+func setupTrain(be tensor.Backend, mb modelBench, method string, state *int64) (func() error, func(), error) {
+	live := be.MemStats().LiveBytes
 	model, err := sar.NewModel(mb.Cfg, be, 1)
 	if err != nil {
 		return nil, nil, fmt.Errorf("bench model: %w", err)
@@ -51,37 +57,31 @@ func setupTrain(be tensor.Backend, mb modelBench, method string) (func() error, 
 	cfg.Method, cfg.Batch, cfg.Schedule = method, mb.Batch, train.ScheduleFixed
 	obj, err := train.NewObjective(cfg, model, tok, mb.Cfg.NumClasses)
 	if err != nil {
-		tok.release()
 		return nil, nil, fmt.Errorf("bench objective: %w", err)
 	}
 	params := model.Parameters()
 	opt, err := nn.NewAdamW(params, nn.AdamWConfig{LR: float32(cfg.LR), Beta1: cfg.Beta1, Beta2: cfg.Beta2, Eps: 1e-8,
 		WeightDecay: cfg.WeightDecay})
 	if err != nil {
-		tok.release()
 		return nil, nil, fmt.Errorf("bench optimiser: %w", err)
 	}
 	labels := labelsTensor(be, mb.Batch, mb.Cfg.NumClasses)
 	batch := train.NewBatch(tok, sar.NextScaleInputs, nil, labels, mb.Scales)
+	*state = be.MemStats().LiveBytes - live + int64(nn.NumParams(params))*4
 	var offset uint64
 	run := func() error {
-		g := autograd.NewGraph()
+		g := autograd.NewGraph(be)
+		defer g.Close()
 		l := obj.Loss(g, batch, offset)
 		offset += 1 << 32
 		nn.ZeroGrads(params)
-		err := g.Backward(l.Total)
-		l.Release()
-		if err != nil {
+		if err := g.Backward(l.Total); err != nil {
 			return fmt.Errorf("backward: %w", err)
 		}
+		g.Close() // the activations, before the optimiser
 		return optimiserStep(be, params, opt, cfg.Clip)
 	}
-	done := func() {
-		nn.ZeroGrads(params)
-		batch.Release()
-		tok.release()
-	}
-	return run, done, nil
+	return run, func() { nn.ZeroGrads(params) }, nil
 }
 
 // trainModelGFLOP is the model arithmetic of one training step, the

@@ -15,6 +15,7 @@ import (
 	"sargo/kernels/cpu"
 	"sargo/nn"
 	"sargo/tensor"
+	"sargo/tensor/tensortest"
 )
 
 // toy is a two-layer model with a parameter that the loss never reads.
@@ -37,10 +38,12 @@ func (m *toy) params() []nn.NamedParam {
 	return p
 }
 
+// dev is the device the model lives on.
+func (m *toy) dev() tensor.Backend { return m.unused.Value.Backend() }
+
 // loss is the mean of (l2(tanh(l1(x))))² over the rows of x.
 func (m *toy) loss(g *autograd.Graph, x []float32) *autograd.Var {
-	dev := m.l1.Weight.Value.Backend()
-	xv := autograd.Const(tensor.FromSlice(dev, x, len(x)/3, 3))
+	xv := autograd.Const(tensor.FromSlice(m.dev(), x, len(x)/3, 3))
 	y := m.l2.Forward(g, g.Tanh(m.l1.Forward(g, xv)))
 	return g.Mean(g.Mul(y, y), false)
 }
@@ -129,8 +132,9 @@ func TestLocalReplicasAverageGradients(t *testing.T) {
 	const rows = 8
 	x := toyData(rows)
 	ref := newToy(cpu.New(), 3)
-	g := autograd.NewGraph()
+	g := autograd.NewGraph(ref.dev())
 	require.NoError(t, g.Backward(ref.loss(g, x)))
+	g.Close()
 	want := gradsOf(ref.params())
 
 	for _, bucketBytes := range []int{4, 1 << 20} {
@@ -144,6 +148,7 @@ func TestLocalReplicasAverageGradients(t *testing.T) {
 			defer grp.Close()
 			var wg sync.WaitGroup
 			errs := make([]error, 2)
+			grads := make([]map[string][]float32, 2)
 			for i, m := range models {
 				wg.Add(1)
 				go func() {
@@ -154,18 +159,25 @@ func TestLocalReplicasAverageGradients(t *testing.T) {
 						errs[i] = err
 						return
 					}
-					g := autograd.NewGraph()
-					l := m.loss(g, x[3*lo:3*hi])
-					rep.Attach(g)
-					if errs[i] = g.Backward(l); errs[i] == nil {
-						errs[i] = rep.Finish()
-					}
+					// The step leaves nothing behind once the averaged
+					// gradients are cleared.
+					tensortest.NoLeaks(t, m.dev(), func() {
+						g := autograd.NewGraph(m.dev())
+						defer g.Close()
+						l := m.loss(g, x[3*lo:3*hi])
+						rep.Attach(g)
+						if errs[i] = g.Backward(l); errs[i] == nil {
+							errs[i] = rep.Finish()
+						}
+						grads[i] = gradsOf(m.params())
+						nn.ZeroGrads(m.params())
+					})
 				}()
 			}
 			wg.Wait()
 			require.NoError(t, errors.Join(errs...))
-			for i, m := range models {
-				got := gradsOf(m.params())
+			for i := range models {
+				got := grads[i]
 				for name, w := range want {
 					if w == nil {
 						assert.Nil(t, got[name], "replica %d %s", i, name)

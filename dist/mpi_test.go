@@ -83,10 +83,11 @@ func childMain(mode string) (childReport, error) {
 
 	x := toyData(childRows)
 	ref := newToy(cpu.New(), 3)
-	g := autograd.NewGraph()
+	g := autograd.NewGraph(ref.dev())
 	if err := g.Backward(ref.loss(g, x)); err != nil {
 		return rep, err
 	}
+	g.Close()
 	want := gradsOf(ref.params())
 
 	models := []*toy{newToy(cpu.New(), 3), newToy(cpu.New(), 3)}
@@ -108,7 +109,8 @@ func childMain(mode string) (childReport, error) {
 				errs[i] = err
 				return
 			}
-			g := autograd.NewGraph()
+			g := autograd.NewGraph(m.dev())
+			defer g.Close()
 			l := m.loss(g, x[3*lo:3*hi])
 			r.Attach(g)
 			if err := g.Backward(l); err != nil {

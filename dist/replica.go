@@ -183,8 +183,9 @@ func (r *Replica) Finish() error {
 				p.Var.ZeroGrad()
 				continue
 			}
-			if p.Var.Grad == nil {
+			if p.Var.Grad == nil { // another replica reached p, this one did not
 				p.Var.Grad = tensor.Empty(p.Var.Value.Backend(), p.Var.Value.Shape()...)
+				tensor.Escape(p.Var.Grad) // the parameter's, as autograd's own gradients are
 			}
 			writeFrom(p.Var.Grad, res[b.offs[m]:b.offs[m]+p.Var.Value.Size()])
 		}

@@ -70,22 +70,24 @@ func (c *KVCache) Len() int {
 	return c.K.Dim(2)
 }
 
-// Reset drops the cached tensors.
+// Reset frees the cached tensors.
 func (c *KVCache) Reset() {
 	c.K.Release()
 	c.V.Release()
 	c.K, c.V = nil, nil
 }
 
-// append adds this step's keys and values and returns all of them.
+// append adds this step's keys and values and returns all of them. The
+// cache owns its tensors beyond the scope of the step that made them.
 func (c *KVCache) append(k, v *tensor.Tensor) (*tensor.Tensor, *tensor.Tensor) {
+	var nk, nv *tensor.Tensor
 	if c.K == nil {
-		c.K, c.V = k.Clone(), v.Clone()
-		return c.K, c.V
+		nk, nv = k.Clone(), v.Clone()
+	} else {
+		nk, nv = tensor.Concat(2, c.K, k), tensor.Concat(2, c.V, v)
 	}
-	nk, nv := tensor.Concat(2, c.K, k), tensor.Concat(2, c.V, v)
-	c.K.Release()
-	c.V.Release()
+	c.Reset()
+	tensor.Escape(nk, nv)
 	c.K, c.V = nk, nv
 	return nk, nv
 }

@@ -163,9 +163,7 @@ func LoadCheckpoint(path string, params []NamedParam, state *TrainState) error {
 		if err != nil {
 			return fmt.Errorf("load checkpoint %s: %w", path, err)
 		}
-		t := tensor.FromSlice(w.dst.Backend(), d, w.dst.Shape()...)
-		w.dst.CopyFrom(t)
-		t.Release()
+		w.dst.Write(d) // parameters and moments are contiguous
 	}
 	if state != nil {
 		state.Step, state.RNGOffset = st.step, st.rng

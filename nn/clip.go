@@ -24,15 +24,13 @@ func GradSquaredNorm(params []NamedParam) *tensor.Tensor {
 		}
 		sq := tensor.Square(p.Var.Grad)
 		s := tensor.Sum(sq, false)
-		sq.Release()
+		sq.Release() // as large as the gradient
 		if acc == nil {
 			acc = s
 			continue
 		}
-		n := tensor.Add(acc, s)
-		acc.Release()
+		tensor.AddInto(acc, s)
 		s.Release()
-		acc = n
 	}
 	return acc
 }
@@ -84,9 +82,7 @@ func ScaleGrads(params []NamedParam, c float32) {
 		if p.Var.Grad == nil {
 			continue
 		}
-		t := tensor.Scale(p.Var.Grad, c)
-		p.Var.Grad.CopyFrom(t)
-		t.Release()
+		tensor.ScaleInPlace(p.Var.Grad, c)
 	}
 }
 
@@ -101,26 +97,19 @@ func ClipGradNormDevice(params []NamedParam, maxNorm float32) *tensor.Tensor {
 	if sum == nil {
 		return nil
 	}
-	norm := tensor.Sqrt(sum)
-	sum.Release()
+	tensor.UnaryInPlace(tensor.OpSqrt, sum, 0, 0)
+	norm := sum
 	if maxNorm <= 0 {
 		return norm
 	}
-	den := tensor.AddScalar(norm, clipEps)
-	limit := tensor.Scalar(norm.Backend(), maxNorm)
-	ratio := tensor.Div(limit, den)
-	den.Release()
-	limit.Release()
+	s := tensor.NewScope(norm.Backend())
+	defer s.Close()
+	ratio := tensor.Div(tensor.Scalar(norm.Backend(), maxNorm), tensor.AddScalar(norm, clipEps))
 	coef := tensor.Clamp(ratio, 0, 1)
-	ratio.Release()
 	for _, p := range params {
-		if p.Var.Grad == nil {
-			continue
+		if p.Var.Grad != nil {
+			tensor.MulInto(p.Var.Grad, coef)
 		}
-		t := tensor.Mul(p.Var.Grad, coef)
-		p.Var.Grad.CopyFrom(t)
-		t.Release()
 	}
-	coef.Release()
 	return norm
 }

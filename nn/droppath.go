@@ -33,14 +33,9 @@ func (d *DropPath) Forward(g *autograd.Graph, x *autograd.Var, offset uint64) *a
 		return g.Scale(x, 0)
 	}
 	be := x.Value.Backend()
-	u := tensor.Rand(be, d.Seed, offset, maskShape...)
 	// mask = (keep > u) / keep: 1/keep with probability keep, else 0.
-	thr := tensor.Full(be, keep, maskShape...)
-	m := tensor.Greater(thr, u)
-	mask := tensor.Scale(m, 1/keep)
-	u.Release()
-	thr.Release()
-	m.Release()
+	mask := tensor.Greater(tensor.Full(be, keep, maskShape...), tensor.Rand(be, d.Seed, offset, maskShape...))
+	tensor.ScaleInPlace(mask, 1/keep)
 	return g.Mul(x, autograd.Const(mask))
 }
 

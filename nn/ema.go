@@ -27,13 +27,10 @@ func NewEMA(params []NamedParam, decay float32) *EMA {
 // Update folds the current parameter values into the average.
 func (e *EMA) Update() {
 	for i, p := range e.params {
-		a := tensor.Scale(e.shadow[i], e.Decay)
 		b := tensor.Scale(p.Var.Value, 1-e.Decay)
-		s := tensor.Add(a, b)
-		e.shadow[i].CopyFrom(s)
-		a.Release()
+		tensor.ScaleInPlace(e.shadow[i], e.Decay)
+		tensor.AddInto(e.shadow[i], b)
 		b.Release()
-		s.Release()
 	}
 }
 

@@ -22,7 +22,8 @@ func Example() {
 	}
 	sched := nn.Schedule{Peak: 3e-4, Floor: 3e-5, Warmup: 10, Total: 100, Kind: nn.DecayCosine}
 
-	g := autograd.NewGraph()
+	g := autograd.NewGraph(dev)
+	defer g.Close()
 	x := autograd.Const(tensor.Ones(dev, 4, 3))
 	loss := g.Mean(g.Square(lin.Forward(g, x)), false)
 	if err := g.Backward(loss); err != nil {

@@ -84,7 +84,8 @@ func TestGoldenAdaLNBlock(t *testing.T) {
 	ps.Sub("head_nm", head)
 	loadGoldenParams(t, g, ps)
 
-	gr := autograd.NewGraph()
+	gr := autograd.NewGraph(dev())
+	defer gr.Close()
 	x := autograd.Param(goldenTensor(t, g, "in.x"))
 	cond := autograd.Param(goldenTensor(t, g, "in.cond"))
 	mask := ScaleMask(dev(), 1, 2, 3)
@@ -109,7 +110,8 @@ func TestGoldenAdaLNBlockPlain(t *testing.T) {
 	ps := blk.Parameters()
 	loadGoldenParams(t, g, ps)
 
-	gr := autograd.NewGraph()
+	gr := autograd.NewGraph(dev())
+	defer gr.Close()
 	x := autograd.Param(goldenTensor(t, g, "in.x"))
 	cond := autograd.Param(goldenTensor(t, g, "in.cond"))
 	y := blk.Forward(gr, x, cond, ScaleMask(dev(), 1, 2), nil, 0)
@@ -134,7 +136,8 @@ func TestGoldenConvStack(t *testing.T) {
 	ps.Sub("up", up)
 	loadGoldenParams(t, g, ps)
 
-	gr := autograd.NewGraph()
+	gr := autograd.NewGraph(dev())
+	defer gr.Close()
 	x := autograd.Param(goldenTensor(t, g, "in.x"))
 	y := up.Forward(gr, down.Forward(gr, res.Forward(gr, x)))
 	assertClose(t, "output", goldenTensor(t, g, "out.y"), y.Value)

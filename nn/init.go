@@ -60,8 +60,8 @@ func (in *Init) Uniform(lo, hi float32, shape ...int) *tensor.Tensor {
 	}
 	off := in.advance(shape)
 	u := tensor.Rand(in.Backend, in.Seed, off, shape...)
-	defer u.Release()
-	return tensor.Affine(u, hi-lo, lo)
+	tensor.UnaryInPlace(tensor.OpAffine, u, hi-lo, lo)
+	return u
 }
 
 // Normal draws N(0, std²).
@@ -71,8 +71,8 @@ func (in *Init) Normal(std float32, shape ...int) *tensor.Tensor {
 	}
 	off := in.advance(shape)
 	u := tensor.Randn(in.Backend, in.Seed, off, shape...)
-	defer u.Release()
-	return tensor.Scale(u, std)
+	tensor.ScaleInPlace(u, std)
+	return u
 }
 
 // Zeros makes a zero tensor; it consumes no randomness.
@@ -91,17 +91,11 @@ func (in *Init) KaimingUniform(fanIn int, shape ...int) *tensor.Tensor {
 }
 
 // scaleParam multiplies a parameter's value in place by s.
-func scaleParam(v *autograd.Var, s float32) {
-	t := tensor.Scale(v.Value, s)
-	v.Value.CopyFrom(t)
-	t.Release()
-}
+func scaleParam(v *autograd.Var, s float32) { tensor.ScaleInPlace(v.Value, s) }
 
 // scaleRows multiplies rows [lo, hi) of a 2-D parameter in place by s.
 func scaleRows(v *autograd.Var, lo, hi int, s float32) {
 	rows := v.Value.Narrow(0, lo, hi-lo)
-	t := tensor.Scale(rows, s)
-	rows.CopyFrom(t)
-	t.Release()
-	rows.Release()
+	tensor.ScaleInPlace(rows, s)
+	rows.Release() // a view made at construction, outside any scope
 }

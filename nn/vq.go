@@ -56,9 +56,11 @@ func NewVectorQuantizer(in *Init, cfg VQConfig) (*VectorQuantizer, error) {
 		return nil, fmt.Errorf("vector quantizer: invalid size %d codes × %d", cfg.Codes, cfg.Dim)
 	}
 	k := float32(cfg.Codes)
+	s := tensor.NewScope(in.Backend)
+	defer s.Close()
 	w := in.Uniform(-1/k, 1/k, cfg.Codes, cfg.Dim)
-	wn := (*autograd.Graph)(nil).L2Normalize(autograd.Const(w), -1, l2NormEps).Value
-	w.Release()
+	wn := autograd.NoGrad().L2Normalize(autograd.Const(w), -1, l2NormEps).Value
+	s.Keep(wn)
 	return &VectorQuantizer{
 		Cfg:         cfg,
 		Embedding:   &Embedding{Num: cfg.Codes, Dim: cfg.Dim, Weight: autograd.Param(wn)},
@@ -104,9 +106,7 @@ func (q *VectorQuantizer) Forward(g *autograd.Graph, z *autograd.Var) (VQResult,
 	zf := g.Reshape(g.Permute(z, 0, 2, 3, 1), -1, C)
 	zn := g.L2Normalize(zf, -1, l2NormEps)
 	cb := q.Codebook(g)
-	sim := tensor.MatMul(zn.Value, cb.Value, false, true)
-	ids := tensor.Argmax(sim, 1, false)
-	sim.Release()
+	ids := tensor.Argmax(tensor.MatMul(zn.Value, cb.Value, false, true), 1, false)
 	zq := g.Embedding(cb, ids)
 
 	d1 := g.Sub(zq, zn.Detach())
@@ -184,9 +184,7 @@ func (q *VectorQuantizer) restartDead() error {
 		copy(w[k*d:(k+1)*d], src)
 		q.lastUsed[k] = q.calls
 	}
-	nw := tensor.FromSlice(q.Embedding.Weight.Value.Backend(), w, q.Cfg.Codes, d)
-	q.Embedding.Weight.Value.CopyFrom(nw)
-	nw.Release()
+	q.Embedding.Weight.Value.Write(w)
 	return nil
 }
 

@@ -12,8 +12,11 @@ import (
 
 // A teacher-forcing pass: per-scale latents become the inputs of the next
 // scales, and the model returns logits for every token of the schedule.
+// The graph owns everything the pass makes; the scope owns the rest.
 func Example() {
 	dev := tensor.MustOpen("cpu")
+	s := tensor.NewScope(dev)
+	defer s.Close()
 	cfg := sar.Config{Depth: 2, Width: 32, Heads: 2, MLPRatio: 4, NumClasses: 10, Vocab: 64,
 		CVae: 8, Largest: 8, CondDrop: 0.1, AttnL2: true}
 	m, err := sar.NewModel(cfg, dev, 1)
@@ -27,7 +30,9 @@ func Example() {
 	}
 	inputs := sar.NextScaleInputs(z, scales)
 	labels := tensor.FromSlice(dev, []float32{3, 7}, 2)
-	logits := m.Forward(autograd.NewGraph(), labels, scales, autograd.Const(inputs))
+	g := autograd.NewGraph(dev)
+	defer g.Close()
+	logits := m.Forward(g, labels, scales, autograd.Const(inputs))
 	fmt.Println(inputs.Shape(), logits.Shape())
 	// Output: [2 84 8] [2 85 64]
 }

@@ -88,7 +88,8 @@ func TestGoldenTeacherForcing(t *testing.T) {
 	in := NextScaleInputs(z, sc)
 	gd.match("inputs", in, 1e-5)
 
-	g := autograd.NewGraph()
+	g := autograd.NewGraph(dev())
+	defer g.Close()
 	logits := m.Forward(g, labels, sc, autograd.Const(in))
 	gd.match("logits", logits.Value, 1e-4)
 	loss := g.CrossEntropy(logits, tensor.Concat(1, ids...), autograd.DefaultCEOptions())
@@ -110,7 +111,8 @@ func TestGoldenSARStep(t *testing.T) {
 	for k := range sc {
 		ids = append(ids, gd.tensor("ids."+itoa(k)))
 	}
-	g := autograd.NewGraph()
+	g := autograd.NewGraph(dev())
+	defer g.Close()
 	logits := m.Forward(g, labels, sc, autograd.Const(gd.tensor("inputs")))
 	lossTF := g.CrossEntropy(logits, tensor.Concat(1, ids...), autograd.DefaultCEOptions())
 

@@ -16,11 +16,7 @@ func UpsampleTokens(z *tensor.Tensor, s int) *tensor.Tensor {
 	}
 	b, c := z.Dim(0), z.Dim(1)
 	up := tensor.Interpolate(z, s, s, tensor.InterpBicubic)
-	flat := up.Reshape(b, c, s*s)
-	tok := flat.Permute(0, 2, 1).Contiguous()
-	up.Release()
-	flat.Release()
-	return tok
+	return up.Reshape(b, c, s*s).Permute(0, 2, 1).Contiguous()
 }
 
 // NextScaleInputs builds teacher-forcing inputs from per-scale latents
@@ -42,9 +38,5 @@ func NextScaleInputs(z []*tensor.Tensor, scales schedule.Schedule) *tensor.Tenso
 	if len(parts) == 1 {
 		return parts[0]
 	}
-	out := tensor.Concat(1, parts...)
-	for _, p := range parts {
-		p.Release()
-	}
-	return out
+	return tensor.Concat(1, parts...)
 }

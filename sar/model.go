@@ -157,11 +157,7 @@ func newModel(cfg Config, in *nn.Init) (*Model, error) {
 }
 
 // scaleValue multiplies a parameter's value in place by s.
-func scaleValue(v *autograd.Var, s float32) {
-	t := tensor.Scale(v.Value, s)
-	v.Value.CopyFrom(t)
-	t.Release()
-}
+func scaleValue(v *autograd.Var, s float32) { tensor.ScaleInPlace(v.Value, s) }
 
 // Parameters lists the weights under FlexVAR's names. The start vector
 // and the position grid are not decayed.
@@ -204,11 +200,7 @@ func (m *Model) DropLabels(labels *tensor.Tensor, seed, offset uint64) *tensor.T
 	p := tensor.Full(dev, m.Cfg.CondDrop, labels.Shape()...)
 	drop := tensor.Greater(p, u)
 	null := tensor.Full(dev, float32(m.Cfg.NumClasses), labels.Shape()...)
-	out := tensor.Where(drop, null, labels)
-	for _, t := range []*tensor.Tensor{u, p, drop, null} {
-		t.Release()
-	}
-	return out
+	return tensor.Where(drop, null, labels)
 }
 
 // Positions returns the position embeddings of a schedule [1, L, Width]:

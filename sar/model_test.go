@@ -295,7 +295,8 @@ func TestPositions(t *testing.T) {
 	n := 2 * m.Cfg.Largest
 	grid := m.PosGrid.Value.Data()
 	sc := schedule.Schedule{1, 2, 4}
-	g := autograd.NewGraph()
+	g := autograd.NewGraph(dev())
+	defer g.Close()
 	p := m.Positions(g, sc)
 	require.Equal(t, []int{1, sc.Tokens(), m.Cfg.Width}, p.Shape())
 	got := p.Value.Data()

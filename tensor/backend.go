@@ -252,17 +252,25 @@ type AdamWArgs struct {
 }
 
 // Backend is a compute device. Kernels take already-allocated outputs.
-// All spans are contiguous unless a View is taken.
+// All spans are contiguous unless a View is taken. Backends are pointer
+// types (the registry keys each device's scopes by its Backend value).
 type Backend interface {
 	// Name is the registry name, such as "cpu" or "vulkan:0".
 	Name() string
 	// Describe is a one-line human description of the device.
 	Describe() string
 
-	// Alloc returns a zero-filled storage of n elements.
+	// Alloc returns a storage of n elements whose content is undefined
+	// (it may hold what an earlier, freed storage held): every kernel
+	// output is allocated this way and written completely, and
+	// accumulators are zeroed explicitly with Fill.
 	Alloc(n int) Storage
 	// Free returns a storage to the backend; it is not used again.
 	Free(s Storage)
+	// MemStats returns the backend's storage counters.
+	MemStats() MemStats
+	// ResetPeak restarts MemStats' PeakBytes from the current LiveBytes.
+	ResetPeak()
 	// Write copies src into s starting at element off.
 	Write(s Storage, off int, src []float32)
 	// Read copies len(dst) elements of s from off into dst, waiting for
@@ -275,7 +283,8 @@ type Backend interface {
 
 	// Copy writes src into dst elementwise; both have the same shape.
 	Copy(dst, src View)
-	// Fill sets every element of dst to v.
+	// Fill sets every element of dst to v. A fill with 0 counts in
+	// MemStats' ZeroFilledBytes.
 	Fill(dst View, v float32)
 	// Unary computes dst = op(src).
 	Unary(op UnaryOp, dst, src View, alpha, beta float32)

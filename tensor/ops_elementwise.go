@@ -85,10 +85,7 @@ func Binary(op BinaryOp, a, b *Tensor) *Tensor {
 	shape := BroadcastShapes(op.String(), a.shape, b.shape)
 	out := Empty(a.buf.b, shape...)
 	if out.Size() > 0 {
-		ea, eb := a.Expand(shape...), b.Expand(shape...)
-		a.buf.b.Binary(op, out.View(), ea.View(), eb.View())
-		ea.Release()
-		eb.Release()
+		a.buf.b.Binary(op, out.View(), a.broadcastView(op.String(), shape), b.broadcastView(op.String(), shape))
 	}
 	return out
 }
@@ -123,13 +120,30 @@ func Where(cond, a, b *Tensor) *Tensor {
 	shape := BroadcastShapes("Where", cond.shape, a.shape, b.shape)
 	out := Empty(a.buf.b, shape...)
 	if out.Size() > 0 {
-		ec, ea, eb := cond.Expand(shape...), a.Expand(shape...), b.Expand(shape...)
-		a.buf.b.Where(out.View(), ec.View(), ea.View(), eb.View())
-		ec.Release()
-		ea.Release()
-		eb.Release()
+		a.buf.b.Where(out.View(), cond.broadcastView("Where", shape), a.broadcastView("Where", shape), b.broadcastView("Where", shape))
 	}
 	return out
+}
+
+// UnaryInPlace sets t = op(t; alpha, beta) elementwise; t may be a view.
+func UnaryInPlace(op UnaryOp, t *Tensor, alpha, beta float32) {
+	t.live("UnaryInPlace")
+	if t.Size() > 0 {
+		t.buf.b.Unary(op, t.View(), t.View(), alpha, beta)
+	}
+}
+
+// ScaleInPlace multiplies t by s in place; t may be a view.
+func ScaleInPlace(t *Tensor, s float32) { UnaryInPlace(OpAffine, t, s, 0) }
+
+// MulInto multiplies dst by src in place (dst *= src, src broadcast to
+// dst's shape). dst may be a view.
+func MulInto(dst, src *Tensor) {
+	mustSameDevice("MulInto", dst, src)
+	if dst.Size() == 0 {
+		return
+	}
+	dst.buf.b.Binary(OpMul, dst.View(), dst.View(), src.broadcastView("MulInto", dst.shape))
 }
 
 // AddInto accumulates src into dst in place (dst += src, src broadcast to
@@ -139,7 +153,5 @@ func AddInto(dst, src *Tensor) {
 	if dst.Size() == 0 {
 		return
 	}
-	es := src.Expand(dst.shape...)
-	dst.buf.b.Binary(OpAdd, dst.View(), dst.View(), es.View())
-	es.Release()
+	dst.buf.b.Binary(OpAdd, dst.View(), dst.View(), src.broadcastView("AddInto", dst.shape))
 }

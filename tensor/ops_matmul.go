@@ -32,7 +32,8 @@ func MatMul(a, b *Tensor, transA, transB bool) *Tensor {
 		return out
 	}
 	if ka == 0 {
-		return out // zeros
+		a.buf.b.Fill(out.View(), 0) // a product over an empty inner axis
+		return out
 	}
 	sa, ta, stA, relA := matOperand(a, batchShape, transA)
 	sb, tb, stB, relB := matOperand(b, batchShape, transB)

@@ -5,80 +5,79 @@ import (
 	"slices"
 )
 
-// Reductions over one or more axes. The backend kernel has a single
-// [outer, n, inner] form: a run of adjacent axes reduces in one call (n
-// their product), other sets of axes one run at a time.
+// Reductions over one or more axes. Each run of adjacent axes is one
+// kernel call, which keeps the backend kernel to a single [outer, n,
+// inner] form.
 
 // Reduce applies op over axis, keeping it as size 1 when keep is true.
 func Reduce(op ReduceOp, x *Tensor, axis int, keep bool) *Tensor {
 	axis = normAxis("Reduce "+op.String(), axis, len(x.shape))
-	out := reduceRun(op, x, axis, axis+1)
-	if !keep {
-		sq := out.Squeeze(axis)
-		out.Release()
-		return sq
-	}
-	return out
-}
-
-// reduceRun applies op over the adjacent axes [lo, hi) of x, keeping them
-// as size 1.
-func reduceRun(op ReduceOp, x *Tensor, lo, hi int) *Tensor {
-	c := x.Contiguous()
-	outer, n, inner := numel(x.shape[:lo]), numel(x.shape[lo:hi]), numel(x.shape[hi:])
-	if n == 0 && op != ReduceSum {
-		panic(fmt.Sprintf("tensor: %s over empty axes %d..%d of shape %v", op, lo, hi-1, x.shape))
-	}
-	shape := cloneInts(x.shape)
-	for i := lo; i < hi; i++ {
-		shape[i] = 1
-	}
-	out := Empty(x.buf.b, shape...)
-	if out.Size() > 0 {
-		x.buf.b.Reduce(op, out.Span(), c.Span(), outer, n, inner)
-	}
-	if c != x {
-		c.Release()
-	}
-	return out
+	return reduce(op, x, []int{axis}, reducedShape(x.shape, []int{axis}, keep))
 }
 
 // reduceAxes reduces over every listed axis (all axes when none).
 func reduceAxes(op ReduceOp, x *Tensor, keep bool, axes []int) *Tensor {
-	if len(axes) == 0 {
-		axes = make([]int, len(x.shape))
-		for i := range axes {
-			axes[i] = i
+	norm := NormAxes("tensor: Reduce "+op.String(), len(x.shape), axes)
+	return reduce(op, x, norm, reducedShape(x.shape, norm, keep))
+}
+
+// reducedShape is shape with the axes set to 1 (keep) or removed.
+func reducedShape(shape, axes []int, keep bool) []int {
+	out := make([]int, 0, len(shape))
+	for i, s := range shape {
+		switch {
+		case !slices.Contains(axes, i):
+			out = append(out, s)
+		case keep:
+			out = append(out, 1)
 		}
-	}
-	norm := make([]int, len(axes))
-	for i, a := range axes {
-		norm[i] = normAxis("Reduce "+op.String(), a, len(x.shape))
-	}
-	slices.Sort(norm)
-	norm = slices.Compact(norm)
-	out := x
-	for i := 0; i < len(norm); {
-		j := i + 1
-		for j < len(norm) && norm[j] == norm[j-1]+1 {
-			j++
-		}
-		next := reduceRun(op, out, norm[i], norm[j-1]+1)
-		if out != x {
-			out.Release()
-		}
-		out = next
-		i = j
-	}
-	if out == x {
-		out = x.Clone()
-	}
-	if !keep {
-		sq := out.Squeeze(norm...)
-		out.Release()
-		return sq
 	}
 	return out
+}
+
+// reduce applies op over the sorted axes of x and returns the result with
+// shape out, which has as many elements as the axes leave. Each run of
+// adjacent axes is one kernel call over [outer, n, inner].
+func reduce(op ReduceOp, x *Tensor, axes []int, out []int) *Tensor {
+	b := x.buf.b
+	if len(axes) == 0 {
+		c := x.Clone() // nothing to reduce: a copy
+		defer c.Release()
+		return c.Reshape(out...)
+	}
+	cur := x.Contiguous()
+	shape := cloneInts(x.shape)
+	for i := len(axes) - 1; i >= 0; {
+		hi := axes[i]
+		lo := hi
+		for i--; i >= 0 && axes[i] == lo-1; i-- {
+			lo--
+		}
+		outer, n, inner := numel(shape[:lo]), numel(shape[lo:hi+1]), numel(shape[hi+1:])
+		if n == 0 && op != ReduceSum {
+			panic(fmt.Sprintf("tensor: %s over empty axes %v of shape %v", op, axes, x.shape))
+		}
+		for a := lo; a <= hi; a++ {
+			shape[a] = 1
+		}
+		dstShape := shape
+		if i < 0 {
+			dstShape = out
+		}
+		dst := Empty(b, dstShape...)
+		switch {
+		case dst.Size() == 0:
+		case n == 0:
+			b.Fill(dst.View(), 0) // a sum over nothing
+		default:
+			b.Reduce(op, dst.Span(), cur.Span(), outer, n, inner)
+		}
+		if cur != x {
+			cur.Release()
+		}
+		cur = dst
+	}
+	return cur
 }
 
 // Sum adds over axes (all when none given).
@@ -122,8 +121,5 @@ func SumTo(g *Tensor, shape []int) *Tensor {
 			panic(fmt.Sprintf("tensor: SumTo: cannot sum %v to %v", g.shape, shape))
 		}
 	}
-	s := Sum(g, true, axes...)
-	r := s.Reshape(shape...)
-	s.Release()
-	return r
+	return reduce(ReduceSum, g, axes, cloneInts(shape))
 }

@@ -1,6 +1,9 @@
 package tensor
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // Joining, splitting and padding, all built on strided copies into views.
 
@@ -28,28 +31,44 @@ func Concat(axis int, ts ...*Tensor) *Tensor {
 	at := 0
 	for _, t := range ts {
 		if t.Size() > 0 {
-			dst := out.Narrow(axis, at, t.shape[axis])
-			dst.CopyFrom(t)
-			dst.Release()
+			out.buf.b.Copy(out.window(axis, at, t.shape), t.View())
 		}
 		at += t.shape[axis]
 	}
 	return out
 }
 
+// window is the View of the block of t of the given shape that starts at
+// start along axis (and at 0 along the others).
+func (t *Tensor) window(axis, start int, shape []int) View {
+	return View{Buf: t.buf.s, Offset: t.offset + start*t.strides[axis], Shape: shape, Strides: t.strides}
+}
+
 // Stack joins same-shape tensors along a new axis.
 func Stack(axis int, ts ...*Tensor) *Tensor {
-	us := make([]*Tensor, len(ts))
-	for i, t := range ts {
-		a := axis
-		if a < 0 {
-			a += len(t.shape) + 1
-		}
-		us[i] = t.Unsqueeze(a)
+	if len(ts) == 0 {
+		panic("tensor: Stack of no tensors")
 	}
-	out := Concat(axis, us...)
-	for _, u := range us {
-		u.Release()
+	mustSameDevice("Stack", ts...)
+	r := len(ts[0].shape)
+	if axis < 0 {
+		axis += r + 1
+	}
+	if axis < 0 || axis > r {
+		panic(fmt.Sprintf("tensor: Stack: axis %d for shape %v", axis, ts[0].shape))
+	}
+	for _, t := range ts {
+		mustSameShape("Stack", ts[0], t)
+	}
+	shape := slices.Insert(cloneInts(ts[0].shape), axis, len(ts))
+	out := Empty(ts[0].buf.b, shape...)
+	if out.Size() > 0 {
+		step := out.strides[axis]
+		strides := slices.Delete(cloneInts(out.strides), axis, axis+1)
+		for i, t := range ts {
+			dst := View{Buf: out.buf.s, Offset: i * step, Shape: t.shape, Strides: strides}
+			out.buf.b.Copy(dst, t.View())
+		}
 	}
 	return out
 }
@@ -98,20 +117,26 @@ func Pad(t *Tensor, before, after []int, v float32) *Tensor {
 		}
 		shape[i] += before[i] + after[i]
 	}
-	out := Full(t.buf.b, v, shape...)
-	inner := out
-	for i := range shape {
-		n := inner.Narrow(i, before[i], t.shape[i])
-		if inner != out {
-			inner.Release()
+	out := Empty(t.buf.b, shape...)
+	if out.Size() == 0 {
+		return out
+	}
+	for i := range shape { // the border slabs of every axis (corners twice)
+		slab := cloneInts(shape)
+		if slab[i] = before[i]; before[i] > 0 {
+			out.buf.b.Fill(out.window(i, 0, slab), v)
 		}
-		inner = n
+		if slab[i] = after[i]; after[i] > 0 {
+			out.buf.b.Fill(out.window(i, before[i]+t.shape[i], slab), v)
+		}
 	}
 	if t.Size() > 0 {
-		inner.CopyFrom(t)
-	}
-	if inner != out {
-		inner.Release()
+		off := out.offset
+		for i := range shape {
+			off += before[i] * out.strides[i]
+		}
+		dst := View{Buf: out.buf.s, Offset: off, Shape: t.shape, Strides: out.strides}
+		out.buf.b.Copy(dst, t.View())
 	}
 	return out
 }

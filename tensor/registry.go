@@ -10,7 +10,8 @@ import (
 
 // The device registry is the one piece of global mutable state in sargo:
 // backends register an opener under a name prefix ("cpu", "vulkan") from an
-// init function, and devices are opened once and shared.
+// init function, devices are opened once and shared, and each device's
+// stack of open scopes is kept here.
 
 // Opener opens the device with the given index of one backend kind.
 type Opener func(index int) (Backend, error)
@@ -105,4 +106,60 @@ func parseDeviceName(name string) (kind string, index int, err error) {
 		}
 	}
 	return kind, index, nil
+}
+
+// scopes holds the stack of open scopes of every device that has had one.
+// Backends are pointer types, so a Backend is a valid map key.
+var scopes = struct {
+	sync.Mutex
+	of map[Backend]*scopeStack
+}{of: map[Backend]*scopeStack{}}
+
+// scopeStack is one device's open scopes, and the owned-lists of closed
+// scopes kept for reuse so that opening a scope allocates little.
+type scopeStack struct {
+	top   *Scope
+	spare [][]*Tensor
+}
+
+// stackOf returns b's scope stack, making it on first use.
+func stackOf(b Backend) *scopeStack {
+	scopes.Lock()
+	defer scopes.Unlock()
+	st := scopes.of[b]
+	if st == nil {
+		st = &scopeStack{}
+		scopes.of[b] = st
+	}
+	return st
+}
+
+// innermost is b's innermost open scope, or nil.
+func innermost(b Backend) *Scope {
+	scopes.Lock()
+	defer scopes.Unlock()
+	if st := scopes.of[b]; st != nil {
+		return st.top
+	}
+	return nil
+}
+
+// maxSpare bounds the owned-lists a stack keeps for reuse.
+const maxSpare = 8
+
+func (st *scopeStack) takeSlice() []*Tensor {
+	if n := len(st.spare); n > 0 {
+		s := st.spare[n-1]
+		st.spare = st.spare[:n-1]
+		return s
+	}
+	return nil
+}
+
+func (st *scopeStack) putSlice(s []*Tensor) {
+	if cap(s) == 0 || len(st.spare) >= maxSpare {
+		return
+	}
+	clear(s)
+	st.spare = append(st.spare, s[:0])
 }

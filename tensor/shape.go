@@ -41,6 +41,25 @@ func contiguousStrides(shape []int) []int {
 
 func normAxis(op string, axis, rank int) int { return NormAxis("tensor: "+op, axis, rank) }
 
+// NormAxes returns the sorted, distinct, non-negative axes of a rank-rank
+// tensor (every axis when none is given), panicking as NormAxis does on one
+// out of range.
+func NormAxes(op string, rank int, axes []int) []int {
+	if len(axes) == 0 {
+		out := make([]int, rank)
+		for i := range out {
+			out[i] = i
+		}
+		return out
+	}
+	out := make([]int, len(axes))
+	for i, a := range axes {
+		out[i] = NormAxis(op, a, rank)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
 // NormAxis maps a possibly negative axis into [0, rank), panicking with a
 // message that starts with op (for example "autograd: Sum") when it is out
 // of range.

@@ -2,48 +2,52 @@ package tensor
 
 import (
 	"fmt"
-	"runtime"
-	"sync/atomic"
 )
 
 // buffer is a reference-counted storage shared by a tensor and its views.
-// The backend's Free runs when the last tensor using it is released or
-// collected.
+// The backend's Free runs when the last tensor using it is freed.
 type buffer struct {
 	b    Backend
 	s    Storage
-	refs atomic.Int32
+	refs int
 }
 
-func (buf *buffer) retain() { buf.refs.Add(1) }
-
 func (buf *buffer) release() {
-	if buf.refs.Add(-1) == 0 {
+	if buf.refs--; buf.refs == 0 {
 		buf.b.Free(buf.s)
 	}
 }
 
 // Tensor is an N-d float32 array on one device: a strided view into a
 // reference-counted storage. Views share storage; Contiguous copies only
-// when needed.
+// when needed. A tensor belongs to the device's innermost scope open when
+// it was made (see Scope), or to whoever holds it when none was open.
 type Tensor struct {
-	shape    []int
-	strides  []int
-	offset   int
-	buf      *buffer
-	released atomic.Bool
+	shape   []int
+	strides []int
+	offset  int
+	buf     *buffer
+	owner   *Scope // the scope that frees it; nil when its holder does
+	slot    int    // index in owner.owned
+	// freed is set once the tensor has given its storage reference back;
+	// closedIn is then where the scope that freed it was opened (0 when
+	// Release freed it).
+	freed    bool
+	closedIn uintptr
 }
 
 func newTensor(buf *buffer, shape, strides []int, offset int) *Tensor {
-	buf.retain()
+	buf.refs++
 	t := &Tensor{shape: shape, strides: strides, offset: offset, buf: buf}
-	runtime.SetFinalizer(t, (*Tensor).Release)
+	if s := innermost(buf.b); s != nil {
+		s.adopt(t)
+	}
 	return t
 }
 
 // Empty allocates a contiguous tensor of the given shape on b. Its content
-// is zero on every backend, but callers that overwrite it should not rely on
-// that.
+// is undefined: Empty is for outputs that are written completely (use
+// Zeros for an accumulator).
 func Empty(b Backend, shape ...int) *Tensor {
 	shape = cloneInts(shape)
 	n := checkShape("Empty", shape)
@@ -51,21 +55,35 @@ func Empty(b Backend, shape ...int) *Tensor {
 	return newTensor(buf, shape, contiguousStrides(shape), 0)
 }
 
-// Release gives the tensor's reference to its storage back; the storage is
-// freed when its last view is released. Using the tensor afterwards panics.
-// Release is optional (the garbage collector does it too) and idempotent.
+// Release frees the tensor now, before the scope that owns it closes (or,
+// for a tensor no scope owns, at all): it gives its reference to the
+// storage back, and the storage is freed when its last view is released.
+// Using the tensor afterwards panics. Release is idempotent and accepts
+// nil.
 func (t *Tensor) Release() {
-	if t == nil || t.released.Swap(true) {
+	if t == nil || t.freed {
 		return
 	}
-	runtime.SetFinalizer(t, nil)
+	if t.owner != nil {
+		t.owner.disown(t)
+	}
+	t.free()
+}
+
+// free gives the storage reference back.
+func (t *Tensor) free() {
+	t.freed = true
 	t.buf.release()
 }
 
 func (t *Tensor) live(op string) {
-	if t.released.Load() {
-		panic(fmt.Sprintf("tensor: %s: tensor %v used after Release", op, t.shape))
+	if !t.freed {
+		return
 	}
+	if t.closedIn != 0 {
+		panic(fmt.Sprintf("tensor: %s: %v used after its scope (opened at %s) closed", op, t, site(t.closedIn)))
+	}
+	panic(fmt.Sprintf("tensor: %s: %v used after Release", op, t))
 }
 
 // Backend is the device holding the tensor.
@@ -101,6 +119,12 @@ func (t *Tensor) IsContiguous() bool {
 	return true
 }
 
+// IsWhole reports whether t is contiguous and addresses its whole storage,
+// so that holding t holds no more memory than t's elements.
+func (t *Tensor) IsWhole() bool {
+	return t.offset == 0 && t.IsContiguous() && t.buf.s.Len() == t.Size()
+}
+
 // View is the strided window the tensor addresses, for kernels.
 func (t *Tensor) View() View {
 	t.live("View")
@@ -129,6 +153,18 @@ func (t *Tensor) Read() ([]float32, error) {
 		return nil, fmt.Errorf("read tensor %v from %s: %w", t.shape, t.buf.b.Name(), err)
 	}
 	return out, nil
+}
+
+// Write copies data, t.Size() values in row-major order, into t, which
+// must be contiguous.
+func (t *Tensor) Write(data []float32) {
+	sp := t.Span()
+	if len(data) != t.Size() {
+		panic(fmt.Sprintf("tensor: Write of %d values into %v", len(data), t))
+	}
+	if len(data) > 0 {
+		t.buf.b.Write(sp.Buf, sp.Offset, data)
+	}
 }
 
 // Data is Read that panics on a device error; for tests and small tools.
@@ -165,16 +201,14 @@ func FromSlice(b Backend, data []float32, shape ...int) *Tensor {
 		panic(fmt.Sprintf("tensor: FromSlice: %d values for shape %v (%d elements)", len(data), shape, n))
 	}
 	t := Empty(b, shape...)
-	if len(data) > 0 {
-		b.Write(t.buf.s, 0, data)
-	}
+	t.Write(data)
 	return t
 }
 
 // Scalar makes a zero-rank tensor.
 func Scalar(b Backend, v float32) *Tensor { return FromSlice(b, []float32{v}) }
 
-// Zeros makes a tensor of zeros.
+// Zeros makes a tensor of zeros, filled on the device.
 func Zeros(b Backend, shape ...int) *Tensor { return Full(b, 0, shape...) }
 
 // Ones makes a tensor of ones.
@@ -295,28 +329,43 @@ func (t *Tensor) Narrow(axis, start, length int) *Tensor {
 // Expand broadcasts size-1 axes (and new leading axes) to shape, without copying.
 func (t *Tensor) Expand(shape ...int) *Tensor {
 	t.live("Expand")
-	if len(shape) < len(t.shape) {
-		panic(fmt.Sprintf("tensor: Expand: cannot expand %v to fewer axes %v", t.shape, shape))
+	out, strides := expandLayout("Expand", t.shape, t.strides, shape)
+	return newTensor(t.buf, out, strides, t.offset)
+}
+
+// broadcastView is the View of t broadcast to shape, as Expand gives it,
+// without making a tensor.
+func (t *Tensor) broadcastView(op string, shape []int) View {
+	t.live(op)
+	out, strides := expandLayout(op, t.shape, t.strides, shape)
+	return View{Buf: t.buf.s, Offset: t.offset, Shape: out, Strides: strides}
+}
+
+// expandLayout is the shape and strides of a tensor of the given shape and
+// strides broadcast to to (where -1 keeps an axis).
+func expandLayout(op string, shape, strides, to []int) ([]int, []int) {
+	if len(to) < len(shape) {
+		panic(fmt.Sprintf("tensor: %s: cannot expand %v to fewer axes %v", op, shape, to))
 	}
-	lead := len(shape) - len(t.shape)
-	strides := make([]int, len(shape))
-	out := cloneInts(shape)
-	for i := range shape {
+	lead := len(to) - len(shape)
+	st := make([]int, len(to))
+	out := cloneInts(to)
+	for i := range to {
 		if i < lead {
 			continue // stride 0
 		}
-		src := t.shape[i-lead]
+		src := shape[i-lead]
 		switch {
-		case shape[i] == -1 || shape[i] == src:
+		case to[i] == -1 || to[i] == src:
 			out[i] = src
-			strides[i] = t.strides[i-lead]
+			st[i] = strides[i-lead]
 		case src == 1:
-			strides[i] = 0
+			st[i] = 0
 		default:
-			panic(fmt.Sprintf("tensor: Expand: cannot expand %v to %v (axis %d)", t.shape, shape, i))
+			panic(fmt.Sprintf("tensor: %s: cannot expand %v to %v (axis %d)", op, shape, to, i))
 		}
 	}
-	return newTensor(t.buf, out, strides, t.offset)
+	return out, st
 }
 
 // Unsqueeze inserts a size-1 axis at position axis.
@@ -377,6 +426,14 @@ func (t *Tensor) Clone() *Tensor {
 		t.buf.b.Copy(out.View(), t.View())
 	}
 	return out
+}
+
+// Fill sets every element of t, which may be a view, to v.
+func (t *Tensor) Fill(v float32) {
+	t.live("Fill")
+	if t.Size() > 0 {
+		t.buf.b.Fill(t.View(), v)
+	}
 }
 
 // CopyFrom writes src (same shape, same device) into t, which may be a view.

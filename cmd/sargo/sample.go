@@ -146,6 +146,8 @@ func runSample(cmd *cobra.Command, opts *globalOptions, f *sampleFlags) error {
 	if err != nil {
 		return fmt.Errorf("sample: %w", err)
 	}
+	s := tensor.NewScope(dev) // the start latents and the samples
+	defer s.Close()
 	var start *sample.Start
 	if f.fromImage != "" {
 		if start, err = startFromImage(f.fromImage, f.keepScales, len(labels), vq, sc); err != nil {
@@ -326,12 +328,7 @@ func startFromImage(path string, keep, b int, vq *tokenizer.VQ, sc schedule.Sche
 func repeatBatch(t *tensor.Tensor, b int) *tensor.Tensor {
 	sh := t.Shape()
 	sh[0] = b
-	e := t.Expand(sh...)
-	out := e.Contiguous()
-	if out != e {
-		e.Release()
-	}
-	return out
+	return t.Expand(sh...).Contiguous()
 }
 
 // readImageTensor decodes a PNG or JPEG into [1, channels, size, size] in
@@ -368,7 +365,5 @@ func readImageTensor(path string, channels, size int, dev tensor.Backend) (*tens
 	if h == size && w == size {
 		return t, nil
 	}
-	out := tensor.Interpolate(t, size, size, tensor.InterpBilinear)
-	t.Release()
-	return out, nil
+	return tensor.Interpolate(t, size, size, tensor.InterpBilinear), nil
 }

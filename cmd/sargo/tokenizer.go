@@ -184,17 +184,16 @@ func tokReconGrid(out io.Writer, m *tokenizer.VQ, ds *data.Dataset, scales sched
 	}
 	xs, _ := ds.Batch(idx, nil)
 	cfg := m.Cfg
+	sc := tensor.NewScope(m.Device())
+	defer sc.Close()
 	x := tensor.FromSlice(m.Device(), xs, n, cfg.ImageChannels, cfg.ImageSize, cfg.ImageSize)
-	defer x.Release()
 	g := &imgio.Grid{C: cfg.ImageChannels, H: cfg.ImageSize, W: cfg.ImageSize, Cols: n, Scale: max(1, 64/cfg.ImageSize)}
 	for i := range n {
 		g.Images = append(g.Images, ds.Image(i))
 		g.Captions = append(g.Captions, "in")
 	}
 	for _, s := range []int{scales.Last(), scales[len(scales)/2]} {
-		y := m.Reconstruct(x, s)
-		v, err := y.Read()
-		y.Release()
+		v, err := m.Reconstruct(x, s).Read()
 		if err != nil {
 			return fmt.Errorf("reconstruct at scale %d: %w", s, err)
 		}

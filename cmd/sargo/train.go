@@ -422,6 +422,8 @@ func sampleGrid(m *sar.Model, vq *tokenizer.VQ, path string, seed uint64) error 
 		}
 	}
 	opt := sample.Options{Schedule: schedule.VARList(vq.Cfg.Latent()), CFG: 1.5, Seed: seed}
+	s := tensor.NewScope(vq.Device())
+	defer s.Close()
 	res, err := sample.Generate(m, vq, labels, opt, nil)
 	if err != nil {
 		return err

@@ -288,11 +288,12 @@ func runVizProcess(cmd *cobra.Command, opts *globalOptions, f *vizFlags) error {
 	if err != nil {
 		return fmt.Errorf("viz process: %w", err)
 	}
+	s := tensor.NewScope(vq.Device()) // the test images and what is drawn from them
+	defer s.Close()
 	x, labels, err := testImages(f, vq, f.images)
 	if err != nil {
 		return fmt.Errorf("viz process: %w", err)
 	}
-	defer x.Release()
 	po := viz.ProcessOptions{Schedule: sc, Keep: f.keep, Scale: f.scale, Sampling: sample.Options{CFG: f.cfg, Seed: opts.seed}}
 	if err := viz.Process(f.out, models, vq, x, labels, po); err != nil {
 		return fmt.Errorf("viz process: %w", err)
@@ -327,11 +328,12 @@ func runVizSF(cmd *cobra.Command, opts *globalOptions, f *vizFlags) error {
 	if err != nil {
 		return fmt.Errorf("viz sf-inputs: %w", err)
 	}
+	s := tensor.NewScope(vq.Device()) // the test images and what is drawn from them
+	defer s.Close()
 	x, labels, err := testImages(f, vq, f.images)
 	if err != nil {
 		return fmt.Errorf("viz sf-inputs: %w", err)
 	}
-	defer x.Release()
 	res, err := viz.SFInputs(f.out, models[0].Model, vq, x, labels, sc, f.rollout, f.scale)
 	if err != nil {
 		return fmt.Errorf("viz sf-inputs: %w", err)

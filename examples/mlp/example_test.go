@@ -19,8 +19,12 @@ const (
 )
 
 // curve trains the perceptron on dev and returns the loss of steps 1,
-// 1+every, ... and of the last step.
+// 1+every, ... and of the last step. Its scope owns the weights and the
+// optimiser's moments; each step's graph owns the batch and every
+// activation, and frees them when the step ends.
 func curve(dev tensor.Backend, ds *data.Dataset) ([]float32, error) {
+	s := tensor.NewScope(dev)
+	defer s.Close()
 	in := nn.NewInit(dev, 1) // Philox-seeded: the same weights on every backend
 	l1 := nn.NewLinear(in, ds.ImageSize(), hidden, true)
 	l2 := nn.NewLinear(in, hidden, 10, true)
@@ -33,23 +37,34 @@ func curve(dev tensor.Backend, ds *data.Dataset) ([]float32, error) {
 	}
 	var losses []float32
 	for step := range steps {
-		x, y := minibatch(dev, ds, step)
-		g := autograd.NewGraph()
-		h := g.Relu(l1.Forward(g, autograd.Const(x))) // [batch, hidden]
-		logits := l2.Forward(g, h)                    // [batch, 10]
-		loss := g.CrossEntropy(logits, y, autograd.DefaultCEOptions())
-		if err := g.Backward(loss); err != nil {
+		l, err := trainStep(dev, ds, step, l1, l2, opt)
+		if err != nil {
 			return nil, err
 		}
-		if err := opt.Update(); err != nil {
-			return nil, err
-		}
-		nn.ZeroGrads(params)
 		if step%every == 0 || step == steps-1 {
-			losses = append(losses, loss.Value.Item())
+			losses = append(losses, l)
 		}
 	}
 	return losses, dev.Sync()
+}
+
+// trainStep runs one AdamW step on the step's minibatch and returns its
+// loss; the graph owns everything the step makes.
+func trainStep(dev tensor.Backend, ds *data.Dataset, step int, l1, l2 *nn.Linear, opt *nn.AdamW) (float32, error) {
+	g := autograd.NewGraph(dev)
+	defer g.Close()
+	x, y := minibatch(dev, ds, step)
+	h := g.Relu(l1.Forward(g, autograd.Const(x))) // [batch, hidden]
+	logits := l2.Forward(g, h)                    // [batch, 10]
+	loss := g.CrossEntropy(logits, y, autograd.DefaultCEOptions())
+	if err := g.Backward(loss); err != nil {
+		return 0, err
+	}
+	if err := opt.Update(); err != nil {
+		return 0, err
+	}
+	nn.ZeroGrads(opt.Params())
+	return loss.Value.Item(), nil
 }
 
 // minibatch returns the images [batch, 1024] and labels [batch] of a step:

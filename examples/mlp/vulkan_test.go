@@ -1,36 +1,35 @@
 package mlp_test
 
 import (
-	"errors"
 	"fmt"
-	"os"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"sargo/kernels/vulkan"
+	"sargo/kernels/kerneltest"
 	"sargo/sar/data"
 	"sargo/tensor"
+	"sargo/tensor/tensortest"
 )
 
 // TestVulkanCurve trains Example's perceptron on Vulkan and requires the
 // loss curve that Example prints for the CPU: each printed value the same
 // to two decimals, and no loss further than 0.01 from the CPU's (fp32
 // kernels that sum in other orders drift apart slowly over 200 steps).
+// Neither run may leave anything live on its device.
 func TestVulkanCurve(t *testing.T) {
-	dev, err := tensor.Open("vulkan")
-	if err != nil {
-		if os.Getenv("SARGO_REQUIRE_VULKAN") == "1" || !(errors.Is(err, vulkan.ErrNoLoader) || errors.Is(err, vulkan.ErrNoDevice)) {
-			require.NoError(t, err)
-		}
-		t.Skipf("no Vulkan device: %v", err)
+	dev := kerneltest.Vulkan(t)
+	if dev == nil {
+		t.Skip("no Vulkan device")
 	}
 	ds, err := data.LoadMNIST(false)
 	require.NoError(t, err)
-	want, err := curve(tensor.MustOpen("cpu"), ds)
+	cpu := tensor.MustOpen("cpu")
+	var want, got []float32
+	tensortest.NoLeaks(t, cpu, func() { want, err = curve(cpu, ds) })
 	require.NoError(t, err)
-	got, err := curve(dev, ds)
+	tensortest.NoLeaks(t, dev, func() { got, err = curve(dev, ds) })
 	require.NoError(t, err)
 	require.Len(t, got, len(want))
 	for i := range want {

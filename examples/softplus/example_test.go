@@ -14,8 +14,11 @@ func Example() {
 	if err := Register(dev); err != nil { // loads the shaders on Vulkan
 		panic(err)
 	}
+	s := tensor.NewScope(dev)
+	defer s.Close()
 	x := autograd.Param(tensor.FromSlice(dev, []float32{-2, 0, 3}, 3))
-	g := autograd.NewGraph()
+	g := autograd.NewGraph(dev)
+	defer g.Close()
 	y := Softplus(g, x)
 	if err := g.Backward(g.Sum(y, false)); err != nil {
 		panic(err)

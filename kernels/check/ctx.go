@@ -8,35 +8,29 @@ import (
 )
 
 // ctx is the state of one running case: the backend under test (dev), the
-// CPU reference (ref), and every tensor the case made, released at the end.
+// CPU reference (ref), and a scope on each that owns every tensor the case
+// makes until it ends.
 type ctx struct {
-	t        *testing.T
-	dev, ref tensor.Backend
-	owned    []*tensor.Tensor
+	t                  *testing.T
+	dev, ref           tensor.Backend
+	refScope, devScope *tensor.Scope
 }
 
 func newCtx(t *testing.T, dev, ref tensor.Backend) *ctx {
-	return &ctx{t: t, dev: dev, ref: ref}
+	c := &ctx{t: t, dev: dev, ref: ref, refScope: tensor.NewScope(ref)}
+	if dev != ref {
+		c.devScope = tensor.NewScope(dev)
+	}
+	return c
 }
 
-// finish checks the device for a sticky error and releases the case's tensors.
+// finish checks the device for a sticky error and frees the case's tensors.
 func (c *ctx) finish() {
 	if err := c.dev.Sync(); err != nil {
 		c.t.Errorf("%s: device error: %v", c.dev.Name(), err)
 	}
-	for _, x := range c.owned {
-		x.Release()
-	}
-	c.owned = nil
-}
-
-// keep registers tensors for release when the case ends; nil entries are skipped.
-func (c *ctx) keep(ts ...*tensor.Tensor) {
-	for _, x := range ts {
-		if x != nil {
-			c.owned = append(c.owned, x)
-		}
-	}
+	c.devScope.Close()
+	c.refScope.Close()
 }
 
 // pair is one input held on both backends: dev on the backend under test,
@@ -48,7 +42,6 @@ type pair struct {
 // input copies a reference tensor to the backend under test.
 func (c *ctx) input(ref *tensor.Tensor) pair {
 	d := ref.To(c.dev)
-	c.keep(ref, d)
 	return pair{dev: d, ref: ref}
 }
 
@@ -60,9 +53,7 @@ func (c *ctx) randn(seed uint64, shape ...int) pair {
 // uniform is a U[lo,hi) input from Philox stream seed.
 func (c *ctx) uniform(seed uint64, lo, hi float32, shape ...int) pair {
 	r := tensor.Rand(c.ref, seed, 0, shape...)
-	a := tensor.Affine(r, hi-lo, lo)
-	r.Release()
-	return c.input(a)
+	return c.input(tensor.Affine(r, hi-lo, lo))
 }
 
 // values is an input holding data.
@@ -77,7 +68,6 @@ func (c *ctx) view(p pair, f func(*tensor.Tensor) *tensor.Tensor) pair {
 	if p.dev != p.ref {
 		d = f(p.dev)
 	}
-	c.keep(r, d)
 	return pair{dev: d, ref: r}
 }
 
@@ -92,10 +82,8 @@ func (c *ctx) both(op func(in []*tensor.Tensor) []*tensor.Tensor, in ...pair) (g
 		refIn[i], devIn[i] = p.ref, p.dev
 	}
 	want = op(refIn)
-	c.keep(want...)
 	c.poison(want)
 	got = op(devIn)
-	c.keep(got...)
 	return got, want
 }
 

@@ -197,7 +197,6 @@ func binary64(op tensor.BinaryOp, x, y float64) float64 {
 func quantised(c *ctx, seed uint64, shape ...int) pair {
 	u := tensor.Rand(c.ref, seed, 0, shape...)
 	d := c.read(u)
-	u.Release()
 	for i, v := range d {
 		d[i] = float32(math.Floor(float64(v)*9)/2 - 2)
 	}
@@ -233,8 +232,6 @@ func binaryCase(c *ctx, op tensor.BinaryOp) {
 		shape := want[0].Shape()
 		ea, eb := l.a.ref.Expand(shape...), l.b.ref.Expand(shape...)
 		xs, ys := c.read64(ea), c.read64(eb)
-		ea.Release()
-		eb.Release()
 		ref := make([]float64, len(xs))
 		for i := range xs {
 			ref[i] = float64(float32(binary64(op, xs[i], ys[i])))
@@ -315,9 +312,7 @@ func copyIntoCase(c *ctx) {
 	src := c.view(c.randn(1, 13, 7), func(x *tensor.Tensor) *tensor.Tensor { return x.Transpose(0, 1) })
 	got, want := c.both(func(in []*tensor.Tensor) []*tensor.Tensor {
 		dst := tensor.Full(in[0].Backend(), 4, 7, 20)
-		w := dst.Narrow(1, 3, 13)
-		w.CopyFrom(in[0])
-		w.Release()
+		dst.Narrow(1, 3, 13).CopyFrom(in[0])
 		return []*tensor.Tensor{dst}
 	}, src)
 	c.equal("dst", got[0], want[0])
@@ -361,9 +356,7 @@ func addIntoCase(c *ctx) {
 	base := c.randn(2, 7, 20)
 	got, want := c.both(func(in []*tensor.Tensor) []*tensor.Tensor {
 		dst := in[1].Clone()
-		w := dst.Narrow(1, 2, 13)
-		tensor.AddInto(w, in[0])
-		w.Release()
+		tensor.AddInto(dst.Narrow(1, 2, 13), in[0])
 		return []*tensor.Tensor{dst}
 	}, src, base)
 	c.near("dst", got[0], want[0], tolFP32)

@@ -130,7 +130,6 @@ func matmulBatchedCase(c *ctx, sa, sb []int, ta, tb bool) {
 		s := x.Shape()
 		full := append(append([]int{}, oshape[:len(oshape)-2]...), s[len(s)-2:]...)
 		e := x.Expand(full...)
-		defer e.Release()
 		return c.read64(e)
 	}
 	m, n := oshape[len(oshape)-2], oshape[len(oshape)-1]

@@ -191,8 +191,6 @@ func normAccumulateCase(c *ctx) {
 		dx, dw, db := tensor.Empty(be, rows, n), tensor.Ones(be, n), tensor.Full(be, -2, n)
 		a := tensor.NormArgs{Rows: rows, N: n, Eps: normEps, HasWeight: true, HasBias: true}
 		be.NormBackward(a, dx.Span(), dw.Span(), db.Span(), in[0].Span(), mean.Span(), rstd.Span(), in[2].Span(), in[1].Span())
-		mean.Release()
-		rstd.Release()
 		return []*tensor.Tensor{dx, dw, db}
 	}, x, gy, w, b)
 	c.near("dx", got[0], want[0], tolFP32)

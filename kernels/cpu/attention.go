@@ -292,7 +292,8 @@ func (b *Backend) attentionGemm(a tensor.AttentionArgs, budget int) {
 	lse, out := span(a.Lse, nh*Lq), span(a.Out, nh*Lq*D)
 	hg := attnHeadGroup(a, budget)
 	blocks := attnQueryBlocks(a, sq, sk)
-	sBuf := &Buffer{Data: make([]float32, hg*Lq*Lk)}
+	sBuf := b.mem.alloc(hg * Lq * Lk) // scratch from the storage pool
+	defer b.mem.release(sBuf)
 	for h0 := 0; h0 < nh; h0 += hg {
 		g := min(hg, nh-h0)
 		for _, blk := range blocks {
@@ -337,8 +338,9 @@ func (b *Backend) attentionBackwardGemm(a tensor.AttentionArgs, gr tensor.Attent
 	clear(dv)
 	hg := attnHeadGroup(a, budget)
 	blocks := attnQueryBlocks(a, sq, sk)
-	pBuf := &Buffer{Data: make([]float32, hg*Lq*Lk)}
-	dBuf := &Buffer{Data: make([]float32, hg*Lq*Lk)}
+	pBuf, dBuf := b.mem.alloc(hg*Lq*Lk), b.mem.alloc(hg*Lq*Lk) // scratch from the storage pool
+	defer b.mem.release(pBuf)
+	defer b.mem.release(dBuf)
 	type mm = tensor.MatMulArgs
 	for h0 := 0; h0 < nh; h0 += hg {
 		g := min(hg, nh-h0)

@@ -16,8 +16,13 @@ func init() {
 	})
 }
 
-// Buffer is CPU storage: a plain Go slice.
-type Buffer struct{ Data []float32 }
+// Buffer is CPU storage: a plain Go slice, recycled by size class (see
+// pool).
+type Buffer struct {
+	Data  []float32
+	class int // size class, -1 for an empty buffer
+	freed bool
+}
 
 // Len is the number of elements.
 func (b *Buffer) Len() int { return len(b.Data) }
@@ -26,6 +31,7 @@ func (b *Buffer) Len() int { return len(b.Data) }
 // touch different outputs.
 type Backend struct {
 	workers int
+	mem     pool
 	// convBudget, when positive, replaces convColBudget (tests use it to
 	// cut a batch into several image groups).
 	convBudget int
@@ -46,11 +52,19 @@ func (b *Backend) Describe() string {
 	return fmt.Sprintf("CPU, %d threads, %s/%s, GEMM kernel %s", b.workers, runtime.GOOS, runtime.GOARCH, gemmKernelName())
 }
 
-// Alloc returns a zeroed buffer.
-func (b *Backend) Alloc(n int) tensor.Storage { return &Buffer{Data: make([]float32, n)} }
+// Alloc returns a buffer of n elements with undefined content, recycled
+// from a freed one of its size class when there is one.
+func (b *Backend) Alloc(n int) tensor.Storage { return b.mem.alloc(n) }
 
-// Free drops the buffer; the garbage collector reclaims it.
-func (b *Backend) Free(tensor.Storage) {}
+// Free keeps the buffer for reuse.
+func (b *Backend) Free(s tensor.Storage) { b.mem.release(s.(*Buffer)) }
+
+// MemStats returns the storage counters; ReservedBytes counts live and
+// recycled buffers at their class size.
+func (b *Backend) MemStats() tensor.MemStats { return b.mem.stats() }
+
+// ResetPeak restarts MemStats' PeakBytes from the live bytes.
+func (b *Backend) ResetPeak() { b.mem.counter.ResetPeak() }
 
 // Write copies src into s at off.
 func (b *Backend) Write(s tensor.Storage, off int, src []float32) { copy(data(s)[off:], src) }

@@ -180,6 +180,13 @@ func (b *Backend) Copy(dst, src tensor.View) {
 
 // Fill sets every element of dst to v.
 func (b *Backend) Fill(dst tensor.View, v float32) {
+	if v == 0 {
+		n := int64(4)
+		for _, d := range dst.Shape {
+			n *= int64(d)
+		}
+		b.mem.counter.ZeroFill(n)
+	}
 	b.elementwise([]tensor.View{dst}, func(bufs [][]float32) {
 		if v == 0 {
 			clear(bufs[0])

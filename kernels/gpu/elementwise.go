@@ -165,3 +165,20 @@ func (b *Kernels) Binary(op tensor.BinaryOp, dst, a, c tensor.View) {
 func (b *Kernels) Where(dst, cond, a, c tensor.View) {
 	b.elementwise("where", nil, 0, 0, dst, cond, a, c)
 }
+
+// OneRun reports whether v addresses one contiguous range of its storage
+// (size-1 axes aside), so that a backend can fill it with one transfer
+// command.
+func OneRun(v tensor.View) bool {
+	want := 1
+	for i := len(v.Shape) - 1; i >= 0; i-- {
+		if v.Shape[i] == 1 {
+			continue
+		}
+		if v.Strides[i] != want {
+			return false
+		}
+		want *= v.Shape[i]
+	}
+	return true
+}

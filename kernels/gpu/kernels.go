@@ -39,7 +39,8 @@ type Device struct {
 	// count; bufs are bound at bindings 0..len(bufs)-1. Errors become the
 	// device's sticky error.
 	Launch func(name string, spec []uint32, push any, groups [3]uint32, bufs ...Binding)
-	// Alloc returns a zero-filled storage of n elements.
+	// Alloc returns a storage of n elements with undefined content (see
+	// tensor.Backend.Alloc).
 	Alloc func(n int) tensor.Storage
 	// Free returns a storage to the device.
 	Free func(s tensor.Storage)

@@ -42,7 +42,7 @@ type Options struct {
 const batchesInFlight = 3
 
 // Backend is one OpenGL context. Its kernels may be called from one
-// goroutine at a time; Free is safe from any goroutine (finalizers).
+// goroutine at a time; Free is safe from any goroutine.
 type Backend struct {
 	*gpu.Kernels // the compute methods, dispatched through launch
 
@@ -55,6 +55,7 @@ type Backend struct {
 	th         *glThread
 	gs         *glState // used on the GL thread; its error is shared
 	pool       *pool
+	mem        tensor.MemCounter
 
 	mu      sync.Mutex // guards the fields below
 	cur     *batch     // the batch being recorded

@@ -23,7 +23,7 @@ type cmdKind uint8
 const (
 	cmdDispatch cmdKind = iota // glDispatchCompute
 	cmdCreate                  // a buffer object for a new storage
-	cmdClear                   // zero a storage (glClearBufferSubData)
+	cmdFill                    // set a range of a storage to one value (glClearBufferSubData)
 	cmdUpload                  // host data into a storage (glBufferSubData)
 	cmdDownload                // a storage into host memory (glGetBufferSubData)
 )
@@ -43,6 +43,7 @@ type command struct {
 	buf   *Buffer   // the transfer's storage
 	off   int       // its first element
 	n     int       // its element count
+	bits  uint32    // fill: the value's bit pattern
 	arena int       // upload: first element in batch.floats, or -1 for data
 	data  []float32 // upload source or download destination owned by a waiting caller
 }
@@ -210,8 +211,8 @@ func (c *command) describe() string {
 		return fmt.Sprintf("dispatch %s (groups %v)", c.prog.describe(), c.groups)
 	case cmdCreate:
 		return fmt.Sprintf("creating a buffer of %d bytes", c.buf.bytes)
-	case cmdClear:
-		return fmt.Sprintf("zeroing %d elements", c.n)
+	case cmdFill:
+		return fmt.Sprintf("filling %d elements at %d", c.n, c.off)
 	case cmdUpload:
 		return fmt.Sprintf("writing %d elements at %d", c.n, c.off)
 	}
@@ -248,9 +249,10 @@ func (s *glState) exec(bt *batch, c *command) {
 		if e := gl.GetError(); e != gl.NO_ERROR {
 			s.fail(fmt.Errorf("opengl: allocate a buffer of %d bytes: %s", c.buf.bytes, glErrorName(e)))
 		}
-	case cmdClear:
+	case cmdFill:
+		bits := c.bits // cgo takes no pointer into the command slice, which holds Go pointers
 		gl.BindBuffer(gl.COPY_WRITE_BUFFER, c.buf.id)
-		gl.ClearBufferSubData(gl.COPY_WRITE_BUFFER, gl.R32UI, 0, 4*max(c.n, 1), gl.RED_INTEGER, gl.UNSIGNED_INT, nil)
+		gl.ClearBufferSubData(gl.COPY_WRITE_BUFFER, gl.R32UI, 4*c.off, 4*c.n, gl.RED_INTEGER, gl.UNSIGNED_INT, unsafe.Pointer(&bits))
 	case cmdUpload:
 		src := c.data
 		if c.arena >= 0 {

@@ -4,11 +4,12 @@ package opengl
 
 import (
 	"fmt"
-	"math/bits"
+	"math"
 	"sync"
 	"sync/atomic"
 
 	"sargo/kernels/gpu"
+	"sargo/kernels/internal/sizeclass"
 	"sargo/tensor"
 )
 
@@ -41,51 +42,34 @@ type Stats struct {
 	HighWater      uint64 // the most BytesInUse ever reached
 	Live           int    // live storages
 	Reusable       int    // freed storages ready for reuse
-	PressureGCs    int    // garbage collections forced before growing the pool
 	Dispatches     uint64 // glDispatchCompute calls recorded
 	Barriers       uint64 // glMemoryBarrier calls recorded
 	Batches        uint64 // batches sent to the GL thread
 	Programs       int    // programs built (compiled or loaded from the cache)
 }
 
-// sizeClass rounds a request up to a class: at least 256 bytes, and at
-// most an eighth above the request (eight classes per power of two).
-func sizeClass(bytes int) int {
-	if bytes <= 256 {
-		return 256
-	}
-	step := 1 << (bits.Len(uint(bytes-1)) - 4) // an eighth of the power of two below
-
-	return (bytes + step - 1) / step * step
-}
-
-// pool recycles buffer objects by size class. A freed storage can be
-// reused at once: the GL thread runs commands in order, and the hazard
-// epochs it keeps order a new write after the old reads.
+// pool recycles buffer objects by size class (package sizeclass). A freed
+// storage can be reused at once: the GL thread runs commands in order, and
+// the hazard epochs it keeps order a new write after the old reads.
 type pool struct {
-	mu       sync.Mutex // guards the fields below; Free comes from finalizers
-	free     map[int][]*Buffer
-	stats    Stats
-	sinceGC  uint64        // bytes of new buffer objects since the last forced collection
-	released atomic.Uint64 // storages released so far
+	mu    sync.Mutex        // guards the fields below
+	free  map[int][]*Buffer // by the buffer object's size
+	stats Stats
 }
-
-// pressureBytes is how much the pool grows between forced collections.
-const pressureBytes = 32 << 20
 
 func newPool() *pool { return &pool{free: map[int][]*Buffer{}} }
 
-// take pops a reusable storage of the class, or returns nil.
-func (p *pool) take(class int) *Buffer {
+// take pops a reusable storage of the class size, or returns nil.
+func (p *pool) take(size int) *Buffer {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	list := p.free[class]
+	list := p.free[size]
 	if len(list) == 0 {
 		return nil
 	}
 	s := list[len(list)-1]
 	list[len(list)-1] = nil
-	p.free[class] = list[:len(list)-1]
+	p.free[size] = list[:len(list)-1]
 	p.stats.Reusable--
 	return s
 }
@@ -97,7 +81,6 @@ func (p *pool) used(s *Buffer, created bool) {
 	if created {
 		p.stats.BuffersCreated++
 		p.stats.BytesReserved += uint64(s.bytes)
-		p.sinceGC += uint64(s.bytes)
 	}
 	p.stats.Live++
 	p.stats.BytesInUse += uint64(s.bytes)
@@ -115,20 +98,6 @@ func (p *pool) release(s *Buffer) {
 	p.stats.Reusable++
 	p.stats.Live--
 	p.stats.BytesInUse -= uint64(s.bytes)
-	p.released.Add(1)
-}
-
-// pressured reports whether the pool has grown enough since the last
-// forced collection to try one before growing again, and resets the count.
-func (p *pool) pressured() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.sinceGC < pressureBytes {
-		return false
-	}
-	p.sinceGC = 0
-	p.stats.PressureGCs++
-	return true
 }
 
 func (p *pool) snapshot() Stats {
@@ -146,11 +115,12 @@ func storage(s tensor.Storage) *Buffer {
 	return buf
 }
 
-// Alloc returns a zero-filled storage of n elements: a reused buffer
-// object of its size class, or a new one, cleared on the device. A request
-// the driver cannot hold records a sticky error and returns a placeholder
-// storage on which every kernel is a no-op.
+// Alloc returns a storage of n elements with undefined content: a reused
+// buffer object of its size class, or a new one. A request the driver
+// cannot hold records a sticky error and returns a placeholder storage on
+// which every kernel is a no-op.
 func (b *Backend) Alloc(n int) tensor.Storage {
+	b.mem.Alloc(int64(n) * 4)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	bytes := 4 * max(n, 1)
@@ -162,38 +132,72 @@ func (b *Backend) Alloc(n int) tensor.Storage {
 		b.fail(fmt.Errorf("opengl: alloc %d elements (%d bytes): exceeds the driver's GL_MAX_SHADER_STORAGE_BLOCK_SIZE of %d bytes", n, bytes, b.info.MaxStorageBlockSize))
 		return &Buffer{n: n}
 	}
-	class := sizeClass(bytes)
-	if uint64(class) > b.info.MaxStorageBlockSize {
-		class = bytes
+	_, size := sizeclass.Of(uint64(bytes))
+	if size > b.info.MaxStorageBlockSize {
+		size = uint64(bytes) // the class would exceed the driver's limit
 	}
-	s := b.pool.take(class)
-	if s == nil && b.pool.pressured() {
-		gpu.CollectReleased(b.pool.released.Load)
-		s = b.pool.take(class)
-	}
+	s := b.pool.take(int(size))
 	created := s == nil
 	if created {
-		s = &Buffer{bytes: class}
+		s = &Buffer{bytes: int(size)}
 	}
 	s.n = n
 	s.freed.Store(false)
 	b.pool.used(s, created)
-	if b.stopped() {
-		return s // no command runs after an error; the storage still counts
-	}
-	if created {
+	if created && !b.stopped() {
 		c := b.record(cmdCreate)
 		c.buf = s
+		b.submitIfFull()
 	}
-	c := b.record(cmdClear)
-	c.buf, c.n = s, n
-	c.barrier = b.trackTransfer(s)
-	b.submitIfFull()
 	return s
 }
 
 // Free returns s to the pool. Free is safe from any goroutine.
-func (b *Backend) Free(s tensor.Storage) { b.pool.release(storage(s)) }
+func (b *Backend) Free(s tensor.Storage) {
+	buf := storage(s)
+	b.mem.Free(int64(buf.n) * 4)
+	b.pool.release(buf)
+}
+
+// MemStats returns the storage counters; ReservedBytes is the size of the
+// buffer objects the pool holds.
+func (b *Backend) MemStats() tensor.MemStats {
+	m := b.mem.Stats()
+	m.ReservedBytes = int64(b.pool.snapshot().BytesReserved)
+	return m
+}
+
+// ResetPeak restarts MemStats' PeakBytes from the live bytes.
+func (b *Backend) ResetPeak() { b.mem.ResetPeak() }
+
+// Fill sets every element of dst to v: one glClearBufferSubData when dst
+// is one contiguous range of its storage, the fill kernel otherwise.
+func (b *Backend) Fill(dst tensor.View, v float32) {
+	n := 1
+	for _, d := range dst.Shape {
+		n *= d
+	}
+	if n == 0 {
+		return
+	}
+	if v == 0 {
+		b.mem.ZeroFill(int64(n) * 4)
+	}
+	if !gpu.OneRun(dst) {
+		b.Kernels.Fill(dst, v)
+		return
+	}
+	buf := storage(dst.Buf)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if buf.bytes == 0 || b.closed || b.stopped() {
+		return
+	}
+	c := b.record(cmdFill)
+	c.buf, c.off, c.n, c.bits = buf, dst.Offset, n, math.Float32bits(v)
+	c.barrier = b.trackTransfer(buf)
+	b.submitIfFull()
+}
 
 // smallUpload is the largest Write copied into the batch; larger ones run
 // at once from the caller's slice, which Write waits for.

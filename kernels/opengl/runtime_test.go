@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"runtime/debug"
 	"strings"
 	"testing"
@@ -219,15 +218,14 @@ func TestSteadyState(t *testing.T) {
 	x := tensor.FromSlice(b, randData(24*40, 7), 24, 40)
 	w := tensor.FromSlice(b, randData(40*16, 8), 40, 16)
 	step := func() {
+		sc := tensor.NewScope(b)
+		defer sc.Close()
 		y := tensor.Empty(b, 24, 16)
 		b.MatMul(tensor.MatMulArgs{Batch: 1, M: 24, N: 16, K: 40, A: x.Span(), B: w.Span(), C: y.Span(), Alpha: 1})
 		z := tensor.Empty(b, 24, 16)
 		b.Unary(tensor.OpGeluErf, z.View(), y.View(), 0, 0)
 		s := tensor.Empty(b, 24)
 		b.Reduce(tensor.ReduceSum, s.Span(), z.Span(), 24, 16, 1)
-		y.Release()
-		z.Release()
-		s.Release()
 	}
 	for range 20 {
 		step()
@@ -245,41 +243,61 @@ func TestSteadyState(t *testing.T) {
 	t.Logf("after warm-up: %+v; after 200 steps: %+v", warm, after)
 }
 
-// TestFinalizerFree drops tensors without releasing them so that the
-// garbage collector frees their storage from the finalizer goroutine while
-// kernels are being recorded.
-func TestFinalizerFree(t *testing.T) {
-	b := openDebug(t, Options{})
-	x := tensor.FromSlice(b, randData(512, 3), 512)
-	for i := range 300 {
-		y := tensor.Empty(b, 512)
-		b.Unary(tensor.OpSigmoid, y.View(), x.View(), 0, 0)
-		if i%50 == 0 {
-			runtime.GC()
-		}
-	}
-	runtime.GC()
-	require.NoError(t, b.Sync())
-}
-
-// TestMemoryPressure drops tensors without Release while Go's collector is
-// off: only the pool's forced collections free them, and with them the
-// pool stays far below the 160 MiB dropped.
-func TestMemoryPressure(t *testing.T) {
+// TestScopeRecyclesWithoutCollector makes 160 MiB of tensors, 1 MiB at a
+// time, each in a scope closed at once, with Go's collector off: the pool
+// reuses the freed buffer object every time.
+func TestScopeRecyclesWithoutCollector(t *testing.T) {
 	b := openDebug(t, Options{})
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	const n, count = 1 << 18, 160 // 1 MiB each
 	x := tensor.FromSlice(b, randData(n, 3), n)
+	defer x.Release()
 	for range count {
-		y := tensor.Empty(b, n)
-		b.Unary(tensor.OpSigmoid, y.View(), x.View(), 0, 0)
+		s := tensor.NewScope(b)
+		tensor.Sigmoid(x)
+		s.Close()
 	}
 	require.NoError(t, b.Sync())
 	st := b.Stats()
 	t.Logf("%+v", st)
-	assert.Positive(t, st.PressureGCs)
-	assert.Less(t, st.BuffersCreated, count/2, "buffer objects created for %d dropped tensors", count)
-	runtime.GC() // free the dropped tensors before Close
+	assert.Equal(t, 2, st.BuffersCreated, "x and one reused output")
+	assert.Equal(t, int64(1), b.MemStats().Live())
+}
+
+// TestAllocUninitialisedFillOnDevice checks that Alloc clears nothing (a
+// reused storage holds what its last owner wrote) and that Fill sets
+// exactly its range, contiguous (one clear command) or strided (the fill
+// kernel), counting fills with 0 in MemStats.
+func TestAllocUninitialisedFillOnDevice(t *testing.T) {
+	b := openDebug(t, Options{})
+	const n = 1000
+	first := tensor.FromSlice(b, randData(n, 5), n)
+	want := first.Data()
+	first.Release()
+	before := b.MemStats()
+	x := tensor.Empty(b, n)
+	assert.Equal(t, want, x.Data(), "the reused storage is handed out as it was")
+	assert.Equal(t, before.ZeroFilledBytes, b.MemStats().ZeroFilledBytes)
+
+	s := tensor.NewScope(b) // the views
+	x.Narrow(0, 100, 300).Fill(0)
+	x.Reshape(10, 100).Narrow(1, 0, 2).Fill(7) // 2 of every 100, strided
+	s.Close()
+	got := x.Data()
+	for i := range n {
+		w := want[i]
+		switch {
+		case i%100 < 2:
+			w = 7
+		case i >= 100 && i < 400:
+			w = 0
+		}
+		require.Equal(t, w, got[i], "element %d", i)
+	}
+	assert.Equal(t, before.ZeroFilledBytes+300*4, b.MemStats().ZeroFilledBytes)
+	assert.Equal(t, int64(4*n), b.MemStats().LiveBytes-before.LiveBytes)
+	x.Release()
+	assert.Equal(t, before.LiveBytes, b.MemStats().LiveBytes)
 }
 
 func TestMemoryBudget(t *testing.T) {
@@ -292,12 +310,17 @@ func TestMemoryBudget(t *testing.T) {
 	}
 }
 
+// TestSizeClass checks that a storage's buffer object is its size class,
+// within an eighth of the request.
 func TestSizeClass(t *testing.T) {
-	for _, tc := range []struct{ bytes, class int }{
-		{1, 256}, {256, 256}, {257, 288}, {1024, 1024}, {1025, 1152}, {1 << 20, 1 << 20}, {(1 << 20) + 1, 1<<20 + 1<<17},
-	} {
-		assert.Equal(t, tc.class, sizeClass(tc.bytes), "%d bytes", tc.bytes)
-		assert.LessOrEqual(t, sizeClass(tc.bytes)-tc.bytes, max(tc.bytes/8, 256))
+	b := openDebug(t, Options{})
+	for _, n := range []int{1, 64, 65, 1000, 1 << 18, 1<<18 + 1} {
+		before := b.Stats().BytesInUse
+		s := b.Alloc(n)
+		got := b.Stats().BytesInUse - before
+		assert.GreaterOrEqual(t, got, uint64(4*n), "%d elements", n)
+		assert.LessOrEqual(t, got, uint64(max(4*n+4*n/8, 256)), "%d elements", n)
+		b.Free(s)
 	}
 }
 

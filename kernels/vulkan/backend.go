@@ -43,8 +43,8 @@ type Options struct {
 	NoVec4 bool
 }
 
-// Backend is one Vulkan device. Its kernels may be called from one
-// goroutine at a time; Free is safe from any goroutine (finalizers).
+// Backend is one Vulkan device. Its methods may be called from one
+// goroutine at a time (each call takes the backend's lock).
 type Backend struct {
 	*gpu.Kernels // the compute methods, dispatched through launch
 
@@ -68,6 +68,7 @@ type Backend struct {
 	faultLeft int // test hook: submits left before a simulated device loss; 0 is off
 
 	rec dispatchRecord // reused by launch
+	mem tensor.MemCounter
 
 	completed atomic.Uint64 // the highest batch serial known complete
 }
@@ -137,12 +138,11 @@ func newBackend(in *instance, pd unsafe.Pointer, info DeviceInfo, validation boo
 	}
 	types := memoryTypes(pd)
 	if !opt.ForceStaging && directMemory(info, types) {
-		b.pool = newPool(dev, info, types, poolDirect)
+		b.pool = newKindPool(dev, info, types, poolDirect)
 	} else {
-		b.pool = newPool(dev, info, types, poolDevice)
-		b.staging = newPool(dev, info, types, poolStaging)
+		b.pool = newKindPool(dev, info, types, poolDevice)
+		b.staging = newKindPool(dev, info, types, poolStaging)
 	}
-	b.pool.relieve = b.relievePressure
 	b.pipes = newPipelines(dev, info)
 	b.stream, err = newStream(dev, b.batchLimit, b.prof != nil)
 	if err != nil {

@@ -69,7 +69,8 @@ func newFaultRun(t *testing.T, dev tensor.Backend, from string) *faultRun {
 
 // trainStep runs one step and returns its loss or the device's error.
 func (r *faultRun) trainStep() (float32, error) {
-	g := autograd.NewGraph()
+	g := autograd.NewGraph(r.dev)
+	defer g.Close()
 	off := uint64(r.step) << 24
 	r.m.SetDropPathOffset(off)
 	logits := r.m.Forward(g, r.m.DropLabels(r.labels, 1, off), r.scales, r.inputs)

@@ -2,62 +2,15 @@ package vulkan
 
 import (
 	"fmt"
-	"math/bits"
-	"sync"
-	"sync/atomic"
-	"unsafe"
 
 	vk "github.com/vulkan-go/vulkan"
 
-	"sargo/kernels/gpu"
 	"sargo/tensor"
 )
 
-// Buffer is Vulkan storage: a range of one pooled block of host-mapped
-// device memory, bound to shaders as a whole.
-type Buffer struct {
-	n      int    // elements
-	block  *block // nil for the placeholder of a failed allocation
-	offset uint64 // byte offset in the block, aligned for storage buffers
-	size   uint64 // capacity in bytes (its size class)
-	class  int
-
-	lastUse atomic.Uint64 // serial of the last batch that used it
-	wEpoch  uint64        // hazard epoch of its last write
-	rEpoch  uint64        // hazard epoch of its last read
-	freed   atomic.Bool
-}
-
-// Len is the number of float32 elements.
-func (s *Buffer) Len() int { return s.n }
-
-// bytes is the mapped host view of the storage's elements.
-func (s *Buffer) floats() []float32 {
-	return unsafe.Slice((*float32)(unsafe.Add(s.block.mapped, s.offset)), s.n)
-}
-
-// block is one VkDeviceMemory allocation with its VkBuffer, persistently
-// mapped.
-type block struct {
-	buffer, memory uint64
-	mapped         unsafe.Pointer
-	size           uint64
-	used           uint64 // bump pointer for sub-allocation
-}
-
-// PoolStats are the memory pool's counters.
-type PoolStats struct {
-	DriverAllocations int    // VkDeviceMemory allocations made so far
-	Blocks            int    // live VkDeviceMemory allocations
-	BytesReserved     uint64 // bytes held from the driver
-	BytesCarved       uint64 // bytes of blocks handed out to storages so far
-	BytesInUse        uint64 // bytes of live storages (by size class)
-	HighWater         uint64 // the most BytesInUse ever reached
-	Live              int    // live storages
-	Pending           int    // freed storages waiting for their last batch
-	Reusable          int    // freed storages ready for reuse
-	PressureGCs       int    // garbage collections forced before growing the pool
-}
+// Placement: which device memory storages live in, and the Backend's
+// storage entry points (Alloc, Free, Write, Read and the counters). The
+// sub-allocator under them is pool.go.
 
 // poolKind selects the memory a pool allocates.
 type poolKind int
@@ -73,53 +26,9 @@ const (
 	poolStaging
 )
 
-// pool sub-allocates storages from large blocks by power-of-two size
-// class. A freed storage is reused only after the batch that last used it
-// has completed.
-type pool struct {
-	dev       *device
-	kind      poolKind
-	mapped    bool
-	blockSize uint64
-	align     uint64
-	maxRange  uint64
-	maxAlloc  uint64
-	types     []uint32 // candidate memory type indices, preferred first
-
-	mu      sync.Mutex // guards the fields below; Free comes from finalizers
-	blocks  []*block
-	current *block // the block small classes are carved from
-	free    map[int][]*Buffer
-	pending []*Buffer
-	stats   PoolStats
-	sinceGC uint64 // bytes handed out since the last forced collection
-
-	// relieve, when set, runs a garbage collection, waits for the
-	// finalizers it queued and returns the highest completed batch serial;
-	// alloc calls it without p.mu before asking the driver for a block.
-	relieve  func() uint64
-	released atomic.Uint64 // storages released so far (read while waiting for finalizers)
-}
-
-const (
-	minClassBytes = 256
-	maxBlockSize  = 64 << 20
-)
-
-func newPool(dev *device, info DeviceInfo, types []memoryType, kind poolKind) *pool {
-	p := &pool{
-		dev:      dev,
-		kind:     kind,
-		mapped:   kind != poolDevice,
-		align:    max(info.MinStorageBufferOffsetAlignment, 16),
-		maxRange: info.MaxStorageBufferRange,
-		maxAlloc: info.MaxMemoryAllocationSize,
-		free:     map[int][]*Buffer{},
-	}
-	if p.maxAlloc == 0 {
-		p.maxAlloc = 1 << 30
-	}
-	p.blockSize = min(uint64(maxBlockSize), p.maxAlloc)
+// candidateTypes lists the memory type indices a pool of the kind may
+// allocate from, preferred first.
+func candidateTypes(kind poolKind, types []memoryType) []uint32 {
 	const (
 		local   = vk.MemoryPropertyDeviceLocalBit
 		visible = vk.MemoryPropertyHostVisibleBit | vk.MemoryPropertyHostCoherentBit
@@ -134,14 +43,20 @@ func newPool(dev *device, info DeviceInfo, types []memoryType, kind poolKind) *p
 	case poolStaging:
 		want = []vk.MemoryPropertyFlagBits{visible | cached, visible}
 	}
+	var out []uint32
 	for _, w := range want {
 		for i, t := range types {
-			if t.flags&w == w && !contains(p.types, uint32(i)) {
-				p.types = append(p.types, uint32(i))
+			if t.flags&w == w && !contains(out, uint32(i)) {
+				out = append(out, uint32(i))
 			}
 		}
 	}
-	return p
+	return out
+}
+
+// newKindPool makes a pool drawing from the memory of the kind.
+func newKindPool(dev *device, info DeviceInfo, types []memoryType, kind poolKind) *pool {
+	return newPool(dev, info, candidateTypes(kind, types), kind != poolDevice)
 }
 
 // directMemory reports whether storages should live in host-mapped
@@ -173,206 +88,25 @@ func contains(xs []uint32, x uint32) bool {
 	return false
 }
 
-func sizeClass(bytes uint64) (int, uint64) {
-	bytes = max(bytes, minClassBytes)
-	c := bits.Len64(bytes - 1)
-	return c, 1 << c
-}
-
-// newBlock allocates a block of size bytes from the first memory type that
-// accepts it. The caller holds p.mu.
-func (p *pool) newBlock(size uint64) (*block, error) {
-	if len(p.types) == 0 {
-		return nil, fmt.Errorf("device has no suitable memory type")
-	}
-	var firstErr error
-	for _, t := range p.types {
-		buf, mem, mapped, err := p.dev.createBlock(size, t, p.mapped)
-		if err == nil {
-			blk := &block{buffer: buf, memory: mem, mapped: mapped, size: size}
-			p.blocks = append(p.blocks, blk)
-			p.stats.DriverAllocations++
-			p.stats.Blocks++
-			p.stats.BytesReserved += size
-			return blk, nil
-		}
-		if firstErr == nil {
-			firstErr = err
-		}
-	}
-	return nil, fmt.Errorf("allocate %d bytes of device memory: %w", size, firstErr)
-}
-
-// reclaim moves freed storages whose last batch has completed to the free
-// lists. The caller holds p.mu.
-func (p *pool) reclaim(completed uint64) {
-	keep := p.pending[:0]
-	for _, s := range p.pending {
-		if s.lastUse.Load() <= completed {
-			p.free[s.class] = append(p.free[s.class], s)
-			p.stats.Reusable++
-		} else {
-			keep = append(keep, s)
-		}
-	}
-	for i := len(keep); i < len(p.pending); i++ {
-		p.pending[i] = nil
-	}
-	p.pending = keep
-	p.stats.Pending = len(keep)
-}
-
-// alloc returns a storage of n elements with undefined content.
-func (p *pool) alloc(n int, completed uint64) (*Buffer, error) {
-	bytes := uint64(max(n, 1)) * 4
-	if bytes > p.maxRange {
-		return nil, fmt.Errorf("alloc %d elements (%d bytes): exceeds the device's maxStorageBufferRange of %d bytes", n, bytes, p.maxRange)
-	}
-	if bytes > p.maxAlloc {
-		return nil, fmt.Errorf("alloc %d elements (%d bytes): exceeds the device's maxMemoryAllocationSize of %d bytes", n, bytes, p.maxAlloc)
-	}
-	class, csize := sizeClass(bytes)
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.reclaim(completed)
-	s := p.take(class, bytes)
-	if s == nil && p.relieve != nil && p.grows(csize) && p.sinceGC >= p.blockSize/8 {
-		// Device memory is invisible to Go's collector: tensors dropped
-		// without Release may hold enough storage to serve this request.
-		p.sinceGC = 0
-		p.stats.PressureGCs++
-		p.mu.Unlock()
-		completed = p.relieve()
-		p.mu.Lock()
-		p.reclaim(completed)
-		s = p.take(class, bytes)
-	}
-	if s == nil {
-		var err error
-		if s, err = p.carve(class, csize, bytes); err != nil {
-			return nil, err
-		}
-	}
-	s.n = n
-	s.freed.Store(false)
-	p.sinceGC += s.size
-	p.stats.Live++
-	p.stats.BytesInUse += s.size
-	p.stats.HighWater = max(p.stats.HighWater, p.stats.BytesInUse)
-	return s, nil
-}
-
-// take pops a reusable storage of the class. The caller holds p.mu.
-func (p *pool) take(class int, bytes uint64) *Buffer {
-	list := p.free[class]
-	for i := len(list) - 1; i >= 0; i-- {
-		if s := list[i]; s.size >= bytes {
-			list[i] = list[len(list)-1]
-			p.free[class] = list[:len(list)-1]
-			p.stats.Reusable--
-			s.wEpoch, s.rEpoch = 0, 0
-			return s
-		}
-	}
-	return nil
-}
-
-// grows reports whether carving a storage of class size csize needs a new
-// block from the driver. The caller holds p.mu.
-func (p *pool) grows(csize uint64) bool {
-	return csize > p.blockSize/4 || p.current == nil || alignUp(p.current.used, p.align)+csize > p.current.size
-}
-
-// carve cuts a new storage of the class from the current block, or from a
-// dedicated block when the class is large. The caller holds p.mu.
-func (p *pool) carve(class int, csize, bytes uint64) (*Buffer, error) {
-	if csize > p.blockSize/4 {
-		size := csize
-		if size > p.maxAlloc {
-			size = alignUp(bytes, p.align) // a power of two would exceed the device limit
-		}
-		blk, err := p.newBlock(size)
-		if err != nil {
-			return nil, err
-		}
-		blk.used = size
-		p.stats.BytesCarved += size
-		return &Buffer{block: blk, size: size, class: class}, nil
-	}
-	if p.current == nil || alignUp(p.current.used, p.align)+csize > p.current.size {
-		blk, err := p.newBlock(p.blockSize)
-		if err != nil {
-			return nil, err
-		}
-		p.current = blk
-	}
-	off := alignUp(p.current.used, p.align)
-	p.current.used = off + csize
-	p.stats.BytesCarved += csize
-	return &Buffer{block: p.current, offset: off, size: csize, class: class}, nil
-}
-
-func alignUp(x, a uint64) uint64 { return (x + a - 1) / a * a }
-
-// release queues s for reuse once its last batch completes.
-func (p *pool) release(s *Buffer) {
-	if s.block == nil || s.freed.Swap(true) {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.pending = append(p.pending, s)
-	p.stats.Pending = len(p.pending)
-	p.stats.Live--
-	p.stats.BytesInUse -= s.size
-	p.released.Add(1)
-}
-
-func (p *pool) snapshot() PoolStats {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.stats
-}
-
-// destroy frees every block. The device must be idle.
-func (p *pool) destroy() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, blk := range p.blocks {
-		p.dev.destroyBlock(blk.buffer, blk.memory, p.mapped)
-	}
-	p.blocks, p.current, p.pending = nil, nil, nil
-	p.free = map[int][]*Buffer{}
-}
-
-// relievePressure is the pool's relieve function: it collects garbage so
-// that the finalizers of unreachable tensors free their storage
-// (gpu.CollectReleased), then waits for the batches that last used pending
-// storages so that they become reusable. It returns the highest completed
-// batch serial. It must be called without b.mu and without the pool's
-// lock: finalizers take the latter.
-func (b *Backend) relievePressure() uint64 {
-	gpu.CollectReleased(b.pool.released.Load)
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if !b.closed && b.pool.pendingLen() > 0 {
-		b.flushAndWait()
-	}
-	return b.completed.Load()
-}
-
-// pendingLen is the number of freed storages waiting for their last batch.
-func (p *pool) pendingLen() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.pending)
-}
-
 // Stats returns the memory pool's counters.
 func (b *Backend) Stats() PoolStats {
-	p := b.pool.snapshot()
-	return p
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.pool.stats
 }
+
+// MemStats returns the storage counters; ReservedBytes is the device
+// memory the pool holds from the driver.
+func (b *Backend) MemStats() tensor.MemStats {
+	m := b.mem.Stats()
+	b.mu.Lock()
+	m.ReservedBytes = int64(b.pool.stats.BytesReserved)
+	b.mu.Unlock()
+	return m
+}
+
+// ResetPeak restarts MemStats' PeakBytes from the live bytes.
+func (b *Backend) ResetPeak() { b.mem.ResetPeak() }
 
 // storage returns s as a Buffer of this backend.
 func storage(s tensor.Storage) *Buffer {
@@ -383,38 +117,42 @@ func storage(s tensor.Storage) *Buffer {
 	return buf
 }
 
-// Alloc returns a zero-filled storage of n elements. A request the device
+// Alloc returns a storage of n elements with undefined content. When the
+// pool would need a new block while freed storages of the size wait for
+// their batches, it waits for the device instead. A request the device
 // cannot hold records a sticky error and returns a placeholder storage.
 func (b *Backend) Alloc(n int) tensor.Storage {
+	b.mem.Alloc(int64(n) * 4)
 	b.mu.Lock()
+	defer b.mu.Unlock()
 	if b.closed {
 		b.fail(fmt.Errorf("vulkan: alloc %d elements: %s is closed", n, b.name))
-		b.mu.Unlock()
 		return &Buffer{n: n}
 	}
 	b.pollCompleted()
-	b.mu.Unlock()
-	s, err := b.pool.alloc(n, b.completed.Load())
+	s, err := b.pool.alloc(n, b.completed.Load(), b.waitIdle)
 	if err != nil {
-		b.mu.Lock()
 		b.fail(fmt.Errorf("vulkan: %w", err))
-		b.mu.Unlock()
 		return &Buffer{n: n}
 	}
-	if b.pool.mapped {
-		clear(s.floats())
-		return s
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.zeroFill(s)
 	return s
 }
 
+// waitIdle waits for every recorded batch and returns the highest
+// completed serial. The caller holds b.mu.
+func (b *Backend) waitIdle() uint64 {
+	b.flushAndWait()
+	return b.completed.Load()
+}
+
 // Free returns s to the pool; it becomes reusable once the work recorded
-// so far has completed. Free is safe from any goroutine.
+// so far has completed.
 func (b *Backend) Free(s tensor.Storage) {
-	b.pool.release(storage(s))
+	buf := storage(s)
+	b.mem.Free(int64(buf.n) * 4)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.pool.release(buf)
 }
 
 // Write copies src into s from element off. With mapped memory it waits

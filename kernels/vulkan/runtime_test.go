@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -227,23 +226,6 @@ func TestBatchLimitAndHazards(t *testing.T) {
 	for i := range got {
 		require.Equal(t, float32(37), got[i])
 	}
-}
-
-// TestFinalizerFree drops tensors without releasing them so that the
-// garbage collector frees their storage from the finalizer goroutine while
-// kernels are being recorded.
-func TestFinalizerFree(t *testing.T) {
-	b := sharedBackend(t)
-	x := tensor.FromSlice(b, randData(512, 3), 512)
-	for i := range 300 {
-		y := tensor.Empty(b, 512)
-		b.Unary(tensor.OpSigmoid, y.View(), x.View(), 0, 0)
-		if i%50 == 0 {
-			runtime.GC()
-		}
-	}
-	runtime.GC()
-	require.NoError(t, b.Sync())
 }
 
 func TestPipelineCacheFile(t *testing.T) {

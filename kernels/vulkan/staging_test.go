@@ -47,7 +47,7 @@ func TestStagingPath(t *testing.T) {
 	}
 	requireClose(t, outs[1], outs[0], 1e-5, "staging")
 	assert.NotNil(t, b.staging)
-	assert.Positive(t, b.staging.snapshot().DriverAllocations)
+	assert.Positive(t, b.staging.stats.DriverAllocations)
 }
 
 func TestStagingConformance(t *testing.T) {

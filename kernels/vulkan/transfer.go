@@ -1,14 +1,43 @@
 package vulkan
 
-import "fmt"
+import (
+	"fmt"
+	"math"
 
-// Transfers for storages the host cannot map (poolDevice): zero fills,
-// and writes and reads through host-visible staging buffers, recorded into
-// the batch with the same hazard tracking as dispatches.
+	"sargo/kernels/gpu"
+	"sargo/tensor"
+)
 
-// zeroFill records filling s with zeros. The caller holds b.mu.
-func (b *Backend) zeroFill(s *Buffer) {
-	if b.err != nil {
+// Transfers: fills, and, for storages the host cannot map (poolDevice),
+// writes and reads through host-visible staging buffers, recorded into the
+// batch with the same hazard tracking as dispatches.
+
+// Fill sets every element of dst to v: a vkCmdFillBuffer when dst is one
+// contiguous range, else the fill shader. Fills with 0 count in MemStats.
+func (b *Backend) Fill(dst tensor.View, v float32) {
+	n := 1
+	for _, s := range dst.Shape {
+		n *= s
+	}
+	if n == 0 {
+		return
+	}
+	if v == 0 {
+		b.mem.ZeroFill(int64(n) * 4)
+	}
+	if !gpu.OneRun(dst) {
+		b.Kernels.Fill(dst, v)
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.fill(storage(dst.Buf), dst.Offset, n, math.Float32bits(v))
+}
+
+// fill records setting n elements of s from element off to the 32-bit
+// pattern bits (vkCmdFillBuffer). The caller holds b.mu.
+func (b *Backend) fill(s *Buffer, off, n int, bits uint32) {
+	if b.err != nil || b.closed || s.block == nil {
 		return
 	}
 	f, err := b.current()
@@ -17,7 +46,7 @@ func (b *Backend) zeroFill(s *Buffer) {
 		return
 	}
 	barrier := b.track([]access{{s, true}})
-	b.stream.dev.fillBuffer(f.h.cmd, s.block.buffer, s.offset, uint64(max(s.n, 1))*4, 0, barrier)
+	b.stream.dev.fillBuffer(f.h.cmd, s.block.buffer, s.offset+uint64(off)*4, uint64(n)*4, bits, barrier)
 	b.countCopy(f)
 }
 
@@ -27,7 +56,7 @@ func (b *Backend) writeStaged(buf *Buffer, off int, src []float32) {
 	if b.err != nil {
 		return
 	}
-	st, err := b.staging.alloc(len(src), b.completed.Load())
+	st, err := b.staging.alloc(len(src), b.completed.Load(), b.waitIdle)
 	if err != nil {
 		b.fail(fmt.Errorf("vulkan: write %d elements: staging: %w", len(src), err))
 		return
@@ -46,7 +75,7 @@ func (b *Backend) readStaged(buf *Buffer, off int, dst []float32) error {
 	if len(dst) == 0 {
 		return nil
 	}
-	st, err := b.staging.alloc(len(dst), b.completed.Load())
+	st, err := b.staging.alloc(len(dst), b.completed.Load(), b.waitIdle)
 	if err != nil {
 		err = fmt.Errorf("vulkan: read %d elements: staging: %w", len(dst), err)
 		b.fail(err)

@@ -42,6 +42,8 @@ func TrainClassifier(ctx context.Context, c *Classifier, ds *data.Dataset, cfg C
 		return fmt.Errorf("train classifier: dataset %s (%dx%dx%d, %d classes) does not fit the classifier (%dx%dx%d, %d classes)",
 			ds.Name, ds.C, ds.H, ds.W, len(ds.Classes), c.Cfg.Channels, c.Cfg.ImageSize, c.Cfg.ImageSize, c.Cfg.Classes)
 	}
+	s := tensor.NewScope(c.dev) // the optimiser's moments, for this run
+	defer s.Close()
 	params := c.Parameters()
 	opt, err := nn.NewAdamW(params, nn.AdamWConfig{LR: cfg.LR, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: 1e-4})
 	if err != nil {
@@ -88,15 +90,14 @@ func TrainClassifier(ctx context.Context, c *Classifier, ds *data.Dataset, cfg C
 // the loss.
 func classifierStep(c *Classifier, ds *data.Dataset, idx []int, opt *nn.AdamW, lr float64) (float64, error) {
 	xs, ys := ds.Batch(idx, nil)
+	g := autograd.NewGraph(c.dev) // owns everything the step makes
+	defer g.Close()
 	x := tensor.FromSlice(c.dev, xs, len(idx), ds.C, ds.H, ds.W)
-	defer x.Release()
 	yf := make([]float32, len(ys))
 	for i, y := range ys {
 		yf[i] = float32(y)
 	}
 	y := tensor.FromSlice(c.dev, yf, len(ys))
-	defer y.Release()
-	g := autograd.NewGraph()
 	_, logits := c.Forward(g, autograd.Const(x))
 	loss := g.CrossEntropy(logits, y, autograd.DefaultCEOptions())
 	params := opt.Params()

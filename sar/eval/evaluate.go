@@ -124,7 +124,8 @@ type Generated struct {
 }
 
 // GenerateSet draws n samples with labels i mod classes in batches,
-// timing generation (transformer and decoder) alone.
+// timing generation (transformer and decoder) alone. The images belong to
+// the caller's scope.
 func GenerateSet(m *sar.Model, vq *tokenizer.VQ, opt Options) (*Generated, error) {
 	if opt.N < 1 || opt.Batch < 1 {
 		return nil, fmt.Errorf("generate set: n %d, batch %d: want positive values", opt.N, opt.Batch)
@@ -133,6 +134,8 @@ func GenerateSet(m *sar.Model, vq *tokenizer.VQ, opt Options) (*Generated, error
 	if len(sc) == 0 {
 		sc = schedule.VARList(vq.Cfg.Latent())
 	}
+	s := tensor.NewScope(vq.Device())
+	defer s.Close()
 	out := &Generated{}
 	var parts []*tensor.Tensor
 	for lo := 0; lo < opt.N; lo += opt.Batch {
@@ -143,33 +146,38 @@ func GenerateSet(m *sar.Model, vq *tokenizer.VQ, opt Options) (*Generated, error
 		}
 		so := sample.Options{Schedule: sc, CFG: opt.CFG, TopK: opt.TopK, TopP: opt.TopP, Temperature: opt.Temperature,
 			Seed: opt.Seed + uint64(lo)*0x9e3779b97f4a7c15, Ramp: opt.Ramp, Greedy: opt.Greedy}
-		t0 := time.Now()
-		res, err := sample.Generate(m, vq, labels, so, nil)
+		images, secs, err := generateBatch(m, vq, labels, so)
 		if err != nil {
 			return nil, fmt.Errorf("generate set: batch at %d: %w", lo, err)
 		}
-		if err := res.Images.Backend().Err(); err != nil {
-			return nil, fmt.Errorf("generate set: batch at %d: %w", lo, err)
-		}
-		// Reading one value waits for the device to finish the batch.
-		probe := res.Images.Narrow(0, 0, 1)
-		if _, err := probe.Read(); err != nil {
-			return nil, fmt.Errorf("generate set: %w", err)
-		}
-		probe.Release()
-		out.Seconds += time.Since(t0).Seconds()
-		parts = append(parts, res.Images)
-		for k := range res.IDs {
-			res.IDs[k].Release()
-			res.Z[k].Release()
-		}
+		out.Seconds += secs
+		parts = append(parts, images)
 		out.Labels = append(out.Labels, labels...)
 	}
 	out.Images = tensor.Concat(0, parts...)
-	for _, p := range parts {
-		p.Release()
-	}
+	s.Keep(out.Images)
 	return out, nil
+}
+
+// generateBatch generates one batch and waits for it, returning the
+// images (in the caller's scope) and the seconds taken.
+func generateBatch(m *sar.Model, vq *tokenizer.VQ, labels []int, so sample.Options) (*tensor.Tensor, float64, error) {
+	s := tensor.NewScope(vq.Device())
+	defer s.Close()
+	t0 := time.Now()
+	res, err := sample.Generate(m, vq, labels, so, nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := res.Images.Backend().Err(); err != nil {
+		return nil, 0, err
+	}
+	// Reading one value waits for the device to finish the batch.
+	if _, err := res.Images.Narrow(0, 0, 1).Read(); err != nil {
+		return nil, 0, err
+	}
+	s.Keep(res.Images)
+	return res.Images, time.Since(t0).Seconds(), nil
 }
 
 // Score computes every sample metric of generated images against the
@@ -218,25 +226,8 @@ func TokenizerQuality(vq *tokenizer.VQ, ds *data.Dataset, n int) (recon, usage f
 	}
 	used := make([]bool, vq.Cfg.Codebook)
 	for lo := 0; lo < n; lo += 100 {
-		hi := min(lo+100, n)
-		idx := make([]int, hi-lo)
-		for i := range idx {
-			idx[i] = lo + i
-		}
-		xs, _ := ds.Batch(idx, nil)
-		x := tensor.FromSlice(vq.Device(), xs, len(idx), ds.C, ds.H, ds.W)
-		ids, z := vq.Tokenize(x, schedule.Schedule{s})
-		x.Release()
-		v, err := ids[0].Read()
-		ids[0].Release()
-		z[0].Release()
-		if err != nil {
+		if err := markUsed(vq, ds, lo, min(lo+100, n), used); err != nil {
 			return 0, 0, fmt.Errorf("tokenizer quality: %w", err)
-		}
-		for _, id := range v {
-			if i := int(id); i >= 0 && i < len(used) {
-				used[i] = true
-			}
 		}
 	}
 	count := 0
@@ -246,6 +237,25 @@ func TokenizerQuality(vq *tokenizer.VQ, ds *data.Dataset, n int) (recon, usage f
 		}
 	}
 	return recon, float64(count) / float64(len(used)), nil
+}
+
+// markUsed marks the codebook entries the largest-scale ids of images
+// [lo, hi) of ds use; what it makes on the device is freed.
+func markUsed(vq *tokenizer.VQ, ds *data.Dataset, lo, hi int, used []bool) error {
+	s := tensor.NewScope(vq.Device())
+	defer s.Close()
+	x, _ := imageRange(vq.Device(), ds, lo, hi)
+	ids, _ := vq.Tokenize(x, schedule.Schedule{vq.Cfg.Latent()})
+	v, err := ids[0].Read()
+	if err != nil {
+		return err
+	}
+	for _, id := range v {
+		if i := int(id); i >= 0 && i < len(used) {
+			used[i] = true
+		}
+	}
+	return nil
 }
 
 // Evaluate generates opt.N samples from m and scores them, and measures
@@ -264,11 +274,12 @@ func Evaluate(m *sar.Model, vq *tokenizer.VQ, c *Classifier, ref *Reference, tes
 	}
 	r := &Report{Params: nn.NumParams(m.Parameters()), Schedule: sc.String(), CFG: opt.CFG, TopK: opt.TopK, TopP: opt.TopP,
 		Ramp: opt.Ramp, Greedy: opt.Greedy, Seed: opt.Seed}
+	s := tensor.NewScope(vq.Device()) // the generated images
+	defer s.Close()
 	gen, err := GenerateSet(m, vq, opt)
 	if err != nil {
 		return nil, fmt.Errorf("evaluate: %w", err)
 	}
-	defer gen.Images.Release()
 	fmt.Fprintf(log, "eval: %d samples in %.1fs (%.1f images/s)\n", opt.N, gen.Seconds, float64(opt.N)/gen.Seconds)
 	if err := Score(c, ref, gen, opt.K, r); err != nil {
 		return nil, fmt.Errorf("evaluate: %w", err)

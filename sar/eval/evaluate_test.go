@@ -12,17 +12,21 @@ import (
 	"sargo/sar"
 	"sargo/sar/data"
 	"sargo/sar/tokenizer"
+	"sargo/tensor"
 )
 
 // tinyModels is an untrained tokenizer (16-px grey images, latent 4) and
 // transformer of 3 classes that fit each other.
-func tinyModels(t *testing.T) (*sar.Model, *tokenizer.VQ) {
+func tinyModels(t *testing.T) (*sar.Model, *tokenizer.VQ) { return tinyModelsOn(t, cpu(t)) }
+
+// tinyModelsOn is tinyModels on dev.
+func tinyModelsOn(t *testing.T, dev tensor.Backend) (*sar.Model, *tokenizer.VQ) {
 	t.Helper()
 	vq, err := tokenizer.New(tokenizer.Config{ImageChannels: 1, ImageSize: 16, Downsample: 4, Base: 8,
-		ResBlocks: 1, CVae: 4, Codebook: 16, Beta: 0.25}, cpu(t), 1)
+		ResBlocks: 1, CVae: 4, Codebook: 16, Beta: 0.25}, dev, 1)
 	require.NoError(t, err)
 	m, err := sar.NewModel(sar.Config{Depth: 1, Width: 32, Heads: 2, MLPRatio: 2, NumClasses: 3, Vocab: 16,
-		CVae: 4, Largest: 4, CondDrop: 0.1, AttnL2: true}, cpu(t), 2)
+		CVae: 4, Largest: 4, CondDrop: 0.1, AttnL2: true}, dev, 2)
 	require.NoError(t, err)
 	return m, vq
 }

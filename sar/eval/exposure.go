@@ -146,28 +146,20 @@ func ExposureBias(m *sar.Model, vq *tokenizer.VQ, test *data.Dataset, opt Exposu
 }
 
 // exposureBatch returns, for images [lo, hi) of test, every run's mean
-// cross-entropy per image and scale: [run][image][scale].
+// cross-entropy per image and scale: [run][image][scale]. What it makes on
+// the device is freed before it returns.
 func exposureBatch(m *sar.Model, vq *tokenizer.VQ, test *data.Dataset, lo, hi int, sc schedule.Schedule, teacher train.Teacher) ([exposureRuns][][]float64, error) {
 	var out [exposureRuns][][]float64
 	b := hi - lo
 	dev := vq.Device()
+	s := tensor.NewScope(dev)
+	defer s.Close()
 	x, ys := imageRange(dev, test, lo, hi)
 	ids, z := vq.Tokenize(x, sc)
-	x.Release()
-	var hold []*tensor.Tensor
-	defer func() {
-		for _, t := range hold {
-			t.Release()
-		}
-	}()
-	hold = append(hold, ids...)
-	hold = append(hold, z...)
 	target := tensor.Concat(1, ids...)
-	hold = append(hold, target)
 
 	guided := teacher.Guided()
 	labels, both := exposureLabels(dev, ys, m.Cfg.NumClasses, guided)
-	hold = append(hold, labels, both)
 	n := len(sc)
 	offs := sc.Offsets()
 	base := uint64(lo) * uint64(sc.Tokens())
@@ -175,20 +167,15 @@ func exposureBatch(m *sar.Model, vq *tokenizer.VQ, test *data.Dataset, lo, hi in
 
 	// (a) Teacher forcing, on the doubled batch when the predictions are
 	// guided; the conditional half is scored.
-	var gtIn, gtIn2 *tensor.Tensor
+	var gtIn *tensor.Tensor
 	if n > 1 {
 		gtIn = sar.NextScaleInputs(z, sc)
-		gtIn2 = gtIn
 		if guided {
-			gtIn2 = tensor.Concat(0, gtIn, gtIn)
-			hold = append(hold, gtIn2)
+			gtIn = tensor.Concat(0, gtIn, gtIn)
 		}
-		hold = append(hold, gtIn)
 	}
-	tf := m.Forward(nil, both, sc, constOrNil(gtIn2)).Value
-	hold = append(hold, tf)
+	tf := m.Forward(nil, both, sc, constOrNil(gtIn)).Value
 	cond := tf.Narrow(0, 0, b)
-	hold = append(hold, cond)
 	var err error
 	if out[0], err = scaleCE(cond, target, sc); err != nil {
 		return out, err
@@ -203,26 +190,21 @@ func exposureBatch(m *sar.Model, vq *tokenizer.VQ, test *data.Dataset, lo, hi in
 	var uncond *tensor.Tensor
 	if guided {
 		uncond = tf.Narrow(0, b, b)
-		hold = append(hold, uncond)
 	}
 	parts := make([]*tensor.Tensor, 0, n-1)
 	for k := 0; k < n-1; k++ {
+		ks := tensor.NewScope(dev) // only the next scale's input outlives it
 		c := cond.Narrow(1, offs[k], sc[k]*sc[k])
 		var u *tensor.Tensor
 		if guided {
 			u = uncond.Narrow(1, offs[k], sc[k]*sc[k])
 		}
-		pred := teacher.IDs(c, u, k, n, offset(k))
-		parts = append(parts, nextTokens(vq, pred, sc[k], sc[k+1]))
-		for _, t := range []*tensor.Tensor{c, u, pred} {
-			t.Release()
-		}
+		part := nextTokens(vq, teacher.IDs(c, u, k, n, offset(k)), sc[k], sc[k+1])
+		ks.Keep(part)
+		ks.Close()
+		parts = append(parts, part)
 	}
-	ssrIn := tensor.Concat(1, parts...)
-	hold = append(hold, parts...)
-	hold = append(hold, ssrIn)
-	ssr := m.Forward(nil, labels, sc, autograd.Const(ssrIn)).Value
-	hold = append(hold, ssr)
+	ssr := m.Forward(nil, labels, sc, autograd.Const(tensor.Concat(1, parts...))).Value
 	if out[1], err = scaleCE(ssr, target, sc); err != nil {
 		return out, err
 	}
@@ -233,35 +215,25 @@ func exposureBatch(m *sar.Model, vq *tokenizer.VQ, test *data.Dataset, lo, hi in
 	chained := make([]*tensor.Tensor, n)
 	var in *tensor.Tensor
 	for k := range n {
+		ks := tensor.NewScope(dev) // only the scale's logits and the next input outlive it
 		logits := m.Step(cache, both, sc, k, in)
-		in.Release()
-		in = nil
 		c := logits.Narrow(0, 0, b)
 		chained[k] = c.Contiguous()
+		in = nil
 		if k+1 < n {
 			var u *tensor.Tensor
 			if guided {
 				u = logits.Narrow(0, b, b)
 			}
-			pred := teacher.IDs(c, u, k, n, offset(k))
-			next := nextTokens(vq, pred, sc[k], sc[k+1])
-			in = next
+			in = nextTokens(vq, teacher.IDs(c, u, k, n, offset(k)), sc[k], sc[k+1])
 			if guided {
-				in = tensor.Concat(0, next, next)
-				next.Release()
+				in = tensor.Concat(0, in, in)
 			}
-			u.Release()
-			pred.Release()
 		}
-		if chained[k] != c {
-			c.Release()
-		}
-		logits.Release()
+		ks.Keep(chained[k], in)
+		ks.Close()
 	}
-	all := tensor.Concat(1, chained...)
-	hold = append(hold, chained...)
-	hold = append(hold, all)
-	out[2], err = scaleCE(all, target, sc)
+	out[2], err = scaleCE(tensor.Concat(1, chained...), target, sc)
 	return out, err
 }
 
@@ -287,10 +259,7 @@ func exposureLabels(dev tensor.Backend, ys []int, null int, guided bool) (labels
 // normalised codebook vectors, bicubically resized to t and flattened
 // token-major.
 func nextTokens(vq *tokenizer.VQ, ids *tensor.Tensor, s, t int) *tensor.Tensor {
-	emb := vq.Embed(ids, s)
-	out := sar.UpsampleTokens(emb, t)
-	emb.Release()
-	return out
+	return sar.UpsampleTokens(vq.Embed(ids, s), t)
 }
 
 // constOrNil wraps t as a constant, or returns nil for nil.
@@ -302,17 +271,11 @@ func constOrNil(t *tensor.Tensor) *autograd.Var {
 }
 
 // scaleCE returns the mean cross-entropy of logits [B, L, V] against
-// target [B, L] per image and scale.
+// target [B, L] per image and scale, in the caller's scope.
 func scaleCE(logits, target *tensor.Tensor, sc schedule.Schedule) ([][]float64, error) {
 	b, l, v := logits.Dim(0), logits.Dim(1), logits.Dim(2)
-	flat := logits.Reshape(b*l, v)
-	tg := target.Reshape(b * l)
-	rows, lse := tensor.CrossEntropy(flat, tg, autograd.IgnoreIndex, 0)
-	for _, t := range []*tensor.Tensor{flat, tg, lse} {
-		t.Release()
-	}
+	rows, _ := tensor.CrossEntropy(logits.Reshape(b*l, v), target.Reshape(b*l), autograd.IgnoreIndex, 0)
 	ce, err := rows.Read()
-	rows.Release()
 	if err != nil {
 		return nil, fmt.Errorf("read cross-entropies: %w", err)
 	}
@@ -412,21 +375,9 @@ func HeldOutLoss(m *sar.Model, vq *tokenizer.VQ, test *data.Dataset, n, batch in
 	n = min(n, test.Len())
 	defer m.SetTrain(m.Training())
 	m.SetTrain(false)
-	dev := vq.Device()
 	total := 0.0
 	for lo := 0; lo < n; lo += batch {
-		x, ys := imageRange(dev, test, lo, min(lo+batch, n))
-		ids, z := vq.Tokenize(x, sc)
-		x.Release()
-		labels, both := exposureLabels(dev, ys, m.Cfg.NumClasses, false)
-		both.Release()
-		in := sar.NextScaleInputs(z, sc)
-		logits := m.Forward(nil, labels, sc, constOrNil(in)).Value
-		target := tensor.Concat(1, ids...)
-		ce, err := scaleCE(logits, target, sc)
-		for _, t := range append(append([]*tensor.Tensor{labels, in, logits, target}, ids...), z...) {
-			t.Release()
-		}
+		ce, err := heldOutBatch(m, vq, test, lo, min(lo+batch, n), sc)
 		if err != nil {
 			return 0, fmt.Errorf("held-out loss: %w", err)
 		}
@@ -437,4 +388,17 @@ func HeldOutLoss(m *sar.Model, vq *tokenizer.VQ, test *data.Dataset, n, batch in
 		}
 	}
 	return total / float64(n*sc.Tokens()), nil
+}
+
+// heldOutBatch is scaleCE of the teacher-forcing pass over images [lo, hi)
+// of test; what it makes on the device is freed before it returns.
+func heldOutBatch(m *sar.Model, vq *tokenizer.VQ, test *data.Dataset, lo, hi int, sc schedule.Schedule) ([][]float64, error) {
+	dev := vq.Device()
+	s := tensor.NewScope(dev)
+	defer s.Close()
+	x, ys := imageRange(dev, test, lo, hi)
+	ids, z := vq.Tokenize(x, sc)
+	labels, _ := exposureLabels(dev, ys, m.Cfg.NumClasses, false)
+	logits := m.Forward(nil, labels, sc, constOrNil(sar.NextScaleInputs(z, sc))).Value
+	return scaleCE(logits, tensor.Concat(1, ids...), sc)
 }

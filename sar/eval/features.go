@@ -30,9 +30,7 @@ func (c *Classifier) Embed(x *tensor.Tensor, batch int) (*Embedding, error) {
 	e := &Embedding{N: n, Dim: c.Cfg.Features, Classes: c.Cfg.Classes}
 	for lo := 0; lo < n; lo += batch {
 		hi := min(lo+batch, n)
-		xb := x.Narrow(0, lo, hi-lo)
-		f, p, err := c.embedBatch(xb)
-		xb.Release()
+		f, p, err := c.embedBatch(func() *tensor.Tensor { return x.Narrow(0, lo, hi-lo) })
 		if err != nil {
 			return nil, err
 		}
@@ -42,16 +40,14 @@ func (c *Classifier) Embed(x *tensor.Tensor, batch int) (*Embedding, error) {
 	return e, nil
 }
 
-// embedBatch is one no-gradient forward pass read back to the host.
-func (c *Classifier) embedBatch(x *tensor.Tensor) (features, probs []float32, err error) {
+// embedBatch is one no-gradient forward pass over the batch input makes,
+// read back to the host; what it makes on the device is freed.
+func (c *Classifier) embedBatch(input func() *tensor.Tensor) (features, probs []float32, err error) {
+	s := tensor.NewScope(c.dev)
+	defer s.Close()
 	var g *autograd.Graph
-	feat, logits := c.Forward(g, autograd.Const(x))
+	feat, logits := c.Forward(g, autograd.Const(input()))
 	p := tensor.Softmax(logits.Value, false)
-	defer func() {
-		for _, t := range []*tensor.Tensor{feat.Value, logits.Value, p} {
-			t.Release()
-		}
-	}()
 	if features, err = feat.Value.Read(); err != nil {
 		return nil, nil, fmt.Errorf("classifier features: %w", err)
 	}
@@ -73,9 +69,12 @@ func (c *Classifier) EmbedDataset(ds *data.Dataset, n, batch int) (*Embedding, [
 	out := &Embedding{Dim: c.Cfg.Features, Classes: c.Cfg.Classes}
 	var labels []int
 	for lo := 0; lo < n; lo += batch {
-		x, ys := imageRange(c.dev, ds, lo, min(lo+batch, n))
-		f, p, err := c.embedBatch(x)
-		x.Release()
+		var ys []int
+		f, p, err := c.embedBatch(func() *tensor.Tensor {
+			x, l := imageRange(c.dev, ds, lo, min(lo+batch, n))
+			ys = l
+			return x
+		})
 		if err != nil {
 			return nil, nil, err
 		}

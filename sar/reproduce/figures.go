@@ -80,6 +80,8 @@ func (r *results) sarRun() string {
 
 // figures draws the five figures into the output folder.
 func (s *state) figures(r *results) error {
+	fs := tensor.NewScope(s.env.Dev) // the test images drawn below
+	defer fs.Close()
 	var series []viz.Series
 	var bubbles []viz.Bubble
 	for _, run := range r.runs {
@@ -104,7 +106,6 @@ func (s *state) figures(r *results) error {
 	sc := schedule.VARList(s.vq.Cfg.Latent())
 	classes := len(s.test.Classes)
 	x, labels := s.testBatch(min(4, classes))
-	defer x.Release()
 	var named []viz.NamedModel
 	if sr := r.sarRun(); sr != "" {
 		named = append(named, viz.NamedModel{Name: "SAR", Model: r.models[sr]})
@@ -131,7 +132,6 @@ func (s *state) figures(r *results) error {
 	}
 	if len(sc) >= 4 {
 		xs, ls := s.testBatch(2)
-		defer xs.Release()
 		for _, run := range r.runs {
 			name := fmt.Sprintf("sf_inputs_%s.png", run)
 			if run == r.sarRun() {

@@ -13,6 +13,7 @@ import (
 	"sargo/sar/eval"
 	"sargo/sar/viz"
 	"sargo/tensor"
+	"sargo/tensor/tensortest"
 )
 
 func TestProtocols(t *testing.T) {
@@ -60,7 +61,7 @@ func TestTinyReproduction(t *testing.T) {
 	p.ClassifierSteps, p.Preset.TokenizerTrain.Steps = 5, 5
 	out := t.TempDir()
 	env := Env{Dev: tensor.MustOpen("cpu"), Data: "mnist", Command: []string{"sargo", "reproduce", "--preset", "tiny"}}
-	require.NoError(t, Run(context.Background(), p, out, env))
+	tensortest.NoLeaks(t, env.Dev, func() { require.NoError(t, Run(context.Background(), p, out, env)) })
 	report, err := os.ReadFile(filepath.Join(out, ReportFile))
 	require.NoError(t, err)
 	for _, want := range []string{"FID (sargo classifier)", "TF (FlexVAR)", "SAR (init TF)", "sargo reproduce --preset tiny", FigCurves} {

@@ -81,17 +81,19 @@ func Run(ctx context.Context, p Protocol, out string, env Env) error {
 		return fmt.Errorf("reproduce: %w", err)
 	}
 	s := &state{p: p, env: env, out: out, log: env.Log, record: true}
-	start := time.Now()
-	if err := s.setup(ctx); err != nil {
-		return err
-	}
-	for _, r := range p.runs() {
-		if err := s.run(ctx, r); err != nil {
+	return inScope(env.Dev, func() error { // the tokenizer, classifier and reference
+		start := time.Now()
+		if err := s.setup(ctx); err != nil {
 			return err
 		}
-	}
-	fmt.Fprintf(s.log, "\nruns finished in %s\n", time.Since(start).Round(time.Second))
-	return s.report(ctx)
+		for _, r := range p.runs() {
+			if err := s.run(ctx, r); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(s.log, "\nruns finished in %s\n", time.Since(start).Round(time.Second))
+		return s.report(ctx)
+	})
 }
 
 // Report writes out/report.md and the figures from the runs already in
@@ -105,10 +107,26 @@ func Report(ctx context.Context, p Protocol, out string, env Env) error {
 		env.Log = io.Discard
 	}
 	s := &state{p: p, env: env, out: out, log: env.Log}
-	if err := s.setup(ctx); err != nil {
-		return err
-	}
-	return s.report(ctx)
+	return inScope(env.Dev, func() error {
+		if err := s.setup(ctx); err != nil {
+			return err
+		}
+		return s.report(ctx)
+	})
+}
+
+// phase is timed for a phase whose results are files (a run trained or
+// evaluated): what f makes on the device is freed when it returns.
+func (s *state) phase(name string, f func() error) error {
+	return s.timed(name, func() error { return inScope(s.env.Dev, f) })
+}
+
+// inScope runs f in a tensor scope of dev: what f makes on the device
+// (models, tokenizers, their temporaries) is freed when it returns.
+func inScope(dev tensor.Backend, f func() error) error {
+	s := tensor.NewScope(dev)
+	defer s.Close()
+	return f()
 }
 
 // timed runs f and records its duration as a phase.
@@ -248,11 +266,11 @@ func (s *state) run(ctx context.Context, run string) error {
 		return fmt.Errorf("reproduce %s: %w", run, err)
 	}
 	dir := s.runDir(run)
-	err = s.timed("train "+run, func() error { return s.trainRun(ctx, run, dir, pl) })
+	err = s.phase("train "+run, func() error { return s.trainRun(ctx, run, dir, pl) })
 	if err != nil {
 		return fmt.Errorf("reproduce %s: %w", run, err)
 	}
-	err = s.timed("evaluate "+run, func() error { return s.evaluateRun(run, dir, pl) })
+	err = s.phase("evaluate "+run, func() error { return s.evaluateRun(run, dir, pl) })
 	if err != nil {
 		return fmt.Errorf("reproduce %s: %w", run, err)
 	}
@@ -264,7 +282,7 @@ func (s *state) trainRun(ctx context.Context, run, dir string, pl plan) error {
 	ckpt := filepath.Join(dir, train.CheckpointFile)
 	resume := false
 	if _, err := os.Stat(ckpt); err == nil {
-		_, st, err := sar.LoadModel(ckpt, s.env.Dev)
+		st, err := sar.ReadTrainState(ckpt)
 		if err != nil {
 			return err
 		}
@@ -315,7 +333,7 @@ func (s *state) checkpoints(dir string) ([]checkpoint, error) {
 		}
 	}
 	final := filepath.Join(dir, train.CheckpointFile)
-	_, st, err := sar.LoadModel(final, s.env.Dev)
+	st, err := sar.ReadTrainState(final)
 	if err != nil {
 		return nil, err
 	}
@@ -359,26 +377,32 @@ func (s *state) evaluateRun(run, dir string, pl plan) error {
 		if done[ck.step] {
 			continue
 		}
-		m, _, err := sar.LoadModel(ck.path, s.env.Dev)
-		if err != nil {
-			return err
-		}
-		opt := eval.DefaultOptions()
-		opt.N, opt.Batch, opt.Seed, opt.TokenizerImages = s.p.EvalN, s.p.EvalBatch, 1, s.p.TokenizerImages
-		r, err := eval.Evaluate(m, s.vq, s.clf, s.ref, nil, opt, s.log)
-		if err != nil {
-			return err
-		}
-		r.TokenizerRecon, r.CodebookUsage = s.recon, s.usage
-		r.Model, r.Step = run, ck.step
-		epoch := pl.offset + float64(ck.step)/float64(s.spe)
-		fmt.Fprintf(s.log, "%s epoch %g (step %d): FID %.3f, accuracy %.4f, IS %.3f, precision %.3f, recall %.3f, %.1f images/s\n",
-			run, epoch, ck.step, r.FID, r.Accuracy, r.IS, r.Precision, r.Recall, r.ImagesPerS)
-		if err := eval.AppendHistory(hist, eval.Point{Epoch: epoch, Report: *r}); err != nil {
+		if err := inScope(s.env.Dev, func() error { return s.evaluateCheckpoint(run, ck, pl, hist) }); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// evaluateCheckpoint evaluates one checkpoint of a run and appends it to
+// the run's history.
+func (s *state) evaluateCheckpoint(run string, ck checkpoint, pl plan, hist string) error {
+	m, _, err := sar.LoadModel(ck.path, s.env.Dev)
+	if err != nil {
+		return err
+	}
+	opt := eval.DefaultOptions()
+	opt.N, opt.Batch, opt.Seed, opt.TokenizerImages = s.p.EvalN, s.p.EvalBatch, 1, s.p.TokenizerImages
+	r, err := eval.Evaluate(m, s.vq, s.clf, s.ref, nil, opt, s.log)
+	if err != nil {
+		return err
+	}
+	r.TokenizerRecon, r.CodebookUsage = s.recon, s.usage
+	r.Model, r.Step = run, ck.step
+	epoch := pl.offset + float64(ck.step)/float64(s.spe)
+	fmt.Fprintf(s.log, "%s epoch %g (step %d): FID %.3f, accuracy %.4f, IS %.3f, precision %.3f, recall %.3f, %.1f images/s\n",
+		run, epoch, ck.step, r.FID, r.Accuracy, r.IS, r.Precision, r.Recall, r.ImagesPerS)
+	return eval.AppendHistory(hist, eval.Point{Epoch: epoch, Report: *r})
 }
 
 // join writes a command line.

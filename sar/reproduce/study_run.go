@@ -77,30 +77,32 @@ func RunStudy(ctx context.Context, st Study, out string, env Env) error {
 	if err := imgio.WriteFileAtomic(filepath.Join(out, StudyFile), append(raw, '\n')); err != nil {
 		return fmt.Errorf("study: %w", err)
 	}
-	if err := ss.setup(ctx); err != nil {
-		return err
-	}
-	var base baseResult
-	err = ss.timed("train base", func() error {
-		var err error
-		base, err = ss.base(ctx)
-		return err
+	return inScope(env.Dev, func() error { // the tokenizer, classifier and reference
+		if err := ss.setup(ctx); err != nil {
+			return err
+		}
+		var base baseResult
+		err := ss.phase("train base", func() error {
+			var err error
+			base, err = ss.base(ctx)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("study base: %w", err)
+		}
+		if err := ss.evaluate(ctx, BaseName, filepath.Join(ss.workDir(baseDir), train.CheckpointFile), st.Seeds[0]); err != nil {
+			return err
+		}
+		for _, r := range st.runs() {
+			if err := ss.post(ctx, r, base); err != nil {
+				return err
+			}
+			if err := ss.evaluate(ctx, r.Name, filepath.Join(ss.runDir(r.Name), train.CheckpointFile), r.Seed); err != nil {
+				return err
+			}
+		}
+		return ss.report(ctx)
 	})
-	if err != nil {
-		return fmt.Errorf("study base: %w", err)
-	}
-	if err := ss.evaluate(ctx, BaseName, filepath.Join(ss.workDir(baseDir), train.CheckpointFile), st.Seeds[0]); err != nil {
-		return err
-	}
-	for _, r := range st.runs() {
-		if err := ss.post(ctx, r, base); err != nil {
-			return err
-		}
-		if err := ss.evaluate(ctx, r.Name, filepath.Join(ss.runDir(r.Name), train.CheckpointFile), r.Seed); err != nil {
-			return err
-		}
-	}
-	return ss.report(ctx)
 }
 
 // ReportStudy writes the report from what is already in out, training and
@@ -113,10 +115,12 @@ func ReportStudy(ctx context.Context, st Study, out string, env Env) error {
 	if err != nil {
 		return err
 	}
-	if err := ss.setup(ctx); err != nil {
-		return err
-	}
-	return ss.report(ctx)
+	return inScope(env.Dev, func() error {
+		if err := ss.setup(ctx); err != nil {
+			return err
+		}
+		return ss.report(ctx)
+	})
 }
 
 func newStudyState(st Study, out string, env Env, record bool) (*studyState, error) {
@@ -203,11 +207,14 @@ func (ss *studyState) base(ctx context.Context) (baseResult, error) {
 		// A run stopped between measurements continues to the next one.
 		due := step > 0 && (step%ss.st.ValEvery == 0 || step >= cfg.Steps)
 		if due && (len(val) == 0 || val[len(val)-1].Step != step) {
-			m, _, err := sar.LoadModel(ckpt, ss.env.Dev)
+			err := inScope(ss.env.Dev, func() error {
+				m, _, err := sar.LoadModel(ckpt, ss.env.Dev)
+				if err != nil {
+					return err
+				}
+				return measure(m, step)
+			})
 			if err != nil {
-				return res, err
-			}
-			if err := measure(m, step); err != nil {
 				return res, err
 			}
 		}
@@ -229,16 +236,19 @@ func (ss *studyState) base(ctx context.Context) (baseResult, error) {
 			return res, nil
 		}
 		next := min(cfg.Steps, (step/ss.st.ValEvery+1)*ss.st.ValEvery)
-		m, err := sar.NewModel(mc, ss.env.Dev, cfg.Seed)
+		err = inScope(ss.env.Dev, func() error { // the model of this segment
+			m, err := sar.NewModel(mc, ss.env.Dev, cfg.Seed)
+			if err != nil {
+				return err
+			}
+			o := train.RunOptions{Out: dir, Resume: step > 0, Until: next, Log: ss.log, Info: ss.info(BaseName, mc)}
+			sum, err := train.Run(ctx, ss.trainSetup(cfg, m), o)
+			if err != nil {
+				return err
+			}
+			return measure(m, sum.Step)
+		})
 		if err != nil {
-			return res, err
-		}
-		o := train.RunOptions{Out: dir, Resume: step > 0, Until: next, Log: ss.log, Info: ss.info(BaseName, mc)}
-		sum, err := train.Run(ctx, ss.trainSetup(cfg, m), o)
-		if err != nil {
-			return res, err
-		}
-		if err := measure(m, sum.Step); err != nil {
 			return res, err
 		}
 	}
@@ -282,7 +292,7 @@ func (ss *studyState) post(ctx context.Context, r postRun, base baseResult) erro
 		}
 		resume = true
 	}
-	return ss.timed("train "+r.Name, func() error {
+	return ss.phase("train "+r.Name, func() error {
 		mc := ss.modelConfig()
 		m, err := sar.NewModel(mc, ss.env.Dev, r.Seed)
 		if err != nil {
@@ -313,7 +323,7 @@ func (ss *studyState) evaluate(ctx context.Context, name, ckpt string, seed uint
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return ss.timed("evaluate "+name, func() error {
+	return ss.phase("evaluate "+name, func() error {
 		m, st, err := sar.LoadModel(ckpt, ss.env.Dev)
 		if err != nil {
 			return err

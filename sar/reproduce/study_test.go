@@ -16,6 +16,7 @@ import (
 	"sargo/sar/train"
 	"sargo/sar/viz"
 	"sargo/tensor"
+	"sargo/tensor/tensortest"
 )
 
 func TestStudies(t *testing.T) {
@@ -128,7 +129,8 @@ func TestStudyEndToEnd(t *testing.T) {
 	defer cancel()
 	log := &cancelAt{marker: "== train sar_s2", cancel: cancel}
 	env := Env{Dev: tensor.MustOpen("cpu"), Data: "mnist", Log: log, Command: []string{"sargo", "reproduce", "--preset", "tiny-study"}}
-	err := RunStudy(ctx, st, out, env)
+	var err error
+	tensortest.NoLeaks(t, env.Dev, func() { err = RunStudy(ctx, st, out, env) })
 	require.ErrorIs(t, err, context.Canceled)
 	_, err = os.Stat(filepath.Join(out, EvalDir, "sar_s1.json"))
 	require.NoError(t, err, "runs before the kill are evaluated")
@@ -140,7 +142,7 @@ func TestStudyEndToEnd(t *testing.T) {
 
 	log2 := &cancelAt{}
 	env.Log = log2
-	require.NoError(t, RunStudy(context.Background(), st, out, env))
+	tensortest.NoLeaks(t, env.Dev, func() { require.NoError(t, RunStudy(context.Background(), st, out, env)) })
 	again, err := os.ReadFile(filepath.Join(out, WorkDir, baseDir, valFile))
 	require.NoError(t, err)
 	assert.Equal(t, string(val), string(again), "the base run is not trained again")

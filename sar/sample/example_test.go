@@ -27,6 +27,8 @@ func Example() {
 	writeCheckpoints(dir)
 
 	dev := tensor.MustOpen("cpu") // or "vulkan": the same seed gives the same images
+	s := tensor.NewScope(dev)     // owns the models and the samples
+	defer s.Close()
 	vq, _, err := tokenizer.Load(filepath.Join(dir, "tokenizer.safetensors"), dev)
 	if err != nil {
 		panic(err)
@@ -58,6 +60,8 @@ func Example() {
 // three classes that fits it.
 func writeCheckpoints(dir string) {
 	dev := tensor.MustOpen("cpu")
+	s := tensor.NewScope(dev)
+	defer s.Close()
 	vq, err := tokenizer.New(tokenizer.Config{ImageChannels: 1, ImageSize: 16, Downsample: 4, Base: 8,
 		ResBlocks: 1, CVae: 4, Codebook: 16, Beta: 0.25}, dev, 1)
 	if err != nil {

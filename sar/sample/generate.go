@@ -94,11 +94,22 @@ type Start struct {
 }
 
 // Result is a generation: the decoded last scale and every scale's ids
-// and normalised latents.
+// and normalised latents. Its tensors belong to the scope open when
+// Generate was called, or, when none was, to the Result: Release frees
+// them.
 type Result struct {
 	Images *tensor.Tensor   // [B, C, H, W], values about [-1, 1]
 	IDs    []*tensor.Tensor // per scale [B, s_k²]
 	Z      []*tensor.Tensor // per scale [B, CVae, s_k, s_k]
+}
+
+// Release frees the result's tensors.
+func (r *Result) Release() {
+	r.Images.Release()
+	for k := range r.IDs {
+		r.IDs[k].Release()
+		r.Z[k].Release()
+	}
 }
 
 // Guidance is RampLinear's CFG weight of step k of n: CFG·k/(n−1) from 0
@@ -117,6 +128,7 @@ func Guidance(cfg float32, k, n int) float32 {
 // with tensor.Sample at stream offset Σ_{j<k} B·s_j² (top-1 at the scales
 // opt.GreedyAt names), so a seed gives the same images on every backend.
 // The model is used in evaluation mode and left in the mode it was in.
+// Only the Result outlives the call.
 func Generate(m *sar.Model, vq *tokenizer.VQ, labels []int, opt Options, start *Start) (*Result, error) {
 	if err := check(m, vq, labels, opt, start); err != nil {
 		return nil, err
@@ -125,11 +137,12 @@ func Generate(m *sar.Model, vq *tokenizer.VQ, labels []int, opt Options, start *
 	m.SetTrain(false)
 
 	dev := vq.Device()
+	gs := tensor.NewScope(dev)
+	defer gs.Close()
 	sc := opt.Schedule
 	b := len(labels)
 	guided := opt.CFG != 0
 	lab := labelTensor(dev, labels, m.Cfg.NumClasses, guided)
-	defer lab.Release()
 
 	res := &Result{IDs: make([]*tensor.Tensor, len(sc)), Z: make([]*tensor.Tensor, len(sc))}
 	cache := m.NewCache()
@@ -137,10 +150,8 @@ func Generate(m *sar.Model, vq *tokenizer.VQ, labels []int, opt Options, start *
 	var input *tensor.Tensor
 	var offset uint64 // stream elements used by earlier steps
 	for k, s := range sc {
+		ks := tensor.NewScope(dev) // one scale: only its ids, latent and the next input outlive it
 		logits := m.Step(cache, lab, sc, k, input)
-		if input != nil {
-			input.Release()
-		}
 		if start != nil && k < len(start.Z) {
 			res.Z[k] = start.Z[k].Clone()
 			if k < len(start.IDs) && start.IDs[k] != nil {
@@ -153,16 +164,21 @@ func Generate(m *sar.Model, vq *tokenizer.VQ, labels []int, opt Options, start *
 				topK = 1
 			}
 			res.IDs[k] = tensor.Sample(mixed, topK, opt.TopP, opt.Temperature, opt.Seed, offset)
-			mixed.Release()
 			res.Z[k] = vq.Embed(res.IDs[k], s)
 		}
-		logits.Release()
 		offset += uint64(b * s * s)
+		input.Release() // the previous scale's
+		input = nil
 		if k+1 < len(sc) {
 			input = nextInput(res.Z[k], sc[k+1], guided)
 		}
+		ks.Keep(res.IDs[k], res.Z[k], input)
+		ks.Close()
 	}
 	res.Images = vq.Decode(nil, autograd.Const(res.Z[len(sc)-1])).Value
+	gs.Keep(res.Images)
+	gs.Keep(res.IDs...)
+	gs.Keep(res.Z...)
 	return res, nil
 }
 
@@ -236,18 +252,13 @@ func labelTensor(dev tensor.Backend, labels []int, null int, guided bool) *tenso
 
 // mix returns the logits to sample from: the conditional half mixed with
 // the unconditional one as (1+t)·cond − t·uncond when guided, else the
-// logits themselves (as a new reference the caller releases).
+// logits themselves (a view).
 func mix(logits *tensor.Tensor, b int, t float32, guided bool) *tensor.Tensor {
 	if !guided {
 		return logits.Narrow(0, 0, b)
 	}
 	cond, uncond := logits.Narrow(0, 0, b), logits.Narrow(0, b, b)
-	c, u := tensor.Scale(cond, 1+t), tensor.Scale(uncond, t)
-	out := tensor.Sub(c, u)
-	for _, x := range []*tensor.Tensor{cond, uncond, c, u} {
-		x.Release()
-	}
-	return out
+	return tensor.Sub(tensor.Scale(cond, 1+t), tensor.Scale(uncond, t))
 }
 
 // nextInput is the next scale's input from this scale's latent: the
@@ -258,7 +269,5 @@ func nextInput(z *tensor.Tensor, s int, guided bool) *tensor.Tensor {
 	if !guided {
 		return x
 	}
-	out := tensor.Concat(0, x, x)
-	x.Release()
-	return out
+	return tensor.Concat(0, x, x)
 }

@@ -17,13 +17,16 @@ func dev() tensor.Backend { return tensor.MustOpen("cpu") }
 
 // models builds a tiny untrained transformer and tokenizer that fit each
 // other (latent 4, CVae 4, codebook 16).
-func models(t *testing.T) (*sar.Model, *tokenizer.VQ) {
+func models(t *testing.T) (*sar.Model, *tokenizer.VQ) { return modelsOn(t, dev()) }
+
+// modelsOn is models on device d.
+func modelsOn(t *testing.T, d tensor.Backend) (*sar.Model, *tokenizer.VQ) {
 	t.Helper()
 	vq, err := tokenizer.New(tokenizer.Config{ImageChannels: 1, ImageSize: 16, Downsample: 4, Base: 8,
-		ResBlocks: 1, CVae: 4, Codebook: 16, Beta: 0.25}, dev(), 1)
+		ResBlocks: 1, CVae: 4, Codebook: 16, Beta: 0.25}, d, 1)
 	require.NoError(t, err)
 	m, err := sar.NewModel(sar.Config{Depth: 2, Width: 32, Heads: 2, MLPRatio: 4, NumClasses: 3, Vocab: 16,
-		CVae: 4, Largest: 4, CondDrop: 0.1, AttnL2: true}, dev(), 2)
+		CVae: 4, Largest: 4, CondDrop: 0.1, AttnL2: true}, d, 2)
 	require.NoError(t, err)
 	return m, vq
 }

@@ -10,17 +10,14 @@ import (
 
 // Reconstruct encodes x [B, C, H, W], quantizes the latent at scale s and
 // decodes it, without gradient: the image the tokenizer keeps of x at that
-// scale.
+// scale. Only the result outlives the call.
 func (m *VQ) Reconstruct(x *tensor.Tensor, s int) *tensor.Tensor {
+	sc := tensor.NewScope(m.dev)
+	defer sc.Close()
 	var g *autograd.Graph
-	h := m.Encode(g, autograd.Const(x))
-	q := m.Quantize(g, h, s)
-	h.Value.Release()
-	q.queries.Release()
-	q.Loss.Value.Release()
-	y := m.Decode(g, q.Z)
-	q.Z.Value.Release()
-	return y.Value
+	y := m.Decode(g, m.Quantize(g, m.Encode(g, autograd.Const(x)), s).Z).Value
+	sc.Keep(y)
+	return y
 }
 
 // Evaluate is the mean reconstruction loss, mean|x̂−x| + mean((x̂−x)²), of
@@ -39,9 +36,11 @@ func Evaluate(m *VQ, ds *data.Dataset, s, n, batch int) (float64, error) {
 			ds.Name, ds.C, ds.H, ds.W, mc.ImageChannels, mc.ImageSize, mc.ImageSize)
 	}
 	var g *autograd.Graph
+	sc := tensor.NewScope(m.dev)
+	defer sc.Close()
 	total := tensor.Scalar(m.dev, 0)
-	defer func() { total.Release() }()
 	for lo := 0; lo < n; lo += batch {
+		bs := tensor.NewScope(m.dev) // one batch
 		hi := min(lo+batch, n)
 		idx := make([]int, hi-lo)
 		for i := range idx {
@@ -51,13 +50,8 @@ func Evaluate(m *VQ, ds *data.Dataset, s, n, batch int) (float64, error) {
 		x := tensor.FromSlice(m.dev, xs, len(idx), mc.ImageChannels, mc.ImageSize, mc.ImageSize)
 		y := m.Reconstruct(x, s)
 		l := reconLoss(g, autograd.Const(y), autograd.Const(x)).Value
-		w := tensor.Scale(l, float32(len(idx))/float32(n))
-		sum := tensor.Add(total, w)
-		total.Release()
-		total = sum
-		for _, t := range []*tensor.Tensor{x, y, l, w} {
-			t.Release()
-		}
+		tensor.AddInto(total, tensor.Scale(l, float32(len(idx))/float32(n)))
+		bs.Close()
 	}
 	v, err := total.Read()
 	if err != nil {

@@ -22,9 +22,11 @@ type quantizer struct {
 // newQuantizer draws the codebook U(-1/V, 1/V) and L2-normalises its rows.
 func newQuantizer(in *nn.Init, c Config) *quantizer {
 	k := float32(c.Codebook)
+	s := tensor.NewScope(in.Backend)
+	defer s.Close()
 	w := in.Uniform(-1/k, 1/k, c.Codebook, c.CVae)
 	wn := autograd.NoGrad().L2Normalize(autograd.Const(w), -1, l2Eps).Value
-	w.Release()
+	s.Keep(wn)
 	return &quantizer{Codes: c.Codebook, Dim: c.CVae, Beta: c.Beta,
 		Embedding: &nn.Embedding{Num: c.Codebook, Dim: c.CVae, Weight: autograd.Param(wn)}}
 }
@@ -44,9 +46,7 @@ func (q *quantizer) forward(g *autograd.Graph, h *autograd.Var) Quantized {
 	zf := g.Reshape(g.Permute(h, 0, 2, 3, 1), -1, c)
 	zn := g.L2Normalize(zf, -1, l2Eps)
 	cb := q.codebook(g)
-	sim := tensor.MatMul(zn.Value, cb.Value, false, true)
-	ids := tensor.Argmax(sim, 1, false)
-	sim.Release()
+	ids := tensor.Argmax(tensor.MatMul(zn.Value, cb.Value, false, true), 1, false)
 	zq := g.Embedding(cb, ids)
 
 	var loss *autograd.Var
@@ -62,7 +62,7 @@ func (q *quantizer) forward(g *autograd.Graph, h *autograd.Var) Quantized {
 	diff := tensor.Sub(zq.Value, zn.Value)
 	st := g.Add(zn, autograd.Const(diff))
 	z := g.Permute(g.Reshape(st, b, hh, ww, c), 0, 3, 1, 2)
-	return Quantized{Z: z, IDs: ids.Reshape(b, hh*ww), Loss: loss, queries: zn.Value}
+	return Quantized{Z: z, IDs: ids.Reshape(b, hh*ww), Loss: loss}
 }
 
 func (q *quantizer) Parameters() []nn.NamedParam {

@@ -101,6 +101,8 @@ func Train(ctx context.Context, m *VQ, ds *data.Dataset, cfg TrainConfig, outDir
 		}
 		defer lock.Release()
 	}
+	s := tensor.NewScope(m.dev) // the run's state: optimiser moments, usage counts, sums
+	defer s.Close()
 	t, err := newTrainer(m, ds, cfg, outDir, log)
 	if err != nil {
 		return TrainStats{}, err
@@ -241,12 +243,11 @@ func (t *trainer) runStep() error {
 	cfg, mc := t.cfg, t.m.Cfg
 	idx := t.nextBatch()
 	xs, _ := t.ds.Batch(idx, nil)
-	x := tensor.FromSlice(t.m.dev, xs, len(idx), mc.ImageChannels, mc.ImageSize, mc.ImageSize)
-	defer x.Release()
 	s := pickScale(cfg, t.step)
 
-	g := autograd.NewGraph()
-	xv := autograd.Const(x)
+	g := autograd.NewGraph(t.m.dev) // owns everything the step makes
+	defer g.Close()
+	xv := autograd.Const(tensor.FromSlice(t.m.dev, xs, len(idx), mc.ImageChannels, mc.ImageSize, mc.ImageSize))
 	h := t.m.Encode(g, xv)
 	q := t.m.Quantize(g, h, s)
 	y := t.m.Decode(g, q.Z)
@@ -266,10 +267,7 @@ func (t *trainer) runStep() error {
 	nn.ZeroGrads(t.params)
 
 	t.usage.add(q.IDs)
-	vals := tensor.Stack(0, loss.Value, recon.Value, q.Loss.Value, norm)
-	tensor.AddInto(t.acc, vals)
-	vals.Release()
-	norm.Release()
+	tensor.AddInto(t.acc, tensor.Stack(0, loss.Value, recon.Value, q.Loss.Value, norm))
 	t.accSteps++
 	t.step++
 	t.stats.Steps = t.step
@@ -282,30 +280,18 @@ func (t *trainer) runStep() error {
 	}
 	if t.step%cfg.UsageWindow == 0 {
 		if !cfg.KeepDead {
-			cand := latentQueries(h.Value)
-			t.usage.restart(t.m.quant, cand, t.opt, cfg.Seed^restartStreamKey)
-			cand.Release()
+			t.usage.restart(t.m.quant, latentQueries(h.Value), t.opt, cfg.Seed^restartStreamKey)
 		} else {
-			t.usage.counts.Release()
-			t.usage.counts = tensor.Zeros(t.m.dev, mc.Codebook, 1)
+			t.usage.counts.Fill(0)
 		}
 	}
-	q.queries.Release()
 	return nil
 }
 
 // logLine reads the accumulated means, the usage and the restart count
 // in one transfer, writes a line and records a TrainPoint.
 func (t *trainer) logLine(lr float64) error {
-	f := t.usage.fraction()
-	r := t.usage.restarts.Reshape(1)
-	f1 := f.Reshape(1)
-	all := tensor.Concat(0, t.acc, f1, r)
-	f.Release()
-	f1.Release()
-	r.Release()
-	v, err := all.Read()
-	all.Release()
+	v, err := tensor.Concat(0, t.acc, t.usage.fraction().Reshape(1), t.usage.restarts.Reshape(1)).Read()
 	if err != nil {
 		return fmt.Errorf("tokenizer train: step %d: read statistics: %w", t.step, err)
 	}
@@ -321,8 +307,7 @@ func (t *trainer) logLine(lr float64) error {
 	t.stats.History = append(t.stats.History, p)
 	fmt.Fprintf(t.log, "step %6d  loss %.4f  recon %.4f  vq %.4f  |g| %.3f  usage %.3f  restarts %d  lr %.2e  %.1f img/s\n",
 		p.Step, p.Loss, p.Recon, p.VQ, p.GradNorm, p.Usage, p.Restarts, p.LR, p.ImagesPerSec)
-	t.acc.Release()
-	t.acc = tensor.Zeros(t.m.dev, 4)
+	t.acc.Fill(0)
 	t.accSteps = 0
 	t.since = time.Now()
 	return nil

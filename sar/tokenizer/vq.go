@@ -39,8 +39,6 @@ type Quantized struct {
 	IDs *tensor.Tensor
 	// Loss is the codebook loss plus Beta times the commitment loss.
 	Loss *autograd.Var
-
-	queries *tensor.Tensor // the normalised encoder vectors [B*s*s, CVae]
 }
 
 // New builds a tokenizer on dev with weights drawn from seed: encoder,
@@ -191,7 +189,7 @@ func (m *VQ) decodeEach(z *autograd.Var) *autograd.Var {
 }
 
 // Codebook returns the normalised codebook [Codebook, CVae], a new tensor
-// with no gradient.
+// with no gradient, in the caller's scope.
 func (m *VQ) Codebook() *tensor.Tensor {
 	return m.quant.codebook(nil).Value
 }
@@ -203,32 +201,29 @@ func (m *VQ) Embed(ids *tensor.Tensor, s int) *tensor.Tensor {
 	if len(is) != 2 || is[1] != s*s {
 		panic(fmt.Sprintf("tokenizer: Embed: ids %v, want [B, %d] for scale %d", is, s*s, s))
 	}
-	cb := m.Codebook()
-	rows := tensor.Gather(cb, ids) // [B, s*s, CVae]
-	cb.Release()
-	v := rows.Reshape(is[0], s, s, m.Cfg.CVae).Permute(0, 3, 1, 2)
-	out := v.Contiguous()
-	if out != v {
-		v.Release()
-	}
-	rows.Release()
+	sc := tensor.NewScope(m.dev)
+	defer sc.Close()
+	rows := tensor.Gather(m.Codebook(), ids) // [B, s*s, CVae]
+	out := rows.Reshape(is[0], s, s, m.Cfg.CVae).Permute(0, 3, 1, 2).Contiguous()
+	sc.Keep(out)
 	return out
 }
 
 // Tokenize encodes images x [B, C, H, W] without gradient and quantizes
 // every scale of scales on its own: ids[k] is [B, s_k²] and z[k] the
-// normalised codebook vectors [B, CVae, s_k, s_k].
+// normalised codebook vectors [B, CVae, s_k, s_k]. Only these outlive the
+// call.
 func (m *VQ) Tokenize(x *tensor.Tensor, scales schedule.Schedule) (ids, z []*tensor.Tensor) {
+	sc := tensor.NewScope(m.dev)
+	defer sc.Close()
 	var g *autograd.Graph
 	h := m.Encode(g, autograd.Const(x))
 	for _, s := range scales {
 		q := m.Quantize(g, h, s)
 		ids = append(ids, q.IDs)
 		z = append(z, m.Embed(q.IDs, s))
-		q.Z.Value.Release()
-		q.Loss.Value.Release()
-		q.queries.Release()
 	}
-	h.Value.Release()
+	sc.Keep(ids...)
+	sc.Keep(z...)
 	return ids, z
 }

@@ -162,7 +162,8 @@ func TestStraightThrough(t *testing.T) {
 
 	grad := func(through func(g *autograd.Graph, h *autograd.Var) *autograd.Var) []float32 {
 		xp := autograd.Param(x.Clone())
-		g := autograd.NewGraph()
+		g := autograd.NewGraph(b)
+		defer g.Close()
 		out := through(g, m.Encode(g, xp))
 		require.NoError(t, g.Backward(g.Sum(g.Mul(out, autograd.Const(r)), false)))
 		v, err := xp.Grad.Read()
@@ -180,7 +181,8 @@ func TestStraightThrough(t *testing.T) {
 	}
 	require.Greater(t, nn0, 0.0)
 
-	g := autograd.NewGraph()
+	g := autograd.NewGraph(b)
+	defer g.Close()
 	xv := autograd.Const(x)
 	q := m.Quantize(g, m.Encode(g, xv), 2)
 	loss := g.Add(reconLoss(g, m.Decode(g, q.Z), xv), q.Loss)

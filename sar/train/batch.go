@@ -40,7 +40,8 @@ func (l *loader) part(t, lo, hi int) (x []float32, labels []int, epoch int, err 
 }
 
 // Batch is one training batch on the device: images tokenized at every
-// scale of its schedule, with the teacher-forcing inputs.
+// scale of its schedule, with the teacher-forcing inputs. Its tensors
+// belong to the scope open when NewBatch made it.
 type Batch struct {
 	// Labels [B] are the class labels after condition dropout.
 	Labels *tensor.Tensor
@@ -66,20 +67,6 @@ type Batch struct {
 
 // Size is the batch size B.
 func (b *Batch) Size() int { return b.Labels.Dim(0) }
-
-// Release frees the batch's device tensors.
-func (b *Batch) Release() {
-	for _, t := range b.IDs {
-		t.Release()
-	}
-	for _, t := range b.Z {
-		t.Release()
-	}
-	b.Target.Release()
-	b.Inputs.Release()
-	b.Labels.Release()
-	b.Classes.Release()
-}
 
 // NewBatch tokenizes images x [B, C, H, W] at every scale and builds the
 // ground-truth targets and teacher-forcing inputs. labels are the
@@ -107,11 +94,7 @@ func UpsampleInputs(z []*tensor.Tensor, scales schedule.Schedule) *tensor.Tensor
 	for k := 1; k < len(scales); k++ {
 		parts = append(parts, upsampleTokens(z[k-1], scales[k]))
 	}
-	out := tensor.Concat(1, parts...)
-	for _, p := range parts {
-		p.Release()
-	}
-	return out
+	return tensor.Concat(1, parts...)
 }
 
 // upsampleTokens resizes z [B, C, s, s] bicubically to t×t and returns it
@@ -119,9 +102,7 @@ func UpsampleInputs(z []*tensor.Tensor, scales schedule.Schedule) *tensor.Tensor
 func upsampleTokens(z *tensor.Tensor, t int) *tensor.Tensor {
 	b, c := z.Dim(0), z.Dim(1)
 	up := tensor.Interpolate(z, t, t, tensor.InterpBicubic)
-	tok := up.Reshape(b, c, t*t).Permute(0, 2, 1).Contiguous()
-	up.Release()
-	return tok
+	return up.Reshape(b, c, t*t).Permute(0, 2, 1).Contiguous()
 }
 
 // stepSchedule draws the schedule of step t: FlexVAR's random schedule

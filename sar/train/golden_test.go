@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"sargo/autograd"
 	"sargo/nn"
 	"sargo/sar"
 	"sargo/sar/schedule"
@@ -97,13 +96,12 @@ func TestGoldenSARStep(t *testing.T) {
 	require.NoError(t, err)
 	params := m.Parameters()
 	nn.ZeroGrads(params)
-	g := autograd.NewGraph()
+	g := newGraph(t, dev)
 	l, tr := o.sar(g, b, 0)
 	n := len(scales)
 	gd.match("teacher."+strconv.Itoa(n-1), tr.Targets, 0)
 	gd.match("sar.inputs", tr.Inputs, 1e-4)
 	require.NoError(t, g.Backward(l.Total))
-	l.Release()
 	gd.match("loss_tf", l.TF.Value, 1e-4)
 	gd.match("loss_csfl", l.CSFL.Value, 1e-4)
 	gd.match("loss", l.Total.Value, 1e-4)
@@ -115,7 +113,7 @@ func TestGoldenSARStep(t *testing.T) {
 
 	// Plain TF on the same batch against grad_tf.
 	o.Method = MethodTF
-	g = autograd.NewGraph()
+	g = newGraph(t, dev)
 	l = o.Loss(g, b, 0)
 	require.NoError(t, g.Backward(l.Total))
 	gd.match("loss_tf", l.Total.Value, 1e-4)

@@ -177,6 +177,12 @@ func fakeSetup(t testing.TB, cfg Config) Setup {
 	t.Helper()
 	dev, err := tensor.Open("cpu")
 	require.NoError(t, err)
+	return fakeSetupOn(t, cfg, dev)
+}
+
+// fakeSetupOn is a training setup over the fakes on dev.
+func fakeSetupOn(t testing.TB, cfg Config, dev tensor.Backend) Setup {
+	t.Helper()
 	return Setup{Cfg: cfg, Net: newFakeNet(t, dev, fakeClasses, fakeCVae, fakeVocab, 1), Tok: newFakeTok(dev, fakeVocab, fakeCVae),
 		NullClass: fakeClasses, Largest: fakeLargest, Data: fakeData(32, fakeClasses), Dev: dev}
 }
@@ -206,7 +212,8 @@ func seq(n int) []int {
 func grads(t testing.TB, params []nn.NamedParam, loss func(g *autograd.Graph) *autograd.Var) map[string][]float32 {
 	t.Helper()
 	nn.ZeroGrads(params)
-	g := autograd.NewGraph()
+	g := autograd.NewGraph(params[0].Var.Value.Backend())
+	defer g.Close()
 	require.NoError(t, g.Backward(loss(g)))
 	out := map[string][]float32{}
 	for _, p := range params {
@@ -218,4 +225,11 @@ func grads(t testing.TB, params []nn.NamedParam, loss func(g *autograd.Graph) *a
 	}
 	nn.ZeroGrads(params)
 	return out
+}
+
+// newGraph opens a graph on dev that is closed when the test ends.
+func newGraph(t testing.TB, dev tensor.Backend) *autograd.Graph {
+	g := autograd.NewGraph(dev)
+	t.Cleanup(g.Close)
+	return g
 }

@@ -142,8 +142,8 @@ func (t *Trainer) RNGOffset() uint64 { return uint64(t.Step) * rngStride }
 // StepsPerEpoch is the number of batches in one pass over the data.
 func (t *Trainer) StepsPerEpoch() int { return t.load.stepsPerEpoch() }
 
-// batch builds step t's batch on the device; wait is the time spent
-// waiting for its images.
+// batch builds step t's batch on the device, in the caller's scope;
+// wait is the time spent waiting for its images.
 func (t *Trainer) batch(step int) (b *Batch, epoch int, wait time.Duration, err error) {
 	global := t.load.BatchSize()
 	first, last := t.shard(global)
@@ -156,7 +156,6 @@ func (t *Trainer) batch(step int) (b *Batch, epoch int, wait time.Duration, err 
 	ds := t.setup.Data
 	dev := t.setup.Dev
 	xt := tensor.FromSlice(dev, x, len(labels), ds.C, ds.H, ds.W)
-	defer xt.Release()
 	lf := make([]float32, len(labels))
 	for i, l := range labels {
 		lf[i] = float32(l)
@@ -174,7 +173,9 @@ func (t *Trainer) batch(step int) (b *Batch, epoch int, wait time.Duration, err 
 // the loss terms and the squared gradient norm, clipping and AdamW. A
 // non-finite loss or gradient returns a *NonFiniteError without updating
 // (or, with SkipNonFinite, skips the step and reports Skipped).
-// Data-parallel, every local replica runs the step at once.
+// Data-parallel, every local replica runs the step at once. What the step
+// makes is freed before it returns; the parameters, their moments and no
+// gradient remain.
 func (t *Trainer) TrainStep() (StepResult, error) {
 	if t.par != nil && len(t.par.peers) > 0 {
 		return t.stepReplicas()
@@ -186,14 +187,17 @@ func (t *Trainer) TrainStep() (StepResult, error) {
 func (t *Trainer) step() (StepResult, error) {
 	start := time.Now()
 	t.setup.Net.SetTrain(true)
+	dev := t.setup.Dev
+	s := tensor.NewScope(dev) // the batch
+	defer s.Close()
 	b, epoch, wait, err := t.batch(t.Step)
 	if err != nil {
 		return StepResult{Step: t.Step}, fmt.Errorf("step %d: %w", t.Step, err)
 	}
-	defer b.Release()
 	res := StepResult{Step: t.Step, Epoch: epoch, LR: t.LR.LR(t.LRFrom + t.Step), DataWait: wait}
 
-	g := autograd.NewGraph()
+	g := autograd.NewGraph(dev)
+	defer g.Close()
 	// Drop-path draws come from the step's own range too, so a resumed run
 	// continues the same stream.
 	if d, ok := t.setup.Net.(dropPathSeeker); ok {
@@ -204,10 +208,8 @@ func (t *Trainer) step() (StepResult, error) {
 	nn.ZeroGrads(t.params)
 	t.attach(g)
 	if err := g.Backward(l.Total); err != nil {
-		l.Release()
 		return res, fmt.Errorf("step %d: backward: %w", t.Step+1, err)
 	}
-	l.Release()
 	if err := t.syncGradients(); err != nil {
 		return res, fmt.Errorf("step %d: %w", t.Step, err)
 	}
@@ -224,12 +226,11 @@ func (t *Trainer) step() (StepResult, error) {
 			names, vals = append(names, x.name), append(vals, x.v.Value)
 		}
 	}
-	sq := nn.GradSquaredNorm(t.params)
-	if sq != nil {
+	if sq := nn.GradSquaredNorm(t.params); sq != nil {
 		names, vals = append(names, "gradient"), append(vals, sq)
 	}
 	host, err := readScalars(vals)
-	sq.Release()
+	g.Close() // the activations; the gradients stay with the parameters
 	if err == nil {
 		host, err = t.agree(host, &res)
 	}
@@ -286,12 +287,7 @@ func readScalars(ts []*tensor.Tensor) ([]float32, error) {
 	for i, t := range ts {
 		flat[i] = t.Reshape(1)
 	}
-	all := tensor.Concat(0, flat...)
-	for _, f := range flat {
-		f.Release()
-	}
-	defer all.Release()
-	v, err := all.Read()
+	v, err := tensor.Concat(0, flat...).Read()
 	if err != nil {
 		return nil, fmt.Errorf("read losses: %w", err)
 	}

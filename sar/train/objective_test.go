@@ -75,8 +75,7 @@ func TestCSFLTargetsAreTeacherPredictions(t *testing.T) {
 		t.Run(rollout, func(t *testing.T) {
 			s, o := sarSetup(t, rollout, 1, TeacherArgmax)
 			b := fakeBatch(t, s, 6, testScales)
-			l, tr := o.sar(autograd.NewGraph(), b, 0)
-			defer l.Release()
+			_, tr := o.sar(newGraph(t, s.Dev), b, 0)
 			// The teacher's argmax over a no-grad teacher-forcing pass.
 			zT := s.Net.Forward(nil, b.Labels, b.Scales, autograd.Const(b.Inputs)).Value
 			offs := b.Scales.Offsets()
@@ -128,6 +127,7 @@ func TestCSFLGradientFlowsOnlyThroughPass2(t *testing.T) {
 				full[sigma] = grads(t, params, func(g *autograd.Graph) *autograd.Var {
 					var l Losses
 					l, tr = o.sar(g, b, 0)
+					g.Scope().Keep(tr.Inputs, tr.Targets) // used after the graph
 					return l.Total
 				})
 			}
@@ -168,14 +168,15 @@ func TestPass2RedropsLabels(t *testing.T) {
 	rec := &studentLabels{fakeNet: s.Net.(*fakeNet)}
 	o.Net = rec
 	const n = 32
+	sc := tensor.NewScope(s.Dev)
+	defer sc.Close()
 	b := fakeBatch(t, s, n, testScales)
 	classes := b.Labels.Clone()
-	b.Labels.Release()
 	b.Labels = rec.DropLabels(classes, o.Seed, 0)
 	b.Classes = classes
 	const offset = 1000
-	l, _ := o.sar(autograd.NewGraph(), b, offset)
-	l.Release()
+	g := autograd.NewGraph(s.Dev) // owns the labels pass 2 saw
+	o.sar(g, b, offset)
 	require.Len(t, rec.seen, 1)
 	want := rec.DropLabels(classes, o.Seed, offset+pass2LabelOffset)
 	assert.Equal(t, want.Data(), rec.seen[0].Data())
@@ -192,22 +193,23 @@ func TestPass2RedropsLabels(t *testing.T) {
 	}
 	assert.Less(t, same, n, "pass 2 draws its dropout independently of pass 1")
 	assert.Positive(t, dropped)
+	g.Close()
 
 	// Without the labels before dropout, both passes share the labels.
 	rec.seen = nil
 	b.Classes = nil
-	l, _ = o.sar(autograd.NewGraph(), b, offset)
-	l.Release()
+	g = autograd.NewGraph(s.Dev)
+	defer g.Close()
+	o.sar(g, b, offset)
 	assert.Equal(t, b.Labels.Data(), rec.seen[0].Data())
-	classes.Release()
 }
 
 func TestTeacherSampleWithCFG(t *testing.T) {
 	s, o := sarSetup(t, "last", 0.5, TeacherSample)
 	require.True(t, o.Teacher.Guided())
 	b := fakeBatch(t, s, 4, testScales)
-	l1, tr1 := o.sar(autograd.NewGraph(), b, 10)
-	l2, tr2 := o.sar(autograd.NewGraph(), b, 10)
+	l1, tr1 := o.sar(newGraph(t, s.Dev), b, 10)
+	l2, tr2 := o.sar(newGraph(t, s.Dev), b, 10)
 	assert.Equal(t, tr1.Targets.Data(), tr2.Targets.Data(), "same offset, same draws")
 	for _, v := range tr1.Targets.Data() {
 		assert.True(t, v >= 0 && v < fakeVocab)

@@ -57,6 +57,8 @@ type parallelState struct {
 	peers []*Trainer // the other local replicas, driven by replica 0
 	ctx   context.Context
 	stop  bool // the replicas agreed, at the last step, to stop
+	// closeScopes frees the other local replicas' state (replica 0 only).
+	closeScopes func()
 }
 
 // joinParallel builds the other local replicas' trainers and the group.
@@ -68,11 +70,21 @@ func (t *Trainer) joinParallel(s Setup) error {
 	}
 	params := [][]nn.NamedParam{t.params}
 	var peers []*Trainer
+	// Each further replica's state (its optimiser moments) belongs to a
+	// scope on its device, closed with the group (releaseParallel).
+	var scopes []*tensor.Scope
+	closeScopes := func() {
+		for i := len(scopes) - 1; i >= 0; i-- {
+			scopes[i].Close()
+		}
+	}
 	for i, r := range p.Replicas {
 		rs := s
 		rs.Net, rs.Tok, rs.Dev, rs.Parallel = r.Net, r.Tok, r.Dev, nil
+		scopes = append(scopes, tensor.NewScope(r.Dev))
 		peer, err := NewTrainer(rs)
 		if err != nil {
+			closeScopes()
 			return fmt.Errorf("trainer: replica %d (%s): %w", i+1, r.Dev.Name(), err)
 		}
 		peers = append(peers, peer)
@@ -80,22 +92,27 @@ func (t *Trainer) joinParallel(s Setup) error {
 	}
 	g, err := dist.NewGroup(world, params, dist.Options{BucketBytes: p.BucketBytes, Trace: p.Trace})
 	if err != nil {
+		closeScopes()
 		return fmt.Errorf("trainer: %w", err)
 	}
 	if _, _, err := dist.Shard(s.Cfg.Batch, g.Size(), 0); err != nil {
+		g.Close()
+		closeScopes()
 		return fmt.Errorf("trainer: %s: %w", g.Describe(), err)
 	}
-	t.par = &parallelState{rep: g.Replica(0), peers: peers}
+	t.par = &parallelState{rep: g.Replica(0), peers: peers, closeScopes: closeScopes}
 	for i, peer := range peers {
 		peer.par = &parallelState{rep: g.Replica(i + 1)}
 	}
 	return nil
 }
 
-// releaseParallel frees the group's host buffers (data-parallel only).
+// releaseParallel frees the group's host buffers and the other local
+// replicas' optimiser state (data-parallel only).
 func (t *Trainer) releaseParallel() {
 	if t.par != nil && t.par.rep.Local() == 0 {
 		t.par.rep.Group().Close()
+		t.par.closeScopes()
 	}
 }
 
@@ -337,6 +354,8 @@ func (t *Trainer) parallelNote() string {
 // and writes nothing.
 func follow(ctx context.Context, s Setup, o RunOptions) (Summary, error) {
 	sum := Summary{Dir: o.Out}
+	sc := tensor.NewScope(s.Dev) // the run's state: optimiser moments
+	defer sc.Close()
 	tr, err := NewTrainer(s)
 	if err != nil {
 		return sum, err

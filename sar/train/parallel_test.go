@@ -13,6 +13,7 @@ import (
 	"sargo/dist"
 	"sargo/kernels/cpu"
 	"sargo/tensor"
+	"sargo/tensor/tensortest"
 )
 
 // replicaSetup is fakeSetup on its own CPU backend, so that each replica
@@ -42,7 +43,8 @@ func relDiff(a, b []float32) float64 {
 // TestLocalReplicasMatchOneDevice trains K steps with the global batch
 // split over replicas on separate CPU backends in one process, and
 // checks the weights and optimiser moments against one device training
-// on the whole batch.
+// on the whole batch, and that no replica's device keeps anything the run
+// made.
 func TestLocalReplicasMatchOneDevice(t *testing.T) {
 	const steps = 4
 	tests := []struct {
@@ -71,8 +73,15 @@ func TestLocalReplicasMatchOneDevice(t *testing.T) {
 				par.Replicas = append(par.Replicas, r)
 			}
 			lead.Parallel = par
-			sum, err := Run(ctx, lead, RunOptions{Out: filepath.Join(dir, "many")})
-			require.NoError(t, err)
+			devs := []tensor.Backend{lead.Dev}
+			for _, r := range par.Replicas {
+				devs = append(devs, r.Dev)
+			}
+			var sum Summary
+			tensortest.NoLeaksOn(t, devs, func() { // every replica frees what the run made
+				sum, err = Run(ctx, lead, RunOptions{Out: filepath.Join(dir, "many")})
+				require.NoError(t, err)
+			})
 			require.Equal(t, steps, sum.Step)
 
 			a := weights(t, filepath.Join(dir, "one", CheckpointFile))

@@ -22,6 +22,7 @@ import (
 	"sargo/sar/tokenizer"
 	"sargo/sar/train"
 	"sargo/tensor"
+	"sargo/tensor/tensortest"
 )
 
 // twoLavapipesEnv marks the child process of TestTwoVulkanDevicesMatchOne.
@@ -108,7 +109,8 @@ func vulkanSetup(t *testing.T, dev tensor.Backend) (train.Setup, train.Replica) 
 
 // TestTwoVulkanDevicesChild trains 2 SAR steps of the tiny transformer
 // with the batch of 4 split over vulkan:0 and vulkan:1, and on vulkan:0
-// alone, and compares the weights.
+// alone, compares the weights and checks that the two-device run leaves
+// nothing live on either device.
 func TestTwoVulkanDevicesChild(t *testing.T) {
 	if os.Getenv(twoLavapipesEnv) == "" {
 		t.Skip("run by TestTwoVulkanDevicesMatchOne, with lavapipe listed twice")
@@ -126,8 +128,12 @@ func TestTwoVulkanDevicesChild(t *testing.T) {
 	lead, _ := vulkanSetup(t, d0)
 	_, rep := vulkanSetup(t, d1)
 	lead.Parallel = &train.Parallel{World: dist.Alone(), Replicas: []train.Replica{rep}, BucketBytes: 64 << 10}
-	_, err = train.Run(ctx, lead, train.RunOptions{Out: filepath.Join(dir, "two")})
-	require.NoError(t, err)
+	// Both replicas free what the run made: optimiser moments, gradients,
+	// every step's temporaries.
+	tensortest.NoLeaksOn(t, []tensor.Backend{d0, d1}, func() {
+		_, err = train.Run(ctx, lead, train.RunOptions{Out: filepath.Join(dir, "two")})
+		require.NoError(t, err)
+	})
 	for _, d := range []tensor.Backend{d0, d1} {
 		require.NoError(t, d.Sync(), d.Name())
 	}

@@ -13,6 +13,7 @@ import (
 	"sargo/internal/atomicfile"
 	"sargo/internal/rundir"
 	"sargo/nn"
+	"sargo/tensor"
 )
 
 // The files of a run directory.
@@ -134,6 +135,8 @@ func Run(ctx context.Context, s Setup, o RunOptions) (Summary, error) {
 			return sum, fmt.Errorf("run: %w", err)
 		}
 	}
+	sc := tensor.NewScope(s.Dev) // the run's state: optimiser moments
+	defer sc.Close()
 	tr, err := NewTrainer(s)
 	if err != nil {
 		return sum, err

@@ -43,10 +43,8 @@ func (o *Objective) sar(g *autograd.Graph, b *Batch, offset uint64) (Losses, sar
 	bs, n := b.Size(), len(b.Scales)
 	offs := b.Scales.Offsets()
 	labels, inputs := b.Labels, b.Inputs
-	var hold []*tensor.Tensor
 	if o.Teacher.Guided() {
 		labels, inputs = o.doubled(b.Labels, b.Inputs)
-		hold = append(hold, labels, inputs)
 	}
 	// Pass 1: teacher forcing.
 	full := o.Net.Forward(g, labels, b.Scales, constOrNil(inputs))
@@ -55,10 +53,9 @@ func (o *Objective) sar(g *autograd.Graph, b *Batch, offset uint64) (Losses, sar
 	if o.Teacher.Guided() {
 		zT = g.Narrow(full, 0, 0, bs)
 		uncond = full.Value.Narrow(0, bs, bs)
-		defer uncond.Release()
 	}
 	lossTF := g.CrossEntropy(zT, b.Target, autograd.DefaultCEOptions())
-	out := Losses{Total: lossTF, TF: lossTF, Tokens: labels.Dim(0) * b.Scales.Tokens(), hold: hold}
+	out := Losses{Total: lossTF, TF: lossTF, Tokens: labels.Dim(0) * b.Scales.Tokens()}
 	plan := planRollout(o.Rollout, b.Scales)
 	tr := sarTrace{Plan: plan}
 	if plan.Tokens == 0 {
@@ -77,37 +74,24 @@ func (o *Objective) sar(g *autograd.Graph, b *Batch, offset uint64) (Losses, sar
 				un = uncond.Narrow(1, offs[i], s2)
 			}
 			teacherIDs[i] = o.Teacher.IDs(cond, un, i, n, offset+b.drawOffset(offs[i], s2))
-			cond.Release()
-			un.Release()
 		}
 		return teacherIDs[i]
 	}
-	defer func() {
-		for _, t := range teacherIDs {
-			t.Release()
-		}
-	}()
 
 	// Stagger-Scale Rollout: student inputs and CSFL targets.
 	ins := make([]*tensor.Tensor, 0, len(plan.Transitions))
 	tgts := make([]*tensor.Tensor, 0, len(plan.Transitions))
 	for _, j := range plan.Transitions {
-		emb := o.Tok.Embed(idsAt(j-1), b.Scales[j-1])
-		ins = append(ins, upsampleTokens(emb, b.Scales[j]))
-		emb.Release()
+		ins = append(ins, upsampleTokens(o.Tok.Embed(idsAt(j-1), b.Scales[j-1]), b.Scales[j]))
 		tgts = append(tgts, idsAt(j))
 	}
 	tr.Inputs = tensor.Concat(1, ins...)
 	tr.Targets = tensor.Concat(1, tgts...)
-	for _, t := range ins {
-		t.Release()
-	}
 
 	// Pass 2: student forcing on the shifted inputs.
 	labels2 := b.Labels
 	if b.Classes != nil {
 		labels2 = o.Net.DropLabels(b.Classes, o.Seed, offset+pass2LabelOffset+uint64(b.Start))
-		out.hold = append(out.hold, labels2)
 	}
 	zS := o.Net.ForwardStudent(g, labels2, plan.Scales, autograd.Const(tr.Inputs))
 	rolled := g.Narrow(zS, 1, plan.Offset, plan.Tokens)
@@ -115,7 +99,6 @@ func (o *Objective) sar(g *autograd.Graph, b *Batch, offset uint64) (Losses, sar
 	out.CSFL = csfl
 	out.Total = g.Add(lossTF, g.Scale(csfl, o.Sigma))
 	out.Tokens += bs * plan.Scales.Tokens()
-	out.hold = append(out.hold, tr.Inputs, tr.Targets)
 	return out, tr
 }
 

@@ -26,43 +26,35 @@ func (o *Objective) studentForcing(g *autograd.Graph, b *Batch, offset uint64) L
 	labels := b.Labels
 	if o.Teacher.Guided() {
 		labels, _ = o.doubled(b.Labels, nil)
-		defer labels.Release()
 	}
 	bs := b.Size()
 	offs := b.Scales.Offsets()
 	var parts []*tensor.Tensor // generated inputs of scales 1..k
-	defer func() {
-		for _, p := range parts {
-			p.Release()
-		}
-	}()
 	for k := 0; k < n-1; k++ {
+		// Each prefix forward has a scope of its own, so that only the
+		// generated input outlives it.
+		s := tensor.NewScope(labels.Backend())
 		prefix := b.Scales[:k+1]
 		var in *tensor.Tensor
 		if k > 0 {
 			in = tensor.Concat(1, parts...)
 			if o.Teacher.Guided() {
-				in2 := tensor.Concat(0, in, in)
-				in.Release()
-				in = in2
+				in = tensor.Concat(0, in, in)
 			}
 		}
 		logits := o.Net.Forward(nil, labels, prefix, constOrNil(in)).Value
-		in.Release()
 		cur := logits.Narrow(1, offs[k], b.Scales[k]*b.Scales[k])
 		cond, uncond := cur.Narrow(0, 0, bs), (*tensor.Tensor)(nil)
 		if o.Teacher.Guided() {
 			uncond = cur.Narrow(0, bs, bs)
 		}
 		ids := o.Teacher.IDs(cond, uncond, k, n, offset+b.drawOffset(offs[k], b.Scales[k]*b.Scales[k]))
-		emb := o.Tok.Embed(ids, b.Scales[k])
-		parts = append(parts, upsampleTokens(emb, b.Scales[k+1]))
-		for _, t := range []*tensor.Tensor{ids, emb, cond, uncond, cur, logits} {
-			t.Release()
-		}
+		part := upsampleTokens(o.Tok.Embed(ids, b.Scales[k]), b.Scales[k+1])
+		s.Keep(part)
+		s.Close()
+		parts = append(parts, part)
 	}
-	inputs := tensor.Concat(1, parts...)
-	logits := o.Net.Forward(g, b.Labels, b.Scales, autograd.Const(inputs))
+	logits := o.Net.Forward(g, b.Labels, b.Scales, autograd.Const(tensor.Concat(1, parts...)))
 	loss := g.CrossEntropy(logits, b.Target, autograd.DefaultCEOptions())
-	return Losses{Total: loss, SF: loss, Tokens: bs * b.Scales.Tokens(), hold: []*tensor.Tensor{inputs}}
+	return Losses{Total: loss, SF: loss, Tokens: bs * b.Scales.Tokens()}
 }

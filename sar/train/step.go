@@ -21,18 +21,6 @@ type Losses struct {
 	// Tokens is the number of sequence positions the step processed
 	// (over all forward passes with gradient), for throughput.
 	Tokens int
-	// hold lists device tensors the recorded graph still reads; Release
-	// frees them after Backward.
-	hold []*tensor.Tensor
-}
-
-// Release frees the tensors the step kept alive for its backward pass.
-// Call it after Backward.
-func (l *Losses) Release() {
-	for _, t := range l.hold {
-		t.Release()
-	}
-	l.hold = nil
 }
 
 // Objective computes the loss of one method on a batch. It holds no
@@ -64,8 +52,9 @@ func NewObjective(cfg Config, net Network, tok Tokenizer, nullClass int) (*Objec
 		NullClass: nullClass, Seed: cfg.Seed, Net: net, Tok: tok}, nil
 }
 
-// Loss builds the method's objective on g. offset is the first unused
-// Philox offset of the step (teacher sampling draws from it).
+// Loss builds the method's objective on g, which owns everything it
+// makes. offset is the first unused Philox offset of the step (teacher
+// sampling draws from it).
 func (o *Objective) Loss(g *autograd.Graph, b *Batch, offset uint64) Losses {
 	switch o.Method {
 	case MethodSF:
@@ -101,7 +90,6 @@ func constOrNil(t *tensor.Tensor) *autograd.Var {
 func (o *Objective) doubled(labels, inputs *tensor.Tensor) (*tensor.Tensor, *tensor.Tensor) {
 	null := tensor.Full(labels.Backend(), float32(o.NullClass), labels.Shape()...)
 	l2 := tensor.Concat(0, labels, null)
-	null.Release()
 	if inputs == nil {
 		return l2, nil
 	}

@@ -43,16 +43,8 @@ func (t Teacher) IDs(cond, uncond *tensor.Tensor, i, n int, offset uint64) *tens
 			ratio = float32(i) / float32(n-1)
 		}
 		w := t.cfg * 0.5 * (1 + ratio)
-		a := tensor.Scale(cond, 1+w)
-		u := tensor.Scale(uncond, w)
-		logits = tensor.Sub(a, u)
-		a.Release()
-		u.Release()
+		logits = tensor.Sub(tensor.Scale(cond, 1+w), tensor.Scale(uncond, w))
 	}
 	k := min(t.topK, cond.Dim(-1))
-	out := tensor.Sample(logits, k, t.topP, 1, t.seed, offset)
-	if logits != cond {
-		logits.Release()
-	}
-	return out
+	return tensor.Sample(logits, k, t.topP, 1, t.seed, offset)
 }

@@ -8,6 +8,7 @@ import (
 	"sargo/sar/imgio"
 	"sargo/sar/sample"
 	"sargo/sar/tokenizer"
+	"sargo/tensor"
 )
 
 // gridBatch bounds the samples SampleGrid generates at once (the KV cache
@@ -34,29 +35,32 @@ func SampleGrid(path string, m *sar.Model, vq *tokenizer.VQ, perClass int, opt s
 		part := labels[lo:min(lo+gridBatch, len(labels))]
 		o := opt
 		o.Seed += uint64(lo / gridBatch)
-		res, err := sample.Generate(m, vq, part, o, nil)
-		if err != nil {
-			return fmt.Errorf("sample grid: %w", err)
-		}
-		imgs, err := rows(res.Images)
+		imgs, sh, err := generateRows(m, vq, part, o)
 		if err != nil {
 			return fmt.Errorf("sample grid: %w", err)
 		}
 		if g == nil {
-			sh := res.Images.Shape()
 			g = newGrid(sh[1], sh[2], sh[3], perClass, scale)
 		}
 		for i, l := range part {
 			add(g, imgs[i], strconv.Itoa(l))
-		}
-		res.Images.Release()
-		for k := range res.IDs {
-			res.IDs[k].Release()
-			res.Z[k].Release()
 		}
 	}
 	if err := g.Save(path); err != nil {
 		return fmt.Errorf("sample grid: %w", err)
 	}
 	return nil
+}
+
+// generateRows samples one image per label and returns them on the host,
+// one row each, with the images' shape; nothing stays on the device.
+func generateRows(m *sar.Model, vq *tokenizer.VQ, labels []int, opt sample.Options) ([][]float32, []int, error) {
+	s := tensor.NewScope(vq.Device())
+	defer s.Close()
+	res, err := sample.Generate(m, vq, labels, opt, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	imgs, err := rows(res.Images)
+	return imgs, res.Images.Shape(), err
 }

@@ -40,6 +40,8 @@ func Process(path string, models []NamedModel, vq *tokenizer.VQ, x *tensor.Tenso
 	if len(models) == 0 || len(labels) != x.Dim(0) {
 		return fmt.Errorf("process: %d models, %d labels for %d images", len(models), len(labels), x.Dim(0))
 	}
+	s := tensor.NewScope(vq.Device())
+	defer s.Close()
 	ids, z := vq.Tokenize(x, sc[:opt.Keep])
 	start := &sample.Start{Z: z, IDs: ids}
 	realImgs, err := rows(x)
@@ -53,22 +55,11 @@ func Process(path string, models []NamedModel, vq *tokenizer.VQ, x *tensor.Tenso
 	so.Schedule = sc
 	perModel := make([][][][]float32, len(models)) // model, scale, image
 	for mi, nm := range models {
-		res, err := sample.Generate(nm.Model, vq, labels, so, start)
+		imgs, err := processRows(nm.Model, vq, labels, so, start, opt.Keep)
 		if err != nil {
 			return fmt.Errorf("process: %s: %w", nm.Name, err)
 		}
-		dec, err := sample.DecodeScales(vq, res.Z[opt.Keep-1:])
-		if err != nil {
-			return fmt.Errorf("process: %s: %w", nm.Name, err)
-		}
-		for _, d := range dec {
-			r, err := rows(d)
-			if err != nil {
-				return fmt.Errorf("process: %s: %w", nm.Name, err)
-			}
-			perModel[mi] = append(perModel[mi], r)
-			d.Release()
-		}
+		perModel[mi] = imgs
 	}
 	for i := range labels {
 		for mi, nm := range models {
@@ -82,4 +73,29 @@ func Process(path string, models []NamedModel, vq *tokenizer.VQ, x *tensor.Tenso
 		return fmt.Errorf("process: %w", err)
 	}
 	return nil
+}
+
+// processRows generates from start with one model and decodes the scales
+// from keep on, as host images (scale, image); what it makes on the
+// device is freed.
+func processRows(m *sar.Model, vq *tokenizer.VQ, labels []int, so sample.Options, start *sample.Start, keep int) ([][][]float32, error) {
+	s := tensor.NewScope(vq.Device())
+	defer s.Close()
+	res, err := sample.Generate(m, vq, labels, so, start)
+	if err != nil {
+		return nil, err
+	}
+	dec, err := sample.DecodeScales(vq, res.Z[keep-1:])
+	if err != nil {
+		return nil, err
+	}
+	var out [][][]float32
+	for _, d := range dec {
+		r, err := rows(d)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }

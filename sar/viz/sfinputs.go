@@ -39,19 +39,10 @@ type sfTrace struct {
 	inputs, preds []*tensor.Tensor
 }
 
-func (t *sfTrace) release() {
-	for _, x := range append(t.inputs, t.preds...) {
-		x.Release()
-	}
-}
-
 // predIDs is the argmax ids [B, s²] of scale k of logits [B, L, V].
 func predIDs(logits *tensor.Tensor, sc schedule.Schedule, k int) *tensor.Tensor {
 	off := sc.Offsets()
-	part := logits.Narrow(1, off[k], sc[k]*sc[k])
-	ids := tensor.Argmax(part, 2, false)
-	part.Release()
-	return ids
+	return tensor.Argmax(logits.Narrow(1, off[k], sc[k]*sc[k]), 2, false)
 }
 
 // upLatent resizes a latent [B, CVae, h, h] bicubically to s×s.
@@ -78,35 +69,26 @@ func SFInputs(path string, m *sar.Model, vq *tokenizer.VQ, x *tensor.Tensor, lab
 	defer m.SetTrain(m.Training())
 	m.SetTrain(false)
 	dev := vq.Device()
+	s := tensor.NewScope(dev) // everything the figure computes
+	defer s.Close()
 	b := x.Dim(0)
 	lf := make([]float32, b)
 	for i, l := range labels {
 		lf[i] = float32(l)
 	}
 	lab := tensor.FromSlice(dev, lf, b)
-	defer lab.Release()
 	_, z := vq.Tokenize(x, sc)
 	cols := []int{n - 3, n - 2, n - 1}
 
 	// Teacher forcing: predictions at the scales before the columns.
-	tin := sar.NextScaleInputs(z, sc)
-	tl := m.Forward(nil, lab, sc, autograd.Const(tin)).Value
-	tin.Release()
+	tl := m.Forward(nil, lab, sc, autograd.Const(sar.NextScaleInputs(z, sc))).Value
 	teacher := map[int]*tensor.Tensor{}
 	for _, j := range cols {
-		ids := predIDs(tl, sc, j-1)
-		teacher[j-1] = vq.Embed(ids, sc[j-1])
-		ids.Release()
+		teacher[j-1] = vq.Embed(predIDs(tl, sc, j-1), sc[j-1])
 	}
-	tl.Release()
 
 	ssr := rollSSR(m, vq, lab, sc, cols, teacher)
-	defer ssr.release()
 	chained := rollChained(m, vq, lab, sc, z, cols, teacher)
-	defer chained.release()
-	for _, t := range teacher {
-		t.Release()
-	}
 
 	res := &SFResult{}
 	diffs := map[string][][]float64{} // rollout → column → map B·s² (mean over channels)
@@ -149,18 +131,10 @@ func rollSSR(m *sar.Model, vq *tokenizer.VQ, lab *tensor.Tensor, sc schedule.Sch
 		tr.inputs = append(tr.inputs, upLatent(teacher[j-1], sc[j]))
 		toks = append(toks, sar.UpsampleTokens(teacher[j-1], sc[j]))
 	}
-	in := tensor.Concat(1, toks...)
-	for _, t := range toks {
-		t.Release()
-	}
-	logits := m.ForwardStudent(nil, lab, plan, autograd.Const(in)).Value
-	in.Release()
+	logits := m.ForwardStudent(nil, lab, plan, autograd.Const(tensor.Concat(1, toks...))).Value
 	for k := range cols {
-		ids := predIDs(logits, plan, k+1)
-		tr.preds = append(tr.preds, vq.Embed(ids, plan[k+1]))
-		ids.Release()
+		tr.preds = append(tr.preds, vq.Embed(predIDs(logits, plan, k+1), plan[k+1]))
 	}
-	logits.Release()
 	return tr
 }
 
@@ -177,13 +151,8 @@ func rollChained(m *sar.Model, vq *tokenizer.VQ, lab *tensor.Tensor, sc schedule
 			src[j-1] = tr.preds[c-1]
 		}
 		tr.inputs = append(tr.inputs, upLatent(src[j-1], sc[j]))
-		in := sar.NextScaleInputs(src, sc[:j+1])
-		logits := m.Forward(nil, lab, sc[:j+1], autograd.Const(in)).Value
-		in.Release()
-		ids := predIDs(logits, sc[:j+1], j)
-		tr.preds = append(tr.preds, vq.Embed(ids, sc[j]))
-		ids.Release()
-		logits.Release()
+		logits := m.Forward(nil, lab, sc[:j+1], autograd.Const(sar.NextScaleInputs(src, sc[:j+1]))).Value
+		tr.preds = append(tr.preds, vq.Embed(predIDs(logits, sc[:j+1], j), sc[j]))
 	}
 	return tr
 }
@@ -221,9 +190,9 @@ func drawSF(path string, vq *tokenizer.VQ, x *tensor.Tensor, z []*tensor.Tensor,
 	sh := x.Shape()
 	b, c, h, w := sh[0], sh[1], sh[2], sh[3]
 	decode := func(t *tensor.Tensor) ([][]float32, error) {
-		y := vq.Decode(nil, autograd.Const(t)).Value
-		defer y.Release()
-		return rows(y)
+		s := tensor.NewScope(vq.Device())
+		defer s.Close()
+		return rows(vq.Decode(nil, autograd.Const(t)).Value)
 	}
 	type row struct {
 		name string
@@ -235,12 +204,10 @@ func drawSF(path string, vq *tokenizer.VQ, x *tensor.Tensor, z []*tensor.Tensor,
 		for ri, t := range []*tensor.Tensor{z[j], up, tr.inputs[ci], tr.preds[ci]} {
 			d, err := decode(t)
 			if err != nil {
-				up.Release()
 				return fmt.Errorf("sf inputs: %w", err)
 			}
 			rs[ri].imgs = append(rs[ri].imgs, d)
 		}
-		up.Release()
 	}
 	vmax := 0.0
 	for _, d := range diffs {

@@ -1,0 +1,197 @@
+package tensor
+
+import (
+	"fmt"
+	"path"
+	"runtime"
+	"strings"
+)
+
+// Scope owns the tensors made on one device while it is that device's
+// innermost open scope, and frees them all at Close. Scopes nest: each
+// device keeps a stack of open scopes, and a tensor created (by an
+// operation, a view or a copy) while the stack is not empty belongs to the
+// scope on top. A tensor created while no scope is open belongs to
+// whoever holds it, who frees it with Release.
+//
+// A device's scopes belong to the goroutine that drives the device: open,
+// use and close them on that goroutine only.
+type Scope struct {
+	dev    Backend
+	parent *Scope
+	owned  []*Tensor // nil entries were released or kept
+	label  string
+	pc     uintptr // where the scope was opened
+	open   bool
+}
+
+// NewScope opens a scope on device b; it becomes b's innermost scope until
+// Close.
+//
+//	s := tensor.NewScope(dev)
+//	defer s.Close()
+//	y := ... // temporaries and y belong to s
+//	s.Keep(y) // y outlives s: it now belongs to the enclosing scope
+func NewScope(b Backend) *Scope { return OpenScope(b, "scope", 1) }
+
+// OpenScope is NewScope for a type that owns a scope on behalf of its
+// caller, such as an autograd graph: label names the owner in messages,
+// and skip is the number of its own frames to skip, so that messages name
+// the caller's line (0 names OpenScope's caller).
+func OpenScope(b Backend, label string, skip int) *Scope {
+	if b == nil {
+		panic("tensor: NewScope on a nil device")
+	}
+	var pcs [1]uintptr
+	runtime.Callers(2+skip, pcs[:])
+	st := stackOf(b)
+	s := &Scope{dev: b, parent: st.top, label: label, pc: pcs[0], open: true, owned: st.takeSlice()}
+	st.top = s
+	return s
+}
+
+// Close frees every tensor the scope still owns and makes its parent the
+// innermost scope again. Closing a scope that is not the innermost open
+// one panics (close inner scopes first); closing it twice does nothing.
+func (s *Scope) Close() {
+	if s == nil || !s.open {
+		return
+	}
+	st := stackOf(s.dev)
+	if st.top != s {
+		panic(fmt.Sprintf("tensor: Close of %s while %s, opened inside it, is still open", s, st.top))
+	}
+	st.top = s.parent
+	s.open = false
+	for i := len(s.owned) - 1; i >= 0; i-- {
+		t := s.owned[i]
+		if t == nil {
+			continue
+		}
+		t.owner = nil
+		t.closedIn = s.pc
+		t.free()
+	}
+	st.putSlice(s.owned)
+	s.owned = nil
+}
+
+// Keep moves tensors that s owns to the scope that encloses s, or, when s
+// is outermost, to the caller, who then frees them with Release. Tensors
+// that already outlive s (owned by an enclosing scope, or by nobody) are
+// left alone; a tensor owned by any other scope panics.
+func (s *Scope) Keep(ts ...*Tensor) {
+	s.mustBeOpen("Keep")
+	for _, t := range ts {
+		if t == nil {
+			continue
+		}
+		switch {
+		case t.owner == s:
+			s.disown(t)
+			if s.parent != nil {
+				s.parent.adopt(t)
+			}
+		case t.owner == nil || s.encloses(t.owner):
+		default:
+			panic(fmt.Sprintf("tensor: Keep of %v owned by %s into %s", t, t.owner, s))
+		}
+	}
+}
+
+// Innermost returns device b's innermost open scope, or nil when none is
+// open.
+func Innermost(b Backend) *Scope { return innermost(b) }
+
+// Innermost reports whether s is its device's innermost open scope.
+func (s *Scope) Innermost() bool { return s != nil && s.open && innermost(s.dev) == s }
+
+// Owns reports whether s owns t.
+func (s *Scope) Owns(t *Tensor) bool { return t != nil && t.owner == s }
+
+// Len is the number of tensors the scope owns.
+func (s *Scope) Len() int {
+	n := 0
+	for _, t := range s.owned {
+		if t != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// String names the scope by its label and where it was opened.
+func (s *Scope) String() string {
+	if s == nil {
+		return "no scope"
+	}
+	return s.label + " opened at " + site(s.pc)
+}
+
+// Escape takes tensors out of the scope that owns them: they outlive every
+// scope, and whoever holds them frees them with Release. It is for the
+// long-lived state an object owns (parameter gradients, optimiser moments,
+// caches) when that state is made inside a scope.
+func Escape(ts ...*Tensor) {
+	for _, t := range ts {
+		if t == nil || t.owner == nil {
+			continue
+		}
+		t.owner.disown(t)
+	}
+}
+
+// adopt makes s the owner of t.
+func (s *Scope) adopt(t *Tensor) {
+	t.owner, t.slot = s, len(s.owned)
+	s.owned = append(s.owned, t)
+}
+
+// disown removes t from s, leaving it with no owner.
+func (s *Scope) disown(t *Tensor) {
+	s.owned[t.slot] = nil
+	t.owner = nil
+	// Drop trailing holes so that a scope that creates and releases
+	// temporaries in a loop does not grow.
+	for n := len(s.owned); n > 0 && s.owned[n-1] == nil; n-- {
+		s.owned = s.owned[:n-1]
+	}
+}
+
+// encloses reports whether o is s or a scope that s is nested in.
+func (s *Scope) encloses(o *Scope) bool {
+	for p := s; p != nil; p = p.parent {
+		if p == o {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Scope) mustBeOpen(op string) {
+	if s == nil {
+		panic(fmt.Sprintf("tensor: %s on a nil scope", op))
+	}
+	if !s.open {
+		panic(fmt.Sprintf("tensor: %s on %s, which is closed", op, s))
+	}
+}
+
+// site formats a program counter as package/file.go:line (for example
+// sargo/sar/train/loop.go:147).
+func site(pc uintptr) string {
+	if pc == 0 {
+		return "an unknown place"
+	}
+	f, _ := runtime.CallersFrames([]uintptr{pc}).Next()
+	pkg := f.Function
+	if slash := strings.LastIndexByte(pkg, '/'); slash >= 0 {
+		if dot := strings.IndexByte(pkg[slash:], '.'); dot >= 0 {
+			pkg = pkg[:slash+dot]
+		}
+	} else if dot := strings.IndexByte(pkg, '.'); dot >= 0 {
+		pkg = pkg[:dot]
+	}
+	pkg = strings.TrimSuffix(pkg, "_test") // an external test package
+	return fmt.Sprintf("%s/%s:%d", pkg, path.Base(f.File), f.Line)
+}
