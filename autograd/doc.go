@@ -33,4 +33,7 @@
 // CheckGrad compares the analytic gradient of any function built from these
 // operations with central finite differences; it is meant for tests in any
 // package.
+//
+// Layering: autograd sits on package tensor alone. It never imports a
+// backend (kernels/...) or anything above it (nn, sar, bench, cmd).
 package autograd

@@ -24,4 +24,9 @@
 // storages a run allocates, the bytes it allocates and zero-fills, the
 // peak and what stays live after it, and the Go heap's allocations per
 // run, measured over a few untimed runs.
+//
+// Layering: bench sits above sar, nn, autograd and tensor and times them;
+// only cmd/sargo imports it. Devices are opened by name; the one backend
+// it imports is kernels/vulkan, for the type of the dispatch counters its
+// Vulkan records carry. It never imports cmd.
 package bench

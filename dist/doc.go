@@ -49,4 +49,8 @@
 // its Group so that the other local replicas stop waiting for it.
 //
 // Package mpi is the binding underneath.
+//
+// Layering: dist sits on tensor, autograd, nn and its MPI binding
+// (dist/mpi); sar/train and the command use it. It never imports a backend
+// or sar, bench or cmd.
 package dist

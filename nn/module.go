@@ -9,6 +9,10 @@
 // state_dict naming (for example "blocks.3.attn.mat_qkv.weight"), so
 // checkpoints written by PyTorch load by name. Forward methods take a
 // *autograd.Graph; a nil graph runs without recording (inference).
+//
+// Layering: nn sits on autograd and tensor (and its file-format package
+// nn/pth and internal utilities). It never imports a backend, sar, bench
+// or cmd.
 package nn
 
 import (

@@ -13,4 +13,8 @@
 // Parameter names follow FlexVAR's state_dict (word_embed, class_emb,
 // pos_start, pos_1LC, blocks.i.*, head_nm.*, head), so weights move
 // between this package and a PyTorch reference by name.
+//
+// Layering: sar and its sub-packages sit on nn, autograd and tensor
+// (sar/train also on dist). None of them imports a backend (the device is
+// opened by name: sar knows nothing of Vulkan), bench or cmd.
 package sar

@@ -1,15 +1,23 @@
 package sar
 
-// The FlexVAR transformer, top to bottom:
+// The FlexVAR transformer, read top to bottom: the configuration, the
+// model's parameters, then Forward in the order it runs, with shapes
+// (B images, L tokens of the schedule, C = Width):
 //
-//	norm       LayerNorm without affine, eps 1e-6          (nn.LayerNorm)
-//	attention  L2-normalised q/k, learnable temperature   (nn.SelfAttention)
-//	MLP        Linear → GELU(tanh) → Linear, ratio 4      (nn.MLP)
-//	block      AdaLN-modulated pre-norm residual block    (nn.AdaLNBlock)
-//	positions  one learnable 2-D grid area-resized to every scale
-//	mask       block-causal over scales
-//	config     Config
-//	model      start tokens / word embedding + positions → blocks → AdaLN head → logits
+//	config     Config, its Validate and init std
+//	model      Model: word / class embeddings, start vector, position grid,
+//	           Depth blocks, AdaLN head, output head; NewModel
+//	embedding  labels → class embedding [B, C] → start tokens [B, s_0², C];
+//	           inputs [B, L−s_0², CVae] → WordEmbed → [B, L−s_0², C];
+//	           + positions (the grid area-resized per scale) [1, L, C]
+//	block      ×Depth: AdaLN-modulated pre-norm residual block (nn.AdaLNBlock:
+//	           LayerNorm, L2-normalised attention under the block-causal
+//	           mask over scales, MLP Linear → GELU(tanh) → Linear)  [B, L, C]
+//	head       AdaLN head (nn.AdaLNHead) → Linear → logits [B, L, Vocab]
+//	forward    Forward / ForwardStudent; KV-cached steps are in cache.go
+//
+// The helpers (init multipliers, per-block config, sin/cos grid, mask)
+// close the file.
 
 import (
 	"fmt"
@@ -20,78 +28,6 @@ import (
 	"sargo/sar/schedule"
 	"sargo/tensor"
 )
-
-// normEps is the LayerNorm epsilon of every norm of the model.
-const normEps = 1e-6
-
-// VAR's initialisation multipliers: ada_lin scale/shift rows, ada_lin
-// gamma rows (init_adaln_gamma's default, used when Config.InitGamma is
-// 0) and the output head.
-const (
-	initAdaLN      = 0.5
-	initAdaLNGamma = 1e-5
-	initHead       = 0.02
-)
-
-// ScriptInitGamma is the AdaLN gamma multiplier the authors' FlexVAR and
-// SAR training scripts pass (--alng): 1e-3 for d16 and d20, 1e-4 for d24.
-// Smaller models take d16's value.
-func ScriptInitGamma(depth int) float32 {
-	if depth >= 24 {
-		return 1e-4
-	}
-	return 1e-3
-}
-
-// initGamma is the gamma multiplier of c.
-func (c Config) initGamma() float32 {
-	if c.InitGamma > 0 {
-		return c.InitGamma
-	}
-	return initAdaLNGamma
-}
-
-// blockConfig is the configuration of block i of a model: FlexVAR's
-// drop-path rate rises linearly from 0 at the first block to DropPath at
-// the last.
-func blockConfig(c Config, i int) nn.BlockConfig {
-	bc := nn.DefaultBlockConfig(c.Width, c.Heads, c.Depth)
-	bc.MLPRatio = float64(c.MLPRatio)
-	bc.L2Norm = c.AttnL2
-	bc.Eps = normEps
-	bc.InitAdaLN, bc.InitAdaLNGamma = initAdaLN, c.initGamma()
-	if c.Depth > 1 {
-		bc.DropPath = c.DropPath * float32(i) / float32(c.Depth-1)
-	}
-	return bc
-}
-
-// sinCosGrid is FlexVAR's initial position grid [1, C, n, n]: channel 2m
-// holds sin(row·ω_m) and channel 2m+1 holds cos(col·ω_m), with
-// ω_m = 10000^(−2m/C).
-func sinCosGrid(dev tensor.Backend, c, n int) *tensor.Tensor {
-	v := make([]float32, c*n*n)
-	for m := 0; 2*m < c; m++ {
-		w := math.Exp(float64(2*m) * -(math.Log(10000) / float64(c)))
-		for i := range n {
-			for j := range n {
-				v[(2*m)*n*n+i*n+j] = float32(math.Sin(float64(i) * w))
-				if 2*m+1 < c {
-					v[(2*m+1)*n*n+i*n+j] = float32(math.Cos(float64(j) * w))
-				}
-			}
-		}
-	}
-	return tensor.FromSlice(dev, v, 1, c, n, n)
-}
-
-// scaleMask is the block-causal mask of a schedule: a token sees every
-// token of its own scale and of the scales before it.
-func scaleMask(dev tensor.Backend, scales schedule.Schedule) tensor.AttentionMask {
-	ids := scales.ScaleIDs()
-	t := tensor.FromSlice(dev, ids, len(ids))
-	return tensor.AttentionMask{Kind: tensor.MaskScale, ScaleQ: t, ScaleK: t}
-}
 
 // Config sizes the transformer.
 type Config struct {
@@ -344,15 +280,15 @@ func (m *Model) ForwardStudent(g *autograd.Graph, labels *tensor.Tensor, scales 
 func (m *Model) forward(g *autograd.Graph, labels *tensor.Tensor, scales schedule.Schedule, inputs *autograd.Var, student bool) *autograd.Var {
 	m.checkForward(labels, scales, inputs)
 	dev := labels.Backend()
-	cond := m.ClassEmb.Forward(g, labels.Reshape(-1)) // [B, C]
-	x := m.startTokens(g, cond, scales[0]*scales[0], student)
+	cond := m.ClassEmb.Forward(g, labels.Reshape(-1))         // [B, C]
+	x := m.startTokens(g, cond, scales[0]*scales[0], student) // [B, s_0², C]
 	if inputs != nil {
-		x = g.Concat(1, x, m.WordEmbed.Forward(g, inputs))
+		x = g.Concat(1, x, m.WordEmbed.Forward(g, inputs)) // [B, L, C]
 	}
-	x = g.Add(x, m.Positions(g, scales))
-	mask := scaleMask(dev, scales)
-	x = m.blocks(g, x, cond, mask, nil)
-	return m.Head.Forward(g, m.HeadNm.Forward(g, x, cond))
+	x = g.Add(x, m.Positions(g, scales))                   // + [1, L, C]
+	mask := scaleMask(dev, scales)                         // token i sees scales ≤ its own
+	x = m.blocks(g, x, cond, mask, nil)                    // [B, L, C]
+	return m.Head.Forward(g, m.HeadNm.Forward(g, x, cond)) // [B, L, Vocab]
 }
 
 // blocks runs every block; caches (nil in training) holds one KV cache
@@ -371,4 +307,79 @@ func (m *Model) blocks(g *autograd.Graph, x, cond *autograd.Var, mask tensor.Att
 		x = blk.Forward(g, x, cond, mask, c, off)
 	}
 	return x
+}
+
+// Initialisation and the pieces Forward assembles: the per-block
+// configuration, the initial position grid and the block-causal mask.
+
+// normEps is the LayerNorm epsilon of every norm of the model.
+const normEps = 1e-6
+
+// VAR's initialisation multipliers: ada_lin scale/shift rows, ada_lin
+// gamma rows (init_adaln_gamma's default, used when Config.InitGamma is
+// 0) and the output head.
+const (
+	initAdaLN      = 0.5
+	initAdaLNGamma = 1e-5
+	initHead       = 0.02
+)
+
+// ScriptInitGamma is the AdaLN gamma multiplier the authors' FlexVAR and
+// SAR training scripts pass (--alng): 1e-3 for d16 and d20, 1e-4 for d24.
+// Smaller models take d16's value.
+func ScriptInitGamma(depth int) float32 {
+	if depth >= 24 {
+		return 1e-4
+	}
+	return 1e-3
+}
+
+// initGamma is the gamma multiplier of c.
+func (c Config) initGamma() float32 {
+	if c.InitGamma > 0 {
+		return c.InitGamma
+	}
+	return initAdaLNGamma
+}
+
+// blockConfig is the configuration of block i of a model: FlexVAR's
+// drop-path rate rises linearly from 0 at the first block to DropPath at
+// the last.
+func blockConfig(c Config, i int) nn.BlockConfig {
+	bc := nn.DefaultBlockConfig(c.Width, c.Heads, c.Depth)
+	bc.MLPRatio = float64(c.MLPRatio)
+	bc.L2Norm = c.AttnL2
+	bc.Eps = normEps
+	bc.InitAdaLN, bc.InitAdaLNGamma = initAdaLN, c.initGamma()
+	if c.Depth > 1 {
+		bc.DropPath = c.DropPath * float32(i) / float32(c.Depth-1)
+	}
+	return bc
+}
+
+// sinCosGrid is FlexVAR's initial position grid [1, C, n, n]: channel 2m
+// holds sin(row·ω_m) and channel 2m+1 holds cos(col·ω_m), with
+// ω_m = 10000^(−2m/C).
+func sinCosGrid(dev tensor.Backend, c, n int) *tensor.Tensor {
+	v := make([]float32, c*n*n)
+	for m := 0; 2*m < c; m++ {
+		w := math.Exp(float64(2*m) * -(math.Log(10000) / float64(c)))
+		for i := range n {
+			for j := range n {
+				v[(2*m)*n*n+i*n+j] = float32(math.Sin(float64(i) * w))
+				if 2*m+1 < c {
+					v[(2*m+1)*n*n+i*n+j] = float32(math.Cos(float64(j) * w))
+				}
+			}
+		}
+	}
+	return tensor.FromSlice(dev, v, 1, c, n, n)
+}
+
+// scaleMask is the block-causal mask of a schedule: a token sees every
+// token of its own scale and of the scales before it.
+func scaleMask(dev tensor.Backend, scales schedule.Schedule) tensor.AttentionMask {
+	ids := scales.ScaleIDs()
+	t := tensor.FromSlice(dev, ids, len(ids))
+	return tensor.AttentionMask{Kind: tensor.MaskScale, ScaleQ: t, ScaleK: t}
 }

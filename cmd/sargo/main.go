@@ -3,6 +3,9 @@
 // autoregressive image generator built on it.
 //
 // Run `sargo --help` for the commands; every command takes --device.
+//
+// Layering: the top of the stack. It may import every package of the module
+// (it links the cpu, vulkan and opengl backends in); no package imports it.
 package main
 
 import (

@@ -46,4 +46,7 @@
 // Init sets MPI_ERRORS_RETURN on MPI_COMM_WORLD, so a failed call returns
 // an error carrying MPI's own message (MPI_Error_string) instead of
 // aborting the job.
+//
+// Layering: a leaf binding to the MPI library; it imports no package of the
+// module.
 package mpi

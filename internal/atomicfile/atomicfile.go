@@ -2,6 +2,8 @@
 // temporary file in the destination's folder, which is synced, renamed
 // over the destination, and the folder synced, so a crash leaves either
 // the old file or the new one, never a torn one.
+//
+// Layering: a leaf utility; it imports no package of the module.
 package atomicfile
 
 import (

@@ -2,6 +2,8 @@
 // the host: the kernel's MemAvailable, lowered by the limit of the
 // process's memory cgroup (v2 memory.max or v1 memory.limit_in_bytes,
 // less what the cgroup already uses).
+//
+// Layering: a leaf utility; it imports no package of the module.
 package hostmem
 
 import (

@@ -10,6 +10,9 @@
 // largest device-local heap for Vulkan); the host's is what
 // hostmem.Available reports. Both are lowered by the SARGO_MEMORY_LIMIT
 // environment variable (the sargo command's --memory-limit flag sets it).
+//
+// Layering: it imports only tensor and internal/hostmem, never a backend or
+// anything above tensor.
 package membudget
 
 import (

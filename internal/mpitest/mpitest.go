@@ -1,6 +1,8 @@
 // Package mpitest starts test programs under Open MPI's mpirun on this
 // machine only: every connection is pinned to the loopback interface and
 // shared memory, so a test never opens a socket on another interface.
+//
+// Layering: test support; it imports only dist/mpi.
 package mpitest
 
 import (

@@ -3,6 +3,8 @@
 // configuration is expected would block the reader forever (a FIFO
 // without a writer) or never end (/dev/zero); they are refused with an
 // error naming the path and what it is.
+//
+// Layering: a leaf utility; it imports no package of the module.
 package regfile
 
 import (

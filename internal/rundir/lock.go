@@ -1,6 +1,8 @@
 // Package rundir guards the folders sargo's training commands write
 // into: an advisory lock that keeps a second process out of a folder
 // while the first one writes there.
+//
+// Layering: a leaf utility; it imports no package of the module.
 package rundir
 
 import (

@@ -1,6 +1,8 @@
 // Package strictjson decodes configuration files strictly: one JSON value,
 // no field the destination does not have, and nothing after the value
 // but white space.
+//
+// Layering: a leaf utility; it imports no package of the module.
 package strictjson
 
 import (

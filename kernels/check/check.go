@@ -20,6 +20,10 @@
 //
 // Subtests are named family/case, so -run 'TestConformance/attention'
 // selects one family.
+//
+// Layering: the suite sits beside the backends: it imports tensor and the
+// CPU backend (the reference), never another backend (each backend's test
+// passes itself to Run) and nothing above tensor.
 package check
 
 import (

@@ -39,4 +39,7 @@
 //
 // Everything else (the norms, AdamW, interpolation, embedding, the other
 // elementwise ops) is Go on every processor.
+//
+// Layering: a backend implements tensor.Backend and imports tensor (and
+// internal utilities) only, never autograd, nn, sar or another backend.
 package cpu

@@ -8,6 +8,9 @@
 // everything that differs between the APIs: memory, pipelines or programs,
 // barriers, submission and the sticky error. One copy of this code serves
 // both backends, so a kernel change reaches both.
+//
+// Layering: it imports tensor only; the Vulkan and OpenGL backends import
+// it, never the reverse, and it never imports autograd, nn or sar.
 package gpu
 
 import "sargo/tensor"

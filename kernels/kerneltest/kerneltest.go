@@ -2,6 +2,9 @@
 // devices to run on: the CPU, and the first Vulkan device when there is
 // one (with SARGO_REQUIRE_VULKAN=1 a missing Vulkan device fails the
 // test instead of being left out).
+//
+// Layering: test support for the packages above the kernels; it imports
+// tensor and the CPU and Vulkan backends, and only tests import it.
 package kerneltest
 
 import (

@@ -21,4 +21,8 @@
 // Environment: SARGO_OPENGL_DEBUG=1 turns on KHR_debug output (synchronous)
 // and makes any message the sticky error; SARGO_OPENGL_EGL names the EGL
 // library to load instead of libEGL.so.1.
+//
+// Layering: a backend implements tensor.Backend and imports tensor,
+// kernels/gpu and internal utilities only, never autograd, nn, sar or
+// another backend.
 package opengl

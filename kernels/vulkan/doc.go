@@ -14,4 +14,8 @@
 // layer with synchronization validation (any message becomes the sticky
 // error); SARGO_PROFILE=1 times every dispatch and prints a per-shader
 // table to stderr at Close.
+//
+// Layering: a backend implements tensor.Backend and imports tensor,
+// kernels/gpu and internal utilities only, never autograd, nn, sar or
+// another backend; every call into the Vulkan API stays inside it.
 package vulkan

@@ -39,6 +39,7 @@ type pipelines struct {
 	modules   map[string]uint64
 	layouts   map[int]layoutPair
 	byKey     map[pipelineKey]*pipeline
+	added     map[string][]byte // modules given to AddShader, by name
 }
 
 // maxSpec is the most specialization constants one launch may pass.
@@ -54,7 +55,8 @@ type pipelineKey struct {
 }
 
 func newPipelines(dev *device, info DeviceInfo, en deviceFeatures) *pipelines {
-	p := &pipelines{dev: dev, push: en.PushDescriptor, modules: map[string]uint64{}, layouts: map[int]layoutPair{}, byKey: map[pipelineKey]*pipeline{}}
+	p := &pipelines{dev: dev, push: en.PushDescriptor, modules: map[string]uint64{}, layouts: map[int]layoutPair{},
+		byKey: map[pipelineKey]*pipeline{}, added: map[string][]byte{}}
 	var data []byte
 	if dir, err := os.UserCacheDir(); err == nil {
 		p.cachePath = filepath.Join(dir, "sargo", "vulkan-pipelines-"+hex.EncodeToString(info.UUID[:])+".bin")
@@ -79,9 +81,12 @@ func (p *pipelines) get(name string, spec []uint32, nbuf int) (*pipeline, bool, 
 	}
 	mod, ok := p.modules[name]
 	if !ok {
-		code, err := shaderFS.ReadFile("shaders/" + name + ".spv")
-		if err != nil {
-			return nil, false, fmt.Errorf("no embedded shader %s.spv: %w", name, err)
+		var err error
+		code, ok := p.added[name]
+		if !ok {
+			if code, err = shaderFS.ReadFile("shaders/" + name + ".spv"); err != nil {
+				return nil, false, fmt.Errorf("no embedded or added shader %s.spv: %w", name, err)
+			}
 		}
 		if mod, err = p.dev.createModule(code); err != nil {
 			return nil, false, fmt.Errorf("create shader module %s: %w", name, err)

@@ -38,4 +38,7 @@
 // BF16, I64, F64, I32, I16, I8, U8, BOOL) and their data copied out
 // contiguous and little-endian; converting them to float32 is the
 // caller's choice. Write produces a zip-format file that torch.load reads.
+//
+// Layering: a file-format leaf under nn: it imports only internal
+// utilities, never tensor, a backend or anything above nn.
 package pth

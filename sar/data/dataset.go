@@ -1,6 +1,9 @@
 // Package data loads image datasets for sargo: MNIST from its Go module
 // (the embedded default) and any folder of images with one sub-folder per
 // class. Images are float32 in [-1, 1], laid out [C, H, W].
+//
+// Layering: it imports sar/imgio and internal utilities only, never tensor's
+// backends, nn or the rest of sar.
 package data
 
 import (

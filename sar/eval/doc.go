@@ -5,4 +5,7 @@
 // are not used, so the distance is reported as "FID (sargo classifier)"),
 // together with the tokenizer's reconstruction error and codebook usage
 // and the sampling throughput.
+//
+// Layering: like every sar package, it never imports a backend, bench or
+// cmd.
 package eval

@@ -1,5 +1,7 @@
 // Package imgio writes images of the sar pipeline: grids of samples with
 // captions as PNG files, written atomically.
+//
+// Layering: a leaf of sar; it imports internal utilities only.
 package imgio
 
 import (

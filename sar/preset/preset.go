@@ -3,6 +3,9 @@
 // tests (tiny), for a laptop-class CPU on MNIST (small), and for the
 // paper's ImageNet setting (paper). A preset is JSON-serialisable, so a
 // run can be described by a file and flags can override single fields.
+//
+// Layering: like every sar package, it never imports a backend, bench or
+// cmd.
 package preset
 
 import (

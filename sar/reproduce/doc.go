@@ -5,4 +5,7 @@
 // checkpoint is evaluated (sar/eval, on the features of sargo's own
 // classifier), and DIR/report.md holds the table and the five figures of
 // the seed paper (sar/viz).
+//
+// Layering: like every sar package, it never imports a backend, bench or
+// cmd.
 package reproduce

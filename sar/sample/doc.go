@@ -6,4 +6,7 @@
 // the last scale decoded to pixels. Any schedule works, including ones
 // the model never trained on, and the first scales may be given (taken
 // from a real image) instead of generated.
+//
+// Layering: like every sar package, it never imports a backend, bench or
+// cmd.
 package sample

@@ -3,6 +3,8 @@
 // s_n that a model predicts one after the other. It parses and checks
 // schedules, gives the fixed VAR-like list, and draws FlexVAR's random
 // training schedules scaled to any largest latent.
+//
+// Layering: a leaf of sar; it imports no package of the module.
 package schedule
 
 import (

@@ -10,4 +10,7 @@
 // tensor backend. Train fits it with an L1 + L2 reconstruction loss at a
 // random scale per step plus the codebook and commitment losses, tracking
 // codebook usage and restarting dead codes on the device.
+//
+// Layering: like every sar package, it never imports a backend, bench or
+// cmd.
 package tokenizer

@@ -91,4 +91,7 @@
 // so every replica takes the same decisions. Global replica 0 broadcasts
 // its weights, optimiser moments and step at the start and writes the run
 // directory; Run on other ranks only trains.
+//
+// Layering: like every sar package, it never imports a backend, bench or
+// cmd.
 package train

@@ -1,4 +1,7 @@
 // Package tensortest holds test helpers for code built on package tensor.
+//
+// Layering: test support beside tensor; it imports only tensor, never a
+// backend or anything above tensor.
 package tensortest
 
 import (

@@ -12,6 +12,10 @@
 // Its test binary (go test -c) holds TestConformanceOnDevice, the
 // conformance suite on the first Vulkan device with the validation layer
 // only when SARGO_VULKAN_VALIDATION=1, as users run it.
+//
+// Layering: a command at the top of the stack, like cmd/sargo: it imports
+// bench, tensor, the conformance suite and the Vulkan backend; no package
+// imports it.
 package main
 
 import (

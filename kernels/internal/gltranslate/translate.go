@@ -38,6 +38,9 @@
 //   - Extensions: GL_KHR_shader_subgroup_* and GL_ARB_* are kept (OpenGL
 //     has them as GL_KHR_shader_subgroup and ARB extensions); any other is
 //     an error naming it, as are layout qualifiers OpenGL lacks.
+//
+// Layering: a leaf used by shadergen at generate time and by the OpenGL
+// backend when it builds a program; it imports no package of the module.
 package gltranslate
 
 import (

@@ -3,6 +3,9 @@
 // handed out again for any request of its class. Classes are 256 bytes
 // and below, then eight per power of two, so a class wastes at most an
 // eighth of the request (a power-of-two rule wastes up to half).
+//
+// Layering: a leaf the backends share; it imports no package of the
+// module.
 package sizeclass
 
 import "math/bits"

@@ -24,6 +24,9 @@
 // of the activations (avx2.go), into files of their own:
 //
 //	go run ./internal/asmgen -set vector -out vector_amd64.s -stubs vector_stub_amd64.go
+//
+// Layering: a generator run by go generate; it imports no package of the
+// module.
 package main
 
 import (

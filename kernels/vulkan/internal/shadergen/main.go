@@ -3,7 +3,15 @@
 // version of each shader (translated by kernels/internal/gltranslate) to
 // kernels/opengl/shaders. It runs from go generate in kernels/vulkan; the
 // .spv and OpenGL files it writes are committed. With -gl it writes only
-// the OpenGL files, which needs no shader tools.
+// the OpenGL files, which needs no shader tools. With -dir it compiles the
+// shaders of another folder (an op added outside kernels/vulkan, loaded
+// with vulkan.Backend.AddShader) with the same flags and checks, and
+// writes no OpenGL versions:
+//
+//	//go:generate go run sargo/kernels/vulkan/internal/shadergen -dir .
+//
+// Layering: a generator run by go generate; it imports only
+// kernels/internal/gltranslate.
 package main
 
 import (
@@ -27,7 +35,15 @@ const glDir = "../opengl/shaders"
 
 func main() {
 	glOnly := flag.Bool("gl", false, "write only the OpenGL versions of the shaders")
+	dir := flag.String("dir", "", "compile `folder`/*.comp instead of shaders/, writing no OpenGL versions")
 	flag.Parse()
+	if *dir != "" {
+		if err := compile(*dir); err != nil {
+			fmt.Fprintln(os.Stderr, "shadergen:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	err := writeGL("shaders", glDir)
 	if err == nil && !*glOnly {
 		err = compile("shaders")

@@ -6,6 +6,9 @@
 // generated tables of kernels/vulkan/shaders/README.md (see blockBegin).
 // Run it with `make shader-stats`; -write-baseline writes the baseline
 // instead.
+//
+// Layering: a generator run by make shader-stats; it imports kernels/vulkan
+// and internal utilities.
 package main
 
 import (
