@@ -29,7 +29,14 @@ func tempPattern(base string) string { return "." + base + ".tmp*" }
 // the temporary file is removed and path is left as it was. After a
 // successful write, temporary files of path left by earlier interrupted
 // writes are removed (see CleanStale).
+//
+// A path that names a device or a pipe (/dev/null, /dev/stdout, a FIFO)
+// is written in place: renaming over it would replace the device node
+// with a file. A path that names a folder is an error.
 func Write(path string, fill func(io.Writer) error) (err error) {
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+		return writeInPlace(path, st.Mode(), fill)
+	}
 	start := time.Now()
 	dir, base := filepath.Split(path)
 	if dir == "" {
@@ -68,6 +75,30 @@ func Write(path string, fill func(io.Writer) error) (err error) {
 		return err
 	}
 	cleanStale(dir, base, start)
+	return nil
+}
+
+// writeInPlace writes path, which is not a regular file, through fill.
+func writeInPlace(path string, mode os.FileMode, fill func(io.Writer) error) error {
+	if mode.IsDir() {
+		return fmt.Errorf("write %s: is a folder, not a file", path)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	bw := bufio.NewWriterSize(f, 1<<20)
+	if err := fill(bw); err != nil {
+		f.Close()
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", path, err)
+	}
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -104,4 +105,36 @@ func TestCleanDir(t *testing.T) {
 	assert.ElementsMatch(t, append(keep, ".d.tmp5"), names(t, dir), "folders and other names stay")
 	_, err = CleanDir(filepath.Join(dir, "missing"))
 	assert.ErrorIs(t, err, os.ErrNotExist)
+}
+
+// TestWriteNonRegular checks that a FIFO (as a device such as /dev/null)
+// is written in place and stays what it was, instead of being replaced by
+// a renamed file, and that a folder is refused.
+func TestWriteNonRegular(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "pipe")
+	require.NoError(t, syscall.Mkfifo(fifo, 0o644))
+	got := make(chan string, 1)
+	go func() {
+		b, err := os.ReadFile(fifo)
+		if err != nil {
+			got <- "read: " + err.Error()
+			return
+		}
+		got <- string(b)
+	}()
+	require.NoError(t, WriteFile(fifo, []byte("through the pipe")))
+	select {
+	case s := <-got:
+		assert.Equal(t, "through the pipe", s)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the reader of the FIFO got nothing")
+	}
+	fi, err := os.Lstat(fifo)
+	require.NoError(t, err)
+	assert.NotZero(t, fi.Mode()&os.ModeNamedPipe, "the FIFO is still a FIFO, not a renamed file")
+	assert.Equal(t, []string{"pipe"}, names(t, dir), "no temporary file is left")
+
+	err = WriteFile(dir, []byte("x"))
+	assert.ErrorContains(t, err, "is a folder, not a file")
 }
