@@ -170,6 +170,12 @@ func createDevice(in *instance, pd unsafe.Pointer, family uint32, en deviceFeatu
 	return &device{c: c}, nil
 }
 
+// robustness reports the robustness features the device was created
+// with, as passed to vkCreateDevice.
+func (d *device) robustness() (bufferAccess, bufferAccess2 bool) {
+	return d.c.robustBufferAccess != 0, d.c.robustBufferAccess2 != 0
+}
+
 // setMaxGroups sets the grid size beyond which a dispatch is split.
 func (d *device) setMaxGroups(maxGroups [3]uint32) {
 	for i, g := range maxGroups {
