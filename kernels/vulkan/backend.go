@@ -44,9 +44,6 @@ type Options struct {
 	// even where the device has VK_KHR_push_descriptor (for testing both
 	// paths).
 	NoPushDescriptors bool
-	// MaxGroups, when positive, lowers the grid size per dimension beyond
-	// which a dispatch is split into several (for testing the split).
-	MaxGroups uint32
 	// NoSubgroups selects the shared-memory variants of kernels that
 	// otherwise use subgroup operations (for testing both paths).
 	NoSubgroups bool
@@ -150,13 +147,7 @@ func newBackend(in *instance, pd unsafe.Pointer, info DeviceInfo, validation boo
 		PushDescriptor: info.PushDescriptor && !opt.NoPushDescriptors, PortabilitySubset: info.PortabilitySubset,
 		SubgroupSizeControl: info.SubgroupSizeControl,
 	}
-	maxGroups := info.MaxWorkgroupCount
-	for i := range maxGroups {
-		if opt.MaxGroups > 0 {
-			maxGroups[i] = min(maxGroups[i], opt.MaxGroups)
-		}
-	}
-	dev, err := createDevice(in, pd, family, en, maxGroups)
+	dev, err := createDevice(in, pd, family, en, info.MaxWorkgroupCount)
 	if err != nil {
 		return nil, err
 	}
