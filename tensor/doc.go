@@ -42,4 +42,9 @@
 // completely, and only accumulators are zeroed, on the device (Zeros,
 // Fill). Backends recycle freed storage by size class, so a steady training
 // step takes no new memory from the system.
+//
+// Layering: tensor is the bottom of the stack and imports no other package
+// of the module. The backends (kernels/...) implement its Backend and
+// register themselves; everything above (autograd, nn, sar, bench, cmd)
+// reaches a device only through it.
 package tensor
