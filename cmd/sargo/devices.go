@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -19,7 +20,9 @@ func newDevicesCmd(opts *globalOptions) *cobra.Command {
 		Long: `devices lists every compute device sargo can use: the CPU, each Vulkan
 device with the properties that choose kernel variants (subgroup size,
 shared memory, workgroup limits, fp16/int8 support, buffer and allocation
-limits, memory heaps), and each OpenGL device (renderer, version, EGL
+limits, robustness, memory mode, each memory heap with its budget where
+VK_EXT_memory_budget reports one, the memory types, and which of them
+storages and staging buffers use), and each OpenGL device (renderer, version, EGL
 platform and the compute limits the backend checks). The device that
 --device (or SARGO_DEVICE) selects is marked with *; a Vulkan device may
 be named by index (vulkan:1) or by part of its name (vulkan:llvmpipe), and
@@ -85,6 +88,7 @@ func listVulkan(w io.Writer, mark func(string) string) error {
 			{"offset alignment", fmt.Sprint(d.MinStorageBufferOffsetAlignment)},
 			{"device-local memory", d.DeviceMemory()},
 		}
+		rows = append(rows, memoryRows(d)...)
 		printRows(w, rows)
 	}
 	return nil
@@ -99,6 +103,44 @@ func memoryMode(d vulkan.DeviceInfo) string {
 		return "discrete (device-local storages, staging copies to and from the host)"
 	}
 	return d.Memory.String()
+}
+
+// memoryRows lists a Vulkan device's memory heaps (size, device-local or
+// not, budget and usage where VK_EXT_memory_budget reports them), its
+// memory types, and the types its storages and staging buffers use.
+func memoryRows(d vulkan.DeviceInfo) [][2]string {
+	var rows [][2]string
+	for i, h := range d.Heaps {
+		kind := "host"
+		if h.DeviceLocal {
+			kind = "device-local"
+		}
+		budget := "no VK_EXT_memory_budget"
+		if d.MemoryBudgetExt && h.Budget > 0 {
+			budget = fmt.Sprintf("budget %d MiB, %d MiB in use", h.Budget>>20, h.Usage>>20)
+		}
+		rows = append(rows, [2]string{fmt.Sprintf("heap %d", i), fmt.Sprintf("%d MiB, %s, %s", h.Size>>20, kind, budget)})
+	}
+	for i, t := range d.MemoryTypes {
+		rows = append(rows, [2]string{fmt.Sprintf("memory type %d", i), t.String()})
+	}
+	types := func(idx []uint32) string {
+		if len(idx) == 0 {
+			return "none"
+		}
+		var s []string
+		for _, i := range idx {
+			s = append(s, fmt.Sprint(i))
+		}
+		return "memory type " + strings.Join(s, ", then ")
+	}
+	rows = append(rows, [2]string{"storages", types(d.Placement.Storages)})
+	if d.Memory == vulkan.MemoryMapped {
+		return append(rows, [2]string{"staging", "none (storages are mapped)"})
+	}
+	return append(rows,
+		[2]string{"upload staging", types(d.Placement.Upload)},
+		[2]string{"read-back staging", types(d.Placement.Readback)})
 }
 
 // listOpenGL lists the OpenGL devices, or says why there are none.

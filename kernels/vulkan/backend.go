@@ -44,9 +44,6 @@ type Options struct {
 	// even where the device has VK_KHR_push_descriptor (for testing both
 	// paths).
 	NoPushDescriptors bool
-	// MaxGroups, when positive, lowers the grid size per dimension beyond
-	// which a dispatch is split into several (for testing the split).
-	MaxGroups uint32
 	// NoSubgroups selects the shared-memory variants of kernels that
 	// otherwise use subgroup operations (for testing both paths).
 	NoSubgroups bool
@@ -141,6 +138,7 @@ func newBackend(in *instance, pd unsafe.Pointer, info DeviceInfo, validation boo
 	if err != nil {
 		return nil, err
 	}
+	info.Memory = mode
 	if err := checkLimits(info); err != nil {
 		return nil, err
 	}
@@ -149,13 +147,7 @@ func newBackend(in *instance, pd unsafe.Pointer, info DeviceInfo, validation boo
 		PushDescriptor: info.PushDescriptor && !opt.NoPushDescriptors, PortabilitySubset: info.PortabilitySubset,
 		SubgroupSizeControl: info.SubgroupSizeControl,
 	}
-	maxGroups := info.MaxWorkgroupCount
-	for i := range maxGroups {
-		if opt.MaxGroups > 0 {
-			maxGroups[i] = min(maxGroups[i], opt.MaxGroups)
-		}
-	}
-	dev, err := createDevice(in, pd, family, en, maxGroups)
+	dev, err := createDevice(in, pd, family, en, info.MaxWorkgroupCount)
 	if err != nil {
 		return nil, err
 	}
@@ -224,6 +216,8 @@ func (b *Backend) createPools(limit uint64) error {
 		b.readback = newKindPool(b.dev, b.info, b.types, poolReadback, align, accepted)
 	}
 	b.pool.limit = limit
+	b.info.MemoryTypes = exportTypes(b.types)
+	b.info.Placement = placement(b.mode, b.types, accepted)
 	for _, p := range []*pool{b.pool, b.upload, b.readback} {
 		if p != nil {
 			p.onDestroy = b.forgetBuffers
@@ -274,8 +268,15 @@ func (b *Backend) Name() string { return b.name }
 // Describe names the device, its type, driver and memory.
 func (b *Backend) Describe() string { return "Vulkan " + b.info.String() }
 
-// Info returns what the backend knows about its device.
+// Info returns what the backend knows about its device: Memory is the
+// mode it runs in, Placement the memory types its pools allocate from.
 func (b *Backend) Info() DeviceInfo { return b.info }
+
+// Robustness reports the robustness features the device was created with
+// (what vkCreateDevice was given): robustBufferAccess, and
+// robustBufferAccess2 of VK_EXT_robustness2. Open enables each where the
+// device has it (Info().RobustBufferAccess, Info().Robustness2).
+func (b *Backend) Robustness() (bufferAccess, bufferAccess2 bool) { return b.dev.robustness() }
 
 // failKernel records a kernel's error as the sticky error.
 func (b *Backend) failKernel(err error) {

@@ -340,6 +340,8 @@ VkResult sg_create_device(SgInstance *in, VkPhysicalDevice pd, uint32_t family, 
 	VkResult r = in->CreateDevice(pd, &ci, NULL, &d->device);
 	if (r != VK_SUCCESS) return r;
 	d->queueFamily = family;
+	d->robustBufferAccess = f2.features.robustBufferAccess;
+	d->robustBufferAccess2 = en->robustness2 ? r2.robustBufferAccess2 : VK_FALSE;
 #define LOADD(f) d->f = (PFN_vk##f)in->GetDeviceProcAddr(d->device, "vk" #f)
 	PFN_vkGetDeviceQueue getQueue = (PFN_vkGetDeviceQueue)in->GetDeviceProcAddr(d->device, "vkGetDeviceQueue");
 	getQueue(d->device, family, 0, &d->queue);

@@ -153,7 +153,9 @@ type deviceFeatures struct {
 }
 
 // createDevice creates a device with one queue of family and the features
-// en; grids larger than maxGroups are split.
+// en; grids larger than maxGroups (maxComputeWorkGroupCount) are split
+// (sg_dispatch): only matmul's column tiles, the one grid dimension
+// kernels/gpu does not cap at 65535 (matmul.comp does not loop over it).
 func createDevice(in *instance, pd unsafe.Pointer, family uint32, en deviceFeatures, maxGroups [3]uint32) (*device, error) {
 	c := (*C.SgDevice)(C.calloc(1, C.size_t(unsafe.Sizeof(C.SgDevice{}))))
 	ce := C.SgEnable{robustBufferAccess: cbool32(en.RobustBufferAccess), robustness2: cbool32(en.Robustness2),
@@ -170,11 +172,10 @@ func createDevice(in *instance, pd unsafe.Pointer, family uint32, en deviceFeatu
 	return &device{c: c}, nil
 }
 
-// setMaxGroups sets the grid size beyond which a dispatch is split.
-func (d *device) setMaxGroups(maxGroups [3]uint32) {
-	for i, g := range maxGroups {
-		d.c.maxGroups[i] = C.uint32_t(g)
-	}
+// robustness reports the robustness features the device was created
+// with, as passed to vkCreateDevice.
+func (d *device) robustness() (bufferAccess, bufferAccess2 bool) {
+	return d.c.robustBufferAccess != 0, d.c.robustBufferAccess2 != 0
 }
 
 // memoryBudget returns each heap's size, and with the VK_EXT_memory_budget

@@ -136,6 +136,9 @@ typedef struct SgDevice {
 	PFN_vkCmdFillBuffer CmdFillBuffer;
 	PFN_vkCmdCopyBuffer CmdCopyBuffer;
 	uint32_t maxGroups[3]; // maxComputeWorkGroupCount: larger grids are split
+	// What vkCreateDevice was given: robustBufferAccess, and
+	// VK_EXT_robustness2's robustBufferAccess2.
+	uint32_t robustBufferAccess, robustBufferAccess2;
 	// Set only on a device created for shader statistics.
 	PFN_vkGetPipelineExecutablePropertiesKHR GetPipelineExecutablePropertiesKHR;
 	PFN_vkGetPipelineExecutableStatisticsKHR GetPipelineExecutableStatisticsKHR;

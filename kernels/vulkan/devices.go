@@ -38,6 +38,11 @@ type DeviceInfo struct {
 	Timestamps                      bool
 	TimestampValidBits              uint32 // of the compute queue's timestamps
 	Heaps                           []MemoryHeap
+	MemoryTypes                     []MemoryType
+	// Placement is the memory types the pools of Memory's mode allocate
+	// from, preferred first. Devices chooses them by property flags; an
+	// open Backend's Info has the ones its storage buffers accept.
+	Placement Placement
 	// Memory is where Open keeps storages by default: MemoryMapped on a
 	// unified-memory device, MemoryDiscrete otherwise or when
 	// SARGO_VULKAN_MEMORY=discrete.
@@ -81,6 +86,33 @@ type MemoryHeap struct {
 	// process when the device has it: how much of the heap it may use
 	// and how much it uses (0 without the extension).
 	Budget, Usage uint64
+}
+
+// MemoryType is one memory type of a device.
+type MemoryType struct {
+	Heap                                               int
+	DeviceLocal, HostVisible, HostCoherent, HostCached bool
+}
+
+// String lists the type's heap and property flags.
+func (t MemoryType) String() string {
+	s := fmt.Sprintf("heap %d", t.Heap)
+	for _, f := range []struct {
+		on   bool
+		name string
+	}{{t.DeviceLocal, "device-local"}, {t.HostVisible, "host-visible"}, {t.HostCoherent, "host-coherent"}, {t.HostCached, "host-cached"}} {
+		if f.on {
+			s += ", " + f.name
+		}
+	}
+	return s
+}
+
+// Placement is the memory type indices each pool allocates from,
+// preferred first: storages, and in MemoryDiscrete the upload and
+// read-back staging buffers (nil in MemoryMapped, which has none).
+type Placement struct {
+	Storages, Upload, Readback []uint32
 }
 
 // String is a one-line summary.

@@ -144,6 +144,9 @@ func physicalDevices(in *instance) ([]unsafe.Pointer, []DeviceInfo, error) {
 			info.TimestampValidBits = bits
 		}
 		info.Memory, _ = chooseMemoryMode(want, info)
+		types := memoryTypes(p)
+		info.MemoryTypes = exportTypes(types)
+		info.Placement = placement(info.Memory, types, ^uint32(0))
 		ptrs = append(ptrs, p)
 		infos = append(infos, info)
 	}
@@ -182,6 +185,21 @@ func (in *instance) heaps(pd vk.PhysicalDevice, budgetExt bool) []MemoryHeap {
 type memoryType struct {
 	flags vk.MemoryPropertyFlagBits
 	heap  uint32
+}
+
+// exportTypes converts memory types for DeviceInfo.
+func exportTypes(types []memoryType) []MemoryType {
+	out := make([]MemoryType, len(types))
+	for i, t := range types {
+		out[i] = MemoryType{
+			Heap:         int(t.heap),
+			DeviceLocal:  t.flags&vk.MemoryPropertyDeviceLocalBit != 0,
+			HostVisible:  t.flags&vk.MemoryPropertyHostVisibleBit != 0,
+			HostCoherent: t.flags&vk.MemoryPropertyHostCoherentBit != 0,
+			HostCached:   t.flags&vk.MemoryPropertyHostCachedBit != 0,
+		}
+	}
+	return out
 }
 
 func memoryTypes(pd unsafe.Pointer) []memoryType {

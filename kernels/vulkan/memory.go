@@ -124,6 +124,19 @@ func candidateTypes(kind poolKind, types []memoryType, accepted uint32) []uint32
 	return out
 }
 
+// placement lists the memory types the pools of mode allocate from, among
+// the types accepted (a bit mask) by storage buffers.
+func placement(mode MemoryMode, types []memoryType, accepted uint32) Placement {
+	if mode == MemoryMapped {
+		return Placement{Storages: candidateTypes(poolMapped, types, accepted)}
+	}
+	return Placement{
+		Storages: candidateTypes(poolDevice, types, accepted),
+		Upload:   candidateTypes(poolUpload, types, accepted),
+		Readback: candidateTypes(poolReadback, types, accepted),
+	}
+}
+
 // newKindPool makes a pool drawing from the memory of the kind.
 func newKindPool(dev *device, info DeviceInfo, types []memoryType, kind poolKind, align uint64, accepted uint32) *pool {
 	return newPool(dev, poolNames[kind], info, candidateTypes(kind, types, accepted), align, kind != poolDevice)

@@ -57,7 +57,7 @@ func TestDiscretePath(t *testing.T) {
 }
 
 // TestDiscreteConformance runs the conformance suite in MemoryDiscrete
-// (CI's second pass runs everything in it with SARGO_VULKAN_MEMORY).
+// (SARGO_VULKAN_MEMORY=discrete runs every test in it).
 func TestDiscreteConformance(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the conformance suite runs once more in the default memory mode")
