@@ -173,7 +173,7 @@ func runChildren(t *testing.T, mode string) ([]childReport, string) {
 	exe, err := os.Executable()
 	require.NoError(t, err)
 	dir := t.TempDir()
-	cmd := mpitest.Command(2, []string{childEnv + "=" + dir, childMode + "=" + mode}, exe)
+	cmd := mpitest.Command(t, 2, []string{childEnv + "=" + dir, childMode + "=" + mode}, exe)
 	out, _ := cmd.CombinedOutput()
 	var reps []childReport
 	for r := range 2 {

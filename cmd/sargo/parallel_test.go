@@ -64,7 +64,7 @@ func mpiCmd(ctx context.Context, t *testing.T, dir string, n int, env []string, 
 	t.Helper()
 	exe, err := os.Executable()
 	require.NoError(t, err)
-	cmd := mpitest.Command(n, append(env, cliArgsEnv+"="+strings.Join(args, cliArgSep)), exe)
+	cmd := mpitest.Command(t, n, append(env, cliArgsEnv+"="+strings.Join(args, cliArgSep)), exe)
 	c := exec.CommandContext(ctx, cmd.Path, cmd.Args[1:]...)
 	c.Env, c.Dir = cmd.Env, dir
 	return c

@@ -129,7 +129,7 @@ func TestBindingUnderMPIRun(t *testing.T) {
 	require.NoError(t, err)
 	const ranks = 3
 	dir := t.TempDir()
-	cmd := mpitest.Command(ranks, []string{childEnv + "=" + dir}, exe)
+	cmd := mpitest.Command(t, ranks, []string{childEnv + "=" + dir}, exe)
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, mpitest.Describe(cmd, out, err))
 	for i := range ranks {

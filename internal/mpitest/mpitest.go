@@ -60,10 +60,20 @@ func Require(t testing.TB) {
 
 // Command is `mpirun -np n --oversubscribe exe args...` with Env added to
 // the current environment and extra after it. --oversubscribe lets a job
-// have more ranks than the machine has cores.
-func Command(n int, extra []string, exe string, args ...string) *exec.Cmd {
+// have more ranks than the machine has cores. Each job keeps its session
+// files in a folder of its own, removed when t ends: jobs of packages
+// tested at the same time otherwise share /tmp/ompi.<host>.<uid>, and one
+// job's clean-up races the other's start ("mkdir ... File exists").
+func Command(t testing.TB, n int, extra []string, exe string, args ...string) *exec.Cmd {
+	t.Helper()
+	session, err := os.MkdirTemp("", "ompi") // short: the runtime's socket paths live below it
+	if err != nil {
+		t.Fatalf("mpirun session folder: %v", err)
+	}
+	t.Cleanup(func() { os.RemoveAll(session) })
 	cmd := exec.Command("mpirun", append([]string{"-np", strconv.Itoa(n), "--oversubscribe", exe}, args...)...)
 	cmd.Env = append(append(os.Environ(), Env()...), extra...)
+	cmd.Env = append(cmd.Env, "OMPI_MCA_orte_tmpdir_base="+session)
 	return cmd
 }
 
