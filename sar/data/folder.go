@@ -46,32 +46,9 @@ func otherImageExt(ext string) bool {
 // class folders, a class folder without images, and a corrupt or
 // truncated image are errors naming the path.
 func LoadFolder(dir string, size int, channels int) (*Dataset, error) {
-	if size < 1 {
-		return nil, fmt.Errorf("load folder %s: size %d, want >= 1", dir, size)
-	}
-	if channels != 1 && channels != 3 {
-		return nil, fmt.Errorf("load folder %s: %d channels, want 1 or 3", dir, channels)
-	}
-	info, err := os.Stat(dir)
+	classes, err := classFolders("load folder", dir, size, channels)
 	if err != nil {
-		return nil, fmt.Errorf("load folder: %w", err)
-	}
-	if !info.IsDir() {
-		return nil, fmt.Errorf("load folder %s: not a folder", dir)
-	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("load folder: %w", err)
-	}
-	var classes []string
-	for _, e := range entries {
-		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
-			classes = append(classes, e.Name())
-		}
-	}
-	sort.Strings(classes)
-	if len(classes) == 0 {
-		return nil, fmt.Errorf("load folder %s: no class folders (want one sub-folder of images per class)", dir)
+		return nil, err
 	}
 	d := &Dataset{Name: filepath.Base(filepath.Clean(dir)), Classes: classes, C: channels, H: size, W: size}
 	for label, class := range classes {
@@ -229,4 +206,38 @@ func areaWeights(in, out int) [][]tap {
 		}
 	}
 	return res
+}
+
+// classFolders checks the arguments of a folder dataset and lists dir's
+// class folders (its sub-folders not starting with "."), sorted; what
+// names the operation in errors ("load folder").
+func classFolders(what, dir string, size, channels int) ([]string, error) {
+	if size < 1 {
+		return nil, fmt.Errorf("%s %s: size %d, want >= 1", what, dir, size)
+	}
+	if channels != 1 && channels != 3 {
+		return nil, fmt.Errorf("%s %s: %d channels, want 1 or 3", what, dir, channels)
+	}
+	info, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if !info.IsDir() {
+		return nil, fmt.Errorf("%s %s: not a folder", what, dir)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	var classes []string
+	for _, e := range entries {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			classes = append(classes, e.Name())
+		}
+	}
+	sort.Strings(classes)
+	if len(classes) == 0 {
+		return nil, fmt.Errorf("%s %s: no class folders (want one sub-folder of images per class)", what, dir)
+	}
+	return classes, nil
 }

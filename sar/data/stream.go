@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 )
 
@@ -38,32 +37,9 @@ const minCropFrac = 0.88
 // sniffed, and errors are as LoadFolder's, except that a corrupt image is
 // found when first decoded.
 func OpenFolder(dir string, size, channels int, aug Augment) (*Dataset, error) {
-	if size < 1 {
-		return nil, fmt.Errorf("open folder %s: size %d, want >= 1", dir, size)
-	}
-	if channels != 1 && channels != 3 {
-		return nil, fmt.Errorf("open folder %s: %d channels, want 1 or 3", dir, channels)
-	}
-	info, err := os.Stat(dir)
+	classes, err := classFolders("open folder", dir, size, channels)
 	if err != nil {
-		return nil, fmt.Errorf("open folder: %w", err)
-	}
-	if !info.IsDir() {
-		return nil, fmt.Errorf("open folder %s: not a folder", dir)
-	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("open folder: %w", err)
-	}
-	var classes []string
-	for _, e := range entries {
-		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
-			classes = append(classes, e.Name())
-		}
-	}
-	sort.Strings(classes)
-	if len(classes) == 0 {
-		return nil, fmt.Errorf("open folder %s: no class folders (want one sub-folder of images per class)", dir)
+		return nil, err
 	}
 	d := &Dataset{Name: filepath.Base(filepath.Clean(dir)), Classes: classes, C: channels, H: size, W: size, Augment: aug}
 	for label, class := range classes {
