@@ -213,3 +213,20 @@ func RunFaults(t *testing.T, open func(t *testing.T) tensor.Backend) {
 		})
 	}
 }
+
+// CloseFaulty registers the closing of a backend that a fault case used:
+// at t's end close must return nil (only where mayBeClean is set) or a
+// tensor.IDError, and messages (the driver's validation or debug output,
+// described by what) must be empty.
+func CloseFaulty(t testing.TB, close func() error, messages func() []string, what string, mayBeClean bool) {
+	t.Helper()
+	t.Cleanup(func() {
+		var ie *tensor.IDError
+		if err := close(); (err != nil || !mayBeClean) && !errors.As(err, &ie) {
+			t.Errorf("close: %v, want a tensor.IDError", err)
+		}
+		if m := messages(); len(m) > 0 {
+			t.Errorf("%s: %q", what, m)
+		}
+	})
+}

@@ -40,13 +40,7 @@ func openMaybeFaulty(t *testing.T, opt Options) *Backend {
 	t.Helper()
 	b, err := Open(0, opt)
 	skipOrFail(t, err)
-	t.Cleanup(func() {
-		var ie *tensor.IDError
-		if err := b.Close(); err != nil {
-			require.ErrorAs(t, err, &ie)
-		}
-		require.Empty(t, b.ValidationMessages(), "validation messages")
-	})
+	check.CloseFaulty(t, b.Close, b.ValidationMessages, "validation messages", true)
 	return b
 }
 
@@ -57,10 +51,6 @@ func openFaulty(t *testing.T, opt Options) *Backend {
 	t.Helper()
 	b, err := Open(0, opt)
 	skipOrFail(t, err)
-	t.Cleanup(func() {
-		var ie *tensor.IDError
-		require.ErrorAs(t, b.Close(), &ie)
-		require.Empty(t, b.ValidationMessages(), "validation messages")
-	})
+	check.CloseFaulty(t, b.Close, b.ValidationMessages, "validation messages", false)
 	return b
 }
