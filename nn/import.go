@@ -115,6 +115,23 @@ func (s *StateDict) Shape(name string) ([]int, bool) {
 // DType returns the dtype of tensor name (safetensors names).
 func (s *StateDict) DType(name string) string { return s.dtypes[name] }
 
+// ShapeOfRank returns the shape of name when the dict holds it with rank
+// dimensions. Otherwise it appends an error naming the problem to errs and
+// returns rank zeros, so that a reader of a configuration from the shapes
+// reads on and reports everything that is wrong at once.
+func (s *StateDict) ShapeOfRank(name string, rank int, errs *[]error) []int {
+	shape, ok := s.Shape(name)
+	if !ok {
+		*errs = append(*errs, fmt.Errorf("no %s", name))
+		return make([]int, rank)
+	}
+	if len(shape) != rank {
+		*errs = append(*errs, fmt.Errorf("%s has shape %v, want rank %d", name, shape, rank))
+		return make([]int, rank)
+	}
+	return shape
+}
+
 // Has reports whether the state dict holds tensor name.
 func (s *StateDict) Has(name string) bool {
 	_, ok := s.shapes[name]

@@ -53,18 +53,7 @@ func isForeign(path string) (bool, error) {
 // (0.1) and DropPath (0.1·Depth/24) are FlexVAR's training values.
 func ConfigFromStateDict(sd *nn.StateDict) (Config, error) {
 	var errs []error
-	shape := func(name string, rank int) []int {
-		s, ok := sd.Shape(name)
-		if !ok {
-			errs = append(errs, fmt.Errorf("no %s", name))
-			return make([]int, rank)
-		}
-		if len(s) != rank {
-			errs = append(errs, fmt.Errorf("%s has shape %v, want rank %d", name, s, rank))
-			return make([]int, rank)
-		}
-		return s
-	}
+	shape := func(name string, rank int) []int { return sd.ShapeOfRank(name, rank, &errs) }
 	c := Config{CondDrop: 0.1, AttnL2: true}
 	for sd.Has("blocks." + strconv.Itoa(c.Depth) + ".attn.mat_qkv.weight") {
 		c.Depth++

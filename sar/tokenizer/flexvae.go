@@ -55,18 +55,7 @@ func isForeign(path string) (bool, error) {
 // 16 latent positions (256 px for ×16).
 func ConfigFromStateDict(sd *nn.StateDict) (Config, error) {
 	var errs []error
-	shape := func(name string, rank int) []int {
-		s, ok := sd.Shape(name)
-		if !ok {
-			errs = append(errs, fmt.Errorf("no %s", name))
-			return make([]int, rank)
-		}
-		if len(s) != rank {
-			errs = append(errs, fmt.Errorf("%s has shape %v, want rank %d", name, s, rank))
-			return make([]int, rank)
-		}
-		return s
-	}
+	shape := func(name string, rank int) []int { return sd.ShapeOfRank(name, rank, &errs) }
 	level := func(i int) string { return "encoder.conv_blocks." + strconv.Itoa(i) }
 	c := Config{Arch: ArchVQ16, Beta: 0.25}
 	in := shape("encoder.conv_in.weight", 4)
