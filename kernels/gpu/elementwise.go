@@ -166,6 +166,28 @@ func (b *Kernels) Where(dst, cond, a, c tensor.View) {
 	b.elementwise("where", nil, 0, 0, dst, cond, a, c)
 }
 
+// FillRun is the common half of a backend's Fill: it counts a fill with
+// zero in mem, runs the fill kernel when dst is not one contiguous range
+// of its storage, and otherwise returns dst's element count, for the
+// backend to fill with one transfer command (0: nothing is left to do).
+func (b *Kernels) FillRun(mem *tensor.MemCounter, dst tensor.View, v float32) int {
+	n := 1
+	for _, d := range dst.Shape {
+		n *= d
+	}
+	if n == 0 {
+		return 0
+	}
+	if v == 0 {
+		mem.ZeroFill(int64(n) * 4)
+	}
+	if !OneRun(dst) {
+		b.Fill(dst, v)
+		return 0
+	}
+	return n
+}
+
 // OneRun reports whether v addresses one contiguous range of its storage
 // (size-1 axes aside), so that a backend can fill it with one transfer
 // command.

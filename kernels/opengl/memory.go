@@ -8,7 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"sargo/kernels/gpu"
 	"sargo/kernels/internal/sizeclass"
 	"sargo/tensor"
 )
@@ -173,18 +172,8 @@ func (b *Backend) ResetPeak() { b.mem.ResetPeak() }
 // Fill sets every element of dst to v: one glClearBufferSubData when dst
 // is one contiguous range of its storage, the fill kernel otherwise.
 func (b *Backend) Fill(dst tensor.View, v float32) {
-	n := 1
-	for _, d := range dst.Shape {
-		n *= d
-	}
+	n := b.Kernels.FillRun(&b.mem, dst, v)
 	if n == 0 {
-		return
-	}
-	if v == 0 {
-		b.mem.ZeroFill(int64(n) * 4)
-	}
-	if !gpu.OneRun(dst) {
-		b.Kernels.Fill(dst, v)
 		return
 	}
 	buf := storage(dst.Buf)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 
-	"sargo/kernels/gpu"
 	"sargo/tensor"
 )
 
@@ -16,18 +15,8 @@ import (
 // Fill sets every element of dst to v: a vkCmdFillBuffer when dst is one
 // contiguous range, else the fill shader. Fills with 0 count in MemStats.
 func (b *Backend) Fill(dst tensor.View, v float32) {
-	n := 1
-	for _, s := range dst.Shape {
-		n *= s
-	}
+	n := b.Kernels.FillRun(&b.mem, dst, v)
 	if n == 0 {
-		return
-	}
-	if v == 0 {
-		b.mem.ZeroFill(int64(n) * 4)
-	}
-	if !gpu.OneRun(dst) {
-		b.Kernels.Fill(dst, v)
 		return
 	}
 	b.mu.Lock()
