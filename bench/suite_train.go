@@ -22,10 +22,24 @@ func init() {
 // with SAR (teacher forcing plus the student pass of the last transition,
 // argmax teacher, sigma 0.01). The unit counts the batch's tokens, B·680,
 // for both methods.
+//
+// Quick adds a teacher-forcing step of the quick model at depth 12 (the
+// depth of the paper's smallest model), whose dispatch counters show how
+// the per-layer and per-parameter launches grow with depth.
 func trainCases(quick bool) ([]Case, error) {
-	mb := benchModel(quick)
+	cases := trainModelCases(benchModel(quick), train.MethodTF, train.MethodSAR)
+	if quick {
+		deep := benchModel(true)
+		deep.Cfg.Depth = 12
+		cases = append(cases, trainModelCases(deep, train.MethodTF)...)
+	}
+	return cases, nil
+}
+
+// trainModelCases are the step cases of model mb with each method.
+func trainModelCases(mb modelBench, methods ...string) []Case {
 	var cases []Case
-	for _, method := range []string{train.MethodTF, train.MethodSAR} {
+	for _, method := range methods {
 		var state int64
 		params := mb.params()
 		params["method"] = method
@@ -39,7 +53,7 @@ func trainCases(quick bool) ([]Case, error) {
 			Memory:     true, StateBytes: func() int64 { return state },
 		})
 	}
-	return cases, nil
+	return cases
 }
 
 // setupTrain prepares a training step of the bench model; state receives
