@@ -99,12 +99,15 @@ func labelsTensor(be tensor.Backend, batch, classes int) *tensor.Tensor {
 // optimiserStep clips the gradient norm to clip and runs AdamW, then waits
 // for the device.
 func optimiserStep(be tensor.Backend, params []nn.NamedParam, opt *nn.AdamW, clip float64) error {
+	scale := float32(1)
 	if clip > 0 {
-		if _, err := nn.ClipGradNorm(params, clip); err != nil {
+		norm, err := nn.GradNorm(params)
+		if err != nil {
 			return fmt.Errorf("clip gradients: %w", err)
 		}
+		scale = nn.ClipCoef(norm, clip)
 	}
-	if err := opt.Update(); err != nil {
+	if err := opt.UpdateScaled(opt.Cfg.LR, scale); err != nil {
 		return fmt.Errorf("AdamW: %w", err)
 	}
 	if err := be.Sync(); err != nil {

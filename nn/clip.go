@@ -12,27 +12,22 @@ import (
 const clipEps = 1e-6
 
 // GradSquaredNorm is Σ‖g‖² over the gradients of params (those with a
-// gradient), accumulated in float32 on the device in params order, as a
-// one-element device tensor; it is nil when no parameter has a gradient.
-// It reads nothing back to the host, so a caller can fold it into a read
-// it makes anyway and finish with ClipGradsTo.
+// gradient), accumulated in float32 on the device by one
+// tensor.SquaredNorm (a few dispatches on a GPU), as a one-element device
+// tensor; it is nil when no parameter has a gradient. It reads nothing
+// back to the host, so a caller can fold it into a read it makes anyway
+// and finish with ClipGradsTo or ClipCoef.
 func GradSquaredNorm(params []NamedParam) *tensor.Tensor {
-	var acc *tensor.Tensor
+	var grads []*tensor.Tensor
 	for _, p := range params {
-		if p.Var.Grad == nil {
-			continue
+		if p.Var.Grad != nil {
+			grads = append(grads, p.Var.Grad)
 		}
-		sq := tensor.Square(p.Var.Grad)
-		s := tensor.Sum(sq, false)
-		sq.Release() // as large as the gradient
-		if acc == nil {
-			acc = s
-			continue
-		}
-		tensor.AddInto(acc, s)
-		s.Release()
 	}
-	return acc
+	if len(grads) == 0 {
+		return nil
+	}
+	return tensor.SquaredNorm(grads...)
 }
 
 // GradNorm is the global L2 norm of the gradients of params (those with
@@ -68,12 +63,27 @@ func ClipGradNorm(params []NamedParam, maxNorm float64) (float64, error) {
 // together with its losses): it multiplies every gradient in place by
 // maxNorm/(norm+1e-6) when that is below 1 and reports whether it did.
 func ClipGradsTo(params []NamedParam, norm, maxNorm float64) bool {
-	coef := maxNorm / (norm + clipEps)
-	if coef >= 1 {
+	coef := ClipCoef(norm, maxNorm)
+	if coef == 1 {
 		return false
 	}
-	ScaleGrads(params, float32(coef))
+	ScaleGrads(params, coef)
 	return true
+}
+
+// ClipCoef is the factor ClipGradsTo multiplies the gradients by:
+// maxNorm/(norm+1e-6) when that is below 1, else 1 (also when maxNorm <=
+// 0, no clipping). AdamW.UpdateScaled applies it inside the update
+// instead of scaling every gradient first.
+func ClipCoef(norm, maxNorm float64) float32 {
+	if maxNorm <= 0 {
+		return 1
+	}
+	coef := maxNorm / (norm + clipEps)
+	if coef >= 1 {
+		return 1
+	}
+	return float32(coef)
 }
 
 // ScaleGrads multiplies every gradient of params by c in place.

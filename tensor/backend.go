@@ -250,6 +250,18 @@ type AdamWArgs struct {
 	LR, Beta1, Beta2, Eps float32
 	WeightDecay           float32
 	Step                  int
+	// GradScale multiplies every gradient element before the update (a
+	// clipping coefficient), as a float32 product; 0 stands for 1.
+	GradScale float32
+}
+
+// AdamWPart is one tensor of a multi-tensor AdamW update: N contiguous
+// elements of the parameter, its gradient and its two moments, decayed by
+// the update's WeightDecay when Decay is set.
+type AdamWPart struct {
+	Param, Grad, M, V Span
+	N                 int
+	Decay             bool
 }
 
 // Backend is a compute device. Kernels take already-allocated outputs.
@@ -358,4 +370,11 @@ type Backend interface {
 	Sample(a SampleArgs, dst, logits Span)
 	// AdamW updates param, m and v in place from grad.
 	AdamW(a AdamWArgs, param, grad, m, v Span)
+	// AdamWMulti applies AdamW to every part (a.N is unused), with the
+	// same arithmetic per element as AdamW.
+	AdamWMulti(a AdamWArgs, parts []AdamWPart)
+	// SquaredNorm writes Σx² over the elements of every part into
+	// dst[0], accumulated in float32 (each part's Buf and Offset, its
+	// length in ns).
+	SquaredNorm(dst Span, parts []Span, ns []int)
 }

@@ -354,6 +354,66 @@ func AdamWStep(a AdamWArgs, param, grad, m, v *Tensor) {
 	releaseIfCopy(gc, grad)
 }
 
+// AdamWTensors is one tensor of AdamWSteps: the parameter, its gradient
+// and moments (all the same shape; parameter and moments contiguous), and
+// whether the update's weight decay applies to it.
+type AdamWTensors struct {
+	Param, Grad, M, V *Tensor
+	Decay             bool
+}
+
+// AdamWSteps applies one AdamW update (a.N is unused) to every entry, as
+// AdamWStep does to each but in as few launches as the backend can: the
+// GPU backends update several tensors per dispatch.
+func AdamWSteps(a AdamWArgs, ts []AdamWTensors) {
+	if len(ts) == 0 {
+		return
+	}
+	parts := make([]AdamWPart, 0, len(ts))
+	var copies []*Tensor
+	for _, t := range ts {
+		mustSameDevice("AdamW", ts[0].Param, t.Param, t.Grad, t.M, t.V)
+		mustSameShape("AdamW", t.Param, t.Grad)
+		mustSameShape("AdamW", t.Param, t.M)
+		mustSameShape("AdamW", t.Param, t.V)
+		gc := t.Grad.Contiguous()
+		if gc != t.Grad {
+			copies = append(copies, gc)
+		}
+		parts = append(parts, AdamWPart{Param: t.Param.Span(), Grad: gc.Span(), M: t.M.Span(), V: t.V.Span(),
+			N: t.Param.Size(), Decay: t.Decay})
+	}
+	ts[0].Param.buf.b.AdamWMulti(a, parts)
+	for _, c := range copies {
+		c.Release()
+	}
+}
+
+// SquaredNorm is Σx² over the elements of every tensor of ts, a
+// one-element tensor on their device, in as few launches as the backend
+// can. ts must not be empty.
+func SquaredNorm(ts ...*Tensor) *Tensor {
+	if len(ts) == 0 {
+		panic("tensor: SquaredNorm of no tensors")
+	}
+	mustSameDevice("SquaredNorm", ts...)
+	parts, ns := make([]Span, len(ts)), make([]int, len(ts))
+	var copies []*Tensor
+	for i, t := range ts {
+		c := t.Contiguous()
+		if c != t {
+			copies = append(copies, c)
+		}
+		parts[i], ns[i] = c.Span(), c.Size()
+	}
+	out := Empty(ts[0].buf.b, 1)
+	ts[0].buf.b.SquaredNorm(out.Span(), parts, ns)
+	for _, c := range copies {
+		c.Release()
+	}
+	return out
+}
+
 func optSpan(t *Tensor) Span {
 	if t == nil {
 		return Span{}

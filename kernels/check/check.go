@@ -69,6 +69,7 @@ var families = []family{
 	{"conv", convCases},
 	{"random", randomCases},
 	{"optim", optimCases},
+	{"optim_multi", multiCases},
 	{"special", specialCases},
 }
 

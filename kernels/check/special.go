@@ -60,6 +60,8 @@ func specialCases() []testCase {
 		testCase{"conv", specialConvCase},
 		testCase{"topk", specialTopKCase},
 		testCase{"adamw", specialAdamWCase},
+		testCase{"adamw_multi", specialAdamWMultiCase},
+		testCase{"squared_norm", specialSquaredNormCase},
 	)
 }
 
@@ -398,6 +400,37 @@ func specialAdamWCase(c *ctx) {
 	c.near("param", got[0], want[0], tolFP32)
 	c.near("m", got[1], want[1], tolFP32)
 	c.near("v", got[2], want[2], tolFP32)
+}
+
+// specialAdamWMultiCase runs AdamWSteps with the special values as the
+// gradient of one tensor (scaled by 0.5) beside a finite one.
+func specialAdamWMultiCase(c *ctx) {
+	n := len(specialValues)
+	g := c.values(specialValues, n)
+	g2, p, p2 := c.randn(84, 5), c.randn(83, n), c.randn(85, 5)
+	args := tensor.AdamWArgs{LR: 1e-3, Beta1: 0.9, Beta2: 0.95, Eps: 1e-8, WeightDecay: 0.05, Step: 3, GradScale: 0.5}
+	got, want := c.both(func(in []*tensor.Tensor) []*tensor.Tensor {
+		p, p2 := in[0].Clone(), in[2].Clone()
+		m, v, m2, v2 := tensor.ZerosLike(p), tensor.ZerosLike(p), tensor.ZerosLike(p2), tensor.ZerosLike(p2)
+		tensor.AdamWSteps(args, []tensor.AdamWTensors{{Param: p, Grad: in[1], M: m, V: v, Decay: true}, {Param: p2, Grad: in[3], M: m2, V: v2}})
+		return []*tensor.Tensor{p, m, v, p2, m2, v2}
+	}, p, g, p2, g2)
+	for i, name := range []string{"param", "m", "v", "param2", "m2", "v2"} {
+		c.near(name, got[i], want[i], tolFP32)
+	}
+}
+
+// specialSquaredNormCase sums the squares of tensors holding each special
+// value (NaN, ±Inf, the largest finite values, subnormals): the result
+// matches the CPU backend's (NaN or +Inf where they must be).
+func specialSquaredNormCase(c *ctx) {
+	for i, x := range specialValues {
+		a, b := c.values([]float32{x, 1}, 2), c.randn(uint64(86+i), 7)
+		got, want := c.both(func(in []*tensor.Tensor) []*tensor.Tensor {
+			return []*tensor.Tensor{tensor.SquaredNorm(in...)}
+		}, a, b)
+		c.near(fmt.Sprintf("sum_with_%v", x), got[0], want[0], tolFP32)
+	}
 }
 
 // neg reports whether v has its sign bit set (-0 included).

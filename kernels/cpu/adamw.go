@@ -12,6 +12,8 @@ import (
 //	m = β1·m + (1−β1)·g
 //	v = β2·v + (1−β2)·g²
 //	p -= lr · (m/(1−β1^t)) / (sqrt(v/(1−β2^t)) + eps)
+//
+// with g the gradient times a.GradScale (0 standing for 1).
 func (b *Backend) AdamW(a tensor.AdamWArgs, param, grad, m, v tensor.Span) {
 	p, g, ms, vs := span(param, a.N), span(grad, a.N), span(m, a.N), span(v, a.N)
 	t := float64(a.Step)
@@ -20,9 +22,13 @@ func (b *Backend) AdamW(a tensor.AdamWArgs, param, grad, m, v tensor.Span) {
 	decay := 1 - a.LR*a.WeightDecay
 	b1, b2 := a.Beta1, a.Beta2
 	step := a.LR / bc1
+	scale := a.GradScale
+	if scale == 0 {
+		scale = 1
+	}
 	b.parallelFor(a.N, elemGrain, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			gi := g[i]
+			gi := g[i] * scale
 			mi := b1*ms[i] + (1-b1)*gi
 			vi := b2*vs[i] + (1-b2)*gi*gi
 			ms[i], vs[i] = mi, vi
@@ -30,4 +36,31 @@ func (b *Backend) AdamW(a tensor.AdamWArgs, param, grad, m, v tensor.Span) {
 			p[i] = p[i]*decay - step*mi/denom
 		}
 	})
+}
+
+// AdamWMulti applies AdamW to each part in turn, without weight decay
+// where the part is not decayed.
+func (b *Backend) AdamWMulti(a tensor.AdamWArgs, parts []tensor.AdamWPart) {
+	wd := a.WeightDecay
+	for _, pt := range parts {
+		a.N, a.WeightDecay = pt.N, 0
+		if pt.Decay {
+			a.WeightDecay = wd
+		}
+		b.AdamW(a, pt.Param, pt.Grad, pt.M, pt.V)
+	}
+}
+
+// SquaredNorm writes Σx² over every part into dst[0]: each part's sum of
+// squares accumulated in float64, the parts added in order in float32.
+func (b *Backend) SquaredNorm(dst tensor.Span, parts []tensor.Span, ns []int) {
+	var total float32
+	for i, s := range parts {
+		var sum float64
+		for _, x := range span(s, ns[i]) {
+			sum += float64(x) * float64(x)
+		}
+		total += float32(sum)
+	}
+	span(dst, 1)[0] = total
 }

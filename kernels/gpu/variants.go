@@ -42,6 +42,7 @@ func Variants(info Features) []Variant {
 	vs = append(vs, convVariants(info)...)
 	vs = append(vs, randomVariants()...)
 	vs = append(vs, adamwVariants()...)
+	vs = append(vs, sumsqVariants()...)
 	return vs
 }
 

@@ -269,10 +269,8 @@ func (t *Trainer) step() (StepResult, error) {
 			return res, nil
 		}
 	}
-	if t.Cfg.Clip > 0 {
-		nn.ClipGradsTo(t.params, res.GradNorm, t.Cfg.Clip) // as torch.nn.utils.clip_grad_norm_
-	}
-	if err := t.Opt.UpdateLR(float32(res.LR)); err != nil {
+	// Clipping as torch.nn.utils.clip_grad_norm_, applied inside the update.
+	if err := t.Opt.UpdateScaled(float32(res.LR), nn.ClipCoef(res.GradNorm, t.Cfg.Clip)); err != nil {
 		return res, fmt.Errorf("step %d: %w", t.Step+1, err)
 	}
 	nn.ZeroGrads(t.params)

@@ -5,9 +5,10 @@
 #endif
 // One fused AdamW step (PyTorch semantics, decoupled weight decay), one
 // invocation per element (grid-stride), in the CPU backend's float32 order:
+//   g = grad*gradScale
 //   m = b1*m + (1-b1)*g;  v = b2*v + (1-b2)*g*g
 //   p = p*decay - step*m / (sqrt(v*rbc2) + eps)
-// with decay = 1 - lr*wd, step = lr/(1 - b1^t) and rbc2 = 1/(1 - b2^t)
+// with decay = 1 - lr*wd, step = lr/(1 - b1^t), rbc2 = 1/(1 - b2^t) and gradScale
 // computed on the host. Products are kept unfused (precise) so the result
 // matches the CPU backend.
 
@@ -33,12 +34,13 @@ layout(std140, binding = 0) uniform Push {
     float decay;
     float step;
     float rbc2;
+    float gradScale;
 } p;
 
 void main() {
     uint stride = gl_NumWorkGroups.x * WG;
     for (uint i = gl_GlobalInvocationID.x; i < p.n; i += stride) {
-        precise float g = grad[p.offGrad + i];
+        precise float g = grad[p.offGrad + i] * p.gradScale;
         precise float m = p.beta1 * mom[p.offM + i] + p.oneMinusBeta1 * g;
         precise float v = p.beta2 * vel[p.offV + i] + p.oneMinusBeta2 * g * g;
         mom[p.offM + i] = m;
