@@ -38,7 +38,8 @@ func (g *Graph) MatMul(a, b *Var, transA, transB bool) *Var {
 // Linear is x·wᵀ + b with w [out, in] (PyTorch's layout), b [out] or nil,
 // and x [..., in] of rank >= 2; the result is [..., out]. The leading axes
 // of x are flattened into one GEMM, so the weight gradient is a single
-// [out, in] product rather than a batch summed afterwards.
+// [out, in] product rather than a batch summed afterwards; the bias is
+// added in that GEMM's epilogue (tensor.MatMulBias).
 func (g *Graph) Linear(x, w, b *Var) *Var {
 	xs, ws := x.Value.Shape(), w.Value.Shape()
 	if len(ws) != 2 || len(xs) < 2 || xs[len(xs)-1] != ws[1] || (b != nil && (b.Value.Rank() != 1 || b.Value.Dim(0) != ws[0])) {
@@ -50,10 +51,11 @@ func (g *Graph) Linear(x, w, b *Var) *Var {
 	}
 	in, out := ws[1], ws[0]
 	x2 := x.Value.Reshape(-1, in)
-	y2 := tensor.MatMul(x2, w.Value, false, true)
+	var bias *tensor.Tensor
 	if b != nil {
-		tensor.AddInto(y2, b.Value) // in place: y2 is new
+		bias = b.Value
 	}
+	y2 := tensor.MatMulBias(x2, w.Value, bias, false, true, tensor.ActNone) // the bias in the product's epilogue
 	y := y2.Reshape(append(xs[:len(xs)-1:len(xs)-1], out)...)
 	return g.record("Linear", y, func(gy *tensor.Tensor) []*tensor.Tensor {
 		var gx, gw, gb *tensor.Tensor

@@ -10,7 +10,18 @@ import (
 // first. A transposed view (for example x.Transpose(-1, -2)) is passed to
 // the kernel as a transpose flag rather than copied.
 func MatMul(a, b *Tensor, transA, transB bool) *Tensor {
+	return MatMulBias(a, b, nil, transA, transB, ActNone)
+}
+
+// MatMulBias is MatMul with bias (nil for none: a vector of the product's
+// last size, added to every row) and then act applied to each element, in
+// the product's epilogue: one launch instead of three. The float32 result
+// is that of MatMul followed by Add and the activation.
+func MatMulBias(a, b, bias *Tensor, transA, transB bool, act Activation) *Tensor {
 	mustSameDevice("MatMul", a, b)
+	if act < ActNone || act >= NumActivations {
+		panic(fmt.Sprintf("tensor: MatMul: unknown activation %d", int(act)))
+	}
 	if len(a.shape) < 2 || len(b.shape) < 2 {
 		panic(fmt.Sprintf("tensor: MatMul: operands need rank >= 2, got %v and %v", a.shape, b.shape))
 	}
@@ -25,14 +36,37 @@ func MatMul(a, b *Tensor, transA, transB bool) *Tensor {
 	if ka != kb {
 		panic(fmt.Sprintf("tensor: MatMul: inner sizes differ: %v (transA=%v) × %v (transB=%v)", a.shape, transA, b.shape, transB))
 	}
+	var biasSpan Span
+	if bias != nil {
+		mustSameDevice("MatMul", a, bias)
+		if len(bias.shape) != 1 || bias.shape[0] != n {
+			panic(fmt.Sprintf("tensor: MatMul: bias of shape %v for a product with %d columns (want [%d])", bias.shape, n, n))
+		}
+	}
 	batchShape := BroadcastShapes("MatMul", a.shape[:len(a.shape)-2], b.shape[:len(b.shape)-2])
 	batch := numel(batchShape)
 	out := Empty(a.buf.b, append(cloneInts(batchShape), m, n)...)
 	if out.Size() == 0 {
 		return out
 	}
-	if ka == 0 {
+	if ka == 0 && bias == nil && act == ActNone {
 		a.buf.b.Fill(out.View(), 0) // a product over an empty inner axis
+		return out
+	}
+	var biasC *Tensor
+	if bias != nil {
+		biasC = bias.Contiguous()
+		biasSpan = biasC.Span()
+		defer releaseIfCopy(biasC, bias)
+	}
+	if ka == 0 { // an empty inner axis: the epilogue of a zero product
+		a.buf.b.Fill(out.View(), 0)
+		if bias != nil {
+			AddInto(out, bias)
+		}
+		if op, ok := act.UnaryOp(); ok {
+			UnaryInPlace(op, out, 0, 0)
+		}
 		return out
 	}
 	sa, ta, stA, relA := matOperand(a, batchShape, transA)
@@ -42,7 +76,7 @@ func MatMul(a, b *Tensor, transA, transB bool) *Tensor {
 		TransA: ta, TransB: tb,
 		A: sa, B: sb, C: out.Span(),
 		StrideA: stA, StrideB: stB, StrideC: m * n,
-		Alpha: 1,
+		Alpha: 1, Bias: biasSpan, Act: act,
 	})
 	relA()
 	relB()

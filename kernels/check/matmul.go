@@ -65,6 +65,9 @@ func matmulCases() []testCase {
 		testCase{"epilogue,beta=0,bias", func(c *ctx) {
 			matmulEpilogueCase(c, 33, 17, 65, matmulEpilogue{alpha: 1, bias: true})
 		}},
+		testCase{"matmul_bias,linear,m=37,k=70,n=33", func(c *ctx) { matmulBiasCase(c, []int{37, 70}, []int{33, 70}, tensor.ActNone) }},
+		testCase{"matmul_bias,batched,strided_bias,act=silu", func(c *ctx) { matmulBiasCase(c, []int{3, 9, 20}, []int{17, 20}, tensor.ActSilu) }},
+		testCase{"matmul_bias,k=0,act=relu", func(c *ctx) { matmulBiasCase(c, []int{4, 0}, []int{6, 0}, tensor.ActRelu) }},
 		testCase{"epilogue,long_k,ta,beta=2,bias,act=gelu_tanh", func(c *ctx) {
 			matmulEpilogueCase(c, 40, 1200, 36, matmulEpilogue{alpha: 0.25, beta: 2, bias: true, act: tensor.ActGeluTanh, ta: true})
 		}},
@@ -223,4 +226,28 @@ func matmulEpilogueCase(c *ctx, m, k, n int, e matmulEpilogue) {
 		ref[i] = v
 	}
 	c.near64("c/vs_float64", got[0], ref, tolF64)
+}
+
+// matmulBiasCase checks tensor.MatMulBias (a·bᵀ + bias, then act, the
+// bias a strided view) against the CPU backend and against MatMul
+// followed by the separate bias add and activation on the same device,
+// which must give the same float32 values without an activation.
+func matmulBiasCase(c *ctx, sa, sb []int, act tensor.Activation) {
+	n := sb[0]
+	a, b, wide := c.randn(120, sa...), c.randn(121, sb...), c.randn(122, n, 2)
+	got, want := c.both(func(in []*tensor.Tensor) []*tensor.Tensor {
+		bias := in[2].Narrow(1, 1, 1).Reshape(n) // every other element: strided
+		fused := tensor.MatMulBias(in[0], in[1], bias, false, true, act)
+		sep := tensor.Add(tensor.MatMul(in[0], in[1], false, true), bias)
+		if op, ok := act.UnaryOp(); ok {
+			sep = tensor.Unary(op, sep, 0, 0)
+		}
+		return []*tensor.Tensor{fused, sep}
+	}, a, b, wide)
+	c.near("fused", got[0], want[0], tolFP32)
+	tol := 0.0 // the same rounding, unless the activation compiles differently
+	if act != tensor.ActNone {
+		tol = tolFP32
+	}
+	c.near("fused_vs_separate", got[0], got[1], tol)
 }

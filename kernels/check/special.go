@@ -293,6 +293,14 @@ func specialMatMulCase(c *ctx) {
 		if nan := c.nanAt(got[0]); !nan[0] || !nan[3] {
 			c.t.Errorf("%dx%dx%d: the product of a NaN is not NaN", m, k, n)
 		}
+		bias := make([]float32, n)
+		for i := range bias {
+			bias[i] = specialValues[i%len(specialValues)]
+		}
+		got, want = c.both(func(in []*tensor.Tensor) []*tensor.Tensor {
+			return []*tensor.Tensor{tensor.MatMulBias(in[0], in[1], in[2], false, false, tensor.ActGeluTanh)}
+		}, c.values(a, m, k), c.values(b, k, n), c.values(bias, n))
+		c.near(fmt.Sprintf("%dx%dx%d+bias,gelu_tanh", m, k, n), got[0], want[0], tolFP32)
 	}
 }
 
