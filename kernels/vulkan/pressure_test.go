@@ -48,14 +48,25 @@ func TestScopeRecyclesWithoutCollector(t *testing.T) {
 // and the fixed data; the gradients are cleared), and the process's
 // resident memory outside Go's heap (the device memory, on a CPU driver)
 // stays within a bound. It runs 200 steps, or 1,000 with
-// SARGO_LONG=1 outside -short.
+// SARGO_LONG=1 outside -short, in the default memory mode, and 20 steps
+// in the discrete mode (staged transfers; outside -short).
 func TestTrainingMemoryFlat(t *testing.T) {
 	steps := 200
 	if os.Getenv("SARGO_LONG") == "1" && !testing.Short() {
 		steps = 1000
 	}
+	t.Run("mapped", func(t *testing.T) { trainingMemoryFlat(t, openValidated(t), steps) })
+	t.Run("discrete", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("runs once more in the default memory mode")
+		}
+		trainingMemoryFlat(t, openDiscrete(t), 20)
+	})
+}
+
+// trainingMemoryFlat is TestTrainingMemoryFlat on b for steps steps.
+func trainingMemoryFlat(t *testing.T, b *Backend, steps int) {
 	const warmup = 5
-	b := openValidated(t)
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	s := tensor.NewScope(b) // the model, the optimiser and the data
 	defer s.Close()

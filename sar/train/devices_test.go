@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	_ "sargo/kernels/opengl"
-	_ "sargo/kernels/vulkan"
+	"sargo/kernels/vulkan"
 	"sargo/sar"
 	"sargo/tensor"
 )
@@ -39,26 +39,53 @@ func TestGPUTrainingMatchesCPU(t *testing.T) {
 				}
 				t.Skipf("no %s device: %v", kind, err)
 			}
-			got := trainOn(t, dev, steps)
-			for i := range want.losses {
-				assert.InDelta(t, want.losses[i], got.losses[i], gpuTrainTol*math.Abs(want.losses[i]), "loss of step %d", i+1)
-			}
-			worst := 0.0
-			for name, w := range want.weights {
-				g := got.weights[name]
-				require.Len(t, g, len(w), name)
-				scale, diff := 1e-6, 0.0
-				for i := range w {
-					scale = math.Max(scale, math.Abs(float64(w[i])))
-					diff = math.Max(diff, math.Abs(float64(w[i])-float64(g[i])))
-				}
-				worst = math.Max(worst, diff/scale)
-				assert.LessOrEqual(t, diff/scale, gpuTrainTol, "%s: relative difference %.2e", name, diff/scale)
-			}
-			t.Logf("%s (%s): losses %v (cpu %v); largest relative weight difference %.2e", dev.Name(), dev.Describe(), got.losses, want.losses, worst)
+			requireSameTraining(t, dev, want, trainOn(t, dev, steps))
 			require.NoError(t, dev.Sync())
 		})
 	}
+	// The discrete-GPU memory mode (device-local storage, staged
+	// transfers) on any Vulkan device; the validation layer, when on, must
+	// say nothing.
+	t.Run("vulkan_discrete", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("runs once more in the default memory mode")
+		}
+		dev, err := vulkan.Open(0, vulkan.Options{Memory: vulkan.MemoryDiscrete})
+		if err != nil {
+			if os.Getenv("SARGO_REQUIRE_VULKAN") == "1" {
+				require.NoError(t, err)
+			}
+			t.Skipf("no vulkan device: %v", err)
+		}
+		defer func() {
+			require.NoError(t, dev.Close())
+			require.Empty(t, dev.ValidationMessages(), "validation messages")
+		}()
+		requireSameTraining(t, dev, want, trainOn(t, dev, steps))
+		require.NoError(t, dev.Sync())
+	})
+}
+
+// requireSameTraining compares the losses and final weights of a run on
+// dev with the CPU's run.
+func requireSameTraining(t *testing.T, dev tensor.Backend, want, got trainRun) {
+	t.Helper()
+	for i := range want.losses {
+		assert.InDelta(t, want.losses[i], got.losses[i], gpuTrainTol*math.Abs(want.losses[i]), "loss of step %d", i+1)
+	}
+	worst := 0.0
+	for name, w := range want.weights {
+		g := got.weights[name]
+		require.Len(t, g, len(w), name)
+		scale, diff := 1e-6, 0.0
+		for i := range w {
+			scale = math.Max(scale, math.Abs(float64(w[i])))
+			diff = math.Max(diff, math.Abs(float64(w[i])-float64(g[i])))
+		}
+		worst = math.Max(worst, diff/scale)
+		assert.LessOrEqual(t, diff/scale, gpuTrainTol, "%s: relative difference %.2e", name, diff/scale)
+	}
+	t.Logf("%s (%s): losses %v (cpu %v); largest relative weight difference %.2e", dev.Name(), dev.Describe(), got.losses, want.losses, worst)
 }
 
 // trainRun is what a short run ends with.
