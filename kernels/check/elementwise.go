@@ -223,6 +223,11 @@ func binaryCase(c *ctx, op tensor.BinaryOp) {
 		{"narrow+expand", c.view(operand(5, 7, 31), func(x *tensor.Tensor) *tensor.Tensor { return x.Narrow(1, 9, 13) }),
 			c.view(operand(6, 1, 13), func(x *tensor.Tensor) *tensor.Tensor { return x.Expand(7, 13) })},
 		{"1+1", operand(7, 1), operand(8, 1)},
+		// One collapsed axis (the shaders' FLAT path): contiguous operands
+		// of one shape, and an offset range with a broadcast scalar.
+		{"flat,7x13+7x13", operand(9, 7, 13), operand(10, 7, 13)},
+		{"flat,narrow(300)+expand(1)", c.view(operand(11, 300), func(x *tensor.Tensor) *tensor.Tensor { return x.Narrow(0, 17, 261) }),
+			c.view(operand(12, 1), func(x *tensor.Tensor) *tensor.Tensor { return x.Expand(261) })},
 	}
 	for _, l := range layouts {
 		got, want := c.both(func(in []*tensor.Tensor) []*tensor.Tensor {

@@ -58,7 +58,7 @@ func collapse(shape []int, strides [][]int) ([]int, [][]int) {
 
 // elementwise dispatches shader name over views (views[0] is written, the
 // rest are read).
-func (b *Kernels) elementwise(name string, spec []uint32, alpha, beta float32, views ...tensor.View) {
+func (b *Kernels) elementwise(name string, op uint32, alpha, beta float32, views ...tensor.View) {
 	n := 1
 	for _, s := range views[0].Shape {
 		n *= s
@@ -75,11 +75,11 @@ func (b *Kernels) elementwise(name string, spec []uint32, alpha, beta float32, v
 	for k, v := range views {
 		offs[k] = v.Offset
 	}
-	b.elementwiseOuter(name, spec, alpha, beta, views, shape, st, offs)
+	b.elementwiseOuter(name, op, alpha, beta, views, shape, st, offs)
 }
 
 // elementwiseOuter peels axes beyond the fourth into separate dispatches.
-func (b *Kernels) elementwiseOuter(name string, spec []uint32, alpha, beta float32, views []tensor.View, shape []int, st [][]int, offs []int) {
+func (b *Kernels) elementwiseOuter(name string, op uint32, alpha, beta float32, views []tensor.View, shape []int, st [][]int, offs []int) {
 	if len(shape) > 4 {
 		inner := make([][]int, len(st))
 		for k := range st {
@@ -90,7 +90,7 @@ func (b *Kernels) elementwiseOuter(name string, spec []uint32, alpha, beta float
 			for k := range offs {
 				o[k] = offs[k] + i*st[k][0]
 			}
-			b.elementwiseOuter(name, spec, alpha, beta, views, shape[1:], inner, o)
+			b.elementwiseOuter(name, op, alpha, beta, views, shape[1:], inner, o)
 		}
 		return
 	}
@@ -114,56 +114,76 @@ func (b *Kernels) elementwiseOuter(name string, spec []uint32, alpha, beta float
 			bufs[k] = read(v.Buf)
 		}
 	}
-	launch(b, name, spec, &p, groups1D(n, eltLocal), bufs...)
+	spec := eltSpec(op, len(shape) <= 1)
+	launch(b, name, spec[:], &p, groups1D(n, eltLocal), bufs...)
 }
 
-// opSpec is the specialization of the unary, unary backward and binary
-// shaders: the op.
-func opSpec[T ~int](op T) []uint32 { return []uint32{uint32(op)} }
+// eltSpec is the specialization of the elementwise shaders: the op (unary,
+// unary backward and binary; 0 for the others) and FLAT, set when the
+// view collapsed to at most one axis (strided.glsl's fast path).
+func eltSpec[T ~int | ~uint32](op T, flat bool) [2]uint32 {
+	return [2]uint32{uint32(op), uint32(b2u(flat))}
+}
 
 // elementwiseVariants lists the elementwise pipelines: one per op of the
 // unary, unary backward and binary shaders.
 func elementwiseVariants() []Variant {
-	vs := []Variant{
-		{Shader: "copy", Bindings: 2, Group: "copy"},
-		{Shader: "fill", Bindings: 1, Group: "fill"},
-		{Shader: "where", Bindings: 4, Group: "where"},
-	}
-	for op := range tensor.NumUnaryOps {
+	var vs []Variant
+	for _, flat := range []bool{false, true} {
+		label := ""
+		if flat {
+			label = "flat"
+		}
+		with := func(op string) string {
+			if label == "" {
+				return op
+			}
+			if op == "" {
+				return label
+			}
+			return op + " " + label
+		}
+		spec := func(op int) []uint32 { s := eltSpec(op, flat); return s[:] }
 		vs = append(vs,
-			Variant{Shader: "unary", Spec: opSpec(op), Bindings: 2, Group: "unary", Label: op.String()},
-			Variant{Shader: "unary_backward", Spec: opSpec(op), Bindings: 3, Group: "unary_backward", Label: op.String()})
-	}
-	for op := range tensor.NumBinaryOps {
-		vs = append(vs, Variant{Shader: "binary", Spec: opSpec(op), Bindings: 3, Group: "binary", Label: op.String()})
+			Variant{Shader: "copy", Spec: spec(0), Bindings: 2, Group: "copy", Label: with("")},
+			Variant{Shader: "fill", Spec: spec(0), Bindings: 1, Group: "fill", Label: with("")},
+			Variant{Shader: "where", Spec: spec(0), Bindings: 4, Group: "where", Label: with("")})
+		for op := range tensor.NumUnaryOps {
+			vs = append(vs,
+				Variant{Shader: "unary", Spec: spec(int(op)), Bindings: 2, Group: "unary", Label: with(op.String())},
+				Variant{Shader: "unary_backward", Spec: spec(int(op)), Bindings: 3, Group: "unary_backward", Label: with(op.String())})
+		}
+		for op := range tensor.NumBinaryOps {
+			vs = append(vs, Variant{Shader: "binary", Spec: spec(int(op)), Bindings: 3, Group: "binary", Label: with(op.String())})
+		}
 	}
 	return vs
 }
 
 // Copy writes src into dst elementwise.
-func (b *Kernels) Copy(dst, src tensor.View) { b.elementwise("copy", nil, 0, 0, dst, src) }
+func (b *Kernels) Copy(dst, src tensor.View) { b.elementwise("copy", 0, 0, 0, dst, src) }
 
 // Fill sets every element of dst to v.
-func (b *Kernels) Fill(dst tensor.View, v float32) { b.elementwise("fill", nil, v, 0, dst) }
+func (b *Kernels) Fill(dst tensor.View, v float32) { b.elementwise("fill", 0, v, 0, dst) }
 
 // Unary computes dst = op(src; alpha, beta).
 func (b *Kernels) Unary(op tensor.UnaryOp, dst, src tensor.View, alpha, beta float32) {
-	b.elementwise("unary", opSpec(op), alpha, beta, dst, src)
+	b.elementwise("unary", uint32(op), alpha, beta, dst, src)
 }
 
 // UnaryBackward computes dx = gy · op'(x).
 func (b *Kernels) UnaryBackward(op tensor.UnaryOp, dx, x, gy tensor.View, alpha, beta float32) {
-	b.elementwise("unary_backward", opSpec(op), alpha, beta, dx, x, gy)
+	b.elementwise("unary_backward", uint32(op), alpha, beta, dx, x, gy)
 }
 
 // Binary computes dst = op(a, c).
 func (b *Kernels) Binary(op tensor.BinaryOp, dst, a, c tensor.View) {
-	b.elementwise("binary", opSpec(op), 0, 0, dst, a, c)
+	b.elementwise("binary", uint32(op), 0, 0, dst, a, c)
 }
 
 // Where computes dst = cond != 0 ? a : c.
 func (b *Kernels) Where(dst, cond, a, c tensor.View) {
-	b.elementwise("where", nil, 0, 0, dst, cond, a, c)
+	b.elementwise("where", 0, 0, 0, dst, cond, a, c)
 }
 
 // FillRun is the common half of a backend's Fill: it counts a fill with

@@ -11,3 +11,22 @@ func TestCollapse(t *testing.T) {
 	require.Equal(t, []int{6, 4}, shape)
 	require.Equal(t, [][]int{{4, 1}, {0, 1}}, st)
 }
+
+// TestEltSpecFlat checks that the elementwise shaders take the FLAT path
+// exactly when the views collapse to at most one axis.
+func TestEltSpecFlat(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		shape   []int
+		strides [][]int
+		flat    bool
+	}{
+		{"contiguous", []int{7, 13}, [][]int{{13, 1}, {13, 1}}, true},
+		{"broadcast scalar", []int{7, 13}, [][]int{{13, 1}, {0, 0}}, true},
+		{"transposed", []int{7, 13}, [][]int{{13, 1}, {1, 7}}, false},
+		{"broadcast row", []int{7, 13}, [][]int{{13, 1}, {0, 1}}, false},
+	} {
+		shape, _ := collapse(tc.shape, tc.strides)
+		require.Equal(t, tc.flat, eltSpec(3, len(shape) <= 1)[1] == 1, tc.name)
+	}
+}

@@ -1,5 +1,8 @@
 #version 430 core
 // Generated from kernels/vulkan/shaders/copy.comp by kernels/vulkan/internal/shadergen for OpenGL; DO NOT EDIT.
+#ifndef SARGO_SPEC_1
+#define SARGO_SPEC_1 0u
+#endif
 // copy: dst = src elementwise over strided views.
 layout(local_size_x = 256) in;
 layout(std430, binding = 0) writeonly buffer Dst0 { float dst[]; };
@@ -18,8 +21,16 @@ layout(std140, binding = 0) uniform Push {
 	float beta;
 } p;
 
+// FLAT (specialization constant 1) is 1 when the view collapsed to one
+// axis (every operand contiguous, or a broadcast scalar): coords and at
+// then take no division or remainder per element.
+const uint FLAT = SARGO_SPEC_1;
+
 // coords splits the linear index i into the four axis indices.
 uvec4 coords(uint i) {
+	if (FLAT == 1) {
+		return uvec4(0, 0, 0, i);
+	}
 	uvec4 c;
 	c.w = i % p.shape[3];
 	i /= p.shape[3];
@@ -32,6 +43,9 @@ uvec4 coords(uint i) {
 
 // at is the element index of operand k at coordinates c.
 uint at(uint k, uvec4 c) {
+	if (FLAT == 1) {
+		return p.off[k] + c.w * p.stride[4 * k + 3];
+	}
 	return p.off[k] + c.x * p.stride[4 * k] + c.y * p.stride[4 * k + 1] + c.z * p.stride[4 * k + 2] +
 		c.w * p.stride[4 * k + 3];
 }

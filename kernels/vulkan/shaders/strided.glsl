@@ -11,8 +11,16 @@ layout(push_constant) uniform Push {
 	float beta;
 } p;
 
+// FLAT (specialization constant 1) is 1 when the view collapsed to one
+// axis (every operand contiguous, or a broadcast scalar): coords and at
+// then take no division or remainder per element.
+layout(constant_id = 1) const uint FLAT = 0;
+
 // coords splits the linear index i into the four axis indices.
 uvec4 coords(uint i) {
+	if (FLAT == 1) {
+		return uvec4(0, 0, 0, i);
+	}
 	uvec4 c;
 	c.w = i % p.shape[3];
 	i /= p.shape[3];
@@ -25,6 +33,9 @@ uvec4 coords(uint i) {
 
 // at is the element index of operand k at coordinates c.
 uint at(uint k, uvec4 c) {
+	if (FLAT == 1) {
+		return p.off[k] + c.w * p.stride[4 * k + 3];
+	}
 	return p.off[k] + c.x * p.stride[4 * k] + c.y * p.stride[4 * k + 1] + c.z * p.stride[4 * k + 2] +
 		c.w * p.stride[4 * k + 3];
 }
