@@ -107,6 +107,12 @@ func valueOf(v *Var) *tensor.Tensor {
 // the norm is smaller: x / max(‖x‖, eps), as PyTorch's F.normalize.
 func (g *Graph) L2Normalize(x *Var, axis int, eps float32) *Var {
 	axis = normAxis("L2Normalize", axis, x.Value.Rank())
+	if axis == x.Value.Rank()-1 { // one launch each way
+		y, norm := tensor.L2NormalizeLast(x.Value, eps)
+		return g.record("L2Normalize", y, func(gy *tensor.Tensor) []*tensor.Tensor {
+			return []*tensor.Tensor{tensor.L2NormalizeLastBackward(y, norm, gy, eps)}
+		}, x)
+	}
 	sq := tensor.Square(x.Value)
 	norm := tensor.Sqrt(tensor.Sum(sq, true, axis))
 	// sq is as large as x: freed now, not kept for the graph's lifetime.

@@ -333,6 +333,13 @@ type Backend interface {
 	// NormBackward writes dx, and accumulates into dw, db when present.
 	NormBackward(a NormArgs, dx, dw, db, x, mean, rstd, w, gy Span)
 
+	// L2Normalize writes y = x / min(max(‖x‖, eps), MaxFloat32) for each
+	// row of x [rows, n], and each row's ‖x‖ into norm [rows].
+	L2Normalize(y, norm, x Span, rows, n int, eps float32)
+	// L2NormalizeBackward writes dx = (gy − y·(Σ gy·y)·[‖x‖ > eps]) / d
+	// per row, from the forward's y and norm (d as in L2Normalize).
+	L2NormalizeBackward(dx, y, norm, gy Span, rows, n int, eps float32)
+
 	// Gather copies rows ids[i] of table [rows, dim] into dst [n, dim];
 	// every id is checked against rows first (the id contract, ids.go).
 	Gather(dst, table, ids Span, n, rows, dim int)

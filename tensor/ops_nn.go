@@ -64,6 +64,51 @@ func CrossEntropyBackward(logits, lse, targets, gloss *Tensor, ignore int, smoot
 	return out
 }
 
+// L2NormalizeLast divides x by its L2 norm over the last axis, clamped to
+// [eps, MaxFloat32]: y = x / min(max(‖x‖, eps), MaxFloat32), one launch.
+// It also returns the norms, of shape x's without the last axis, for
+// L2NormalizeLastBackward.
+func L2NormalizeLast(x *Tensor, eps float32) (y, norm *Tensor) {
+	if len(x.shape) == 0 {
+		panic("tensor: L2NormalizeLast of a scalar")
+	}
+	n := x.shape[len(x.shape)-1]
+	rows := x.Size() / max(n, 1)
+	if n == 0 {
+		rows = numel(x.shape[:len(x.shape)-1])
+	}
+	xc := x.Contiguous()
+	y = Empty(x.buf.b, x.shape...)
+	norm = Empty(x.buf.b, x.shape[:len(x.shape)-1]...)
+	if rows > 0 {
+		x.buf.b.L2Normalize(y.Span(), norm.Span(), xc.Span(), rows, n, eps)
+	}
+	releaseIfCopy(xc, x)
+	return y, norm
+}
+
+// L2NormalizeLastBackward is the gradient of L2NormalizeLast's input from
+// its output y, its norms and the output's gradient gy: per row,
+// (gy − y·Σ(gy·y)) / ‖x‖ where ‖x‖ > eps, and gy / d elsewhere.
+func L2NormalizeLastBackward(y, norm, gy *Tensor, eps float32) *Tensor {
+	mustSameShape("L2NormalizeBackward", y, gy)
+	mustSameDevice("L2NormalizeBackward", y, norm, gy)
+	n := y.shape[len(y.shape)-1]
+	rows := numel(y.shape[:len(y.shape)-1])
+	if norm.Size() != rows {
+		panic(fmt.Sprintf("tensor: L2NormalizeBackward: %d norms for %d rows", norm.Size(), rows))
+	}
+	yc, nc, gc := y.Contiguous(), norm.Contiguous(), gy.Contiguous()
+	dx := Empty(y.buf.b, y.shape...)
+	if rows > 0 && n > 0 {
+		y.buf.b.L2NormalizeBackward(dx.Span(), yc.Span(), nc.Span(), gc.Span(), rows, n, eps)
+	}
+	releaseIfCopy(yc, y)
+	releaseIfCopy(nc, norm)
+	releaseIfCopy(gc, gy)
+	return dx
+}
+
 // LayerNorm normalises over the last axis; w and b ([n]) may be nil.
 // It returns y and the per-row mean and reciprocal std.
 func LayerNorm(x, w, b *Tensor, eps float32) (y, mean, rstd *Tensor) {

@@ -15,6 +15,18 @@ const normEps = 1e-5
 
 func normCases() []testCase {
 	var cs []testCase
+	for _, s := range [][2]int{{1, 1}, {7, 13}, {3, 300}, {600, 32}} {
+		cs = append(cs, testCase{fmt.Sprintf("l2/rows=%d,n=%d", s[0], s[1]), func(c *ctx) { l2NormCase(c, c.randn(130, s[0], s[1])) }})
+	}
+	cs = append(cs,
+		testCase{"l2/permuted,2x5x3x8", func(c *ctx) {
+			l2NormCase(c, c.view(c.randn(131, 2, 3, 5, 8), func(x *tensor.Tensor) *tensor.Tensor { return x.Permute(0, 2, 1, 3) }))
+		}},
+		testCase{"l2/zero_and_tiny_rows", func(c *ctx) {
+			x := []float32{0, 0, 0, 1e-7, -1e-7, 0, 3, 4, 0, 1e-13, 0, 0}
+			l2NormCase(c, c.values(x, 4, 3))
+		}},
+	)
 	affines := []struct {
 		name string
 		w, b bool
@@ -203,4 +215,48 @@ func normAccumulateCase(c *ctx) {
 	}
 	c.near64("dw/vs_float64", got[1], dw, tolF64)
 	c.near64("db/vs_float64", got[2], db, tolF64)
+}
+
+// l2Eps is the eps of the L2-normalisation cases (F.normalize's default).
+const l2Eps = 1e-12
+
+// l2NormCase checks L2NormalizeLast and its backward on x against the CPU
+// backend and against float64 on the host (rows below eps included: the
+// divisor is then eps and the projection term vanishes).
+func l2NormCase(c *ctx, x pair) {
+	shape := x.ref.Shape()
+	gy := c.randn(132, shape...)
+	got, want := c.both(func(in []*tensor.Tensor) []*tensor.Tensor {
+		y, norm := tensor.L2NormalizeLast(in[0], l2Eps)
+		return []*tensor.Tensor{y, norm, tensor.L2NormalizeLastBackward(y, norm, in[1], l2Eps)}
+	}, x, gy)
+	c.near("y", got[0], want[0], tolFP32)
+	c.near("norm", got[1], want[1], tolFP32)
+	c.near("dx", got[2], want[2], tolFP32)
+
+	n := shape[len(shape)-1]
+	xs, gs := c.read64(x.ref.Contiguous()), c.read64(gy.ref)
+	ys, ns, dxs := make([]float64, len(xs)), make([]float64, len(xs)/n), make([]float64, len(xs))
+	for r := range ns {
+		xr, gr := xs[r*n:(r+1)*n], gs[r*n:(r+1)*n]
+		var sum, dot float64
+		for _, v := range xr {
+			sum += v * v
+		}
+		ns[r] = math.Sqrt(sum)
+		d := math.Max(ns[r], l2Eps)
+		for i, v := range xr {
+			ys[r*n+i] = v / d
+			dot += gr[i] * v / d
+		}
+		if ns[r] <= l2Eps {
+			dot = 0
+		}
+		for i := range xr {
+			dxs[r*n+i] = (gr[i] - ys[r*n+i]*dot) / d
+		}
+	}
+	c.near64("y/vs_float64", got[0], ys, tolF64)
+	c.near64("norm/vs_float64", got[1], ns, tolF64)
+	c.near64("dx/vs_float64", got[2], dxs, tolF64)
 }

@@ -61,6 +61,7 @@ func specialCases() []testCase {
 		testCase{"topk", specialTopKCase},
 		testCase{"adamw", specialAdamWCase},
 		testCase{"adamw_multi", specialAdamWMultiCase},
+		testCase{"l2_normalize", specialL2NormCase},
 		testCase{"squared_norm", specialSquaredNormCase},
 	)
 }
@@ -424,6 +425,24 @@ func specialAdamWMultiCase(c *ctx) {
 		return []*tensor.Tensor{p, m, v, p2, m2, v2}
 	}, p, g, p2, g2)
 	for i, name := range []string{"param", "m", "v", "param2", "m2", "v2"} {
+		c.near(name, got[i], want[i], tolFP32)
+	}
+}
+
+// specialL2NormCase normalises rows that each hold one special value
+// beside finite ones (a NaN row stays NaN, an infinite norm clamps to
+// MaxFloat32), forward and backward, as the CPU backend does.
+func specialL2NormCase(c *ctx) {
+	n := len(specialValues)
+	x := make([]float32, 0, n*3)
+	for _, v := range specialValues {
+		x = append(x, v, 1, -2)
+	}
+	got, want := c.both(func(in []*tensor.Tensor) []*tensor.Tensor {
+		y, norm := tensor.L2NormalizeLast(in[0], 1e-12)
+		return []*tensor.Tensor{y, norm, tensor.L2NormalizeLastBackward(y, norm, in[1], 1e-12)}
+	}, c.values(x, n, 3), c.randn(87, n, 3))
+	for i, name := range []string{"y", "norm", "dx"} {
 		c.near(name, got[i], want[i], tolFP32)
 	}
 }

@@ -36,6 +36,7 @@ func Variants(info Features) []Variant {
 	vs = append(vs, matmulVariants(info)...)
 	vs = append(vs, softmaxVariants()...)
 	vs = append(vs, normVariants()...)
+	vs = append(vs, l2normVariants()...)
 	vs = append(vs, embeddingVariants()...)
 	vs = append(vs, attentionVariants(info)...)
 	vs = append(vs, interpolateVariants()...)

@@ -1,0 +1,56 @@
+#version 450
+#extension GL_GOOGLE_include_directive : require
+// L2 normalisation over rows of [rows, n]: one workgroup per row
+// (grid-stride over rows). The squares are summed per invocation over its
+// strided elements, then by a shared-memory tree; the row's norm is
+// written to nrm[row] and every element as x / d, with
+// d = min(max(norm, eps), MaxFloat32) (NaN for a NaN norm).
+
+layout(constant_id = 0) const uint WG = 256; // power of two
+layout(local_size_x_id = 0) in;
+
+layout(std430, set = 0, binding = 0) writeonly buffer Y0 { float y[]; };
+layout(std430, set = 0, binding = 1) writeonly buffer Norm1 { float nrm[]; };
+layout(std430, set = 0, binding = 2) readonly buffer X2 { float x[]; };
+
+layout(push_constant) uniform Push {
+    uint offY;
+    uint offNorm;
+    uint offX;
+    uint rows;
+    uint n;
+    float eps;
+} p;
+
+#include "minmax.glsl"
+
+shared float sums[WG];
+
+void main() {
+    uint t = gl_LocalInvocationID.x;
+    for (uint row = gl_WorkGroupID.x; row < p.rows; row += gl_NumWorkGroups.x) {
+        uint base = row * p.n;
+        float s = 0.0;
+        for (uint i = t; i < p.n; i += WG) {
+            float v = x[p.offX + base + i];
+            s += v * v;
+        }
+        sums[t] = s;
+        barrier();
+        for (uint k = WG / 2; k > 0; k >>= 1) {
+            if (t < k) {
+                sums[t] += sums[t + k];
+            }
+            barrier();
+        }
+        float norm = sqrt(sums[0]);
+        barrier();
+        float d = minNaN(maxNaN(norm, p.eps), uintBitsToFloat(0x7f7fffffu));
+        if (t == 0) {
+            nrm[p.offNorm + row] = norm;
+        }
+        for (uint i = t; i < p.n; i += WG) {
+            y[p.offY + base + i] = x[p.offX + base + i] / d;
+        }
+    }
+}
