@@ -64,6 +64,30 @@ func (g *Graph) Sub(a, b *Var) *Var {
 	}, a, b)
 }
 
+// MulAdd is a·(b + alpha) + c with broadcasting, one launch forward (see
+// tensor.MulAdd): AdaLN's modulation x·(1+scale) + shift, or a residual
+// x + h·gate.
+func (g *Graph) MulAdd(a, b, c *Var, alpha float32) *Var {
+	y := tensor.MulAdd(a.Value, b.Value, c.Value, alpha)
+	return g.record("MulAdd", y, func(gy *tensor.Tensor) []*tensor.Tensor {
+		var ga, gb, gc *tensor.Tensor
+		if a.requiresGrad {
+			if alpha == 0 {
+				ga = sumTo(tensor.Mul(gy, b.Value), a.Value.Shape())
+			} else { // gy·(b + alpha) in one launch
+				ga = sumTo(tensor.MulAdd(gy, b.Value, scalarLike(gy, 0), alpha), a.Value.Shape())
+			}
+		}
+		if b.requiresGrad {
+			gb = sumTo(tensor.Mul(gy, a.Value), b.Value.Shape())
+		}
+		if c.requiresGrad {
+			gc = gradTo(gy, c.Value.Shape())
+		}
+		return []*tensor.Tensor{ga, gb, gc}
+	}, a, b, c)
+}
+
 // Mul is a · b elementwise with broadcasting.
 func (g *Graph) Mul(a, b *Var) *Var {
 	y := tensor.Mul(a.Value, b.Value)

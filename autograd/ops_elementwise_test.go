@@ -186,3 +186,31 @@ func TestKinkGradients(t *testing.T) {
 		})
 	}
 }
+
+// TestMulAdd checks a·(b + alpha) + c against float64 and its gradients by
+// finite differences, with each operand broadcast in turn.
+func TestMulAdd(t *testing.T) {
+	cases := []struct{ a, b, c []int }{
+		{[]int{7}, []int{7}, []int{7}},
+		{[]int{2, 3, 5}, []int{2, 1, 5}, []int{2, 1, 5}}, // AdaLN's modulation
+		{[]int{3, 1}, []int{1, 5}, []int{3, 5}},
+		{[]int{}, []int{3, 4}, []int{4}},
+	}
+	for ci, c := range cases {
+		for _, alpha := range []float32{0, 1} {
+			out := tensor.BroadcastShapes("test", c.a, c.b, c.c)
+			av := randVals(uint64(ci), numel(c.a), -2, 2)
+			bv := randVals(uint64(ci)+100, numel(c.b), -2, 2)
+			cv := randVals(uint64(ci)+200, numel(c.c), -2, 2)
+			want := make([]float64, numel(out))
+			for i := range want {
+				idx := unravel(i, out)
+				want[i] = av[bcastAt(idx, c.a)]*(bv[bcastAt(idx, c.b)]+float64(alpha)) + cv[bcastAt(idx, c.c)]
+			}
+			a, b, cc := tens(av, c.a...), tens(bv, c.b...), tens(cv, c.c...)
+			requireClose(t, want, out, (*Graph)(nil).MulAdd(Const(a), Const(b), Const(cc), alpha).Value, 1e-5, 1e-5)
+			checkGrad(t, func(g *Graph, xs []*Var) *Var { return g.MulAdd(xs[0], xs[1], xs[2], alpha) }, a, b, cc)
+			checkGrad(t, func(g *Graph, xs []*Var) *Var { return g.MulAdd(Const(a), xs[0], Const(cc), alpha) }, b)
+		}
+	}
+}

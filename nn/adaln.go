@@ -41,9 +41,18 @@ func (m *AdaLNModulation) Parameters() []NamedParam {
 	return p
 }
 
-// modulate returns ln(x)·(1+scale) + shift.
+// modulate returns ln(x)·(1+scale) + shift, in one launch.
 func modulate(g *autograd.Graph, normed, scale, shift *autograd.Var) *autograd.Var {
-	return g.Add(g.Mul(normed, g.AddScalar(scale, 1)), shift)
+	return g.MulAdd(normed, scale, shift, 1)
+}
+
+// residual returns x + drop-path(h·gate): one launch when drop-path is the
+// identity.
+func residual(g *autograd.Graph, x, h, gate *autograd.Var, dp *DropPath, dropOffset uint64) *autograd.Var {
+	if !dp.Active() {
+		return g.MulAdd(h, gate, x, 0)
+	}
+	return g.Add(x, dp.Forward(g, g.Mul(h, gate), dropOffset))
 }
 
 // BlockConfig sizes an AdaLN transformer block.
@@ -124,9 +133,9 @@ func (b *AdaLNBlock) Forward(g *autograd.Graph, x, cond *autograd.Var, mask tens
 	m := b.AdaLin.Forward(g, cond)
 	gamma1, gamma2, scale1, scale2, shift1, shift2 := m[0], m[1], m[2], m[3], m[4], m[5]
 	h := b.Attn.Forward(g, modulate(g, b.Norm.Forward(g, x), scale1, shift1), mask, cache)
-	x = g.Add(x, b.DropPath.Forward(g, g.Mul(h, gamma1), dropOffset))
+	x = residual(g, x, h, gamma1, &b.DropPath, dropOffset)
 	h = b.FFN.Forward(g, modulate(g, b.Norm.Forward(g, x), scale2, shift2))
-	return g.Add(x, b.DropPath.Forward(g, g.Mul(h, gamma2), dropOffset+uint64(x.Shape()[0])))
+	return residual(g, x, h, gamma2, &b.DropPath, dropOffset+uint64(x.Shape()[0]))
 }
 
 // Parameters are attn.*, ffn.*, ada_lin.1.* (VAR's names).

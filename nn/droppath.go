@@ -16,10 +16,14 @@ type DropPath struct {
 	Seed uint64
 }
 
+// Active reports whether Forward changes its input (train mode with
+// P > 0); otherwise it is the identity.
+func (d *DropPath) Active() bool { return d != nil && d.Train && d.P > 0 }
+
 // Forward applies drop-path to x [B, ...]; offset selects the random
 // numbers (the caller advances it by at least B per call).
 func (d *DropPath) Forward(g *autograd.Graph, x *autograd.Var, offset uint64) *autograd.Var {
-	if d == nil || !d.Train || d.P <= 0 {
+	if !d.Active() {
 		return x
 	}
 	shape := x.Shape()

@@ -308,6 +308,10 @@ type Backend interface {
 	Binary(op BinaryOp, dst, a, b View)
 	// Where computes dst = cond != 0 ? a : b.
 	Where(dst, cond, a, b View)
+	// MulAdd computes dst = a·(b + alpha) + c, each operation rounded to
+	// float32 (no fused multiply-add); a, b and c have dst's shape
+	// (broadcast by zero strides).
+	MulAdd(dst, a, b, c View, alpha float32)
 
 	// Reduce reduces src viewed as [outer, n, inner] over n into dst [outer, inner].
 	Reduce(op ReduceOp, dst, src Span, outer, n, inner int)

@@ -125,6 +125,20 @@ func Where(cond, a, b *Tensor) *Tensor {
 	return out
 }
 
+// MulAdd is a·(b + alpha) + c with broadcasting, in one launch: the
+// float32 result of AddScalar, Mul and Add (AdaLN's x·(1+scale) + shift
+// with alpha 1, a residual x + h·gate with alpha 0).
+func MulAdd(a, b, c *Tensor, alpha float32) *Tensor {
+	mustSameDevice("MulAdd", a, b, c)
+	shape := BroadcastShapes("MulAdd", a.shape, b.shape, c.shape)
+	out := Empty(a.buf.b, shape...)
+	if out.Size() > 0 {
+		a.buf.b.MulAdd(out.View(), a.broadcastView("MulAdd", shape), b.broadcastView("MulAdd", shape),
+			c.broadcastView("MulAdd", shape), alpha)
+	}
+	return out
+}
+
 // UnaryInPlace sets t = op(t; alpha, beta) elementwise; t may be a view.
 func UnaryInPlace(op UnaryOp, t *Tensor, alpha, beta float32) {
 	t.live("UnaryInPlace")

@@ -96,6 +96,7 @@ func elementwiseCases() []testCase {
 	}
 	cs = append(cs,
 		testCase{"where/broadcast", whereCase},
+		testCase{"muladd/layouts", mulAddCase},
 		testCase{"copy/transpose,13x7", func(c *ctx) {
 			copyCase(c, []int{13, 7}, func(x *tensor.Tensor) *tensor.Tensor { return x.Transpose(0, 1) })
 		}},
@@ -377,4 +378,38 @@ func addIntoCase(c *ctx) {
 		}
 	}
 	c.near64("dst/vs_host", got[0], ref, 0)
+}
+
+// mulAddCase checks MulAdd (alpha 0 and 1) over flat, broadcast (AdaLN's
+// [B, 1, C] scale and shift) and transposed operands against the CPU
+// backend, float64, and the separate AddScalar, Mul and Add on the same
+// device, which must give the same float32 values.
+func mulAddCase(c *ctx) {
+	layouts := []struct {
+		name    string
+		a, b, d pair
+	}{
+		{"flat,5x40", c.randn(140, 5, 40), c.randn(141, 5, 40), c.randn(142, 5, 40)},
+		{"modulate,2x7x13", c.randn(143, 2, 7, 13), c.randn(144, 2, 1, 13), c.randn(145, 2, 1, 13)},
+		{"transposed", c.view(c.randn(146, 13, 7), func(x *tensor.Tensor) *tensor.Tensor { return x.Transpose(0, 1) }),
+			c.randn(147, 7, 1), c.randn(148, 13)},
+	}
+	for _, l := range layouts {
+		for _, alpha := range []float32{0, 1} {
+			name := fmt.Sprintf("%s,alpha=%v", l.name, alpha)
+			got, want := c.both(func(in []*tensor.Tensor) []*tensor.Tensor {
+				sep := tensor.Add(tensor.Mul(in[0], tensor.AddScalar(in[1], alpha)), in[2])
+				return []*tensor.Tensor{tensor.MulAdd(in[0], in[1], in[2], alpha), sep}
+			}, l.a, l.b, l.d)
+			c.near(name, got[0], want[0], tolFP32)
+			c.near(name+"/vs_separate", got[0], got[1], 0)
+			shape := want[0].Shape()
+			as, bs, ds := c.read64(l.a.ref.Expand(shape...)), c.read64(l.b.ref.Expand(shape...)), c.read64(l.d.ref.Expand(shape...))
+			ref := make([]float64, len(as))
+			for i := range ref {
+				ref[i] = as[i]*(bs[i]+float64(alpha)) + ds[i]
+			}
+			c.near64(name+"/vs_float64", got[0], ref, tolF64)
+		}
+	}
 }

@@ -62,6 +62,7 @@ func specialCases() []testCase {
 		testCase{"adamw", specialAdamWCase},
 		testCase{"adamw_multi", specialAdamWMultiCase},
 		testCase{"l2_normalize", specialL2NormCase},
+		testCase{"muladd", specialMulAddCase},
 		testCase{"squared_norm", specialSquaredNormCase},
 	)
 }
@@ -444,6 +445,23 @@ func specialL2NormCase(c *ctx) {
 	}, c.values(x, n, 3), c.randn(87, n, 3))
 	for i, name := range []string{"y", "norm", "dx"} {
 		c.near(name, got[i], want[i], tolFP32)
+	}
+}
+
+// specialMulAddCase runs MulAdd over every special pair as (a, b) with
+// each special value as c: the same values as the CPU backend, NaN where
+// it gives NaN.
+func specialMulAddCase(c *ctx) {
+	n, k := len(specialPairs), len(specialValues)
+	a, b := make([]float32, n), make([]float32, n)
+	for i, p := range specialPairs {
+		a[i], b[i] = p[0], p[1]
+	}
+	for _, alpha := range []float32{0, 1} {
+		got, want := c.both(func(in []*tensor.Tensor) []*tensor.Tensor {
+			return []*tensor.Tensor{tensor.MulAdd(in[0].Reshape(n, 1), in[1].Reshape(n, 1), in[2].Reshape(1, k), alpha)}
+		}, c.values(a, n), c.values(b, n), c.values(specialValues, k))
+		c.near(fmt.Sprintf("alpha=%v", alpha), got[0], want[0], tolFP32)
 	}
 }
 

@@ -229,6 +229,17 @@ func (b *Backend) Where(dst, cond, x, y tensor.View) {
 	})
 }
 
+// MulAdd computes dst = a·(b + alpha) + c, rounding the product before
+// the addition (an explicit conversion keeps Go from fusing them).
+func (b *Backend) MulAdd(dst, x, y, z tensor.View, alpha float32) {
+	b.elementwise([]tensor.View{dst, x, y, z}, func(bufs [][]float32) {
+		d, p, q, r := bufs[0], bufs[1], bufs[2], bufs[3]
+		for i := range d {
+			d[i] = float32(p[i]*(q[i]+alpha)) + r[i]
+		}
+	})
+}
+
 // binarySlice computes d = op(x, y) over equal-length slices, with the
 // vector kernels where there are some (same bits as the scalar loops).
 func binarySlice(op tensor.BinaryOp, d, x, y []float32) {

@@ -147,7 +147,8 @@ func elementwiseVariants() []Variant {
 		vs = append(vs,
 			Variant{Shader: "copy", Spec: spec(0), Bindings: 2, Group: "copy", Label: with("")},
 			Variant{Shader: "fill", Spec: spec(0), Bindings: 1, Group: "fill", Label: with("")},
-			Variant{Shader: "where", Spec: spec(0), Bindings: 4, Group: "where", Label: with("")})
+			Variant{Shader: "where", Spec: spec(0), Bindings: 4, Group: "where", Label: with("")},
+			Variant{Shader: "muladd", Spec: spec(0), Bindings: 4, Group: "muladd", Label: with("")})
 		for op := range tensor.NumUnaryOps {
 			vs = append(vs,
 				Variant{Shader: "unary", Spec: spec(int(op)), Bindings: 2, Group: "unary", Label: with(op.String())},
@@ -184,6 +185,11 @@ func (b *Kernels) Binary(op tensor.BinaryOp, dst, a, c tensor.View) {
 // Where computes dst = cond != 0 ? a : c.
 func (b *Kernels) Where(dst, cond, a, c tensor.View) {
 	b.elementwise("where", 0, 0, 0, dst, cond, a, c)
+}
+
+// MulAdd computes dst = a·(b + alpha) + c.
+func (b *Kernels) MulAdd(dst, a, c, d tensor.View, alpha float32) {
+	b.elementwise("muladd", 0, alpha, 0, dst, a, c, d)
 }
 
 // FillRun is the common half of a backend's Fill: it counts a fill with
