@@ -434,9 +434,9 @@ func AdamWSteps(a AdamWArgs, ts []AdamWTensors) {
 	}
 }
 
-// SquaredNorm is Σx² over the elements of every tensor of ts, a
-// one-element tensor on their device, in as few launches as the backend
-// can. ts must not be empty.
+// SquaredNorm is Σx² over the elements of every tensor of ts, a scalar
+// (rank 0, as Sum over all axes gives) on their device, in as few
+// launches as the backend can. ts must not be empty.
 func SquaredNorm(ts ...*Tensor) *Tensor {
 	if len(ts) == 0 {
 		panic("tensor: SquaredNorm of no tensors")
@@ -451,7 +451,7 @@ func SquaredNorm(ts ...*Tensor) *Tensor {
 		}
 		parts[i], ns[i] = c.Span(), c.Size()
 	}
-	out := Empty(ts[0].buf.b, 1)
+	out := Empty(ts[0].buf.b)
 	ts[0].buf.b.SquaredNorm(out.Span(), parts, ns)
 	for _, c := range copies {
 		c.Release()

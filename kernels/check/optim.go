@@ -179,6 +179,9 @@ func squaredNormCase(c *ctx, sizes []int) {
 	got, want := c.both(func(in []*tensor.Tensor) []*tensor.Tensor {
 		return []*tensor.Tensor{tensor.SquaredNorm(in...)}
 	}, in...)
+	if got[0].Rank() != 0 {
+		c.t.Errorf("SquaredNorm: shape %v, want a scalar", got[0].Shape())
+	}
 	c.near("sum", got[0], want[0], tolFP32)
 	var sum float64
 	for _, p := range in {
