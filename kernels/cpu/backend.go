@@ -43,6 +43,8 @@ type Backend struct {
 	// err is the sticky error: the first kernel that refused its input
 	// (ids outside their table) records it.
 	err atomic.Pointer[error]
+	// elemScratch holds the gather buffers of strided elementwise kernels.
+	elemScratch gemmBufPool
 }
 
 // New returns a CPU backend using GOMAXPROCS workers.
