@@ -17,7 +17,14 @@ func normAxes(op string, rank int, axes []int) []int {
 
 // normAxis maps a possibly negative axis into [0, rank), panicking when it
 // is out of range.
-func normAxis(op string, axis, rank int) int { return tensor.NormAxis("autograd: "+op, axis, rank) }
+func normAxis(op string, axis, rank int) int {
+	if a := axis + rank; axis < 0 && a >= 0 {
+		return a
+	} else if axis >= 0 && axis < rank {
+		return axis
+	}
+	return tensor.NormAxis("autograd: "+op, axis, rank) // panics
+}
 
 // keptShape is shape with the given axes set to 1.
 func keptShape(shape, axes []int) []int {

@@ -55,7 +55,7 @@ func reduce(op ReduceOp, x *Tensor, axes []int, out []int) *Tensor {
 		}
 		outer, n, inner := numel(shape[:lo]), numel(shape[lo:hi+1]), numel(shape[hi+1:])
 		if n == 0 && op != ReduceSum {
-			panic(fmt.Sprintf("tensor: %s over empty axes %v of shape %v", op, axes, x.shape))
+			panic(fmt.Sprintf("tensor: %s over empty axes %v of shape %v", op, cloneInts(axes), x.shape))
 		}
 		for a := lo; a <= hi; a++ {
 			shape[a] = 1
@@ -111,14 +111,14 @@ func SumTo(g *Tensor, shape []int) *Tensor {
 	}
 	lead := len(g.shape) - len(shape)
 	if lead < 0 {
-		panic(fmt.Sprintf("tensor: SumTo: %v has fewer axes than %v", g.shape, shape))
+		panic(fmt.Sprintf("tensor: SumTo: %v has fewer axes than %v", g.shape, cloneInts(shape)))
 	}
 	var axes []int
 	for i := range g.shape {
 		if i < lead || (shape[i-lead] == 1 && g.shape[i] != 1) {
 			axes = append(axes, i)
 		} else if shape[i-lead] != g.shape[i] {
-			panic(fmt.Sprintf("tensor: SumTo: cannot sum %v to %v", g.shape, shape))
+			panic(fmt.Sprintf("tensor: SumTo: cannot sum %v to %v", g.shape, cloneInts(shape)))
 		}
 	}
 	return reduce(ReduceSum, g, axes, cloneInts(shape))
