@@ -187,7 +187,7 @@ func (g *Graph) BackwardWith(v *Var, grad *tensor.Tensor) error {
 		return fmt.Errorf("autograd: Backward: %v does not require a gradient (no Param reaches it, or it was computed without a graph)", v)
 	case !v.leaf && v.graph != g:
 		return fmt.Errorf("autograd: Backward: %v was recorded on another graph", v)
-	case !slices.Equal(grad.Shape(), v.Value.Shape()):
+	case !tensor.SameShape(grad, v.Value):
 		return fmt.Errorf("autograd: Backward: gradient shape %v does not match %v", grad.Shape(), v)
 	case !g.scope.Innermost():
 		return fmt.Errorf("autograd: Backward: a scope opened inside the %s is still open", g.scope)
@@ -342,7 +342,7 @@ func deliver(n *node, j int, gx *tensor.Tensor, grads map[*Var]*gradient, ns *te
 		gx.Release()
 		return
 	}
-	if !slices.Equal(gx.Shape(), in.Value.Shape()) {
+	if !tensor.SameShape(gx, in.Value) {
 		panic(fmt.Sprintf("autograd: %s: gradient %v for input %d of shape %v", n.op, gx.Shape(), j, in.Value.Shape()))
 	}
 	// A leaf keeps its gradient: a view of a larger storage (a piece of a

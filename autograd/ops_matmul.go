@@ -21,7 +21,7 @@ func (g *Graph) MatMul(a, b *Var, transA, transB bool) *Var {
 			} else { // dA = gy·op(B)ᵀ
 				ga = tensor.MatMul(gy, b.Value, false, !transB)
 			}
-			ga = sumTo(ga, a.Value.Shape())
+			ga = sumTo(ga, a.Value)
 		}
 		if b.requiresGrad {
 			if transB { // dB = dop(B)ᵀ = gyᵀ·op(A)
@@ -29,7 +29,7 @@ func (g *Graph) MatMul(a, b *Var, transA, transB bool) *Var {
 			} else { // dB = op(A)ᵀ·gy
 				gb = tensor.MatMul(a.Value, gy, !transA, false)
 			}
-			gb = sumTo(gb, b.Value.Shape())
+			gb = sumTo(gb, b.Value)
 		}
 		return []*tensor.Tensor{ga, gb}
 	}, a, b)

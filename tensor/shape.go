@@ -123,12 +123,15 @@ func inferShape(op string, from, to, buf []int) []int {
 
 // BroadcastShapes returns the NumPy broadcast of the shapes, or panics
 // naming op and the shapes.
-func BroadcastShapes(op string, shapes ...[]int) []int {
+func BroadcastShapes(op string, shapes ...[]int) []int { return broadcastInto(op, nil, shapes) }
+
+// broadcastInto is BroadcastShapes in buf's storage where it has the room.
+func broadcastInto(op string, buf []int, shapes [][]int) []int {
 	rank := 0
 	for _, s := range shapes {
 		rank = max(rank, len(s))
 	}
-	out := make([]int, rank)
+	out := ints(buf, rank)
 	for i := range out {
 		out[i] = 1
 	}
@@ -140,7 +143,7 @@ func BroadcastShapes(op string, shapes ...[]int) []int {
 			case o == 1:
 				out[lead+i] = d
 			default:
-				panic(fmt.Sprintf("tensor: %s: shapes %v cannot broadcast", op, shapes))
+				panic(fmt.Sprintf("tensor: %s: shapes %v cannot broadcast", op, cloneShapes(shapes)))
 			}
 		}
 	}
@@ -175,4 +178,13 @@ func truncNormal(u float32, std, lo, hi float64) float64 {
 	p = math.Min(math.Max(p, 1e-12), 1-1e-12)
 	x := std * math.Sqrt2 * math.Erfinv(2*p-1)
 	return math.Min(math.Max(x, lo), hi)
+}
+
+// cloneShapes copies shapes for a panic message, as cloneInts does.
+func cloneShapes(shapes [][]int) [][]int {
+	out := make([][]int, len(shapes))
+	for i, s := range shapes {
+		out[i] = cloneInts(s)
+	}
+	return out
 }

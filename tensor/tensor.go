@@ -128,6 +128,13 @@ func (t *Tensor) live(op string) {
 // Backend is the device holding the tensor.
 func (t *Tensor) Backend() Backend { return t.buf.b }
 
+// SameShape reports whether a and b have the same shape, without the
+// copies that comparing their Shape would make.
+func SameShape(a, b *Tensor) bool { return slices.Equal(a.shape, b.shape) }
+
+// HasShape reports whether t's shape is shape.
+func (t *Tensor) HasShape(shape ...int) bool { return slices.Equal(t.shape, shape) }
+
 // Shape returns a copy of the shape.
 func (t *Tensor) Shape() []int { return cloneInts(t.shape) }
 
@@ -378,6 +385,9 @@ func (t *Tensor) Expand(shape ...int) *Tensor {
 // without making a tensor.
 func (t *Tensor) broadcastView(op string, shape []int) View {
 	t.live(op)
+	if slices.Equal(t.shape, shape) {
+		return t.View()
+	}
 	out, strides := expandLayout(op, t.shape, t.strides, shape, nil, nil)
 	return View{Buf: t.buf.s, Offset: t.offset, Shape: out, Strides: strides}
 }
