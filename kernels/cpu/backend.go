@@ -45,6 +45,8 @@ type Backend struct {
 	err atomic.Pointer[error]
 	// elemScratch holds the gather buffers of strided elementwise kernels.
 	elemScratch gemmBufPool
+	// taps holds the interpolation tap tables built so far.
+	taps tapCache
 }
 
 // New returns a CPU backend using GOMAXPROCS workers.
