@@ -203,6 +203,9 @@ func (g *Graph) BackwardWith(v *Var, grad *tensor.Tensor) error {
 	}
 	grads := map[*Var]*gradient{v: {t: seed}}
 	ready := g.readySchedule(tape)
+	// ns is the scope of one node's backward, reopened for each node.
+	ns := tensor.OpenScope(g.dev, "backward scope", 0)
+	ns.Close()
 	for i := len(tape) - 1; i >= 0; i-- {
 		ready(i + 1)
 		n := tape[i]
@@ -213,7 +216,7 @@ func (g *Graph) BackwardWith(v *Var, grad *tensor.Tensor) error {
 		}
 		delete(grads, n.out)
 		gy := gr.settle()
-		ns := tensor.OpenScope(g.dev, "backward scope", 0)
+		ns.Reopen()
 		if n.window != nil {
 			deliverWindow(&n, gy, grads, ns)
 			gy.Release()

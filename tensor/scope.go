@@ -50,6 +50,18 @@ func OpenScope(b Backend, label string, skip int) *Scope {
 	return s
 }
 
+// Reopen opens a closed scope again on its device, as if opened anew at
+// the same place, so that a loop opening a scope per iteration can reuse
+// one. Reopening an open scope panics.
+func (s *Scope) Reopen() {
+	if s == nil || s.open {
+		panic(fmt.Sprintf("tensor: Reopen of %s, which is open", s))
+	}
+	st := stackOf(s.dev)
+	s.parent, s.open, s.owned = st.top, true, st.takeSlice()
+	st.top = s
+}
+
 // Close frees every tensor the scope still owns and makes its parent the
 // innermost scope again. Closing a scope that is not the innermost open
 // one panics (close inner scopes first); closing it twice does nothing.
