@@ -65,17 +65,23 @@ func axisIn(axis, rank int) int {
 // NormAxes returns the sorted, distinct, non-negative axes of a rank-rank
 // tensor (every axis when none is given), panicking as NormAxis does on one
 // out of range.
-func NormAxes(op string, rank int, axes []int) []int {
+func NormAxes(op string, rank int, axes []int) []int { return normAxesInto(nil, op, "", rank, axes) }
+
+// normAxesInto is NormAxes in buf's storage where it has the room; the
+// operation's name in a panic is op+suffix, joined only then.
+func normAxesInto(buf []int, op, suffix string, rank int, axes []int) []int {
 	if len(axes) == 0 {
-		out := make([]int, rank)
+		out := ints(buf, rank)
 		for i := range out {
 			out[i] = i
 		}
 		return out
 	}
-	out := make([]int, len(axes))
+	out := ints(buf, len(axes))
 	for i, a := range axes {
-		out[i] = NormAxis(op, a, rank)
+		if out[i] = axisIn(a, rank); out[i] < 0 {
+			NormAxis(op+suffix, a, rank) // panics
+		}
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
