@@ -23,6 +23,55 @@ type Scope struct {
 	label  string
 	pc     uintptr // where the scope was opened
 	open   bool
+	// freshSlab and viewSlab hold headers not yet used for the tensors
+	// and views made in the scope: they are allocated a slab at a time,
+	// so that a graph's step makes a few allocations for its hundreds of
+	// tensors. A header is never reused (a stale pointer to a freed tensor
+	// keeps failing loudly); the collector frees a slab once none of its
+	// tensors is referenced.
+	freshSlab []fresh
+	viewSlab  []Tensor
+	slab      int // the size of the next slab
+}
+
+// Slab sizes: the first slab of a scope is small, so that a scope made
+// for one temporary stays cheap, and they double up to maxSlab.
+const (
+	minSlab = 4
+	maxSlab = 64
+)
+
+// nextSlab is the size of s's next slab.
+func (s *Scope) nextSlab() int {
+	s.slab = min(max(2*s.slab, minSlab), maxSlab)
+	return s.slab
+}
+
+// newFresh returns the header of a new tensor and its storage reference:
+// from s's slab, or allocated alone for a nil scope.
+func (s *Scope) newFresh() *fresh {
+	if s == nil {
+		return new(fresh)
+	}
+	if len(s.freshSlab) == 0 {
+		s.freshSlab = make([]fresh, s.nextSlab())
+	}
+	f := &s.freshSlab[0]
+	s.freshSlab = s.freshSlab[1:]
+	return f
+}
+
+// newView returns the header of a new view, as newFresh does.
+func (s *Scope) newView() *Tensor {
+	if s == nil {
+		return new(Tensor)
+	}
+	if len(s.viewSlab) == 0 {
+		s.viewSlab = make([]Tensor, s.nextSlab())
+	}
+	t := &s.viewSlab[0]
+	s.viewSlab = s.viewSlab[1:]
+	return t
 }
 
 // NewScope opens a scope on device b; it becomes b's innermost scope until

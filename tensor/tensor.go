@@ -16,6 +16,7 @@ type buffer struct {
 func (buf *buffer) release() {
 	if buf.refs--; buf.refs == 0 {
 		buf.b.Free(buf.s)
+		buf.s = nil // a freed header may stay reachable (see Scope's slabs)
 	}
 }
 
@@ -47,15 +48,17 @@ const inlineRank = 6
 // newTensor makes a view of buf with a copy of shape and strides (nil
 // strides: contiguous), owned by the device's innermost scope.
 func newTensor(buf *buffer, shape, strides []int, offset int) *Tensor {
-	t := &Tensor{offset: offset}
-	t.init(buf, shape, strides)
+	s := innermost(buf.b)
+	t := s.newView()
+	t.offset = offset
+	t.init(buf, shape, strides, s)
 	return t
 }
 
 // init sets t's storage, taking a reference, and a copy of shape and
-// strides (nil strides: contiguous), and hands t to the device's
-// innermost scope.
-func (t *Tensor) init(buf *buffer, shape, strides []int) {
+// strides (nil strides: contiguous), and hands t to s (nil: to its
+// holder).
+func (t *Tensor) init(buf *buffer, shape, strides []int, s *Scope) {
 	buf.refs++
 	t.buf = buf
 	if n := len(shape); n <= inlineRank {
@@ -73,7 +76,7 @@ func (t *Tensor) init(buf *buffer, shape, strides []int) {
 			acc *= shape[i]
 		}
 	}
-	if s := innermost(buf.b); s != nil {
+	if s != nil {
 		s.adopt(t)
 	}
 }
@@ -89,8 +92,10 @@ type fresh struct {
 // Zeros for an accumulator).
 func Empty(b Backend, shape ...int) *Tensor {
 	n := checkShape("Empty", shape)
-	f := &fresh{buf: buffer{b: b, s: b.Alloc(n)}}
-	f.t.init(&f.buf, shape, nil)
+	s := innermost(b)
+	f := s.newFresh()
+	f.buf = buffer{b: b, s: b.Alloc(n)}
+	f.t.init(&f.buf, shape, nil, s)
 	return &f.t
 }
 
