@@ -274,6 +274,9 @@ func Full(b Backend, v float32, shape ...int) *Tensor {
 	return t
 }
 
+// EmptyLike makes an uninitialised tensor with t's shape on t's device.
+func EmptyLike(t *Tensor) *Tensor { return Empty(t.buf.b, t.shape...) }
+
 // ZerosLike makes zeros with t's shape on t's device.
 func ZerosLike(t *Tensor) *Tensor { return Zeros(t.buf.b, t.shape...) }
 
