@@ -58,11 +58,20 @@ type Graph struct {
 	// so that recording an operation does not allocate them one by one.
 	vars   []Var
 	inputs []*Var
+	// gin holds the gradients a backward function returns (grads).
+	gin []*tensor.Tensor
 }
 
 // graphSlab is the number of Vars, and of input pointers, in one slab of a
 // graph's storage.
 const graphSlab = 64
+
+// grads returns a backward function's input gradients in a buffer of the
+// graph that the engine reads before it calls the next backward function.
+func (g *Graph) grads(gin ...*tensor.Tensor) []*tensor.Tensor {
+	g.gin = append(g.gin[:0], gin...)
+	return g.gin
+}
 
 // newVar returns a Var for a recorded result, from the graph's slab.
 func (g *Graph) newVar(value *tensor.Tensor) *Var {

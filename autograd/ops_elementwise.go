@@ -44,7 +44,7 @@ func (g *Graph) Add(a, b *Var) *Var {
 		if b.requiresGrad {
 			gb = gradTo(gy, b.Value)
 		}
-		return []*tensor.Tensor{ga, gb}
+		return g.grads(ga, gb)
 	}, a, b)
 }
 
@@ -59,7 +59,7 @@ func (g *Graph) Sub(a, b *Var) *Var {
 		if a.requiresGrad {
 			ga = gradTo(gy, a.Value)
 		}
-		return []*tensor.Tensor{ga, gb}
+		return g.grads(ga, gb)
 	}, a, b)
 }
 
@@ -74,7 +74,7 @@ func (g *Graph) Mul(a, b *Var) *Var {
 		if b.requiresGrad {
 			gb = sumTo(tensor.Mul(gy, a.Value), b.Value)
 		}
-		return []*tensor.Tensor{ga, gb}
+		return g.grads(ga, gb)
 	}, a, b)
 }
 
@@ -91,7 +91,7 @@ func (g *Graph) Div(a, b *Var) *Var {
 		if a.requiresGrad {
 			ga = sumTo(q, a.Value)
 		}
-		return []*tensor.Tensor{ga, gb}
+		return g.grads(ga, gb)
 	}, a, b)
 }
 
@@ -99,7 +99,7 @@ func (g *Graph) Div(a, b *Var) *Var {
 func (g *Graph) unary(name string, op tensor.UnaryOp, x *Var, alpha, beta float32) *Var {
 	y := tensor.Unary(op, x.Value, alpha, beta)
 	return g.record(name, y, func(gy *tensor.Tensor) []*tensor.Tensor {
-		return []*tensor.Tensor{tensor.UnaryBackward(op, x.Value, gy, alpha, beta)}
+		return g.grads(tensor.UnaryBackward(op, x.Value, gy, alpha, beta))
 	}, x)
 }
 
@@ -176,7 +176,7 @@ func (g *Graph) Where(cond *tensor.Tensor, a, b *Var) *Var {
 		if b.requiresGrad {
 			gb = sumTo(tensor.Where(cond, zero, gy), b.Value)
 		}
-		return []*tensor.Tensor{ga, gb}
+		return g.grads(ga, gb)
 	}, a, b)
 }
 

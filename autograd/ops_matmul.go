@@ -31,7 +31,7 @@ func (g *Graph) MatMul(a, b *Var, transA, transB bool) *Var {
 			}
 			gb = sumTo(gb, b.Value)
 		}
-		return []*tensor.Tensor{ga, gb}
+		return g.grads(ga, gb)
 	}, a, b)
 }
 
@@ -67,6 +67,6 @@ func (g *Graph) Linear(x, w, b *Var) *Var {
 		if b.RequiresGrad() {
 			gb = tensor.Sum(gy2, false, 0)
 		}
-		return []*tensor.Tensor{gx, gw, gb}
+		return g.grads(gx, gw, gb)
 	}, x, w, b)
 }

@@ -335,6 +335,9 @@ func (t *Tensor) Reshape(shape ...int) *Tensor {
 	return newTensor(t.buf, shape, nil, t.offset)
 }
 
+// ReshapeLike is Reshape to like's shape.
+func (t *Tensor) ReshapeLike(like *Tensor) *Tensor { return t.Reshape(like.shape...) }
+
 // Flatten reshapes to one axis.
 func (t *Tensor) Flatten() *Tensor { return t.Reshape(-1) }
 
