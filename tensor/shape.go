@@ -42,7 +42,6 @@ func ints(buf []int, n int) []int {
 	return make([]int, n)
 }
 
-
 func normAxis(op string, axis, rank int) int {
 	if a := axisIn(axis, rank); a >= 0 {
 		return a

@@ -29,11 +29,11 @@ type Tensor struct {
 	strides []int
 	// dims holds shape and strides up to rank inlineRank, so that a
 	// tensor's header is one allocation.
-	dims    [2 * inlineRank]int
-	offset  int
-	buf     *buffer
-	owner   *Scope // the scope that frees it; nil when its holder does
-	slot    int    // index in owner.owned
+	dims   [2 * inlineRank]int
+	offset int
+	buf    *buffer
+	owner  *Scope // the scope that frees it; nil when its holder does
+	slot   int    // index in owner.owned
 	// freed is set once the tensor has given its storage reference back;
 	// closedIn is then where the scope that freed it was opened (0 when
 	// Release freed it).
