@@ -53,12 +53,7 @@ func (s *Scope) newFresh() *fresh {
 	if s == nil {
 		return new(fresh)
 	}
-	if len(s.freshSlab) == 0 {
-		s.freshSlab = make([]fresh, s.nextSlab())
-	}
-	f := &s.freshSlab[0]
-	s.freshSlab = s.freshSlab[1:]
-	return f
+	return fromSlab(s, &s.freshSlab)
 }
 
 // newView returns the header of a new view, as newFresh does.
@@ -66,12 +61,18 @@ func (s *Scope) newView() *Tensor {
 	if s == nil {
 		return new(Tensor)
 	}
-	if len(s.viewSlab) == 0 {
-		s.viewSlab = make([]Tensor, s.nextSlab())
+	return fromSlab(s, &s.viewSlab)
+}
+
+// fromSlab takes the first unused element of one of s's slabs, starting a
+// new slab when it is used up.
+func fromSlab[T any](s *Scope, slab *[]T) *T {
+	if len(*slab) == 0 {
+		*slab = make([]T, s.nextSlab())
 	}
-	t := &s.viewSlab[0]
-	s.viewSlab = s.viewSlab[1:]
-	return t
+	p := &(*slab)[0]
+	*slab = (*slab)[1:]
+	return p
 }
 
 // NewScope opens a scope on device b; it becomes b's innermost scope until
