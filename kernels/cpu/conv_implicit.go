@@ -193,10 +193,11 @@ func (b *Backend) useImplicit(a tensor.ConvArgs, pass convPass) bool {
 		return wq <= 2*a.Wout
 	}
 	if a.Stride > 1 {
-		// Per output row of a phase: up(Cin)·(its taps) products in each
-		// of about Wout+⌈KW/s⌉−1 columns, the taps of all phases adding
-		// up to KH·KW; im2col's up(Cin·KH·KW) in each of Wout, twice.
-		return up(a.Cin)*kk*(a.Wout+(a.KW+a.Stride-1)/a.Stride-1) <= 2*up(a.Cin*kk)*a.Wout
+		// The phases' convolutions are shallow (depth Cout times a few
+		// taps), so that writing their outputs and spreading them into
+		// dx costs more than the GEMM saves: on Zen 3 the downsample of
+		// the tokenizer (64 channels, 32² → 16²) measured 0.6× im2col.
+		return false
 	}
 	// Per channel of gy and row of dx: the implicit path makes up(Cin)·KH·KW
 	// products in each of the Wout+2·(KW−1−pad) columns of gy's padded
@@ -368,37 +369,86 @@ func (s *implicitConv) padPlane(dst, src []float32) {
 
 // padPhases writes the plane src, zero-padded, into dst as its stride²
 // phase planes of hq×wq: phase (py, px) row i, column j is the padded pixel
-// (i·stride+py, j·stride+px), zero outside the image.
+// (i·stride+py, j·stride+px), zero outside the image. It goes once over the
+// padded rows, each image row spread over its stride phase rows.
 func (s *implicitConv) padPhases(dst, src []float32) {
 	st := s.stride
-	for py := range st {
-		for px := range st {
-			ph := dst[(py*st+px)*s.phase : (py*st+px+1)*s.phase]
-			// Columns j in [lo, hi) read image column j·st+px−pw.
+	if st == 2 {
+		s.padPhases2(dst, src)
+		return
+	}
+	rows := make([][]float32, st)
+	for p := range s.hq * st {
+		py, i := p%st, p/st
+		for px := range rows {
+			rows[px] = dst[(py*st+px)*s.phase+i*s.wq : (py*st+px)*s.phase+(i+1)*s.wq]
+		}
+		iy := p - s.ph
+		if iy < 0 || iy >= s.h {
+			for _, r := range rows {
+				clear(r)
+			}
+			continue
+		}
+		xr := src[iy*s.w : (iy+1)*s.w]
+		// Padded column X = ix+pw of phase X mod st at X / st: phase px
+		// holds image columns [lo, hi) of its row.
+		for px, r := range rows {
 			lo := max(0, (s.pw-px+st-1)/st)
 			hi := max(lo, min(s.wq, (s.pw+s.w-px+st-1)/st))
-			for i := range s.hq {
-				row := ph[i*s.wq : (i+1)*s.wq]
-				iy := i*st + py - s.ph
-				if iy < 0 || iy >= s.h || lo == hi {
-					clear(row)
-					continue
-				}
-				for j := 0; j < lo; j++ {
-					row[j] = 0
-				}
-				for j := hi; j < s.wq; j++ {
-					row[j] = 0
-				}
-				xr := src[iy*s.w : (iy+1)*s.w]
-				x0 := lo*st + px - s.pw
-				in := row[lo:hi]
-				xs := xr[x0 : x0+(len(in)-1)*st+1]
-				for j := range in {
-					in[j] = xs[j*st]
-				}
-			}
+			clear(r[:lo])
+			clear(r[hi:])
 		}
+		for ix, v := range xr {
+			x := ix + s.pw
+			rows[x%st][x/st] = v
+		}
+	}
+}
+
+// padPhases2 is padPhases for stride 2.
+func (s *implicitConv) padPhases2(dst, src []float32) {
+	wq := s.wq
+	// Image column ix is padded column ix+pw: phase (ix+pw) mod 2 at
+	// (ix+pw)/2. Phase px holds image columns [lo[px], hi[px]) of its row.
+	var lo, hi [2]int
+	for px := range 2 {
+		lo[px] = max(0, (s.pw-px+1)/2)
+		hi[px] = max(lo[px], min(wq, (s.pw+s.w-px+1)/2))
+	}
+	p0 := s.pw % 2
+	for p := range 2 * s.hq {
+		py, i := p%2, p/2
+		r0 := dst[2*py*s.phase+i*wq : 2*py*s.phase+(i+1)*wq]
+		r1 := dst[(2*py+1)*s.phase+i*wq : (2*py+1)*s.phase+(i+1)*wq]
+		iy := p - s.ph
+		if iy < 0 || iy >= s.h {
+			clear(r0)
+			clear(r1)
+			continue
+		}
+		clear(r0[:lo[0]])
+		clear(r0[hi[0]:])
+		clear(r1[:lo[1]])
+		clear(r1[hi[1]:])
+		if p0 == 0 {
+			deinterleave2(r0[s.pw/2:], r1[s.pw/2:], src[iy*s.w:(iy+1)*s.w])
+		} else {
+			deinterleave2(r1[s.pw/2:], r0[(s.pw+1)/2:], src[iy*s.w:(iy+1)*s.w])
+		}
+	}
+}
+
+// deinterleave2 writes even[k] = src[2k] and odd[k] = src[2k+1].
+func deinterleave2(even, odd, src []float32) {
+	n := len(src) / 2
+	even, odd = even[:(len(src)+1)/2], odd[:n]
+	for k := range odd {
+		pair := src[2*k : 2*k+2 : 2*k+2]
+		even[k], odd[k] = pair[0], pair[1]
+	}
+	if len(src)%2 == 1 {
+		even[n] = src[len(src)-1]
 	}
 }
 

@@ -2,6 +2,8 @@ package cpu
 
 import (
 	"fmt"
+	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"sargo/tensor"
@@ -126,5 +128,54 @@ func BenchmarkInterpolate(b *testing.B) {
 			}
 			b.ReportMetric(elems*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gelem/s")
 		})
+	}
+}
+
+// BenchmarkConv2dPasses times each product of the tokenizer's 3×3
+// convolutions (batch 8) on its own, on the implicit path and on im2col,
+// so that the two paths of a pass can be compared shape by shape; it also
+// reports the rate per processor-second, which a busy machine disturbs
+// less.
+func BenchmarkConv2dPasses(b *testing.B) {
+	for _, c := range []struct{ N, Cin, Cout, H, Stride int }{
+		{8, 64, 64, 32, 2}, {8, 128, 128, 16, 1}, {8, 128, 128, 8, 1},
+	} {
+		a := tensor.ConvArgs{N: c.N, Cin: c.Cin, H: c.H, W: c.H, Cout: c.Cout, KH: 3, KW: 3, Stride: c.Stride, Pad: 1, HasBias: true}
+		a.Hout = (a.H+2*a.Pad-a.KH)/a.Stride + 1
+		a.Wout = a.Hout
+		rng := rand.New(rand.NewPCG(1, 2))
+		x := kernRand(rng, a.N*a.Cin*a.H*a.W, -1, 1)
+		w := kernRand(rng, a.Cout*a.Cin*9, -1, 1)
+		bias := kernRand(rng, a.Cout, -1, 1)
+		gy := kernRand(rng, a.N*a.Cout*a.Hout*a.Wout, -1, 1)
+		y, dx, dw, db := make([]float32, len(gy)), make([]float32, len(x)), make([]float32, len(w)), make([]float32, a.Cout)
+		flops := 2 * float64(a.N*a.Cout*a.Hout*a.Wout*a.Cin*9)
+		for _, path := range []struct {
+			name string
+			mode int
+		}{{"implicit", 1}, {"im2col", -1}} {
+			be := &Backend{workers: runtime.GOMAXPROCS(0), convPath: path.mode}
+			name := fmt.Sprintf("N=%d,C=%d->%d,H=%d,s%d/%s", c.N, c.Cin, c.Cout, c.H, c.Stride, path.name)
+			for _, pass := range []struct {
+				name string
+				run  func()
+			}{
+				{"forward", func() { be.Conv2d(a, kernSpan(y), kernSpan(x), kernSpan(w), kernSpan(bias)) }},
+				{"input", func() { be.Conv2dBackwardInput(a, kernSpan(dx), kernSpan(gy), kernSpan(w)) }},
+				{"weight", func() { be.Conv2dBackwardWeight(a, kernSpan(dw), kernSpan(db), kernSpan(x), kernSpan(gy)) }},
+			} {
+				b.Run(pass.name+"/"+name, func(b *testing.B) {
+					cpu0 := processCPUSeconds()
+					for b.Loop() {
+						pass.run()
+					}
+					work := flops * float64(b.N) / 1e9
+					b.ReportMetric(work/b.Elapsed().Seconds(), "GFLOP/s")
+					if cpu := processCPUSeconds() - cpu0; cpu > 0 {
+						b.ReportMetric(work/cpu, "GFLOP/cpu-s")
+					}
+				})
+			}
+		}
 	}
 }
