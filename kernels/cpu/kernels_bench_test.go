@@ -2,9 +2,12 @@ package cpu
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"testing"
+	"time"
 
 	"sargo/tensor"
 )
@@ -132,8 +135,9 @@ func BenchmarkInterpolate(b *testing.B) {
 }
 
 // BenchmarkConv2dPasses times each product of the tokenizer's 3×3
-// convolutions (batch 8) on its own, on the implicit path and on im2col,
-// so that the two paths of a pass can be compared shape by shape; it also
+// convolutions (batch 8) on its own, on the path useImplicit chooses, on
+// the implicit path and on im2col, so that the paths of a pass can be
+// compared shape by shape; it also
 // reports the rate per processor-second, which a busy machine disturbs
 // less.
 func BenchmarkConv2dPasses(b *testing.B) {
@@ -153,7 +157,7 @@ func BenchmarkConv2dPasses(b *testing.B) {
 		for _, path := range []struct {
 			name string
 			mode int
-		}{{"implicit", 1}, {"im2col", -1}} {
+		}{{"chosen", 0}, {"implicit", 1}, {"im2col", -1}} {
 			be := &Backend{workers: runtime.GOMAXPROCS(0), convPath: path.mode}
 			name := fmt.Sprintf("N=%d,C=%d->%d,H=%d,s%d/%s", c.N, c.Cin, c.Cout, c.H, c.Stride, path.name)
 			for _, pass := range []struct {
@@ -178,4 +182,90 @@ func BenchmarkConv2dPasses(b *testing.B) {
 			}
 		}
 	}
+}
+
+// BenchmarkConv2dPathPairs times the implicit path against im2col on the
+// products of BenchmarkConv2dPasses in alternation, call by call (the
+// order swapped every pair), and reports the median over the pairs of
+// im2col's time over the implicit path's ("speedup", above 1 where the
+// implicit path is faster) with the 95% interval of that median. Pairing
+// single calls keeps the ratio meaningful on a machine whose load changes
+// from one second to the next.
+func BenchmarkConv2dPathPairs(b *testing.B) {
+	for _, c := range []struct{ N, Cin, Cout, H, Stride int }{
+		{8, 64, 64, 32, 2}, {8, 128, 128, 16, 1}, {8, 128, 128, 8, 1},
+	} {
+		a := tensor.ConvArgs{N: c.N, Cin: c.Cin, H: c.H, W: c.H, Cout: c.Cout, KH: 3, KW: 3, Stride: c.Stride, Pad: 1, HasBias: true}
+		a.Hout = (a.H+2*a.Pad-a.KH)/a.Stride + 1
+		a.Wout = a.Hout
+		rng := rand.New(rand.NewPCG(1, 2))
+		x := kernRand(rng, a.N*a.Cin*a.H*a.W, -1, 1)
+		w := kernRand(rng, a.Cout*a.Cin*9, -1, 1)
+		bias := kernRand(rng, a.Cout, -1, 1)
+		gy := kernRand(rng, a.N*a.Cout*a.Hout*a.Wout, -1, 1)
+		y, dx, dw, db := make([]float32, len(gy)), make([]float32, len(x)), make([]float32, len(w)), make([]float32, a.Cout)
+		paths := [2]*Backend{
+			{workers: runtime.GOMAXPROCS(0), convPath: 1},
+			{workers: runtime.GOMAXPROCS(0), convPath: -1},
+		}
+		name := fmt.Sprintf("N=%d,C=%d->%d,H=%d,s%d", c.N, c.Cin, c.Cout, c.H, c.Stride)
+		for _, pass := range []struct {
+			name string
+			run  func(be *Backend)
+		}{
+			{"forward", func(be *Backend) { be.Conv2d(a, kernSpan(y), kernSpan(x), kernSpan(w), kernSpan(bias)) }},
+			{"input", func(be *Backend) { be.Conv2dBackwardInput(a, kernSpan(dx), kernSpan(gy), kernSpan(w)) }},
+			{"weight", func(be *Backend) { be.Conv2dBackwardWeight(a, kernSpan(dw), kernSpan(db), kernSpan(x), kernSpan(gy)) }},
+		} {
+			b.Run(pass.name+"/"+name, func(b *testing.B) {
+				var ratios []float64
+				for i := 0; b.Loop(); i++ {
+					var t [2]time.Duration
+					for j := range 2 {
+						p := (i + j) % 2
+						start := time.Now()
+						pass.run(paths[p])
+						t[p] = time.Since(start)
+					}
+					ratios = append(ratios, float64(t[1])/float64(t[0]))
+				}
+				med, lo, hi := medianInterval95(ratios)
+				b.ReportMetric(med, "speedup")
+				b.ReportMetric(lo, "speedup-lo")
+				b.ReportMetric(hi, "speedup-hi")
+			})
+		}
+	}
+}
+
+// medianInterval95 returns the median of xs and an interval holding it
+// with probability at least 95% (the exact order-statistic interval),
+// or the smallest and largest value where xs is too short for one.
+func medianInterval95(xs []float64) (med, lo, hi float64) {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	n := len(s)
+	if n == 0 {
+		return 0, 0, 0
+	}
+	med = s[n/2]
+	if n%2 == 0 {
+		med = (s[n/2-1] + s[n/2]) / 2
+	}
+	// The largest k with P(Bin(n, 1/2) < k) ≤ 2.5%: [s[k], s[n−1−k]].
+	k, tail := 0, 0.0
+	for j := 0; j < n/2; j++ {
+		tail += binomHalfProb(n, j)
+		if tail > 0.025 {
+			break
+		}
+		k = j + 1
+	}
+	return med, s[min(k, n-1)], s[max(n-1-k, 0)]
+}
+
+// binomHalfProb is P(Bin(n, 1/2) = j).
+func binomHalfProb(n, j int) float64 {
+	lg := func(x int) float64 { v, _ := math.Lgamma(float64(x + 1)); return v }
+	return math.Exp(lg(n) - lg(j) - lg(n-j) - float64(n)*math.Ln2)
 }
