@@ -33,9 +33,11 @@ import (
 // The input gradient of a stride-1 convolution is itself such a
 // convolution: of gy, padded by KH−1−pad and KW−1−pad, with the weights
 // flipped in space and transposed in channels, so it takes the same path
-// instead of col2im. With stride s it splits by the phase of the padded
-// input pixel (conv2dBackwardInputPhases): each phase of dx is a stride-1
-// convolution of gy with the taps of that phase, flipped and transposed.
+// instead of col2im. (With stride s, each phase of dx is likewise a
+// stride-1 convolution of gy with that phase's taps; as s² shallow
+// convolutions whose outputs are then spread into dx, that measured 0.75×
+// im2col's speed on the tokenizer's downsample on Zen 3, so strided input
+// gradients take im2col.)
 //
 // The weight gradient is the product dWᵀ = X·G over the extended
 // positions of every image: X[r][q] = xp[off[r] + q], the padded plane of
@@ -156,8 +158,8 @@ const (
 // useImplicit reports whether pass of the convolution a takes the implicit
 // path, the one place the path is chosen. It needs the indirect kernel,
 // at least one image and channel each way, and the usual output size; the
-// stride-1 input gradient also needs pad ≤ K−1 so that its own padding is
-// not negative. The forward pass and the weight gradient, whose depth runs
+// input gradient also needs stride 1 and pad ≤ K−1 so that its own padding
+// is not negative. The forward pass and the weight gradient, whose depth runs
 // over the extended positions, take it when the garbage columns are at
 // most as many as the real ones.
 //
@@ -177,7 +179,7 @@ func (b *Backend) useImplicit(a tensor.ConvArgs, pass convPass) bool {
 		return false
 	}
 	input := pass == convInput
-	if input && a.Stride == 1 && (a.Pad > a.KH-1 || a.Pad > a.KW-1) {
+	if input && (a.Stride != 1 || a.Pad > a.KH-1 || a.Pad > a.KW-1) {
 		return false
 	}
 	if b.convPath > 0 {
@@ -191,13 +193,6 @@ func (b *Backend) useImplicit(a tensor.ConvArgs, pass convPass) bool {
 		// the weight gradient): only they count.
 		wq := (a.W + 2*a.Pad + a.Stride - 1) / a.Stride
 		return wq <= 2*a.Wout
-	}
-	if a.Stride > 1 {
-		// The phases' convolutions are shallow (depth Cout times a few
-		// taps), so that writing their outputs and spreading them into
-		// dx costs more than the GEMM saves: on Zen 3 the downsample of
-		// the tokenizer (64 channels, 32² → 16²) measured 0.6× im2col.
-		return false
 	}
 	// Per channel of gy and row of dx: the implicit path makes up(Cin)·KH·KW
 	// products in each of the Wout+2·(KW−1−pad) columns of gy's padded
@@ -462,10 +457,6 @@ func (b *Backend) conv2dImplicit(a tensor.ConvArgs, y, x, w, bias []float32) {
 // dx is the stride-1 convolution of gy, padded by KH−1−pad and KW−1−pad,
 // with w'[ci][co][KH−1−ky][KW−1−kx] = w[co][ci][ky][kx].
 func (b *Backend) conv2dBackwardInputImplicit(a tensor.ConvArgs, dx, gy, w []float32) {
-	if a.Stride > 1 {
-		b.conv2dBackwardInputPhases(a, dx, gy, w)
-		return
-	}
 	kk := a.KH * a.KW
 	fbuf := convFlipPool.get(a.Cin * a.Cout * kk)
 	defer convFlipPool.put(fbuf)
