@@ -44,10 +44,13 @@ type Options struct {
 
 // DefaultBatch is the most images Generate draws at once unless
 // Options.Batch says otherwise. Every scale's logits, [2·B, s², vocab]
-// with guidance, are the largest tensors of a step: drawing 1,000 images
-// of the demo's model at once held about 17 GB, most of it pages the
-// kernel had to fault in and zero; in parts of 32 it stays near 0.6 GB.
-const DefaultBatch = 32
+// with guidance, are the largest tensors of a step: drawing 100 images of
+// the demo's model at once peaked at 1.7 GB (1,000 would need about 17),
+// most of it pages the kernel had to fault in and zero, which took half
+// as much processor time as the sampling itself; in parts of 16 the peak
+// was 0.35 GB and the kernel's time a ninth of the user time, and parts of
+// 8 saved no more.
+const DefaultBatch = 16
 
 // The guidance ramps and greedy-decoding rules of Options.
 const (
