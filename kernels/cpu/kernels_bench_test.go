@@ -134,46 +134,72 @@ func BenchmarkInterpolate(b *testing.B) {
 	}
 }
 
-// BenchmarkConv2dPasses times each product of the tokenizer's 3×3
-// convolutions (batch 8) on its own, on the path useImplicit chooses, on
-// the implicit path and on im2col, so that the paths of a pass can be
-// compared shape by shape; it also
-// reports the rate per processor-second, which a busy machine disturbs
-// less.
-func BenchmarkConv2dPasses(b *testing.B) {
-	for _, c := range []struct{ N, Cin, Cout, H, Stride int }{
-		{8, 64, 64, 32, 2}, {8, 128, 128, 16, 1}, {8, 128, 128, 8, 1},
-	} {
-		a := tensor.ConvArgs{N: c.N, Cin: c.Cin, H: c.H, W: c.H, Cout: c.Cout, KH: 3, KW: 3, Stride: c.Stride, Pad: 1, HasBias: true}
+// convPassBench is one of the tokenizer's 3×3 convolutions (batch 8, pad
+// 1) with its operands, for the benchmarks of single products.
+type convPassBench struct {
+	name           string
+	a              tensor.ConvArgs
+	flops          float64 // of one product
+	x, w, bias, gy []float32
+	y, dx, dw, db  []float32
+}
+
+// convPassBenches are the downsample and the 128-channel convolutions at
+// 16² and 8².
+func convPassBenches() []convPassBench {
+	var out []convPassBench
+	for _, c := range []struct{ Cin, Cout, H, Stride int }{{64, 64, 32, 2}, {128, 128, 16, 1}, {128, 128, 8, 1}} {
+		a := tensor.ConvArgs{N: 8, Cin: c.Cin, H: c.H, W: c.H, Cout: c.Cout, KH: 3, KW: 3, Stride: c.Stride, Pad: 1, HasBias: true}
 		a.Hout = (a.H+2*a.Pad-a.KH)/a.Stride + 1
 		a.Wout = a.Hout
 		rng := rand.New(rand.NewPCG(1, 2))
-		x := kernRand(rng, a.N*a.Cin*a.H*a.W, -1, 1)
-		w := kernRand(rng, a.Cout*a.Cin*9, -1, 1)
-		bias := kernRand(rng, a.Cout, -1, 1)
-		gy := kernRand(rng, a.N*a.Cout*a.Hout*a.Wout, -1, 1)
-		y, dx, dw, db := make([]float32, len(gy)), make([]float32, len(x)), make([]float32, len(w)), make([]float32, a.Cout)
-		flops := 2 * float64(a.N*a.Cout*a.Hout*a.Wout*a.Cin*9)
+		cb := convPassBench{name: fmt.Sprintf("N=%d,C=%d->%d,H=%d,s%d", a.N, a.Cin, a.Cout, a.H, a.Stride), a: a,
+			flops: 2 * float64(a.N*a.Cout*a.Hout*a.Wout*a.Cin*9),
+			x:     kernRand(rng, a.N*a.Cin*a.H*a.W, -1, 1), w: kernRand(rng, a.Cout*a.Cin*9, -1, 1),
+			bias: kernRand(rng, a.Cout, -1, 1), gy: kernRand(rng, a.N*a.Cout*a.Hout*a.Wout, -1, 1)}
+		cb.y, cb.dx = make([]float32, len(cb.gy)), make([]float32, len(cb.x))
+		cb.dw, cb.db = make([]float32, len(cb.w)), make([]float32, a.Cout)
+		out = append(out, cb)
+	}
+	return out
+}
+
+// convProduct is one product of a convolution, run on a given backend.
+type convProduct struct {
+	name string
+	run  func(be *Backend)
+}
+
+// products are the forward pass and the two gradients of c.
+func (c *convPassBench) products() []convProduct {
+	return []convProduct{
+		{"forward", func(be *Backend) { be.Conv2d(c.a, kernSpan(c.y), kernSpan(c.x), kernSpan(c.w), kernSpan(c.bias)) }},
+		{"input", func(be *Backend) { be.Conv2dBackwardInput(c.a, kernSpan(c.dx), kernSpan(c.gy), kernSpan(c.w)) }},
+		{"weight", func(be *Backend) {
+			be.Conv2dBackwardWeight(c.a, kernSpan(c.dw), kernSpan(c.db), kernSpan(c.x), kernSpan(c.gy))
+		}},
+	}
+}
+
+// BenchmarkConv2dPasses times each product of the tokenizer's 3×3
+// convolutions (batch 8) on its own, on the path useImplicit chooses, on
+// the implicit path and on im2col, so that the paths of a pass can be
+// compared shape by shape; it also reports the rate per
+// processor-second.
+func BenchmarkConv2dPasses(b *testing.B) {
+	for _, c := range convPassBenches() {
 		for _, path := range []struct {
 			name string
 			mode int
 		}{{"chosen", 0}, {"implicit", 1}, {"im2col", -1}} {
 			be := &Backend{workers: runtime.GOMAXPROCS(0), convPath: path.mode}
-			name := fmt.Sprintf("N=%d,C=%d->%d,H=%d,s%d/%s", c.N, c.Cin, c.Cout, c.H, c.Stride, path.name)
-			for _, pass := range []struct {
-				name string
-				run  func()
-			}{
-				{"forward", func() { be.Conv2d(a, kernSpan(y), kernSpan(x), kernSpan(w), kernSpan(bias)) }},
-				{"input", func() { be.Conv2dBackwardInput(a, kernSpan(dx), kernSpan(gy), kernSpan(w)) }},
-				{"weight", func() { be.Conv2dBackwardWeight(a, kernSpan(dw), kernSpan(db), kernSpan(x), kernSpan(gy)) }},
-			} {
-				b.Run(pass.name+"/"+name, func(b *testing.B) {
+			for _, pass := range c.products() {
+				b.Run(pass.name+"/"+c.name+"/"+path.name, func(b *testing.B) {
 					cpu0 := processCPUSeconds()
 					for b.Loop() {
-						pass.run()
+						pass.run(be)
 					}
-					work := flops * float64(b.N) / 1e9
+					work := c.flops * float64(b.N) / 1e9
 					b.ReportMetric(work/b.Elapsed().Seconds(), "GFLOP/s")
 					if cpu := processCPUSeconds() - cpu0; cpu > 0 {
 						b.ReportMetric(work/cpu, "GFLOP/cpu-s")
@@ -192,32 +218,13 @@ func BenchmarkConv2dPasses(b *testing.B) {
 // single calls keeps the ratio meaningful on a machine whose load changes
 // from one second to the next.
 func BenchmarkConv2dPathPairs(b *testing.B) {
-	for _, c := range []struct{ N, Cin, Cout, H, Stride int }{
-		{8, 64, 64, 32, 2}, {8, 128, 128, 16, 1}, {8, 128, 128, 8, 1},
-	} {
-		a := tensor.ConvArgs{N: c.N, Cin: c.Cin, H: c.H, W: c.H, Cout: c.Cout, KH: 3, KW: 3, Stride: c.Stride, Pad: 1, HasBias: true}
-		a.Hout = (a.H+2*a.Pad-a.KH)/a.Stride + 1
-		a.Wout = a.Hout
-		rng := rand.New(rand.NewPCG(1, 2))
-		x := kernRand(rng, a.N*a.Cin*a.H*a.W, -1, 1)
-		w := kernRand(rng, a.Cout*a.Cin*9, -1, 1)
-		bias := kernRand(rng, a.Cout, -1, 1)
-		gy := kernRand(rng, a.N*a.Cout*a.Hout*a.Wout, -1, 1)
-		y, dx, dw, db := make([]float32, len(gy)), make([]float32, len(x)), make([]float32, len(w)), make([]float32, a.Cout)
-		paths := [2]*Backend{
-			{workers: runtime.GOMAXPROCS(0), convPath: 1},
-			{workers: runtime.GOMAXPROCS(0), convPath: -1},
-		}
-		name := fmt.Sprintf("N=%d,C=%d->%d,H=%d,s%d", c.N, c.Cin, c.Cout, c.H, c.Stride)
-		for _, pass := range []struct {
-			name string
-			run  func(be *Backend)
-		}{
-			{"forward", func(be *Backend) { be.Conv2d(a, kernSpan(y), kernSpan(x), kernSpan(w), kernSpan(bias)) }},
-			{"input", func(be *Backend) { be.Conv2dBackwardInput(a, kernSpan(dx), kernSpan(gy), kernSpan(w)) }},
-			{"weight", func(be *Backend) { be.Conv2dBackwardWeight(a, kernSpan(dw), kernSpan(db), kernSpan(x), kernSpan(gy)) }},
-		} {
-			b.Run(pass.name+"/"+name, func(b *testing.B) {
+	paths := [2]*Backend{
+		{workers: runtime.GOMAXPROCS(0), convPath: 1},
+		{workers: runtime.GOMAXPROCS(0), convPath: -1},
+	}
+	for _, c := range convPassBenches() {
+		for _, pass := range c.products() {
+			b.Run(pass.name+"/"+c.name, func(b *testing.B) {
 				var ratios []float64
 				for i := 0; b.Loop(); i++ {
 					var t [2]time.Duration
