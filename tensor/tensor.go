@@ -27,8 +27,8 @@ func (buf *buffer) release() {
 type Tensor struct {
 	shape   []int
 	strides []int
-	// dims holds shape and strides up to rank inlineRank, so that a
-	// tensor's header is one allocation.
+	// dims holds shape and strides up to rank inlineRank, so that they
+	// need no allocation of their own.
 	dims   [2 * inlineRank]int
 	offset int
 	buf    *buffer
