@@ -2,9 +2,10 @@ package cpu
 
 import "sargo/tensor"
 
-// Stride-1 convolutions and their input gradients take the implicit GEMM
-// of conv_implicit.go where the processor has its indirect kernel
-// (useImplicit decides); everything else is the im2col path below.
+// Convolutions, their weight gradients and the input gradients of stride-1
+// convolutions take the implicit GEMM of conv_implicit.go where the
+// processor has its indirect kernel (useImplicit decides); everything else
+// is the im2col path below.
 //
 // Convolution by im2col over groups of images. The patch matrices of the g
 // images of a group lie side by side in one column matrix

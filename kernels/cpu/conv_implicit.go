@@ -6,7 +6,7 @@ import (
 	"sargo/tensor"
 )
 
-// Implicit GEMM for stride-1 convolutions: no patch matrix and no packed B.
+// Implicit GEMM for convolutions: no patch matrix and no packed B.
 //
 // Each input plane is copied, zero-padded, into a plane of Hp×Wp
 // (Hp = H+2·padH, Wp = W+2·padW), and the output is computed in an
@@ -21,10 +21,23 @@ import (
 // and the packing of B are gone, at the price of computing the garbage
 // columns, (KW−1)/Wp of the work.
 //
+// With stride s > 1 each padded plane is split into s² phase planes: phase
+// (py, px) holds the padded pixels at rows ≡ py and columns ≡ px (mod s),
+// Hq×Wq of them (Hq = ⌈Hp/s⌉, Wq = ⌈Wp/s⌉). Tap (ky, kx) then reads phase
+// (ky mod s, kx mod s) shifted by ⌊ky/s⌋·Wq + ⌊kx/s⌋, and the extended layout
+// has row stride Wq: the same contiguous runs as at stride 1, so the same
+// kernels serve the forward pass and the weight gradient of a strided
+// convolution with no patch matrix and no extra products. (Stride 1 is the
+// case of one phase, Hq×Wq = Hp×Wp.)
+//
 // The input gradient of a stride-1 convolution is itself such a
 // convolution: of gy, padded by KH−1−pad and KW−1−pad, with the weights
 // flipped in space and transposed in channels, so it takes the same path
-// instead of col2im.
+// instead of col2im. (With stride s, each phase of dx is likewise a
+// stride-1 convolution of gy with that phase's taps; as s² shallow
+// convolutions whose outputs are then spread into dx, that measured 0.75×
+// im2col's speed on the tokenizer's downsample on Zen 3, so strided input
+// gradients take im2col.)
 //
 // The weight gradient is the product dWᵀ = X·G over the extended
 // positions of every image: X[r][q] = xp[off[r] + q], the padded plane of
@@ -72,36 +85,65 @@ const convPadBudget = 1 << 20
 // tile of the task's B panels passes over them.
 const convAPanelBudget = 1 << 17
 
-// implicitConv describes one stride-1 convolution on the implicit path:
-// n images of cin×h×w, padded by (ph, pw), to cout×hout×wout.
+// implicitConv describes one convolution on the implicit path: n images
+// of cin×h×w, padded by (ph, pw), with stride `stride`, to
+// cout×hout×wout.
 type implicitConv struct {
 	n, cin, h, w int
 	cout, kh, kw int
 	ph, pw       int
+	stride       int
 	hp, wp       int // padded plane
+	hq, wq       int // phase plane; wq is the extended layout's row stride
+	phase        int // hq·wq
 	hout, wout   int
-	plane        int // hp·wp
-	ext          int // extended output positions per image, hout·wp
+	plane        int // stride²·phase, the phase planes of one channel
+	ext          int // extended output positions per image, hout·wq
 	panels       int // nr-wide panels over the extended positions
 	xlen         int // elements of one padded image, tail included
 	k            int // GEMM depth, cin·kh·kw
 }
 
-// newImplicitConv fills in the derived sizes of a stride-1 convolution for
+// newImplicitConv fills in the derived sizes of a convolution for
 // micro-panels nr wide. Each padded image ends in a zero tail of at least
-// nr+wp elements, so that the last panel of the last plane, which runs up
-// to nr−1 positions past the extended output and kw−1 past the plane,
-// stays inside the image's own buffer.
-func newImplicitConv(n, cin, h, w, cout, kh, kw, ph, pw, nr int) implicitConv {
-	s := implicitConv{n: n, cin: cin, h: h, w: w, cout: cout, kh: kh, kw: kw, ph: ph, pw: pw}
+// nr+wq elements, so that the last panel of the last plane, which runs up
+// to nr−1 positions past the extended output and ⌊(kw−1)/stride⌋ past the
+// plane, stays inside the image's own buffer.
+func newImplicitConv(n, cin, h, w, cout, kh, kw, ph, pw, stride, nr int) implicitConv {
+	s := implicitConv{n: n, cin: cin, h: h, w: w, cout: cout, kh: kh, kw: kw, ph: ph, pw: pw, stride: stride}
 	s.hp, s.wp = h+2*ph, w+2*pw
-	s.hout, s.wout = s.hp-kh+1, s.wp-kw+1
-	s.plane = s.hp * s.wp
-	s.ext = s.hout * s.wp
+	s.hq, s.wq = (s.hp+stride-1)/stride, (s.wp+stride-1)/stride
+	s.phase = s.hq * s.wq
+	s.hout, s.wout = (s.hp-kh)/stride+1, (s.wp-kw)/stride+1
+	s.plane = stride * stride * s.phase
+	s.ext = s.hout * s.wq
 	s.panels = (s.ext + nr - 1) / nr
-	s.xlen = (cin*s.plane + s.wp + nr + 15) &^ 15 // whole cache lines per image
+	s.xlen = (cin*s.plane + s.wq + nr + 15) &^ 15 // whole cache lines per image
 	s.k = cin * kh * kw
 	return s
+}
+
+// tapOffset is the offset in a padded image of tap (c, ky, kx)'s run: its
+// phase plane shifted by ⌊ky/stride⌋ rows and ⌊kx/stride⌋ columns.
+func (s *implicitConv) tapOffset(c, ky, kx int) int {
+	st := s.stride
+	return c*s.plane + (ky%st*st+kx%st)*s.phase + ky/st*s.wq + kx/st
+}
+
+// tapOffsets writes the offset of every tap, in weight order, into off
+// (at least k long) and returns the largest.
+func (s *implicitConv) tapOffsets(off []int) int {
+	largest := 0
+	for c := range s.cin {
+		for ky := range s.kh {
+			for kx := range s.kw {
+				o := s.tapOffset(c, ky, kx)
+				off[(c*s.kh+ky)*s.kw+kx] = o
+				largest = max(largest, o)
+			}
+		}
+	}
+	return largest
 }
 
 // convPass is one of the three products of a convolution.
@@ -115,11 +157,11 @@ const (
 
 // useImplicit reports whether pass of the convolution a takes the implicit
 // path, the one place the path is chosen. It needs the indirect kernel,
-// stride 1, at least one image and channel each way, and the usual output
-// size; the input gradient also needs pad ≤ K−1 so that its own padding is
-// not negative. The weight gradient, whose depth runs over the extended
-// positions, is chosen as the forward pass is: when the garbage columns
-// are at most as many as the real ones.
+// at least one image and channel each way, and the usual output size; the
+// input gradient also needs stride 1 and pad ≤ K−1 so that its own padding
+// is not negative. The forward pass and the weight gradient, whose depth runs
+// over the extended positions, take it when the garbage columns are at
+// most as many as the real ones.
 //
 // Then it compares the micro-kernel work of the two paths, rows rounded up
 // to whole micro-panels: the implicit path computes Wp columns per output
@@ -131,12 +173,13 @@ const (
 // GEMM has Cin rows, mostly padding in a 14-row panel, while im2col's has
 // Cin·KH·KW.
 func (b *Backend) useImplicit(a tensor.ConvArgs, pass convPass) bool {
-	if convIndirect == nil || b.convPath < 0 || a.Stride != 1 || a.N == 0 || a.Cin == 0 || a.Cout == 0 ||
-		a.Hout != a.H+2*a.Pad-a.KH+1 || a.Wout != a.W+2*a.Pad-a.KW+1 || a.Hout <= 0 || a.Wout <= 0 {
+	if convIndirect == nil || b.convPath < 0 || a.Stride < 1 || a.N == 0 || a.Cin == 0 || a.Cout == 0 ||
+		a.KH < 1 || a.KW < 1 || a.Pad < 0 || a.H+2*a.Pad < a.KH || a.W+2*a.Pad < a.KW ||
+		a.Hout != (a.H+2*a.Pad-a.KH)/a.Stride+1 || a.Wout != (a.W+2*a.Pad-a.KW)/a.Stride+1 {
 		return false
 	}
 	input := pass == convInput
-	if input && (a.Pad > a.KH-1 || a.Pad > a.KW-1) {
+	if input && (a.Stride != 1 || a.Pad > a.KH-1 || a.Pad > a.KW-1) {
 		return false
 	}
 	if b.convPath > 0 {
@@ -148,7 +191,8 @@ func (b *Backend) useImplicit(a tensor.ConvArgs, pass convPass) bool {
 	if !input {
 		// The same products but for the garbage columns (depths, in
 		// the weight gradient): only they count.
-		return a.W+2*a.Pad <= 2*a.Wout
+		wq := (a.W + 2*a.Pad + a.Stride - 1) / a.Stride
+		return wq <= 2*a.Wout
 	}
 	// Per channel of gy and row of dx: the implicit path makes up(Cin)·KH·KW
 	// products in each of the Wout+2·(KW−1−pad) columns of gy's padded
@@ -181,13 +225,7 @@ func (b *Backend) convImplicit(s implicitConv, y, x, w, bias []float32) {
 		}
 	})
 	off := make([]int, K)
-	for c := range s.cin {
-		for ky := range s.kh {
-			for kx := range s.kw {
-				off[(c*s.kh+ky)*s.kw+kx] = c*s.plane + ky*s.wp + kx
-			}
-		}
-	}
+	s.tapOffsets(off)
 
 	G := max(1, min(s.n, convPadBudget/s.xlen))
 	xbuf := convPadPool.get(G * s.xlen)
@@ -279,34 +317,29 @@ type convSeg struct{ src, dst, n int }
 func (s *implicitConv) segments(segs []convSeg, e0, nr int) []convSeg {
 	end := min(e0+nr, s.ext)
 	for e := e0; e < end; {
-		oy, ox := e/s.wp, e%s.wp
+		oy, ox := e/s.wq, e%s.wq
 		if ox < s.wout {
 			n := min(s.wout-ox, end-e)
 			segs = append(segs, convSeg{src: e - e0, dst: oy*s.wout + ox, n: n})
 		}
-		e = (oy + 1) * s.wp
+		e = (oy + 1) * s.wq
 	}
 	return segs
 }
 
 // padImages copies the g images x [g, cin, h, w] into xp, each plane
-// zero-padded to hp×wp and each image followed by its zero tail (xlen
-// elements per image).
+// zero-padded to hp×wp (and split into its phase planes at stride > 1) and
+// each image followed by its zero tail (xlen elements per image).
 func (b *Backend) padImages(s implicitConv, xp, x []float32, g int) {
 	b.parallelFor(g*s.cin, rowGrain(s.plane), func(lo, hi int) {
 		for t := lo; t < hi; t++ {
 			n, c := t/s.cin, t%s.cin
 			dst := xp[n*s.xlen+c*s.plane : n*s.xlen+(c+1)*s.plane]
 			src := x[(n*s.cin+c)*s.h*s.w : (n*s.cin+c+1)*s.h*s.w]
-			clear(dst[:s.ph*s.wp])
-			clear(dst[(s.ph+s.h)*s.wp:])
-			for iy := range s.h {
-				row := dst[(s.ph+iy)*s.wp : (s.ph+iy+1)*s.wp]
-				for i := 0; i < s.pw; i++ {
-					row[i] = 0
-					row[s.pw+s.w+i] = 0
-				}
-				copy(row[s.pw:s.pw+s.w], src[iy*s.w:(iy+1)*s.w])
+			if s.stride > 1 {
+				s.padPhases(dst, src)
+			} else {
+				s.padPlane(dst, src)
 			}
 			if c == s.cin-1 {
 				clear(xp[n*s.xlen+s.cin*s.plane : (n+1)*s.xlen])
@@ -315,9 +348,108 @@ func (b *Backend) padImages(s implicitConv, xp, x []float32, g int) {
 	})
 }
 
+// padPlane writes the plane src, zero-padded, into dst (hp×wp).
+func (s *implicitConv) padPlane(dst, src []float32) {
+	clear(dst[:s.ph*s.wp])
+	clear(dst[(s.ph+s.h)*s.wp:])
+	for iy := range s.h {
+		row := dst[(s.ph+iy)*s.wp : (s.ph+iy+1)*s.wp]
+		for i := 0; i < s.pw; i++ {
+			row[i] = 0
+			row[s.pw+s.w+i] = 0
+		}
+		copy(row[s.pw:s.pw+s.w], src[iy*s.w:(iy+1)*s.w])
+	}
+}
+
+// padPhases writes the plane src, zero-padded, into dst as its stride²
+// phase planes of hq×wq: phase (py, px) row i, column j is the padded pixel
+// (i·stride+py, j·stride+px), zero outside the image. It goes once over the
+// padded rows, each image row spread over its stride phase rows.
+func (s *implicitConv) padPhases(dst, src []float32) {
+	st := s.stride
+	if st == 2 {
+		s.padPhases2(dst, src)
+		return
+	}
+	rows := make([][]float32, st)
+	for p := range s.hq * st {
+		py, i := p%st, p/st
+		for px := range rows {
+			rows[px] = dst[(py*st+px)*s.phase+i*s.wq : (py*st+px)*s.phase+(i+1)*s.wq]
+		}
+		iy := p - s.ph
+		if iy < 0 || iy >= s.h {
+			for _, r := range rows {
+				clear(r)
+			}
+			continue
+		}
+		xr := src[iy*s.w : (iy+1)*s.w]
+		// Padded column X = ix+pw of phase X mod st at X / st: phase px
+		// holds image columns [lo, hi) of its row.
+		for px, r := range rows {
+			lo := max(0, (s.pw-px+st-1)/st)
+			hi := max(lo, min(s.wq, (s.pw+s.w-px+st-1)/st))
+			clear(r[:lo])
+			clear(r[hi:])
+		}
+		for ix, v := range xr {
+			x := ix + s.pw
+			rows[x%st][x/st] = v
+		}
+	}
+}
+
+// padPhases2 is padPhases for stride 2.
+func (s *implicitConv) padPhases2(dst, src []float32) {
+	wq := s.wq
+	// Image column ix is padded column ix+pw: phase (ix+pw) mod 2 at
+	// (ix+pw)/2. Phase px holds image columns [lo[px], hi[px]) of its row.
+	var lo, hi [2]int
+	for px := range 2 {
+		lo[px] = max(0, (s.pw-px+1)/2)
+		hi[px] = max(lo[px], min(wq, (s.pw+s.w-px+1)/2))
+	}
+	p0 := s.pw % 2
+	for p := range 2 * s.hq {
+		py, i := p%2, p/2
+		r0 := dst[2*py*s.phase+i*wq : 2*py*s.phase+(i+1)*wq]
+		r1 := dst[(2*py+1)*s.phase+i*wq : (2*py+1)*s.phase+(i+1)*wq]
+		iy := p - s.ph
+		if iy < 0 || iy >= s.h {
+			clear(r0)
+			clear(r1)
+			continue
+		}
+		clear(r0[:lo[0]])
+		clear(r0[hi[0]:])
+		clear(r1[:lo[1]])
+		clear(r1[hi[1]:])
+		if p0 == 0 {
+			deinterleave2(r0[s.pw/2:], r1[s.pw/2:], src[iy*s.w:(iy+1)*s.w])
+		} else {
+			deinterleave2(r1[s.pw/2:], r0[(s.pw+1)/2:], src[iy*s.w:(iy+1)*s.w])
+		}
+	}
+}
+
+// deinterleave2 writes even[k] = src[2k] and odd[k] = src[2k+1].
+func deinterleave2(even, odd, src []float32) {
+	n := len(src) / 2
+	even, odd = even[:(len(src)+1)/2], odd[:n]
+	for k := range odd {
+		pair := src[2*k : 2*k+2 : 2*k+2]
+		even[k], odd[k] = pair[0], pair[1]
+	}
+	if len(src)%2 == 1 {
+		even[n] = src[len(src)-1]
+	}
+}
+
 // conv2dImplicit is Conv2d on the implicit path.
 func (b *Backend) conv2dImplicit(a tensor.ConvArgs, y, x, w, bias []float32) {
-	s := newImplicitConv(a.N, a.Cin, a.H, a.W, a.Cout, a.KH, a.KW, a.Pad, a.Pad, convIndirect.kern.nr)
+	s := newImplicitConv(a.N, a.Cin, a.H, a.W, a.Cout, a.KH, a.KW, a.Pad, a.Pad, a.Stride, convIndirect.kern.nr)
 	b.convImplicit(s, y, x, w, bias)
 }
 
@@ -340,7 +472,7 @@ func (b *Backend) conv2dBackwardInputImplicit(a tensor.ConvArgs, dx, gy, w []flo
 			}
 		}
 	})
-	s := newImplicitConv(a.N, a.Cout, a.Hout, a.Wout, a.Cin, a.KH, a.KW, a.KH-1-a.Pad, a.KW-1-a.Pad, convIndirect.kern.nr)
+	s := newImplicitConv(a.N, a.Cout, a.Hout, a.Wout, a.Cin, a.KH, a.KW, a.KH-1-a.Pad, a.KW-1-a.Pad, 1, convIndirect.kern.nr)
 	b.convImplicit(s, dx, gy, wf, nil)
 }
 
@@ -382,23 +514,17 @@ func (r *convRows) pack(dst []float32, i0, p0, kc int) {
 // does not depend on the worker count), then transposed into dw.
 func (b *Backend) conv2dBackwardWeightImplicit(a tensor.ConvArgs, dw, x, gy []float32) {
 	ik := convIndirect
-	s := newImplicitConv(a.N, a.Cin, a.H, a.W, a.Cout, a.KH, a.KW, a.Pad, a.Pad, ik.kern.nr)
+	s := newImplicitConv(a.N, a.Cin, a.H, a.W, a.Cout, a.KH, a.KW, a.Pad, a.Pad, a.Stride, ik.kern.nr)
 	mr, ck := ik.kern.mr, s.k
 	qp := (s.ext + packADepth - 1) / packADepth * packADepth
 	offs := make([]int, (ck+mr-1)/mr*mr)
-	for c := range s.cin {
-		for ky := range s.kh {
-			for kx := range s.kw {
-				offs[(c*s.kh+ky)*s.kw+kx] = c*s.plane + ky*s.wp + kx
-			}
-		}
-	}
+	maxOff := s.tapOffsets(offs)
 	G := max(1, min(s.n, convPadBudget/s.xlen, convPadBudget/(s.cout*qp)))
 	xbuf, gbuf, tbuf := convPadPool.get(G*s.xlen), convGyPool.get(s.cout*G*qp), convDwPool.get(ck*s.cout)
 	defer convPadPool.put(xbuf)
 	defer convGyPool.put(gbuf)
 	defer convDwPool.put(tbuf)
-	rows := convRows{mr: mr, xp: xbuf.data, xlen: s.xlen, qp: qp, offs: offs, maxOff: offs[ck-1], fn: ik.packRows}
+	rows := convRows{mr: mr, xp: xbuf.data, xlen: s.xlen, qp: qp, offs: offs, maxOff: maxOff, fn: ik.packRows}
 	dwt := tbuf.data[:ck*s.cout]
 	xs, ys, hw := s.cin*s.h*s.w, s.cout*s.hout*s.wout, s.hout*s.wout
 	for n0 := 0; n0 < s.n; n0 += G {
@@ -412,7 +538,7 @@ func (b *Backend) conv2dBackwardWeightImplicit(a tensor.ConvArgs, dw, x, gy []fl
 				dst := ge[co*K+n*qp : co*K+(n+1)*qp]
 				src := gy[(n0+n)*ys+co*hw : (n0+n)*ys+(co+1)*hw]
 				for oy := range s.hout {
-					row := dst[oy*s.wp : (oy+1)*s.wp]
+					row := dst[oy*s.wq : (oy+1)*s.wq]
 					copy(row, src[oy*s.wout:(oy+1)*s.wout])
 					clear(row[s.wout:])
 				}

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/cpu"
 
 	"sargo/tensor"
 )
@@ -38,4 +39,37 @@ func TestIndirectKernelsListed(t *testing.T) {
 		}
 	}
 	require.Nil(t, convIndirect, "no indirect kernel matches %s", bestGemmKernel.name)
+}
+
+// TestConvScatterAVX2 checks the AVX2 tile scatter for every column count
+// and a few row counts: the first n columns of each row plus its bias, and
+// nothing else of the destination written.
+func TestConvScatterAVX2(t *testing.T) {
+	if !cpu.X86.HasAVX2 || !cpu.X86.HasFMA {
+		t.Skip("no AVX2 and FMA on this processor")
+	}
+	const ldd = 21
+	src := make([]float32, 6*16)
+	for i := range src {
+		src[i] = float32(i) + 0.5
+	}
+	bias := []float32{-1, 2, -3, 4, -5, 6}
+	for rows := 0; rows <= 6; rows++ {
+		for n := 0; n <= 16; n++ {
+			dst := make([]float32, 6*ldd)
+			for i := range dst {
+				dst[i] = -100
+			}
+			convScatterAVX2(&dst[0], ldd, &src[0], &bias[0], rows, n)
+			for r := range 6 {
+				for i := range ldd {
+					want := float32(-100)
+					if r < rows && i < n {
+						want = src[16*r+i] + bias[r]
+					}
+					require.Equal(t, want, dst[r*ldd+i], "rows %d, n %d: dst[%d][%d]", rows, n, r, i)
+				}
+			}
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package cpu
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -92,8 +93,17 @@ func TestConv2dImplicitDeterministic(t *testing.T) {
 	if convIndirect == nil {
 		t.Skip("no indirect kernel on this processor")
 	}
-	a := tensor.ConvArgs{N: 3, Cin: 5, H: 19, W: 23, Cout: 33, KH: 3, KW: 3, Stride: 1, Pad: 1, HasBias: true}
-	a.Hout, a.Wout = a.H, a.W
+	for _, a := range []tensor.ConvArgs{
+		{N: 3, Cin: 5, H: 19, W: 23, Cout: 33, KH: 3, KW: 3, Stride: 1, Pad: 1, HasBias: true},
+		{N: 3, Cin: 5, H: 19, W: 23, Cout: 33, KH: 3, KW: 3, Stride: 2, Pad: 1, HasBias: true},
+	} {
+		a.Hout = (a.H+2*a.Pad-a.KH)/a.Stride + 1
+		a.Wout = (a.W+2*a.Pad-a.KW)/a.Stride + 1
+		t.Run(fmt.Sprintf("stride%d", a.Stride), func(t *testing.T) { testConvDeterministic(t, a) })
+	}
+}
+
+func testConvDeterministic(t *testing.T, a tensor.ConvArgs) {
 	rng := rand.New(rand.NewPCG(7, 7))
 	x := kernRand(rng, a.N*a.Cin*a.H*a.W, -1, 1)
 	w := kernRand(rng, a.Cout*a.Cin*a.KH*a.KW, -1, 1)
@@ -147,6 +157,16 @@ func testConv2d(t *testing.T, backend func(a tensor.ConvArgs) *Backend) {
 		{N: 4, Cin: 3, H: 10, W: 6, Cout: 16, KH: 3, KW: 5, Stride: 1, Pad: 1, HasBias: true},
 		{N: 2, Cin: 30, H: 5, W: 9, Cout: 2, KH: 3, KW: 3, Stride: 1, Pad: 2},
 		{N: 1, Cin: 2, H: 36, W: 33, Cout: 14, KH: 5, KW: 5, Stride: 1, Pad: 2, HasBias: true},
+		// Strided, for the implicit path's phase planes: odd sizes,
+		// pads 0 to 2, kernels smaller than the stride (phases with no
+		// taps), strides 3 and 4, input rows and columns no output reads,
+		// and the tokenizer's downsample at 64 channels.
+		{N: 2, Cin: 3, H: 9, W: 11, Cout: 15, KH: 3, KW: 3, Stride: 2, Pad: 1, HasBias: true},
+		{N: 3, Cin: 5, H: 10, W: 7, Cout: 7, KH: 1, KW: 1, Stride: 2, Pad: 0, HasBias: true},
+		{N: 1, Cin: 4, H: 13, W: 12, Cout: 9, KH: 5, KW: 3, Stride: 2, Pad: 2},
+		{N: 2, Cin: 6, H: 11, W: 14, Cout: 17, KH: 3, KW: 3, Stride: 3, Pad: 1, HasBias: true},
+		{N: 2, Cin: 3, H: 12, W: 9, Cout: 5, KH: 2, KW: 3, Stride: 4, Pad: 0},
+		{N: 2, Cin: 64, H: 16, W: 16, Cout: 64, KH: 3, KW: 3, Stride: 2, Pad: 1, HasBias: true},
 		// Weight gradients whose depth spans several images and kc slices.
 		{N: 4, Cin: 7, H: 17, W: 19, Cout: 45, KH: 3, KW: 3, Stride: 1, Pad: 1, HasBias: true},
 		{N: 3, Cin: 5, H: 12, W: 10, Cout: 33, KH: 1, KW: 1, Stride: 1, Pad: 2},

@@ -15,12 +15,14 @@
 //   - GEMM packing (row-major A, A rows at offsets, row-major and
 //     transposed B): AVX-512 by 16×16 register transposes, AVX2 by 8×8
 //     ones; the Go kernel packs in Go.
-//   - Convolution: for stride 1, each of the three products (output,
-//     input gradient, weight gradient) takes the implicit-GEMM path (an
-//     indirect kernel reading B rows through an offset table, and a masked
-//     scatter of the tile) where a count of its products by shape favours
-//     it, with either set; other strides, those other shapes and machines
-//     without either set take im2col and the GEMM.
+//   - Convolution: the output and the weight gradient at any stride (a
+//     strided input split into phase planes), and the input gradient at
+//     stride 1, take the implicit-GEMM path (an indirect kernel reading B
+//     rows through an offset table, and a scatter of the tile: masked
+//     stores with AVX-512, plain 8-, 4- and 1-wide ones with AVX2) where a
+//     count of its products by shape favours it, with either set; strided
+//     input gradients, those other shapes and machines without either set
+//     take im2col and the GEMM.
 //   - Sigmoid, SiLU and tanh-GELU, forward and backward; the row kernels
 //     of softmax, cross-entropy and attention (exp of a shifted row with
 //     its sum, row maximum, scale-and-shift); the elementwise

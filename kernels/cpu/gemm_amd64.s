@@ -2028,38 +2028,59 @@ end:
 	RET
 
 // func convScatterAVX2(dst *float32, ldd int, src *float32, bias *float32, rows int, n int)
-// Requires: AVX, AVX2, SSE2
+// Requires: AVX
 TEXT ·convScatterAVX2(SB), NOSPLIT, $0-48
-	MOVQ         dst+0(FP), AX
-	MOVQ         ldd+8(FP), CX
-	SHLQ         $0x02, CX
-	MOVQ         src+16(FP), DX
-	MOVQ         bias+24(FP), BX
-	MOVQ         rows+32(FP), SI
-	MOVQ         n+40(FP), DI
-	MOVQ         DI, X0
-	VPBROADCASTD X0, Y0
-	VPCMPGTD     avx2GemmConsts<>+0(SB), Y0, Y1
-	SUBQ         $0x08, DI
-	MOVQ         DI, X0
-	VPBROADCASTD X0, Y0
-	VPCMPGTD     avx2GemmConsts<>+0(SB), Y0, Y0
-	TESTQ        SI, SI
-	JZ           done
+	MOVQ  dst+0(FP), AX
+	MOVQ  ldd+8(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  src+16(FP), DX
+	MOVQ  bias+24(FP), BX
+	MOVQ  rows+32(FP), SI
+	MOVQ  n+40(FP), DI
+	TESTQ SI, SI
+	JZ    done
 
 row:
-	VBROADCASTSS (BX), Y2
-	VMASKMOVPS   (DX), Y1, Y3
-	VMASKMOVPS   32(DX), Y0, Y4
-	VADDPS       Y2, Y3, Y3
-	VADDPS       Y2, Y4, Y4
-	VMASKMOVPS   Y3, Y1, (AX)
-	VMASKMOVPS   Y4, Y0, 32(AX)
-	ADDQ         $0x00000004, BX
-	ADDQ         $0x00000040, DX
-	ADDQ         CX, AX
-	DECQ         SI
-	JNZ          row
+	VBROADCASTSS (BX), Y0
+	MOVQ         DX, R8
+	MOVQ         AX, R9
+	MOVQ         DI, R10
+
+eight:
+	CMPQ    R10, $0x08
+	JL      four
+	VADDPS  (R8), Y0, Y1
+	VMOVUPS Y1, (R9)
+	ADDQ    $0x20, R8
+	ADDQ    $0x20, R9
+	SUBQ    $0x08, R10
+	JMP     eight
+
+four:
+	CMPQ    R10, $0x04
+	JL      one
+	VADDPS  (R8), X0, X1
+	VMOVUPS X1, (R9)
+	ADDQ    $0x10, R8
+	ADDQ    $0x10, R9
+	SUBQ    $0x04, R10
+
+one:
+	TESTQ  R10, R10
+	JZ     next
+	VADDSS (R8), X0, X1
+	VMOVSS X1, (R9)
+	ADDQ   $0x04, R8
+	ADDQ   $0x04, R9
+	DECQ   R10
+	JMP    one
+
+next:
+	ADDQ $0x00000004, BX
+	ADDQ $0x00000040, DX
+	ADDQ CX, AX
+	DECQ SI
+	JNZ  row
 
 done:
 	VZEROUPPER

@@ -2,7 +2,12 @@ package cpu
 
 import (
 	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"slices"
 	"testing"
+	"time"
 
 	"sargo/tensor"
 )
@@ -127,4 +132,147 @@ func BenchmarkInterpolate(b *testing.B) {
 			b.ReportMetric(elems*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gelem/s")
 		})
 	}
+}
+
+// convPassBench is one of the tokenizer's 3×3 convolutions (batch 8, pad
+// 1) with its operands, for the benchmarks of single products.
+type convPassBench struct {
+	name           string
+	a              tensor.ConvArgs
+	flops          float64 // of one product
+	x, w, bias, gy []float32
+	y, dx, dw, db  []float32
+}
+
+// convPassBenches are the downsample and the 128-channel convolutions at
+// 16² and 8².
+func convPassBenches() []convPassBench {
+	var out []convPassBench
+	for _, c := range []struct{ Cin, Cout, H, Stride int }{{64, 64, 32, 2}, {128, 128, 16, 1}, {128, 128, 8, 1}} {
+		a := tensor.ConvArgs{N: 8, Cin: c.Cin, H: c.H, W: c.H, Cout: c.Cout, KH: 3, KW: 3, Stride: c.Stride, Pad: 1, HasBias: true}
+		a.Hout = (a.H+2*a.Pad-a.KH)/a.Stride + 1
+		a.Wout = a.Hout
+		rng := rand.New(rand.NewPCG(1, 2))
+		cb := convPassBench{name: fmt.Sprintf("N=%d,C=%d->%d,H=%d,s%d", a.N, a.Cin, a.Cout, a.H, a.Stride), a: a,
+			flops: 2 * float64(a.N*a.Cout*a.Hout*a.Wout*a.Cin*9),
+			x:     kernRand(rng, a.N*a.Cin*a.H*a.W, -1, 1), w: kernRand(rng, a.Cout*a.Cin*9, -1, 1),
+			bias: kernRand(rng, a.Cout, -1, 1), gy: kernRand(rng, a.N*a.Cout*a.Hout*a.Wout, -1, 1)}
+		cb.y, cb.dx = make([]float32, len(cb.gy)), make([]float32, len(cb.x))
+		cb.dw, cb.db = make([]float32, len(cb.w)), make([]float32, a.Cout)
+		out = append(out, cb)
+	}
+	return out
+}
+
+// convProduct is one product of a convolution, run on a given backend.
+type convProduct struct {
+	name string
+	run  func(be *Backend)
+}
+
+// products are the forward pass and the two gradients of c.
+func (c *convPassBench) products() []convProduct {
+	return []convProduct{
+		{"forward", func(be *Backend) { be.Conv2d(c.a, kernSpan(c.y), kernSpan(c.x), kernSpan(c.w), kernSpan(c.bias)) }},
+		{"input", func(be *Backend) { be.Conv2dBackwardInput(c.a, kernSpan(c.dx), kernSpan(c.gy), kernSpan(c.w)) }},
+		{"weight", func(be *Backend) {
+			be.Conv2dBackwardWeight(c.a, kernSpan(c.dw), kernSpan(c.db), kernSpan(c.x), kernSpan(c.gy))
+		}},
+	}
+}
+
+// BenchmarkConv2dPasses times each product of the tokenizer's 3×3
+// convolutions (batch 8) on its own, on the path useImplicit chooses, on
+// the implicit path and on im2col, so that the paths of a pass can be
+// compared shape by shape; it also reports the rate per
+// processor-second.
+func BenchmarkConv2dPasses(b *testing.B) {
+	for _, c := range convPassBenches() {
+		for _, path := range []struct {
+			name string
+			mode int
+		}{{"chosen", 0}, {"implicit", 1}, {"im2col", -1}} {
+			be := &Backend{workers: runtime.GOMAXPROCS(0), convPath: path.mode}
+			for _, pass := range c.products() {
+				b.Run(pass.name+"/"+c.name+"/"+path.name, func(b *testing.B) {
+					cpu0 := processCPUSeconds()
+					for b.Loop() {
+						pass.run(be)
+					}
+					work := c.flops * float64(b.N) / 1e9
+					b.ReportMetric(work/b.Elapsed().Seconds(), "GFLOP/s")
+					if cpu := processCPUSeconds() - cpu0; cpu > 0 {
+						b.ReportMetric(work/cpu, "GFLOP/cpu-s")
+					}
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkConv2dPathPairs times the implicit path against im2col on the
+// products of BenchmarkConv2dPasses in alternation, call by call (the
+// order swapped every pair), and reports the median over the pairs of
+// im2col's time over the implicit path's ("speedup", above 1 where the
+// implicit path is faster) with the 95% interval of that median. Pairing
+// single calls keeps the ratio meaningful on a machine whose load changes
+// from one second to the next.
+func BenchmarkConv2dPathPairs(b *testing.B) {
+	paths := [2]*Backend{
+		{workers: runtime.GOMAXPROCS(0), convPath: 1},
+		{workers: runtime.GOMAXPROCS(0), convPath: -1},
+	}
+	for _, c := range convPassBenches() {
+		for _, pass := range c.products() {
+			b.Run(pass.name+"/"+c.name, func(b *testing.B) {
+				var ratios []float64
+				for i := 0; b.Loop(); i++ {
+					var t [2]time.Duration
+					for j := range 2 {
+						p := (i + j) % 2
+						start := time.Now()
+						pass.run(paths[p])
+						t[p] = time.Since(start)
+					}
+					ratios = append(ratios, float64(t[1])/float64(t[0]))
+				}
+				med, lo, hi := medianInterval95(ratios)
+				b.ReportMetric(med, "speedup")
+				b.ReportMetric(lo, "speedup-lo")
+				b.ReportMetric(hi, "speedup-hi")
+			})
+		}
+	}
+}
+
+// medianInterval95 returns the median of xs and an interval holding it
+// with probability at least 95% (the exact order-statistic interval),
+// or the smallest and largest value where xs is too short for one.
+func medianInterval95(xs []float64) (med, lo, hi float64) {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	n := len(s)
+	if n == 0 {
+		return 0, 0, 0
+	}
+	med = s[n/2]
+	if n%2 == 0 {
+		med = (s[n/2-1] + s[n/2]) / 2
+	}
+	// The largest k with P(Bin(n, 1/2) < k) ≤ 2.5%: [s[k], s[n−1−k]].
+	k, tail := 0, 0.0
+	for j := 0; j < n/2; j++ {
+		tail += binomHalfProb(n, j)
+		if tail > 0.025 {
+			break
+		}
+		k = j + 1
+	}
+	return med, s[min(k, n-1)], s[max(n-1-k, 0)]
+}
+
+// binomHalfProb is P(Bin(n, 1/2) = j).
+func binomHalfProb(n, j int) float64 {
+	lg := func(x int) float64 { v, _ := math.Lgamma(float64(x + 1)); return v }
+	return math.Exp(lg(n) - lg(j) - lg(n-j) - float64(n)*math.Ln2)
 }

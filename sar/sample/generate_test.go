@@ -281,3 +281,36 @@ func TestDecodeScales(t *testing.T) {
 	_, err = DecodeScales(vq, []*tensor.Tensor{nil})
 	require.Error(t, err)
 }
+
+// TestGenerateInParts checks that a batch drawn in parts (of 1, 2 and 3
+// images, the last part shorter) gives the images, ids and latents of the
+// batch drawn at once, with and without guidance and from given scales.
+func TestGenerateInParts(t *testing.T) {
+	m, vq := models(t)
+	labels := []int{0, 1, 2, 3, 1, 0, 2}
+	for _, guided := range []bool{true, false} {
+		opt := baseOptions()
+		if !guided {
+			opt.CFG = 0
+		}
+		whole, err := Generate(m, vq, labels, opt, nil)
+		require.NoError(t, err)
+		start := &Start{Z: []*tensor.Tensor{whole.Z[0], whole.Z[1]}, IDs: []*tensor.Tensor{whole.IDs[0], nil}}
+		fromStart, err := Generate(m, vq, labels, opt, start)
+		require.NoError(t, err)
+		for _, per := range []int{1, 2, 3} {
+			opt.Batch = per
+			parts, err := Generate(m, vq, labels, opt, nil)
+			require.NoError(t, err)
+			require.Equal(t, whole.Images.Shape(), parts.Images.Shape())
+			assert.Equal(t, data(whole.IDs), data(parts.IDs), "ids, guided %v, parts of %d", guided, per)
+			assert.Equal(t, data(whole.Z), data(parts.Z), "latents, guided %v, parts of %d", guided, per)
+			assert.Equal(t, whole.Images.Data(), parts.Images.Data(), "images, guided %v, parts of %d", guided, per)
+			partsFromStart, err := Generate(m, vq, labels, opt, start)
+			require.NoError(t, err)
+			assert.Nil(t, partsFromStart.IDs[1], "the given scale without ids has none")
+			assert.Equal(t, data(fromStart.IDs[2:]), data(partsFromStart.IDs[2:]), "ids from given scales, guided %v, parts of %d", guided, per)
+			assert.Equal(t, fromStart.Images.Data(), partsFromStart.Images.Data(), "images from given scales, guided %v, parts of %d", guided, per)
+		}
+	}
+}
