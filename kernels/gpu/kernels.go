@@ -71,7 +71,8 @@ const (
 	// (the row and elementwise kernels run 256 invocations).
 	MinWorkgroupInvocations = 256
 	// MaxBindings is the most storage buffers one kernel binds (the
-	// attention backward's dK/dV kernel).
+	// attention backward's dK/dV kernel, and the multi-tensor kernels,
+	// which bind all of them).
 	MaxBindings = 11
 	// MinSharedMemory is the shared memory the kernels use at most
 	// without asking (the Vulkan minimum); larger tilings check
