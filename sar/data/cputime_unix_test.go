@@ -1,0 +1,18 @@
+//go:build unix
+
+package data
+
+import (
+	"syscall"
+	"time"
+)
+
+// processCPUTime is the user plus system time of the whole process so far,
+// all threads together.
+func processCPUTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
