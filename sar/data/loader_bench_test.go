@@ -75,8 +75,8 @@ func benchFolder(b testing.TB, dir string, classes, perClass int, seed uint64) i
 // (benchFolder: 10 classes × 50 images), without prefetching (so that the
 // time is the decode's), with 1 and 2 decode workers. images/s is the
 // wall-clock rate; images/cpu-s divides by the process's user plus system
-// time, the rate one processor delivers, which a loaded machine does not
-// change as it does wall time. SARGO_LOADER_FOLDER names a folder to
+// time, the rate one processor delivers, which a loaded machine changes
+// far less than wall time. SARGO_LOADER_FOLDER names a folder to
 // write the images to (when it does not exist) and keep, for
 // `sargo train --data` on the same images.
 func BenchmarkLoader(b *testing.B) {
