@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"sargo/internal/cputime"
 )
 
 // imageNetSizes are the sizes of benchFolder's images, cycled: ImageNet's
@@ -101,7 +103,7 @@ func BenchmarkLoader(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			cpu0 := processCPUTime()
+			cpu0 := cputime.Process()
 			for i := 0; b.Loop(); i++ {
 				if _, _, _, err := l.Batch(i); err != nil {
 					b.Fatal(err)
@@ -109,7 +111,7 @@ func BenchmarkLoader(b *testing.B) {
 			}
 			images := float64(b.N * batch)
 			b.ReportMetric(images/b.Elapsed().Seconds(), "images/s")
-			if cpu := processCPUTime() - cpu0; cpu > 0 {
+			if cpu := cputime.Process() - cpu0; cpu > 0 {
 				b.ReportMetric(images/cpu.Seconds(), "images/cpu-s")
 			}
 			b.ReportMetric(0, "ns/op")
