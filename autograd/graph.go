@@ -262,11 +262,12 @@ func (g *Graph) BackwardWith(v *Var, grad *tensor.Tensor) error {
 			continue
 		}
 		delete(grads.m, n.out)
-		gy := gr.settle()
+		gy := gr.settle(nil)
 		ns.Reopen()
 		if n.windowed {
-			deliverWindow(&n, gy, grads, ns)
-			gy.Release()
+			if !deliverWindow(&n, gy, grads, ns) {
+				gy.Release()
+			}
 			ns.Close()
 			continue
 		}
@@ -301,6 +302,9 @@ func (g *Graph) BackwardWith(v *Var, grad *tensor.Tensor) error {
 	ready(0)
 	for _, gr := range grads.m { // gradients of outputs no node consumed
 		gr.t.Release()
+		for _, p := range gr.pieces {
+			p.t.Release()
+		}
 	}
 	return nil
 }
@@ -330,45 +334,77 @@ func (gs *gradients) add(v *Var, gr gradient) *gradient {
 }
 
 // gradient is the gradient accumulated so far for an intermediate result.
-// While partial, only the windows listed in written (along axis) hold
-// values; the rest of t is uninitialised and stands for zeros.
+// While partial, it is the pieces windowed operations delivered (disjoint
+// windows along axis of a result shaped like like) and zeros elsewhere; t
+// is nil until settle joins them.
 type gradient struct {
 	t       *tensor.Tensor
 	partial bool
 	axis    int
-	written [][2]int // [start, end) windows, disjoint
+	like    *tensor.Tensor
+	pieces  []piece
 }
 
-// settle zero-fills what no window wrote, so that t is the whole gradient,
-// and returns t.
-func (gr *gradient) settle() *tensor.Tensor {
+// piece is the gradient of one window [start, start+t.Dim(axis)) of a
+// partial gradient.
+type piece struct {
+	start int
+	t     *tensor.Tensor
+}
+
+// settle makes t the whole gradient, and returns it: a buffer shaped like
+// the result, its uncovered windows zero-filled and the pieces written
+// into theirs in one launch per tensor.MaxConcatParts pieces
+// (tensor.ConcatInto), the pieces then freed. ns, when not nil, is the
+// open scope of a node's backward, which must not own the buffer.
+func (gr *gradient) settle(ns *tensor.Scope) *tensor.Tensor {
 	if !gr.partial {
 		return gr.t
 	}
 	gr.partial = false
-	slices.SortFunc(gr.written, func(a, b [2]int) int { return a[0] - b[0] })
+	gr.t = tensor.EmptyLike(gr.like)
+	if ns != nil {
+		ns.Keep(gr.t)
+	}
+	slices.SortFunc(gr.pieces, func(a, b piece) int { return a.start - b.start })
 	at := 0
-	for _, w := range append(gr.written, [2]int{gr.t.Dim(gr.axis), 0}) {
-		if w[0] > at {
-			gap := gr.t.Narrow(gr.axis, at, w[0]-at)
+	var starts [tensor.MaxConcatParts]int
+	var ts [tensor.MaxConcatParts]*tensor.Tensor
+	for _, p := range gr.pieces {
+		if p.start > at {
+			gap := gr.t.Narrow(gr.axis, at, p.start-at)
 			gap.Fill(0)
 			gap.Release()
 		}
-		at = max(at, w[1])
+		at = p.start + p.t.Dim(gr.axis)
 	}
-	gr.written = nil
+	if n := gr.t.Dim(gr.axis); at < n {
+		gap := gr.t.Narrow(gr.axis, at, n-at)
+		gap.Fill(0)
+		gap.Release()
+	}
+	for i := 0; i < len(gr.pieces); i += tensor.MaxConcatParts {
+		group := gr.pieces[i:min(i+tensor.MaxConcatParts, len(gr.pieces))]
+		for j, p := range group {
+			starts[j], ts[j] = p.start, p.t
+		}
+		tensor.ConcatInto(gr.t, gr.axis, starts[:len(group)], ts[:len(group)]...)
+	}
+	for _, p := range gr.pieces {
+		p.t.Release()
+	}
+	gr.pieces, gr.like = nil, nil
 	return gr.t
 }
 
-// covers reports whether window [start, end) along axis can be written
-// into gr without adding: gr is partial along axis and no written window
-// overlaps it.
+// covers reports whether window [start, end) along axis can be taken as a
+// piece: gr is partial along axis and no piece overlaps it.
 func (gr *gradient) covers(axis, start, end int) bool {
 	if !gr.partial || gr.axis != axis {
 		return false
 	}
-	for _, w := range gr.written {
-		if start < w[1] && w[0] < end {
+	for _, p := range gr.pieces {
+		if start < p.start+p.t.Dim(axis) && p.start < end {
 			return false
 		}
 	}
@@ -430,7 +466,7 @@ func deliver(n *node, j int, gx *tensor.Tensor, grads *gradients, ns *tensor.Sco
 	case in.leaf:
 		in.accumulate(gx)
 	case ok:
-		tensor.AddInto(prev.settle(), gx)
+		tensor.AddInto(prev.settle(ns), gx)
 		gx.Release()
 	default:
 		ns.Keep(gx)
@@ -438,10 +474,13 @@ func deliver(n *node, j int, gx *tensor.Tensor, grads *gradients, ns *tensor.Sco
 	}
 }
 
-// deliverWindow writes gy, the gradient of n's output, into the window of
-// the gradient of n's input that n.window describes: by a copy while that
-// window is still unwritten, else by adding.
-func deliverWindow(n *node, gy *tensor.Tensor, grads *gradients, ns *tensor.Scope) {
+// deliverWindow delivers gy, the gradient of n's output, to the window of
+// the gradient of n's input that n.window describes: a leaf adds it into
+// its Grad; an intermediate result takes gy as a piece while that window
+// is still free (the pieces are joined when the gradient is used, see
+// settle), else adds it into the settled gradient. It reports whether gy
+// was taken.
+func deliverWindow(n *node, gy *tensor.Tensor, grads *gradients, ns *tensor.Scope) bool {
 	in, w := n.inputs[0], &n.window
 	end := w.start + w.length
 	if in.leaf {
@@ -451,19 +490,17 @@ func deliverWindow(n *node, gy *tensor.Tensor, grads *gradients, ns *tensor.Scop
 		}
 		dst := in.Grad.Narrow(w.axis, w.start, w.length)
 		tensor.AddInto(dst, gy)
-		return
+		return false
 	}
 	gr, ok := grads.m[in]
 	if !ok {
-		gr = grads.add(in, gradient{t: tensor.EmptyLike(in.Value), partial: true, axis: w.axis})
-		ns.Keep(gr.t)
+		gr = grads.add(in, gradient{partial: true, axis: w.axis, like: in.Value})
 	}
-	dst := gr.t.Narrow(w.axis, w.start, w.length)
 	if gr.covers(w.axis, w.start, end) {
-		dst.CopyFrom(gy)
-		gr.written = append(gr.written, [2]int{w.start, end})
-		return
+		gr.pieces = append(gr.pieces, piece{start: w.start, t: gy})
+		return true
 	}
-	gr.settle()
+	dst := gr.settle(ns).Narrow(w.axis, w.start, w.length)
 	tensor.AddInto(dst, gy)
+	return false
 }

@@ -264,6 +264,17 @@ type AdamWPart struct {
 	Decay             bool
 }
 
+// ConcatPart is one source of Backend.ConcatRows: Rows·Width contiguous
+// elements from Src, row r of which goes to columns [Col, Col+Width) of
+// row r of the destination.
+type ConcatPart struct {
+	Src        Span
+	Col, Width int
+}
+
+// MaxConcatParts is the most parts one ConcatRows call takes.
+const MaxConcatParts = 8
+
 // Backend is a compute device. Kernels take already-allocated outputs.
 // All spans are contiguous unless a View is taken. Backends are pointer
 // types (the registry keys each device's scopes by its Backend value).
@@ -388,4 +399,11 @@ type Backend interface {
 	// dst[0], accumulated in float32 (each part's Buf and Offset, its
 	// length in ns).
 	SquaredNorm(dst Span, parts []Span, ns []int)
+	// ConcatRows writes up to MaxConcatParts parts into dst, rows rows of
+	// rowWidth contiguous elements: part p's row r into columns
+	// [p.Col, p.Col+p.Width) of row r. The parts' columns are disjoint;
+	// columns no part covers keep their values. It is a concatenation
+	// along one axis (rows: the elements before it, Width: a part's
+	// extent along it times the elements after it) in one launch.
+	ConcatRows(dst Span, rows, rowWidth int, parts []ConcatPart)
 }

@@ -28,14 +28,78 @@ func Concat(axis int, ts ...*Tensor) *Tensor {
 		shape[axis] += t.shape[axis]
 	}
 	out := Empty(ts[0].buf.b, shape...)
-	at := 0
-	for _, t := range ts {
-		if t.Size() > 0 {
-			out.buf.b.Copy(out.window(axis, at, t.shape), t.View())
+	var starts [MaxConcatParts]int
+	for at, i := 0, 0; i < len(ts); i += MaxConcatParts {
+		group := ts[i:min(i+MaxConcatParts, len(ts))]
+		for j, t := range group {
+			starts[j] = at
+			at += t.shape[axis]
 		}
-		at += t.shape[axis]
+		ConcatInto(out, axis, starts[:len(group)], group...)
 	}
 	return out
+}
+
+// ConcatInto writes each of ts into dst, ts[i] into the window of dst that
+// starts at starts[i] along axis (ts[i] has dst's shape but along axis).
+// When dst and the ts are contiguous, this is one launch for up to
+// MaxConcatParts tensors (Backend.ConcatRows); otherwise one copy each.
+func ConcatInto(dst *Tensor, axis int, starts []int, ts ...*Tensor) {
+	dst.live("ConcatInto")
+	axis = normAxis("ConcatInto", axis, len(dst.shape))
+	if len(starts) != len(ts) {
+		panic(fmt.Sprintf("tensor: ConcatInto: %d starts for %d tensors", len(starts), len(ts)))
+	}
+	inner := 1
+	for _, n := range dst.shape[axis+1:] {
+		inner *= n
+	}
+	rows := 1
+	for _, n := range dst.shape[:axis] {
+		rows *= n
+	}
+	var parts [MaxConcatParts]ConcatPart
+	k := 0
+	flush := func() {
+		if k > 0 {
+			dst.buf.b.ConcatRows(dst.Span(), rows, dst.shape[axis]*inner, parts[:k])
+			k = 0
+		}
+	}
+	whole := dst.IsContiguous()
+	for i, t := range ts {
+		t.live("ConcatInto")
+		mustSameDevice("ConcatInto", dst, t)
+		if !windowFits(dst.shape, t.shape, axis, starts[i]) {
+			panic(fmt.Sprintf("tensor: ConcatInto: %v at %d along axis %d does not fit in %v", t.shape, starts[i], axis, dst.shape))
+		}
+		switch {
+		case t.Size() == 0:
+		case !whole || !t.IsContiguous():
+			dst.buf.b.Copy(dst.window(axis, starts[i], t.shape), t.View())
+		default:
+			if k == MaxConcatParts {
+				flush()
+			}
+			parts[k] = ConcatPart{Src: t.Span(), Col: starts[i] * inner, Width: t.shape[axis] * inner}
+			k++
+		}
+	}
+	flush()
+}
+
+// windowFits reports whether a block of shape fits in outer at start along
+// axis: the same shape but along axis, and within it there.
+func windowFits(outer, shape []int, axis, start int) bool {
+	if len(shape) != len(outer) || start < 0 || start+shape[axis] > outer[axis] {
+		return false
+	}
+	for i := range shape {
+		if i != axis && shape[i] != outer[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // window is the View of the block of t of the given shape that starts at

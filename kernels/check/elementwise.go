@@ -111,6 +111,7 @@ func elementwiseCases() []testCase {
 		}},
 		testCase{"copy/into_narrow", copyIntoCase},
 		testCase{"copy/pad_concat", padConcatCase},
+		testCase{"copy/concat_into", concatIntoCase},
 		testCase{"addinto/narrow_broadcast", addIntoCase},
 	)
 	return cs
@@ -352,6 +353,37 @@ func padConcatCase(c *ctx) {
 	}
 	if as := c.read(a.ref); pad[(0*6+1)*12+2] != as[0] {
 		c.t.Errorf("pad: first element %v, want %v", pad[(0*6+1)*12+2], as[0])
+	}
+}
+
+// concatIntoCase writes ten pieces (two launches of MaxConcatParts parts
+// at most, one piece a transposed view) into windows along axis 1 of a
+// filled [3, 25, 4] destination, leaving a gap that keeps its value.
+func concatIntoCase(c *ctx) {
+	sizes := []int{1, 2, 3, 1, 2, 1, 3, 2, 1, 2}
+	in := make([]pair, len(sizes))
+	for i, n := range sizes {
+		in[i] = c.randn(uint64(10+i), 3, n, 4)
+	}
+	in[2] = c.view(c.randn(30, 3, 4, 3), func(x *tensor.Tensor) *tensor.Tensor { return x.Transpose(1, 2) })
+	starts := make([]int, len(sizes))
+	at := 0
+	for i, n := range sizes {
+		starts[i] = at
+		at += n
+		if i == 4 {
+			at += 7 // the gap
+		}
+	}
+	got, want := c.both(func(in []*tensor.Tensor) []*tensor.Tensor {
+		dst := tensor.Full(in[0].Backend(), 0.5, 3, 25, 4)
+		tensor.ConcatInto(dst, 1, starts, in...)
+		return []*tensor.Tensor{dst}
+	}, in...)
+	c.equal("dst", got[0], want[0])
+	ds, p0 := c.read(got[0]), c.read(in[0].ref)
+	if ds[0] != p0[0] || ds[9*4] != 0.5 || ds[2*100+24*4+3] == 0.5 {
+		c.t.Errorf("concat_into: layout wrong: first %v (want %v), gap %v (want 0.5), last %v", ds[0], p0[0], ds[9*4], ds[2*100+24*4+3])
 	}
 }
 

@@ -44,6 +44,7 @@ func Variants(info Features) []Variant {
 	vs = append(vs, randomVariants()...)
 	vs = append(vs, adamwVariants()...)
 	vs = append(vs, sumsqVariants()...)
+	vs = append(vs, concatVariants()...)
 	return vs
 }
 

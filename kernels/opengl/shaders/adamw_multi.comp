@@ -18,9 +18,9 @@ const uint WG = SARGO_SPEC_0;
 layout(local_size_x = SARGO_SPEC_0) in;
 
 // #include "multi.glsl", inlined:
-// Shared by the multi-tensor kernels (adamw_multi.comp, sumsq_multi.comp):
-// MaxBindings (11) storage buffers b0..b10, each the whole storage of one
-// or more tensors, read and written through a switch on the binding index
+// Shared by the multi-tensor kernels (adamw_multi.comp, sumsq_multi.comp,
+// concat.comp): MaxBindings (11) storage buffers b0..b10, each the whole
+// storage of one or more tensors, read and written through a switch on the binding index
 // (uniform in practice: a workgroup's elements mostly lie in one tensor).
 // The Go side binds every slot (kernels/gpu/multitensor.go).
 layout(std430, binding = 0) buffer B0 { float b0[]; };
