@@ -86,7 +86,11 @@ func values(vs []*Var) []*tensor.Tensor {
 	return ts
 }
 
-// Concat joins vs along axis; every other axis must match.
+// Concat joins vs along axis; every other axis must match. Its gradients
+// are windows of the output gradient: views where the engine can take
+// them as they are, and, where two or more would be copied (views that
+// are not contiguous, or that a leaf would keep), copies made in one
+// launch (tensor.SplitCopies).
 func (g *Graph) Concat(axis int, vs ...*Var) *Var {
 	y := tensor.Concat(axis, values(vs)...)
 	axis = normAxis("Concat", axis, y.Rank())
@@ -96,12 +100,24 @@ func (g *Graph) Concat(axis int, vs ...*Var) *Var {
 	}
 	return g.record("Concat", y, func(gy *tensor.Tensor) []*tensor.Tensor {
 		out := make([]*tensor.Tensor, len(vs))
+		var copied, starts, lengths []int
 		at := 0
 		for i, v := range vs {
 			if v.requiresGrad {
 				out[i] = gy.Narrow(axis, at, sizes[i])
+				if !out[i].IsContiguous() || (v.leaf && !out[i].IsWhole()) {
+					copied = append(copied, i)
+					starts, lengths = append(starts, at), append(lengths, sizes[i])
+				}
 			}
 			at += sizes[i]
+		}
+		if len(copied) < 2 || !gy.IsContiguous() {
+			return out
+		}
+		for j, c := range tensor.SplitCopies(gy, axis, starts, lengths) {
+			out[copied[j]].Release()
+			out[copied[j]] = c
 		}
 		return out
 	}, vs...)

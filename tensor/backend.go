@@ -264,15 +264,15 @@ type AdamWPart struct {
 	Decay             bool
 }
 
-// ConcatPart is one source of Backend.ConcatRows: Rows·Width contiguous
-// elements from Src, row r of which goes to columns [Col, Col+Width) of
-// row r of the destination.
-type ConcatPart struct {
-	Src        Span
+// RowsPart is one part of Backend.ConcatRows and SplitRows: rows·Width
+// contiguous elements from Span, whose row r is columns [Col, Col+Width)
+// of row r of the joined tensor.
+type RowsPart struct {
+	Span       Span
 	Col, Width int
 }
 
-// MaxConcatParts is the most parts one ConcatRows call takes.
+// MaxConcatParts is the most parts one ConcatRows or SplitRows call takes.
 const MaxConcatParts = 8
 
 // Backend is a compute device. Kernels take already-allocated outputs.
@@ -405,5 +405,8 @@ type Backend interface {
 	// columns no part covers keep their values. It is a concatenation
 	// along one axis (rows: the elements before it, Width: a part's
 	// extent along it times the elements after it) in one launch.
-	ConcatRows(dst Span, rows, rowWidth int, parts []ConcatPart)
+	ConcatRows(dst Span, rows, rowWidth int, parts []RowsPart)
+	// SplitRows is the inverse of ConcatRows: it writes columns
+	// [p.Col, p.Col+p.Width) of the rows of src into each part p.
+	SplitRows(src Span, rows, rowWidth int, parts []RowsPart)
 }

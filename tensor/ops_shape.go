@@ -58,7 +58,7 @@ func ConcatInto(dst *Tensor, axis int, starts []int, ts ...*Tensor) {
 	for _, n := range dst.shape[:axis] {
 		rows *= n
 	}
-	var parts [MaxConcatParts]ConcatPart
+	var parts [MaxConcatParts]RowsPart
 	k := 0
 	flush := func() {
 		if k > 0 {
@@ -81,11 +81,61 @@ func ConcatInto(dst *Tensor, axis int, starts []int, ts ...*Tensor) {
 			if k == MaxConcatParts {
 				flush()
 			}
-			parts[k] = ConcatPart{Src: t.Span(), Col: starts[i] * inner, Width: t.shape[axis] * inner}
+			parts[k] = RowsPart{Span: t.Span(), Col: starts[i] * inner, Width: t.shape[axis] * inner}
 			k++
 		}
 	}
 	flush()
+}
+
+// SplitCopies returns contiguous copies of windows of t along axis: piece
+// i starts at starts[i] and is lengths[i] long. When t is contiguous, the
+// copies take one launch per MaxConcatParts pieces (Backend.SplitRows);
+// otherwise one copy each.
+func SplitCopies(t *Tensor, axis int, starts, lengths []int) []*Tensor {
+	t.live("SplitCopies")
+	axis = normAxis("SplitCopies", axis, len(t.shape))
+	if len(starts) != len(lengths) {
+		panic(fmt.Sprintf("tensor: SplitCopies: %d starts for %d lengths", len(starts), len(lengths)))
+	}
+	inner, rows := 1, 1
+	for _, n := range t.shape[axis+1:] {
+		inner *= n
+	}
+	for _, n := range t.shape[:axis] {
+		rows *= n
+	}
+	out := make([]*Tensor, len(starts))
+	var parts [MaxConcatParts]RowsPart
+	k := 0
+	flush := func() {
+		if k > 0 {
+			t.buf.b.SplitRows(t.Span(), rows, t.shape[axis]*inner, parts[:k])
+			k = 0
+		}
+	}
+	var sd [inlineRank]int
+	shape := append(sd[:0], t.shape...)
+	for i, start := range starts {
+		if start < 0 || lengths[i] < 0 || start+lengths[i] > t.shape[axis] {
+			panic(fmt.Sprintf("tensor: SplitCopies: [%d, %d) out of range for axis %d of shape %v", start, start+lengths[i], axis, t.shape))
+		}
+		shape[axis] = lengths[i]
+		out[i] = Empty(t.buf.b, shape...)
+		switch {
+		case out[i].Size() == 0:
+		case !t.IsContiguous():
+			t.buf.b.Copy(out[i].View(), t.window(axis, start, out[i].shape))
+		default:
+			if k == MaxConcatParts {
+				flush()
+			}
+			parts[k] = RowsPart{Span: out[i].Span(), Col: start * inner, Width: lengths[i] * inner}
+			k++
+		}
+	}
+	flush()
+	return out
 }
 
 // windowFits reports whether a block of shape fits in outer at start along

@@ -3,13 +3,15 @@ package check
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"sargo/tensor"
 )
 
 // Elementwise cases: every unary op forward and backward, every binary op
 // with broadcast and strided operands, Where, and the strided copies behind
-// Contiguous, CopyFrom, Pad, Concat and AddInto.
+// Contiguous, CopyFrom, Pad, Concat and AddInto, and the one-launch
+// concatenation and split of ConcatInto and SplitCopies.
 
 // unaryParams gives each unary op its alpha, beta and input domain.
 type unaryParams struct {
@@ -112,6 +114,7 @@ func elementwiseCases() []testCase {
 		testCase{"copy/into_narrow", copyIntoCase},
 		testCase{"copy/pad_concat", padConcatCase},
 		testCase{"copy/concat_into", concatIntoCase},
+		testCase{"copy/split_copies", splitCopiesCase},
 		testCase{"addinto/narrow_broadcast", addIntoCase},
 	)
 	return cs
@@ -384,6 +387,30 @@ func concatIntoCase(c *ctx) {
 	ds, p0 := c.read(got[0]), c.read(in[0].ref)
 	if ds[0] != p0[0] || ds[9*4] != 0.5 || ds[2*100+24*4+3] == 0.5 {
 		c.t.Errorf("concat_into: layout wrong: first %v (want %v), gap %v (want 0.5), last %v", ds[0], p0[0], ds[9*4], ds[2*100+24*4+3])
+	}
+}
+
+// splitCopiesCase copies ten windows along axis 1 of a [3, 25, 4] input
+// (two launches of MaxConcatParts parts at most; windows may overlap and
+// leave gaps) and of a transposed view of it (one copy each), and checks
+// them against the input's narrowed windows.
+func splitCopiesCase(c *ctx) {
+	starts := []int{0, 1, 3, 6, 7, 16, 17, 20, 22, 2}
+	lengths := []int{1, 2, 3, 1, 2, 1, 3, 2, 3, 5}
+	x := c.randn(40, 3, 25, 4)
+	xt := c.view(c.randn(41, 3, 4, 25), func(x *tensor.Tensor) *tensor.Tensor { return x.Transpose(1, 2) })
+	got, want := c.both(func(in []*tensor.Tensor) []*tensor.Tensor {
+		out := tensor.SplitCopies(in[0], 1, starts, lengths)
+		return append(out, tensor.SplitCopies(in[1], 1, starts, lengths)...)
+	}, x, xt)
+	for i := range got {
+		c.equal(fmt.Sprintf("piece%d", i), got[i], want[i])
+		src := []pair{x, xt}[i/len(starts)].ref
+		k := i % len(starts)
+		w := src.Narrow(1, starts[k], lengths[k]).Contiguous()
+		if g, r := c.read(got[i]), c.read(w); !slices.Equal(g, r) {
+			c.t.Errorf("split_copies: piece %d differs from its window", i)
+		}
 	}
 }
 

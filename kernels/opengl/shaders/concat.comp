@@ -3,12 +3,12 @@
 #ifndef SARGO_SPEC_0
 #define SARGO_SPEC_0 256u
 #endif
-// Concatenation of up to 8 contiguous sources into the rows of a
-// contiguous destination (binding 0), one invocation per destination
-// element (grid-stride): source k, in binding (bind >> 4k) & 15 from
-// element off[k], holds rows rows of width[k] elements, row r of which
-// goes to columns [col[k], col[k]+width[k]) of destination row r.
-// Elements in no source's columns are not written.
+// Concatenation of up to 8 contiguous parts into the rows of a contiguous
+// joined tensor (binding 0, from element offWhole), one invocation per
+// element of the joined tensor (grid-stride); split.comp is the inverse. Part k, in binding (bind >> 4k) & 15 from element
+// off[k], holds rows rows of width[k] elements; its row r is columns
+// [col[k], col[k]+width[k]) of row r of the joined tensor. Elements in no
+// part's columns are not touched.
 
 const uint WG = SARGO_SPEC_0;
 layout(local_size_x = SARGO_SPEC_0) in;
@@ -67,7 +67,7 @@ void st(uint b, uint i, float v) {
 }
 
 layout(std140, binding = 0) uniform Push {
-    uint offDst;
+    uint offWhole;
     uint rows;
     uint rowWidth;
     uint bind;
@@ -85,7 +85,9 @@ void main() {
         for (uint k = 0; k < 8; k++) {
             uint w = p.width[k];
             if (w != 0u && c >= p.col[k] && c - p.col[k] < w) {
-                st(0u, p.offDst + j, ld((p.bind >> (4u * k)) & 15u, p.off[k] + r * w + (c - p.col[k])));
+                uint b = (p.bind >> (4u * k)) & 15u;
+                uint i = p.off[k] + r * w + (c - p.col[k]);
+                st(0u, p.offWhole + j, ld(b, i));
                 break;
             }
         }
