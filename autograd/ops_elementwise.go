@@ -179,6 +179,12 @@ func (g *Graph) Clamp(x *Var, lo, hi float32) *Var {
 	return g.unary("Clamp", tensor.OpClamp, x, lo, hi)
 }
 
+// ExpClamp is e^Clamp(x, lo, hi) in one launch; the gradient is e^x where
+// lo <= x <= hi and 0 elsewhere, as for Exp of Clamp.
+func (g *Graph) ExpClamp(x *Var, lo, hi float32) *Var {
+	return g.unary("ExpClamp", tensor.OpExpClamp, x, lo, hi)
+}
+
 // Scale is s·x.
 func (g *Graph) Scale(x *Var, s float32) *Var { return g.unary("Scale", tensor.OpAffine, x, s, 0) }
 

@@ -108,7 +108,7 @@ func (a *SelfAttention) Forward(g *autograd.Graph, x *autograd.Var, mask tensor.
 	parts := g.Chunk(qkv, 0, 3)
 	q, k, v := g.Squeeze(parts[0], 0), g.Squeeze(parts[1], 0), g.Squeeze(parts[2], 0)
 	if a.L2Norm {
-		mul := g.Exp(g.Clamp(a.ScaleMul, float32(math.Inf(-1)), MaxScaleMul))
+		mul := g.ExpClamp(a.ScaleMul, float32(math.Inf(-1)), MaxScaleMul)
 		q = g.Mul(g.L2Normalize(q, -1, l2NormEps), mul)
 		k = g.L2Normalize(k, -1, l2NormEps)
 	}

@@ -57,10 +57,11 @@ const (
 	OpSquare                  // x*x
 	OpRecip                   // 1/x
 	OpSign                    // -1, 0 or 1
+	OpExpClamp                // e^min(max(x,Alpha),Beta)
 	NumUnaryOps
 )
 
-var unaryNames = [...]string{"neg", "exp", "log", "sqrt", "rsqrt", "abs", "tanh", "sigmoid", "relu", "silu", "gelu_tanh", "gelu_erf", "pow", "clamp", "affine", "square", "recip", "sign"}
+var unaryNames = [...]string{"neg", "exp", "log", "sqrt", "rsqrt", "abs", "tanh", "sigmoid", "relu", "silu", "gelu_tanh", "gelu_erf", "pow", "clamp", "affine", "square", "recip", "sign", "exp_clamp"}
 
 func (op UnaryOp) String() string { return unaryNames[op] }
 

@@ -25,7 +25,7 @@ func unaryParamsFor(op tensor.UnaryOp) unaryParams {
 		return unaryParams{positive: true}
 	case tensor.OpPow:
 		return unaryParams{alpha: 2.5, positive: true}
-	case tensor.OpClamp:
+	case tensor.OpClamp, tensor.OpExpClamp:
 		return unaryParams{alpha: -0.5, beta: 0.7}
 	case tensor.OpAffine:
 		return unaryParams{alpha: 1.5, beta: -0.25}
@@ -64,6 +64,8 @@ func unary64(op tensor.UnaryOp, x, alpha, beta float64) float64 {
 		return math.Pow(x, alpha)
 	case tensor.OpClamp:
 		return math.Min(math.Max(x, alpha), beta)
+	case tensor.OpExpClamp:
+		return math.Exp(math.Min(math.Max(x, alpha), beta))
 	case tensor.OpAffine:
 		return alpha*x + beta
 	case tensor.OpSquare:

@@ -501,6 +501,10 @@ func unarySlice(op tensor.UnaryOp, d, x []float32, alpha, beta float32) {
 		for i := range d {
 			d[i] = float32(math.Exp(float64(x[i])))
 		}
+	case tensor.OpExpClamp:
+		for i := range d {
+			d[i] = float32(math.Exp(float64(min(max(x[i], alpha), beta))))
+		}
 	case tensor.OpSigmoid, tensor.OpSilu, tensor.OpGeluTanh:
 		if !activationVector(op, d, x) {
 			activationScalar(op, d, x)
@@ -583,6 +587,13 @@ func unaryDeriv(op tensor.UnaryOp, alpha, beta float64) func(float64) float64 {
 		return func(x float64) float64 { return alpha * math.Pow(x, alpha-1) }
 	case tensor.OpClamp:
 		return func(x float64) float64 { return float64(b2f(alpha <= x && x <= beta)) }
+	case tensor.OpExpClamp:
+		return func(x float64) float64 {
+			if alpha <= x && x <= beta {
+				return math.Exp(x)
+			}
+			return 0
+		}
 	case tensor.OpAffine:
 		return func(float64) float64 { return alpha }
 	case tensor.OpSquare:

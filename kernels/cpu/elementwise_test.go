@@ -173,6 +173,8 @@ func kernUnaryRef(op tensor.UnaryOp, x, a, b float64) float64 {
 		return math.Pow(x, a)
 	case tensor.OpClamp:
 		return math.Min(math.Max(x, a), b)
+	case tensor.OpExpClamp:
+		return math.Exp(math.Min(math.Max(x, a), b))
 	case tensor.OpAffine:
 		return a*x + b
 	case tensor.OpSquare:
@@ -200,7 +202,7 @@ func kernUnaryInput(op tensor.UnaryOp, x float32) float32 {
 		if x > -0.05 && x < 0.05 {
 			return x + 0.1
 		}
-	case tensor.OpClamp:
+	case tensor.OpClamp, tensor.OpExpClamp:
 		for _, k := range []float32{-0.3, 0.4} {
 			if x > k-0.02 && x < k+0.02 {
 				return x + 0.05

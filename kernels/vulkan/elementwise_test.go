@@ -98,7 +98,7 @@ func TestUnary(t *testing.T) {
 		switch op {
 		case tensor.OpPow:
 			alpha = 3
-		case tensor.OpClamp:
+		case tensor.OpClamp, tensor.OpExpClamp:
 			alpha, beta = -0.5, 1.25
 		}
 		data := func(k, n int) []float32 {

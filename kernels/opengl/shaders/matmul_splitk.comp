@@ -89,6 +89,7 @@ float minNaN(float x, float y) {
 #define OP_SQUARE 15
 #define OP_RECIP 16
 #define OP_SIGN 17
+#define OP_EXP_CLAMP 18
 
 const float GELU_K = 0.7978845608028654; // sqrt(2/pi)
 const float GELU_C = 0.044715;
@@ -227,6 +228,7 @@ float unaryOp(uint op, float x, float a, float b) {
 	case OP_SQUARE: return x * x;
 	case OP_RECIP: return 1.0 / x;
 	case OP_SIGN: return x > 0.0 ? 1.0 : (x < 0.0 ? -1.0 : 0.0);
+	case OP_EXP_CLAMP: return exp(minNaN(maxNaN(x, a), b));
 	}
 	return uintBitsToFloat(0x7fc00000u);
 }

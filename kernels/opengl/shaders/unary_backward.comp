@@ -107,6 +107,7 @@ float minNaN(float x, float y) {
 #define OP_SQUARE 15
 #define OP_RECIP 16
 #define OP_SIGN 17
+#define OP_EXP_CLAMP 18
 
 const float GELU_K = 0.7978845608028654; // sqrt(2/pi)
 const float GELU_C = 0.044715;
@@ -245,6 +246,7 @@ float unaryOp(uint op, float x, float a, float b) {
 	case OP_SQUARE: return x * x;
 	case OP_RECIP: return 1.0 / x;
 	case OP_SIGN: return x > 0.0 ? 1.0 : (x < 0.0 ? -1.0 : 0.0);
+	case OP_EXP_CLAMP: return exp(minNaN(maxNaN(x, a), b));
 	}
 	return uintBitsToFloat(0x7fc00000u);
 }
@@ -289,6 +291,7 @@ float df(float x, float g) {
 	case OP_SQUARE: return 2.0 * x * g;
 	case OP_RECIP: return g * (-1.0 / (x * x));
 	case OP_SIGN: return 0.0;
+	case OP_EXP_CLAMP: return (a <= x && x <= p.beta) ? g * exp(x) : 0.0;
 	}
 	return uintBitsToFloat(0x7fc00000u);
 }

@@ -50,6 +50,7 @@ float df(float x, float g) {
 	case OP_SQUARE: return 2.0 * x * g;
 	case OP_RECIP: return g * (-1.0 / (x * x));
 	case OP_SIGN: return 0.0;
+	case OP_EXP_CLAMP: return (a <= x && x <= p.beta) ? g * exp(x) : 0.0;
 	}
 	return uintBitsToFloat(0x7fc00000u);
 }
