@@ -265,6 +265,27 @@ type AdamWPart struct {
 	Decay             bool
 }
 
+// RowLayout places the rows of a tensor whose last axis is contiguous
+// but whose rows need not be: row r = (i0·Dims[1] + i1)·Dims[2] + i2
+// starts Strides[0]·i0 + Strides[1]·i1 + Strides[2]·i2 elements after the
+// tensor's offset. Contiguous rows of n elements are ContiguousRows(rows,
+// n).
+type RowLayout struct {
+	Dims, Strides [3]int
+}
+
+// ContiguousRows is the RowLayout of rows consecutive rows of n elements.
+func ContiguousRows(rows, n int) RowLayout {
+	return RowLayout{Dims: [3]int{1, 1, rows}, Strides: [3]int{0, 0, n}}
+}
+
+// Row is the element offset of row r from the tensor's offset.
+func (l RowLayout) Row(r int) int {
+	i2, t := r%l.Dims[2], r/l.Dims[2]
+	i1, i0 := t%l.Dims[1], t/l.Dims[1]
+	return i0*l.Strides[0] + i1*l.Strides[1] + i2*l.Strides[2]
+}
+
 // RowsPart is one part of Backend.ConcatRows and SplitRows: rows·Width
 // contiguous elements from Span, whose row r is columns [Col, Col+Width)
 // of row r of the joined tensor.
@@ -350,8 +371,9 @@ type Backend interface {
 	NormBackward(a NormArgs, dx, dw, db, x, mean, rstd, w, gy Span)
 
 	// L2Normalize writes y = x / min(max(‖x‖, eps), MaxFloat32) for each
-	// row of x [rows, n], and each row's ‖x‖ into norm [rows].
-	L2Normalize(y, norm, x Span, rows, n int, eps float32)
+	// row of x [rows, n], and each row's ‖x‖ into norm [rows]; y and norm
+	// are contiguous, x's rows lie where xRows puts them.
+	L2Normalize(y, norm, x Span, xRows RowLayout, rows, n int, eps float32)
 	// L2NormalizeBackward writes dx = (gy − y·(Σ gy·y)·[‖x‖ > eps]) / d
 	// per row, from the forward's y and norm (d as in L2Normalize).
 	L2NormalizeBackward(dx, y, norm, gy Span, rows, n int, eps float32)

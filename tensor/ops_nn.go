@@ -77,14 +77,50 @@ func L2NormalizeLast(x *Tensor, eps float32) (y, norm *Tensor) {
 	if n == 0 {
 		rows = numel(x.shape[:len(x.shape)-1])
 	}
-	xc := x.Contiguous()
+	xc := x
+	layout, ok := x.rowLayout()
+	if !ok {
+		xc = x.Contiguous()
+		layout = ContiguousRows(rows, n)
+	}
 	y = Empty(x.buf.b, x.shape...)
 	norm = Empty(x.buf.b, x.shape[:len(x.shape)-1]...)
 	if rows > 0 {
-		x.buf.b.L2Normalize(y.Span(), norm.Span(), xc.Span(), rows, n, eps)
+		x.buf.b.L2Normalize(y.Span(), norm.Span(), Span{Buf: xc.buf.s, Offset: xc.offset}, layout, rows, n, eps)
 	}
 	releaseIfCopy(xc, x)
 	return y, norm
+}
+
+// rowLayout is the RowLayout of t's rows (along its last axis), when that
+// axis is contiguous and the others merge into at most three.
+func (t *Tensor) rowLayout() (RowLayout, bool) {
+	r := len(t.shape) - 1
+	if r < 0 || (t.shape[r] > 1 && t.strides[r] != 1) {
+		return RowLayout{}, false
+	}
+	// Outer axes from the innermost out, size-1 axes dropped and an axis
+	// merged into the next inner one when it steps over it exactly.
+	var dims, strides [3]int
+	k := 0
+	for i := r - 1; i >= 0; i-- {
+		n, s := t.shape[i], t.strides[i]
+		switch {
+		case n == 1:
+		case k > 0 && s == strides[k-1]*dims[k-1]:
+			dims[k-1] *= n
+		case k == 3:
+			return RowLayout{}, false
+		default:
+			dims[k], strides[k] = n, s
+			k++
+		}
+	}
+	l := RowLayout{Dims: [3]int{1, 1, 1}}
+	for j := range k { // innermost outer axis last
+		l.Dims[2-j], l.Strides[2-j] = dims[j], strides[j]
+	}
+	return l, true
 }
 
 // L2NormalizeLastBackward is the gradient of L2NormalizeLast's input from

@@ -155,3 +155,32 @@ func TestRegistry(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "cpu", d.Name())
 }
+
+func TestRowLayout(t *testing.T) {
+	b := cpu(t)
+	tests := []struct {
+		name string
+		view func(*tensor.Tensor) *tensor.Tensor
+		want tensor.RowLayout
+		ok   bool
+	}{
+		{"contiguous", func(x *tensor.Tensor) *tensor.Tensor { return x }, tensor.ContiguousRows(2*7*3*2, 8), true},
+		{"qkv piece", func(x *tensor.Tensor) *tensor.Tensor { return x.Permute(2, 0, 3, 1, 4).Narrow(0, 1, 1).Squeeze(0) },
+			tensor.RowLayout{Dims: [3]int{2, 2, 7}, Strides: [3]int{336, 8, 48}}, true},
+		{"narrowed rows", func(x *tensor.Tensor) *tensor.Tensor { return x.Narrow(4, 2, 5) },
+			tensor.RowLayout{Dims: [3]int{1, 1, 84}, Strides: [3]int{0, 0, 8}}, true},
+		{"four strided axes", func(x *tensor.Tensor) *tensor.Tensor { return x.Permute(1, 0, 3, 2, 4) }, tensor.RowLayout{}, false},
+		{"strided last axis", func(x *tensor.Tensor) *tensor.Tensor { return x.Transpose(3, 4) }, tensor.RowLayout{}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			x := tensor.Zeros(b, 2, 7, 3, 2, 8)
+			defer x.Release()
+			got, ok := tensor.RowLayoutOf(tc.view(x))
+			require.Equal(t, tc.ok, ok)
+			if ok {
+				assert.Equal(t, tc.want, got)
+			}
+		})
+	}
+}

@@ -22,6 +22,17 @@ func normCases() []testCase {
 		testCase{"l2/permuted,2x5x3x8", func(c *ctx) {
 			l2NormCase(c, c.view(c.randn(131, 2, 3, 5, 8), func(x *tensor.Tensor) *tensor.Tensor { return x.Permute(0, 2, 1, 3) }))
 		}},
+		testCase{"l2/qkv_piece,2x2x7x8", func(c *ctx) { // rows over three strided axes
+			l2NormCase(c, c.view(c.randn(132, 2, 7, 3, 2, 8), func(x *tensor.Tensor) *tensor.Tensor {
+				return x.Permute(2, 0, 3, 1, 4).Narrow(0, 1, 1).Squeeze(0)
+			}))
+		}},
+		testCase{"l2/four_strided_axes,3x2x3x2x4", func(c *ctx) { // copied first
+			l2NormCase(c, c.view(c.randn(133, 2, 3, 2, 3, 4), func(x *tensor.Tensor) *tensor.Tensor { return x.Permute(1, 0, 3, 2, 4) }))
+		}},
+		testCase{"l2/merged_axes,4x3x6", func(c *ctx) { // two outer axes merge
+			l2NormCase(c, c.view(c.randn(134, 4, 3, 9), func(x *tensor.Tensor) *tensor.Tensor { return x.Narrow(2, 2, 6) }))
+		}},
 		testCase{"l2/zero_and_tiny_rows", func(c *ctx) {
 			x := []float32{0, 0, 0, 1e-7, -1e-7, 0, 3, 4, 0, 1e-13, 0, 0}
 			l2NormCase(c, c.values(x, 4, 3))

@@ -12,11 +12,12 @@ func l2Divisor(norm, eps float32) float32 { return min(max(norm, eps), math.MaxF
 // L2Normalize writes y = x / min(max(‖x‖, eps), MaxFloat32) per row of
 // [rows, n] and each row's ‖x‖, the squares summed in float32 as the GPU
 // kernels and the composite ops do (a norm beyond MaxFloat32 is +Inf).
-func (b *Backend) L2Normalize(y, norm, x tensor.Span, rows, n int, eps float32) {
-	ys, ns, xs := span(y, rows*n), span(norm, rows), span(x, rows*n)
+func (b *Backend) L2Normalize(y, norm, x tensor.Span, xRows tensor.RowLayout, rows, n int, eps float32) {
+	ys, ns, xs := span(y, rows*n), span(norm, rows), data(x.Buf)[x.Offset:]
 	b.parallelFor(rows, rowGrain(n), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
-			xr, yr := xs[r*n:(r+1)*n], ys[r*n:(r+1)*n]
+			at := xRows.Row(r)
+			xr, yr := xs[at:at+n], ys[r*n:(r+1)*n]
 			var sum float32
 			for _, v := range xr {
 				sum += v * v

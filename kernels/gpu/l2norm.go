@@ -16,15 +16,19 @@ func l2normVariants() []Variant {
 type l2normPush struct {
 	offY, offNorm, offX, rows, n uint32
 	eps                          float32
+	dim1, dim2                   uint32
+	stride                       [3]uint32
 }
 
 // L2Normalize writes y = x / min(max(‖x‖, eps), MaxFloat32) per row of
-// [rows, n] and each row's ‖x‖.
-func (b *Kernels) L2Normalize(y, norm, x tensor.Span, rows, n int, eps float32) {
+// [rows, n] and each row's ‖x‖; x's rows lie where xRows puts them.
+func (b *Kernels) L2Normalize(y, norm, x tensor.Span, xRows tensor.RowLayout, rows, n int, eps float32) {
 	if rows == 0 {
 		return
 	}
-	push := l2normPush{uint32(y.Offset), uint32(norm.Offset), uint32(x.Offset), uint32(rows), uint32(n), eps}
+	push := l2normPush{uint32(y.Offset), uint32(norm.Offset), uint32(x.Offset), uint32(rows), uint32(n), eps,
+		uint32(xRows.Dims[1]), uint32(xRows.Dims[2]),
+		[3]uint32{uint32(xRows.Strides[0]), uint32(xRows.Strides[1]), uint32(xRows.Strides[2])}}
 	launch(b, "l2norm", rowSpec, &push, rowGroups(rows), write(y.Buf), write(norm.Buf), read(x.Buf))
 }
 

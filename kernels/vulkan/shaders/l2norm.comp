@@ -1,7 +1,9 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 // L2 normalisation over rows of [rows, n]: one workgroup per row
-// (grid-stride over rows). The squares are summed per invocation over its
+// (grid-stride over rows). y and nrm are contiguous; row r of x, with
+// r = (i0·dim1 + i1)·dim2 + i2, starts at offX + stride·(i0, i1, i2)
+// (tensor.RowLayout). The squares are summed per invocation over its
 // strided elements, then by a shared-memory tree; the row's norm is
 // written to nrm[row] and every element as x / d, with
 // d = min(max(norm, eps), MaxFloat32) (NaN for a NaN norm).
@@ -20,6 +22,9 @@ layout(push_constant) uniform Push {
     uint rows;
     uint n;
     float eps;
+    uint dim1;
+    uint dim2;
+    uint stride[3];
 } p;
 
 #include "minmax.glsl"
@@ -30,9 +35,11 @@ void main() {
     uint t = gl_LocalInvocationID.x;
     for (uint row = gl_WorkGroupID.x; row < p.rows; row += gl_NumWorkGroups.x) {
         uint base = row * p.n;
+        uint i2 = row % p.dim2, i01 = row / p.dim2;
+        uint xbase = p.offX + (i01 / p.dim1) * p.stride[0] + (i01 % p.dim1) * p.stride[1] + i2 * p.stride[2];
         float s = 0.0;
         for (uint i = t; i < p.n; i += WG) {
-            float v = x[p.offX + base + i];
+            float v = x[xbase + i];
             s += v * v;
         }
         sums[t] = s;
@@ -50,7 +57,7 @@ void main() {
             nrm[p.offNorm + row] = norm;
         }
         for (uint i = t; i < p.n; i += WG) {
-            y[p.offY + base + i] = x[p.offX + base + i] / d;
+            y[p.offY + base + i] = x[xbase + i] / d;
         }
     }
 }

@@ -1,0 +1,4 @@
+package tensor
+
+// RowLayoutOf exposes rowLayout to the external tests.
+func RowLayoutOf(t *Tensor) (RowLayout, bool) { return t.rowLayout() }
