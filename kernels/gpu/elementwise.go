@@ -23,16 +23,25 @@ type eltPush struct {
 // eltLocal is the workgroup size of the elementwise shaders.
 const eltLocal = 256
 
+// eltOperands is the most views of an elementwise dispatch (muladd's
+// output and three operands), and eltAxes the rank up to which its
+// collapsed shape and strides live on the stack.
+const (
+	eltOperands = 4
+	eltAxes     = 8
+)
+
 // collapse merges the axes of shape that every operand addresses
 // contiguously and drops size-1 axes. strides[k] are operand k's strides.
-func collapse(shape []int, strides [][]int) ([]int, [][]int) {
-	var cs []int
-	cst := make([][]int, len(strides))
+// It writes the collapsed shape to cs and operand k's collapsed strides to
+// cst[k] (each with room for len(shape) axes) and returns their rank.
+func collapse(shape []int, strides [][]int, cs []int, cst [][]int) int {
+	r := 0
 	for d := range shape {
 		if shape[d] == 1 {
 			continue
 		}
-		if r := len(cs); r > 0 {
+		if r > 0 {
 			merge := true
 			for k := range strides {
 				if cst[k][r-1] != strides[k][d]*shape[d] {
@@ -48,12 +57,13 @@ func collapse(shape []int, strides [][]int) ([]int, [][]int) {
 				continue
 			}
 		}
-		cs = append(cs, shape[d])
+		cs[r] = shape[d]
 		for k := range strides {
-			cst[k] = append(cst[k], strides[k][d])
+			cst[k][r] = strides[k][d]
 		}
+		r++
 	}
-	return cs, cst
+	return r
 }
 
 // elementwise dispatches shader name over views (views[0] is written, the
@@ -66,34 +76,68 @@ func (b *Kernels) elementwise(name string, op uint32, alpha, beta float32, views
 	if n == 0 {
 		return
 	}
-	strides := make([][]int, len(views))
-	for k, v := range views {
-		strides[k] = v.Strides
+	var (
+		strides, cst [eltOperands][]int
+		offs         [eltOperands]int
+		csBuf        [eltAxes]int
+		cstBuf       [eltOperands][eltAxes]int
+	)
+	rank := len(views[0].Shape)
+	cs := csBuf[:]
+	if rank > eltAxes {
+		cs = make([]int, rank)
 	}
-	shape, st := collapse(views[0].Shape, strides)
-	offs := make([]int, len(views))
 	for k, v := range views {
-		offs[k] = v.Offset
+		strides[k], offs[k] = v.Strides, v.Offset
+		if rank > eltAxes {
+			cst[k] = make([]int, rank)
+		} else {
+			cst[k] = cstBuf[k][:]
+		}
 	}
-	b.elementwiseOuter(name, op, alpha, beta, views, shape, st, offs)
+	r := collapse(views[0].Shape, strides[:len(views)], cs, cst[:len(views)])
+	shape, st := cs[:r], cst[:len(views)]
+	for k := range st {
+		st[k] = st[k][:r]
+	}
+	b.elementwiseOuter(name, op, alpha, beta, views, shape, st, offs[:len(views)])
 }
 
-// elementwiseOuter peels axes beyond the fourth into separate dispatches.
+// elementwiseOuter peels axes beyond the fourth into separate dispatches,
+// in row-major order of the outer axes.
 func (b *Kernels) elementwiseOuter(name string, op uint32, alpha, beta float32, views []tensor.View, shape []int, st [][]int, offs []int) {
-	if len(shape) > 4 {
-		inner := make([][]int, len(st))
-		for k := range st {
-			inner[k] = st[k][1:]
-		}
-		o := make([]int, len(offs))
-		for i := 0; i < shape[0]; i++ {
-			for k := range offs {
-				o[k] = offs[k] + i*st[k][0]
-			}
-			b.elementwiseOuter(name, op, alpha, beta, views, shape[1:], inner, o)
-		}
+	outer := len(shape) - 4
+	if outer <= 0 {
+		b.elementwise4(name, op, alpha, beta, views, shape, st, offs)
 		return
 	}
+	n := 1
+	for _, s := range shape[:outer] {
+		n *= s
+	}
+	var (
+		o     [eltOperands]int
+		inner [eltOperands][]int
+	)
+	for k := range st {
+		inner[k] = st[k][outer:]
+	}
+	for i := range n {
+		copy(o[:], offs)
+		rem := i
+		for d := outer - 1; d >= 0; d-- {
+			c := rem % shape[d]
+			rem /= shape[d]
+			for k := range offs {
+				o[k] += c * st[k][d]
+			}
+		}
+		b.elementwise4(name, op, alpha, beta, views, shape[outer:], inner[:len(st)], o[:len(offs)])
+	}
+}
+
+// elementwise4 is one dispatch over a shape of at most four axes.
+func (b *Kernels) elementwise4(name string, op uint32, alpha, beta float32, views []tensor.View, shape []int, st [][]int, offs []int) {
 	p := eltPush{Alpha: alpha, Beta: beta, Shape: [4]uint32{1, 1, 1, 1}}
 	n := 1
 	pad := 4 - len(shape)
@@ -102,7 +146,8 @@ func (b *Kernels) elementwiseOuter(name string, op uint32, alpha, beta float32, 
 		n *= s
 	}
 	p.N = uint32(n)
-	bufs := make([]Binding, len(views))
+	var bufArr [eltOperands]Binding
+	bufs := bufArr[:len(views)]
 	for k, v := range views {
 		p.Off[k] = uint32(offs[k])
 		for d := range shape {

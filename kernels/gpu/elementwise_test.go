@@ -7,9 +7,10 @@ import (
 )
 
 func TestCollapse(t *testing.T) {
-	shape, st := collapse([]int{2, 1, 3, 4}, [][]int{{12, 99, 4, 1}, {0, 5, 0, 1}})
-	require.Equal(t, []int{6, 4}, shape)
-	require.Equal(t, [][]int{{4, 1}, {0, 1}}, st)
+	cs, cst := make([]int, 4), [][]int{make([]int, 4), make([]int, 4)}
+	r := collapse([]int{2, 1, 3, 4}, [][]int{{12, 99, 4, 1}, {0, 5, 0, 1}}, cs, cst)
+	require.Equal(t, []int{6, 4}, cs[:r])
+	require.Equal(t, [][]int{{4, 1}, {0, 1}}, [][]int{cst[0][:r], cst[1][:r]})
 }
 
 // TestEltSpecFlat checks that the elementwise shaders take the FLAT path
@@ -26,7 +27,11 @@ func TestEltSpecFlat(t *testing.T) {
 		{"transposed", []int{7, 13}, [][]int{{13, 1}, {1, 7}}, false},
 		{"broadcast row", []int{7, 13}, [][]int{{13, 1}, {0, 1}}, false},
 	} {
-		shape, _ := collapse(tc.shape, tc.strides)
-		require.Equal(t, tc.flat, eltSpec(3, len(shape) <= 1)[1] == 1, tc.name)
+		cst := make([][]int, len(tc.strides))
+		for k := range cst {
+			cst[k] = make([]int, len(tc.shape))
+		}
+		r := collapse(tc.shape, tc.strides, make([]int, len(tc.shape)), cst)
+		require.Equal(t, tc.flat, eltSpec(3, r <= 1)[1] == 1, tc.name)
 	}
 }
