@@ -225,23 +225,69 @@ func BenchmarkConv2dPathPairs(b *testing.B) {
 	for _, c := range convPassBenches() {
 		for _, pass := range c.products() {
 			b.Run(pass.name+"/"+c.name, func(b *testing.B) {
-				var ratios []float64
-				for i := 0; b.Loop(); i++ {
-					var t [2]time.Duration
-					for j := range 2 {
-						p := (i + j) % 2
-						start := time.Now()
-						pass.run(paths[p])
-						t[p] = time.Since(start)
-					}
-					ratios = append(ratios, float64(t[1])/float64(t[0]))
-				}
-				med, lo, hi := medianInterval95(ratios)
-				b.ReportMetric(med, "speedup")
-				b.ReportMetric(lo, "speedup-lo")
-				b.ReportMetric(hi, "speedup-hi")
+				benchPairs(b, func() { pass.run(paths[1]) }, func() { pass.run(paths[0]) })
 			})
 		}
+	}
+}
+
+// benchPairs times base and cand in alternation, call by call (the order
+// swapped every pair), and reports the median over the pairs of base's
+// time over cand's ("speedup", above 1 where cand is faster) with the 95%
+// interval of that median.
+func benchPairs(b *testing.B, base, cand func()) {
+	runs := [2]func(){cand, base}
+	var ratios []float64
+	for i := 0; b.Loop(); i++ {
+		var t [2]time.Duration
+		for j := range 2 {
+			p := (i + j) % 2
+			start := time.Now()
+			runs[p]()
+			t[p] = time.Since(start)
+		}
+		ratios = append(ratios, float64(t[1])/float64(t[0]))
+	}
+	med, lo, hi := medianInterval95(ratios)
+	b.ReportMetric(med, "speedup")
+	b.ReportMetric(lo, "speedup-lo")
+	b.ReportMetric(hi, "speedup-hi")
+}
+
+// tokenizerNormShapes are the tokenizer's group norms at batch 64: 16, 32,
+// 64 and 128 channels in 32 groups (16 in 16) at 32², 16² and 8².
+var tokenizerNormShapes = []tensor.NormArgs{
+	{Batch: 64, C: 16, HW: 32 * 32, Groups: 16, Eps: 1e-6, HasWeight: true, HasBias: true},
+	{Batch: 64, C: 32, HW: 32 * 32, Groups: 32, Eps: 1e-6, HasWeight: true, HasBias: true},
+	{Batch: 64, C: 64, HW: 16 * 16, Groups: 32, Eps: 1e-6, HasWeight: true, HasBias: true},
+	{Batch: 64, C: 128, HW: 8 * 8, Groups: 32, Eps: 1e-6, HasWeight: true, HasBias: true},
+}
+
+// BenchmarkGroupNormPairs times groupNorm against the row-by-row kernels
+// (rowNorm, the group norm's kernel before groupNorm) on the tokenizer's
+// group norms, forward and backward with both parameter gradients, in
+// pairs as benchPairs does.
+func BenchmarkGroupNormPairs(b *testing.B) {
+	be := &Backend{workers: runtime.GOMAXPROCS(0)}
+	for _, a := range tokenizerNormShapes {
+		s := shapeOf(a)
+		total := s.rows * s.rowLen
+		rng := rand.New(rand.NewPCG(3, 4))
+		x, gy := kernRand(rng, total, -2, 3), kernRand(rng, total, -1, 1)
+		w, bias := kernRand(rng, s.params, 0.5, 1.5), kernRand(rng, s.params, -1, 1)
+		y, dx := make([]float32, total), make([]float32, total)
+		mean, rstd := make([]float32, s.rows), make([]float32, s.rows)
+		dw, db := make([]float32, s.params), make([]float32, s.params)
+		name := fmt.Sprintf("B=%d,C=%d,HW=%d,G=%d", a.Batch, a.C, a.HW, a.Groups)
+		b.Run("forward/"+name, func(b *testing.B) {
+			benchPairs(b, func() { be.rowNorm(s, a.Eps, y, mean, rstd, x, w, bias) },
+				func() { be.groupNorm(s, a.Eps, y, mean, rstd, x, w, bias) })
+		})
+		be.groupNorm(s, a.Eps, y, mean, rstd, x, w, bias)
+		b.Run("backward/"+name, func(b *testing.B) {
+			benchPairs(b, func() { be.rowNormBackward(s, dx, dw, db, x, mean, rstd, w, gy) },
+				func() { be.groupNormBackward(s, dx, dw, db, x, mean, rstd, w, gy) })
+		})
 	}
 }
 
