@@ -322,3 +322,24 @@ func binomHalfProb(n, j int) float64 {
 	lg := func(x int) float64 { v, _ := math.Lgamma(float64(x + 1)); return v }
 	return math.Exp(lg(n) - lg(j) - lg(n-j) - float64(n)*math.Ln2)
 }
+
+// BenchmarkNearestUpPairs times the decoder's ×2 nearest upsampling
+// (batch 64) on nearestUp against the tap-table passes
+// (interpolateTaps), forward and backward, in pairs as benchPairs does.
+func BenchmarkNearestUpPairs(b *testing.B) {
+	be := &Backend{workers: runtime.GOMAXPROCS(0)}
+	for _, c := range []struct{ channels, h int }{{128, 8}, {64, 8}, {64, 16}, {32, 16}} {
+		a := tensor.InterpArgs{Mode: tensor.InterpNearest, Planes: 64 * c.channels, Hin: c.h, Win: c.h, Hout: 2 * c.h, Wout: 2 * c.h}
+		rng := rand.New(rand.NewPCG(5, 6))
+		x := kernRand(rng, a.Planes*a.Hin*a.Win, -1, 1)
+		g := kernRand(rng, a.Planes*a.Hout*a.Wout, -1, 1)
+		y, dx := make([]float32, len(g)), make([]float32, len(x))
+		name := fmt.Sprintf("B=64,C=%d,H=%d", c.channels, c.h)
+		b.Run("forward/"+name, func(b *testing.B) {
+			benchPairs(b, func() { be.interpolateTaps(a, y, x) }, func() { be.nearestUp(a, y, x) })
+		})
+		b.Run("backward/"+name, func(b *testing.B) {
+			benchPairs(b, func() { be.interpolateTapsBackward(a, dx, g) }, func() { be.nearestUpBackward(a, dx, g) })
+		})
+	}
+}
