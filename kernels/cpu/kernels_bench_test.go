@@ -144,11 +144,11 @@ type convPassBench struct {
 	y, dx, dw, db  []float32
 }
 
-// convPassBenches are the downsample and the 128-channel convolutions at
-// 16² and 8².
+// convPassBenches are the downsample, the 128-channel convolutions at 16²
+// and 8² and the small preset's 64-channel one at 8².
 func convPassBenches() []convPassBench {
 	var out []convPassBench
-	for _, c := range []struct{ Cin, Cout, H, Stride int }{{64, 64, 32, 2}, {128, 128, 16, 1}, {128, 128, 8, 1}} {
+	for _, c := range []struct{ Cin, Cout, H, Stride int }{{64, 64, 32, 2}, {128, 128, 16, 1}, {128, 128, 8, 1}, {64, 64, 8, 1}} {
 		a := tensor.ConvArgs{N: 8, Cin: c.Cin, H: c.H, W: c.H, Cout: c.Cout, KH: 3, KW: 3, Stride: c.Stride, Pad: 1, HasBias: true}
 		a.Hout = (a.H+2*a.Pad-a.KH)/a.Stride + 1
 		a.Wout = a.Hout
