@@ -21,6 +21,8 @@ import (
 // (s2 − s1²/n)/n then loses only log2(1 + (mean − k)²/var) of float64's
 // 53 bits to cancellation.
 func shiftedSums(xs []float32, k float64) (s1, s2 float64) {
+	v1, v2, done := normSumsVector(xs, k)
+	xs = xs[done:]
 	var a0, a1, a2, a3, q0, q1, q2, q3 float64
 	i := 0
 	for ; i+4 <= len(xs); i += 4 {
@@ -33,12 +35,13 @@ func shiftedSums(xs []float32, k float64) (s1, s2 float64) {
 		a0 += d
 		q0 += d * d
 	}
-	return (a0 + a1) + (a2 + a3), (q0 + q1) + (q2 + q3)
+	return v1 + ((a0 + a1) + (a2 + a3)), v2 + ((q0 + q1) + (q2 + q3))
 }
 
 // affineRow sets out[i] = float32((x[i] − mu)·scale + shift).
 func affineRow(out, xs []float32, mu, scale, shift float64) {
-	xs = xs[:len(out)]
+	done := affineVector(out, xs, mu, scale, shift)
+	out, xs = out[done:], xs[done:len(out)]
 	i := 0
 	for ; i+4 <= len(out); i += 4 {
 		o := out[i : i+4 : i+4]
@@ -55,7 +58,8 @@ func affineRow(out, xs []float32, mu, scale, shift float64) {
 
 // gradSums returns Σ g and Σ g·(x − mu) over a channel plane.
 func gradSums(gs, xs []float32, mu float64) (sg, sgx float64) {
-	xs = xs[:len(gs)]
+	vg, vx, done := gradSumsVector(gs, xs, mu)
+	gs, xs = gs[done:], xs[done:len(gs)]
 	var g0, g1, x0, x1 float64
 	i := 0
 	for ; i+2 <= len(gs); i += 2 {
@@ -69,12 +73,13 @@ func gradSums(gs, xs []float32, mu float64) (sg, sgx float64) {
 		g0 += g
 		x0 += g * (float64(xs[i]) - mu)
 	}
-	return g0 + g1, x0 + x1
+	return vg + (g0 + g1), vx + (x0 + x1)
 }
 
 // gradRow sets dx[i] = float32(g[i]·gw + c0 + (x[i] − mu)·k).
 func gradRow(dx, gs, xs []float32, mu, gw, c0, k float64) {
-	gs, xs = gs[:len(dx)], xs[:len(dx)]
+	done := gradRowVector(dx, gs, xs, mu, gw, c0, k)
+	dx, gs, xs = dx[done:], gs[done:len(dx)], xs[done:len(dx)]
 	i := 0
 	for ; i+4 <= len(dx); i += 4 {
 		d, g, x := dx[i:i+4:i+4], gs[i:i+4:i+4], xs[i:i+4:i+4]
