@@ -24,14 +24,15 @@ type window struct {
 	axis, start, length int
 }
 
-// node is one recorded operation on the tape; exactly one of backward and
-// window is set.
+// node is one recorded operation on the tape: backward is set, or, for a
+// window, windowed.
 type node struct {
 	op       string
 	out      *Var
 	inputs   []*Var
 	backward backwardFunc
-	window   *window
+	window   window
+	windowed bool
 }
 
 // Graph records operations for one backward pass and owns every tensor
@@ -52,6 +53,45 @@ type Graph struct {
 	// gradReady, when set, is told of each Param whose gradient is final
 	// during Backward (OnGradReady).
 	gradReady func(*Var)
+	// vars and inputs hold the Vars of recorded results and the inputs of
+	// tape nodes not yet handed out: they are allocated a slab at a time,
+	// so that recording an operation does not allocate them one by one.
+	vars   []Var
+	inputs []*Var
+	// gin holds the gradients a backward function returns (grads).
+	gin []*tensor.Tensor
+}
+
+// graphSlab is the number of Vars, and of input pointers, in one slab of a
+// graph's storage.
+const graphSlab = 64
+
+// grads returns a backward function's input gradients in a buffer of the
+// graph that the engine reads before it calls the next backward function.
+func (g *Graph) grads(gin ...*tensor.Tensor) []*tensor.Tensor {
+	g.gin = append(g.gin[:0], gin...)
+	return g.gin
+}
+
+// newVar returns a Var for a recorded result, from the graph's slab.
+func (g *Graph) newVar(value *tensor.Tensor) *Var {
+	if len(g.vars) == 0 {
+		g.vars = make([]Var, graphSlab)
+	}
+	v := &g.vars[0]
+	g.vars = g.vars[1:]
+	v.Value = value
+	return v
+}
+
+// keepInputs copies a node's inputs into the graph's slab.
+func (g *Graph) keepInputs(in []*Var) []*Var {
+	if cap(g.inputs)-len(g.inputs) < len(in) {
+		g.inputs = make([]*Var, 0, max(graphSlab, len(in)))
+	}
+	at := len(g.inputs)
+	g.inputs = append(g.inputs, in...)
+	return g.inputs[at:len(g.inputs):len(g.inputs)]
 }
 
 // NewGraph opens a graph on device dev. Close it (after Backward, or at
@@ -100,43 +140,49 @@ func (g *Graph) Nodes() int {
 // some input requires a gradient, appends a node with its backward to the
 // tape. Nil inputs (optional operands) are allowed and ignored.
 func (g *Graph) record(op string, value *tensor.Tensor, backward backwardFunc, inputs ...*Var) *Var {
-	return g.push(node{op: op, backward: backward, inputs: inputs}, value)
+	return g.push(op, value, backward, nil, inputs)
 }
 
 // recordWindow is record for an operation whose output is a window of its
 // one input.
 func (g *Graph) recordWindow(op string, value *tensor.Tensor, w window, input *Var) *Var {
-	return g.push(node{op: op, window: &w, inputs: []*Var{input}}, value)
+	return g.push(op, value, nil, &w, []*Var{input})
 }
 
-// push makes the output Var of n and appends n to the tape when needed.
-func (g *Graph) push(n node, value *tensor.Tensor) *Var {
-	out := &Var{Value: value}
+// push makes the output Var of an operation and appends its node, with
+// backward or, for a window, w, to the tape when needed. inputs and w are
+// only read (copied into the graph's slabs), so the callers' arguments
+// stay on their stacks.
+func (g *Graph) push(op string, value *tensor.Tensor, backward backwardFunc, w *window, inputs []*Var) *Var {
 	if g == nil {
-		return out
+		return &Var{Value: value}
 	}
 	need := false
-	for _, in := range n.inputs {
+	for _, in := range inputs {
 		if in == nil || !in.requiresGrad {
 			continue
 		}
 		if !in.leaf && in.graph != g {
-			panic(fmt.Sprintf("autograd: %s: input %v was recorded on another graph", n.op, in))
+			panic(fmt.Sprintf("autograd: %s: input %v was recorded on another graph", op, in))
 		}
 		need = true
 	}
 	if !need {
-		return out
+		return &Var{Value: value}
 	}
 	if g.spent {
-		panic(fmt.Sprintf("autograd: %s: graph already used by Backward; make a new Graph", n.op))
+		panic(fmt.Sprintf("autograd: %s: graph already used by Backward; make a new Graph", op))
 	}
 	if !g.scope.Owns(value) {
-		panic(fmt.Sprintf("autograd: %s: result %v does not belong to the graph (%s): record operations on the graph's device, with no scope opened inside the graph", n.op, value, g.scope))
+		panic(fmt.Sprintf("autograd: %s: result %v does not belong to the graph (%s): record operations on the graph's device, with no scope opened inside the graph", op, value, g.scope))
 	}
+	out := g.newVar(value)
 	out.requiresGrad = true
 	out.graph = g
-	n.out = out
+	n := node{op: op, out: out, inputs: g.keepInputs(inputs), backward: backward}
+	if w != nil {
+		n.window, n.windowed = *w, true
+	}
 	g.tape = append(g.tape, n)
 	return out
 }
@@ -187,7 +233,7 @@ func (g *Graph) BackwardWith(v *Var, grad *tensor.Tensor) error {
 		return fmt.Errorf("autograd: Backward: %v does not require a gradient (no Param reaches it, or it was computed without a graph)", v)
 	case !v.leaf && v.graph != g:
 		return fmt.Errorf("autograd: Backward: %v was recorded on another graph", v)
-	case !slices.Equal(grad.Shape(), v.Value.Shape()):
+	case !tensor.SameShape(grad, v.Value):
 		return fmt.Errorf("autograd: Backward: gradient shape %v does not match %v", grad.Shape(), v)
 	case !g.scope.Innermost():
 		return fmt.Errorf("autograd: Backward: a scope opened inside the %s is still open", g.scope)
@@ -201,20 +247,24 @@ func (g *Graph) BackwardWith(v *Var, grad *tensor.Tensor) error {
 		v.accumulate(seed)
 		return nil
 	}
-	grads := map[*Var]*gradient{v: {t: seed}}
+	grads := newGradients(len(tape) + 1)
+	grads.add(v, gradient{t: seed})
 	ready := g.readySchedule(tape)
+	// ns is the scope of one node's backward, reopened for each node.
+	ns := tensor.OpenScope(g.dev, "backward scope", 0)
+	ns.Close()
 	for i := len(tape) - 1; i >= 0; i-- {
 		ready(i + 1)
 		n := tape[i]
 		tape[i] = node{} // drop the closure and what it holds
-		gr, ok := grads[n.out]
+		gr, ok := grads.m[n.out]
 		if !ok {
 			continue
 		}
-		delete(grads, n.out)
+		delete(grads.m, n.out)
 		gy := gr.settle()
-		ns := tensor.OpenScope(g.dev, "backward scope", 0)
-		if n.window != nil {
+		ns.Reopen()
+		if n.windowed {
 			deliverWindow(&n, gy, grads, ns)
 			gy.Release()
 			ns.Close()
@@ -249,10 +299,34 @@ func (g *Graph) BackwardWith(v *Var, grad *tensor.Tensor) error {
 		ns.Close()
 	}
 	ready(0)
-	for _, gr := range grads { // gradients of outputs no node consumed
+	for _, gr := range grads.m { // gradients of outputs no node consumed
 		gr.t.Release()
 	}
 	return nil
+}
+
+// gradients are the gradients of intermediate results during a backward
+// pass, by Var, stored in a slab.
+type gradients struct {
+	m    map[*Var]*gradient
+	slab []gradient
+}
+
+// newGradients makes room for n gradients: one per tape node's output
+// and the seed, each added at most once in a pass.
+func newGradients(n int) *gradients {
+	return &gradients{m: make(map[*Var]*gradient, n), slab: make([]gradient, 0, n)}
+}
+
+// add stores gr as v's gradient.
+func (gs *gradients) add(v *Var, gr gradient) *gradient {
+	if len(gs.slab) == cap(gs.slab) { // a new slab: pointers into the old one stay valid
+		gs.slab = make([]gradient, 0, graphSlab)
+	}
+	gs.slab = append(gs.slab, gr)
+	p := &gs.slab[len(gs.slab)-1]
+	gs.m[v] = p
+	return p
 }
 
 // gradient is the gradient accumulated so far for an intermediate result.
@@ -336,13 +410,13 @@ func (g *Graph) readySchedule(tape []node) func(i int) {
 // deliver hands gx, the gradient for input j of n, to that input: a leaf
 // accumulates it into Grad, an intermediate result into grads. ns is the
 // scope of n's backward, from which what is stored is taken.
-func deliver(n *node, j int, gx *tensor.Tensor, grads map[*Var]*gradient, ns *tensor.Scope) {
+func deliver(n *node, j int, gx *tensor.Tensor, grads *gradients, ns *tensor.Scope) {
 	in := n.inputs[j]
 	if in == nil || !in.requiresGrad {
 		gx.Release()
 		return
 	}
-	if !slices.Equal(gx.Shape(), in.Value.Shape()) {
+	if !tensor.SameShape(gx, in.Value) {
 		panic(fmt.Sprintf("autograd: %s: gradient %v for input %d of shape %v", n.op, gx.Shape(), j, in.Value.Shape()))
 	}
 	// A leaf keeps its gradient: a view of a larger storage (a piece of a
@@ -352,7 +426,7 @@ func deliver(n *node, j int, gx *tensor.Tensor, grads map[*Var]*gradient, ns *te
 		gx.Release()
 		gx = c
 	}
-	switch prev, ok := grads[in]; {
+	switch prev, ok := grads.m[in]; {
 	case in.leaf:
 		in.accumulate(gx)
 	case ok:
@@ -360,15 +434,15 @@ func deliver(n *node, j int, gx *tensor.Tensor, grads map[*Var]*gradient, ns *te
 		gx.Release()
 	default:
 		ns.Keep(gx)
-		grads[in] = &gradient{t: gx}
+		grads.add(in, gradient{t: gx})
 	}
 }
 
 // deliverWindow writes gy, the gradient of n's output, into the window of
 // the gradient of n's input that n.window describes: by a copy while that
 // window is still unwritten, else by adding.
-func deliverWindow(n *node, gy *tensor.Tensor, grads map[*Var]*gradient, ns *tensor.Scope) {
-	in, w := n.inputs[0], n.window
+func deliverWindow(n *node, gy *tensor.Tensor, grads *gradients, ns *tensor.Scope) {
+	in, w := n.inputs[0], &n.window
 	end := w.start + w.length
 	if in.leaf {
 		if in.Grad == nil {
@@ -379,11 +453,10 @@ func deliverWindow(n *node, gy *tensor.Tensor, grads map[*Var]*gradient, ns *ten
 		tensor.AddInto(dst, gy)
 		return
 	}
-	gr, ok := grads[in]
+	gr, ok := grads.m[in]
 	if !ok {
-		gr = &gradient{t: tensor.Empty(in.Value.Backend(), in.Value.Shape()...), partial: true, axis: w.axis}
+		gr = grads.add(in, gradient{t: tensor.EmptyLike(in.Value), partial: true, axis: w.axis})
 		ns.Keep(gr.t)
-		grads[in] = gr
 	}
 	dst := gr.t.Narrow(w.axis, w.start, w.length)
 	if gr.covers(w.axis, w.start, end) {

@@ -11,6 +11,6 @@ func (g *Graph) Attention(q, k, v *Var, scale float32, mask tensor.AttentionMask
 	out, lse := tensor.Attention(q.Value, k.Value, v.Value, scale, mask)
 	return g.record("Attention", out, func(gy *tensor.Tensor) []*tensor.Tensor {
 		dq, dk, dv := tensor.AttentionBackward(q.Value, k.Value, v.Value, out, lse, gy, scale, mask)
-		return []*tensor.Tensor{dq, dk, dv}
+		return g.grads(dq, dk, dv)
 	}, q, k, v)
 }

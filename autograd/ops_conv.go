@@ -9,6 +9,6 @@ func (g *Graph) Conv2d(x, w, b *Var, stride, pad int) *Var {
 	y := tensor.Conv2d(x.Value, w.Value, valueOf(b), stride, pad)
 	return g.record("Conv2d", y, func(gy *tensor.Tensor) []*tensor.Tensor {
 		dx, dw, db := tensor.Conv2dBackward(x.Value, w.Value, b != nil, gy, stride, pad)
-		return []*tensor.Tensor{dx, dw, db}
+		return g.grads(dx, dw, db)
 	}, x, w, b)
 }

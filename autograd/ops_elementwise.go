@@ -2,7 +2,6 @@ package autograd
 
 import (
 	"math"
-	"slices"
 
 	"sargo/tensor"
 )
@@ -10,23 +9,23 @@ import (
 // Elementwise operations. Binary operations broadcast as NumPy does; the
 // gradient flowing into a broadcast operand is summed back to its shape.
 
-// gradTo is the gradient of an operand of shape that was broadcast to
-// gy's shape: gy itself when no broadcast happened (its ownership passes to
-// the engine), else gy summed to shape.
-func gradTo(gy *tensor.Tensor, shape []int) *tensor.Tensor {
-	if slices.Equal(gy.Shape(), shape) {
+// gradTo is the gradient of an operand x that was broadcast to gy's
+// shape: gy itself when no broadcast happened (its ownership passes to the
+// engine), else gy summed to x's shape.
+func gradTo(gy, x *tensor.Tensor) *tensor.Tensor {
+	if tensor.SameShape(gy, x) {
 		return gy
 	}
-	return tensor.SumTo(gy, shape)
+	return tensor.SumTo(gy, x.Shape())
 }
 
-// sumTo reduces g to shape (the adjoint of broadcasting), or returns g
-// itself when it already has that shape.
-func sumTo(g *tensor.Tensor, shape []int) *tensor.Tensor {
-	if slices.Equal(g.Shape(), shape) {
+// sumTo reduces g to x's shape (the adjoint of broadcasting), or returns
+// g itself when it already has that shape.
+func sumTo(g, x *tensor.Tensor) *tensor.Tensor {
+	if tensor.SameShape(g, x) {
 		return g
 	}
-	return tensor.SumTo(g, shape)
+	return tensor.SumTo(g, x.Shape())
 }
 
 // scalarLike makes a zero-rank tensor holding v on x's device.
@@ -40,12 +39,12 @@ func (g *Graph) Add(a, b *Var) *Var {
 	return g.record("Add", y, func(gy *tensor.Tensor) []*tensor.Tensor {
 		var ga, gb *tensor.Tensor
 		if a.requiresGrad {
-			ga = gradTo(gy, a.Value.Shape())
+			ga = gradTo(gy, a.Value)
 		}
 		if b.requiresGrad {
-			gb = gradTo(gy, b.Value.Shape())
+			gb = gradTo(gy, b.Value)
 		}
-		return []*tensor.Tensor{ga, gb}
+		return g.grads(ga, gb)
 	}, a, b)
 }
 
@@ -55,12 +54,12 @@ func (g *Graph) Sub(a, b *Var) *Var {
 	return g.record("Sub", y, func(gy *tensor.Tensor) []*tensor.Tensor {
 		var ga, gb *tensor.Tensor
 		if b.requiresGrad {
-			gb = sumTo(tensor.Neg(gy), b.Value.Shape())
+			gb = sumTo(tensor.Neg(gy), b.Value)
 		}
 		if a.requiresGrad {
-			ga = gradTo(gy, a.Value.Shape())
+			ga = gradTo(gy, a.Value)
 		}
-		return []*tensor.Tensor{ga, gb}
+		return g.grads(ga, gb)
 	}, a, b)
 }
 
@@ -70,12 +69,12 @@ func (g *Graph) Mul(a, b *Var) *Var {
 	return g.record("Mul", y, func(gy *tensor.Tensor) []*tensor.Tensor {
 		var ga, gb *tensor.Tensor
 		if a.requiresGrad {
-			ga = sumTo(tensor.Mul(gy, b.Value), a.Value.Shape())
+			ga = sumTo(tensor.Mul(gy, b.Value), a.Value)
 		}
 		if b.requiresGrad {
-			gb = sumTo(tensor.Mul(gy, a.Value), b.Value.Shape())
+			gb = sumTo(tensor.Mul(gy, a.Value), b.Value)
 		}
-		return []*tensor.Tensor{ga, gb}
+		return g.grads(ga, gb)
 	}, a, b)
 }
 
@@ -87,12 +86,12 @@ func (g *Graph) Div(a, b *Var) *Var {
 		q := tensor.Div(gy, b.Value) // gy / b
 		if b.requiresGrad {
 			// d(a/b)/db = -a/b² = -y/b, so gb = -(gy/b)·y.
-			gb = sumTo(tensor.Neg(tensor.Mul(q, y)), b.Value.Shape())
+			gb = sumTo(tensor.Neg(tensor.Mul(q, y)), b.Value)
 		}
 		if a.requiresGrad {
-			ga = sumTo(q, a.Value.Shape())
+			ga = sumTo(q, a.Value)
 		}
-		return []*tensor.Tensor{ga, gb}
+		return g.grads(ga, gb)
 	}, a, b)
 }
 
@@ -100,7 +99,7 @@ func (g *Graph) Div(a, b *Var) *Var {
 func (g *Graph) unary(name string, op tensor.UnaryOp, x *Var, alpha, beta float32) *Var {
 	y := tensor.Unary(op, x.Value, alpha, beta)
 	return g.record(name, y, func(gy *tensor.Tensor) []*tensor.Tensor {
-		return []*tensor.Tensor{tensor.UnaryBackward(op, x.Value, gy, alpha, beta)}
+		return g.grads(tensor.UnaryBackward(op, x.Value, gy, alpha, beta))
 	}, x)
 }
 
@@ -172,12 +171,12 @@ func (g *Graph) Where(cond *tensor.Tensor, a, b *Var) *Var {
 		var ga, gb *tensor.Tensor
 		zero := scalarLike(gy, 0)
 		if a.requiresGrad {
-			ga = sumTo(tensor.Where(cond, gy, zero), a.Value.Shape())
+			ga = sumTo(tensor.Where(cond, gy, zero), a.Value)
 		}
 		if b.requiresGrad {
-			gb = sumTo(tensor.Where(cond, zero, gy), b.Value.Shape())
+			gb = sumTo(tensor.Where(cond, zero, gy), b.Value)
 		}
-		return []*tensor.Tensor{ga, gb}
+		return g.grads(ga, gb)
 	}, a, b)
 }
 

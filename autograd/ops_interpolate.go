@@ -9,6 +9,6 @@ func (g *Graph) Interpolate(x *Var, h, w int, mode tensor.InterpMode) *Var {
 	hin, win := xs[len(xs)-2], xs[len(xs)-1]
 	y := tensor.Interpolate(x.Value, h, w, mode)
 	return g.record("Interpolate", y, func(gy *tensor.Tensor) []*tensor.Tensor {
-		return []*tensor.Tensor{tensor.InterpolateBackward(gy, hin, win, mode)}
+		return g.grads(tensor.InterpolateBackward(gy, hin, win, mode))
 	}, x)
 }

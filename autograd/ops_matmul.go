@@ -21,7 +21,7 @@ func (g *Graph) MatMul(a, b *Var, transA, transB bool) *Var {
 			} else { // dA = gy·op(B)ᵀ
 				ga = tensor.MatMul(gy, b.Value, false, !transB)
 			}
-			ga = sumTo(ga, a.Value.Shape())
+			ga = sumTo(ga, a.Value)
 		}
 		if b.requiresGrad {
 			if transB { // dB = dop(B)ᵀ = gyᵀ·op(A)
@@ -29,9 +29,9 @@ func (g *Graph) MatMul(a, b *Var, transA, transB bool) *Var {
 			} else { // dB = op(A)ᵀ·gy
 				gb = tensor.MatMul(a.Value, gy, !transA, false)
 			}
-			gb = sumTo(gb, b.Value.Shape())
+			gb = sumTo(gb, b.Value)
 		}
-		return []*tensor.Tensor{ga, gb}
+		return g.grads(ga, gb)
 	}, a, b)
 }
 
@@ -67,6 +67,6 @@ func (g *Graph) Linear(x, w, b *Var) *Var {
 		if b.RequiresGrad() {
 			gb = tensor.Sum(gy2, false, 0)
 		}
-		return []*tensor.Tensor{gx, gw, gb}
+		return g.grads(gx, gw, gb)
 	}, x, w, b)
 }

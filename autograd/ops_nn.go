@@ -13,7 +13,7 @@ import (
 func (g *Graph) Softmax(x *Var) *Var {
 	y := tensor.Softmax(x.Value, false)
 	return g.record("Softmax", y, func(gy *tensor.Tensor) []*tensor.Tensor {
-		return []*tensor.Tensor{tensor.SoftmaxBackward(y, gy, false)}
+		return g.grads(tensor.SoftmaxBackward(y, gy, false))
 	}, x)
 }
 
@@ -21,7 +21,7 @@ func (g *Graph) Softmax(x *Var) *Var {
 func (g *Graph) LogSoftmax(x *Var) *Var {
 	y := tensor.Softmax(x.Value, true)
 	return g.record("LogSoftmax", y, func(gy *tensor.Tensor) []*tensor.Tensor {
-		return []*tensor.Tensor{tensor.SoftmaxBackward(y, gy, true)}
+		return g.grads(tensor.SoftmaxBackward(y, gy, true))
 	}, x)
 }
 
@@ -57,7 +57,7 @@ func (g *Graph) CrossEntropyRows(logits *Var, targets *tensor.Tensor, opt CEOpti
 	rows, lse := tensor.CrossEntropy(l2, t1, opt.Ignore, opt.Smoothing)
 	return g.record("CrossEntropy", rows.Reshape(ls[:len(ls)-1]...), func(gy *tensor.Tensor) []*tensor.Tensor {
 		d := tensor.CrossEntropyBackward(l2, lse, t1, gy.Reshape(-1), opt.Ignore, opt.Smoothing)
-		return []*tensor.Tensor{d.Reshape(ls...)}
+		return g.grads(d.Reshape(ls...))
 	}, logits)
 }
 
@@ -79,7 +79,7 @@ func (g *Graph) LayerNorm(x, w, b *Var, eps float32) *Var {
 	y, mean, rstd := tensor.LayerNorm(x.Value, wv, bv, eps)
 	return g.record("LayerNorm", y, func(gy *tensor.Tensor) []*tensor.Tensor {
 		dx, dw, db := tensor.NormBackward(x.Value, wv, bv, mean, rstd, gy, 0, eps)
-		return []*tensor.Tensor{dx, dw, db}
+		return g.grads(dx, dw, db)
 	}, x, w, b)
 }
 
@@ -91,7 +91,7 @@ func (g *Graph) GroupNorm(x, w, b *Var, groups int, eps float32) *Var {
 	y, mean, rstd := tensor.GroupNorm(x.Value, wv, bv, groups, eps)
 	return g.record("GroupNorm", y, func(gy *tensor.Tensor) []*tensor.Tensor {
 		dx, dw, db := tensor.NormBackward(x.Value, wv, bv, mean, rstd, gy, groups, eps)
-		return []*tensor.Tensor{dx, dw, db}
+		return g.grads(dx, dw, db)
 	}, x, w, b)
 }
 
@@ -118,7 +118,7 @@ func (g *Graph) L2Normalize(x *Var, axis int, eps float32) *Var {
 		dot := tensor.Sum(tensor.Mul(gy, y), true, axis)
 		live := tensor.Greater(norm, scalarLike(norm, eps))
 		u := tensor.Sub(gy, tensor.Mul(y, tensor.Mul(dot, live)))
-		return []*tensor.Tensor{tensor.Div(u, d)}
+		return g.grads(tensor.Div(u, d))
 	}, x)
 }
 
@@ -127,7 +127,7 @@ func (g *Graph) L2Normalize(x *Var, axis int, eps float32) *Var {
 func (g *Graph) Embedding(table *Var, ids *tensor.Tensor) *Var {
 	y := tensor.Gather(table.Value, ids)
 	return g.record("Embedding", y, func(gy *tensor.Tensor) []*tensor.Tensor {
-		return []*tensor.Tensor{tensor.ScatterAdd(gy, ids, table.Value.Dim(0))}
+		return g.grads(tensor.ScatterAdd(gy, ids, table.Value.Dim(0)))
 	}, table)
 }
 
@@ -155,6 +155,6 @@ func (g *Graph) Dropout(x *Var, p float32, seed, offset uint64) *Var {
 	}
 	y := tensor.Mul(x.Value, mask)
 	return g.record("Dropout", y, func(gy *tensor.Tensor) []*tensor.Tensor {
-		return []*tensor.Tensor{tensor.Mul(gy, mask)}
+		return g.grads(tensor.Mul(gy, mask))
 	}, x)
 }

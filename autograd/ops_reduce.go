@@ -17,7 +17,14 @@ func normAxes(op string, rank int, axes []int) []int {
 
 // normAxis maps a possibly negative axis into [0, rank), panicking when it
 // is out of range.
-func normAxis(op string, axis, rank int) int { return tensor.NormAxis("autograd: "+op, axis, rank) }
+func normAxis(op string, axis, rank int) int {
+	if a := axis + rank; axis < 0 && a >= 0 {
+		return a
+	} else if axis >= 0 && axis < rank {
+		return axis
+	}
+	return tensor.NormAxis("autograd: "+op, axis, rank) // panics
+}
 
 // keptShape is shape with the given axes set to 1.
 func keptShape(shape, axes []int) []int {
@@ -50,7 +57,7 @@ func (g *Graph) Sum(x *Var, keep bool, axes ...int) *Var {
 	ax := normAxes("Sum", len(shape), axes)
 	y := tensor.Sum(x.Value, keep, ax...)
 	return g.record("Sum", y, func(gy *tensor.Tensor) []*tensor.Tensor {
-		return []*tensor.Tensor{broadcastBack(gy, keptShape(shape, ax), shape).Clone()}
+		return g.grads(broadcastBack(gy, keptShape(shape, ax), shape).Clone())
 	}, x)
 }
 
@@ -62,7 +69,7 @@ func (g *Graph) Mean(x *Var, keep bool, axes ...int) *Var {
 	n := max(reducedCount(shape, ax), 1)
 	y := tensor.Scale(tensor.Sum(x.Value, keep, ax...), 1/float32(n))
 	return g.record("Mean", y, func(gy *tensor.Tensor) []*tensor.Tensor {
-		return []*tensor.Tensor{tensor.Scale(broadcastBack(gy, keptShape(shape, ax), shape), 1/float32(n))}
+		return g.grads(tensor.Scale(broadcastBack(gy, keptShape(shape, ax), shape), 1/float32(n)))
 	}, x)
 }
 
@@ -83,7 +90,7 @@ func (g *Graph) Variance(x *Var, keep, unbiased bool, axes ...int) *Var {
 	return g.record("Variance", y, func(gy *tensor.Tensor) []*tensor.Tensor {
 		// dvar/dx = 2(x-mean)/denom; the mean's own gradient term vanishes
 		// because the deviations sum to zero.
-		return []*tensor.Tensor{tensor.Scale(tensor.Mul(d, gy.Reshape(keptShape(shape, ax)...)), 2/denom)}
+		return g.grads(tensor.Scale(tensor.Mul(d, gy.Reshape(keptShape(shape, ax)...)), 2/denom))
 	}, x)
 }
 
@@ -102,6 +109,6 @@ func (g *Graph) Max(x *Var, axis int, keep bool) *Var {
 		ishape[axis] = shape[axis]
 		iota := tensor.Arange(x.Value.Backend(), 0, 1, shape[axis]).Reshape(ishape...)
 		mask := tensor.Equal(iota, idx) // one-hot at the argmax, x's shape
-		return []*tensor.Tensor{tensor.Mul(mask, gy.Reshape(keptShape(shape, []int{axis})...))}
+		return g.grads(tensor.Mul(mask, gy.Reshape(keptShape(shape, []int{axis})...)))
 	}, x)
 }

@@ -14,10 +14,9 @@ import (
 // Reshape gives x a new shape with the same number of elements; one axis
 // may be -1.
 func (g *Graph) Reshape(x *Var, shape ...int) *Var {
-	xs := x.Value.Shape()
 	y := x.Value.Reshape(shape...)
 	return g.record("Reshape", y, func(gy *tensor.Tensor) []*tensor.Tensor {
-		return []*tensor.Tensor{gy.Reshape(xs...)}
+		return g.grads(gy.ReshapeLike(x.Value))
 	}, x)
 }
 
@@ -29,7 +28,7 @@ func (g *Graph) Permute(x *Var, perm ...int) *Var {
 		inv[normAxis("Permute", p, len(perm))] = i
 	}
 	return g.record("Permute", y, func(gy *tensor.Tensor) []*tensor.Tensor {
-		return []*tensor.Tensor{gy.Permute(inv...)}
+		return g.grads(gy.Permute(inv...))
 	}, x)
 }
 
@@ -37,7 +36,7 @@ func (g *Graph) Permute(x *Var, perm ...int) *Var {
 func (g *Graph) Transpose(x *Var, i, j int) *Var {
 	y := x.Value.Transpose(i, j)
 	return g.record("Transpose", y, func(gy *tensor.Tensor) []*tensor.Tensor {
-		return []*tensor.Tensor{gy.Transpose(i, j)}
+		return g.grads(gy.Transpose(i, j))
 	}, x)
 }
 
@@ -57,26 +56,24 @@ func (g *Graph) Expand(x *Var, shape ...int) *Var {
 	xs := x.Value.Shape()
 	y := x.Value.Expand(shape...)
 	return g.record("Expand", y, func(gy *tensor.Tensor) []*tensor.Tensor {
-		return []*tensor.Tensor{tensor.SumTo(gy, xs)}
+		return g.grads(tensor.SumTo(gy, xs))
 	}, x)
 }
 
 // Squeeze removes the given size-1 axes, or every size-1 axis when none is
 // given.
 func (g *Graph) Squeeze(x *Var, axes ...int) *Var {
-	xs := x.Value.Shape()
 	y := x.Value.Squeeze(axes...)
 	return g.record("Squeeze", y, func(gy *tensor.Tensor) []*tensor.Tensor {
-		return []*tensor.Tensor{gy.Reshape(xs...)}
+		return g.grads(gy.ReshapeLike(x.Value))
 	}, x)
 }
 
 // Unsqueeze inserts a size-1 axis at position axis.
 func (g *Graph) Unsqueeze(x *Var, axis int) *Var {
-	xs := x.Value.Shape()
 	y := x.Value.Unsqueeze(axis)
 	return g.record("Unsqueeze", y, func(gy *tensor.Tensor) []*tensor.Tensor {
-		return []*tensor.Tensor{gy.Reshape(xs...)}
+		return g.grads(gy.ReshapeLike(x.Value))
 	}, x)
 }
 
@@ -168,6 +165,6 @@ func (g *Graph) Pad(x *Var, before, after []int, value float32) *Var {
 		for i := range xs {
 			in = in.Narrow(i, before[i], xs[i])
 		}
-		return []*tensor.Tensor{in}
+		return g.grads(in)
 	}, x)
 }

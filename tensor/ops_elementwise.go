@@ -82,7 +82,8 @@ func Square(x *Tensor) *Tensor { return Unary(OpSquare, x, 0, 0) }
 // Binary applies op with broadcasting.
 func Binary(op BinaryOp, a, b *Tensor) *Tensor {
 	mustSameDevice(op.String(), a, b)
-	shape := BroadcastShapes(op.String(), a.shape, b.shape)
+	var sd [inlineRank]int
+	shape := broadcastInto(op.String(), sd[:0], [][]int{a.shape, b.shape})
 	out := Empty(a.buf.b, shape...)
 	if out.Size() > 0 {
 		a.buf.b.Binary(op, out.View(), a.broadcastView(op.String(), shape), b.broadcastView(op.String(), shape))
@@ -117,7 +118,8 @@ func Equal(a, b *Tensor) *Tensor { return Binary(OpEqual, a, b) }
 // Where picks a where cond != 0, else b, with broadcasting.
 func Where(cond, a, b *Tensor) *Tensor {
 	mustSameDevice("Where", cond, a, b)
-	shape := BroadcastShapes("Where", cond.shape, a.shape, b.shape)
+	var sd [inlineRank]int
+	shape := broadcastInto("Where", sd[:0], [][]int{cond.shape, a.shape, b.shape})
 	out := Empty(a.buf.b, shape...)
 	if out.Size() > 0 {
 		a.buf.b.Where(out.View(), cond.broadcastView("Where", shape), a.broadcastView("Where", shape), b.broadcastView("Where", shape))

@@ -11,19 +11,26 @@ import (
 
 // Reduce applies op over axis, keeping it as size 1 when keep is true.
 func Reduce(op ReduceOp, x *Tensor, axis int, keep bool) *Tensor {
-	axis = normAxis("Reduce "+op.String(), axis, len(x.shape))
-	return reduce(op, x, []int{axis}, reducedShape(x.shape, []int{axis}, keep))
+	if a := axisIn(axis, len(x.shape)); a >= 0 {
+		axis = a
+	} else {
+		normAxis("Reduce "+op.String(), axis, len(x.shape)) // panics
+	}
+	var sd [inlineRank]int
+	return reduce(op, x, []int{axis}, reducedShape(x.shape, []int{axis}, keep, sd[:0]))
 }
 
 // reduceAxes reduces over every listed axis (all axes when none).
 func reduceAxes(op ReduceOp, x *Tensor, keep bool, axes []int) *Tensor {
-	norm := NormAxes("tensor: Reduce "+op.String(), len(x.shape), axes)
-	return reduce(op, x, norm, reducedShape(x.shape, norm, keep))
+	var ad, sd [inlineRank]int
+	norm := normAxesInto(ad[:0], "tensor: Reduce ", op.String(), len(x.shape), axes)
+	return reduce(op, x, norm, reducedShape(x.shape, norm, keep, sd[:0]))
 }
 
-// reducedShape is shape with the axes set to 1 (keep) or removed.
-func reducedShape(shape, axes []int, keep bool) []int {
-	out := make([]int, 0, len(shape))
+// reducedShape is shape with the axes set to 1 (keep) or removed, in
+// buf's storage where it has the room.
+func reducedShape(shape, axes []int, keep bool, buf []int) []int {
+	out := buf[:0]
 	for i, s := range shape {
 		switch {
 		case !slices.Contains(axes, i):
@@ -46,7 +53,8 @@ func reduce(op ReduceOp, x *Tensor, axes []int, out []int) *Tensor {
 		return c.Reshape(out...)
 	}
 	cur := x.Contiguous()
-	shape := cloneInts(x.shape)
+	var sd [inlineRank]int
+	shape := append(sd[:0], x.shape...)
 	for i := len(axes) - 1; i >= 0; {
 		hi := axes[i]
 		lo := hi
@@ -55,7 +63,7 @@ func reduce(op ReduceOp, x *Tensor, axes []int, out []int) *Tensor {
 		}
 		outer, n, inner := numel(shape[:lo]), numel(shape[lo:hi+1]), numel(shape[hi+1:])
 		if n == 0 && op != ReduceSum {
-			panic(fmt.Sprintf("tensor: %s over empty axes %v of shape %v", op, axes, x.shape))
+			panic(fmt.Sprintf("tensor: %s over empty axes %v of shape %v", op, cloneInts(axes), x.shape))
 		}
 		for a := lo; a <= hi; a++ {
 			shape[a] = 1
@@ -111,15 +119,16 @@ func SumTo(g *Tensor, shape []int) *Tensor {
 	}
 	lead := len(g.shape) - len(shape)
 	if lead < 0 {
-		panic(fmt.Sprintf("tensor: SumTo: %v has fewer axes than %v", g.shape, shape))
+		panic(fmt.Sprintf("tensor: SumTo: %v has fewer axes than %v", g.shape, cloneInts(shape)))
 	}
-	var axes []int
+	var ad [inlineRank]int
+	axes := ad[:0]
 	for i := range g.shape {
 		if i < lead || (shape[i-lead] == 1 && g.shape[i] != 1) {
 			axes = append(axes, i)
 		} else if shape[i-lead] != g.shape[i] {
-			panic(fmt.Sprintf("tensor: SumTo: cannot sum %v to %v", g.shape, shape))
+			panic(fmt.Sprintf("tensor: SumTo: cannot sum %v to %v", g.shape, cloneInts(shape)))
 		}
 	}
-	return reduce(ReduceSum, g, axes, cloneInts(shape))
+	return reduce(ReduceSum, g, axes, shape)
 }

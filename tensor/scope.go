@@ -23,6 +23,56 @@ type Scope struct {
 	label  string
 	pc     uintptr // where the scope was opened
 	open   bool
+	// freshSlab and viewSlab hold headers not yet used for the tensors
+	// and views made in the scope: they are allocated a slab at a time,
+	// so that a graph's step makes a few allocations for its hundreds of
+	// tensors. A header is never reused (a stale pointer to a freed tensor
+	// keeps failing loudly); the collector frees a slab once none of its
+	// tensors is referenced.
+	freshSlab []fresh
+	viewSlab  []Tensor
+	slab      int // the size of the next slab
+}
+
+// Slab sizes: the first slab of a scope is small, so that a scope made
+// for one temporary stays cheap, and they double up to maxSlab.
+const (
+	minSlab = 4
+	maxSlab = 64
+)
+
+// nextSlab is the size of s's next slab.
+func (s *Scope) nextSlab() int {
+	s.slab = min(max(2*s.slab, minSlab), maxSlab)
+	return s.slab
+}
+
+// newFresh returns the header of a new tensor and its storage reference:
+// from s's slab, or allocated alone for a nil scope.
+func (s *Scope) newFresh() *fresh {
+	if s == nil {
+		return new(fresh)
+	}
+	return fromSlab(s, &s.freshSlab)
+}
+
+// newView returns the header of a new view, as newFresh does.
+func (s *Scope) newView() *Tensor {
+	if s == nil {
+		return new(Tensor)
+	}
+	return fromSlab(s, &s.viewSlab)
+}
+
+// fromSlab takes the first unused element of one of s's slabs, starting a
+// new slab when it is used up.
+func fromSlab[T any](s *Scope, slab *[]T) *T {
+	if len(*slab) == 0 {
+		*slab = make([]T, s.nextSlab())
+	}
+	p := &(*slab)[0]
+	*slab = (*slab)[1:]
+	return p
 }
 
 // NewScope opens a scope on device b; it becomes b's innermost scope until
@@ -48,6 +98,18 @@ func OpenScope(b Backend, label string, skip int) *Scope {
 	s := &Scope{dev: b, parent: st.top, label: label, pc: pcs[0], open: true, owned: st.takeSlice()}
 	st.top = s
 	return s
+}
+
+// Reopen opens a closed scope again on its device, as if opened anew at
+// the same place, so that a loop opening a scope per iteration can reuse
+// one. Reopening an open scope panics.
+func (s *Scope) Reopen() {
+	if s == nil || s.open {
+		panic(fmt.Sprintf("tensor: Reopen of %s, which is open", s))
+	}
+	st := stackOf(s.dev)
+	s.parent, s.open, s.owned = st.top, true, st.takeSlice()
+	st.top = s
 }
 
 // Close frees every tensor the scope still owns and makes its parent the

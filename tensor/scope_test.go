@@ -109,3 +109,26 @@ func TestMemStatsCount(t *testing.T) {
 	assert.Equal(t, before.Live(), after.Live())
 	assert.Equal(t, before.LiveBytes+512, after.PeakBytes)
 }
+
+// TestReopen reuses one scope for two rounds: each round's tensors belong
+// to it and are freed at its Close, a tensor of the first round stays
+// freed, and reopening an open scope panics.
+func TestReopen(t *testing.T) {
+	b := cpu(t)
+	tensortest.NoLeaks(t, b, func() {
+		outer := tensor.NewScope(b)
+		defer outer.Close()
+		s := tensor.NewScope(b)
+		first := tensor.Ones(b, 3)
+		s.Close()
+		s.Reopen()
+		require.Same(t, s, tensor.Innermost(b))
+		second := tensor.Ones(b, 3)
+		require.True(t, s.Owns(second))
+		assert.Contains(t, panicText(s.Reopen), "which is open")
+		s.Close()
+		require.Same(t, outer, tensor.Innermost(b))
+		assert.Contains(t, panicText(func() { first.Data() }), "after its scope")
+		assert.Contains(t, panicText(func() { second.Data() }), "after its scope")
+	})
+}

@@ -10,6 +10,9 @@ import (
 // (a shape that does not fit, an axis out of range) panic with a message
 // naming the operation and the shapes, as gonum does.
 
+// cloneInts copies s. Panic messages format copies of the shapes they were
+// given: formatting a slice lets its storage escape to the heap, and the
+// callers' shapes are often arrays on their stacks.
 func cloneInts(s []int) []int { return slices.Clone(s) }
 
 func numel(shape []int) int {
@@ -23,38 +26,61 @@ func numel(shape []int) int {
 func checkShape(op string, shape []int) int {
 	for _, s := range shape {
 		if s < 0 {
-			panic(fmt.Sprintf("tensor: %s: negative size in shape %v", op, shape))
+			panic(fmt.Sprintf("tensor: %s: negative size in shape %v", op, cloneInts(shape)))
 		}
 	}
 	return numel(shape)
 }
 
-func contiguousStrides(shape []int) []int {
-	st := make([]int, len(shape))
-	acc := 1
-	for i := len(shape) - 1; i >= 0; i-- {
-		st[i] = acc
-		acc *= shape[i]
+// ints is buf's storage resized to n ints when it has the room, else new
+// storage: with buf an array on the caller's stack, a small shape costs
+// the Go heap nothing.
+func ints(buf []int, n int) []int {
+	if n <= cap(buf) {
+		return buf[:n]
 	}
-	return st
+	return make([]int, n)
 }
 
-func normAxis(op string, axis, rank int) int { return NormAxis("tensor: "+op, axis, rank) }
+func normAxis(op string, axis, rank int) int {
+	if a := axisIn(axis, rank); a >= 0 {
+		return a
+	}
+	return NormAxis("tensor: "+op, axis, rank) // panics
+}
+
+// axisIn is axis, possibly negative, mapped into [0, rank), or -1 when it
+// is out of range.
+func axisIn(axis, rank int) int {
+	if axis < 0 {
+		axis += rank
+	}
+	if axis < 0 || axis >= rank {
+		return -1
+	}
+	return axis
+}
 
 // NormAxes returns the sorted, distinct, non-negative axes of a rank-rank
 // tensor (every axis when none is given), panicking as NormAxis does on one
 // out of range.
-func NormAxes(op string, rank int, axes []int) []int {
+func NormAxes(op string, rank int, axes []int) []int { return normAxesInto(nil, op, "", rank, axes) }
+
+// normAxesInto is NormAxes in buf's storage where it has the room; the
+// operation's name in a panic is op+suffix, joined only then.
+func normAxesInto(buf []int, op, suffix string, rank int, axes []int) []int {
 	if len(axes) == 0 {
-		out := make([]int, rank)
+		out := ints(buf, rank)
 		for i := range out {
 			out[i] = i
 		}
 		return out
 	}
-	out := make([]int, len(axes))
+	out := ints(buf, len(axes))
 	for i, a := range axes {
-		out[i] = NormAxis(op, a, rank)
+		if out[i] = axisIn(a, rank); out[i] < 0 {
+			NormAxis(op+suffix, a, rank) // panics
+		}
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
@@ -64,25 +90,24 @@ func NormAxes(op string, rank int, axes []int) []int {
 // message that starts with op (for example "autograd: Sum") when it is out
 // of range.
 func NormAxis(op string, axis, rank int) int {
-	a := axis
+	a := axisIn(axis, rank)
 	if a < 0 {
-		a += rank
-	}
-	if a < 0 || a >= rank {
 		panic(fmt.Sprintf("%s: axis %d out of range for rank %d", op, axis, rank))
 	}
 	return a
 }
 
-func inferShape(op string, from, to []int) []int {
-	to = cloneInts(to)
+// inferShape is to with its -1 axis, if any, resolved so that it holds
+// from's elements, in buf's storage where it has the room.
+func inferShape(op string, from, to, buf []int) []int {
+	to = append(buf[:0], to...)
 	n, neg := 1, -1
 	for i, s := range to {
 		switch {
 		case s == -1 && neg < 0:
 			neg = i
 		case s < 0:
-			panic(fmt.Sprintf("tensor: %s: bad shape %v", op, to))
+			panic(fmt.Sprintf("tensor: %s: bad shape %v", op, cloneInts(to)))
 		default:
 			n *= s
 		}
@@ -90,25 +115,28 @@ func inferShape(op string, from, to []int) []int {
 	total := numel(from)
 	if neg >= 0 {
 		if n == 0 || total%n != 0 {
-			panic(fmt.Sprintf("tensor: %s: cannot reshape %v to %v", op, from, to))
+			panic(fmt.Sprintf("tensor: %s: cannot reshape %v to %v", op, from, cloneInts(to)))
 		}
 		to[neg] = total / n
 		n *= to[neg]
 	}
 	if n != total {
-		panic(fmt.Sprintf("tensor: %s: cannot reshape %v (%d elements) to %v (%d elements)", op, from, total, to, n))
+		panic(fmt.Sprintf("tensor: %s: cannot reshape %v (%d elements) to %v (%d elements)", op, from, total, cloneInts(to), n))
 	}
 	return to
 }
 
 // BroadcastShapes returns the NumPy broadcast of the shapes, or panics
 // naming op and the shapes.
-func BroadcastShapes(op string, shapes ...[]int) []int {
+func BroadcastShapes(op string, shapes ...[]int) []int { return broadcastInto(op, nil, shapes) }
+
+// broadcastInto is BroadcastShapes in buf's storage where it has the room.
+func broadcastInto(op string, buf []int, shapes [][]int) []int {
 	rank := 0
 	for _, s := range shapes {
 		rank = max(rank, len(s))
 	}
-	out := make([]int, rank)
+	out := ints(buf, rank)
 	for i := range out {
 		out[i] = 1
 	}
@@ -120,7 +148,7 @@ func BroadcastShapes(op string, shapes ...[]int) []int {
 			case o == 1:
 				out[lead+i] = d
 			default:
-				panic(fmt.Sprintf("tensor: %s: shapes %v cannot broadcast", op, shapes))
+				panic(fmt.Sprintf("tensor: %s: shapes %v cannot broadcast", op, cloneShapes(shapes)))
 			}
 		}
 	}
@@ -155,4 +183,13 @@ func truncNormal(u float32, std, lo, hi float64) float64 {
 	p = math.Min(math.Max(p, 1e-12), 1-1e-12)
 	x := std * math.Sqrt2 * math.Erfinv(2*p-1)
 	return math.Min(math.Max(x, lo), hi)
+}
+
+// cloneShapes copies shapes for a panic message, as cloneInts does.
+func cloneShapes(shapes [][]int) [][]int {
+	out := make([][]int, len(shapes))
+	for i, s := range shapes {
+		out[i] = cloneInts(s)
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package tensor
 
 import (
 	"fmt"
+	"slices"
 )
 
 // buffer is a reference-counted storage shared by a tensor and its views.
@@ -15,6 +16,7 @@ type buffer struct {
 func (buf *buffer) release() {
 	if buf.refs--; buf.refs == 0 {
 		buf.b.Free(buf.s)
+		buf.s = nil // a freed header may stay reachable (see Scope's slabs)
 	}
 }
 
@@ -25,10 +27,13 @@ func (buf *buffer) release() {
 type Tensor struct {
 	shape   []int
 	strides []int
-	offset  int
-	buf     *buffer
-	owner   *Scope // the scope that frees it; nil when its holder does
-	slot    int    // index in owner.owned
+	// dims holds shape and strides up to rank inlineRank, so that they
+	// need no allocation of their own.
+	dims   [2 * inlineRank]int
+	offset int
+	buf    *buffer
+	owner  *Scope // the scope that frees it; nil when its holder does
+	slot   int    // index in owner.owned
 	// freed is set once the tensor has given its storage reference back;
 	// closedIn is then where the scope that freed it was opened (0 when
 	// Release freed it).
@@ -36,23 +41,62 @@ type Tensor struct {
 	closedIn uintptr
 }
 
+// inlineRank is the highest rank whose shape and strides a tensor keeps
+// in its own header.
+const inlineRank = 6
+
+// newTensor makes a view of buf with a copy of shape and strides (nil
+// strides: contiguous), owned by the device's innermost scope.
 func newTensor(buf *buffer, shape, strides []int, offset int) *Tensor {
+	s := innermost(buf.b)
+	t := s.newView()
+	t.offset = offset
+	t.init(buf, shape, strides, s)
+	return t
+}
+
+// init sets t's storage, taking a reference, and a copy of shape and
+// strides (nil strides: contiguous), and hands t to s (nil: to its
+// holder).
+func (t *Tensor) init(buf *buffer, shape, strides []int, s *Scope) {
 	buf.refs++
-	t := &Tensor{shape: shape, strides: strides, offset: offset, buf: buf}
-	if s := innermost(buf.b); s != nil {
+	t.buf = buf
+	if n := len(shape); n <= inlineRank {
+		t.shape, t.strides = t.dims[:n:n], t.dims[inlineRank:inlineRank+n:inlineRank+n]
+	} else {
+		t.shape, t.strides = make([]int, n), make([]int, n)
+	}
+	copy(t.shape, shape)
+	if strides != nil {
+		copy(t.strides, strides)
+	} else {
+		acc := 1
+		for i := len(shape) - 1; i >= 0; i-- {
+			t.strides[i] = acc
+			acc *= shape[i]
+		}
+	}
+	if s != nil {
 		s.adopt(t)
 	}
-	return t
+}
+
+// fresh is a tensor and the storage it was made with, allocated together.
+type fresh struct {
+	t   Tensor
+	buf buffer
 }
 
 // Empty allocates a contiguous tensor of the given shape on b. Its content
 // is undefined: Empty is for outputs that are written completely (use
 // Zeros for an accumulator).
 func Empty(b Backend, shape ...int) *Tensor {
-	shape = cloneInts(shape)
 	n := checkShape("Empty", shape)
-	buf := &buffer{b: b, s: b.Alloc(n)}
-	return newTensor(buf, shape, contiguousStrides(shape), 0)
+	s := innermost(b)
+	f := s.newFresh()
+	f.buf = buffer{b: b, s: b.Alloc(n)}
+	f.t.init(&f.buf, shape, nil, s)
+	return &f.t
 }
 
 // Release frees the tensor now, before the scope that owns it closes (or,
@@ -88,6 +132,13 @@ func (t *Tensor) live(op string) {
 
 // Backend is the device holding the tensor.
 func (t *Tensor) Backend() Backend { return t.buf.b }
+
+// SameShape reports whether a and b have the same shape, without the
+// copies that comparing their Shape would make.
+func SameShape(a, b *Tensor) bool { return slices.Equal(a.shape, b.shape) }
+
+// HasShape reports whether t's shape is shape.
+func (t *Tensor) HasShape(shape ...int) bool { return slices.Equal(t.shape, shape) }
 
 // Shape returns a copy of the shape.
 func (t *Tensor) Shape() []int { return cloneInts(t.shape) }
@@ -198,7 +249,7 @@ func (t *Tensor) To(b Backend) *Tensor {
 // FromSlice copies data into a new tensor of the given shape on b.
 func FromSlice(b Backend, data []float32, shape ...int) *Tensor {
 	if n := checkShape("FromSlice", shape); n != len(data) {
-		panic(fmt.Sprintf("tensor: FromSlice: %d values for shape %v (%d elements)", len(data), shape, n))
+		panic(fmt.Sprintf("tensor: FromSlice: %d values for shape %v (%d elements)", len(data), cloneInts(shape), n))
 	}
 	t := Empty(b, shape...)
 	t.Write(data)
@@ -222,6 +273,9 @@ func Full(b Backend, v float32, shape ...int) *Tensor {
 	}
 	return t
 }
+
+// EmptyLike makes an uninitialised tensor with t's shape on t's device.
+func EmptyLike(t *Tensor) *Tensor { return Empty(t.buf.b, t.shape...) }
 
 // ZerosLike makes zeros with t's shape on t's device.
 func ZerosLike(t *Tensor) *Tensor { return Zeros(t.buf.b, t.shape...) }
@@ -271,14 +325,18 @@ func TruncNormal(b Backend, seed, offset uint64, std, lo, hi float64, shape ...i
 // contiguous copy. One axis may be -1.
 func (t *Tensor) Reshape(shape ...int) *Tensor {
 	t.live("Reshape")
-	shape = inferShape("Reshape", t.shape, shape)
+	var dims [inlineRank]int
+	shape = inferShape("Reshape", t.shape, shape, dims[:0])
 	if !t.IsContiguous() {
 		c := t.Contiguous()
 		defer c.Release()
 		return c.Reshape(shape...)
 	}
-	return newTensor(t.buf, shape, contiguousStrides(shape), t.offset)
+	return newTensor(t.buf, shape, nil, t.offset)
 }
+
+// ReshapeLike is Reshape to like's shape.
+func (t *Tensor) ReshapeLike(like *Tensor) *Tensor { return t.Reshape(like.shape...) }
 
 // Flatten reshapes to one axis.
 func (t *Tensor) Flatten() *Tensor { return t.Reshape(-1) }
@@ -289,15 +347,13 @@ func (t *Tensor) Permute(perm ...int) *Tensor {
 	if len(perm) != len(t.shape) {
 		panic(fmt.Sprintf("tensor: Permute: %d axes given for shape %v", len(perm), t.shape))
 	}
-	seen := make([]bool, len(perm))
-	shape := make([]int, len(perm))
-	strides := make([]int, len(perm))
+	var sd, std [inlineRank]int
+	shape, strides := ints(sd[:0], len(perm)), ints(std[:0], len(perm))
 	for i, p := range perm {
 		p = normAxis("Permute", p, len(t.shape))
-		if seen[p] {
-			panic(fmt.Sprintf("tensor: Permute: axis %d repeated in %v", p, perm))
+		if slices.Contains(perm[:i], p) || slices.Contains(perm[:i], p-len(t.shape)) {
+			panic(fmt.Sprintf("tensor: Permute: axis %d repeated in %v", p, cloneInts(perm)))
 		}
-		seen[p] = true
 		shape[i], strides[i] = t.shape[p], t.strides[p]
 	}
 	return newTensor(t.buf, shape, strides, t.offset)
@@ -305,7 +361,8 @@ func (t *Tensor) Permute(perm ...int) *Tensor {
 
 // Transpose swaps axes i and j.
 func (t *Tensor) Transpose(i, j int) *Tensor {
-	perm := make([]int, len(t.shape))
+	var pd [inlineRank]int
+	perm := ints(pd[:0], len(t.shape))
 	for k := range perm {
 		perm[k] = k
 	}
@@ -321,15 +378,17 @@ func (t *Tensor) Narrow(axis, start, length int) *Tensor {
 	if start < 0 || length < 0 || start+length > t.shape[axis] {
 		panic(fmt.Sprintf("tensor: Narrow: [%d, %d) out of range for axis %d of shape %v", start, start+length, axis, t.shape))
 	}
-	shape := cloneInts(t.shape)
+	var sd [inlineRank]int
+	shape := append(sd[:0], t.shape...)
 	shape[axis] = length
-	return newTensor(t.buf, shape, cloneInts(t.strides), t.offset+start*t.strides[axis])
+	return newTensor(t.buf, shape, t.strides, t.offset+start*t.strides[axis])
 }
 
 // Expand broadcasts size-1 axes (and new leading axes) to shape, without copying.
 func (t *Tensor) Expand(shape ...int) *Tensor {
 	t.live("Expand")
-	out, strides := expandLayout("Expand", t.shape, t.strides, shape)
+	var sd, std [inlineRank]int
+	out, strides := expandLayout("Expand", t.shape, t.strides, shape, sd[:0], std[:0])
 	return newTensor(t.buf, out, strides, t.offset)
 }
 
@@ -337,19 +396,24 @@ func (t *Tensor) Expand(shape ...int) *Tensor {
 // without making a tensor.
 func (t *Tensor) broadcastView(op string, shape []int) View {
 	t.live(op)
-	out, strides := expandLayout(op, t.shape, t.strides, shape)
+	if slices.Equal(t.shape, shape) {
+		return t.View()
+	}
+	out, strides := expandLayout(op, t.shape, t.strides, shape, nil, nil)
 	return View{Buf: t.buf.s, Offset: t.offset, Shape: out, Strides: strides}
 }
 
 // expandLayout is the shape and strides of a tensor of the given shape and
-// strides broadcast to to (where -1 keeps an axis).
-func expandLayout(op string, shape, strides, to []int) ([]int, []int) {
+// strides broadcast to to (where -1 keeps an axis), in out's and st's
+// storage where they have the room.
+func expandLayout(op string, shape, strides, to, out, st []int) ([]int, []int) {
 	if len(to) < len(shape) {
-		panic(fmt.Sprintf("tensor: %s: cannot expand %v to fewer axes %v", op, shape, to))
+		panic(fmt.Sprintf("tensor: %s: cannot expand %v to fewer axes %v", op, shape, cloneInts(to)))
 	}
 	lead := len(to) - len(shape)
-	st := make([]int, len(to))
-	out := cloneInts(to)
+	st = ints(st, len(to))
+	clear(st)
+	out = append(out[:0], to...)
 	for i := range to {
 		if i < lead {
 			continue // stride 0
@@ -362,7 +426,7 @@ func expandLayout(op string, shape, strides, to []int) ([]int, []int) {
 		case src == 1:
 			st[i] = 0
 		default:
-			panic(fmt.Sprintf("tensor: %s: cannot expand %v to %v (axis %d)", op, shape, to, i))
+			panic(fmt.Sprintf("tensor: %s: cannot expand %v to %v (axis %d)", op, shape, cloneInts(to), i))
 		}
 	}
 	return out, st
@@ -376,34 +440,32 @@ func (t *Tensor) Unsqueeze(axis int) *Tensor {
 	if axis < 0 || axis > len(t.shape) {
 		panic(fmt.Sprintf("tensor: Unsqueeze: axis %d for shape %v", axis, t.shape))
 	}
-	shape := append(append(cloneInts(t.shape[:axis]), 1), t.shape[axis:]...)
+	var sd, std [inlineRank]int
+	shape := append(append(append(sd[:0], t.shape[:axis]...), 1), t.shape[axis:]...)
 	st := 1
 	if axis < len(t.shape) {
 		st = t.strides[axis] * t.shape[axis]
 	}
-	strides := append(append(cloneInts(t.strides[:axis]), st), t.strides[axis:]...)
+	strides := append(append(append(std[:0], t.strides[:axis]...), st), t.strides[axis:]...)
 	return newTensor(t.buf, shape, strides, t.offset)
 }
 
 // Squeeze removes the given size-1 axes, or all size-1 axes when none is given.
 func (t *Tensor) Squeeze(axes ...int) *Tensor {
-	drop := make([]bool, len(t.shape))
-	if len(axes) == 0 {
-		for i, s := range t.shape {
-			drop[i] = s == 1
-		}
-	}
 	for _, a := range axes {
-		a = normAxis("Squeeze", a, len(t.shape))
-		if t.shape[a] != 1 {
+		if a = normAxis("Squeeze", a, len(t.shape)); t.shape[a] != 1 {
 			panic(fmt.Sprintf("tensor: Squeeze: axis %d of shape %v is not 1", a, t.shape))
 		}
-		drop[a] = true
 	}
-	shape, strides := []int{}, []int{}
-	for i := range t.shape {
-		if !drop[i] {
-			shape = append(shape, t.shape[i])
+	var sd, std [inlineRank]int
+	shape, strides := sd[:0], std[:0]
+	for i, n := range t.shape {
+		drop := n == 1 && len(axes) == 0
+		for _, a := range axes {
+			drop = drop || normAxis("Squeeze", a, len(t.shape)) == i
+		}
+		if !drop {
+			shape = append(shape, n)
 			strides = append(strides, t.strides[i])
 		}
 	}

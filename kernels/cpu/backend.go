@@ -43,6 +43,10 @@ type Backend struct {
 	// err is the sticky error: the first kernel that refused its input
 	// (ids outside their table) records it.
 	err atomic.Pointer[error]
+	// elemScratch holds the gather buffers of strided elementwise kernels.
+	elemScratch gemmBufPool
+	// taps holds the interpolation tap tables built so far.
+	taps tapCache
 }
 
 // New returns a CPU backend using GOMAXPROCS workers.

@@ -1,6 +1,7 @@
 package cpu
 
 import (
+	"fmt"
 	"math"
 
 	"sargo/tensor"
@@ -21,17 +22,30 @@ const elemGrain = 1 << 14
 // elemChunk is the scratch length used by the strided path.
 const elemChunk = 512
 
-// layout is a coalesced iteration space shared by several views.
+// maxViews is the most views an elementwise kernel takes (Where's four).
+const maxViews = 4
+
+// inlineRank is the highest rank a layout holds; elementwise splits views
+// of a higher rank along their first axis.
+const inlineRank = 8
+
+// layout is a coalesced iteration space shared by up to maxViews views,
+// in arrays, so that a layout on the stack costs the Go heap nothing.
 type layout struct {
-	shape   []int
-	strides [][]int // strides[v][axis]
-	offsets []int
+	rank, nv int
+	shape    [inlineRank]int
+	strides  [maxViews][inlineRank]int // strides[v][axis]
+	offsets  [maxViews]int
 }
 
-// coalesce builds the common iteration space of views sharing one shape.
-func coalesce(views ...tensor.View) layout {
+// coalesce makes l the common iteration space of views sharing one shape
+// of rank at most inlineRank.
+func (l *layout) coalesce(views []tensor.View) {
 	nv := len(views)
-	l := layout{strides: make([][]int, nv), offsets: make([]int, nv)}
+	if nv > maxViews {
+		panic(fmt.Sprintf("cpu: elementwise kernel of %d views (at most %d)", nv, maxViews))
+	}
+	l.nv, l.rank = nv, 0
 	for v, vw := range views {
 		l.offsets[v] = vw.Offset
 	}
@@ -39,7 +53,7 @@ func coalesce(views ...tensor.View) layout {
 		if n == 1 {
 			continue
 		}
-		last := len(l.shape) - 1
+		last := l.rank - 1
 		merge := last >= 0
 		for v := 0; merge && v < nv; v++ {
 			if l.strides[v][last] != views[v].Strides[ax]*n {
@@ -53,129 +67,255 @@ func coalesce(views ...tensor.View) layout {
 			}
 			continue
 		}
-		l.shape = append(l.shape, n)
+		l.shape[l.rank] = n
 		for v := range nv {
-			l.strides[v] = append(l.strides[v], views[v].Strides[ax])
+			l.strides[v][l.rank] = views[v].Strides[ax]
 		}
+		l.rank++
 	}
-	if len(l.shape) == 0 {
-		l.shape = []int{1}
+	if l.rank == 0 {
+		l.shape[0] = 1
 		for v := range nv {
-			l.strides[v] = []int{1}
+			l.strides[v][0] = 1
 		}
+		l.rank = 1
 	}
-	return l
 }
 
 // contiguous reports whether every view is one unit-stride run.
-func (l layout) contiguous() bool {
-	if len(l.shape) != 1 {
+func (l *layout) contiguous() bool {
+	if l.rank != 1 {
 		return false
 	}
-	for _, s := range l.strides {
-		if s[0] != 1 {
+	for v := range l.nv {
+		if l.strides[v][0] != 1 {
 			return false
 		}
 	}
 	return true
 }
 
-func (l layout) size() int {
+func (l *layout) size() int {
 	n := 1
-	for _, d := range l.shape {
+	for _, d := range l.shape[:l.rank] {
 		n *= d
 	}
 	return n
 }
 
-// elementwise runs fn over the views: bufs[v] holds n consecutive elements
-// of view v. The first view is the output and is written back; the others
-// are inputs. fn must not retain the slices.
-func (b *Backend) elementwise(views []tensor.View, fn func(bufs [][]float32)) {
-	datas := make([][]float32, len(views))
-	for v, vw := range views {
-		datas[v] = data(vw.Buf)
-	}
-	l := coalesce(views...)
-	total := l.size()
-	if total == 0 {
-		return
-	}
-	if l.contiguous() {
-		b.parallelFor(total, elemGrain, func(lo, hi int) {
-			bufs := make([][]float32, len(views))
-			for v := range views {
-				o := l.offsets[v]
-				bufs[v] = datas[v][o+lo : o+hi]
-			}
-			fn(bufs)
-		})
-		return
-	}
-	r := len(l.shape) - 1
-	inner := l.shape[r]
-	chunks := (inner + elemChunk - 1) / elemChunk
-	units := total / inner * chunks
-	b.parallelFor(units, max(1, elemGrain/min(inner, elemChunk)), func(lo, hi int) {
-		bufs := make([][]float32, len(views))
-		cs := min(inner, elemChunk)
-		scratch := make([]float32, len(views)*cs)
-		base := make([]int, len(views))
-		for u := lo; u < hi; u++ {
-			row, c := u/chunks, u%chunks
-			for v := range views {
-				base[v] = l.offsets[v]
-			}
-			for ax := r - 1; ax >= 0; ax-- {
-				i := row % l.shape[ax]
-				row /= l.shape[ax]
-				for v := range views {
-					base[v] += i * l.strides[v][ax]
-				}
-			}
-			start := c * elemChunk
-			n := min(elemChunk, inner-start)
-			for v := range views {
-				src, s := datas[v], l.strides[v][r]
-				p := base[v] + start*s
-				if s == 1 {
-					// Unit stride: the view's elements are used in place.
-					bufs[v] = src[p : p+n]
-					continue
-				}
-				buf := scratch[v*cs : v*cs+n]
-				bufs[v] = buf
-				switch {
-				case v == 0:
-				case s == 0:
-					x := src[p]
-					for k := range buf {
-						buf[k] = x
-					}
-				default:
-					for k := range buf {
-						buf[k] = src[p]
-						p += s
-					}
-				}
-			}
-			fn(bufs)
-			dst, s := datas[0], l.strides[0][r]
-			if s == 1 {
-				continue
-			}
-			p := base[0] + start*s
-			for _, x := range bufs[0] {
-				dst[p] = x
-				p += s
+// elemKind names the computation of an elementwise kernel.
+type elemKind uint8
+
+const (
+	elemCopy elemKind = iota
+	elemFill
+	elemUnary
+	elemUnaryBackward
+	elemBinary
+	elemWhere
+)
+
+// elemOp is an elementwise kernel as a value, so that launching one
+// allocates nothing: a closure handed to the workers would escape to the
+// heap on every call.
+type elemOp struct {
+	kind        elemKind
+	unary       tensor.UnaryOp
+	binary      tensor.BinaryOp
+	alpha, beta float32 // the unary op's parameters, or the fill value
+}
+
+// run computes the kernel over bufs, which hold n consecutive elements of
+// each view, the output first.
+func (k *elemOp) run(bufs [][]float32) {
+	switch k.kind {
+	case elemCopy:
+		copy(bufs[0], bufs[1])
+	case elemFill:
+		if k.alpha == 0 {
+			clear(bufs[0])
+			return
+		}
+		for i := range bufs[0] {
+			bufs[0][i] = k.alpha
+		}
+	case elemUnary:
+		unarySlice(k.unary, bufs[0], bufs[1], k.alpha, k.beta)
+	case elemUnaryBackward:
+		unaryBackwardSlice(k.unary, bufs[0], bufs[1], bufs[2], k.alpha, k.beta)
+	case elemBinary:
+		binarySlice(k.binary, bufs[0], bufs[1], bufs[2])
+	case elemWhere:
+		d, c, p, q := bufs[0], bufs[1], bufs[2], bufs[3]
+		for i := range d {
+			if c[i] != 0 {
+				d[i] = p[i]
+			} else {
+				d[i] = q[i]
 			}
 		}
-	})
+	}
+}
+
+// elementwise runs k over the views. The first view is the output and is
+// written back; the others are inputs. A kernel too small to split runs on
+// the calling goroutine and allocates nothing.
+func (b *Backend) elementwise(k elemOp, views ...tensor.View) {
+	if rank := len(views[0].Shape); rank > inlineRank {
+		b.elementwiseSplit(k, views)
+		return
+	}
+	var e elemRun
+	e.init(b, k, views)
+	units, grain := e.units()
+	if units == 0 {
+		return
+	}
+	if b.chunks(units, grain) > 1 {
+		b.elementwiseParallel(k, views)
+		return
+	}
+	if e.l.contiguous() {
+		e.contiguous(0, units)
+	} else {
+		e.strided(0, units)
+	}
+}
+
+// elementwiseParallel is elementwise split across the workers, with its
+// launch on the heap.
+func (b *Backend) elementwiseParallel(k elemOp, views []tensor.View) {
+	e := new(elemRun)
+	e.init(b, k, views)
+	units, grain := e.units()
+	if e.l.contiguous() {
+		b.parallelFor(units, grain, e.contiguous)
+	} else {
+		b.parallelFor(units, grain, e.strided)
+	}
+}
+
+// elementwiseSplit is elementwise over views of a rank above inlineRank:
+// one launch per index of their first axis.
+func (b *Backend) elementwiseSplit(k elemOp, views []tensor.View) {
+	sub := make([]tensor.View, len(views))
+	for i := range views[0].Shape[0] {
+		for v, vw := range views {
+			sub[v] = tensor.View{Buf: vw.Buf, Offset: vw.Offset + i*vw.Strides[0], Shape: vw.Shape[1:], Strides: vw.Strides[1:]}
+		}
+		b.elementwise(k, sub...)
+	}
+}
+
+// elemRun is one launch of an elementwise kernel: the kernel, the views'
+// data and their coalesced layout.
+type elemRun struct {
+	k       elemOp
+	datas   [maxViews][]float32
+	l       layout
+	scratch *gemmBufPool // the strided path's gather buffers
+}
+
+func (e *elemRun) init(b *Backend, k elemOp, views []tensor.View) {
+	e.k, e.scratch = k, &b.elemScratch
+	for v, vw := range views {
+		e.datas[v] = data(vw.Buf)
+	}
+	e.l.coalesce(views)
+}
+
+// units is the number of units of work (elements when the views are
+// contiguous, else chunks of at most elemChunk elements of an innermost
+// row) and the smallest number of them worth a goroutine.
+func (e *elemRun) units() (units, grain int) {
+	if e.l.contiguous() {
+		return e.l.size(), elemGrain
+	}
+	inner := e.l.shape[e.l.rank-1]
+	if inner == 0 {
+		return 0, 1
+	}
+	chunks := (inner + elemChunk - 1) / elemChunk
+	return e.l.size() / inner * chunks, max(1, elemGrain/min(inner, elemChunk))
+}
+
+// contiguous runs the kernel over elements [lo, hi) of unit-stride views.
+func (e *elemRun) contiguous(lo, hi int) {
+	var bufs [maxViews][]float32
+	for v := range e.l.nv {
+		o := e.l.offsets[v]
+		bufs[v] = e.datas[v][o+lo : o+hi]
+	}
+	e.k.run(bufs[:e.l.nv])
+}
+
+// strided runs the kernel over units [lo, hi) of strided views: each row
+// chunk of the innermost axis is gathered into scratch, computed as a
+// slice and scattered back; unit-stride views are used in place.
+func (e *elemRun) strided(lo, hi int) {
+	l := &e.l
+	nv := l.nv
+	r := l.rank - 1
+	inner := l.shape[r]
+	chunks := (inner + elemChunk - 1) / elemChunk
+	cs := min(inner, elemChunk)
+	var bufs [maxViews][]float32
+	var base [maxViews]int
+	sb := e.scratch.get(nv * cs)
+	defer e.scratch.put(sb)
+	scratch := sb.data
+	for u := lo; u < hi; u++ {
+		row, c := u/chunks, u%chunks
+		copy(base[:nv], l.offsets[:nv])
+		for ax := r - 1; ax >= 0; ax-- {
+			i := row % l.shape[ax]
+			row /= l.shape[ax]
+			for v := range nv {
+				base[v] += i * l.strides[v][ax]
+			}
+		}
+		start := c * elemChunk
+		n := min(elemChunk, inner-start)
+		for v := range nv {
+			src, s := e.datas[v], l.strides[v][r]
+			p := base[v] + start*s
+			if s == 1 {
+				// Unit stride: the view's elements are used in place.
+				bufs[v] = src[p : p+n]
+				continue
+			}
+			buf := scratch[v*cs : v*cs+n]
+			bufs[v] = buf
+			switch {
+			case v == 0:
+			case s == 0:
+				x := src[p]
+				for k := range buf {
+					buf[k] = x
+				}
+			default:
+				for k := range buf {
+					buf[k] = src[p]
+					p += s
+				}
+			}
+		}
+		e.k.run(bufs[:nv])
+		dst, s := e.datas[0], l.strides[0][r]
+		if s == 1 {
+			continue
+		}
+		p := base[0] + start*s
+		for _, x := range bufs[0] {
+			dst[p] = x
+			p += s
+		}
+	}
 }
 
 // Copy writes src into dst elementwise.
 func (b *Backend) Copy(dst, src tensor.View) {
-	b.elementwise([]tensor.View{dst, src}, func(bufs [][]float32) { copy(bufs[0], bufs[1]) })
+	b.elementwise(elemOp{kind: elemCopy}, dst, src)
 }
 
 // Fill sets every element of dst to v.
@@ -187,46 +327,27 @@ func (b *Backend) Fill(dst tensor.View, v float32) {
 		}
 		b.mem.counter.ZeroFill(n)
 	}
-	b.elementwise([]tensor.View{dst}, func(bufs [][]float32) {
-		if v == 0 {
-			clear(bufs[0])
-			return
-		}
-		for i := range bufs[0] {
-			bufs[0][i] = v
-		}
-	})
+	b.elementwise(elemOp{kind: elemFill, alpha: v}, dst)
 }
 
 // Unary computes dst = op(src).
 func (b *Backend) Unary(op tensor.UnaryOp, dst, src tensor.View, alpha, beta float32) {
-	b.elementwise([]tensor.View{dst, src}, func(bufs [][]float32) { unarySlice(op, bufs[0], bufs[1], alpha, beta) })
+	b.elementwise(elemOp{kind: elemUnary, unary: op, alpha: alpha, beta: beta}, dst, src)
 }
 
 // UnaryBackward computes dx = gy · op'(x).
 func (b *Backend) UnaryBackward(op tensor.UnaryOp, dx, x, gy tensor.View, alpha, beta float32) {
-	b.elementwise([]tensor.View{dx, x, gy}, func(bufs [][]float32) {
-		unaryBackwardSlice(op, bufs[0], bufs[1], bufs[2], alpha, beta)
-	})
+	b.elementwise(elemOp{kind: elemUnaryBackward, unary: op, alpha: alpha, beta: beta}, dx, x, gy)
 }
 
 // Binary computes dst = op(a, b).
 func (b *Backend) Binary(op tensor.BinaryOp, dst, x, y tensor.View) {
-	b.elementwise([]tensor.View{dst, x, y}, func(bufs [][]float32) { binarySlice(op, bufs[0], bufs[1], bufs[2]) })
+	b.elementwise(elemOp{kind: elemBinary, binary: op}, dst, x, y)
 }
 
 // Where computes dst = cond != 0 ? a : b.
 func (b *Backend) Where(dst, cond, x, y tensor.View) {
-	b.elementwise([]tensor.View{dst, cond, x, y}, func(bufs [][]float32) {
-		d, c, p, q := bufs[0], bufs[1], bufs[2], bufs[3]
-		for i := range d {
-			if c[i] != 0 {
-				d[i] = p[i]
-			} else {
-				d[i] = q[i]
-			}
-		}
-	})
+	b.elementwise(elemOp{kind: elemWhere}, dst, cond, x, y)
 }
 
 // binarySlice computes d = op(x, y) over equal-length slices, with the

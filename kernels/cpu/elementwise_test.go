@@ -386,9 +386,38 @@ func TestCoalesce(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			l := coalesce(tensor.View{Shape: tc.shape, Strides: tc.strides})
-			require.Equal(t, tc.want, l.shape)
+			var l layout
+			l.coalesce([]tensor.View{{Shape: tc.shape, Strides: tc.strides}})
+			require.Equal(t, tc.want, l.shape[:l.rank])
 			require.Equal(t, tc.contig, l.contiguous())
 		})
+	}
+}
+
+// TestElementwiseHighRank runs a binary kernel on views of rank 10, above
+// what a layout holds, with the second operand's axes reversed so that no
+// axes merge, and checks it against index arithmetic.
+func TestElementwiseHighRank(t *testing.T) {
+	const rank = inlineRank + 2
+	shape, strides, reversed := make([]int, rank), make([]int, rank), make([]int, rank)
+	for i := range shape {
+		shape[i] = 2
+		strides[i] = 1 << (rank - 1 - i)
+		reversed[i] = 1 << i
+	}
+	n := 1 << rank
+	rng := rand.New(rand.NewPCG(1, 2))
+	x, y := kernRand(rng, n, -1, 1), kernRand(rng, n, -1, 1)
+	dst := make([]float32, n)
+	view := func(d []float32, st []int) tensor.View {
+		return tensor.View{Buf: &Buffer{Data: d}, Shape: shape, Strides: st}
+	}
+	kernBackend().Binary(tensor.OpAdd, view(dst, strides), view(x, strides), view(y, reversed))
+	for i := range n {
+		j := 0 // i with its bits reversed: y's element at the same index
+		for b := range rank {
+			j |= (i >> b & 1) << (rank - 1 - b)
+		}
+		require.Equal(t, x[i]+y[j], dst[i], "element %d", i)
 	}
 }

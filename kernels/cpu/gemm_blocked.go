@@ -30,7 +30,8 @@ func gemmBlocked(be *Backend, g gemmOperands, kern *gemmKernel) {
 
 	bbuf := packBPool.get(ncMax * kcMax)
 	defer packBPool.put(bbuf)
-	blk := gemmBlock{g: &g, kern: kern, bp: bbuf.data, mc: mc, rowBlocks: rowBlocks}
+	blk := &gemmBlock{g: g, kern: kern, bp: bbuf.data, mc: mc, rowBlocks: rowBlocks}
+	packB := blk.packB // one method value for every kc slice
 	for jc := 0; jc < g.n; jc += kern.nc {
 		blk.jc, blk.nc = jc, min(kern.nc, g.n-jc)
 		blk.nPanels = (blk.nc + nr - 1) / nr
@@ -42,7 +43,7 @@ func gemmBlocked(be *Backend, g gemmOperands, kern *gemmKernel) {
 		for pc := 0; pc < g.k; pc += kern.kc {
 			blk.pc, blk.kc = pc, min(kern.kc, g.k-pc)
 			blk.acc = g.acc || pc > 0
-			dynamicFor(be, workers, blk.nPanels, blk.packB)
+			dynamicFor(be, workers, blk.nPanels, packB)
 			blk.runTasks(be, workers)
 		}
 	}
@@ -86,7 +87,7 @@ func dynamicFor(be *Backend, workers, n int, body func(i int)) {
 // gemmBlock is the state of gemmBlocked's loops: the shared packed B block
 // and where the current blocks lie in the product.
 type gemmBlock struct {
-	g         *gemmOperands
+	g         gemmOperands
 	kern      *gemmKernel
 	bp        []float32 // packed B micro-panels, nr·kc apart
 	jc, nc    int       // first column and width of the B block
@@ -102,7 +103,7 @@ type gemmBlock struct {
 func (blk *gemmBlock) packB(q int) {
 	nr := blk.kern.nr
 	j0 := blk.jc + q*nr
-	packB(blk.g, blk.kern, blk.bp[q*nr*blk.kc:], j0, min(nr, blk.g.n-j0), blk.pc, blk.kc)
+	packB(&blk.g, blk.kern, blk.bp[q*nr*blk.kc:], j0, min(nr, blk.g.n-j0), blk.pc, blk.kc)
 }
 
 // runTasks computes every (row block, column chunk) task of the current kc
@@ -153,7 +154,7 @@ func newGemmWorker(blk *gemmBlock, buf []float32) gemmWorker {
 // task runs task t: row block t/chunks against column chunk t%chunks.
 func (w *gemmWorker) task(t int) {
 	blk := w.blk
-	g, kern := blk.g, blk.kern
+	g, kern := &blk.g, blk.kern
 	mr, nr, kc := kern.mr, kern.nr, blk.kc
 	ib, c := t/blk.chunks, t%blk.chunks
 	i0 := ib * blk.mc
@@ -197,7 +198,7 @@ func (w *gemmWorker) task(t int) {
 // edgeTile computes a tile that C cuts short whole into a scratch tile and
 // copies (or adds) the part inside C.
 func (w *gemmWorker) edgeTile(kc int, apan, bpan *float32, r0, j0, rows, cols int) {
-	g, kern := w.blk.g, w.blk.kern
+	g, kern := &w.blk.g, w.blk.kern
 	nr := kern.nr
 	kern.fn(kc, apan, bpan, &w.tile[0], nr, g.alpha, 0)
 	for r := 0; r < rows; r++ {

@@ -2,6 +2,7 @@ package cpu
 
 import (
 	"math"
+	"sync"
 
 	"sargo/tensor"
 )
@@ -40,6 +41,40 @@ func cubicWeights(t float32) [4]float32 {
 	c1 := func(x float32) float32 { return ((cubicA+2)*x-(cubicA+3))*x*x + 1 }
 	c2 := func(x float32) float32 { return ((cubicA*x-5*cubicA)*x+8*cubicA)*x - 4*cubicA }
 	return [4]float32{c2(t + 1), c1(t), c1(1 - t), c2(2 - t)}
+}
+
+// tapKey names the tap table of one axis.
+type tapKey struct {
+	mode    tensor.InterpMode
+	in, out int
+}
+
+// tapCacheSize bounds the tap tables a backend keeps.
+const tapCacheSize = 64
+
+// tapCache keeps the tap tables a backend has built, read-only once made,
+// so that a training step resizing the same scales builds none.
+type tapCache struct {
+	mu sync.Mutex
+	m  map[tapKey]*taps
+}
+
+// axisTaps returns the tap table of one axis resized from in to out, from
+// the backend's cache.
+func (b *Backend) axisTaps(mode tensor.InterpMode, in, out int) *taps {
+	c := &b.taps
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := tapKey{mode, in, out}
+	if t, ok := c.m[k]; ok {
+		return t
+	}
+	if c.m == nil || len(c.m) >= tapCacheSize {
+		c.m = make(map[tapKey]*taps)
+	}
+	t := axisTaps(mode, in, out)
+	c.m[k] = &t
+	return &t
 }
 
 // axisTaps builds the tap table of one axis resized from in to out.
@@ -103,7 +138,7 @@ func (b *Backend) Interpolate(a tensor.InterpArgs, dst, src tensor.Span) {
 
 // interpolateTaps is Interpolate through the tap tables of both axes.
 func (b *Backend) interpolateTaps(a tensor.InterpArgs, d, s []float32) {
-	tx, ty := axisTaps(a.Mode, a.Win, a.Wout), axisTaps(a.Mode, a.Hin, a.Hout)
+	tx, ty := b.axisTaps(a.Mode, a.Win, a.Wout), b.axisTaps(a.Mode, a.Hin, a.Hout)
 	in, out := a.Hin*a.Win, a.Hout*a.Wout
 	b.parallelFor(a.Planes, rowGrain(in+out), func(lo, hi int) {
 		tmp := make([]float32, a.Hin*a.Wout)
@@ -133,7 +168,7 @@ func (b *Backend) interpolateTaps(a tensor.InterpArgs, d, s []float32) {
 // areaPool is adaptive average pooling: each output is the float64 mean of
 // its source window, as ATen's adaptive_avg_pool2d computes it.
 func (b *Backend) areaPool(a tensor.InterpArgs, d, s []float32) {
-	tx, ty := axisTaps(tensor.InterpArea, a.Win, a.Wout), axisTaps(tensor.InterpArea, a.Hin, a.Hout)
+	tx, ty := b.axisTaps(tensor.InterpArea, a.Win, a.Wout), b.axisTaps(tensor.InterpArea, a.Hin, a.Hout)
 	in, out := a.Hin*a.Win, a.Hout*a.Wout
 	b.parallelFor(a.Planes, rowGrain(in+out), func(lo, hi int) {
 		for p := lo; p < hi; p++ {
@@ -170,7 +205,7 @@ func (b *Backend) InterpolateBackward(a tensor.InterpArgs, dsrc, gdst tensor.Spa
 
 // interpolateTapsBackward is InterpolateBackward through the tap tables.
 func (b *Backend) interpolateTapsBackward(a tensor.InterpArgs, ds, g []float32) {
-	tx, ty := axisTaps(a.Mode, a.Win, a.Wout), axisTaps(a.Mode, a.Hin, a.Hout)
+	tx, ty := b.axisTaps(a.Mode, a.Win, a.Wout), b.axisTaps(a.Mode, a.Hin, a.Hout)
 	in, out := a.Hin*a.Win, a.Hout*a.Wout
 	b.parallelFor(a.Planes, rowGrain(in+out), func(lo, hi int) {
 		tmp := make([]float32, a.Hin*a.Wout)

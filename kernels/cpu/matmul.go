@@ -23,18 +23,28 @@ func (b *Backend) MatMul(a tensor.MatMulArgs) {
 		return
 	}
 	if a.Beta != 0 && a.Beta != 1 {
-		b.matmulRows(a, func(row []float32) {
-			for j := range row {
-				row[j] *= a.Beta
-			}
-		})
+		b.matmulScaleC(a)
 		a.Beta = 1
 	}
 	b.matmulWith(a, bestGemmKernel)
-	op, act := a.Act.UnaryOp()
-	if a.Bias.Buf == nil && !act {
-		return
+	if _, act := a.Act.UnaryOp(); a.Bias.Buf != nil || act {
+		b.matmulEpilogue(a)
 	}
+}
+
+// matmulScaleC scales every batch entry's C by a.Beta.
+func (b *Backend) matmulScaleC(a tensor.MatMulArgs) {
+	b.matmulRows(a, func(row []float32) {
+		for j := range row {
+			row[j] *= a.Beta
+		}
+	})
+}
+
+// matmulEpilogue adds the bias to every row of C and applies the
+// activation.
+func (b *Backend) matmulEpilogue(a tensor.MatMulArgs) {
+	op, act := a.Act.UnaryOp()
 	var bias []float32
 	if a.Bias.Buf != nil {
 		bias = data(a.Bias.Buf)[a.Bias.Offset : a.Bias.Offset+a.N]
@@ -88,41 +98,55 @@ func (b *Backend) matmulWith(a tensor.MatMulArgs, kern *gemmKernel) {
 		a.M *= a.Batch
 		a.Batch = 1
 	}
-	A, B, C := data(a.A.Buf), data(a.B.Buf), data(a.C.Buf)
-	operands := func(bt int) gemmOperands {
-		oa, ob, oc := a.A.Offset+bt*a.StrideA, a.B.Offset+bt*a.StrideB, a.C.Offset+bt*a.StrideC
-		return gemmOperands{
-			m: a.M, n: a.N, k: a.K,
-			transA: a.TransA, transB: a.TransB,
-			a: A[oa : oa+a.M*a.K], b: B[ob : ob+a.K*a.N], c: C[oc : oc+a.M*a.N],
-			alpha: a.Alpha, acc: a.Beta != 0,
-		}
-	}
 	work := a.M * a.N * a.K
 	// Batch entries write disjoint outputs unless C itself is broadcast.
 	perMatrix := a.Batch > 1 && a.StrideC != 0 && b.workers > 1 &&
 		(a.Batch >= 4*b.workers || (a.Batch >= b.workers && work < batchParallelWork))
 	switch {
 	case work < smallGemmWork && (perMatrix || a.Batch == 1):
-		b.parallelFor(a.Batch, max(1, smallGemmWork/max(work, 1)), func(lo, hi int) {
-			for bt := lo; bt < hi; bt++ {
-				gemmSmall(operands(bt))
+		grain := max(1, smallGemmWork/max(work, 1))
+		if b.chunks(a.Batch, grain) <= 1 {
+			for bt := range a.Batch {
+				gemmSmall(matOperands(&a, bt))
 			}
-		})
+			return
+		}
+		b.matmulPerMatrix(a, grain, nil)
 	case perMatrix:
-		b.parallelFor(a.Batch, 1, func(lo, hi int) {
-			for bt := lo; bt < hi; bt++ {
-				gemmOne(nil, operands(bt), kern)
-			}
-		})
+		b.matmulPerMatrix(a, 1, kern)
 	default:
 		for bt := 0; bt < a.Batch; bt++ {
 			if work < smallGemmWork {
-				gemmSmall(operands(bt))
+				gemmSmall(matOperands(&a, bt))
 			} else {
-				gemmOne(b, operands(bt), kern)
+				gemmOne(b, matOperands(&a, bt), kern)
 			}
 		}
+	}
+}
+
+// matmulPerMatrix computes the batch entries in parallel, each on one
+// worker: with gemmSmall when kern is nil, else with gemmOne.
+func (b *Backend) matmulPerMatrix(a tensor.MatMulArgs, grain int, kern *gemmKernel) {
+	b.parallelFor(a.Batch, grain, func(lo, hi int) {
+		for bt := lo; bt < hi; bt++ {
+			if kern == nil {
+				gemmSmall(matOperands(&a, bt))
+			} else {
+				gemmOne(nil, matOperands(&a, bt), kern)
+			}
+		}
+	})
+}
+
+// matOperands is batch entry bt of the product a describes.
+func matOperands(a *tensor.MatMulArgs, bt int) gemmOperands {
+	oa, ob, oc := a.A.Offset+bt*a.StrideA, a.B.Offset+bt*a.StrideB, a.C.Offset+bt*a.StrideC
+	return gemmOperands{
+		m: a.M, n: a.N, k: a.K,
+		transA: a.TransA, transB: a.TransB,
+		a: data(a.A.Buf)[oa : oa+a.M*a.K], b: data(a.B.Buf)[ob : ob+a.K*a.N], c: data(a.C.Buf)[oc : oc+a.M*a.N],
+		alpha: a.Alpha, acc: a.Beta != 0,
 	}
 }
 

@@ -9,7 +9,7 @@ func (b *Backend) parallelFor(n, grain int, body func(lo, hi int)) {
 	if n <= 0 {
 		return
 	}
-	chunks := min(b.workers, (n+grain-1)/max(grain, 1))
+	chunks := b.chunks(n, grain)
 	if chunks <= 1 {
 		body(0, n)
 		return
@@ -28,4 +28,11 @@ func (b *Backend) parallelFor(n, grain int, body func(lo, hi int)) {
 	}
 	body(0, min(step, n))
 	wg.Wait()
+}
+
+// chunks is the number of pieces parallelFor splits [0, n) into; a caller
+// that would allocate to hand its loop to the workers runs it inline when
+// this is 1.
+func (b *Backend) chunks(n, grain int) int {
+	return min(b.workers, (n+grain-1)/max(grain, 1))
 }

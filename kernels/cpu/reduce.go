@@ -13,21 +13,44 @@ const reduceTile = 256
 // inner]. Sums accumulate in float64. Max and Min propagate NaN; Argmax
 // gives the first index of the maximum (a NaN counts as the maximum).
 func (b *Backend) Reduce(op tensor.ReduceOp, dst, src tensor.Span, outer, n, inner int) {
-	d := span(dst, outer*inner)
-	s := span(src, outer*n*inner)
-	tiles := (inner + reduceTile - 1) / reduceTile
+	r := reduceRun{op: op, d: span(dst, outer*inner), s: span(src, outer*n*inner), n: n, inner: inner,
+		tiles: (inner + reduceTile - 1) / reduceTile}
+	units := outer * r.tiles
 	grain := max(1, elemGrain/max(1, n*min(inner, reduceTile)))
-	b.parallelFor(outer*tiles, grain, func(lo, hi int) {
-		acc := make([]float64, min(inner, reduceTile))
-		arg := make([]int, len(acc))
-		for u := lo; u < hi; u++ {
-			o, t := u/tiles, u%tiles
-			i0 := t * reduceTile
-			w := min(reduceTile, inner-i0)
-			base := o*n*inner + i0
-			reduceTileInto(op, d[o*inner+i0:o*inner+i0+w], s[base:], n, inner, acc[:w], arg[:w])
-		}
-	})
+	if b.chunks(units, grain) <= 1 {
+		r.run(0, units)
+		return
+	}
+	b.reduceParallel(r, units, grain)
+}
+
+// reduceParallel is Reduce split across the workers, with its launch on
+// the heap.
+func (b *Backend) reduceParallel(r reduceRun, units, grain int) {
+	b.parallelFor(units, grain, r.run)
+}
+
+// reduceRun is one launch of Reduce: src [outer, n, inner] into dst
+// [outer, inner], in units of one tile of inner positions of one outer
+// index.
+type reduceRun struct {
+	op       tensor.ReduceOp
+	d, s     []float32
+	n, inner int
+	tiles    int // tiles per outer index
+}
+
+// run reduces units [lo, hi).
+func (r *reduceRun) run(lo, hi int) {
+	var acc [reduceTile]float64
+	var arg [reduceTile]int
+	for u := lo; u < hi; u++ {
+		o, t := u/r.tiles, u%r.tiles
+		i0 := t * reduceTile
+		w := min(reduceTile, r.inner-i0)
+		base := o*r.n*r.inner + i0
+		reduceTileInto(r.op, r.d[o*r.inner+i0:o*r.inner+i0+w], r.s[base:], r.n, r.inner, acc[:w], arg[:w])
+	}
 }
 
 // reduceTileInto reduces the w columns starting at s[0] (row stride inner)
