@@ -25,26 +25,50 @@ func genNormSumsAVX2() {
 	blocks := Load(Param("blocks"), GP64())
 	k := YMM()
 	VBROADCASTSD(paramAddr("k"), k)
-	a0, a1, q0, q1 := YMM(), YMM(), YMM(), YMM()
-	for _, r := range []reg.VecVirtual{a0, a1, q0, q1} {
-		VXORPD(r, r, r)
+	acc := zeroY(4)
+	a0, a1, q0, q1 := acc[0], acc[1], acc[2], acc[3]
+	emitBlocks(blocks, []reg.Register{x}, func() {
+		d0, d1 := YMM(), YMM()
+		VCVTPS2PD(Mem{Base: x}, d0)
+		VCVTPS2PD(Mem{Base: x, Disp: 16}, d1)
+		VSUBPD(k, d0, d0)
+		VSUBPD(k, d1, d1)
+		VADDPD(d0, a0, a0)
+		VADDPD(d1, a1, a1)
+		VFMADD231PD(d0, d0, q0)
+		VFMADD231PD(d1, d1, q1)
+	})
+	returnTwoSums(a0, a1, q0, q1)
+}
+
+// zeroY returns n zeroed registers of four doubles.
+func zeroY(n int) []reg.VecVirtual {
+	rs := make([]reg.VecVirtual, n)
+	for i := range rs {
+		rs[i] = YMM()
+		VXORPD(rs[i], rs[i], rs[i])
 	}
+	return rs
+}
+
+// emitBlocks emits a loop running body blocks times, each time moving
+// every pointer of ptrs on by a block of eight float32 values.
+func emitBlocks(blocks reg.Register, ptrs []reg.Register, body func()) {
 	TESTQ(blocks, blocks)
 	JZ(LabelRef("done"))
 	Label("block")
-	d0, d1 := YMM(), YMM()
-	VCVTPS2PD(Mem{Base: x}, d0)
-	VCVTPS2PD(Mem{Base: x, Disp: 16}, d1)
-	VSUBPD(k, d0, d0)
-	VSUBPD(k, d1, d1)
-	VADDPD(d0, a0, a0)
-	VADDPD(d1, a1, a1)
-	VFMADD231PD(d0, d0, q0)
-	VFMADD231PD(d1, d1, q1)
-	ADDQ(U8(32), x)
+	body()
+	for _, p := range ptrs {
+		ADDQ(U8(32), p)
+	}
 	DECQ(blocks)
 	JNZ(LabelRef("block"))
 	Label("done")
+}
+
+// returnTwoSums adds each pair of accumulators (a0 + a1, q0 + q1), sums
+// their lanes and returns them as the kernel's two results.
+func returnTwoSums(a0, a1, q0, q1 reg.VecVirtual) {
 	VADDPD(a1, a0, a0)
 	VADDPD(q1, q0, q0)
 	Store(sumLanesY(a0), ReturnIndex(0))
@@ -86,23 +110,17 @@ func genAffineAVX2() {
 	VBROADCASTSD(paramAddr("mu"), mu)
 	VBROADCASTSD(paramAddr("scale"), scale)
 	VBROADCASTSD(paramAddr("shift"), shift)
-	TESTQ(blocks, blocks)
-	JZ(LabelRef("done"))
-	Label("block")
-	d0, d1 := YMM(), YMM()
-	VCVTPS2PD(Mem{Base: x}, d0)
-	VCVTPS2PD(Mem{Base: x, Disp: 16}, d1)
-	for _, d := range []reg.VecVirtual{d0, d1} {
-		VSUBPD(mu, d, d)
-		VMULPD(scale, d, d)
-		VADDPD(shift, d, d)
-	}
-	storeNarrowY(d0, d1, out)
-	ADDQ(U8(32), x)
-	ADDQ(U8(32), out)
-	DECQ(blocks)
-	JNZ(LabelRef("block"))
-	Label("done")
+	emitBlocks(blocks, []reg.Register{x, out}, func() {
+		d0, d1 := YMM(), YMM()
+		VCVTPS2PD(Mem{Base: x}, d0)
+		VCVTPS2PD(Mem{Base: x, Disp: 16}, d1)
+		for _, d := range []reg.VecVirtual{d0, d1} {
+			VSUBPD(mu, d, d)
+			VMULPD(scale, d, d)
+			VADDPD(shift, d, d)
+		}
+		storeNarrowY(d0, d1, out)
+	})
 	VZEROUPPER()
 	RET()
 }
@@ -117,35 +135,22 @@ func genGradSumsAVX2() {
 	blocks := Load(Param("blocks"), GP64())
 	mu := YMM()
 	VBROADCASTSD(paramAddr("mu"), mu)
-	a0, a1, q0, q1 := YMM(), YMM(), YMM(), YMM()
-	for _, r := range []reg.VecVirtual{a0, a1, q0, q1} {
-		VXORPD(r, r, r)
-	}
-	TESTQ(blocks, blocks)
-	JZ(LabelRef("done"))
-	Label("block")
-	g0, g1, d0, d1 := YMM(), YMM(), YMM(), YMM()
-	VCVTPS2PD(Mem{Base: g}, g0)
-	VCVTPS2PD(Mem{Base: g, Disp: 16}, g1)
-	VCVTPS2PD(Mem{Base: x}, d0)
-	VCVTPS2PD(Mem{Base: x, Disp: 16}, d1)
-	VSUBPD(mu, d0, d0)
-	VSUBPD(mu, d1, d1)
-	VADDPD(g0, a0, a0)
-	VADDPD(g1, a1, a1)
-	VFMADD231PD(g0, d0, q0)
-	VFMADD231PD(g1, d1, q1)
-	ADDQ(U8(32), g)
-	ADDQ(U8(32), x)
-	DECQ(blocks)
-	JNZ(LabelRef("block"))
-	Label("done")
-	VADDPD(a1, a0, a0)
-	VADDPD(q1, q0, q0)
-	Store(sumLanesY(a0), ReturnIndex(0))
-	Store(sumLanesY(q0), ReturnIndex(1))
-	VZEROUPPER()
-	RET()
+	acc := zeroY(4)
+	a0, a1, q0, q1 := acc[0], acc[1], acc[2], acc[3]
+	emitBlocks(blocks, []reg.Register{g, x}, func() {
+		g0, g1, d0, d1 := YMM(), YMM(), YMM(), YMM()
+		VCVTPS2PD(Mem{Base: g}, g0)
+		VCVTPS2PD(Mem{Base: g, Disp: 16}, g1)
+		VCVTPS2PD(Mem{Base: x}, d0)
+		VCVTPS2PD(Mem{Base: x, Disp: 16}, d1)
+		VSUBPD(mu, d0, d0)
+		VSUBPD(mu, d1, d1)
+		VADDPD(g0, a0, a0)
+		VADDPD(g1, a1, a1)
+		VFMADD231PD(g0, d0, q0)
+		VFMADD231PD(g1, d1, q1)
+	})
+	returnTwoSums(a0, a1, q0, q1)
 }
 
 // genGradRowAVX2 emits gradRowAVX2, dx = float32(g·gw + c0 + (x − mu)·k).
@@ -162,28 +167,21 @@ func genGradRowAVX2() {
 	VBROADCASTSD(paramAddr("gw"), gw)
 	VBROADCASTSD(paramAddr("c0"), c0)
 	VBROADCASTSD(paramAddr("k"), k)
-	TESTQ(blocks, blocks)
-	JZ(LabelRef("done"))
-	Label("block")
-	var res [2]reg.VecVirtual
-	for h := range 2 {
-		t, d := YMM(), YMM()
-		VCVTPS2PD(Mem{Base: g, Disp: 16 * h}, t)
-		VCVTPS2PD(Mem{Base: x, Disp: 16 * h}, d)
-		VMULPD(gw, t, t)
-		VADDPD(c0, t, t)
-		VSUBPD(mu, d, d)
-		VMULPD(k, d, d)
-		VADDPD(d, t, t)
-		res[h] = t
-	}
-	storeNarrowY(res[0], res[1], dx)
-	ADDQ(U8(32), g)
-	ADDQ(U8(32), x)
-	ADDQ(U8(32), dx)
-	DECQ(blocks)
-	JNZ(LabelRef("block"))
-	Label("done")
+	emitBlocks(blocks, []reg.Register{g, x, dx}, func() {
+		var res [2]reg.VecVirtual
+		for h := range 2 {
+			t, d := YMM(), YMM()
+			VCVTPS2PD(Mem{Base: g, Disp: 16 * h}, t)
+			VCVTPS2PD(Mem{Base: x, Disp: 16 * h}, d)
+			VMULPD(gw, t, t)
+			VADDPD(c0, t, t)
+			VSUBPD(mu, d, d)
+			VMULPD(k, d, d)
+			VADDPD(d, t, t)
+			res[h] = t
+		}
+		storeNarrowY(res[0], res[1], dx)
+	})
 	VZEROUPPER()
 	RET()
 }
