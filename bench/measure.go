@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"sargo/internal/cputime"
 )
 
 // side is one side of a measurement: sargo's case or its reference.
@@ -38,7 +40,7 @@ func (s *localSide) warmup(n int) error {
 // repeat runs the case until minTime has passed (at least once).
 func (s *localSide) repeat() (float64, float64, error) {
 	iters := 0
-	cpu0 := processCPUTime()
+	cpu0 := cputime.Process()
 	start := time.Now()
 	var elapsed time.Duration
 	for {
@@ -56,7 +58,7 @@ func (s *localSide) repeat() (float64, float64, error) {
 	}
 	rate := s.work * float64(iters) / elapsed.Seconds()
 	var cpuRate float64
-	if cpu := processCPUTime() - cpu0; cpu > 0 {
+	if cpu := cputime.Process() - cpu0; cpu > 0 {
 		cpuRate = s.work * float64(iters) / cpu.Seconds()
 	}
 	return rate, cpuRate, nil

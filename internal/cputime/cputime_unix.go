@@ -1,15 +1,15 @@
 //go:build unix
 
-package bench
+package cputime
 
 import (
 	"syscall"
 	"time"
 )
 
-// processCPUTime is the user plus system time of the whole process so far,
-// all threads together.
-func processCPUTime() time.Duration {
+// Process is the user plus system time of the whole process so far, all
+// threads together.
+func Process() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0
