@@ -149,6 +149,12 @@ func (s *implicitConv) tapOffsets(off []int) int {
 // convPass is one of the three products of a convolution.
 type convPass int
 
+// weightCopyCost is im2col's copies in the weight gradient over its GEMM,
+// times Cout: 23–27 from BenchmarkConv2dPathPairs on Zen 3 at 64 and 128
+// channels (8², 16²), where the implicit path's 25% and 12.5% extra
+// depths came out 1.11×, 0.97× and 1.05× of im2col.
+const weightCopyCost = 24
+
 const (
 	convForward convPass = iota // Conv2d
 	convInput                   // Conv2dBackwardInput
@@ -172,6 +178,12 @@ const (
 // convolution with few input channels (3 for an RGB image): the implicit
 // GEMM has Cin rows, mostly padding in a 14-row panel, while im2col's has
 // Cin·KH·KW.
+//
+// The weight gradient's im2col copies cost less against its GEMM: the
+// patch matrix is Cin·KH·KW by the positions and the GEMM's rows are the
+// Cout output channels, so the copies are about weightCopyCost/Cout of
+// the products. It takes the implicit path when its garbage depths,
+// (wq − Wout)/Wout of the real ones, cost no more than that.
 func (b *Backend) useImplicit(a tensor.ConvArgs, pass convPass) bool {
 	if convIndirect == nil || b.convPath < 0 || a.Stride < 1 || a.N == 0 || a.Cin == 0 || a.Cout == 0 ||
 		a.KH < 1 || a.KW < 1 || a.Pad < 0 || a.H+2*a.Pad < a.KH || a.W+2*a.Pad < a.KW ||
@@ -192,6 +204,9 @@ func (b *Backend) useImplicit(a tensor.ConvArgs, pass convPass) bool {
 		// The same products but for the garbage columns (depths, in
 		// the weight gradient): only they count.
 		wq := (a.W + 2*a.Pad + a.Stride - 1) / a.Stride
+		if pass == convWeight {
+			return wq <= 2*a.Wout && (wq-a.Wout)*a.Cout <= weightCopyCost*a.Wout
+		}
 		return wq <= 2*a.Wout
 	}
 	// Per channel of gy and row of dx: the implicit path makes up(Cin)·KH·KW

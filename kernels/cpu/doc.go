@@ -28,6 +28,10 @@
 //     its sum, row maximum, scale-and-shift); the elementwise
 //     add, sub, mul, div, max and min; the float64-widening add of the
 //     column sums.
+//   - Group norm (AVX2 and FMA only, which AVX-512 processors run too):
+//     the float64 statistics of a row, the normalised output, and the
+//     backward's per-channel sums and input gradient, four doubles a
+//     register.
 //
 // The AVX2 forms differ in mechanics, not in results beyond rounding:
 // tails are masked by VMASKMOVPS instead of opmask registers, 2ⁿ in exp is

@@ -124,13 +124,22 @@ func axisTaps(mode tensor.InterpMode, in, out int) taps {
 
 // Interpolate resizes each Hin×Win plane of src into Hout×Wout of dst.
 func (b *Backend) Interpolate(a tensor.InterpArgs, dst, src tensor.Span) {
-	if a.Mode == tensor.InterpArea {
-		b.areaPool(a, dst, src)
-		return
-	}
-	tx, ty := b.axisTaps(a.Mode, a.Win, a.Wout), b.axisTaps(a.Mode, a.Hin, a.Hout)
 	in, out := a.Hin*a.Win, a.Hout*a.Wout
 	s, d := span(src, a.Planes*in), span(dst, a.Planes*out)
+	switch {
+	case a.Mode == tensor.InterpArea:
+		b.areaPool(a, d, s)
+	case nearestWhole(a):
+		b.nearestUp(a, d, s)
+	default:
+		b.interpolateTaps(a, d, s)
+	}
+}
+
+// interpolateTaps is Interpolate through the tap tables of both axes.
+func (b *Backend) interpolateTaps(a tensor.InterpArgs, d, s []float32) {
+	tx, ty := b.axisTaps(a.Mode, a.Win, a.Wout), b.axisTaps(a.Mode, a.Hin, a.Hout)
+	in, out := a.Hin*a.Win, a.Hout*a.Wout
 	b.parallelFor(a.Planes, rowGrain(in+out), func(lo, hi int) {
 		tmp := make([]float32, a.Hin*a.Wout)
 		for p := lo; p < hi; p++ {
@@ -158,10 +167,9 @@ func (b *Backend) Interpolate(a tensor.InterpArgs, dst, src tensor.Span) {
 
 // areaPool is adaptive average pooling: each output is the float64 mean of
 // its source window, as ATen's adaptive_avg_pool2d computes it.
-func (b *Backend) areaPool(a tensor.InterpArgs, dst, src tensor.Span) {
+func (b *Backend) areaPool(a tensor.InterpArgs, d, s []float32) {
 	tx, ty := b.axisTaps(tensor.InterpArea, a.Win, a.Wout), b.axisTaps(tensor.InterpArea, a.Hin, a.Hout)
 	in, out := a.Hin*a.Win, a.Hout*a.Wout
-	s, d := span(src, a.Planes*in), span(dst, a.Planes*out)
 	b.parallelFor(a.Planes, rowGrain(in+out), func(lo, hi int) {
 		for p := lo; p < hi; p++ {
 			sp, dp := s[p*in:(p+1)*in], d[p*out:(p+1)*out]
@@ -186,9 +194,19 @@ func (b *Backend) areaPool(a tensor.InterpArgs, dst, src tensor.Span) {
 // gradient of dst: the adjoint of the vertical pass, then of the
 // horizontal pass, serial within a plane.
 func (b *Backend) InterpolateBackward(a tensor.InterpArgs, dsrc, gdst tensor.Span) {
-	tx, ty := b.axisTaps(a.Mode, a.Win, a.Wout), b.axisTaps(a.Mode, a.Hin, a.Hout)
 	in, out := a.Hin*a.Win, a.Hout*a.Wout
 	ds, g := span(dsrc, a.Planes*in), span(gdst, a.Planes*out)
+	if nearestWhole(a) {
+		b.nearestUpBackward(a, ds, g)
+		return
+	}
+	b.interpolateTapsBackward(a, ds, g)
+}
+
+// interpolateTapsBackward is InterpolateBackward through the tap tables.
+func (b *Backend) interpolateTapsBackward(a tensor.InterpArgs, ds, g []float32) {
+	tx, ty := b.axisTaps(a.Mode, a.Win, a.Wout), b.axisTaps(a.Mode, a.Hin, a.Hout)
+	in, out := a.Hin*a.Win, a.Hout*a.Wout
 	b.parallelFor(a.Planes, rowGrain(in+out), func(lo, hi int) {
 		tmp := make([]float32, a.Hin*a.Wout)
 		for p := lo; p < hi; p++ {

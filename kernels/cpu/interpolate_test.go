@@ -92,7 +92,8 @@ func kernInterpRef(a tensor.InterpArgs, x []float64, transpose bool) []float64 {
 
 func TestInterpolate(t *testing.T) {
 	be := kernBackend()
-	sizes := [][4]int{{1, 1, 3, 2}, {4, 4, 8, 8}, {7, 5, 13, 11}, {13, 11, 7, 5}, {8, 8, 3, 5}, {5, 7, 5, 7}, {3, 9, 1, 2}, {6, 6, 9, 4}}
+	sizes := [][4]int{{1, 1, 3, 2}, {4, 4, 8, 8}, {7, 5, 13, 11}, {13, 11, 7, 5}, {8, 8, 3, 5}, {5, 7, 5, 7}, {3, 9, 1, 2}, {6, 6, 9, 4},
+		{3, 5, 6, 15}, {2, 3, 8, 3}, {1, 4, 2, 8}}
 	for mode := tensor.InterpMode(0); mode <= tensor.InterpArea; mode++ {
 		for _, sz := range sizes {
 			a := tensor.InterpArgs{Mode: mode, Planes: 3, Hin: sz[0], Win: sz[1], Hout: sz[2], Wout: sz[3]}
@@ -140,4 +141,47 @@ func TestInterpolateKnownValues(t *testing.T) {
 		})
 	}
 	require.Equal(t, [4]float32{-0.09375, 0.59375, 0.59375, -0.09375}, cubicWeights(0.5))
+}
+
+// TestNearestWholeMatchesTaps checks that whole-factor nearest upsampling
+// (nearestUp) gives the bits of the tap-table passes, forward and
+// backward, and that nearestWhole takes exactly the whole factors.
+func TestNearestWholeMatchesTaps(t *testing.T) {
+	be := kernBackend()
+	tests := []struct {
+		hin, win, hout, wout int
+		whole                bool
+	}{
+		{8, 8, 16, 16, true},
+		{16, 16, 32, 32, true},
+		{1, 1, 2, 2, true},
+		{3, 5, 9, 10, true},
+		{2, 7, 8, 7, true},
+		{5, 3, 15, 12, true},
+		{4, 4, 6, 8, false},
+		{3, 3, 2, 2, false},
+	}
+	for _, tc := range tests {
+		a := tensor.InterpArgs{Mode: tensor.InterpNearest, Planes: 5, Hin: tc.hin, Win: tc.win, Hout: tc.hout, Wout: tc.wout}
+		require.Equal(t, tc.whole, nearestWhole(a), "%+v", a)
+		for _, mode := range []tensor.InterpMode{tensor.InterpBilinear, tensor.InterpBicubic, tensor.InterpArea} {
+			a.Mode = mode
+			require.False(t, nearestWhole(a), "%+v", a)
+		}
+		a.Mode = tensor.InterpNearest
+		if !tc.whole {
+			continue
+		}
+		rng := rand.New(rand.NewPCG(uint64(tc.hin), uint64(tc.wout)))
+		x := kernRand(rng, a.Planes*a.Hin*a.Win, -1, 1)
+		g := kernRand(rng, a.Planes*a.Hout*a.Wout, -1, 1)
+		want, got := make([]float32, len(g)), make([]float32, len(g))
+		be.interpolateTaps(a, want, x)
+		be.nearestUp(a, got, x)
+		require.Equal(t, want, got, "forward %+v", a)
+		wantDx, gotDx := make([]float32, len(x)), make([]float32, len(x))
+		be.interpolateTapsBackward(a, wantDx, g)
+		be.nearestUpBackward(a, gotDx, g)
+		require.Equal(t, wantDx, gotDx, "backward %+v", a)
+	}
 }

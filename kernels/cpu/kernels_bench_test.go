@@ -144,11 +144,11 @@ type convPassBench struct {
 	y, dx, dw, db  []float32
 }
 
-// convPassBenches are the downsample and the 128-channel convolutions at
-// 16² and 8².
+// convPassBenches are the downsample, the 128-channel convolutions at 16²
+// and 8² and the small preset's 64-channel one at 8².
 func convPassBenches() []convPassBench {
 	var out []convPassBench
-	for _, c := range []struct{ Cin, Cout, H, Stride int }{{64, 64, 32, 2}, {128, 128, 16, 1}, {128, 128, 8, 1}} {
+	for _, c := range []struct{ Cin, Cout, H, Stride int }{{64, 64, 32, 2}, {128, 128, 16, 1}, {128, 128, 8, 1}, {64, 64, 8, 1}} {
 		a := tensor.ConvArgs{N: 8, Cin: c.Cin, H: c.H, W: c.H, Cout: c.Cout, KH: 3, KW: 3, Stride: c.Stride, Pad: 1, HasBias: true}
 		a.Hout = (a.H+2*a.Pad-a.KH)/a.Stride + 1
 		a.Wout = a.Hout
@@ -225,23 +225,69 @@ func BenchmarkConv2dPathPairs(b *testing.B) {
 	for _, c := range convPassBenches() {
 		for _, pass := range c.products() {
 			b.Run(pass.name+"/"+c.name, func(b *testing.B) {
-				var ratios []float64
-				for i := 0; b.Loop(); i++ {
-					var t [2]time.Duration
-					for j := range 2 {
-						p := (i + j) % 2
-						start := time.Now()
-						pass.run(paths[p])
-						t[p] = time.Since(start)
-					}
-					ratios = append(ratios, float64(t[1])/float64(t[0]))
-				}
-				med, lo, hi := medianInterval95(ratios)
-				b.ReportMetric(med, "speedup")
-				b.ReportMetric(lo, "speedup-lo")
-				b.ReportMetric(hi, "speedup-hi")
+				benchPairs(b, func() { pass.run(paths[1]) }, func() { pass.run(paths[0]) })
 			})
 		}
+	}
+}
+
+// benchPairs times base and cand in alternation, call by call (the order
+// swapped every pair), and reports the median over the pairs of base's
+// time over cand's ("speedup", above 1 where cand is faster) with the 95%
+// interval of that median.
+func benchPairs(b *testing.B, base, cand func()) {
+	runs := [2]func(){cand, base}
+	var ratios []float64
+	for i := 0; b.Loop(); i++ {
+		var t [2]time.Duration
+		for j := range 2 {
+			p := (i + j) % 2
+			start := time.Now()
+			runs[p]()
+			t[p] = time.Since(start)
+		}
+		ratios = append(ratios, float64(t[1])/float64(t[0]))
+	}
+	med, lo, hi := medianInterval95(ratios)
+	b.ReportMetric(med, "speedup")
+	b.ReportMetric(lo, "speedup-lo")
+	b.ReportMetric(hi, "speedup-hi")
+}
+
+// tokenizerNormShapes are the tokenizer's group norms at batch 64: 16, 32,
+// 64 and 128 channels in 32 groups (16 in 16) at 32², 16² and 8².
+var tokenizerNormShapes = []tensor.NormArgs{
+	{Batch: 64, C: 16, HW: 32 * 32, Groups: 16, Eps: 1e-6, HasWeight: true, HasBias: true},
+	{Batch: 64, C: 32, HW: 32 * 32, Groups: 32, Eps: 1e-6, HasWeight: true, HasBias: true},
+	{Batch: 64, C: 64, HW: 16 * 16, Groups: 32, Eps: 1e-6, HasWeight: true, HasBias: true},
+	{Batch: 64, C: 128, HW: 8 * 8, Groups: 32, Eps: 1e-6, HasWeight: true, HasBias: true},
+}
+
+// BenchmarkGroupNormPairs times groupNorm against the row-by-row kernels
+// (rowNorm, the group norm's kernel before groupNorm) on the tokenizer's
+// group norms, forward and backward with both parameter gradients, in
+// pairs as benchPairs does.
+func BenchmarkGroupNormPairs(b *testing.B) {
+	be := &Backend{workers: runtime.GOMAXPROCS(0)}
+	for _, a := range tokenizerNormShapes {
+		s := shapeOf(a)
+		total := s.rows * s.rowLen
+		rng := rand.New(rand.NewPCG(3, 4))
+		x, gy := kernRand(rng, total, -2, 3), kernRand(rng, total, -1, 1)
+		w, bias := kernRand(rng, s.params, 0.5, 1.5), kernRand(rng, s.params, -1, 1)
+		y, dx := make([]float32, total), make([]float32, total)
+		mean, rstd := make([]float32, s.rows), make([]float32, s.rows)
+		dw, db := make([]float32, s.params), make([]float32, s.params)
+		name := fmt.Sprintf("B=%d,C=%d,HW=%d,G=%d", a.Batch, a.C, a.HW, a.Groups)
+		b.Run("forward/"+name, func(b *testing.B) {
+			benchPairs(b, func() { be.rowNorm(s, a.Eps, y, mean, rstd, x, w, bias) },
+				func() { be.groupNorm(s, a.Eps, y, mean, rstd, x, w, bias) })
+		})
+		be.groupNorm(s, a.Eps, y, mean, rstd, x, w, bias)
+		b.Run("backward/"+name, func(b *testing.B) {
+			benchPairs(b, func() { be.rowNormBackward(s, dx, dw, db, x, mean, rstd, w, gy) },
+				func() { be.groupNormBackward(s, dx, dw, db, x, mean, rstd, w, gy) })
+		})
 	}
 }
 
@@ -275,4 +321,25 @@ func medianInterval95(xs []float64) (med, lo, hi float64) {
 func binomHalfProb(n, j int) float64 {
 	lg := func(x int) float64 { v, _ := math.Lgamma(float64(x + 1)); return v }
 	return math.Exp(lg(n) - lg(j) - lg(n-j) - float64(n)*math.Ln2)
+}
+
+// BenchmarkNearestUpPairs times the decoder's ×2 nearest upsampling
+// (batch 64) on nearestUp against the tap-table passes
+// (interpolateTaps), forward and backward, in pairs as benchPairs does.
+func BenchmarkNearestUpPairs(b *testing.B) {
+	be := &Backend{workers: runtime.GOMAXPROCS(0)}
+	for _, c := range []struct{ channels, h int }{{128, 8}, {64, 8}, {64, 16}, {32, 16}} {
+		a := tensor.InterpArgs{Mode: tensor.InterpNearest, Planes: 64 * c.channels, Hin: c.h, Win: c.h, Hout: 2 * c.h, Wout: 2 * c.h}
+		rng := rand.New(rand.NewPCG(5, 6))
+		x := kernRand(rng, a.Planes*a.Hin*a.Win, -1, 1)
+		g := kernRand(rng, a.Planes*a.Hout*a.Wout, -1, 1)
+		y, dx := make([]float32, len(g)), make([]float32, len(x))
+		name := fmt.Sprintf("B=64,C=%d,H=%d", c.channels, c.h)
+		b.Run("forward/"+name, func(b *testing.B) {
+			benchPairs(b, func() { be.interpolateTaps(a, y, x) }, func() { be.nearestUp(a, y, x) })
+		})
+		b.Run("backward/"+name, func(b *testing.B) {
+			benchPairs(b, func() { be.interpolateTapsBackward(a, dx, g) }, func() { be.nearestUpBackward(a, dx, g) })
+		})
+	}
 }

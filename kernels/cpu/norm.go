@@ -22,9 +22,10 @@ func shapeOf(a tensor.NormArgs) normShape {
 	return normShape{rows: a.Rows, rowLen: a.N, groups: 1, chans: a.N, hw: 1, params: a.N}
 }
 
-// Norm computes a layer norm or group norm with two-pass float64
-// statistics (biased variance), writing y, the mean and the reciprocal
-// standard deviation 1/sqrt(var + eps).
+// Norm computes a layer norm or group norm with float64 statistics
+// (biased variance), writing y, the mean and the reciprocal standard
+// deviation 1/sqrt(var + eps). Group norms take groupNorm, layer norms
+// rowNorm (two-pass statistics).
 func (b *Backend) Norm(a tensor.NormArgs, y, mean, rstd, x, w, bias tensor.Span) {
 	s := shapeOf(a)
 	n := s.rowLen
@@ -37,6 +38,18 @@ func (b *Backend) Norm(a tensor.NormArgs, y, mean, rstd, x, w, bias tensor.Span)
 	if a.HasBias {
 		bs = span(bias, s.params)
 	}
+	if a.Groups > 0 && a.C > 0 {
+		b.groupNorm(s, a.Eps, ys, ms, rs, xs, ws, bs)
+		return
+	}
+	b.rowNorm(s, a.Eps, ys, ms, rs, xs, ws, bs)
+}
+
+// rowNorm is Norm row by row with the affine parameters applied run by
+// run (segments): the layer norm's kernel, which also computes group
+// norms (the reference groupNorm is tested and timed against).
+func (b *Backend) rowNorm(s normShape, eps float32, ys, ms, rs, xs, ws, bs []float32) {
+	n := s.rowLen
 	b.parallelFor(s.rows, rowGrain(n), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			xr, yr := xs[r*n:(r+1)*n], ys[r*n:(r+1)*n]
@@ -50,7 +63,7 @@ func (b *Backend) Norm(a tensor.NormArgs, y, mean, rstd, x, w, bias tensor.Span)
 				d := float64(v) - mu
 				sq += d * d
 			}
-			rsd := 1 / math.Sqrt(sq/float64(max(n, 1))+float64(a.Eps))
+			rsd := 1 / math.Sqrt(sq/float64(max(n, 1))+float64(eps))
 			ms[r], rs[r] = float32(mu), float32(rsd)
 			// Each run of elements sharing an affine parameter is
 			// y = (x − mean)·scale + shift (x − mean first, so that a
@@ -96,10 +109,26 @@ func (b *Backend) NormBackward(a tensor.NormArgs, dx, dw, db, x, mean, rstd, w, 
 	n := s.rowLen
 	dxs, xs, gs := span(dx, s.rows*n), span(x, s.rows*n), span(gy, s.rows*n)
 	ms, rs := span(mean, s.rows), span(rstd, s.rows)
-	var ws []float32
+	var ws, dws, dbs []float32
 	if a.HasWeight {
 		ws = span(w, s.params)
 	}
+	if dw.Buf != nil {
+		dws = span(dw, s.params)
+	}
+	if db.Buf != nil {
+		dbs = span(db, s.params)
+	}
+	if a.Groups > 0 && a.C > 0 {
+		b.groupNormBackward(s, dxs, dws, dbs, xs, ms, rs, ws, gs)
+		return
+	}
+	b.rowNormBackward(s, dxs, dws, dbs, xs, ms, rs, ws, gs)
+}
+
+// rowNormBackward is NormBackward for rowNorm.
+func (b *Backend) rowNormBackward(s normShape, dxs, dws, dbs, xs, ms, rs, ws, gs []float32) {
+	n := s.rowLen
 	b.parallelFor(s.rows, rowGrain(n), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			xr, gr, dr := xs[r*n:(r+1)*n], gs[r*n:(r+1)*n], dxs[r*n:(r+1)*n]
@@ -137,15 +166,8 @@ func (b *Backend) NormBackward(a tensor.NormArgs, dx, dw, db, x, mean, rstd, w, 
 			}, ws != nil)
 		}
 	})
-	if dw.Buf == nil && db.Buf == nil {
+	if dws == nil && dbs == nil {
 		return
-	}
-	var dws, dbs []float32
-	if dw.Buf != nil {
-		dws = span(dw, s.params)
-	}
-	if db.Buf != nil {
-		dbs = span(db, s.params)
 	}
 	if s.groups == 1 && s.hw == 1 {
 		b.layerNormParamGrads(s, dws, dbs, xs, gs, ms, rs)

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"sargo/tensor"
 )
 
@@ -53,6 +55,11 @@ func TestNorm(t *testing.T) {
 		{"group 2x6x7 g3", tensor.NormArgs{Batch: 2, C: 6, HW: 7, Groups: 3, Eps: 1e-5, HasWeight: true, HasBias: true}},
 		{"group 3x4x5 g1 bias", tensor.NormArgs{Batch: 3, C: 4, HW: 5, Groups: 1, Eps: 1e-5, HasBias: true}},
 		{"group 1x5x1 g5", tensor.NormArgs{Batch: 1, C: 5, HW: 1, Groups: 5, Eps: 1e-3, HasWeight: true, HasBias: true}},
+		{"group 2x9x5 g3 odd channels", tensor.NormArgs{Batch: 2, C: 9, HW: 5, Groups: 3, Eps: 1e-5, HasWeight: true, HasBias: true}},
+		{"group 2x6x9 g6 one channel each", tensor.NormArgs{Batch: 2, C: 6, HW: 9, Groups: 6, Eps: 1e-5, HasWeight: true, HasBias: true}},
+		{"group 2x7x2 g1 weight", tensor.NormArgs{Batch: 2, C: 7, HW: 2, Groups: 1, Eps: 1e-5, HasWeight: true}},
+		{"group 3x6x1 g2", tensor.NormArgs{Batch: 3, C: 6, HW: 1, Groups: 2, Eps: 1e-5, HasWeight: true, HasBias: true}},
+		{"group 2x4x3 g2 plain", tensor.NormArgs{Batch: 2, C: 4, HW: 3, Groups: 2, Eps: 1e-5}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -122,6 +129,72 @@ func TestNorm(t *testing.T) {
 			if a.HasBias {
 				kernClose(t, wantDb, db, 1e-4, 1e-5, "db")
 			}
+		})
+	}
+}
+
+// TestGroupNormMatchesRowNorm checks groupNorm and groupNormBackward against
+// the row-by-row kernels (rowNorm) and the float64 reference on the
+// tokenizer's kinds of shapes, with inputs far from zero (mean 100,
+// spread 1) so that the one-pass statistics would show cancellation, and
+// checks that the worker count does not change a bit.
+func TestGroupNormMatchesRowNorm(t *testing.T) {
+	tests := []struct {
+		name string
+		a    tensor.NormArgs
+	}{
+		{"4x64x64 g32", tensor.NormArgs{Batch: 4, C: 64, HW: 64, Groups: 32, Eps: 1e-6, HasWeight: true, HasBias: true}},
+		{"2x16x256 g16", tensor.NormArgs{Batch: 2, C: 16, HW: 256, Groups: 16, Eps: 1e-6, HasWeight: true, HasBias: true}},
+		{"3x12x7 g4", tensor.NormArgs{Batch: 3, C: 12, HW: 7, Groups: 4, Eps: 1e-6, HasWeight: true}},
+		{"2x5x3 g1 plain", tensor.NormArgs{Batch: 2, C: 5, HW: 3, Groups: 1, Eps: 1e-6}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := tc.a
+			s := shapeOf(a)
+			total := s.rows * s.rowLen
+			rng := rand.New(rand.NewPCG(uint64(total), 7))
+			x := kernRand(rng, total, 99.5, 100.5)
+			gy := kernRand(rng, total, -1, 1)
+			var w, bias []float32
+			if a.HasWeight {
+				w = kernRand(rng, s.params, 0.5, 1.5)
+			}
+			if a.HasBias {
+				bias = kernRand(rng, s.params, -1, 1)
+			}
+			var w64, b64 []float64
+			if w != nil {
+				w64 = kernF64(w)
+			}
+			if bias != nil {
+				b64 = kernF64(bias)
+			}
+			wantY, wantMean, wantRstd := kernNormRef(a, kernF64(x), w64, b64)
+
+			type result struct{ y, mean, rstd, dx, dw, db []float32 }
+			run := func(be *Backend, rows bool) result {
+				r := result{y: make([]float32, total), mean: make([]float32, s.rows), rstd: make([]float32, s.rows),
+					dx: make([]float32, total), dw: make([]float32, s.params), db: make([]float32, s.params)}
+				if rows {
+					be.rowNorm(s, a.Eps, r.y, r.mean, r.rstd, x, w, bias)
+					be.rowNormBackward(s, r.dx, r.dw, r.db, x, r.mean, r.rstd, w, gy)
+				} else {
+					be.groupNorm(s, a.Eps, r.y, r.mean, r.rstd, x, w, bias)
+					be.groupNormBackward(s, r.dx, r.dw, r.db, x, r.mean, r.rstd, w, gy)
+				}
+				return r
+			}
+			got := run(&Backend{workers: 3}, false)
+			kernClose(t, wantY, got.y, 1e-5, 1e-5, "y")
+			kernClose(t, wantMean, got.mean, 1e-7, 0, "mean")
+			kernClose(t, wantRstd, got.rstd, 1e-6, 0, "rstd")
+			ref := run(&Backend{workers: 3}, true)
+			kernClose(t, kernF64(ref.dx), got.dx, 1e-4, 1e-6, "dx against rowNormBackward")
+			kernClose(t, kernF64(ref.dw), got.dw, 1e-4, 1e-6, "dw against rowNormBackward")
+			kernClose(t, kernF64(ref.db), got.db, 1e-5, 1e-6, "db against rowNormBackward")
+			one := run(&Backend{workers: 1}, false)
+			require.Equal(t, one, got, "one worker against three")
 		})
 	}
 }

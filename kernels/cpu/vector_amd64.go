@@ -149,3 +149,58 @@ func addWidenVector(acc []float64, x []float32) int {
 	}
 	return 8 * blocks
 }
+
+// normVector reports whether the group-norm kernels run: they are AVX2
+// and FMA only (four doubles a register), and AVX-512 processors run
+// them too.
+func normVector() bool {
+	return vectorLevel != vecNone && cpu.X86.HasAVX2 && cpu.X86.HasFMA
+}
+
+// normSumsVector returns Σ (x − k) and Σ (x − k)² over the whole blocks of
+// 8 of x with the vector kernel, and how many values it did (0 without
+// one); the caller adds the rest.
+func normSumsVector(x []float32, k float64) (s1, s2 float64, done int) {
+	blocks := len(x) / 8
+	if blocks == 0 || !normVector() {
+		return 0, 0, 0
+	}
+	s1, s2 = normSumsAVX2(&x[0], blocks, k)
+	return s1, s2, 8 * blocks
+}
+
+// affineVector is affineRow over the whole blocks of 8 of out with the
+// vector kernel; it returns how many values it did.
+func affineVector(out, x []float32, mu, scale, shift float64) int {
+	blocks := len(out) / 8
+	if blocks == 0 || !normVector() {
+		return 0
+	}
+	x = x[:len(out)]
+	affineAVX2(&out[0], &x[0], blocks, mu, scale, shift)
+	return 8 * blocks
+}
+
+// gradSumsVector is gradSums over the whole blocks of 8 of g with the
+// vector kernel, and how many values it did.
+func gradSumsVector(g, x []float32, mu float64) (sg, sgx float64, done int) {
+	blocks := len(g) / 8
+	if blocks == 0 || !normVector() {
+		return 0, 0, 0
+	}
+	x = x[:len(g)]
+	sg, sgx = gradSumsAVX2(&g[0], &x[0], blocks, mu)
+	return sg, sgx, 8 * blocks
+}
+
+// gradRowVector is gradRow over the whole blocks of 8 of dx with the
+// vector kernel; it returns how many values it did.
+func gradRowVector(dx, g, x []float32, mu, gw, c0, k float64) int {
+	blocks := len(dx) / 8
+	if blocks == 0 || !normVector() {
+		return 0
+	}
+	g, x = g[:len(dx)], x[:len(dx)]
+	gradRowAVX2(&dx[0], &g[0], &x[0], blocks, mu, gw, c0, k)
+	return 8 * blocks
+}

@@ -2581,3 +2581,168 @@ tail:
 done:
 	VZEROUPPER
 	RET
+
+// func normSumsAVX2(x *float32, blocks int, k float64) (s1 float64, s2 float64)
+// Requires: AVX, FMA3, SSE2
+TEXT ·normSumsAVX2(SB), NOSPLIT, $0-40
+	MOVQ         x+0(FP), AX
+	MOVQ         blocks+8(FP), CX
+	VBROADCASTSD k+16(FP), Y0
+	VXORPD       Y1, Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	VXORPD       Y3, Y3, Y3
+	VXORPD       Y4, Y4, Y4
+	TESTQ        CX, CX
+	JZ           done
+
+block:
+	VCVTPS2PD   (AX), Y5
+	VCVTPS2PD   16(AX), Y6
+	VSUBPD      Y0, Y5, Y5
+	VSUBPD      Y0, Y6, Y6
+	VADDPD      Y5, Y1, Y1
+	VADDPD      Y6, Y2, Y2
+	VFMADD231PD Y5, Y5, Y3
+	VFMADD231PD Y6, Y6, Y4
+	ADDQ        $0x20, AX
+	DECQ        CX
+	JNZ         block
+
+done:
+	VADDPD       Y2, Y1, Y1
+	VADDPD       Y4, Y3, Y3
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPD       X0, X1, X0
+	VUNPCKHPD    X0, X0, X1
+	VADDSD       X1, X0, X0
+	MOVSD        X0, s1+24(FP)
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPD       X0, X3, X0
+	VUNPCKHPD    X0, X0, X1
+	VADDSD       X1, X0, X0
+	MOVSD        X0, s2+32(FP)
+	VZEROUPPER
+	RET
+
+// func affineAVX2(out *float32, x *float32, blocks int, mu float64, scale float64, shift float64)
+// Requires: AVX
+TEXT ·affineAVX2(SB), NOSPLIT, $0-48
+	MOVQ         out+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         blocks+16(FP), DX
+	VBROADCASTSD mu+24(FP), Y0
+	VBROADCASTSD scale+32(FP), Y1
+	VBROADCASTSD shift+40(FP), Y2
+	TESTQ        DX, DX
+	JZ           done
+
+block:
+	VCVTPS2PD  (CX), Y3
+	VCVTPS2PD  16(CX), Y4
+	VSUBPD     Y0, Y3, Y3
+	VMULPD     Y1, Y3, Y3
+	VADDPD     Y2, Y3, Y3
+	VSUBPD     Y0, Y4, Y4
+	VMULPD     Y1, Y4, Y4
+	VADDPD     Y2, Y4, Y4
+	VCVTPD2PSY Y3, X3
+	VCVTPD2PSY Y4, X4
+	VMOVUPS    X3, (AX)
+	VMOVUPS    X4, 16(AX)
+	ADDQ       $0x20, CX
+	ADDQ       $0x20, AX
+	DECQ       DX
+	JNZ        block
+
+done:
+	VZEROUPPER
+	RET
+
+// func gradSumsAVX2(gy *float32, x *float32, blocks int, mu float64) (sg float64, sgx float64)
+// Requires: AVX, FMA3, SSE2
+TEXT ·gradSumsAVX2(SB), NOSPLIT, $0-48
+	MOVQ         gy+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         blocks+16(FP), DX
+	VBROADCASTSD mu+24(FP), Y0
+	VXORPD       Y1, Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	VXORPD       Y3, Y3, Y3
+	VXORPD       Y4, Y4, Y4
+	TESTQ        DX, DX
+	JZ           done
+
+block:
+	VCVTPS2PD   (AX), Y5
+	VCVTPS2PD   16(AX), Y6
+	VCVTPS2PD   (CX), Y7
+	VCVTPS2PD   16(CX), Y8
+	VSUBPD      Y0, Y7, Y7
+	VSUBPD      Y0, Y8, Y8
+	VADDPD      Y5, Y1, Y1
+	VADDPD      Y6, Y2, Y2
+	VFMADD231PD Y5, Y7, Y3
+	VFMADD231PD Y6, Y8, Y4
+	ADDQ        $0x20, AX
+	ADDQ        $0x20, CX
+	DECQ        DX
+	JNZ         block
+
+done:
+	VADDPD       Y2, Y1, Y1
+	VADDPD       Y4, Y3, Y3
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPD       X0, X1, X0
+	VUNPCKHPD    X0, X0, X1
+	VADDSD       X1, X0, X0
+	MOVSD        X0, sg+32(FP)
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPD       X0, X3, X0
+	VUNPCKHPD    X0, X0, X1
+	VADDSD       X1, X0, X0
+	MOVSD        X0, sgx+40(FP)
+	VZEROUPPER
+	RET
+
+// func gradRowAVX2(dx *float32, gy *float32, x *float32, blocks int, mu float64, gw float64, c0 float64, k float64)
+// Requires: AVX
+TEXT ·gradRowAVX2(SB), NOSPLIT, $0-64
+	MOVQ         dx+0(FP), AX
+	MOVQ         gy+8(FP), CX
+	MOVQ         x+16(FP), DX
+	MOVQ         blocks+24(FP), BX
+	VBROADCASTSD mu+32(FP), Y0
+	VBROADCASTSD gw+40(FP), Y1
+	VBROADCASTSD c0+48(FP), Y2
+	VBROADCASTSD k+56(FP), Y3
+	TESTQ        BX, BX
+	JZ           done
+
+block:
+	VCVTPS2PD  (CX), Y4
+	VCVTPS2PD  (DX), Y5
+	VMULPD     Y1, Y4, Y4
+	VADDPD     Y2, Y4, Y4
+	VSUBPD     Y0, Y5, Y5
+	VMULPD     Y3, Y5, Y5
+	VADDPD     Y5, Y4, Y4
+	VCVTPS2PD  16(CX), Y5
+	VCVTPS2PD  16(DX), Y6
+	VMULPD     Y1, Y5, Y5
+	VADDPD     Y2, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VMULPD     Y3, Y6, Y6
+	VADDPD     Y6, Y5, Y5
+	VCVTPD2PSY Y4, X4
+	VCVTPD2PSY Y5, X5
+	VMOVUPS    X4, (AX)
+	VMOVUPS    X5, 16(AX)
+	ADDQ       $0x20, CX
+	ADDQ       $0x20, DX
+	ADDQ       $0x20, AX
+	DECQ       BX
+	JNZ        block
+
+done:
+	VZEROUPPER
+	RET

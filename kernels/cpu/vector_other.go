@@ -24,3 +24,15 @@ func binaryVector(op tensor.BinaryOp, d, x, y []float32) bool { return false }
 
 // addWidenVector reports that there is no vector widening add.
 func addWidenVector(acc []float64, x []float32) int { return 0 }
+
+// normSumsVector has no vector kernel here.
+func normSumsVector(x []float32, k float64) (s1, s2 float64, done int) { return 0, 0, 0 }
+
+// affineVector has no vector kernel here.
+func affineVector(out, x []float32, mu, scale, shift float64) int { return 0 }
+
+// gradSumsVector has no vector kernel here.
+func gradSumsVector(g, x []float32, mu float64) (sg, sgx float64, done int) { return 0, 0, 0 }
+
+// gradRowVector has no vector kernel here.
+func gradRowVector(dx, g, x []float32, mu, gw, c0, k float64) int { return 0 }

@@ -143,3 +143,23 @@ func activationGeluTanhAVX2(d *float32, x *float32, n int)
 //
 //go:noescape
 func activationGeluTanhBackwardAVX2(dx *float32, x *float32, gy *float32, n int)
+
+// normSumsAVX2 returns Σ (x[i] − k) and Σ (x[i] − k)² over 8·blocks values with AVX2 and FMA.
+//
+//go:noescape
+func normSumsAVX2(x *float32, blocks int, k float64) (s1 float64, s2 float64)
+
+// affineAVX2 sets out[i] = float32((x[i] − mu)·scale + shift) for 8·blocks values with AVX2.
+//
+//go:noescape
+func affineAVX2(out *float32, x *float32, blocks int, mu float64, scale float64, shift float64)
+
+// gradSumsAVX2 returns Σ gy[i] and Σ gy[i]·(x[i] − mu) over 8·blocks values with AVX2 and FMA.
+//
+//go:noescape
+func gradSumsAVX2(gy *float32, x *float32, blocks int, mu float64) (sg float64, sgx float64)
+
+// gradRowAVX2 sets dx[i] = float32(gy[i]·gw + c0 + (x[i] − mu)·k) for 8·blocks values with AVX2.
+//
+//go:noescape
+func gradRowAVX2(dx *float32, gy *float32, x *float32, blocks int, mu float64, gw float64, c0 float64, k float64)

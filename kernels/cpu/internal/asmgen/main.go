@@ -81,7 +81,8 @@ func genGemmSet() {
 	}
 }
 
-// genVectorSet emits the row kernels and the elementwise binary kernels.
+// genVectorSet emits the row kernels, the elementwise binary kernels and
+// the group-norm kernels.
 func genVectorSet() {
 	genExpShiftAVX512(true)
 	genExpShiftAVX512(false)
@@ -92,6 +93,10 @@ func genVectorSet() {
 	}
 	genAddWidenAVX512()
 	genVectorSetAVX2()
+	genNormSumsAVX2()
+	genAffineAVX2()
+	genGradSumsAVX2()
+	genGradRowAVX2()
 }
 
 // kernelArgs holds the registers of the common kernel arguments.
