@@ -50,14 +50,7 @@ func ConcatInto(dst *Tensor, axis int, starts []int, ts ...*Tensor) {
 	if len(starts) != len(ts) {
 		panic(fmt.Sprintf("tensor: ConcatInto: %d starts for %d tensors", len(starts), len(ts)))
 	}
-	inner := 1
-	for _, n := range dst.shape[axis+1:] {
-		inner *= n
-	}
-	rows := 1
-	for _, n := range dst.shape[:axis] {
-		rows *= n
-	}
+	rows, inner := numel(dst.shape[:axis]), numel(dst.shape[axis+1:])
 	var parts [MaxConcatParts]RowsPart
 	k := 0
 	flush := func() {
@@ -98,13 +91,7 @@ func SplitCopies(t *Tensor, axis int, starts, lengths []int) []*Tensor {
 	if len(starts) != len(lengths) {
 		panic(fmt.Sprintf("tensor: SplitCopies: %d starts for %d lengths", len(starts), len(lengths)))
 	}
-	inner, rows := 1, 1
-	for _, n := range t.shape[axis+1:] {
-		inner *= n
-	}
-	for _, n := range t.shape[:axis] {
-		rows *= n
-	}
+	rows, inner := numel(t.shape[:axis]), numel(t.shape[axis+1:])
 	out := make([]*Tensor, len(starts))
 	var parts [MaxConcatParts]RowsPart
 	k := 0
