@@ -39,7 +39,10 @@ func (g *Graph) MatMul(a, b *Var, transA, transB bool) *Var {
 // and x [..., in] of rank >= 2; the result is [..., out]. The leading axes
 // of x are flattened into one GEMM, so the weight gradient is a single
 // [out, in] product rather than a batch summed afterwards; the bias is
-// added in that GEMM's epilogue (tensor.MatMulBias).
+// added in that GEMM's epilogue (tensor.MatMulBias). When w already holds
+// a gradient (a weight read again, as by SAR's second pass), the weight
+// gradient is added into it by its product (tensor.MatMulAddInto) rather
+// than computed and then added.
 func (g *Graph) Linear(x, w, b *Var) *Var {
 	xs, ws := x.Value.Shape(), w.Value.Shape()
 	if len(ws) != 2 || len(xs) < 2 || xs[len(xs)-1] != ws[1] || (b != nil && (b.Value.Rank() != 1 || b.Value.Dim(0) != ws[0])) {
@@ -63,7 +66,10 @@ func (g *Graph) Linear(x, w, b *Var) *Var {
 		if x.requiresGrad {
 			gx = tensor.MatMul(gy2, w.Value, false, false).Reshape(xs...)
 		}
-		if w.requiresGrad {
+		switch {
+		case w.accumulating():
+			tensor.MatMulAddInto(w.Grad, gy2, x2, true, false)
+		case w.requiresGrad:
 			gw = tensor.MatMul(gy2, x2, true, false)
 		}
 		if b.RequiresGrad() {

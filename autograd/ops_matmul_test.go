@@ -144,3 +144,33 @@ func TestLinearShapeErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestLinearWeightReadAgain covers a weight whose gradient is added into
+// the one it already holds by the product (tensor.MatMulAddInto): a
+// weight read twice in one graph, against finite differences, and a
+// gradient accumulated over two Backward calls, against twice one call's.
+func TestLinearWeightReadAgain(t *testing.T) {
+	x1, x2 := randTensor(1, -1, 1, 2, 3, 7), randTensor(2, -1, 1, 4, 7)
+	w, b := randTensor(3, -1, 1, 5, 7), randTensor(4, -1, 1, 5)
+	checkGrad(t, func(g *Graph, xs []*Var) *Var {
+		y1 := g.Linear(xs[0], xs[2], xs[3])
+		y2 := g.Linear(xs[1], xs[2], xs[3])
+		return g.Add(g.Sum(g.Mul(y1, y1), false), g.Sum(y2, false))
+	}, x1, x2, w, b)
+
+	wp := Param(w)
+	step := func() {
+		g := NewGraph(w.Backend())
+		defer g.Close()
+		y := g.Linear(Const(x1), wp, nil)
+		require.NoError(t, g.Backward(g.Sum(g.Mul(y, y), false)))
+	}
+	step()
+	once := wp.Grad.Clone()
+	step()
+	want := make([]float64, once.Size())
+	for i, v := range once.Data() {
+		want[i] = 2 * float64(v)
+	}
+	requireClose(t, want, once.Shape(), wp.Grad, 1e-5, 1e-5)
+}

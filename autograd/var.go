@@ -78,6 +78,13 @@ func (v *Var) String() string {
 	return fmt.Sprintf("%s%v(grad=%v)", name, v.Value.Shape(), v.requiresGrad)
 }
 
+// accumulating reports whether v is a leaf that requires a gradient and
+// already holds one, whole and contiguous, that a backward may add its
+// contribution into directly instead of delivering it.
+func (v *Var) accumulating() bool {
+	return v != nil && v.leaf && v.requiresGrad && v.Grad != nil && v.Grad.IsContiguous() && v.Grad.IsWhole()
+}
+
 // accumulate adds g, which the caller hands over, into the leaf's Grad,
 // which the leaf owns beyond any scope.
 func (v *Var) accumulate(g *tensor.Tensor) {

@@ -105,6 +105,17 @@ type Model struct {
 
 	train      bool
 	dropOffset uint64 // next drop-path stream element in training
+	// posGraph and pos are the position embeddings of each scale size
+	// recorded on posGraph, read again by a later pass on the same graph
+	// (SAR's student pass) instead of resizing the grid again.
+	posGraph *autograd.Graph
+	pos      []scalePos
+}
+
+// scalePos is the position embedding of one scale size s.
+type scalePos struct {
+	s int
+	v *autograd.Var
 }
 
 // NewModel builds a model initialised as FlexVAR's init_weights with its
@@ -217,11 +228,28 @@ func (m *Model) Positions(g *autograd.Graph, scales schedule.Schedule) *autograd
 	return g.Concat(1, parts...)
 }
 
-// scalePositions is the grid resized to s×s as [1, s², Width].
+// scalePositions is the grid resized to s×s as [1, s², Width]. On a
+// recording graph it is computed once per size: a second pass on the
+// graph reads the first one's, so the grid's gradient is one resize's
+// backward of their summed gradients.
 func (m *Model) scalePositions(g *autograd.Graph, s int) *autograd.Var {
+	if g != nil && g != m.posGraph {
+		m.posGraph, m.pos = g, m.pos[:0]
+	}
+	if g != nil {
+		for _, c := range m.pos {
+			if c.s == s {
+				return c.v
+			}
+		}
+	}
 	p := g.Interpolate(m.PosGrid, s, s, tensor.InterpArea) // [1, C, s, s]
 	p = g.Reshape(p, 1, m.Cfg.Width, s*s)
-	return g.Permute(p, 0, 2, 1)
+	p = g.Permute(p, 0, 2, 1)
+	if g != nil {
+		m.pos = append(m.pos, scalePos{s: s, v: p})
+	}
+	return p
 }
 
 // startTokens are the inputs of the first scale, before positions: the

@@ -329,6 +329,32 @@ func TestPositions(t *testing.T) {
 	assert.InDelta(t, float64(sc.Tokens()*m.Cfg.Width), gs, 1e-2)
 }
 
+// TestPositionsReadAgain checks that a second pass on one graph (SAR's
+// student pass) reads the first pass's position embeddings of a scale
+// size, that the grid's gradient is that of both passes, and that another
+// graph resizes the grid again.
+func TestPositionsReadAgain(t *testing.T) {
+	m := tinyModel(t, 6)
+	g := autograd.NewGraph(dev())
+	defer g.Close()
+	p1 := m.Positions(g, schedule.Schedule{1, 2, 4})
+	p2 := m.Positions(g, schedule.Schedule{1, 4})
+	require.Equal(t, []int{1, 17, m.Cfg.Width}, p2.Shape())
+	assert.Equal(t, p1.Value.Narrow(1, 5, 16).Data(), p2.Value.Narrow(1, 1, 16).Data())
+	assert.Same(t, m.scalePositions(g, 4), m.scalePositions(g, 4))
+	require.NoError(t, g.Backward(g.Add(g.Sum(p1, false), g.Sum(p2, false))))
+	gs := 0.0
+	for _, v := range m.PosGrid.Grad.Data() {
+		gs += float64(v)
+	}
+	assert.InDelta(t, float64((21+17)*m.Cfg.Width), gs, 1e-2)
+
+	g2 := autograd.NewGraph(dev())
+	defer g2.Close()
+	assert.NotSame(t, m.scalePositions(g, 4), m.scalePositions(g2, 4))
+	assert.NotSame(t, m.scalePositions(nil, 2), m.scalePositions(nil, 2))
+}
+
 func TestDropLabels(t *testing.T) {
 	m := tinyModel(t, 7)
 	n := 20000

@@ -131,3 +131,43 @@ func matOperand(t *Tensor, batchShape []int, trans bool) (Span, bool, int, func(
 	}
 	return c.Span(), trans, stride, c.Release
 }
+
+// MatMulAddInto adds op(a)·op(b) into c in the product's own launch
+// (beta 1 in the GEMM) instead of a product and an add: a and b are
+// matrices (rank 2), op transposes them when transA or transB, and c is a
+// whole, contiguous [M, N] tensor, such as an accumulated gradient.
+func MatMulAddInto(c, a, b *Tensor, transA, transB bool) {
+	mustSameDevice("MatMulAddInto", c, a)
+	mustSameDevice("MatMulAddInto", c, b)
+	if len(a.shape) != 2 || len(b.shape) != 2 || len(c.shape) != 2 {
+		panic(fmt.Sprintf("tensor: MatMulAddInto: want matrices, got a %v, b %v, c %v", a.shape, b.shape, c.shape))
+	}
+	m, k := a.shape[0], a.shape[1]
+	if transA {
+		m, k = k, m
+	}
+	kb, n := b.shape[0], b.shape[1]
+	if transB {
+		kb, n = n, kb
+	}
+	if k != kb || c.shape[0] != m || c.shape[1] != n {
+		panic(fmt.Sprintf("tensor: MatMulAddInto: a %v (transA=%v) × b %v (transB=%v) does not fit c %v", a.shape, transA, b.shape, transB, c.shape))
+	}
+	if !c.IsContiguous() {
+		panic(fmt.Sprintf("tensor: MatMulAddInto: c %v is not contiguous", c.shape))
+	}
+	if c.Size() == 0 || k == 0 { // nothing to add
+		return
+	}
+	sa, ta, _, relA := matOperand(a, nil, transA)
+	sb, tb, _, relB := matOperand(b, nil, transB)
+	c.buf.b.MatMul(MatMulArgs{
+		Batch: 1, M: m, N: n, K: k,
+		TransA: ta, TransB: tb,
+		A: sa, B: sb, C: c.Span(),
+		StrideA: m * k, StrideB: k * n, StrideC: m * n,
+		Alpha: 1, Beta: 1,
+	})
+	relA()
+	relB()
+}

@@ -114,6 +114,30 @@ func TestMatMulTransposedViews(t *testing.T) {
 	assert.Equal(t, append(append(append([]float32{}, want...), want...), want...), batched.Data())
 }
 
+func TestMatMulAddInto(t *testing.T) {
+	b := cpu(t)
+	a := tensor.FromSlice(b, []float32{1, 2, 3, 4, 5, 6}, 2, 3)
+	w := tensor.FromSlice(b, []float32{1, 0, 1, 0, 1, 1}, 2, 3)
+	cases := []struct {
+		name   string
+		a, b   *tensor.Tensor
+		ta, tb bool
+	}{
+		{"NT", a, w, false, true},
+		{"NN on a transposed view", a, w.Transpose(0, 1), false, false},
+		{"TT", a.Transpose(0, 1), w, true, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			acc := tensor.FromSlice(b, []float32{1, -1, 0.5, 2}, 2, 2)
+			tensor.MatMulAddInto(acc, c.a, c.b, c.ta, c.tb)
+			assert.Equal(t, []float32{5, 4, 10.5, 13}, acc.Data())
+		})
+	}
+	assert.PanicsWithValue(t, "tensor: MatMulAddInto: a [2 3] (transA=false) × b [2 3] (transB=true) does not fit c [2 3]",
+		func() { tensor.MatMulAddInto(tensor.Zeros(b, 2, 3), a, w, false, true) })
+}
+
 func TestConcatSplitPad(t *testing.T) {
 	b := cpu(t)
 	x := tensor.FromSlice(b, seq(4), 2, 2)
