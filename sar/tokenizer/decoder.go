@@ -56,19 +56,22 @@ func newDecoder(in *nn.Init, c Config) (*decoder, error) {
 }
 
 func (d *decoder) forward(g *autograd.Graph, z *autograd.Var) *autograd.Var {
-	h := d.ConvIn.Forward(g, z)
+	ls := []layer{d.ConvIn.Forward}
 	for _, b := range d.Mid {
-		h = b.Forward(g, h)
+		ls = append(ls, b.Forward)
 	}
 	for _, st := range d.Up {
 		for _, b := range st.Blocks {
-			h = b.Forward(g, h)
+			ls = append(ls, b.Forward)
 		}
 		if st.Upsample != nil {
-			h = st.Upsample.Forward(g, h)
+			ls = append(ls, st.Upsample.Forward)
 		}
 	}
-	return d.ConvOut.Forward(g, g.Silu(d.NormOut.Forward(g, h)))
+	ls = append(ls, func(g *autograd.Graph, h *autograd.Var) *autograd.Var {
+		return d.ConvOut.Forward(g, g.Silu(d.NormOut.Forward(g, h)))
+	})
+	return runLayers(g, z, ls...)
 }
 
 func (d *decoder) Parameters() []nn.NamedParam {

@@ -176,10 +176,10 @@ func (m *VQ) decodeEach(z *autograd.Var) *autograd.Var {
 	var g *autograd.Graph
 	n := z.Shape()[0]
 	parts := make([]*autograd.Var, n)
-	for i := range n {
-		zi := autograd.Const(z.Value.Narrow(0, i, 1))
-		parts[i] = m.Decode(g, zi)
-		zi.Value.Release()
+	for i := range n { // each image in a scope that keeps only its decode
+		parts[i] = scopedLayer(z, func(g *autograd.Graph, z *autograd.Var) *autograd.Var {
+			return m.Decode(g, autograd.Const(z.Value.Narrow(0, i, 1)))
+		})
 	}
 	out := g.Concat(0, parts...)
 	for _, p := range parts {

@@ -28,20 +28,22 @@ type vq16Level struct {
 	Upsample   *nn.Upsample
 }
 
-func (l *vq16Level) forward(g *autograd.Graph, h *autograd.Var) *autograd.Var {
+// layers are the level's blocks in order.
+func (l *vq16Level) layers() []layer {
+	var ls []layer
 	for j, r := range l.Res {
-		h = r.Forward(g, h)
+		ls = append(ls, r.Forward)
 		if l.Attn != nil {
-			h = l.Attn[j].Forward(g, h)
+			ls = append(ls, l.Attn[j].Forward)
 		}
 	}
 	if l.Downsample != nil {
-		h = l.Downsample.Forward(g, h)
+		ls = append(ls, l.Downsample.Forward)
 	}
 	if l.Upsample != nil {
-		h = l.Upsample.Forward(g, h)
+		ls = append(ls, l.Upsample.Forward)
 	}
-	return h
+	return ls
 }
 
 func (l *vq16Level) Parameters() []nn.NamedParam {
@@ -85,9 +87,8 @@ func newVQ16Mid(in *nn.Init, ch int) (*vq16Mid, error) {
 	return &vq16Mid{Res0: r0, Attn: a, Res2: r2}, nil
 }
 
-func (m *vq16Mid) forward(g *autograd.Graph, h *autograd.Var) *autograd.Var {
-	return m.Res2.Forward(g, m.Attn.Forward(g, m.Res0.Forward(g, h)))
-}
+// layers are the middle's blocks in order.
+func (m *vq16Mid) layers() []layer { return []layer{m.Res0.Forward, m.Attn.Forward, m.Res2.Forward} }
 
 func (m *vq16Mid) Parameters() []nn.NamedParam {
 	var p nn.Params
@@ -148,12 +149,15 @@ func newVQ16Encoder(in *nn.Init, c Config) (*vq16Encoder, error) {
 }
 
 func (e *vq16Encoder) forward(g *autograd.Graph, x *autograd.Var) *autograd.Var {
-	h := e.ConvIn.Forward(g, x)
+	ls := []layer{e.ConvIn.Forward}
 	for _, l := range e.Levels {
-		h = l.forward(g, h)
+		ls = append(ls, l.layers()...)
 	}
-	h = e.Mid.forward(g, h)
-	return e.ConvOut.Forward(g, g.Silu(e.NormOut.Forward(g, h)))
+	ls = append(ls, e.Mid.layers()...)
+	ls = append(ls, func(g *autograd.Graph, h *autograd.Var) *autograd.Var {
+		return e.ConvOut.Forward(g, g.Silu(e.NormOut.Forward(g, h)))
+	})
+	return runLayers(g, x, ls...)
 }
 
 func (e *vq16Encoder) Parameters() []nn.NamedParam {
@@ -219,11 +223,14 @@ func newVQ16Decoder(in *nn.Init, c Config) (*vq16Decoder, error) {
 }
 
 func (d *vq16Decoder) forward(g *autograd.Graph, z *autograd.Var) *autograd.Var {
-	h := d.Mid.forward(g, d.ConvIn.Forward(g, z))
+	ls := append([]layer{d.ConvIn.Forward}, d.Mid.layers()...)
 	for _, l := range d.Levels {
-		h = l.forward(g, h)
+		ls = append(ls, l.layers()...)
 	}
-	return d.ConvOut.Forward(g, g.Silu(d.NormOut.Forward(g, h)))
+	ls = append(ls, func(g *autograd.Graph, h *autograd.Var) *autograd.Var {
+		return d.ConvOut.Forward(g, g.Silu(d.NormOut.Forward(g, h)))
+	})
+	return runLayers(g, z, ls...)
 }
 
 func (d *vq16Decoder) Parameters() []nn.NamedParam {
