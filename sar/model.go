@@ -340,22 +340,13 @@ func (m *Model) blocks(g *autograd.Graph, x, cond *autograd.Var, mask tensor.Att
 		// hidden layer) are freed as it ends, and the previous block's
 		// output once this one has read it, so that a sampling step holds
 		// one block's activations rather than every block's.
-		y := inferBlock(x, func(x *autograd.Var) *autograd.Var { return blk.Forward(nil, x, cond, mask, c, off) })
+		y := autograd.Scoped(x, func(x *autograd.Var) *autograd.Var { return blk.Forward(nil, x, cond, mask, c, off) })
 		if i > 0 {
 			x.Value.Release()
 		}
 		x = y
 	}
 	return x
-}
-
-// inferBlock runs f without a graph in a scope that keeps only its result.
-func inferBlock(x *autograd.Var, f func(*autograd.Var) *autograd.Var) *autograd.Var {
-	sc := tensor.NewScope(x.Value.Backend())
-	defer sc.Close()
-	y := f(x)
-	sc.Keep(y.Value)
-	return y
 }
 
 // Initialisation and the pieces Forward assembles: the per-block

@@ -1,9 +1,6 @@
 package tokenizer
 
-import (
-	"sargo/autograd"
-	"sargo/tensor"
-)
+import "sargo/autograd"
 
 // layer is one step of an encoder or a decoder: a block's forward pass.
 type layer func(g *autograd.Graph, h *autograd.Var) *autograd.Var
@@ -24,20 +21,11 @@ func runLayers(g *autograd.Graph, h *autograd.Var, layers ...layer) *autograd.Va
 	}
 	in := h
 	for _, f := range layers {
-		out := scopedLayer(h, f)
+		out := autograd.Scoped(h, func(h *autograd.Var) *autograd.Var { return f(nil, h) })
 		if h != in && out != h {
 			h.Value.Release()
 		}
 		h = out
 	}
 	return h
-}
-
-// scopedLayer runs f without a graph in a scope that keeps only its result.
-func scopedLayer(h *autograd.Var, f layer) *autograd.Var {
-	sc := tensor.NewScope(h.Value.Backend())
-	defer sc.Close()
-	out := f(nil, h)
-	sc.Keep(out.Value)
-	return out
 }

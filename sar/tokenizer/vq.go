@@ -177,8 +177,8 @@ func (m *VQ) decodeEach(z *autograd.Var) *autograd.Var {
 	n := z.Shape()[0]
 	parts := make([]*autograd.Var, n)
 	for i := range n { // each image in a scope that keeps only its decode
-		parts[i] = scopedLayer(z, func(g *autograd.Graph, z *autograd.Var) *autograd.Var {
-			return m.Decode(g, autograd.Const(z.Value.Narrow(0, i, 1)))
+		parts[i] = autograd.Scoped(z, func(z *autograd.Var) *autograd.Var {
+			return m.Decode(nil, autograd.Const(z.Value.Narrow(0, i, 1)))
 		})
 	}
 	out := g.Concat(0, parts...)
