@@ -87,7 +87,7 @@ func attnUseGemm(a tensor.AttentionArgs) bool { return a.B*a.H*a.Lq*a.Lk*a.D >= 
 // large ones run the two products of each group of heads on the GEMM.
 func (b *Backend) Attention(a tensor.AttentionArgs) {
 	if attnUseGemm(a) {
-		b.attentionTiled(a, attnTileRows)
+		b.attentionGemm(a, attnScoreBudget)
 		return
 	}
 	b.attentionDirect(a)
@@ -98,11 +98,7 @@ func (b *Backend) Attention(a tensor.AttentionArgs) {
 // dQ = scale·dS·K and dK = scale·dSᵀ·Q. Queries with no visible key
 // contribute nothing and get zero gradients.
 func (b *Backend) AttentionBackward(a tensor.AttentionArgs, g tensor.AttentionGrads) {
-	switch {
-	case attnUseGemm(a) && a.B*a.H >= 2*b.workers:
-		b.attentionBackwardTiled(a, g, attnTileRows)
-		return
-	case attnUseGemm(a):
+	if attnUseGemm(a) {
 		b.attentionBackwardGemm(a, g, attnScoreBudget)
 		return
 	}
@@ -346,9 +342,61 @@ func attnQueryBlocks(a tensor.AttentionArgs, sq, sk []float32) []attnQBlock {
 	return blocks
 }
 
-// attentionBackwardGemm is the backward for fewer heads than the tiled
-// path shares out well: per group of heads and query block it recomputes P
-// with batched GEMMs (each parallel over heads or within the product), then accumulates dV += Pᵀ·dO,
+// attentionGemm computes, for each group of heads and each query block,
+// S = scale·Q·Kᵀ over the block's keys, the unnormalised probabilities
+// e^(S + mask − max) and O = e^(…)·V with batched GEMMs, then divides each
+// row of O (D values) by its row sum rather than each row of P (a row of
+// keys). It holds at most budget score elements (but always one head's)
+// at a time.
+func (b *Backend) attentionGemm(a tensor.AttentionArgs, budget int) {
+	D, Lq, Lk := a.D, a.Lq, a.Lk
+	nh := a.B * a.H
+	_, _, _, mask, sq, sk := attnInputs(a)
+	lse, out := span(a.Lse, nh*Lq), span(a.Out, nh*Lq*D)
+	hg := attnHeadGroup(a, budget)
+	blocks := attnQueryBlocks(a, sq, sk)
+	vis := attnVisiblePrefix(a, sq, sk)
+	sBuf, rBuf := b.mem.alloc(hg*Lq*Lk), b.mem.alloc(hg*Lq) // scratch from the storage pool
+	defer b.mem.release(sBuf)
+	defer b.mem.release(rBuf)
+	for h0 := 0; h0 < nh; h0 += hg {
+		g := min(hg, nh-h0)
+		for _, blk := range blocks {
+			nb, kn := blk.r1-blk.r0, blk.kEnd
+			if kn == 0 {
+				for h := h0; h < h0+g; h++ {
+					clear(out[(h*Lq+blk.r0)*D : (h*Lq+blk.r1)*D])
+					for r := blk.r0; r < blk.r1; r++ {
+						lse[h*Lq+r] = float32(math.Inf(-1))
+					}
+				}
+				continue
+			}
+			b.MatMul(tensor.MatMulArgs{Batch: g, M: nb, N: kn, K: D, TransB: true,
+				A: spanAt(a.Q, (h0*Lq+blk.r0)*D), B: spanAt(a.K, h0*Lk*D), C: tensor.Span{Buf: sBuf},
+				StrideA: Lq * D, StrideB: Lk * D, StrideC: nb * kn, Alpha: a.Scale})
+			S, inv := sBuf.Data, rBuf.Data
+			b.parallelFor(g*nb, rowGrain(kn), func(lo, hi int) {
+				for r := lo; r < hi; r++ {
+					i := blk.r0 + r%nb
+					lse[(h0+r/nb)*Lq+i], inv[r] = attnExpRow(a, S[r*kn:(r+1)*kn], mask, sq, sk, vis, i)
+				}
+			})
+			b.MatMul(tensor.MatMulArgs{Batch: g, M: nb, N: D, K: kn,
+				A: tensor.Span{Buf: sBuf}, B: spanAt(a.V, h0*Lk*D), C: spanAt(a.Out, (h0*Lq+blk.r0)*D),
+				StrideA: nb * kn, StrideB: Lk * D, StrideC: Lq * D, Alpha: 1})
+			b.parallelFor(g*nb, rowGrain(D), func(lo, hi int) {
+				for r := lo; r < hi; r++ {
+					o := ((h0+r/nb)*Lq + blk.r0 + r%nb) * D
+					scaleShiftRow(out[o:o+D], out[o:o+D], inv[r], 0)
+				}
+			})
+		}
+	}
+}
+
+// attentionBackwardGemm is the backward of attentionGemm: per group of
+// heads and query block it recomputes P, then accumulates dV += Pᵀ·dO,
 // forms dP = dO·Vᵀ and dS = scale·P∘(dP − rowsum(dO∘O)), writes dQ = dS·K
 // and accumulates dK += dSᵀ·Q. With a visible prefix per query, P and dS
 // are computed over the prefix only and zero past it.

@@ -107,23 +107,16 @@ func kernAttnCases() []kernAttnCase {
 	}
 }
 
-// kernAttnPaths runs each case through every implementation.
+// kernAttnPaths runs each case through both implementations.
 var kernAttnPaths = []struct {
 	name string
 	fwd  func(*Backend, tensor.AttentionArgs)
 	bwd  func(*Backend, tensor.AttentionArgs, tensor.AttentionGrads)
 }{
 	{"direct", (*Backend).attentionDirect, (*Backend).attentionBackwardDirect},
-	// Tiles of 5 queries: ragged tiles, and tiles that straddle scales.
-	{"tiled", func(b *Backend, a tensor.AttentionArgs) { b.attentionTiled(a, 5) },
-		func(b *Backend, a tensor.AttentionArgs, g tensor.AttentionGrads) { b.attentionBackwardTiled(a, g, 5) }},
-	{"tiled 64", func(b *Backend, a tensor.AttentionArgs) { b.attentionTiled(a, attnTileRows) },
-		func(b *Backend, a tensor.AttentionArgs, g tensor.AttentionGrads) {
-			b.attentionBackwardTiled(a, g, attnTileRows)
-		}},
-	// The batched backward runs with a budget of four heads so that heads
-	// are processed in ragged groups.
-	{"gemm", func(b *Backend, a tensor.AttentionArgs) { b.attentionTiled(a, attnTileRows) },
+	// The GEMM path runs with a budget of four heads so that heads are
+	// processed in ragged groups.
+	{"gemm", func(b *Backend, a tensor.AttentionArgs) { b.attentionGemm(a, 4*a.Lq*a.Lk) },
 		func(b *Backend, a tensor.AttentionArgs, g tensor.AttentionGrads) {
 			b.attentionBackwardGemm(a, g, 4*a.Lq*a.Lk)
 		}},
