@@ -42,7 +42,8 @@ func (g *Graph) MatMul(a, b *Var, transA, transB bool) *Var {
 // added in that GEMM's epilogue (tensor.MatMulBias). When w already holds
 // a gradient (a weight read again, as by SAR's second pass), the weight
 // gradient is added into it by its product (tensor.MatMulAddInto) rather
-// than computed and then added.
+// than computed and then added, and likewise the bias gradient by its
+// reduction (tensor.SumToAddInto).
 func (g *Graph) Linear(x, w, b *Var) *Var {
 	xs, ws := x.Value.Shape(), w.Value.Shape()
 	if len(ws) != 2 || len(xs) < 2 || xs[len(xs)-1] != ws[1] || (b != nil && (b.Value.Rank() != 1 || b.Value.Dim(0) != ws[0])) {
@@ -72,7 +73,10 @@ func (g *Graph) Linear(x, w, b *Var) *Var {
 		case w.requiresGrad:
 			gw = tensor.MatMul(gy2, x2, true, false)
 		}
-		if b.RequiresGrad() {
+		switch {
+		case b.accumulating():
+			tensor.SumToAddInto(b.Grad, tensor.SumTerm{G: gy2})
+		case b.RequiresGrad():
 			gb = tensor.Sum(gy2, false, 0)
 		}
 		return g.grads(gx, gw, gb)

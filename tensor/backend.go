@@ -297,6 +297,19 @@ type RowsPart struct {
 // MaxConcatParts is the most parts one ConcatRows or SplitRows call takes.
 const MaxConcatParts = 8
 
+// SumPart is one part of Backend.SumInto: Src viewed as [outer, n, inner]
+// summed over n into Dst [outer, inner]. When Mul's Buf is set, the terms
+// summed are the products Src·Mul (Mul laid out as Src, each product
+// rounded to float32 as Binary's OpMul gives it). With Add the sum is added
+// to Dst's values (beta 1) instead of written over them.
+type SumPart struct {
+	Dst, Src, Mul Span
+	Add           bool
+}
+
+// MaxSumParts is the most parts one SumInto call takes.
+const MaxSumParts = 4
+
 // Backend is a compute device. Kernels take already-allocated outputs.
 // All spans are contiguous unless a View is taken. Backends are pointer
 // types (the registry keys each device's scopes by its Backend value).
@@ -348,6 +361,13 @@ type Backend interface {
 
 	// Reduce reduces src viewed as [outer, n, inner] over n into dst [outer, inner].
 	Reduce(op ReduceOp, dst, src Span, outer, n, inner int)
+	// SumInto sums up to MaxSumParts parts of one geometry in one launch:
+	// each part's Src (or Src·Mul) viewed as [outer, n, inner] over n into
+	// its Dst [outer, inner], the sum as Reduce's ReduceSum gives it,
+	// written or, with Add, added to Dst's value in float32 (the result of
+	// a Mul, a Reduce and an Add). The parts' destinations are distinct and
+	// do not overlap their sources.
+	SumInto(parts []SumPart, outer, n, inner int)
 	// MatMul runs a batched GEMM.
 	MatMul(args MatMulArgs)
 
