@@ -116,6 +116,13 @@ type MatMulArgs struct {
 	Alpha, Beta               float32
 	Bias                      Span
 	Act                       Activation
+	// RowSums, when its Buf is set (Batch 1 only), receives the row sums
+	// of op(A), Σ_k op(A)[m][k] for each of its M rows (before Alpha),
+	// computed in the product's launch as Reduce's ReduceSum would: written,
+	// or with RowSumsAdd added to its values in float32. With A = gyᵀ it
+	// is Linear's bias gradient beside the weight gradient op(A)·op(B).
+	RowSums    Span
+	RowSumsAdd bool
 }
 
 // Activation names the function a fused epilogue applies to each element
