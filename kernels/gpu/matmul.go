@@ -49,11 +49,11 @@ type splitkPush struct {
 // Flags of the matmul push constants; bits 8 and up hold the activation
 // (actFlags).
 const (
-	matmulBias = 1 << iota // add the bias
-	matmulVecA             // load A as vec4
-	matmulVecB             // load B as vec4
-	matmulRowSums          // sum the rows of op(A) into RowSums
-	matmulRowSumsAdd       // add them to its values
+	matmulBias       = 1 << iota // add the bias
+	matmulVecA                   // load A as vec4
+	matmulVecB                   // load B as vec4
+	matmulRowSums                // sum the rows of op(A) into RowSums
+	matmulRowSumsAdd             // add them to its values
 )
 
 // actFlags is the activation field of the flags: 0 for none, else 1 + its
