@@ -103,6 +103,12 @@ func (b *Kernels) sumMulti(pl reducePlan, bs *bindingSet, parts []tensor.SumPart
 			p.Flags[k] |= sumMultiAdd
 		}
 	}
+	// sum_multi stores through a binding index known only at run time, so
+	// every slot counts as written (the barrier tracking then orders the
+	// dispatch after any earlier reader, as the validation layer expects).
+	for i := range bs.n {
+		bs.bufs[i].Write = true
+	}
 	ks := uint32(len(parts))
 	groups := [3]uint32{uint32(min(max(pl.groups, 1), maxGroups)), ks, 1}
 	launch(b, "sum_multi", sumMultiSpec(pl.mode), &p, groups, bs.all()...)
