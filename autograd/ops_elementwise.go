@@ -40,7 +40,7 @@ func leafGrad(t tensor.SumTerm, v *Var) *tensor.Tensor {
 			tensor.SumToAddInto(v.Grad, t)
 			return nil
 		}
-		return tensor.SumToEach(v.Value.Shape(), t)[0]
+		return tensor.SumTermTo(t, v.Value.Shape())
 	}
 	if t.M != nil {
 		return tensor.Mul(t.G, t.M)

@@ -193,34 +193,42 @@ func (t SumTerm) span(copies []*Tensor) (src, mul Span, _ []*Tensor, ok bool) {
 // otherwise each is a SumTo of its own (after a Mul for a product).
 func SumToEach(shape []int, terms ...SumTerm) []*Tensor {
 	out := make([]*Tensor, len(terms))
+	sumTerms("SumToEach", shape, terms, out)
+	return out
+}
+
+// SumTermTo is SumTo(t, shape): one term of SumToEach, its product (when
+// t.M is set) formed in the reduction's launch where the axes summed are
+// adjacent.
+func SumTermTo(t SumTerm, shape []int) *Tensor {
+	var out [1]*Tensor
+	sumTerms("SumTermTo", shape, []SumTerm{t}, out[:])
+	return out[0]
+}
+
+// sumTerms writes SumTo(terms[i], shape) into out[i], in launches of up to
+// MaxSumParts terms when the axes summed are one run.
+func sumTerms(op string, shape []int, terms []SumTerm, out []*Tensor) {
 	if len(terms) == 0 {
-		return out
+		return
 	}
 	g0 := terms[0].G
 	for _, t := range terms {
-		mustSameDevice("SumToEach", g0, t.G)
+		mustSameDevice(op, g0, t.G)
 		if t.M != nil {
-			mustSameDevice("SumToEach", g0, t.M)
+			mustSameDevice(op, g0, t.M)
 		}
 		if !SameShape(t.G, g0) {
-			panic(fmt.Sprintf("tensor: SumToEach: shapes %v and %v differ", t.G.shape, g0.shape))
+			panic(fmt.Sprintf("tensor: %s: shapes %v and %v differ", op, t.G.shape, g0.shape))
 		}
 	}
 	var ad [inlineRank]int
-	axes := sumAxes("SumToEach", g0.shape, shape, ad[:0])
+	axes := sumAxes(op, g0.shape, shape, ad[:0])
 	outer, n, inner, run := sumRun(g0.shape, axes)
 	b := g0.buf.b
-	var parts []SumPart
-	var copies []*Tensor
-	flush := func() {
-		if len(parts) > 0 && outer*inner > 0 {
-			b.SumInto(parts, outer, n, inner)
-		}
-		for _, c := range copies {
-			c.Release()
-		}
-		parts, copies = parts[:0], copies[:0]
-	}
+	var pd [MaxSumParts]SumPart
+	var cd [2 * MaxSumParts]*Tensor
+	parts, copies := pd[:0], cd[:0]
 	for i, t := range terms {
 		var src, mul Span
 		ok := run
@@ -238,11 +246,22 @@ func SumToEach(shape []int, terms ...SumTerm) []*Tensor {
 		out[i] = Empty(b, shape...)
 		parts = append(parts, SumPart{Dst: out[i].Span(), Src: src, Mul: mul})
 		if len(parts) == MaxSumParts {
-			flush()
+			parts, copies = sumParts(b, parts, copies, outer, n, inner)
 		}
 	}
-	flush()
-	return out
+	sumParts(b, parts, copies, outer, n, inner)
+}
+
+// sumParts launches the parts (when there is something to sum), releases
+// the copies their operands needed, and returns both emptied.
+func sumParts(b Backend, parts []SumPart, copies []*Tensor, outer, n, inner int) ([]SumPart, []*Tensor) {
+	if len(parts) > 0 && outer*inner > 0 {
+		b.SumInto(parts, outer, n, inner)
+	}
+	for _, c := range copies {
+		c.Release()
+	}
+	return parts[:0], copies[:0]
 }
 
 // SumToAddInto adds SumTo(t, dst's shape) into dst in the reduction's own

@@ -39,6 +39,7 @@ func sumMultiCases() []testCase {
 	}
 	return append(cs,
 		testCase{"each/transposed", sumTransposedCase},
+		testCase{"each/broadcast_factor", sumBroadcastFactorCase},
 		testCase{"each/12_storages", sumManyStoragesCase},
 		testCase{"special", sumSpecialCase})
 }
@@ -165,4 +166,21 @@ func sumSpecialCase(c *ctx) {
 			}
 		}
 	}
+}
+
+// sumBroadcastFactorCase mixes terms summed in one launch with products
+// whose factor is broadcast (formed by a Mul first), that one last and in
+// the middle.
+func sumBroadcastFactorCase(c *ctx) {
+	x, z, m := c.randn(98, 33, 7), c.randn(99, 33, 7), c.randn(100, 1, 7)
+	got, want := c.both(func(in []*tensor.Tensor) []*tensor.Tensor {
+		a := tensor.SumToEach([]int{7}, tensor.SumTerm{G: in[0]}, tensor.SumTerm{G: in[0], M: in[2]})
+		b := tensor.SumToEach([]int{7}, tensor.SumTerm{G: in[0], M: in[2]}, tensor.SumTerm{G: in[1], M: in[0]})
+		return append(a, b...)
+	}, x, z, m)
+	for i := range got {
+		c.near(fmt.Sprintf("out%d", i), got[i], want[i], tolFP32)
+	}
+	c.equal("out0/vs_unfused", want[0], tensor.SumTo(x.ref, []int{7}))
+	c.equal("out3/vs_unfused", want[3], tensor.SumTo(tensor.Mul(z.ref, x.ref), []int{7}))
 }
