@@ -14,10 +14,14 @@ const reduceTile = 256
 // inner]. Sums accumulate in float64. Max and Min propagate NaN; Argmax
 // gives the first index of the maximum (a NaN counts as the maximum).
 func (b *Backend) Reduce(op tensor.ReduceOp, dst, src tensor.Span, outer, n, inner int) {
-	r := reduceRun{op: op, d: span(dst, outer*inner), s: span(src, outer*n*inner), n: n, inner: inner,
-		tiles: (inner + reduceTile - 1) / reduceTile}
+	b.reduce(reduceRun{op: op, d: span(dst, outer*inner), s: span(src, outer*n*inner), n: n, inner: inner}, outer)
+}
+
+// reduce runs r over outer slices, split across the workers when large.
+func (b *Backend) reduce(r reduceRun, outer int) {
+	r.tiles = (r.inner + reduceTile - 1) / reduceTile
 	units := outer * r.tiles
-	grain := max(1, elemGrain/max(1, n*min(inner, reduceTile)))
+	grain := max(1, elemGrain/max(1, r.n*min(r.inner, reduceTile)))
 	if b.chunks(units, grain) <= 1 {
 		r.run(0, units)
 		return
@@ -33,18 +37,11 @@ func (b *Backend) SumInto(parts []tensor.SumPart, outer, n, inner int) {
 		panic(fmt.Sprintf("cpu: SumInto: %d parts exceed tensor.MaxSumParts", len(parts)))
 	}
 	for _, p := range parts {
-		r := reduceRun{op: tensor.ReduceSum, d: span(p.Dst, outer*inner), s: span(p.Src, outer*n*inner), n: n, inner: inner,
-			tiles: (inner + reduceTile - 1) / reduceTile, add: p.Add}
+		r := reduceRun{op: tensor.ReduceSum, d: span(p.Dst, outer*inner), s: span(p.Src, outer*n*inner), n: n, inner: inner, add: p.Add}
 		if p.Mul.Buf != nil {
 			r.m = span(p.Mul, outer*n*inner)
 		}
-		units := outer * r.tiles
-		grain := max(1, elemGrain/max(1, n*min(inner, reduceTile)))
-		if b.chunks(units, grain) <= 1 {
-			r.run(0, units)
-			continue
-		}
-		b.reduceParallel(r, units, grain)
+		b.reduce(r, outer)
 	}
 }
 
