@@ -10,12 +10,15 @@ import (
 // Storage recycling. A storage's slice is cut from an allocation of its
 // size class (package sizeclass); Free keeps the buffer on its class's
 // free list and Alloc hands it out again, uninitialised, so that a steady
-// training step takes nothing new from the Go heap. The free lists hold at
-// most twice as many bytes as the live storages did at their peak (plus
-// poolSlack), room for the classes a varying workload leaves idle; a
-// buffer freed beyond that is left to the garbage collector.
+// training step takes nothing new from the Go heap. The pool holds, live
+// and free together, at most as many bytes as the live storages did at
+// their peak (plus poolSlack): a workload that repeats itself finds every
+// buffer it needs again, and one whose sizes change as it goes (a sampler
+// whose every scale has tensors of other sizes) does not keep a set of
+// buffers for each size on top of its peak; a buffer freed beyond that is
+// left to the garbage collector.
 
-// poolSlack is the free-list budget beyond the live peak, in bytes.
+// poolSlack is the budget beyond the live peak, in bytes.
 const poolSlack = 64 << 20
 
 // pool is the CPU backend's storage allocator.
@@ -67,7 +70,7 @@ func (p *pool) release(buf *Buffer) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.liveBytes -= size
-	if p.freeBytes+size > 2*p.highLive+poolSlack {
+	if p.liveBytes+p.freeBytes+size > p.highLive+poolSlack {
 		buf.Data = nil
 		return
 	}
