@@ -43,8 +43,8 @@ type Backend struct {
 	// err is the sticky error: the first kernel that refused its input
 	// (ids outside their table) records it.
 	err atomic.Pointer[error]
-	// elemScratch holds the gather buffers of strided elementwise kernels.
-	elemScratch gemmBufPool
+	// scratchBufs holds the kernels' temporary buffers (see scratch).
+	scratchBufs scratchStore
 	// taps holds the interpolation tap tables built so far.
 	taps tapCache
 }

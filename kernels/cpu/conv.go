@@ -254,19 +254,19 @@ func col2imShifted(a tensor.ConvArgs, xc, row []float32, ky, kx int) {
 // no micro-panel of the kernel in use straddles two images.
 func convImages(hw int) bool { return hw%bestGemmKernel.nr == 0 }
 
-// convScratch returns pooled buffers for groups of G images: the patch
+// convScratch returns scratch buffers for groups of G images: the patch
 // matrix and, when G > 1, a [Cout, G·hw] matrix of outputs or gradients
 // (nil otherwise). release gives them back.
-func convScratch(a tensor.ConvArgs, G int) (col, cols *gemmBuf, release func()) {
+func (b *Backend) convScratch(a tensor.ConvArgs, G int) (col, cols *gemmBuf, release func()) {
 	_, _, ck, hw := convSizes(a)
-	col = convColPool.get(ck * G * hw)
+	col = b.scratch(scratchConvCol, ck*G*hw)
 	if G > 1 {
-		cols = convOutPool.get(a.Cout * G * hw)
+		cols = b.scratch(scratchConvOut, a.Cout*G*hw)
 	}
 	return col, cols, func() {
-		convColPool.put(col)
+		b.putScratch(col)
 		if cols != nil {
-			convOutPool.put(cols)
+			b.putScratch(cols)
 		}
 	}
 }
@@ -297,7 +297,7 @@ func (b *Backend) Conv2d(a tensor.ConvArgs, y, x, w, bias tensor.Span) {
 		return
 	}
 	G := b.convGroup(a)
-	col, ycols, release := convScratch(a, G)
+	col, ycols, release := b.convScratch(a, G)
 	defer release()
 	for n0 := 0; n0 < a.N; n0 += G {
 		g := min(G, a.N-n0)
@@ -306,7 +306,7 @@ func (b *Backend) Conv2d(a tensor.ConvArgs, y, x, w, bias tensor.Span) {
 		direct := g == 1 || convImages(hw)
 		if direct {
 			// The GEMM writes y[n0 : n0+g] in place.
-			gemmBlocked(b, gemmOperands{m: a.Cout, n: ld, k: ck, a: span(w, a.Cout*ck),
+			gemmBlocked(b, b.workers, gemmOperands{m: a.Cout, n: ld, k: ck, a: span(w, a.Cout*ck),
 				b: col.data[:ck*ld], c: yd[n0*ys : (n0+g)*ys], alpha: 1, cImg: hw}, bestGemmKernel)
 			if bd == nil {
 				continue
@@ -344,14 +344,14 @@ func (b *Backend) Conv2dBackwardInput(a tensor.ConvArgs, dx, gy, w tensor.Span) 
 		return
 	}
 	G := b.convGroup(a)
-	col, gcols, release := convScratch(a, G)
+	col, gcols, release := b.convScratch(a, G)
 	defer release()
 	for n0 := 0; n0 < a.N; n0 += G {
 		g := min(G, a.N-n0)
 		ld := g * hw
 		if g == 1 || convImages(hw) {
 			// The GEMM reads gy[n0 : n0+g] in place.
-			gemmBlocked(b, gemmOperands{m: ck, n: ld, k: a.Cout, transA: true, a: span(w, a.Cout*ck),
+			gemmBlocked(b, b.workers, gemmOperands{m: ck, n: ld, k: a.Cout, transA: true, a: span(w, a.Cout*ck),
 				b: gd[n0*ys : (n0+g)*ys], c: col.data[:ck*ld], alpha: 1, bImg: hw}, bestGemmKernel)
 		} else {
 			b.gatherCols(a, gcols.data, gd, n0, g)
@@ -399,7 +399,7 @@ func (b *Backend) conv2dBackwardWeightIm2col(a tensor.ConvArgs, dw tensor.Span, 
 	_, ys, ck, hw := convSizes(a)
 	gy := tensor.Span{Buf: &Buffer{Data: gd}}
 	G := b.convGroup(a)
-	col, gcols, release := convScratch(a, G)
+	col, gcols, release := b.convScratch(a, G)
 	defer release()
 	for n0 := 0; n0 < a.N; n0 += G {
 		g := min(G, a.N-n0)

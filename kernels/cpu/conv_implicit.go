@@ -67,14 +67,6 @@ type indirectKernel struct {
 // set only when the matching GEMM kernel is also the one in use.
 var convIndirect *indirectKernel
 
-var (
-	convPadPool  gemmBufPool // zero-padded input images
-	convPackPool gemmBufPool // packed weights
-	convFlipPool gemmBufPool // flipped, transposed weights of the input gradient
-	convGyPool   gemmBufPool // gy in the extended layout (weight gradient)
-	convDwPool   gemmBufPool // transposed weight gradient
-)
-
 // convPadBudget is the most elements of padded images a group may use (4
 // MiB of float32, like convColBudget): the images of a group are padded
 // together, then all their tiles computed as one pool of tasks.
@@ -230,8 +222,8 @@ func (b *Backend) convImplicit(s implicitConv, y, x, w, bias []float32) {
 	mPanels := (s.cout + mr - 1) / mr
 
 	// A: every micro-panel over the full depth.
-	abuf := convPackPool.get(mPanels * mr * K)
-	defer convPackPool.put(abuf)
+	abuf := b.scratch(scratchConvPack, mPanels*mr*K)
+	defer b.putScratch(abuf)
 	ap := abuf.data
 	ga := gemmOperands{m: s.cout, k: K, a: w[:s.cout*K]}
 	b.parallelFor(mPanels, rowGrain(mr*K), func(lo, hi int) {
@@ -243,8 +235,8 @@ func (b *Backend) convImplicit(s implicitConv, y, x, w, bias []float32) {
 	s.tapOffsets(off)
 
 	G := max(1, min(s.n, convPadBudget/s.xlen))
-	xbuf := convPadPool.get(G * s.xlen)
-	defer convPadPool.put(xbuf)
+	xbuf := b.scratch(scratchConvPad, G*s.xlen)
+	defer b.putScratch(xbuf)
 	xp := xbuf.data
 
 	// Row blocks of A panels small enough to stay in L2; column chunks
@@ -473,8 +465,8 @@ func (b *Backend) conv2dImplicit(a tensor.ConvArgs, y, x, w, bias []float32) {
 // with w'[ci][co][KH−1−ky][KW−1−kx] = w[co][ci][ky][kx].
 func (b *Backend) conv2dBackwardInputImplicit(a tensor.ConvArgs, dx, gy, w []float32) {
 	kk := a.KH * a.KW
-	fbuf := convFlipPool.get(a.Cin * a.Cout * kk)
-	defer convFlipPool.put(fbuf)
+	fbuf := b.scratch(scratchConvFlip, a.Cin*a.Cout*kk)
+	defer b.putScratch(fbuf)
 	wf := fbuf.data[:a.Cin*a.Cout*kk]
 	b.parallelFor(a.Cout, rowGrain(a.Cin*kk), func(lo, hi int) {
 		for co := lo; co < hi; co++ {
@@ -535,10 +527,10 @@ func (b *Backend) conv2dBackwardWeightImplicit(a tensor.ConvArgs, dw, x, gy []fl
 	offs := make([]int, (ck+mr-1)/mr*mr)
 	maxOff := s.tapOffsets(offs)
 	G := max(1, min(s.n, convPadBudget/s.xlen, convPadBudget/(s.cout*qp)))
-	xbuf, gbuf, tbuf := convPadPool.get(G*s.xlen), convGyPool.get(s.cout*G*qp), convDwPool.get(ck*s.cout)
-	defer convPadPool.put(xbuf)
-	defer convGyPool.put(gbuf)
-	defer convDwPool.put(tbuf)
+	xbuf, gbuf, tbuf := b.scratch(scratchConvPad, G*s.xlen), b.scratch(scratchConvGy, s.cout*G*qp), b.scratch(scratchConvDw, ck*s.cout)
+	defer b.putScratch(xbuf)
+	defer b.putScratch(gbuf)
+	defer b.putScratch(tbuf)
 	rows := convRows{mr: mr, xp: xbuf.data, xlen: s.xlen, qp: qp, offs: offs, maxOff: maxOff, fn: ik.packRows}
 	dwt := tbuf.data[:ck*s.cout]
 	xs, ys, hw := s.cin*s.h*s.w, s.cout*s.hout*s.wout, s.hout*s.wout
@@ -560,7 +552,7 @@ func (b *Backend) conv2dBackwardWeightImplicit(a tensor.ConvArgs, dw, x, gy []fl
 				clear(dst[s.ext:])
 			}
 		})
-		gemmBlocked(b, gemmOperands{m: ck, n: s.cout, k: K, transB: true, b: ge, c: dwt,
+		gemmBlocked(b, b.workers, gemmOperands{m: ck, n: s.cout, k: K, transB: true, b: ge, c: dwt,
 			alpha: 1, acc: n0 > 0, aRows: &rows}, ik.kern)
 	}
 	b.parallelFor(s.cout, rowGrain(ck), func(lo, hi int) {

@@ -218,14 +218,14 @@ func (b *Backend) elementwiseSplit(k elemOp, views []tensor.View) {
 // elemRun is one launch of an elementwise kernel: the kernel, the views'
 // data and their coalesced layout.
 type elemRun struct {
-	k       elemOp
-	datas   [maxViews][]float32
-	l       layout
-	scratch *gemmBufPool // the strided path's gather buffers
+	k     elemOp
+	datas [maxViews][]float32
+	l     layout
+	be    *Backend // owner of the strided path's gather buffers
 }
 
 func (e *elemRun) init(b *Backend, k elemOp, views []tensor.View) {
-	e.k, e.scratch = k, &b.elemScratch
+	e.k, e.be = k, b
 	for v, vw := range views {
 		e.datas[v] = data(vw.Buf)
 	}
@@ -269,8 +269,8 @@ func (e *elemRun) strided(lo, hi int) {
 	cs := min(inner, elemChunk)
 	var bufs [maxViews][]float32
 	var base [maxViews]int
-	sb := e.scratch.get(nv * cs)
-	defer e.scratch.put(sb)
+	sb := e.be.scratch(scratchElem, nv*cs)
+	defer e.be.putScratch(sb)
 	scratch := sb.data
 	for u := lo; u < hi; u++ {
 		row, c := u/chunks, u%chunks

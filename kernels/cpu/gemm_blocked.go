@@ -16,20 +16,17 @@ import "sync/atomic"
 // processor time (a busy or virtualised machine) takes fewer of them
 // instead of holding the others up. There are two synchronisation points
 // per kc slice (B packed; B no longer read), not one per row block, which
-// is what limits a two-core machine when blocks are small. A nil backend
-// runs everything on the calling goroutine.
-func gemmBlocked(be *Backend, g gemmOperands, kern *gemmKernel) {
+// is what limits a two-core machine when blocks are small. The packing
+// buffers are be's scratch; with workers 1 everything runs on the calling
+// goroutine.
+func gemmBlocked(be *Backend, workers int, g gemmOperands, kern *gemmKernel) {
 	mr, nr := kern.mr, kern.nr
-	workers := 1
-	if be != nil {
-		workers = be.workers
-	}
 	kcMax := min(kern.kc, g.k)
 	ncMax := min(kern.nc, (g.n+nr-1)/nr*nr)
 	rowBlocks, mc := gemmRowBlocks(g.m, mr, kern.mc, workers)
 
-	bbuf := packBPool.get(ncMax * kcMax)
-	defer packBPool.put(bbuf)
+	bbuf := be.scratch(scratchPackB, ncMax*kcMax)
+	defer be.putScratch(bbuf)
 	blk := &gemmBlock{g: g, kern: kern, bp: bbuf.data, mc: mc, rowBlocks: rowBlocks}
 	packB := blk.packB // one method value for every kc slice
 	for jc := 0; jc < g.n; jc += kern.nc {
@@ -113,8 +110,8 @@ func (blk *gemmBlock) runTasks(be *Backend, workers int) {
 	// Each worker's buffer holds its A block and, after it, an edge tile.
 	abufSize := blk.mc*blk.kc + blk.kern.mr*blk.kern.nr
 	if workers <= 1 || tasks <= 1 || be == nil {
-		abuf := packAPool.get(abufSize)
-		defer packAPool.put(abuf)
+		abuf := be.scratch(scratchPackA, abufSize)
+		defer be.putScratch(abuf)
 		w := newGemmWorker(blk, abuf.data)
 		for t := 0; t < tasks; t++ {
 			w.task(t)
@@ -123,8 +120,8 @@ func (blk *gemmBlock) runTasks(be *Backend, workers int) {
 	}
 	var next atomic.Int64
 	be.parallelFor(min(workers, tasks), 1, func(_, _ int) {
-		abuf := packAPool.get(abufSize)
-		defer packAPool.put(abuf)
+		abuf := be.scratch(scratchPackA, abufSize)
+		defer be.putScratch(abuf)
 		w := newGemmWorker(blk, abuf.data)
 		for {
 			t := int(next.Add(1) - 1)

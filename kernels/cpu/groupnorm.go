@@ -1,9 +1,6 @@
 package cpu
 
-import (
-	"math"
-	"sync"
-)
+import "math"
 
 // Group norm over images [batch, C, HW]: each (image, group) row is
 // cg = C/Groups channel planes of hw elements. The forward pass reads a
@@ -127,9 +124,6 @@ func (b *Backend) groupNorm(s normShape, eps float32, ys, ms, rs, xs, ws, bs []f
 	})
 }
 
-// normSumsPool recycles the per-(row, channel) sums of groupNormBackward.
-var normSumsPool sync.Pool
-
 // groupNormBackward is NormBackward for a group norm.
 func (b *Backend) groupNormBackward(s normShape, dxs, dws, dbs, xs, ms, rs, ws, gs []float32) {
 	n, hw, cg := s.rowLen, s.hw, s.chans
@@ -137,16 +131,10 @@ func (b *Backend) groupNormBackward(s normShape, dxs, dws, dbs, xs, ms, rs, ws, 
 	// gradients.
 	need := 2 * s.rows * cg
 	var sums []float64
-	var box *[]float64
 	if dws != nil || dbs != nil {
-		box, _ = normSumsPool.Get().(*[]float64)
-		if box == nil {
-			box = new([]float64)
-		}
-		if cap(*box) < need {
-			*box = make([]float64, need)
-		}
-		sums = (*box)[:need]
+		buf := b.scratch(scratchNormSums, 2*need)
+		defer b.putScratch(buf)
+		sums = buf.float64s(need)
 	}
 	b.parallelFor(s.rows, rowGrain(n), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
@@ -198,5 +186,4 @@ func (b *Backend) groupNormBackward(s normShape, dxs, dws, dbs, xs, ms, rs, ws, 
 			dbs[p] += float32(sb)
 		}
 	}
-	normSumsPool.Put(box)
 }

@@ -155,7 +155,7 @@ func (b *Backend) matmulWith(a tensor.MatMulArgs, kern *gemmKernel) {
 			if work < smallGemmWork {
 				gemmSmall(matOperands(&a, bt))
 			} else {
-				gemmOne(b, matOperands(&a, bt), kern)
+				gemmOne(b, b.workers, matOperands(&a, bt), kern)
 			}
 		}
 	}
@@ -169,7 +169,7 @@ func (b *Backend) matmulPerMatrix(a tensor.MatMulArgs, grain int, kern *gemmKern
 			if kern == nil {
 				gemmSmall(matOperands(&a, bt))
 			} else {
-				gemmOne(nil, matOperands(&a, bt), kern)
+				gemmOne(b, 1, matOperands(&a, bt), kern)
 			}
 		}
 	})
@@ -187,12 +187,15 @@ func matOperands(a *tensor.MatMulArgs, bt int) gemmOperands {
 }
 
 // gemmOne computes one product of at least smallGemmWork multiply-adds:
-// matrix-vector shapes directly, the rest packed and blocked. A nil backend
-// runs on the calling goroutine.
-func gemmOne(be *Backend, g gemmOperands, kern *gemmKernel) {
+// matrix-vector shapes directly, the rest packed and blocked into be's
+// scratch. With workers 1 it runs on the calling goroutine.
+func gemmOne(be *Backend, workers int, g gemmOperands, kern *gemmKernel) {
 	if g.m == 1 || g.n == 1 {
+		if workers <= 1 {
+			be = nil
+		}
 		gemv(be, g)
 		return
 	}
-	gemmBlocked(be, g, kern)
+	gemmBlocked(be, workers, g, kern)
 }

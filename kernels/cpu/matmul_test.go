@@ -225,7 +225,7 @@ func TestGemmPaths(t *testing.T) {
 	}
 	paths := []path{{"direct", gemmSmall}, {"gemv", func(g gemmOperands) { gemv(&Backend{workers: 2}, g) }}}
 	for _, kern := range gemmKernels() {
-		paths = append(paths, path{kern.name, func(g gemmOperands) { gemmBlocked(&Backend{workers: 2}, g, kern) }})
+		paths = append(paths, path{kern.name, func(g gemmOperands) { gemmBlocked(&Backend{workers: 2}, 2, g, kern) }})
 	}
 	for _, p := range paths {
 		t.Run(p.name, func(t *testing.T) {
