@@ -113,37 +113,12 @@ func (b *Backend) attentionDirect(a tensor.AttentionArgs) {
 	q, k, v, mask, sq, sk := attnInputs(a)
 	out, lse := span(a.Out, nh*Lq*D), span(a.Lse, nh*Lq)
 	blocks := (Lq + attnBlock - 1) / attnBlock
-	b.parallelFor(nh*blocks, 1, func(lo, hi int) {
-		s, p := make([]float32, Lk), make([]float32, Lk)
-		acc := make([]float32, D)
-		for u := lo; u < hi; u++ {
-			h, blk := u/blocks, u%blocks
-			kh, vh := k[h*Lk*D:(h+1)*Lk*D], v[h*Lk*D:(h+1)*Lk*D]
-			for i := blk * attnBlock; i < min(Lq, (blk+1)*attnBlock); i++ {
-				row := h*Lq + i
-				qi, oi := q[row*D:(row+1)*D], out[row*D:(row+1)*D]
-				m := attnScores(a, s, qi, kh, mask, sq, sk, i)
-				if math.IsInf(float64(m), -1) {
-					clear(oi)
-					lse[row] = float32(math.Inf(-1))
-					continue
-				}
-				clear(acc)
-				l := expShiftRow(p, s, m) // invisible keys add e^−Inf = 0
-				for j, sj := range s {
-					if math.IsInf(float64(sj), -1) {
-						continue
-					}
-					axpy(p[j], vh[j*D:(j+1)*D], acc)
-				}
-				rl := float32(1 / l)
-				for d := range oi {
-					oi[d] = acc[d] * rl
-				}
-				lse[row] = float32(float64(m) + math.Log(l))
-			}
-		}
-	})
+	l := attnLoop{a: a, scratch: &b.attnScratch, D: D, Lq: Lq, Lk: Lk, blocks: blocks, q: q, k: k, v: v, mask: mask, sq: sq, sk: sk, out: out, lse: lse}
+	if b.chunks(nh*blocks, 1) <= 1 {
+		l.run(0, nh*blocks)
+	} else {
+		launch(b, &b.frames.attn, nh*blocks, 1, &l)
+	}
 }
 
 // attentionBackwardDirect is the fused backward, parallel over batch·heads
@@ -155,38 +130,12 @@ func (b *Backend) attentionBackwardDirect(a tensor.AttentionArgs, g tensor.Atten
 	out, lse := span(a.Out, nh*Lq*D), span(a.Lse, nh*Lq)
 	gout := span(g.GradOut, nh*Lq*D)
 	dq, dk, dv := span(g.GradQ, nh*Lq*D), span(g.GradK, nh*Lk*D), span(g.GradV, nh*Lk*D)
-	b.parallelFor(nh, 1, func(lo, hi int) {
-		s, ps := make([]float32, Lk), make([]float32, Lk)
-		for h := lo; h < hi; h++ {
-			kh, vh := k[h*Lk*D:(h+1)*Lk*D], v[h*Lk*D:(h+1)*Lk*D]
-			dkh, dvh := dk[h*Lk*D:(h+1)*Lk*D], dv[h*Lk*D:(h+1)*Lk*D]
-			clear(dkh)
-			clear(dvh)
-			for i := range Lq {
-				row := h*Lq + i
-				qi, oi, gi, dqi := q[row*D:(row+1)*D], out[row*D:(row+1)*D], gout[row*D:(row+1)*D], dq[row*D:(row+1)*D]
-				clear(dqi)
-				l := lse[row]
-				if math.IsInf(float64(l), -1) {
-					continue
-				}
-				attnScores(a, s, qi, kh, mask, sq, sk, i)
-				expShiftRow(ps, s, l)
-				di := dot(gi, oi)
-				for j, sj := range s {
-					if math.IsInf(float64(sj), -1) {
-						continue
-					}
-					p := ps[j]
-					kj, vj := kh[j*D:(j+1)*D], vh[j*D:(j+1)*D]
-					axpy(p, gi, dvh[j*D:(j+1)*D])
-					ds := a.Scale * p * (dot(gi, vj) - di)
-					axpy(ds, kj, dqi)
-					axpy(ds, qi, dkh[j*D:(j+1)*D])
-				}
-			}
-		}
-	})
+	l := attnBackLoop{a: a, scratch: &b.attnScratch, D: D, Lq: Lq, Lk: Lk, q: q, k: k, v: v, mask: mask, sq: sq, sk: sk, out: out, lse: lse, gout: gout, dq: dq, dk: dk, dv: dv}
+	if b.chunks(nh, 1) <= 1 {
+		l.run(0, nh)
+	} else {
+		launch(b, &b.frames.attnBack, nh, 1, &l)
+	}
 }
 
 // spanAt is s advanced by off elements.
@@ -389,6 +338,115 @@ func (b *Backend) attentionBackwardGemm(a tensor.AttentionArgs, gr tensor.Attent
 				C: spanAt(gr.GradQ, (h0*Lq+blk.r0)*D), StrideA: nb * kn, StrideB: Lk * D, StrideC: Lq * D, Alpha: 1})
 			b.MatMul(mm{Batch: g, M: kn, N: D, K: nb, TransA: true, A: tensor.Span{Buf: dBuf}, B: qs,
 				C: spanAt(gr.GradK, h0*Lk*D), StrideA: nb * kn, StrideB: Lq * D, StrideC: Lk * D, Alpha: 1, Beta: 1})
+		}
+	}
+}
+
+// attnLoop is the parallel loop body of attentionDirect.
+type attnLoop struct {
+	a       tensor.AttentionArgs
+	scratch *gemmBufPool
+	D       int
+	Lq      int
+	Lk      int
+	blocks  int
+	q       []float32
+	k       []float32
+	v       []float32
+	mask    []float32
+	sq      []float32
+	sk      []float32
+	out     []float32
+	lse     []float32
+}
+
+func (l *attnLoop) run(lo, hi int) {
+	a, scratch, D, Lq, Lk, blocks, q, k, v, mask, sq, sk, out, lse := l.a, l.scratch, l.D, l.Lq, l.Lk, l.blocks, l.q, l.k, l.v, l.mask, l.sq, l.sk, l.out, l.lse
+	buf := scratch.get(2*Lk + D)
+	defer scratch.put(buf)
+	s, p, acc := buf.data[:Lk], buf.data[Lk:2*Lk], buf.data[2*Lk:2*Lk+D]
+	for u := lo; u < hi; u++ {
+		h, blk := u/blocks, u%blocks
+		kh, vh := k[h*Lk*D:(h+1)*Lk*D], v[h*Lk*D:(h+1)*Lk*D]
+		for i := blk * attnBlock; i < min(Lq, (blk+1)*attnBlock); i++ {
+			row := h*Lq + i
+			qi, oi := q[row*D:(row+1)*D], out[row*D:(row+1)*D]
+			m := attnScores(a, s, qi, kh, mask, sq, sk, i)
+			if math.IsInf(float64(m), -1) {
+				clear(oi)
+				lse[row] = float32(math.Inf(-1))
+				continue
+			}
+			clear(acc)
+			l := expShiftRow(p, s, m) // invisible keys add e^−Inf = 0
+			for j, sj := range s {
+				if math.IsInf(float64(sj), -1) {
+					continue
+				}
+				axpy(p[j], vh[j*D:(j+1)*D], acc)
+			}
+			rl := float32(1 / l)
+			for d := range oi {
+				oi[d] = acc[d] * rl
+			}
+			lse[row] = float32(float64(m) + math.Log(l))
+		}
+	}
+}
+
+// attnBackLoop is the parallel loop body of attentionBackwardDirect.
+type attnBackLoop struct {
+	a       tensor.AttentionArgs
+	scratch *gemmBufPool
+	D       int
+	Lq      int
+	Lk      int
+	q       []float32
+	k       []float32
+	v       []float32
+	mask    []float32
+	sq      []float32
+	sk      []float32
+	out     []float32
+	lse     []float32
+	gout    []float32
+	dq      []float32
+	dk      []float32
+	dv      []float32
+}
+
+func (l *attnBackLoop) run(lo, hi int) {
+	a, scratch, D, Lq, Lk, q, k, v, mask, sq, sk, out, lse, gout, dq, dk, dv := l.a, l.scratch, l.D, l.Lq, l.Lk, l.q, l.k, l.v, l.mask, l.sq, l.sk, l.out, l.lse, l.gout, l.dq, l.dk, l.dv
+	buf := scratch.get(2 * Lk)
+	defer scratch.put(buf)
+	s, ps := buf.data[:Lk], buf.data[Lk:2*Lk]
+	for h := lo; h < hi; h++ {
+		kh, vh := k[h*Lk*D:(h+1)*Lk*D], v[h*Lk*D:(h+1)*Lk*D]
+		dkh, dvh := dk[h*Lk*D:(h+1)*Lk*D], dv[h*Lk*D:(h+1)*Lk*D]
+		clear(dkh)
+		clear(dvh)
+		for i := range Lq {
+			row := h*Lq + i
+			qi, oi, gi, dqi := q[row*D:(row+1)*D], out[row*D:(row+1)*D], gout[row*D:(row+1)*D], dq[row*D:(row+1)*D]
+			clear(dqi)
+			l := lse[row]
+			if math.IsInf(float64(l), -1) {
+				continue
+			}
+			attnScores(a, s, qi, kh, mask, sq, sk, i)
+			expShiftRow(ps, s, l)
+			di := dot(gi, oi)
+			for j, sj := range s {
+				if math.IsInf(float64(sj), -1) {
+					continue
+				}
+				p := ps[j]
+				kj, vj := kh[j*D:(j+1)*D], vh[j*D:(j+1)*D]
+				axpy(p, gi, dvh[j*D:(j+1)*D])
+				ds := a.Scale * p * (dot(gi, vj) - di)
+				axpy(ds, kj, dqi)
+				axpy(ds, qi, dkh[j*D:(j+1)*D])
+			}
 		}
 	}
 }

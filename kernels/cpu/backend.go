@@ -45,8 +45,15 @@ type Backend struct {
 	err atomic.Pointer[error]
 	// elemScratch holds the gather buffers of strided elementwise kernels.
 	elemScratch gemmBufPool
+	// attnScratch holds the score rows of the fused attention kernels.
+	attnScratch gemmBufPool
 	// taps holds the interpolation tap tables built so far.
 	taps tapCache
+	// pool is the worker goroutines, started by the first parallel loop.
+	pool atomic.Pointer[workerPool]
+	// frames holds the loop bodies of the kernels that run in parallel
+	// on the training path, for reuse (see parallelRun).
+	frames kernelFrames
 }
 
 // New returns a CPU backend using GOMAXPROCS workers.
