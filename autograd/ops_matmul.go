@@ -44,13 +44,14 @@ func (g *Graph) MatMul(a, b *Var, transA, transB bool) *Var {
 // gradient is added into it by its product (tensor.MatMulAddInto) rather
 // than computed and then added.
 func (g *Graph) Linear(x, w, b *Var) *Var {
-	xs, ws := x.Value.Shape(), w.Value.Shape()
+	var xd, wd [6]int
+	xs, ws := x.Value.AppendShape(xd[:0]), w.Value.AppendShape(wd[:0])
 	if len(ws) != 2 || len(xs) < 2 || xs[len(xs)-1] != ws[1] || (b != nil && (b.Value.Rank() != 1 || b.Value.Dim(0) != ws[0])) {
 		var bs []int
 		if b != nil {
 			bs = b.Value.Shape()
 		}
-		panic(fmt.Sprintf("autograd: Linear: x %v, w %v, b %v do not fit (want x [..., in], w [out, in], b [out])", xs, ws, bs))
+		panic(fmt.Sprintf("autograd: Linear: x %v, w %v, b %v do not fit (want x [..., in], w [out, in], b [out])", x.Value.Shape(), w.Value.Shape(), bs))
 	}
 	in, out := ws[1], ws[0]
 	x2 := x.Value.Reshape(-1, in)
@@ -59,22 +60,29 @@ func (g *Graph) Linear(x, w, b *Var) *Var {
 		bias = b.Value
 	}
 	y2 := tensor.MatMulBias(x2, w.Value, bias, false, true, tensor.ActNone) // the bias in the product's epilogue
-	y := y2.Reshape(append(xs[:len(xs)-1:len(xs)-1], out)...)
-	return g.record("Linear", y, func(gy *tensor.Tensor) []*tensor.Tensor {
-		var gx, gw, gb *tensor.Tensor
-		gy2 := gy.Reshape(-1, out)
-		if x.requiresGrad {
-			gx = tensor.MatMul(gy2, w.Value, false, false).Reshape(xs...)
-		}
-		switch {
-		case w.accumulating():
-			tensor.MatMulAddInto(w.Grad, gy2, x2, true, false)
-		case w.requiresGrad:
-			gw = tensor.MatMul(gy2, x2, true, false)
-		}
-		if b.RequiresGrad() {
-			gb = tensor.Sum(gy2, false, 0)
-		}
-		return g.grads(gx, gw, gb)
-	}, x, w, b)
+	xs[len(xs)-1] = out // xs is a copy of x's shape: now y's
+	y := y2.Reshape(xs...)
+	return g.recordStep("Linear", y, linearBack, &saved{t: [4]*tensor.Tensor{x2}, i: [6]int{out}}, x, w, b)
+}
+
+// linearBack is Linear's backward; n.saved holds x as [rows, in] and the
+// output width.
+func linearBack(g *Graph, n *node, gy *tensor.Tensor) []*tensor.Tensor {
+	x, w, b := n.inputs[0], n.inputs[1], n.inputs[2]
+	x2, out := n.saved.t[0], n.saved.i[0]
+	var gx, gw, gb *tensor.Tensor
+	gy2 := gy.Reshape(-1, out)
+	if x.requiresGrad {
+		gx = tensor.MatMul(gy2, w.Value, false, false).ReshapeLike(x.Value)
+	}
+	switch {
+	case w.accumulating():
+		tensor.MatMulAddInto(w.Grad, gy2, x2, true, false)
+	case w.requiresGrad:
+		gw = tensor.MatMul(gy2, x2, true, false)
+	}
+	if b.RequiresGrad() {
+		gb = tensor.Sum(gy2, false, 0)
+	}
+	return g.grads(gx, gw, gb)
 }

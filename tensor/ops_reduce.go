@@ -112,6 +112,9 @@ func Mean(x *Tensor, keep bool, axes ...int) *Tensor {
 // Argmax returns the index of the first maximum along axis, as float32.
 func Argmax(x *Tensor, axis int, keep bool) *Tensor { return Reduce(ReduceArgmax, x, axis, keep) }
 
+// SumToLike is SumTo to like's shape.
+func SumToLike(g, like *Tensor) *Tensor { return SumTo(g, like.shape) }
+
 // SumTo sums a broadcast gradient back to shape (the adjoint of Expand).
 func SumTo(g *Tensor, shape []int) *Tensor {
 	if slices.Equal(g.shape, shape) {

@@ -113,7 +113,7 @@ func (b *Backend) attentionDirect(a tensor.AttentionArgs) {
 	q, k, v, mask, sq, sk := attnInputs(a)
 	out, lse := span(a.Out, nh*Lq*D), span(a.Lse, nh*Lq)
 	blocks := (Lq + attnBlock - 1) / attnBlock
-	l := attnLoop{a: a, scratch: &b.attnScratch, D: D, Lq: Lq, Lk: Lk, blocks: blocks, q: q, k: k, v: v, mask: mask, sq: sq, sk: sk, out: out, lse: lse}
+	l := attnLoop{a: a, scratch: &b.rowScratch, D: D, Lq: Lq, Lk: Lk, blocks: blocks, q: q, k: k, v: v, mask: mask, sq: sq, sk: sk, out: out, lse: lse}
 	if b.chunks(nh*blocks, 1) <= 1 {
 		l.run(0, nh*blocks)
 	} else {
@@ -130,7 +130,7 @@ func (b *Backend) attentionBackwardDirect(a tensor.AttentionArgs, g tensor.Atten
 	out, lse := span(a.Out, nh*Lq*D), span(a.Lse, nh*Lq)
 	gout := span(g.GradOut, nh*Lq*D)
 	dq, dk, dv := span(g.GradQ, nh*Lq*D), span(g.GradK, nh*Lk*D), span(g.GradV, nh*Lk*D)
-	l := attnBackLoop{a: a, scratch: &b.attnScratch, D: D, Lq: Lq, Lk: Lk, q: q, k: k, v: v, mask: mask, sq: sq, sk: sk, out: out, lse: lse, gout: gout, dq: dq, dk: dk, dv: dv}
+	l := attnBackLoop{a: a, scratch: &b.rowScratch, D: D, Lq: Lq, Lk: Lk, q: q, k: k, v: v, mask: mask, sq: sq, sk: sk, out: out, lse: lse, gout: gout, dq: dq, dk: dk, dv: dv}
 	if b.chunks(nh, 1) <= 1 {
 		l.run(0, nh)
 	} else {

@@ -650,6 +650,15 @@ func unaryBackwardSlice(op tensor.UnaryOp, dx, x, gy []float32, alpha, beta floa
 		if !activationBackwardVector(op, dx, x, gy) {
 			activationBackwardScalar(op, dx, x, gy)
 		}
+	case tensor.OpExpClamp: // unaryDeriv's, without its closure on the heap
+		lo, hi := float64(alpha), float64(beta)
+		for i := range dx {
+			d, v := 0.0, float64(x[i])
+			if lo <= v && v <= hi {
+				d = math.Exp(v)
+			}
+			dx[i] = float32(float64(gy[i]) * d)
+		}
 	default:
 		f := unaryDeriv(op, float64(alpha), float64(beta))
 		for i := range dx {

@@ -215,16 +215,24 @@ func (f *frames[T]) put(t *T) {
 
 // kernelFrames are the free lists of a backend's parallel loop bodies.
 type kernelFrames struct {
-	elem        frames[elemRun]
-	reduce      frames[reduceRun]
-	attnBack    frames[attnBackLoop]
-	attn        frames[attnLoop]
-	matRows     frames[matRowsLoop]
-	l2NormBack  frames[l2NormBackLoop]
-	l2Norm      frames[l2NormLoop]
-	rowNormBack frames[rowNormBackLoop]
-	rowNorm     frames[rowNormLoop]
-	adamW       frames[adamWLoop]
+	sample           frames[sampleLoop]
+	crossEntropyBack frames[crossEntropyBackLoop]
+	crossEntropy     frames[crossEntropyLoop]
+	scatter          frames[scatterLoop]
+	gather           frames[gatherLoop]
+	interpBack       frames[interpBackLoop]
+	areaPool         frames[areaPoolLoop]
+	interp           frames[interpLoop]
+	elem             frames[elemRun]
+	reduce           frames[reduceRun]
+	attnBack         frames[attnBackLoop]
+	attn             frames[attnLoop]
+	matRows          frames[matRowsLoop]
+	l2NormBack       frames[l2NormBackLoop]
+	l2Norm           frames[l2NormLoop]
+	rowNormBack      frames[rowNormBackLoop]
+	rowNorm          frames[rowNormLoop]
+	adamW            frames[adamWLoop]
 }
 
 // launch runs a copy of the loop body *v over [0, n) across the workers,
