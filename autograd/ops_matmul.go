@@ -60,7 +60,8 @@ func (g *Graph) Linear(x, w, b *Var) *Var {
 		bias = b.Value
 	}
 	y2 := tensor.MatMulBias(x2, w.Value, bias, false, true, tensor.ActNone) // the bias in the product's epilogue
-	xs[len(xs)-1] = out // xs is a copy of x's shape: now y's
+	// xs is a copy of x's shape: it becomes y's.
+	xs[len(xs)-1] = out
 	y := y2.Reshape(xs...)
 	return g.recordStep("Linear", y, linearBack, &saved{t: [4]*tensor.Tensor{x2}, i: [6]int{out}}, x, w, b)
 }
