@@ -93,7 +93,7 @@ func (s *Scope) rowsParts() []RowsPart {
 		return make([]RowsPart, MaxConcatParts)
 	}
 	if len(s.partSlab) < MaxConcatParts {
-		s.partSlab = make([]RowsPart, 8*MaxConcatParts)
+		s.partSlab = make([]RowsPart, 32*MaxConcatParts)
 	}
 	r := s.partSlab[:MaxConcatParts:MaxConcatParts]
 	s.partSlab = s.partSlab[MaxConcatParts:]
