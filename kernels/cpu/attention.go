@@ -260,12 +260,12 @@ func (b *Backend) attentionGemm(a tensor.AttentionArgs, budget int) {
 				A: spanAt(a.Q, (h0*Lq+blk.r0)*D), B: spanAt(a.K, h0*Lk*D), C: tensor.Span{Buf: sBuf},
 				StrideA: Lq * D, StrideB: Lk * D, StrideC: nb * kn, Alpha: a.Scale})
 			S := sBuf.Data
-			b.parallelFor(g*nb, rowGrain(kn), func(lo, hi int) {
-				for r := lo; r < hi; r++ {
-					i := blk.r0 + r%nb
-					lse[(h0+r/nb)*Lq+i] = attnProbRow(a, S[r*kn:(r+1)*kn], mask, sq, sk, i)
-				}
-			})
+			l := attnProbLoop{a: a, S: S, lse: lse, mask: mask, sq: sq, sk: sk, blk: blk, nb: nb, kn: kn, h0: h0, Lq: Lq}
+			if b.chunks(g*nb, rowGrain(kn)) <= 1 {
+				l.run(0, g*nb)
+			} else {
+				launch(b, &b.frames.attnProb, g*nb, rowGrain(kn), &l)
+			}
 			b.MatMul(tensor.MatMulArgs{Batch: g, M: nb, N: D, K: kn,
 				A: tensor.Span{Buf: sBuf}, B: spanAt(a.V, h0*Lk*D), C: spanAt(a.Out, (h0*Lq+blk.r0)*D),
 				StrideA: nb * kn, StrideB: Lk * D, StrideC: Lq * D, Alpha: 1})
@@ -306,34 +306,23 @@ func (b *Backend) attentionBackwardGemm(a tensor.AttentionArgs, gr tensor.Attent
 			b.MatMul(mm{Batch: g, M: nb, N: kn, K: D, TransB: true, A: qs, B: ks, C: tensor.Span{Buf: pBuf},
 				StrideA: Lq * D, StrideB: Lk * D, StrideC: nb * kn, Alpha: a.Scale})
 			P := pBuf.Data
-			b.parallelFor(g*nb, rowGrain(kn), func(lo, hi int) {
-				for r := lo; r < hi; r++ {
-					row := P[r*kn : (r+1)*kn]
-					i := blk.r0 + r%nb
-					l := lse[(h0+r/nb)*Lq+i]
-					if math.IsInf(float64(l), -1) {
-						clear(row)
-						continue
-					}
-					attnMaskRow(a, row, mask, sq, sk, i)
-					expShiftRow(row, row, l)
-				}
-			})
+			l := attnBackProbLoop{a: a, P: P, lse: lse, mask: mask, sq: sq, sk: sk, blk: blk, nb: nb, kn: kn, h0: h0, Lq: Lq}
+			if b.chunks(g*nb, rowGrain(kn)) <= 1 {
+				l.run(0, g*nb)
+			} else {
+				launch(b, &b.frames.attnBackProb, g*nb, rowGrain(kn), &l)
+			}
 			b.MatMul(mm{Batch: g, M: kn, N: D, K: nb, TransA: true, A: tensor.Span{Buf: pBuf}, B: gos,
 				C: spanAt(gr.GradV, h0*Lk*D), StrideA: nb * kn, StrideB: Lq * D, StrideC: Lk * D, Alpha: 1, Beta: 1})
 			b.MatMul(mm{Batch: g, M: nb, N: kn, K: D, TransB: true, A: gos, B: vs, C: tensor.Span{Buf: dBuf},
 				StrideA: Lq * D, StrideB: Lk * D, StrideC: nb * kn, Alpha: 1})
 			dS := dBuf.Data
-			b.parallelFor(g*nb, rowGrain(kn), func(lo, hi int) {
-				for r := lo; r < hi; r++ {
-					o := ((h0+r/nb)*Lq + blk.r0 + r%nb) * D
-					di := dot(gout[o:o+D], out[o:o+D])
-					pr, dr := P[r*kn:(r+1)*kn], dS[r*kn:(r+1)*kn]
-					for j, p := range pr {
-						dr[j] = a.Scale * p * (dr[j] - di)
-					}
-				}
-			})
+			ld := attnDSLoop{scale: a.Scale, P: P, dS: dS, gout: gout, out: out, blk: blk, nb: nb, kn: kn, h0: h0, Lq: Lq, D: D}
+			if b.chunks(g*nb, rowGrain(kn)) <= 1 {
+				ld.run(0, g*nb)
+			} else {
+				launch(b, &b.frames.attnDS, g*nb, rowGrain(kn), &ld)
+			}
 			b.MatMul(mm{Batch: g, M: nb, N: D, K: kn, A: tensor.Span{Buf: dBuf}, B: ks,
 				C: spanAt(gr.GradQ, (h0*Lq+blk.r0)*D), StrideA: nb * kn, StrideB: Lk * D, StrideC: Lq * D, Alpha: 1})
 			b.MatMul(mm{Batch: g, M: kn, N: D, K: nb, TransA: true, A: tensor.Span{Buf: dBuf}, B: qs,
@@ -447,6 +436,86 @@ func (l *attnBackLoop) run(lo, hi int) {
 				axpy(ds, kj, dqi)
 				axpy(ds, qi, dkh[j*D:(j+1)*D])
 			}
+		}
+	}
+}
+
+// attnProbLoop is the parallel loop body of attentionGemm (the probabilities of a block of queries).
+type attnProbLoop struct {
+	a    tensor.AttentionArgs
+	S    []float32
+	lse  []float32
+	mask []float32
+	sq   []float32
+	sk   []float32
+	blk  attnQBlock
+	nb   int
+	kn   int
+	h0   int
+	Lq   int
+}
+
+func (l *attnProbLoop) run(lo, hi int) {
+	a, S, lse, mask, sq, sk, blk, nb, kn, h0, Lq := l.a, l.S, l.lse, l.mask, l.sq, l.sk, l.blk, l.nb, l.kn, l.h0, l.Lq
+	for r := lo; r < hi; r++ {
+		i := blk.r0 + r%nb
+		lse[(h0+r/nb)*Lq+i] = attnProbRow(a, S[r*kn:(r+1)*kn], mask, sq, sk, i)
+	}
+}
+
+// attnBackProbLoop is the parallel loop body of attentionBackwardGemm (the recomputed probabilities).
+type attnBackProbLoop struct {
+	a    tensor.AttentionArgs
+	P    []float32
+	lse  []float32
+	mask []float32
+	sq   []float32
+	sk   []float32
+	blk  attnQBlock
+	nb   int
+	kn   int
+	h0   int
+	Lq   int
+}
+
+func (l *attnBackProbLoop) run(lo, hi int) {
+	a, P, lse, mask, sq, sk, blk, nb, kn, h0, Lq := l.a, l.P, l.lse, l.mask, l.sq, l.sk, l.blk, l.nb, l.kn, l.h0, l.Lq
+	for r := lo; r < hi; r++ {
+		row := P[r*kn : (r+1)*kn]
+		i := blk.r0 + r%nb
+		l := lse[(h0+r/nb)*Lq+i]
+		if math.IsInf(float64(l), -1) {
+			clear(row)
+			continue
+		}
+		attnMaskRow(a, row, mask, sq, sk, i)
+		expShiftRow(row, row, l)
+	}
+}
+
+// attnDSLoop is the parallel loop body of attentionBackwardGemm (the score gradients).
+type attnDSLoop struct {
+	scale float32
+	P     []float32
+	dS    []float32
+	gout  []float32
+	out   []float32
+	blk   attnQBlock
+	nb    int
+	kn    int
+	h0    int
+	Lq    int
+	D     int
+}
+
+func (l *attnDSLoop) run(lo, hi int) {
+	scale, P, dS, gout, out, blk, nb, kn, h0, Lq, D := l.scale, l.P, l.dS, l.gout, l.out, l.blk, l.nb, l.kn, l.h0, l.Lq, l.D
+	for r := lo; r < hi; r++ {
+		o := ((h0+r/nb)*Lq + blk.r0 + r%nb) * D
+		di := dot(gout[o:o+D], out[o:o+D])
+		pr, dr := P[r*kn:(r+1)*kn], dS[r*kn:(r+1)*kn]
+		for j, p := range pr {
+			dr[j] = scale * p * (dr[j] - di)
 		}
 	}
 }

@@ -148,15 +148,12 @@ func (b *Backend) matmulWith(a tensor.MatMulArgs, kern *gemmKernel) {
 // matmulPerMatrix computes the batch entries in parallel, each on one
 // worker: with gemmSmall when kern is nil, else with gemmOne.
 func (b *Backend) matmulPerMatrix(a tensor.MatMulArgs, grain int, kern *gemmKernel) {
-	b.parallelFor(a.Batch, grain, func(lo, hi int) {
-		for bt := lo; bt < hi; bt++ {
-			if kern == nil {
-				gemmSmall(matOperands(&a, bt))
-			} else {
-				gemmOne(nil, matOperands(&a, bt), kern)
-			}
-		}
-	})
+	l := perMatrixLoop{a: a, kern: kern}
+	if b.chunks(a.Batch, grain) <= 1 {
+		l.run(0, a.Batch)
+	} else {
+		launch(b, &b.frames.perMatrix, a.Batch, grain, &l)
+	}
 }
 
 // matOperands is batch entry bt of the product a describes.
@@ -179,4 +176,21 @@ func gemmOne(be *Backend, g gemmOperands, kern *gemmKernel) {
 		return
 	}
 	gemmBlocked(be, g, kern)
+}
+
+// perMatrixLoop is the parallel loop body of matmulPerMatrix.
+type perMatrixLoop struct {
+	a    tensor.MatMulArgs
+	kern *gemmKernel
+}
+
+func (l *perMatrixLoop) run(lo, hi int) {
+	a, kern := l.a, l.kern
+	for bt := lo; bt < hi; bt++ {
+		if kern == nil {
+			gemmSmall(matOperands(&a, bt))
+		} else {
+			gemmOne(nil, matOperands(&a, bt), kern)
+		}
+	}
 }

@@ -215,6 +215,11 @@ func (f *frames[T]) put(t *T) {
 
 // kernelFrames are the free lists of a backend's parallel loop bodies.
 type kernelFrames struct {
+	gemv             frames[gemvLoop]
+	perMatrix        frames[perMatrixLoop]
+	attnDS           frames[attnDSLoop]
+	attnBackProb     frames[attnBackProbLoop]
+	attnProb         frames[attnProbLoop]
 	sample           frames[sampleLoop]
 	crossEntropyBack frames[crossEntropyBackLoop]
 	crossEntropy     frames[crossEntropyLoop]
