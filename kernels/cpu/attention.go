@@ -207,11 +207,12 @@ func nonDecreasing(s []float32) bool {
 // the end of its scale, so whole scales are grouped into blocks of at least
 // attnMinBlockRows queries, each scored against the keys up to the end of
 // its last scale. Otherwise there is one block of all queries and keys.
-func attnQueryBlocks(a tensor.AttentionArgs, sq, sk []float32) []attnQBlock {
+// The blocks are appended to blocks (an array on the caller's stack has
+// room for a model's scales).
+func attnQueryBlocks(blocks []attnQBlock, a tensor.AttentionArgs, sq, sk []float32) []attnQBlock {
 	if a.Mask != tensor.MaskScale || !nonDecreasing(sq) || !nonDecreasing(sk) {
-		return []attnQBlock{{0, a.Lq, a.Lk}}
+		return append(blocks, attnQBlock{0, a.Lq, a.Lk})
 	}
-	var blocks []attnQBlock
 	r0, kEnd := 0, 0
 	for i := 0; i < a.Lq; {
 		e := i + 1
@@ -240,7 +241,8 @@ func (b *Backend) attentionGemm(a tensor.AttentionArgs, budget int) {
 	_, _, _, mask, sq, sk := attnInputs(a)
 	lse, out := span(a.Lse, nh*Lq), span(a.Out, nh*Lq*D)
 	hg := attnHeadGroup(a, budget)
-	blocks := attnQueryBlocks(a, sq, sk)
+	var bd [16]attnQBlock
+	blocks := attnQueryBlocks(bd[:0], a, sq, sk)
 	sBuf := b.mem.alloc(hg * Lq * Lk) // scratch from the storage pool
 	defer b.mem.release(sBuf)
 	for h0 := 0; h0 < nh; h0 += hg {
@@ -286,7 +288,8 @@ func (b *Backend) attentionBackwardGemm(a tensor.AttentionArgs, gr tensor.Attent
 	clear(dk)
 	clear(dv)
 	hg := attnHeadGroup(a, budget)
-	blocks := attnQueryBlocks(a, sq, sk)
+	var bd [16]attnQBlock
+	blocks := attnQueryBlocks(bd[:0], a, sq, sk)
 	pBuf, dBuf := b.mem.alloc(hg*Lq*Lk), b.mem.alloc(hg*Lq*Lk) // scratch from the storage pool
 	defer b.mem.release(pBuf)
 	defer b.mem.release(dBuf)
