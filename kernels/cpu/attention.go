@@ -309,7 +309,7 @@ func (b *Backend) attentionBackwardGemm(a tensor.AttentionArgs, gr tensor.Attent
 			b.MatMul(mm{Batch: g, M: nb, N: kn, K: D, TransB: true, A: qs, B: ks, C: tensor.Span{Buf: pBuf},
 				StrideA: Lq * D, StrideB: Lk * D, StrideC: nb * kn, Alpha: a.Scale})
 			P := pBuf.Data
-			l := attnBackProbLoop{a: a, P: P, lse: lse, mask: mask, sq: sq, sk: sk, blk: blk, nb: nb, kn: kn, h0: h0, Lq: Lq}
+			l := attnBackProbLoop{a: a, S: P, lse: lse, mask: mask, sq: sq, sk: sk, blk: blk, nb: nb, kn: kn, h0: h0, Lq: Lq}
 			if b.chunks(g*nb, rowGrain(kn)) <= 1 {
 				l.run(0, g*nb)
 			} else {
@@ -443,7 +443,8 @@ func (l *attnBackLoop) run(lo, hi int) {
 	}
 }
 
-// attnProbLoop is the parallel loop body of attentionGemm (the probabilities of a block of queries).
+// attnProbLoop is the parallel loop body of attentionGemm that turns the
+// scores S of a block of queries into probabilities.
 type attnProbLoop struct {
 	a    tensor.AttentionArgs
 	S    []float32
@@ -466,23 +467,12 @@ func (l *attnProbLoop) run(lo, hi int) {
 	}
 }
 
-// attnBackProbLoop is the parallel loop body of attentionBackwardGemm (the recomputed probabilities).
-type attnBackProbLoop struct {
-	a    tensor.AttentionArgs
-	P    []float32
-	lse  []float32
-	mask []float32
-	sq   []float32
-	sk   []float32
-	blk  attnQBlock
-	nb   int
-	kn   int
-	h0   int
-	Lq   int
-}
+// attnBackProbLoop is the parallel loop body of attentionBackwardGemm
+// that recomputes the probabilities, in S, of a block of queries.
+type attnBackProbLoop attnProbLoop
 
 func (l *attnBackProbLoop) run(lo, hi int) {
-	a, P, lse, mask, sq, sk, blk, nb, kn, h0, Lq := l.a, l.P, l.lse, l.mask, l.sq, l.sk, l.blk, l.nb, l.kn, l.h0, l.Lq
+	a, P, lse, mask, sq, sk, blk, nb, kn, h0, Lq := l.a, l.S, l.lse, l.mask, l.sq, l.sk, l.blk, l.nb, l.kn, l.h0, l.Lq
 	for r := lo; r < hi; r++ {
 		row := P[r*kn : (r+1)*kn]
 		i := blk.r0 + r%nb
@@ -496,7 +486,8 @@ func (l *attnBackProbLoop) run(lo, hi int) {
 	}
 }
 
-// attnDSLoop is the parallel loop body of attentionBackwardGemm (the score gradients).
+// attnDSLoop is the parallel loop body of attentionBackwardGemm that
+// forms the score gradients of a block of queries.
 type attnDSLoop struct {
 	scale float32
 	P     []float32
