@@ -28,6 +28,26 @@ func sumTo(g, x *tensor.Tensor) *tensor.Tensor {
 	return tensor.SumToLike(g, x)
 }
 
+// leafGrad is the gradient of operand v from t, a term of the broadcast
+// shape (gy, or a product with gy): t summed to v's shape, except that when
+// v is a leaf whose gradient already holds a value and t must be summed,
+// the sum is added into that gradient in the reduction's own launch
+// (tensor.SumToAddInto) and leafGrad returns nil (nothing left to
+// accumulate). A product is summed in the same launch as it is formed.
+func leafGrad(t tensor.SumTerm, v *Var) *tensor.Tensor {
+	if !tensor.SameShape(t.G, v.Value) {
+		if v.accumulating() {
+			tensor.SumToAddInto(v.Grad, t)
+			return nil
+		}
+		return tensor.SumTermToLike(t, v.Value)
+	}
+	if t.M != nil {
+		return tensor.Mul(t.G, t.M)
+	}
+	return t.G
+}
+
 // scalarLike makes a zero-rank tensor holding v on x's device.
 func scalarLike(x *tensor.Tensor, v float32) *tensor.Tensor {
 	return tensor.Scalar(x.Backend(), v)
@@ -44,10 +64,10 @@ func addBack(g *Graph, n *node, gy *tensor.Tensor) []*tensor.Tensor {
 	a, b := n.inputs[0], n.inputs[1]
 	var ga, gb *tensor.Tensor
 	if a.requiresGrad {
-		ga = gradTo(gy, a.Value)
+		ga = leafGrad(tensor.SumTerm{G: gy}, a)
 	}
 	if b.requiresGrad {
-		gb = gradTo(gy, b.Value)
+		gb = leafGrad(tensor.SumTerm{G: gy}, b)
 	}
 	return g.grads(ga, gb)
 }
@@ -91,11 +111,20 @@ func mulAddBack(g *Graph, n *node, gy *tensor.Tensor) []*tensor.Tensor {
 			ga = sumTo(tensor.MulAdd(gy, b.Value, scalarLike(gy, 0), alpha), a.Value)
 		}
 	}
-	if b.requiresGrad {
-		gb = sumTo(tensor.Mul(gy, a.Value), b.Value)
-	}
-	if c.requiresGrad {
-		gc = gradTo(gy, c.Value)
+	switch {
+	case b.requiresGrad && c.requiresGrad && tensor.SameShape(b.Value, c.Value) && !tensor.SameShape(gy, b.Value) &&
+		!b.accumulating() && !c.accumulating():
+		// operands broadcast alike (AdaLN's scale and shift): both
+		// sums in one launch
+		gs := tensor.SumToEachLike(b.Value, tensor.SumTerm{G: gy, M: a.Value}, tensor.SumTerm{G: gy})
+		gb, gc = gs[0], gs[1]
+	default:
+		if b.requiresGrad {
+			gb = leafGrad(tensor.SumTerm{G: gy, M: a.Value}, b)
+		}
+		if c.requiresGrad {
+			gc = leafGrad(tensor.SumTerm{G: gy}, c)
+		}
 	}
 	return g.grads(ga, gb, gc)
 }
@@ -111,10 +140,10 @@ func mulBack(g *Graph, n *node, gy *tensor.Tensor) []*tensor.Tensor {
 	a, b := n.inputs[0], n.inputs[1]
 	var ga, gb *tensor.Tensor
 	if a.requiresGrad {
-		ga = sumTo(tensor.Mul(gy, b.Value), a.Value)
+		ga = leafGrad(tensor.SumTerm{G: gy, M: b.Value}, a)
 	}
 	if b.requiresGrad {
-		gb = sumTo(tensor.Mul(gy, a.Value), b.Value)
+		gb = leafGrad(tensor.SumTerm{G: gy, M: a.Value}, b)
 	}
 	return g.grads(ga, gb)
 }

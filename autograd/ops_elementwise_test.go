@@ -187,6 +187,37 @@ func TestKinkGradients(t *testing.T) {
 	}
 }
 
+// TestBroadcastLeafReadAgain covers the gradients of broadcast operands
+// that are leaves read several times in one graph, which the second and
+// later reads add into the leaf's gradient in their reduction's launch
+// (tensor.SumToAddInto), plain (Add, MulAdd's c) and as products (Mul,
+// MulAdd's b), with sums over one run of axes and over two (the unfused
+// path), against finite differences.
+func TestBroadcastLeafReadAgain(t *testing.T) {
+	cases := []struct {
+		name string
+		x, p []int
+	}{
+		{"one_run", []int{2, 3, 5}, []int{2, 1, 5}},
+		{"leading", []int{2, 3, 5}, []int{5}},
+		{"two_runs", []int{2, 3, 5}, []int{1, 3, 1}},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			x := randTensor(uint64(10+i), -1, 1, c.x...)
+			p := randTensor(uint64(20+i), -1, 1, c.p...)
+			q := randTensor(uint64(30+i), -1, 1, c.p...)
+			checkGrad(t, func(g *Graph, xs []*Var) *Var {
+				x, p, q := xs[0], xs[1], xs[2]
+				y := g.MulAdd(x, p, q, 1)        // p and q alike: one launch
+				y = g.Add(g.Mul(y, p), q)        // p and q again: added into their gradients
+				y = g.MulAdd(y, q, p, 0)         // and again, the other way round
+				return g.Sum(g.Mul(y, y), false) // a non-constant gradient
+			}, x, p, q)
+		})
+	}
+}
+
 // TestMulAdd checks a·(b + alpha) + c against float64 and its gradients by
 // finite differences, with each operand broadcast in turn.
 func TestMulAdd(t *testing.T) {

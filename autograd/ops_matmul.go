@@ -42,7 +42,9 @@ func (g *Graph) MatMul(a, b *Var, transA, transB bool) *Var {
 // added in that GEMM's epilogue (tensor.MatMulBias). When w already holds
 // a gradient (a weight read again, as by SAR's second pass), the weight
 // gradient is added into it by its product (tensor.MatMulAddInto) rather
-// than computed and then added.
+// than computed and then added. The bias gradient (gy's column sums) is
+// summed in the weight gradient's launch (tensor.MatMulRowSums), added
+// into the bias's gradient when that already holds one.
 func (g *Graph) Linear(x, w, b *Var) *Var {
 	var xd, wd [6]int
 	xs, ws := x.Value.AppendShape(xd[:0]), w.Value.AppendShape(wd[:0])
@@ -76,14 +78,29 @@ func linearBack(g *Graph, n *node, gy *tensor.Tensor) []*tensor.Tensor {
 	if x.requiresGrad {
 		gx = tensor.MatMul(gy2, w.Value, false, false).ReshapeLike(x.Value)
 	}
-	switch {
-	case w.accumulating():
-		tensor.MatMulAddInto(w.Grad, gy2, x2, true, false)
-	case w.requiresGrad:
-		gw = tensor.MatMul(gy2, x2, true, false)
+	if !w.requiresGrad { // the bias gradient alone: gy's column sums
+		switch {
+		case b.accumulating():
+			tensor.SumToAddInto(b.Grad, tensor.SumTerm{G: gy2})
+		case b.RequiresGrad():
+			gb = tensor.Sum(gy2, false, 0)
+		}
+		return g.grads(gx, nil, gb)
 	}
-	if b.RequiresGrad() {
-		gb = tensor.Sum(gy2, false, 0)
+	// The weight gradient's product sums the bias gradient too.
+	var sums *tensor.Tensor
+	addSums := b.accumulating()
+	switch {
+	case addSums:
+		sums = b.Grad
+	case b.RequiresGrad():
+		gb = tensor.Empty(gy.Backend(), out)
+		sums = gb
+	}
+	if w.accumulating() {
+		tensor.MatMulRowSums(w.Grad, gy2, x2, true, false, sums, addSums)
+	} else {
+		gw = tensor.MatMulRowSums(nil, gy2, x2, true, false, sums, addSums)
 	}
 	return g.grads(gx, gw, gb)
 }

@@ -146,9 +146,11 @@ func TestLinearShapeErrors(t *testing.T) {
 }
 
 // TestLinearWeightReadAgain covers a weight whose gradient is added into
-// the one it already holds by the product (tensor.MatMulAddInto): a
-// weight read twice in one graph, against finite differences, and a
-// gradient accumulated over two Backward calls, against twice one call's.
+// the one it already holds by the product (tensor.MatMulAddInto), and a
+// bias whose gradient is added by its reduction (tensor.SumToAddInto): a
+// weight and bias read twice in one graph, against finite differences,
+// and gradients accumulated over two Backward calls, against twice one
+// call's.
 func TestLinearWeightReadAgain(t *testing.T) {
 	x1, x2 := randTensor(1, -1, 1, 2, 3, 7), randTensor(2, -1, 1, 4, 7)
 	w, b := randTensor(3, -1, 1, 5, 7), randTensor(4, -1, 1, 5)
@@ -158,19 +160,21 @@ func TestLinearWeightReadAgain(t *testing.T) {
 		return g.Add(g.Sum(g.Mul(y1, y1), false), g.Sum(y2, false))
 	}, x1, x2, w, b)
 
-	wp := Param(w)
+	wp, bp := Param(w), Param(b)
 	step := func() {
 		g := NewGraph(w.Backend())
 		defer g.Close()
-		y := g.Linear(Const(x1), wp, nil)
+		y := g.Linear(Const(x1), wp, bp)
 		require.NoError(t, g.Backward(g.Sum(g.Mul(y, y), false)))
 	}
 	step()
-	once := wp.Grad.Clone()
+	onceW, onceB := wp.Grad.Clone(), bp.Grad.Clone()
 	step()
-	want := make([]float64, once.Size())
-	for i, v := range once.Data() {
-		want[i] = 2 * float64(v)
+	for _, c := range []struct{ once, grad *tensor.Tensor }{{onceW, wp.Grad}, {onceB, bp.Grad}} {
+		want := make([]float64, c.once.Size())
+		for i, v := range c.once.Data() {
+			want[i] = 2 * float64(v)
+		}
+		requireClose(t, want, c.once.Shape(), c.grad, 1e-5, 1e-5)
 	}
-	requireClose(t, want, once.Shape(), wp.Grad, 1e-5, 1e-5)
 }

@@ -116,6 +116,13 @@ type MatMulArgs struct {
 	Alpha, Beta               float32
 	Bias                      Span
 	Act                       Activation
+	// RowSums, when its Buf is set (Batch 1 only), receives the row sums
+	// of op(A), Σ_k op(A)[m][k] for each of its M rows (before Alpha),
+	// computed in the product's launch as Reduce's ReduceSum would: written,
+	// or with RowSumsAdd added to its values in float32. With A = gyᵀ it
+	// is Linear's bias gradient beside the weight gradient op(A)·op(B).
+	RowSums    Span
+	RowSumsAdd bool
 }
 
 // Activation names the function a fused epilogue applies to each element
@@ -297,6 +304,19 @@ type RowsPart struct {
 // MaxConcatParts is the most parts one ConcatRows or SplitRows call takes.
 const MaxConcatParts = 8
 
+// SumPart is one part of Backend.SumInto: Src viewed as [outer, n, inner]
+// summed over n into Dst [outer, inner]. When Mul's Buf is set, the terms
+// summed are the products Src·Mul (Mul laid out as Src, each product
+// rounded to float32 as Binary's OpMul gives it). With Add the sum is added
+// to Dst's values (beta 1) instead of written over them.
+type SumPart struct {
+	Dst, Src, Mul Span
+	Add           bool
+}
+
+// MaxSumParts is the most parts one SumInto call takes.
+const MaxSumParts = 4
+
 // Backend is a compute device. Kernels take already-allocated outputs.
 // All spans are contiguous unless a View is taken. Backends are pointer
 // types (the registry keys each device's scopes by its Backend value).
@@ -348,6 +368,13 @@ type Backend interface {
 
 	// Reduce reduces src viewed as [outer, n, inner] over n into dst [outer, inner].
 	Reduce(op ReduceOp, dst, src Span, outer, n, inner int)
+	// SumInto sums up to MaxSumParts parts of one geometry in one launch:
+	// each part's Src (or Src·Mul) viewed as [outer, n, inner] over n into
+	// its Dst [outer, inner], the sum as Reduce's ReduceSum gives it,
+	// written or, with Add, added to Dst's value in float32 (the result of
+	// a Mul, a Reduce and an Add). The parts' destinations are distinct and
+	// do not overlap their sources.
+	SumInto(parts []SumPart, outer, n, inner int)
 	// MatMul runs a batched GEMM.
 	MatMul(args MatMulArgs)
 

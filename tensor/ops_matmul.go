@@ -137,10 +137,28 @@ func matOperand(t *Tensor, batchShape []int, trans bool) (Span, bool, int, func(
 // matrices (rank 2), op transposes them when transA or transB, and c is a
 // whole, contiguous [M, N] tensor, such as an accumulated gradient.
 func MatMulAddInto(c, a, b *Tensor, transA, transB bool) {
-	mustSameDevice("MatMulAddInto", c, a)
-	mustSameDevice("MatMulAddInto", c, b)
-	if len(a.shape) != 2 || len(b.shape) != 2 || len(c.shape) != 2 {
-		panic(fmt.Sprintf("tensor: MatMulAddInto: want matrices, got a %v, b %v, c %v", a.shape, b.shape, c.shape))
+	MatMulRowSums(c, a, b, transA, transB, nil, false)
+}
+
+// MatMulRowSums is the product op(a)·op(b) of matrices a and b (rank 2),
+// into a new [M, N] tensor when c is nil or added into c (as
+// MatMulAddInto) otherwise, and, in the same launch, the row sums of
+// op(a) into sums when it is not nil (a whole, contiguous [M] tensor):
+// written, or added to its values when addSums. With a = gy ([rows, out],
+// transA) and b = x ([rows, in]), that is Linear's weight and bias
+// gradients in one launch. It returns the product (c when given).
+func MatMulRowSums(c, a, b *Tensor, transA, transB bool, sums *Tensor, addSums bool) *Tensor {
+	op := "MatMulRowSums"
+	if sums == nil {
+		op = "MatMulAddInto"
+	}
+	mustSameDevice(op, a, b)
+	if len(a.shape) != 2 || len(b.shape) != 2 || (c != nil && len(c.shape) != 2) {
+		var cs []int
+		if c != nil {
+			cs = c.shape
+		}
+		panic(fmt.Sprintf("tensor: %s: want matrices, got a %v, b %v, c %v", op, a.shape, b.shape, cs))
 	}
 	m, k := a.shape[0], a.shape[1]
 	if transA {
@@ -150,24 +168,70 @@ func MatMulAddInto(c, a, b *Tensor, transA, transB bool) {
 	if transB {
 		kb, n = n, kb
 	}
-	if k != kb || c.shape[0] != m || c.shape[1] != n {
-		panic(fmt.Sprintf("tensor: MatMulAddInto: a %v (transA=%v) × b %v (transB=%v) does not fit c %v", a.shape, transA, b.shape, transB, c.shape))
+	if c == nil {
+		if k != kb {
+			panic(fmt.Sprintf("tensor: %s: a %v (transA=%v) × b %v (transB=%v) do not fit", op, a.shape, transA, b.shape, transB))
+		}
+	} else {
+		mustSameDevice(op, c, a)
+		if k != kb || c.shape[0] != m || c.shape[1] != n {
+			panic(fmt.Sprintf("tensor: %s: a %v (transA=%v) × b %v (transB=%v) does not fit c %v", op, a.shape, transA, b.shape, transB, c.shape))
+		}
+		if !c.IsContiguous() {
+			panic(fmt.Sprintf("tensor: %s: c %v is not contiguous", op, c.shape))
+		}
 	}
-	if !c.IsContiguous() {
-		panic(fmt.Sprintf("tensor: MatMulAddInto: c %v is not contiguous", c.shape))
+	if sums != nil {
+		mustSameDevice(op, sums, a)
+		if len(sums.shape) != 1 || sums.shape[0] != m || !sums.IsContiguous() || !sums.IsWhole() {
+			panic(fmt.Sprintf("tensor: %s: sums %v is not a whole, contiguous [%d] tensor", op, sums.shape, m))
+		}
 	}
-	if c.Size() == 0 || k == 0 { // nothing to add
-		return
+	beta := float32(1)
+	if c == nil {
+		c, beta = Empty(a.buf.b, m, n), 0
+	}
+	switch {
+	case m == 0:
+		return c
+	case k == 0: // an empty product: zeros, nothing to add
+		if beta == 0 {
+			a.buf.b.Fill(c.View(), 0)
+		}
+		if sums != nil && !addSums {
+			a.buf.b.Fill(sums.View(), 0)
+		}
+		return c
+	case n == 0 && sums != nil: // no product, only the sums
+		axis := 1
+		if transA {
+			axis = 0
+		}
+		r := Sum(a, false, axis)
+		if addSums {
+			AddInto(sums, r)
+		} else {
+			a.buf.b.Copy(sums.View(), r.View())
+		}
+		r.Release()
+		return c
+	case n == 0:
+		return c
 	}
 	sa, ta, _, relA := matOperand(a, nil, transA)
 	sb, tb, _, relB := matOperand(b, nil, transB)
-	c.buf.b.MatMul(MatMulArgs{
+	args := MatMulArgs{
 		Batch: 1, M: m, N: n, K: k,
 		TransA: ta, TransB: tb,
 		A: sa, B: sb, C: c.Span(),
 		StrideA: m * k, StrideB: k * n, StrideC: m * n,
-		Alpha: 1, Beta: 1,
-	})
+		Alpha: 1, Beta: beta,
+	}
+	if sums != nil {
+		args.RowSums, args.RowSumsAdd = sums.Span(), addSums
+	}
+	c.buf.b.MatMul(args)
 	relA()
 	relB()
+	return c
 }

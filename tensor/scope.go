@@ -32,11 +32,13 @@ type Scope struct {
 	freshSlab []fresh
 	viewSlab  []Tensor
 	slab      int // the size of the next slab
-	// intSlab and partSlab hold what launches read and backends may keep
-	// a reference to: the strides of broadcast operands and the parts of
-	// row copies (ConcatInto, SplitCopies). Like headers, never reused.
-	intSlab  []int
-	partSlab []RowsPart
+	// intSlab, partSlab and sumPartSlab hold what launches read and
+	// backends may keep a reference to: the strides of broadcast operands,
+	// the parts of row copies (ConcatInto, SplitCopies) and of sums
+	// (SumToEach). Like headers, never reused.
+	intSlab     []int
+	partSlab    []RowsPart
+	sumPartSlab []SumPart
 }
 
 // Slab sizes: the first slab of a scope is small, so that a scope made
@@ -97,6 +99,20 @@ func (s *Scope) rowsParts() []RowsPart {
 	}
 	r := s.partSlab[:MaxConcatParts:MaxConcatParts]
 	s.partSlab = s.partSlab[MaxConcatParts:]
+	return r
+}
+
+// sumParts returns room for MaxSumParts parts of a SumInto launch from
+// s's slab, or new room for a nil scope.
+func (s *Scope) sumParts() []SumPart {
+	if s == nil {
+		return make([]SumPart, 0, MaxSumParts)
+	}
+	if len(s.sumPartSlab) < MaxSumParts {
+		s.sumPartSlab = make([]SumPart, 32*MaxSumParts)
+	}
+	r := s.sumPartSlab[:0:MaxSumParts]
+	s.sumPartSlab = s.sumPartSlab[MaxSumParts:]
 	return r
 }
 

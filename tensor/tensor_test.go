@@ -101,6 +101,43 @@ func TestBroadcastAndReduce(t *testing.T) {
 	assert.Equal(t, []float32{8, 8, 8}, tensor.SumTo(g, []int{1, 3}).Data())
 }
 
+func TestSumToEachAndAddInto(t *testing.T) {
+	b := cpu(t)
+	x := tensor.FromSlice(b, []float32{1, 2, 3, 4, 5, 6}, 2, 3)
+	m := tensor.FromSlice(b, []float32{2, 2, 2, -1, -1, -1}, 2, 3)
+	cases := []struct {
+		name string
+		to   []int
+		sum  []float32 // SumTo(x, to)
+		prod []float32 // SumTo(x·m, to)
+	}{
+		{"rows", []int{3}, []float32{5, 7, 9}, []float32{-2, -1, 0}},
+		{"columns", []int{2, 1}, []float32{6, 15}, []float32{12, -15}},
+		{"all", []int{1, 1}, []float32{21}, []float32{-3}},
+		{"none", []int{2, 3}, []float32{1, 2, 3, 4, 5, 6}, []float32{2, 4, 6, -4, -5, -6}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out := tensor.SumToEach(c.to, tensor.SumTerm{G: x}, tensor.SumTerm{G: x, M: m})
+			assert.Equal(t, c.to, out[0].Shape())
+			assert.Equal(t, c.sum, out[0].Data())
+			assert.Equal(t, c.prod, out[1].Data())
+			acc := tensor.Ones(b, c.to...)
+			tensor.SumToAddInto(acc, tensor.SumTerm{G: x, M: m})
+			for i := range c.prod {
+				c.prod[i]++
+			}
+			assert.Equal(t, c.prod, acc.Data())
+		})
+	}
+	assert.PanicsWithValue(t, "tensor: SumToEach: shapes [3 2] and [2 3] differ",
+		func() { tensor.SumToEach([]int{3}, tensor.SumTerm{G: x}, tensor.SumTerm{G: x.Transpose(0, 1)}) })
+	assert.PanicsWithValue(t, "tensor: SumToEach: cannot sum [2 3] to [2]",
+		func() { tensor.SumToEach([]int{2}, tensor.SumTerm{G: x}) })
+	assert.PanicsWithValue(t, "tensor: SumToAddInto: dst [3 2] is not a whole, contiguous tensor",
+		func() { tensor.SumToAddInto(tensor.Zeros(b, 2, 3).Transpose(0, 1), tensor.SumTerm{G: x}) })
+}
+
 func TestMatMulTransposedViews(t *testing.T) {
 	b := cpu(t)
 	a := tensor.FromSlice(b, []float32{1, 2, 3, 4, 5, 6}, 2, 3)

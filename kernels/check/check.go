@@ -70,6 +70,7 @@ var families = []family{
 	{"random", randomCases},
 	{"optim", optimCases},
 	{"optim_multi", multiCases},
+	{"sum_multi", sumMultiCases},
 	{"special", specialCases},
 }
 

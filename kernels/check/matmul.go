@@ -72,7 +72,7 @@ func matmulCases() []testCase {
 			matmulEpilogueCase(c, 40, 1200, 36, matmulEpilogue{alpha: 0.25, beta: 2, bias: true, act: tensor.ActGeluTanh, ta: true})
 		}},
 	)
-	return cs
+	return append(cs, matmulRowSumsCases()...)
 }
 
 // matmul64 multiplies on the host: a is [batch, m, k] (or [batch, k, m]

@@ -1,6 +1,10 @@
 package cpu
 
-import "sargo/tensor"
+import (
+	"fmt"
+
+	"sargo/tensor"
+)
 
 //go:generate go run ./internal/asmgen -out gemm_amd64.s -stubs gemm_stub_amd64.go
 
@@ -29,6 +33,38 @@ func (b *Backend) MatMul(a tensor.MatMulArgs) {
 	b.matmulWith(a, bestGemmKernel)
 	if _, act := a.Act.UnaryOp(); a.Bias.Buf != nil || act {
 		b.matmulEpilogue(a)
+	}
+	if a.RowSums.Buf != nil {
+		matmulRowSums(a)
+	}
+}
+
+// matmulRowSums writes (or adds) the row sums of op(A) of batch entry 0
+// into a.RowSums, accumulated in float64 in k order as Reduce sums.
+func matmulRowSums(a tensor.MatMulArgs) {
+	if a.Batch != 1 {
+		panic(fmt.Sprintf("cpu: MatMul: row sums of a batch of %d products", a.Batch))
+	}
+	src := data(a.A.Buf)[a.A.Offset : a.A.Offset+a.M*a.K]
+	dst := data(a.RowSums.Buf)[a.RowSums.Offset : a.RowSums.Offset+a.M]
+	var acc [reduceTile]float64
+	for m0 := 0; m0 < a.M; m0 += reduceTile {
+		w := min(reduceTile, a.M-m0)
+		if a.TransA { // A is K x M: op(A)'s rows are A's columns
+			reduceTileInto(tensor.ReduceSum, dst[m0:m0+w], src[m0:], a.K, a.M, acc[:w], nil, a.RowSumsAdd)
+			continue
+		}
+		for i := m0; i < m0+w; i++ {
+			var s float64
+			for _, x := range src[i*a.K : (i+1)*a.K] {
+				s += float64(x)
+			}
+			if a.RowSumsAdd {
+				dst[i] += float32(s)
+			} else {
+				dst[i] = float32(s)
+			}
+		}
 	}
 }
 

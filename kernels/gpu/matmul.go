@@ -36,6 +36,7 @@ type matmulPush struct {
 	Batch, Splits, KChunk     uint32
 	Alpha, Beta               float32
 	Flags                     uint32
+	OffRowSums                uint32
 }
 
 // splitkPush mirrors the push constants of shaders/matmul_splitk.comp.
@@ -48,9 +49,11 @@ type splitkPush struct {
 // Flags of the matmul push constants; bits 8 and up hold the activation
 // (actFlags).
 const (
-	matmulBias = 1 << iota // add the bias
-	matmulVecA             // load A as vec4
-	matmulVecB             // load B as vec4
+	matmulBias       = 1 << iota // add the bias
+	matmulVecA                   // load A as vec4
+	matmulVecB                   // load B as vec4
+	matmulRowSums                // sum the rows of op(A) into RowSums
+	matmulRowSumsAdd             // add them to its values
 )
 
 // actFlags is the activation field of the flags: 0 for none, else 1 + its
@@ -187,10 +190,10 @@ func matmulVariants(info Features) []Variant {
 			ta, tb := bits&1 != 0, bits&2 != 0
 			trans := fmt.Sprintf("ta=%d tb=%d", b2u(ta), b2u(tb))
 			for _, beta := range []bool{false, true} {
-				vs = append(vs, Variant{Shader: "matmul", Spec: matmulSpec(t, ta, tb, beta, false), Bindings: 4,
+				vs = append(vs, Variant{Shader: "matmul", Spec: matmulSpec(t, ta, tb, beta, false), Bindings: 5,
 					Group: "matmul " + t.String(), Label: fmt.Sprintf("%s beta=%d", trans, b2u(beta))})
 			}
-			vs = append(vs, Variant{Shader: "matmul", Spec: matmulSpec(t, ta, tb, false, true), Bindings: 4,
+			vs = append(vs, Variant{Shader: "matmul", Spec: matmulSpec(t, ta, tb, false, true), Bindings: 5,
 				Group: "matmul " + t.String() + " split-K", Label: trans})
 		}
 	}
@@ -226,6 +229,17 @@ func (b *Kernels) MatMul(a tensor.MatMulArgs) {
 	if pl.vecB {
 		p.Flags |= matmulVecB
 	}
+	sums := a.C.Buf // bound, unused, when there are no row sums
+	if a.RowSums.Buf != nil {
+		if a.Batch != 1 {
+			panic(fmt.Sprintf("gpu: MatMul: row sums of a batch of %d products", a.Batch))
+		}
+		sums, p.OffRowSums = a.RowSums.Buf, uint32(a.RowSums.Offset)
+		p.Flags |= matmulRowSums
+		if a.RowSumsAdd {
+			p.Flags |= matmulRowSumsAdd
+		}
+	}
 	groups := [3]uint32{
 		uint32((a.N + int(t.bn) - 1) / int(t.bn)),
 		uint32(min((a.M+int(t.bm)-1)/int(t.bm), maxGroups)),
@@ -233,7 +247,7 @@ func (b *Kernels) MatMul(a tensor.MatMulArgs) {
 	}
 	if pl.splits == 1 {
 		spec := matmulSpec(t, a.TransA, a.TransB, a.Beta != 0, false)
-		launch(b, "matmul", spec, &p, groups, read(a.A.Buf), read(a.B.Buf), write(a.C.Buf), read(bias))
+		launch(b, "matmul", spec, &p, groups, read(a.A.Buf), read(a.B.Buf), write(a.C.Buf), read(bias), write(sums))
 		return
 	}
 	n := pl.splits * a.Batch * a.M * a.N
@@ -241,9 +255,12 @@ func (b *Kernels) MatMul(a tensor.MatMulArgs) {
 	defer b.dev.Free(part)
 	p.OffC = 0
 	spec := matmulSpec(t, a.TransA, a.TransB, false, true)
-	launch(b, "matmul", spec, &p, groups, read(a.A.Buf), read(a.B.Buf), write(part), read(bias))
+	if a.RowSums.Buf == nil {
+		sums = part
+	}
+	launch(b, "matmul", spec, &p, groups, read(a.A.Buf), read(a.B.Buf), write(part), read(bias), write(sums))
 	sp := splitkPush{OffC: uint32(a.C.Offset), OffBias: uint32(a.Bias.Offset), M: uint32(a.M), N: uint32(a.N),
-		StrideC: uint32(a.StrideC), Batch: uint32(a.Batch), Splits: uint32(pl.splits), Alpha: a.Alpha, Beta: a.Beta, Flags: p.Flags &^ (matmulVecA | matmulVecB)}
+		StrideC: uint32(a.StrideC), Batch: uint32(a.Batch), Splits: uint32(pl.splits), Alpha: a.Alpha, Beta: a.Beta, Flags: p.Flags &^ (matmulVecA | matmulVecB | matmulRowSums | matmulRowSumsAdd)}
 	b.splitk(&sp, a.Beta != 0, part, a.C.Buf, bias)
 }
 

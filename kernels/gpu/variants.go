@@ -33,6 +33,7 @@ func Variants(info Features) []Variant {
 	var vs []Variant
 	vs = append(vs, elementwiseVariants()...)
 	vs = append(vs, reduceVariants(info)...)
+	vs = append(vs, sumMultiVariants()...)
 	vs = append(vs, matmulVariants(info)...)
 	vs = append(vs, softmaxVariants()...)
 	vs = append(vs, normVariants()...)

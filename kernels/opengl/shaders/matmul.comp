@@ -41,6 +41,12 @@
 // + n; matmul_splitk.comp then adds the chunks in order and applies the
 // epilogue, so the result does not depend on scheduling.
 //
+// With flag bit 3 (batch 1), the workgroups of the first column tile and
+// first K chunk also sum their BM rows of op(A) over all of K (Kahan-
+// compensated, as reduce.comp sums) into rowSums[offRowSums + m]: written,
+// or with flag bit 4 added to its value. With A = gyᵀ that is Linear's
+// bias gradient beside its weight gradient, in the same dispatch.
+//
 // Specialization constants: 0 BM, 1 BN, 2 BK, 3 TM, 4 TN, 5 LOCAL
 // (= (BM/TM)·(BN/TN)), 6 TRANS_A (A stored K x M), 7 TRANS_B (B stored
 // N x K), 8 BETA (0: C is overwritten and never read), 9 SPLIT. Push-
@@ -69,6 +75,7 @@ layout(std430, binding = 0) readonly buffer A0v { vec4 a4[]; };
 layout(std430, binding = 1) readonly buffer B1v { vec4 b4[]; };
 layout(std430, binding = 2) buffer C2 { float c[]; };
 layout(std430, binding = 3) readonly buffer Bias3 { float bias[]; };
+layout(std430, binding = 4) buffer RowSums4 { float rowSums[]; };
 
 layout(std140, binding = 0) uniform Push {
 	uint offA;
@@ -86,7 +93,8 @@ layout(std140, binding = 0) uniform Push {
 	uint kChunk; // K per chunk, a multiple of BK
 	float alpha;
 	float beta;
-	uint flags; // bit 0 bias, bit 1 vec4 A, bit 2 vec4 B, bits 8.. activation
+	uint flags; // bit 0 bias, bit 1 vec4 A, bit 2 vec4 B, bit 3 row sums, bit 4 add them, bits 8.. activation
+	uint offRowSums;
 } p;
 
 // #include "gemm.glsl", inlined:
@@ -486,6 +494,22 @@ void gemmTile(uint m0, uint n0, uint kBegin, uint kEnd) {
 	}
 }
 
+// sumRows writes (or adds) the row sums of op(A) of rows [m0, m0 + BM).
+void sumRows(uint m0) {
+	for (uint r = gl_LocalInvocationID.x; r < BM && m0 + r < p.M; r += LOCAL) {
+		uint gm = m0 + r;
+		precise float sum = 0.0, comp = 0.0;
+		for (uint k = 0; k < p.K; k++) {
+			precise float y = a[p.offA + (TRANS_A == 1 ? k * p.M + gm : gm * p.K + k)] - comp;
+			precise float u = sum + y;
+			comp = isinf(u) ? 0.0 : (u - sum) - y; // no ∞ − ∞ in the compensation
+			sum = u;
+		}
+		uint i = p.offRowSums + gm;
+		rowSums[i] = (p.flags & 16u) != 0u ? rowSums[i] + (sum - comp) : sum - comp;
+	}
+}
+
 void main() {
 	uint zs = p.batch * p.splits;
 	for (uint m0 = gl_WorkGroupID.y * BM; m0 < p.M; m0 += gl_NumWorkGroups.y * BM) {
@@ -497,6 +521,9 @@ void main() {
 			baseB = p.offB + bz * p.strideB;
 			uint kBegin = s * p.kChunk;
 			gemmTile(m0, n0, kBegin, min(p.K, kBegin + p.kChunk));
+			if ((p.flags & 8u) != 0u && gl_WorkGroupID.x == 0u && z == 0u) {
+				sumRows(m0);
+			}
 			for (uint i = 0; i < TM; i++) {
 				uint gm = m0 + gemmRow(i);
 				for (uint j = 0; j < TN; j++) {
