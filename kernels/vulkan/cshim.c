@@ -799,7 +799,7 @@ VkResult sg_query_results(SgDevice *d, uint64_t queryPool, uint32_t count, uint6
 VkResult sg_dispatch(SgDevice *d, VkCommandBuffer cmd, const SgDispatch *x) {
 	VkPipelineLayout layout = H(VkPipelineLayout, x->layout);
 	if (x->barrier) sg_barrier(d, cmd);
-	d->CmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, H(VkPipeline, x->pipeline));
+	if (x->bind) d->CmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, H(VkPipeline, x->pipeline));
 	if (x->set) {
 		VkDescriptorSet set = H(VkDescriptorSet, x->set);
 		d->CmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, layout, 0, 1, &set, 0, NULL);

@@ -408,8 +408,12 @@ func setBinding(x *dispatchRecord, i int, buffer, offset, rng uint64) {
 	x.bufs[i] = C.SgBuf{buffer: C.uint64_t(buffer), offset: C.uint64_t(offset), _range: C.uint64_t(rng)}
 }
 
-func setDispatch(x *dispatchRecord, pipeline, layout, set, queryPool uint64, query uint32, barrier bool, nbuf int, pushSize uintptr, groups [3]uint32) {
+func setDispatch(x *dispatchRecord, pipeline, layout, set, queryPool uint64, query uint32, barrier, bind bool, nbuf int, pushSize uintptr, groups [3]uint32) {
 	x.pipeline = C.uint64_t(pipeline)
+	x.bind = 0
+	if bind {
+		x.bind = 1
+	}
 	x.layout = C.uint64_t(layout)
 	x.set = C.uint64_t(set)
 	x.queryPool = C.uint64_t(queryPool)

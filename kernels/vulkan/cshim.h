@@ -166,6 +166,7 @@ typedef struct SgDispatch {
 	uint64_t queryPool; // 0: no timestamps
 	uint32_t query;     // first of two timestamp queries
 	uint32_t barrier;   // 1: a compute-to-compute memory barrier first
+	uint32_t bind;      // 1: bind the pipeline (0: it is the one bound last in this command buffer)
 	uint32_t nbuf;
 	uint32_t pushSize;
 	uint32_t groups[3];

@@ -21,10 +21,12 @@ const pushConstantBytes = 128
 
 // pipeline is one compute pipeline with its layouts.
 type pipeline struct {
-	handle    uint64
-	layout    uint64
-	setLayout uint64
-	nbuf      int
+	name       string
+	handle     uint64
+	layout     uint64
+	setLayout  uint64
+	nbuf       int
+	dispatches uint64 // recorded so far (Counters.ByShader sums them by name)
 }
 
 type layoutPair struct{ set, layout uint64 }
@@ -106,7 +108,7 @@ func (p *pipelines) get(name string, spec []uint32, nbuf int) (*pipeline, bool, 
 	if err != nil {
 		return nil, false, fmt.Errorf("create pipeline %s spec %v: %w", name, spec, err)
 	}
-	pl := &pipeline{handle: h, layout: lp.layout, setLayout: lp.set, nbuf: nbuf}
+	pl := &pipeline{name: name, handle: h, layout: lp.layout, setLayout: lp.set, nbuf: nbuf}
 	p.byKey[key] = pl
 	return pl, true, nil
 }
