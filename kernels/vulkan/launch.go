@@ -45,7 +45,7 @@ func (b *Backend) launch(d *gpu.Dispatch) {
 		}
 		sts[i] = s
 	}
-	pl, created, err := b.pipes.get(d.Name, d.SpecConstants(), len(bufs))
+	pl, created, err := b.pipes.get(d.Name, d.SpecConstants(), len(bufs), d.Subgroup)
 	if err != nil {
 		b.fail(fmt.Errorf("vulkan: %s (groups %v): %w", d.Name, groups, err))
 		return

@@ -50,10 +50,11 @@ const maxSpec = gpu.MaxSpec
 // pipelineKey identifies a pipeline: shader, specialization constants and
 // binding count. It is a comparable value so a lookup allocates nothing.
 type pipelineKey struct {
-	name  string
-	spec  [maxSpec]uint32
-	nspec int
-	nbuf  int
+	name     string
+	spec     [maxSpec]uint32
+	nspec    int
+	nbuf     int
+	subgroup uint32 // required subgroup size, 0 for the device's own
 }
 
 func newPipelines(dev *device, info DeviceInfo, en deviceFeatures) *pipelines {
@@ -70,13 +71,14 @@ func newPipelines(dev *device, info DeviceInfo, en deviceFeatures) *pipelines {
 	return p
 }
 
-// get returns the pipeline of shader name specialised with spec, and
-// whether it was created by this call.
-func (p *pipelines) get(name string, spec []uint32, nbuf int) (*pipeline, bool, error) {
+// get returns the pipeline of shader name specialised with spec, with
+// the required subgroup size subgroup (0: the device's own), and whether
+// it was created by this call.
+func (p *pipelines) get(name string, spec []uint32, nbuf int, subgroup uint32) (*pipeline, bool, error) {
 	if len(spec) > maxSpec {
 		return nil, false, fmt.Errorf("%d specialization constants exceed %d", len(spec), maxSpec)
 	}
-	key := pipelineKey{name: name, nspec: len(spec), nbuf: nbuf}
+	key := pipelineKey{name: name, nspec: len(spec), nbuf: nbuf, subgroup: subgroup}
 	copy(key.spec[:], spec)
 	if pl := p.byKey[key]; pl != nil {
 		return pl, false, nil
@@ -104,9 +106,9 @@ func (p *pipelines) get(name string, spec []uint32, nbuf int) (*pipeline, bool, 
 		lp = layoutPair{s, l}
 		p.layouts[nbuf] = lp
 	}
-	h, err := p.dev.createPipeline(p.cache, mod, lp.layout, spec, 0, 0)
+	h, err := p.dev.createPipeline(p.cache, mod, lp.layout, spec, subgroup, 0)
 	if err != nil {
-		return nil, false, fmt.Errorf("create pipeline %s spec %v: %w", name, spec, err)
+		return nil, false, fmt.Errorf("create pipeline %s spec %v subgroup size %d: %w", name, spec, subgroup, err)
 	}
 	pl := &pipeline{name: name, handle: h, layout: lp.layout, setLayout: lp.set, nbuf: nbuf}
 	p.byKey[key] = pl

@@ -150,7 +150,7 @@ func (c *statsCompiler) compile(v gpu.Variant) (ShaderStats, error) {
 		lp = layoutPair{s, l}
 		c.layouts[v.Bindings] = lp
 	}
-	h, err := c.dev.createPipeline(0, mod, lp.layout, v.Spec, 0, pipelineCaptureStatistics)
+	h, err := c.dev.createPipeline(0, mod, lp.layout, v.Spec, v.Subgroup, pipelineCaptureStatistics)
 	if err != nil {
 		return ShaderStats{}, fmt.Errorf("create pipeline: %w", err)
 	}
