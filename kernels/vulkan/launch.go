@@ -18,9 +18,12 @@ import (
 // writes was written earlier in the batch, or one it writes was read
 // earlier (every dispatch when profiling, so that timestamps time one
 // dispatch each). The batch is submitted when it reaches the batch limit.
-// Pipelines are created on first use and cached per (name, spec); a
-// pipeline is bound only when it differs from the one bound last in the
-// batch (bindings and push constants are pushed for every dispatch). Errors
+// Pipelines are created on first use and cached per (name, spec, binding
+// count, required subgroup size); a pipeline is bound only when it
+// differs from the one bound last in the batch. Bindings and push
+// constants are pushed for every dispatch, the bindings through the
+// layout's push descriptor update template where the device has one (one
+// driver call, no write structures). Errors
 // become the backend's sticky error, after which launch does nothing.
 func (b *Backend) launch(d *gpu.Dispatch) {
 	b.mu.Lock()
@@ -95,7 +98,7 @@ func (b *Backend) launch(d *gpu.Dispatch) {
 	}
 	bind := f.bound != pl.handle
 	f.bound = pl.handle
-	setDispatch(x, pl.handle, pl.layout, set, queryPool, query, barrier, bind, len(bufs), uintptr(d.PushSize), groups)
+	setDispatch(x, pl.handle, pl.layout, set, pl.tmpl, queryPool, query, barrier, bind, len(bufs), uintptr(d.PushSize), groups)
 	setPush(x, d.Push[:d.PushSize])
 	if err := b.stream.dev.record(f.h.cmd, x); err != nil {
 		b.fail(fmt.Errorf("vulkan: record %s (groups %v): %w", d.Name, groups, err))

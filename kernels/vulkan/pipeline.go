@@ -25,11 +25,14 @@ type pipeline struct {
 	handle     uint64
 	layout     uint64
 	setLayout  uint64
+	tmpl       uint64 // the layout's push descriptor update template, 0 without one
 	nbuf       int
 	dispatches uint64 // recorded so far (Counters.ByShader sums them by name)
 }
 
-type layoutPair struct{ set, layout uint64 }
+// layoutPair is the set and pipeline layouts of one binding count, and
+// its push descriptor update template (0 without one).
+type layoutPair struct{ set, layout, tmpl uint64 }
 
 // pipelines creates pipelines lazily, caching them per (shader,
 // specialization constants), and persists the driver's pipeline cache.
@@ -99,18 +102,18 @@ func (p *pipelines) get(name string, spec []uint32, nbuf int, subgroup uint32) (
 	}
 	lp, ok := p.layouts[nbuf]
 	if !ok {
-		s, l, err := p.dev.createLayouts(uint32(nbuf), pushConstantBytes, p.push)
+		s, l, tm, err := p.dev.createLayouts(uint32(nbuf), pushConstantBytes, p.push)
 		if err != nil {
 			return nil, false, fmt.Errorf("create pipeline layout for %d buffers: %w", nbuf, err)
 		}
-		lp = layoutPair{s, l}
+		lp = layoutPair{s, l, tm}
 		p.layouts[nbuf] = lp
 	}
 	h, err := p.dev.createPipeline(p.cache, mod, lp.layout, spec, subgroup, 0)
 	if err != nil {
 		return nil, false, fmt.Errorf("create pipeline %s spec %v subgroup size %d: %w", name, spec, subgroup, err)
 	}
-	pl := &pipeline{name: name, handle: h, layout: lp.layout, setLayout: lp.set, nbuf: nbuf}
+	pl := &pipeline{name: name, handle: h, layout: lp.layout, setLayout: lp.set, tmpl: lp.tmpl, nbuf: nbuf}
 	p.byKey[key] = pl
 	return pl, true, nil
 }
@@ -129,7 +132,7 @@ func (p *pipelines) destroy(save bool) {
 		p.dev.destroyPipeline(pl.handle)
 	}
 	for _, lp := range p.layouts {
-		p.dev.destroyLayouts(lp.set, lp.layout)
+		p.dev.destroyLayouts(lp.set, lp.layout, lp.tmpl)
 	}
 	for _, m := range p.modules {
 		p.dev.destroyModule(m)
