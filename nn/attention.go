@@ -57,39 +57,58 @@ func NewSelfAttention(in *Init, dim, heads int, l2norm bool, scale float32) (*Se
 }
 
 // KVCache holds one attention layer's keys and values [B, H, L, D] of the
-// tokens seen so far, for inference one scale at a time.
+// tokens seen so far, for inference one scale at a time. With Reserve set
+// before the first step to the number of tokens the whole generation
+// caches, the first step allocates room for all of them and each step
+// writes its keys and values into that room, so the cache is allocated
+// once; without it (or past it), each step grows the cache by
+// concatenation, which allocates a new cache and frees the old one every
+// step.
 type KVCache struct {
-	K, V *tensor.Tensor
+	// Reserve is the number of tokens the first step makes room for.
+	Reserve int
+	k, v    *tensor.Tensor // [B, H, capacity, D], the first n tokens cached
+	n       int
 }
 
 // Len is the number of cached tokens.
 func (c *KVCache) Len() int {
-	if c == nil || c.K == nil {
+	if c == nil || c.k == nil {
 		return 0
 	}
-	return c.K.Dim(2)
+	return c.n
 }
 
-// Reset frees the cached tensors.
+// Reset frees the cached tensors; Reserve stays.
 func (c *KVCache) Reset() {
-	c.K.Release()
-	c.V.Release()
-	c.K, c.V = nil, nil
+	c.k.Release()
+	c.v.Release()
+	c.k, c.v, c.n = nil, nil, 0
 }
 
-// append adds this step's keys and values and returns all of them. The
-// cache owns its tensors beyond the scope of the step that made them.
+// append adds this step's keys and values and returns all of them, views
+// of the current scope. The cache owns its storage beyond the scope of the
+// step that made it.
 func (c *KVCache) append(k, v *tensor.Tensor) (*tensor.Tensor, *tensor.Tensor) {
-	var nk, nv *tensor.Tensor
-	if c.K == nil {
-		nk, nv = k.Clone(), v.Clone()
-	} else {
-		nk, nv = tensor.Concat(2, c.K, k), tensor.Concat(2, c.V, v)
+	l := k.Dim(2)
+	switch {
+	case c.k == nil:
+		sh := k.Shape()
+		sh[2] = max(c.Reserve, l)
+		c.k, c.v = tensor.Empty(k.Backend(), sh...), tensor.Empty(v.Backend(), sh...)
+		tensor.Escape(c.k, c.v)
+	case c.n+l > c.k.Dim(2):
+		nk, nv := tensor.Concat(2, c.k.Narrow(2, 0, c.n), k), tensor.Concat(2, c.v.Narrow(2, 0, c.n), v)
+		c.k.Release()
+		c.v.Release()
+		tensor.Escape(nk, nv)
+		c.k, c.v, c.n = nk, nv, c.n+l
+		return c.k.Narrow(2, 0, c.n), c.v.Narrow(2, 0, c.n)
 	}
-	c.Reset()
-	tensor.Escape(nk, nv)
-	c.K, c.V = nk, nv
-	return nk, nv
+	c.k.Narrow(2, c.n, l).CopyFrom(k)
+	c.v.Narrow(2, c.n, l).CopyFrom(v)
+	c.n += l
+	return c.k.Narrow(2, 0, c.n), c.v.Narrow(2, 0, c.n)
 }
 
 // Forward attends x [B, L, C] to itself under mask. With a non-nil cache

@@ -92,7 +92,9 @@ func TestAdaLNBlockInit(t *testing.T) {
 
 // TestKVCacheMatchesMask runs a stack of two blocks over scales 1, 2, 3 in
 // one block-causal pass and again one scale at a time with KV caches; the
-// outputs agree.
+// outputs agree, whether the cache reserves room for all 14 tokens at the
+// first step (and then keeps its storage), grows by concatenation, or
+// outgrows its reserve.
 func TestKVCacheMatchesMask(t *testing.T) {
 	in := NewInit(dev(), 14)
 	var blocks []*AdaLNBlock
@@ -110,31 +112,56 @@ func TestKVCacheMatchesMask(t *testing.T) {
 	}
 	want := full.Value.Data()
 
-	caches := make([]KVCache, len(blocks))
-	var got [][]float32
-	start := 0
-	for _, s := range sizes {
-		h := autograd.Const(x.Narrow(1, start, s*s))
-		for i, b := range blocks {
-			h = b.Forward(nil, h, cond, tensor.AttentionMask{}, &caches[i], 0)
-		}
-		got = append(got, h.Value.Data())
-		start += s * s
+	tests := []struct {
+		name    string
+		reserve int
+		kept    bool // the first step's storage serves every step
+	}{
+		{"reserved for the schedule", 14, true},
+		{"grown by concatenation", 0, false},
+		{"reserve outgrown", 5, false},
 	}
-	assert.Equal(t, 14, caches[0].Len())
-	// Reassemble [B, L, C] from the per-scale outputs [B, s², C].
-	for b := range 2 {
-		off := 0
-		for k, s := range sizes {
-			n := s * s * 8
-			for j := range n {
-				assert.InDelta(t, want[b*14*8+off+j], got[k][b*n+j], 1e-5)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			caches := make([]KVCache, len(blocks))
+			for i := range caches {
+				caches[i].Reserve = tc.reserve
 			}
-			off += n
-		}
+			var got [][]float32
+			var first tensor.Storage
+			kept := true
+			start := 0
+			for _, s := range sizes {
+				h := autograd.Const(x.Narrow(1, start, s*s))
+				for i, b := range blocks {
+					h = b.Forward(nil, h, cond, tensor.AttentionMask{}, &caches[i], 0)
+				}
+				if first == nil {
+					first = caches[0].k.View().Buf
+				}
+				kept = kept && caches[0].k.View().Buf == first
+				got = append(got, h.Value.Data())
+				start += s * s
+			}
+			assert.Equal(t, 14, caches[0].Len())
+			assert.Equal(t, tc.kept, kept, "storage kept across steps")
+			// Reassemble [B, L, C] from the per-scale outputs [B, s², C].
+			for b := range 2 {
+				off := 0
+				for k, s := range sizes {
+					n := s * s * 8
+					for j := range n {
+						assert.InDelta(t, want[b*14*8+off+j], got[k][b*n+j], 1e-5)
+					}
+					off += n
+				}
+			}
+			for i := range caches {
+				caches[i].Reset()
+			}
+			assert.Equal(t, 0, caches[0].Len())
+		})
 	}
-	caches[0].Reset()
-	assert.Equal(t, 0, caches[0].Len())
 }
 
 func TestScaleMulClamp(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"hash/crc32"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -216,18 +217,65 @@ func (s *StateDict) Load(params []NamedParam, ignore func(name string) bool) err
 		}
 		return fmt.Errorf("load %s: %d mismatches:\n  %s", where, len(problems), strings.Join(problems, "\n  "))
 	}
+	buf, raw := make([]float32, loadChunk), make([]byte, 8*loadChunk)
 	for _, p := range params {
-		t, err := s.Tensor(p.Name)
-		if err != nil {
-			return fmt.Errorf("load: %w", err)
-		}
-		d, err := t.Float32s()
-		if err != nil {
+		if err := s.loadInto(p.Var.Value, p.Name, buf, raw); err != nil {
 			return fmt.Errorf("load %s: %w", s.Path, err)
 		}
-		v := tensor.FromSlice(p.Var.Value.Backend(), d, p.Var.Value.Shape()...)
-		p.Var.Value.CopyFrom(v)
-		v.Release()
+	}
+	return nil
+}
+
+// loadChunk is the number of values Load converts and writes at a time.
+const loadChunk = 1 << 18
+
+// loadInto converts tensor name to float32 and writes it into dst (of its
+// shape) piece by piece, through buf (loadChunk values) and raw (the
+// bytes of loadChunk values of any dtype). A PyTorch storage
+// is streamed from the file (pth.Checkpoint.StreamTensor), so that loading
+// holds one piece besides the parameters, not a copy of each tensor in its
+// stored dtype, another in float32 and a third on the device.
+func (s *StateDict) loadInto(dst *tensor.Tensor, name string, buf []float32, raw []byte) error {
+	if !dst.IsContiguous() {
+		return fmt.Errorf("load %s: destination %v is not contiguous", name, dst)
+	}
+	dtype := s.dtypes[name]
+	es, ok := dtypeSize(dtype)
+	if !ok {
+		return fmt.Errorf("tensor %q: unknown dtype %s", name, dtype)
+	}
+	flat := dst.Reshape(-1)
+	defer flat.Release()
+	write := func(raw []byte, first int64) error {
+		n := len(raw) / es
+		piece := buf
+		if n > len(piece) { // a gathered view comes whole
+			piece = make([]float32, n)
+		}
+		piece = piece[:n]
+		if err := decodeFloat32s(piece, dtype, raw); err != nil {
+			return fmt.Errorf("tensor %q: %w", name, err)
+		}
+		part := flat.Narrow(0, int(first), n)
+		part.Write(piece)
+		part.Release()
+		return nil
+	}
+	if s.st != nil {
+		data := s.st[name].Raw
+		for off := 0; off < len(data); off += loadChunk * es {
+			if err := write(data[off:min(off+loadChunk*es, len(data))], int64(off/es)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	i := slices.Index(s.sd.Names, name)
+	if i < 0 {
+		return fmt.Errorf("no tensor %q", name)
+	}
+	if err := s.ckpt.StreamTensor(s.sd.Refs[i], raw[:loadChunk*es], write); err != nil {
+		return fmt.Errorf("tensor %q: %w", name, err)
 	}
 	return nil
 }

@@ -69,38 +69,46 @@ func (t STensor) NumElements() int {
 // Float32s decodes the data as float32 values. F32, F64, F16, BF16, I64
 // and I32 are converted; other dtypes are an error.
 func (t STensor) Float32s() ([]float32, error) {
-	n := t.NumElements()
-	out := make([]float32, n)
+	out := make([]float32, t.NumElements())
+	if err := decodeFloat32s(out, t.DType, t.Raw); err != nil {
+		return nil, fmt.Errorf("tensor %q: %w", t.Name, err)
+	}
+	return out, nil
+}
+
+// decodeFloat32s converts len(out) values of dtype from the little-endian
+// bytes raw into out.
+func decodeFloat32s(out []float32, dtype string, raw []byte) error {
 	le := binary.LittleEndian
-	switch t.DType {
+	switch dtype {
 	case "F32":
 		for i := range out {
-			out[i] = math.Float32frombits(le.Uint32(t.Raw[4*i:]))
+			out[i] = math.Float32frombits(le.Uint32(raw[4*i:]))
 		}
 	case "F64":
 		for i := range out {
-			out[i] = float32(math.Float64frombits(le.Uint64(t.Raw[8*i:])))
+			out[i] = float32(math.Float64frombits(le.Uint64(raw[8*i:])))
 		}
 	case "BF16":
 		for i := range out {
-			out[i] = math.Float32frombits(uint32(le.Uint16(t.Raw[2*i:])) << 16)
+			out[i] = math.Float32frombits(uint32(le.Uint16(raw[2*i:])) << 16)
 		}
 	case "F16":
 		for i := range out {
-			out[i] = halfToFloat(le.Uint16(t.Raw[2*i:]))
+			out[i] = halfToFloat(le.Uint16(raw[2*i:]))
 		}
 	case "I64":
 		for i := range out {
-			out[i] = float32(int64(le.Uint64(t.Raw[8*i:])))
+			out[i] = float32(int64(le.Uint64(raw[8*i:])))
 		}
 	case "I32":
 		for i := range out {
-			out[i] = float32(int32(le.Uint32(t.Raw[4*i:])))
+			out[i] = float32(int32(le.Uint32(raw[4*i:])))
 		}
 	default:
-		return nil, fmt.Errorf("tensor %q: cannot convert dtype %s to float32", t.Name, t.DType)
+		return fmt.Errorf("cannot convert dtype %s to float32", dtype)
 	}
-	return out, nil
+	return nil
 }
 
 func halfToFloat(h uint16) float32 {

@@ -34,9 +34,7 @@ func (c *Cache) Next() int { return c.next }
 // Reset empties the cache so that it can serve a new generation.
 func (c *Cache) Reset() {
 	for _, l := range c.layers {
-		if l.K != nil {
-			l.Reset()
-		}
+		l.Reset()
 	}
 	c.next = 0
 }
@@ -58,6 +56,9 @@ func (m *Model) Step(c *Cache, labels *tensor.Tensor, scales schedule.Schedule, 
 	cond := m.ClassEmb.Forward(g, labels.Reshape(-1))
 	var x *autograd.Var
 	if k == 0 {
+		for _, l := range c.layers { // room for the whole schedule, allocated once
+			l.Reserve = scales.Tokens()
+		}
 		if input != nil {
 			panic("sar: Step: input given for the first scale")
 		}

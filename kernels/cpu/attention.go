@@ -2,6 +2,7 @@ package cpu
 
 import (
 	"math"
+	"sort"
 
 	"sargo/tensor"
 )
@@ -218,20 +219,80 @@ func attnMaskRow(a tensor.AttentionArgs, row, mask, sq, sk []float32, i int) flo
 	return rowMax(row)
 }
 
-// attnProbRow turns row i of scaled scores into probabilities in place
-// and returns its log-sum-exp; a row with no visible key becomes zeros
-// with a log-sum-exp of -Inf. The probabilities are the float32
-// exponentials of expShiftRow times the float32 reciprocal of their
-// float64 sum.
-func attnProbRow(a tensor.AttentionArgs, row, mask, sq, sk []float32, i int) float32 {
-	m := attnMaskRow(a, row, mask, sq, sk, i)
+// attnVisiblePrefix returns, for the block-causal mask over key scale ids
+// in non-decreasing order, the number of keys each query sees: query i
+// sees exactly keys [0, vis[i]). For other masks, or keys out of order, it
+// returns nil and rows are masked key by key.
+func attnVisiblePrefix(a tensor.AttentionArgs, sq, sk []float32) []int32 {
+	if a.Mask != tensor.MaskScale || !nonDecreasing(sk) {
+		return nil
+	}
+	vis := make([]int32, a.Lq)
+	for i, s := range sq {
+		vis[i] = int32(sort.Search(len(sk), func(j int) bool { return !(sk[j] <= s) }))
+	}
+	return vis
+}
+
+// attnVisible is the number of leading keys of row i of length n that its
+// query may see (all n without a visible prefix; the others are masked
+// key by key).
+func attnVisible(vis []int32, i, n int) int {
+	if vis == nil {
+		return n
+	}
+	return min(int(vis[i]), n)
+}
+
+// attnExpRow turns row i of scaled scores into unnormalised probabilities
+// e^(s − max) in place and returns its log-sum-exp and the reciprocal of
+// the sum; invisible keys become 0, and a row with no visible key becomes
+// zeros with a log-sum-exp of -Inf. With a visible prefix only the
+// prefix is read.
+func attnExpRow(a tensor.AttentionArgs, row, mask, sq, sk []float32, vis []int32, i int) (lse, inv float32) {
+	n := attnVisible(vis, i, len(row))
+	clear(row[n:])
+	row = row[:n]
+	m := float32(math.Inf(-1))
+	if vis == nil {
+		m = attnMaskRow(a, row, mask, sq, sk, i)
+	} else if n > 0 {
+		m = rowMax(row)
+	}
 	if math.IsInf(float64(m), -1) {
 		clear(row)
-		return m
+		return m, 0
 	}
 	l := expShiftRow(row, row, m)
-	scaleShiftRow(row, row, float32(1/l), 0)
-	return float32(float64(m) + math.Log(l))
+	return float32(float64(m) + math.Log(l)), float32(1 / l)
+}
+
+// attnProbRow recomputes row i of probabilities in place from its scaled
+// scores and saved log-sum-exp l: e^(s + mask − l) over the visible keys,
+// 0 elsewhere (everywhere when l is -Inf: the query sees no key).
+func attnProbRow(a tensor.AttentionArgs, row, mask, sq, sk []float32, vis []int32, i int, l float32) {
+	n := attnVisible(vis, i, len(row))
+	clear(row[n:])
+	row = row[:n]
+	if math.IsInf(float64(l), -1) {
+		clear(row)
+		return
+	}
+	if vis == nil {
+		attnMaskRow(a, row, mask, sq, sk, i)
+	}
+	expShiftRow(row, row, l)
+}
+
+// attnScoreGradRow turns row i of dP = dO·Vᵀ into the score gradient
+// dS = scale·(dP − rowsum(dO∘O))∘P in place, given the row's probabilities
+// p and its rows of dO and O; keys past the visible prefix get 0.
+func attnScoreGradRow(a tensor.AttentionArgs, ds, p, gout, out []float32, vis []int32, i int) {
+	n := attnVisible(vis, i, len(ds))
+	clear(ds[n:])
+	ds = ds[:n]
+	scaleShiftRow(ds, ds, a.Scale, dot(gout, out))
+	binarySlice(tensor.OpMul, ds, ds, p[:n])
 }
 
 // attnQBlock is a run of queries [r0, r1) of the GEMM path that is scored
@@ -282,9 +343,11 @@ func attnQueryBlocks(a tensor.AttentionArgs, sq, sk []float32) []attnQBlock {
 }
 
 // attentionGemm computes, for each group of heads and each query block,
-// S = scale·Q·Kᵀ over the block's keys and O = softmax(S + mask)·V with
-// batched GEMMs, holding at most budget score elements (but always one
-// head's) at a time.
+// S = scale·Q·Kᵀ over the block's keys, the unnormalised probabilities
+// e^(S + mask − max) and O = e^(…)·V with batched GEMMs, then divides each
+// row of O (D values) by its row sum rather than each row of P (a row of
+// keys). It holds at most budget score elements (but always one head's)
+// at a time.
 func (b *Backend) attentionGemm(a tensor.AttentionArgs, budget int) {
 	D, Lq, Lk := a.D, a.Lq, a.Lk
 	nh := a.B * a.H
@@ -292,8 +355,10 @@ func (b *Backend) attentionGemm(a tensor.AttentionArgs, budget int) {
 	lse, out := span(a.Lse, nh*Lq), span(a.Out, nh*Lq*D)
 	hg := attnHeadGroup(a, budget)
 	blocks := attnQueryBlocks(a, sq, sk)
-	sBuf := b.mem.alloc(hg * Lq * Lk) // scratch from the storage pool
+	vis := attnVisiblePrefix(a, sq, sk)
+	sBuf, rBuf := b.mem.alloc(hg*Lq*Lk), b.mem.alloc(hg*Lq) // scratch from the storage pool
 	defer b.mem.release(sBuf)
+	defer b.mem.release(rBuf)
 	for h0 := 0; h0 < nh; h0 += hg {
 		g := min(hg, nh-h0)
 		for _, blk := range blocks {
@@ -310,16 +375,22 @@ func (b *Backend) attentionGemm(a tensor.AttentionArgs, budget int) {
 			b.MatMul(tensor.MatMulArgs{Batch: g, M: nb, N: kn, K: D, TransB: true,
 				A: spanAt(a.Q, (h0*Lq+blk.r0)*D), B: spanAt(a.K, h0*Lk*D), C: tensor.Span{Buf: sBuf},
 				StrideA: Lq * D, StrideB: Lk * D, StrideC: nb * kn, Alpha: a.Scale})
-			S := sBuf.Data
+			S, inv := sBuf.Data, rBuf.Data
 			b.parallelFor(g*nb, rowGrain(kn), func(lo, hi int) {
 				for r := lo; r < hi; r++ {
 					i := blk.r0 + r%nb
-					lse[(h0+r/nb)*Lq+i] = attnProbRow(a, S[r*kn:(r+1)*kn], mask, sq, sk, i)
+					lse[(h0+r/nb)*Lq+i], inv[r] = attnExpRow(a, S[r*kn:(r+1)*kn], mask, sq, sk, vis, i)
 				}
 			})
 			b.MatMul(tensor.MatMulArgs{Batch: g, M: nb, N: D, K: kn,
 				A: tensor.Span{Buf: sBuf}, B: spanAt(a.V, h0*Lk*D), C: spanAt(a.Out, (h0*Lq+blk.r0)*D),
 				StrideA: nb * kn, StrideB: Lk * D, StrideC: Lq * D, Alpha: 1})
+			b.parallelFor(g*nb, rowGrain(D), func(lo, hi int) {
+				for r := lo; r < hi; r++ {
+					o := ((h0+r/nb)*Lq + blk.r0 + r%nb) * D
+					scaleShiftRow(out[o:o+D], out[o:o+D], inv[r], 0)
+				}
+			})
 		}
 	}
 }
@@ -327,7 +398,8 @@ func (b *Backend) attentionGemm(a tensor.AttentionArgs, budget int) {
 // attentionBackwardGemm is the backward of attentionGemm: per group of
 // heads and query block it recomputes P, then accumulates dV += Pᵀ·dO,
 // forms dP = dO·Vᵀ and dS = scale·P∘(dP − rowsum(dO∘O)), writes dQ = dS·K
-// and accumulates dK += dSᵀ·Q.
+// and accumulates dK += dSᵀ·Q. With a visible prefix per query, P and dS
+// are computed over the prefix only and zero past it.
 func (b *Backend) attentionBackwardGemm(a tensor.AttentionArgs, gr tensor.AttentionGrads, budget int) {
 	D, Lq, Lk := a.D, a.Lq, a.Lk
 	nh := a.B * a.H
@@ -338,6 +410,7 @@ func (b *Backend) attentionBackwardGemm(a tensor.AttentionArgs, gr tensor.Attent
 	clear(dv)
 	hg := attnHeadGroup(a, budget)
 	blocks := attnQueryBlocks(a, sq, sk)
+	vis := attnVisiblePrefix(a, sq, sk)
 	pBuf, dBuf := b.mem.alloc(hg*Lq*Lk), b.mem.alloc(hg*Lq*Lk) // scratch from the storage pool
 	defer b.mem.release(pBuf)
 	defer b.mem.release(dBuf)
@@ -359,15 +432,8 @@ func (b *Backend) attentionBackwardGemm(a tensor.AttentionArgs, gr tensor.Attent
 			P := pBuf.Data
 			b.parallelFor(g*nb, rowGrain(kn), func(lo, hi int) {
 				for r := lo; r < hi; r++ {
-					row := P[r*kn : (r+1)*kn]
 					i := blk.r0 + r%nb
-					l := lse[(h0+r/nb)*Lq+i]
-					if math.IsInf(float64(l), -1) {
-						clear(row)
-						continue
-					}
-					attnMaskRow(a, row, mask, sq, sk, i)
-					expShiftRow(row, row, l)
+					attnProbRow(a, P[r*kn:(r+1)*kn], mask, sq, sk, vis, i, lse[(h0+r/nb)*Lq+i])
 				}
 			})
 			b.MatMul(mm{Batch: g, M: kn, N: D, K: nb, TransA: true, A: tensor.Span{Buf: pBuf}, B: gos,
@@ -378,11 +444,7 @@ func (b *Backend) attentionBackwardGemm(a tensor.AttentionArgs, gr tensor.Attent
 			b.parallelFor(g*nb, rowGrain(kn), func(lo, hi int) {
 				for r := lo; r < hi; r++ {
 					o := ((h0+r/nb)*Lq + blk.r0 + r%nb) * D
-					di := dot(gout[o:o+D], out[o:o+D])
-					pr, dr := P[r*kn:(r+1)*kn], dS[r*kn:(r+1)*kn]
-					for j, p := range pr {
-						dr[j] = a.Scale * p * (dr[j] - di)
-					}
+					attnScoreGradRow(a, dS[r*kn:(r+1)*kn], P[r*kn:(r+1)*kn], gout[o:o+D], out[o:o+D], vis, blk.r0+r%nb)
 				}
 			})
 			b.MatMul(mm{Batch: g, M: nb, N: D, K: kn, A: tensor.Span{Buf: dBuf}, B: ks,

@@ -97,6 +97,13 @@ func kernAttnCases() []kernAttnCase {
 			scaleQ: []float32{0, 1, 1, 2, 2}, scaleK: []float32{1, 1, 1, 2, 2, 2}, emptyRow: 0, scale: 0.6},
 		{name: "scale blocks", b: 1, h: 1, lq: len(blockQ), lk: len(blockK), d: 2, mask: tensor.MaskScale,
 			scaleQ: blockQ, scaleK: blockK, emptyRow: 0, scale: 0.7},
+		// Queries out of order over sorted keys: one block, each query
+		// reading only its visible prefix of keys.
+		{name: "scale queries unsorted", b: 1, h: 2, lq: 6, lk: 7, d: 4, mask: tensor.MaskScale,
+			scaleQ: []float32{2, 0, 1, -1, 2, 1}, scaleK: []float32{0, 0, 1, 1, 2, 2, 2}, emptyRow: 3, scale: 0.5},
+		// Keys out of order: masked key by key.
+		{name: "scale keys unsorted", b: 2, h: 1, lq: 6, lk: 7, d: 4, mask: tensor.MaskScale,
+			scaleQ: []float32{0, 1, 1, 2, 2, -1}, scaleK: []float32{2, 0, 1, 0, 2, 1, 2}, emptyRow: 5, scale: 0.5},
 	}
 }
 
@@ -173,5 +180,25 @@ func TestAttention(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+func TestAttnVisiblePrefix(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		mask   tensor.MaskKind
+		sq, sk []float32
+		want   []int32
+	}{
+		{"sorted", tensor.MaskScale, []float32{0, 1, 1, 2}, []float32{0, 1, 1, 2, 2}, []int32{1, 3, 3, 5}},
+		{"queries unsorted", tensor.MaskScale, []float32{2, -1, 0}, []float32{0, 0, 1, 2}, []int32{4, 0, 2}},
+		{"keys unsorted", tensor.MaskScale, []float32{0, 1}, []float32{1, 0}, nil},
+		{"NaN key", tensor.MaskScale, []float32{0, 1}, []float32{0, float32(math.NaN())}, nil},
+		{"additive", tensor.MaskAdditive, []float32{0, 1}, []float32{0, 1}, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a := tensor.AttentionArgs{Lq: len(c.sq), Lk: len(c.sk), Mask: c.mask}
+			require.Equal(t, c.want, attnVisiblePrefix(a, c.sq, c.sk))
+		})
 	}
 }

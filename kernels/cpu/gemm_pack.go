@@ -102,6 +102,16 @@ func packABlockTrans(g *gemmOperands, mr int, dst []float32, i0, panels, p0, kc 
 		pe := min(ps+packATransDepths, kc)
 		for q := 0; q < panels; q++ {
 			d := dst[q*mr*kc+ps*mr : q*mr*kc+pe*mr]
+			if mr == 6 {
+				// The AVX2 kernel's height as a fixed-size copy: a few
+				// moves instead of a memmove call per depth.
+				for p := ps; p < pe; p++ {
+					o, t := (p0+p)*g.m+i0+q*6, (p-ps)*6
+					*(*[4]float32)(d[t:]) = [4]float32(g.a[o : o+4])
+					*(*[2]float32)(d[t+4:]) = [2]float32(g.a[o+4 : o+6])
+				}
+				continue
+			}
 			for p := ps; p < pe; p++ {
 				src := g.a[(p0+p)*g.m+i0+q*mr : (p0+p)*g.m+i0+q*mr+mr]
 				copy(d[(p-ps)*mr:(p-ps)*mr+mr], src)

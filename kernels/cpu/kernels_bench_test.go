@@ -49,16 +49,18 @@ func BenchmarkAttention(b *testing.B) {
 		scale := float32(0.125)
 		flops := 4 * float64(c.B*c.H*visible*c.D) // QKᵀ and PV
 		b.Run(fmt.Sprintf("forward/B=%d,H=%d,L=%d,D=%d", c.B, c.H, L, c.D), func(b *testing.B) {
+			cpu0 := processCPUSeconds()
 			for b.Loop() {
 				o, lse := tensor.Attention(q, k, v, scale, mask)
 				o.Release()
 				lse.Release()
 			}
-			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			reportAttnRates(b, flops, cpu0)
 		})
 		o, lse := tensor.Attention(q, k, v, scale, mask)
 		gout := benchTensor(be, 4, c.B, c.H, L, c.D)
 		b.Run(fmt.Sprintf("backward/B=%d,H=%d,L=%d,D=%d", c.B, c.H, L, c.D), func(b *testing.B) {
+			cpu0 := processCPUSeconds()
 			for b.Loop() {
 				dq, dk, dv := tensor.AttentionBackward(q, k, v, o, lse, gout, scale, mask)
 				dq.Release()
@@ -66,8 +68,19 @@ func BenchmarkAttention(b *testing.B) {
 				dv.Release()
 			}
 			// Recomputing P, then dV, dP, dQ and dK: five products.
-			b.ReportMetric(2.5*flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			reportAttnRates(b, 2.5*flops, cpu0)
 		})
+	}
+}
+
+// reportAttnRates reports flops per iteration as GFLOP/s per wall-clock
+// second and per processor-second used by the whole process since cpu0 (on
+// a shared machine the second moves less with other processes' load).
+func reportAttnRates(b *testing.B, flops, cpu0 float64) {
+	total := flops * float64(b.N)
+	b.ReportMetric(total/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	if cpu := processCPUSeconds() - cpu0; cpu > 0 {
+		b.ReportMetric(total/cpu/1e9, "GFLOP/cpu-s")
 	}
 }
 

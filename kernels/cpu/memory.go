@@ -10,13 +10,24 @@ import (
 // Storage recycling. A storage's slice is cut from an allocation of its
 // size class (package sizeclass); Free keeps the buffer on its class's
 // free list and Alloc hands it out again, uninitialised, so that a steady
-// training step takes nothing new from the Go heap. The free lists hold at
-// most twice as many bytes as the live storages did at their peak (plus
-// poolSlack), room for the classes a varying workload leaves idle; a
-// buffer freed beyond that is left to the garbage collector.
+// training step takes nothing new from the Go heap. The pool holds, live
+// and free together, at most as many bytes as the live storages did at
+// their peak (plus poolSlack): a workload that repeats itself finds every
+// buffer it needs again, and one whose sizes change as it goes (a sampler
+// whose every scale has tensors of other sizes) does not keep a set of
+// buffers for each size on top of its peak; a buffer freed beyond that is
+// given back. A storage of mapMin bytes or more is memory mapped from the
+// system (on Unix) rather than taken from the Go heap, so that giving it
+// back returns it to the system at once, and the garbage collector, whose
+// heap goal grows with the live heap, never counts it: the resident size
+// stays the pool's bytes, not those plus the collector's headroom and the
+// buffers freed since its last cycle.
 
-// poolSlack is the free-list budget beyond the live peak, in bytes.
+// poolSlack is the budget beyond the live peak, in bytes.
 const poolSlack = 64 << 20
+
+// mapMin is the size from which a storage is memory mapped, in bytes.
+const mapMin = 1 << 20
 
 // pool is the CPU backend's storage allocator.
 type pool struct {
@@ -49,7 +60,26 @@ func (p *pool) alloc(n int) *Buffer {
 		buf.freed = false
 		return buf
 	}
-	return &Buffer{Data: make([]float32, n, size/4), class: class}
+	return &Buffer{Data: newFloats(n, int(size/4)), class: class}
+}
+
+// newFloats returns n values with room for c, mapped from the system when
+// that is mapMin bytes or more and the system allows it.
+func newFloats(n, c int) []float32 {
+	if 4*c >= mapMin {
+		if d := mapFloats(c); d != nil {
+			return d[:n]
+		}
+	}
+	return make([]float32, n, c)
+}
+
+// dropFloats gives d's memory back: to the system when it was mapped, to
+// the garbage collector otherwise.
+func dropFloats(d []float32) {
+	if 4*cap(d) >= mapMin {
+		unmapFloats(d)
+	}
 }
 
 // release puts buf on its free list, or leaves it to the collector when
@@ -67,7 +97,8 @@ func (p *pool) release(buf *Buffer) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.liveBytes -= size
-	if p.freeBytes+size > 2*p.highLive+poolSlack {
+	if p.liveBytes+p.freeBytes+size > p.highLive+poolSlack {
+		dropFloats(buf.Data)
 		buf.Data = nil
 		return
 	}

@@ -28,3 +28,48 @@ func TestPoolRecyclesByClass(t *testing.T) {
 	assert.Panics(t, func() { b.Free(other) }, "a second Free is a bug")
 	assert.Zero(t, b.MemStats().Live())
 }
+
+// TestPoolHoldsAtMostThePeak frees storages of sizes that change from step
+// to step (as a sampler's scales do) or repeat (as training steps do): the
+// pool, live and free together, never holds more than the live peak plus
+// poolSlack, and a repeated workload is served from the free lists.
+func TestPoolHoldsAtMostThePeak(t *testing.T) {
+	const mib = 1 << 18 // float32 values in a MiB
+	tests := []struct {
+		name   string
+		sizes  func(step int) []int // the transients of a step, in values (exact class sizes)
+		steps  int
+		reused bool // steps after the first take no new buffer
+	}{
+		{"sizes that grow step by step", func(k int) []int { return []int{4 * (k + 1) * mib, 2 * (k + 1) * mib} }, 10, false},
+		{"the same sizes every step", func(int) []int { return []int{8 * mib, 6 * mib, 6 * mib} }, 4, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := New()
+			resident := b.Alloc(8 * mib)
+			seen := map[*Buffer]bool{}
+			for k := range tc.steps {
+				var live []*Buffer
+				fresh := 0
+				for _, n := range tc.sizes(k) {
+					buf := b.Alloc(n).(*Buffer)
+					if !seen[buf] {
+						fresh++
+					}
+					seen[buf] = true
+					live = append(live, buf)
+				}
+				for _, buf := range live {
+					b.Free(buf)
+				}
+				st := b.MemStats()
+				assert.LessOrEqual(t, st.ReservedBytes, st.PeakBytes+poolSlack, "step %d: pool holds %d bytes, live peak %d", k, st.ReservedBytes, st.PeakBytes)
+				if tc.reused && k > 0 {
+					assert.Zero(t, fresh, "step %d takes new buffers", k)
+				}
+			}
+			b.Free(resident)
+		})
+	}
+}

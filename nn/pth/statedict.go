@@ -311,7 +311,7 @@ func (c *Checkpoint) storageBytes(st *storage) ([]byte, error) {
 		return nil, corrupt("storage %q has no data", st.key)
 	}
 	buf := make([]byte, rec.size)
-	if _, err := c.src.ReadAt(buf, rec.off); err != nil {
+	if _, err := c.src.ReadAt(buf, rec.off); err != nil && rec.size > 0 { // an io.ReaderAt may report EOF for no bytes at the end
 		return nil, corrupt("storage %q: %v (truncated file?)", st.key, err)
 	}
 	if rec.hasCRC {

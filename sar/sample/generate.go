@@ -254,6 +254,7 @@ func generate(m *sar.Model, vq *tokenizer.VQ, labels []int, opt Options, start *
 		ks.Keep(res.IDs[k], res.Z[k], input)
 		ks.Close()
 	}
+	cache.Reset() // the keys and values are not needed to decode
 	res.Images = vq.Decode(nil, autograd.Const(res.Z[len(sc)-1])).Value
 	gs.Keep(res.Images)
 	gs.Keep(res.IDs...)
@@ -337,7 +338,11 @@ func mix(logits *tensor.Tensor, b int, t float32, guided bool) *tensor.Tensor {
 		return logits.Narrow(0, 0, b)
 	}
 	cond, uncond := logits.Narrow(0, 0, b), logits.Narrow(0, b, b)
-	return tensor.Sub(tensor.Scale(cond, 1+t), tensor.Scale(uncond, t))
+	c, u := tensor.Scale(cond, 1+t), tensor.Scale(uncond, t)
+	out := tensor.Sub(c, u)
+	c.Release() // logit-sized temporaries that would otherwise live until the scale's scope closes
+	u.Release()
+	return out
 }
 
 // nextInput is the next scale's input from this scale's latent: the
