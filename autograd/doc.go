@@ -4,9 +4,12 @@
 // A Var wraps a tensor value and, for leaves that require a gradient, the
 // gradient accumulated into it. Operations are methods on a *Graph: each
 // computes its forward result with the tensor package and, when some input
-// requires a gradient, appends a node holding its backward closure to the
-// graph's tape. The backward of every operation sits next to its forward in
-// the same function, so the two are read together.
+// requires a gradient, appends a node holding its backward to the graph's
+// tape. The backward of every operation sits next to its forward, so the
+// two are read together: a plain function of the node (a stepFunc, reading
+// the node's inputs, output and the tensors and numbers the forward saved
+// in it), which recording allocates nothing for, or, for Custom and the
+// rarer operations, a closure.
 //
 //	g := autograd.NewGraph()
 //	w := autograd.Param(wt)

@@ -14,6 +14,23 @@ import (
 // engine; one of them may be gy itself (its ownership then passes on too).
 type backwardFunc func(gy *tensor.Tensor) []*tensor.Tensor
 
+// stepFunc is a backward function written as a plain function of its
+// node: it reads the node's inputs, its output n.out and what the forward
+// saved in n.saved, and returns what a backwardFunc returns. Recording an
+// operation with a stepFunc allocates nothing (a closure would be
+// allocated at every call); the operations of a training step use it, and
+// backwardFunc remains for Custom and the rarer operations.
+type stepFunc func(g *Graph, n *node, gy *tensor.Tensor) []*tensor.Tensor
+
+// saved is what an operation keeps for its stepFunc besides its inputs
+// and output: tensors, small integers (sizes, axes, an operation code) and
+// scalars.
+type saved struct {
+	t [4]*tensor.Tensor
+	i [6]int
+	f [2]float32
+}
+
 // window is the backward of an operation whose output is a window of its
 // input (Narrow, and so Split and Chunk): the input's gradient is the
 // output gradient in [start, start+length) along axis and zero elsewhere.
@@ -24,12 +41,14 @@ type window struct {
 	axis, start, length int
 }
 
-// node is one recorded operation on the tape: backward is set, or, for a
-// window, windowed.
+// node is one recorded operation on the tape: step (with saved) or
+// backward is set, or, for a window, windowed.
 type node struct {
 	op       string
 	out      *Var
 	inputs   []*Var
+	step     stepFunc
+	saved    saved
 	backward backwardFunc
 	window   window
 	windowed bool
@@ -64,12 +83,20 @@ type Graph struct {
 
 // graphSlab is the number of Vars, and of input pointers, in one slab of a
 // graph's storage.
-const graphSlab = 64
+const graphSlab = 256
 
 // grads returns a backward function's input gradients in a buffer of the
 // graph that the engine reads before it calls the next backward function.
 func (g *Graph) grads(gin ...*tensor.Tensor) []*tensor.Tensor {
 	g.gin = append(g.gin[:0], gin...)
+	return g.gin
+}
+
+// gradSlots returns the graph's gradient buffer (see grads) as n nil
+// gradients, for a backward function to fill.
+func (g *Graph) gradSlots(n int) []*tensor.Tensor {
+	g.gin = slices.Grow(g.gin[:0], n)[:n]
+	clear(g.gin)
 	return g.gin
 }
 
@@ -82,6 +109,20 @@ func (g *Graph) newVar(value *tensor.Tensor) *Var {
 	g.vars = g.vars[1:]
 	v.Value = value
 	return v
+}
+
+// varSlice returns n nil Var pointers from the graph's slab of input
+// pointers (new ones for a nil graph): the results of Split.
+func (g *Graph) varSlice(n int) []*Var {
+	if g == nil {
+		return make([]*Var, n)
+	}
+	if cap(g.inputs)-len(g.inputs) < n {
+		g.inputs = make([]*Var, 0, max(graphSlab, n))
+	}
+	at := len(g.inputs)
+	g.inputs = g.inputs[:at+n]
+	return g.inputs[at : at+n : at+n]
 }
 
 // keepInputs copies a node's inputs into the graph's slab.
@@ -140,20 +181,30 @@ func (g *Graph) Nodes() int {
 // some input requires a gradient, appends a node with its backward to the
 // tape. Nil inputs (optional operands) are allowed and ignored.
 func (g *Graph) record(op string, value *tensor.Tensor, backward backwardFunc, inputs ...*Var) *Var {
-	return g.push(op, value, backward, nil, inputs)
+	return g.push(op, value, node{backward: backward}, inputs)
+}
+
+// recordStep is record with a stepFunc and what it reads besides the
+// inputs and the output; s is copied into the node.
+func (g *Graph) recordStep(op string, value *tensor.Tensor, step stepFunc, s *saved, inputs ...*Var) *Var {
+	n := node{step: step}
+	if s != nil {
+		n.saved = *s
+	}
+	return g.push(op, value, n, inputs)
 }
 
 // recordWindow is record for an operation whose output is a window of its
 // one input.
 func (g *Graph) recordWindow(op string, value *tensor.Tensor, w window, input *Var) *Var {
-	return g.push(op, value, nil, &w, []*Var{input})
+	return g.push(op, value, node{window: w, windowed: true}, []*Var{input})
 }
 
-// push makes the output Var of an operation and appends its node, with
-// backward or, for a window, w, to the tape when needed. inputs and w are
-// only read (copied into the graph's slabs), so the callers' arguments
-// stay on their stacks.
-func (g *Graph) push(op string, value *tensor.Tensor, backward backwardFunc, w *window, inputs []*Var) *Var {
+// push makes the output Var of an operation and appends n, its node (with
+// its backward or window set), to the tape when needed. inputs are only
+// read (copied into the graph's slabs), so the callers' arguments stay on
+// their stacks.
+func (g *Graph) push(op string, value *tensor.Tensor, n node, inputs []*Var) *Var {
 	if g == nil {
 		return &Var{Value: value}
 	}
@@ -179,9 +230,9 @@ func (g *Graph) push(op string, value *tensor.Tensor, backward backwardFunc, w *
 	out := g.newVar(value)
 	out.requiresGrad = true
 	out.graph = g
-	n := node{op: op, out: out, inputs: g.keepInputs(inputs), backward: backward}
-	if w != nil {
-		n.window, n.windowed = *w, true
+	n.op, n.out, n.inputs = op, out, g.keepInputs(inputs)
+	if g.tape == nil {
+		g.tape = make([]node, 0, graphSlab)
 	}
 	g.tape = append(g.tape, n)
 	return out
@@ -255,49 +306,8 @@ func (g *Graph) BackwardWith(v *Var, grad *tensor.Tensor) error {
 	ns.Close()
 	for i := len(tape) - 1; i >= 0; i-- {
 		ready(i + 1)
-		n := tape[i]
-		tape[i] = node{} // drop the closure and what it holds
-		gr, ok := grads.m[n.out]
-		if !ok {
-			continue
-		}
-		delete(grads.m, n.out)
-		gy := gr.settle(nil)
-		ns.Reopen()
-		if n.windowed {
-			if !deliverWindow(&n, gy, grads, ns) {
-				gy.Release()
-			}
-			ns.Close()
-			continue
-		}
-		gin := n.backward(gy)
-		if len(gin) != len(n.inputs) {
-			panic(fmt.Sprintf("autograd: %s: backward returned %d gradients for %d inputs", n.op, len(gin), len(n.inputs)))
-		}
-		gyTaken := false
-		for j, gx := range gin {
-			if gx == nil {
-				continue
-			}
-			// Each gradient must be owned by exactly one consumer.
-			switch {
-			case gx == gy && !gyTaken:
-				gyTaken = true
-			case gx == gy || slices.Contains(gin[:j], gx):
-				gx = gx.Clone()
-			}
-			gin[j] = gx
-		}
-		if !gyTaken {
-			gy.Release()
-		}
-		for j, gx := range gin {
-			if gx != nil {
-				deliver(&n, j, gx, grads, ns)
-			}
-		}
-		ns.Close()
+		g.backwardNode(&tape[i], grads, ns)
+		tape[i] = node{} // drop what the node holds
 	}
 	ready(0)
 	for _, gr := range grads.m { // gradients of outputs no node consumed
@@ -309,11 +319,78 @@ func (g *Graph) BackwardWith(v *Var, grad *tensor.Tensor) error {
 	return nil
 }
 
+// backwardNode differentiates one tape node: it takes the gradient of the
+// node's output, runs its backward in the reused scope ns and delivers
+// the input gradients.
+func (g *Graph) backwardNode(n *node, grads *gradients, ns *tensor.Scope) {
+	gr, ok := grads.m[n.out]
+	if !ok {
+		return
+	}
+	delete(grads.m, n.out)
+	gy := gr.settle(nil)
+	ns.Reopen()
+	defer ns.Close()
+	if n.windowed {
+		if !deliverWindow(n, gy, grads, ns) {
+			gy.Release()
+		}
+		return
+	}
+	var gin []*tensor.Tensor
+	if n.step != nil {
+		gin = n.step(g, n, gy)
+	} else {
+		gin = n.backward(gy)
+	}
+	if len(gin) != len(n.inputs) {
+		panic(fmt.Sprintf("autograd: %s: backward returned %d gradients for %d inputs", n.op, len(gin), len(n.inputs)))
+	}
+	gyTaken := false
+	for j, gx := range gin {
+		if gx == nil {
+			continue
+		}
+		// Each gradient must be owned by exactly one consumer.
+		switch {
+		case gx == gy && !gyTaken:
+			gyTaken = true
+		case gx == gy || slices.Contains(gin[:j], gx):
+			gx = gx.Clone()
+		}
+		gin[j] = gx
+	}
+	if !gyTaken {
+		gy.Release()
+	}
+	for j, gx := range gin {
+		if gx != nil {
+			deliver(n, j, gx, grads, ns)
+		}
+	}
+}
+
 // gradients are the gradients of intermediate results during a backward
-// pass, by Var, stored in a slab.
+// pass, by Var, stored in a slab, and the room for the pieces of partial
+// gradients, also taken a slab at a time.
 type gradients struct {
-	m    map[*Var]*gradient
-	slab []gradient
+	m      map[*Var]*gradient
+	slab   []gradient
+	pieces []piece
+}
+
+// pieceRoom is the number of pieces a partial gradient has room for
+// before its list grows on its own.
+const pieceRoom = 8
+
+// newPieces returns an empty piece list with room for pieceRoom pieces.
+func (gs *gradients) newPieces() []piece {
+	if cap(gs.pieces)-len(gs.pieces) < pieceRoom {
+		gs.pieces = make([]piece, 0, graphSlab)
+	}
+	at := len(gs.pieces)
+	gs.pieces = gs.pieces[:at+pieceRoom]
+	return gs.pieces[at : at : at+pieceRoom]
 }
 
 // newGradients makes room for n gradients: one per tape node's output
@@ -494,7 +571,7 @@ func deliverWindow(n *node, gy *tensor.Tensor, grads *gradients, ns *tensor.Scop
 	}
 	gr, ok := grads.m[in]
 	if !ok {
-		gr = grads.add(in, gradient{partial: true, axis: w.axis, like: in.Value})
+		gr = grads.add(in, gradient{partial: true, axis: w.axis, like: in.Value, pieces: grads.newPieces()})
 	}
 	if gr.covers(w.axis, w.start, end) {
 		gr.pieces = append(gr.pieces, piece{start: w.start, t: gy})

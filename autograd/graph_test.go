@@ -28,6 +28,29 @@ func TestVarBasics(t *testing.T) {
 	assert.False(t, nilVar.RequiresGrad())
 }
 
+func TestGraphConst(t *testing.T) {
+	x := tens([]float64{1, 2, 3}, 3)
+	for _, tc := range []struct {
+		name string
+		g    *Graph
+	}{{"graph", newGraph(t)}, {"no-grad", nil}} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := tc.g.Const(x)
+			assert.Same(t, x, c.Value)
+			assert.True(t, c.IsLeaf())
+			assert.False(t, c.RequiresGrad())
+			p := Param(tens([]float64{4, 5, 6}, 3))
+			y := tc.g.Mul(p, c)
+			if tc.g == nil {
+				return
+			}
+			require.NoError(t, tc.g.Backward(tc.g.Sum(y, false)))
+			assert.Equal(t, []float32{1, 2, 3}, p.Grad.Data())
+			assert.Nil(t, c.Grad, "a constant gets no gradient")
+		})
+	}
+}
+
 func TestBackwardSemantics(t *testing.T) {
 	cases := []struct {
 		name  string

@@ -9,8 +9,16 @@ import "sargo/tensor"
 // storing them.
 func (g *Graph) Attention(q, k, v *Var, scale float32, mask tensor.AttentionMask) *Var {
 	out, lse := tensor.Attention(q.Value, k.Value, v.Value, scale, mask)
-	return g.record("Attention", out, func(gy *tensor.Tensor) []*tensor.Tensor {
-		dq, dk, dv := tensor.AttentionBackward(q.Value, k.Value, v.Value, out, lse, gy, scale, mask)
-		return g.grads(dq, dk, dv)
-	}, q, k, v)
+	s := saved{t: [4]*tensor.Tensor{lse, mask.Values, mask.ScaleQ, mask.ScaleK}, i: [6]int{int(mask.Kind)}, f: [2]float32{scale}}
+	return g.recordStep("Attention", out, attentionBack, &s, q, k, v)
+}
+
+// attentionBack is Attention's backward: n.saved holds the log-sum-exp,
+// the mask (its tensors and kind) and the scale.
+func attentionBack(g *Graph, n *node, gy *tensor.Tensor) []*tensor.Tensor {
+	s := &n.saved
+	mask := tensor.AttentionMask{Kind: tensor.MaskKind(s.i[0]), Values: s.t[1], ScaleQ: s.t[2], ScaleK: s.t[3]}
+	q, k, v := n.inputs[0].Value, n.inputs[1].Value, n.inputs[2].Value
+	dq, dk, dv := tensor.AttentionBackward(q, k, v, n.out.Value, s.t[0], gy, s.f[0], mask)
+	return g.grads(dq, dk, dv)
 }

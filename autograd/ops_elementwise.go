@@ -16,7 +16,7 @@ func gradTo(gy, x *tensor.Tensor) *tensor.Tensor {
 	if tensor.SameShape(gy, x) {
 		return gy
 	}
-	return tensor.SumTo(gy, x.Shape())
+	return tensor.SumToLike(gy, x)
 }
 
 // sumTo reduces g to x's shape (the adjoint of broadcasting), or returns
@@ -25,7 +25,7 @@ func sumTo(g, x *tensor.Tensor) *tensor.Tensor {
 	if tensor.SameShape(g, x) {
 		return g
 	}
-	return tensor.SumTo(g, x.Shape())
+	return tensor.SumToLike(g, x)
 }
 
 // leafGrad is the gradient of operand v from t, a term of the broadcast
@@ -40,7 +40,7 @@ func leafGrad(t tensor.SumTerm, v *Var) *tensor.Tensor {
 			tensor.SumToAddInto(v.Grad, t)
 			return nil
 		}
-		return tensor.SumTermTo(t, v.Value.Shape())
+		return tensor.SumTermToLike(t, v.Value)
 	}
 	if t.M != nil {
 		return tensor.Mul(t.G, t.M)
@@ -56,31 +56,39 @@ func scalarLike(x *tensor.Tensor, v float32) *tensor.Tensor {
 // Add is a + b with broadcasting.
 func (g *Graph) Add(a, b *Var) *Var {
 	y := tensor.Add(a.Value, b.Value)
-	return g.record("Add", y, func(gy *tensor.Tensor) []*tensor.Tensor {
-		var ga, gb *tensor.Tensor
-		if a.requiresGrad {
-			ga = leafGrad(tensor.SumTerm{G: gy}, a)
-		}
-		if b.requiresGrad {
-			gb = leafGrad(tensor.SumTerm{G: gy}, b)
-		}
-		return g.grads(ga, gb)
-	}, a, b)
+	return g.recordStep("Add", y, addBack, nil, a, b)
+}
+
+// addBack is Add's backward.
+func addBack(g *Graph, n *node, gy *tensor.Tensor) []*tensor.Tensor {
+	a, b := n.inputs[0], n.inputs[1]
+	var ga, gb *tensor.Tensor
+	if a.requiresGrad {
+		ga = leafGrad(tensor.SumTerm{G: gy}, a)
+	}
+	if b.requiresGrad {
+		gb = leafGrad(tensor.SumTerm{G: gy}, b)
+	}
+	return g.grads(ga, gb)
 }
 
 // Sub is a - b with broadcasting.
 func (g *Graph) Sub(a, b *Var) *Var {
 	y := tensor.Sub(a.Value, b.Value)
-	return g.record("Sub", y, func(gy *tensor.Tensor) []*tensor.Tensor {
-		var ga, gb *tensor.Tensor
-		if b.requiresGrad {
-			gb = sumTo(tensor.Neg(gy), b.Value)
-		}
-		if a.requiresGrad {
-			ga = gradTo(gy, a.Value)
-		}
-		return g.grads(ga, gb)
-	}, a, b)
+	return g.recordStep("Sub", y, subBack, nil, a, b)
+}
+
+// subBack is Sub's backward.
+func subBack(g *Graph, n *node, gy *tensor.Tensor) []*tensor.Tensor {
+	a, b := n.inputs[0], n.inputs[1]
+	var ga, gb *tensor.Tensor
+	if b.requiresGrad {
+		gb = sumTo(tensor.Neg(gy), b.Value)
+	}
+	if a.requiresGrad {
+		ga = gradTo(gy, a.Value)
+	}
+	return g.grads(ga, gb)
 }
 
 // MulAdd is a·(b + alpha) + c with broadcasting, one launch forward (see
@@ -88,72 +96,90 @@ func (g *Graph) Sub(a, b *Var) *Var {
 // x + h·gate.
 func (g *Graph) MulAdd(a, b, c *Var, alpha float32) *Var {
 	y := tensor.MulAdd(a.Value, b.Value, c.Value, alpha)
-	return g.record("MulAdd", y, func(gy *tensor.Tensor) []*tensor.Tensor {
-		var ga, gb, gc *tensor.Tensor
-		if a.requiresGrad {
-			if alpha == 0 {
-				ga = sumTo(tensor.Mul(gy, b.Value), a.Value)
-			} else { // gy·(b + alpha) in one launch
-				ga = sumTo(tensor.MulAdd(gy, b.Value, scalarLike(gy, 0), alpha), a.Value)
-			}
+	return g.recordStep("MulAdd", y, mulAddBack, &saved{f: [2]float32{alpha}}, a, b, c)
+}
+
+// mulAddBack is MulAdd's backward; n.saved.f[0] is alpha.
+func mulAddBack(g *Graph, n *node, gy *tensor.Tensor) []*tensor.Tensor {
+	a, b, c := n.inputs[0], n.inputs[1], n.inputs[2]
+	alpha := n.saved.f[0]
+	var ga, gb, gc *tensor.Tensor
+	if a.requiresGrad {
+		if alpha == 0 {
+			ga = sumTo(tensor.Mul(gy, b.Value), a.Value)
+		} else { // gy·(b + alpha) in one launch
+			ga = sumTo(tensor.MulAdd(gy, b.Value, scalarLike(gy, 0), alpha), a.Value)
 		}
-		switch {
-		case b.requiresGrad && c.requiresGrad && tensor.SameShape(b.Value, c.Value) && !tensor.SameShape(gy, b.Value) &&
-			!b.accumulating() && !c.accumulating():
-			// operands broadcast alike (AdaLN's scale and shift): both
-			// sums in one launch
-			gs := tensor.SumToEach(b.Value.Shape(), tensor.SumTerm{G: gy, M: a.Value}, tensor.SumTerm{G: gy})
-			gb, gc = gs[0], gs[1]
-		default:
-			if b.requiresGrad {
-				gb = leafGrad(tensor.SumTerm{G: gy, M: a.Value}, b)
-			}
-			if c.requiresGrad {
-				gc = leafGrad(tensor.SumTerm{G: gy}, c)
-			}
+	}
+	switch {
+	case b.requiresGrad && c.requiresGrad && tensor.SameShape(b.Value, c.Value) && !tensor.SameShape(gy, b.Value) &&
+		!b.accumulating() && !c.accumulating():
+		// operands broadcast alike (AdaLN's scale and shift): both
+		// sums in one launch
+		gs := tensor.SumToEachLike(b.Value, tensor.SumTerm{G: gy, M: a.Value}, tensor.SumTerm{G: gy})
+		gb, gc = gs[0], gs[1]
+	default:
+		if b.requiresGrad {
+			gb = leafGrad(tensor.SumTerm{G: gy, M: a.Value}, b)
 		}
-		return g.grads(ga, gb, gc)
-	}, a, b, c)
+		if c.requiresGrad {
+			gc = leafGrad(tensor.SumTerm{G: gy}, c)
+		}
+	}
+	return g.grads(ga, gb, gc)
 }
 
 // Mul is a · b elementwise with broadcasting.
 func (g *Graph) Mul(a, b *Var) *Var {
 	y := tensor.Mul(a.Value, b.Value)
-	return g.record("Mul", y, func(gy *tensor.Tensor) []*tensor.Tensor {
-		var ga, gb *tensor.Tensor
-		if a.requiresGrad {
-			ga = leafGrad(tensor.SumTerm{G: gy, M: b.Value}, a)
-		}
-		if b.requiresGrad {
-			gb = leafGrad(tensor.SumTerm{G: gy, M: a.Value}, b)
-		}
-		return g.grads(ga, gb)
-	}, a, b)
+	return g.recordStep("Mul", y, mulBack, nil, a, b)
+}
+
+// mulBack is Mul's backward.
+func mulBack(g *Graph, n *node, gy *tensor.Tensor) []*tensor.Tensor {
+	a, b := n.inputs[0], n.inputs[1]
+	var ga, gb *tensor.Tensor
+	if a.requiresGrad {
+		ga = leafGrad(tensor.SumTerm{G: gy, M: b.Value}, a)
+	}
+	if b.requiresGrad {
+		gb = leafGrad(tensor.SumTerm{G: gy, M: a.Value}, b)
+	}
+	return g.grads(ga, gb)
 }
 
 // Div is a / b elementwise with broadcasting.
 func (g *Graph) Div(a, b *Var) *Var {
 	y := tensor.Div(a.Value, b.Value)
-	return g.record("Div", y, func(gy *tensor.Tensor) []*tensor.Tensor {
-		var ga, gb *tensor.Tensor
-		q := tensor.Div(gy, b.Value) // gy / b
-		if b.requiresGrad {
-			// d(a/b)/db = -a/b² = -y/b, so gb = -(gy/b)·y.
-			gb = sumTo(tensor.Neg(tensor.Mul(q, y)), b.Value)
-		}
-		if a.requiresGrad {
-			ga = sumTo(q, a.Value)
-		}
-		return g.grads(ga, gb)
-	}, a, b)
+	return g.recordStep("Div", y, divBack, nil, a, b)
+}
+
+// divBack is Div's backward.
+func divBack(g *Graph, n *node, gy *tensor.Tensor) []*tensor.Tensor {
+	a, b, y := n.inputs[0], n.inputs[1], n.out.Value
+	var ga, gb *tensor.Tensor
+	q := tensor.Div(gy, b.Value) // gy / b
+	if b.requiresGrad {
+		// d(a/b)/db = -a/b² = -y/b, so gb = -(gy/b)·y.
+		gb = sumTo(tensor.Neg(tensor.Mul(q, y)), b.Value)
+	}
+	if a.requiresGrad {
+		ga = sumTo(q, a.Value)
+	}
+	return g.grads(ga, gb)
 }
 
 // unary applies a tensor.UnaryOp whose backward is tensor.UnaryBackward.
 func (g *Graph) unary(name string, op tensor.UnaryOp, x *Var, alpha, beta float32) *Var {
 	y := tensor.Unary(op, x.Value, alpha, beta)
-	return g.record(name, y, func(gy *tensor.Tensor) []*tensor.Tensor {
-		return g.grads(tensor.UnaryBackward(op, x.Value, gy, alpha, beta))
-	}, x)
+	return g.recordStep(name, y, unaryBack, &saved{i: [6]int{int(op)}, f: [2]float32{alpha, beta}}, x)
+}
+
+// unaryBack is the backward of unary: n.saved holds the operation and its
+// alpha and beta.
+func unaryBack(g *Graph, n *node, gy *tensor.Tensor) []*tensor.Tensor {
+	s := &n.saved
+	return g.grads(tensor.UnaryBackward(tensor.UnaryOp(s.i[0]), n.inputs[0].Value, gy, s.f[0], s.f[1]))
 }
 
 // Neg is -x.

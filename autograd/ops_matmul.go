@@ -46,13 +46,14 @@ func (g *Graph) MatMul(a, b *Var, transA, transB bool) *Var {
 // summed in the weight gradient's launch (tensor.MatMulRowSums), added
 // into the bias's gradient when that already holds one.
 func (g *Graph) Linear(x, w, b *Var) *Var {
-	xs, ws := x.Value.Shape(), w.Value.Shape()
+	var xd, wd [6]int
+	xs, ws := x.Value.AppendShape(xd[:0]), w.Value.AppendShape(wd[:0])
 	if len(ws) != 2 || len(xs) < 2 || xs[len(xs)-1] != ws[1] || (b != nil && (b.Value.Rank() != 1 || b.Value.Dim(0) != ws[0])) {
 		var bs []int
 		if b != nil {
 			bs = b.Value.Shape()
 		}
-		panic(fmt.Sprintf("autograd: Linear: x %v, w %v, b %v do not fit (want x [..., in], w [out, in], b [out])", xs, ws, bs))
+		panic(fmt.Sprintf("autograd: Linear: x %v, w %v, b %v do not fit (want x [..., in], w [out, in], b [out])", x.Value.Shape(), w.Value.Shape(), bs))
 	}
 	in, out := ws[1], ws[0]
 	x2 := x.Value.Reshape(-1, in)
@@ -61,37 +62,45 @@ func (g *Graph) Linear(x, w, b *Var) *Var {
 		bias = b.Value
 	}
 	y2 := tensor.MatMulBias(x2, w.Value, bias, false, true, tensor.ActNone) // the bias in the product's epilogue
-	y := y2.Reshape(append(xs[:len(xs)-1:len(xs)-1], out)...)
-	return g.record("Linear", y, func(gy *tensor.Tensor) []*tensor.Tensor {
-		var gx, gw, gb *tensor.Tensor
-		gy2 := gy.Reshape(-1, out)
-		if x.requiresGrad {
-			gx = tensor.MatMul(gy2, w.Value, false, false).Reshape(xs...)
-		}
-		if !w.requiresGrad { // the bias gradient alone: gy's column sums
-			switch {
-			case b.accumulating():
-				tensor.SumToAddInto(b.Grad, tensor.SumTerm{G: gy2})
-			case b.RequiresGrad():
-				gb = tensor.Sum(gy2, false, 0)
-			}
-			return g.grads(gx, nil, gb)
-		}
-		// The weight gradient's product sums the bias gradient too.
-		var sums *tensor.Tensor
-		addSums := b.accumulating()
+	// xs is a copy of x's shape: it becomes y's.
+	xs[len(xs)-1] = out
+	y := y2.Reshape(xs...)
+	return g.recordStep("Linear", y, linearBack, &saved{t: [4]*tensor.Tensor{x2}, i: [6]int{out}}, x, w, b)
+}
+
+// linearBack is Linear's backward; n.saved holds x as [rows, in] and the
+// output width.
+func linearBack(g *Graph, n *node, gy *tensor.Tensor) []*tensor.Tensor {
+	x, w, b := n.inputs[0], n.inputs[1], n.inputs[2]
+	x2, out := n.saved.t[0], n.saved.i[0]
+	var gx, gw, gb *tensor.Tensor
+	gy2 := gy.Reshape(-1, out)
+	if x.requiresGrad {
+		gx = tensor.MatMul(gy2, w.Value, false, false).ReshapeLike(x.Value)
+	}
+	if !w.requiresGrad { // the bias gradient alone: gy's column sums
 		switch {
-		case addSums:
-			sums = b.Grad
+		case b.accumulating():
+			tensor.SumToAddInto(b.Grad, tensor.SumTerm{G: gy2})
 		case b.RequiresGrad():
-			gb = tensor.Empty(gy.Backend(), out)
-			sums = gb
+			gb = tensor.Sum(gy2, false, 0)
 		}
-		if w.accumulating() {
-			tensor.MatMulRowSums(w.Grad, gy2, x2, true, false, sums, addSums)
-		} else {
-			gw = tensor.MatMulRowSums(nil, gy2, x2, true, false, sums, addSums)
-		}
-		return g.grads(gx, gw, gb)
-	}, x, w, b)
+		return g.grads(gx, nil, gb)
+	}
+	// The weight gradient's product sums the bias gradient too.
+	var sums *tensor.Tensor
+	addSums := b.accumulating()
+	switch {
+	case addSums:
+		sums = b.Grad
+	case b.RequiresGrad():
+		gb = tensor.Empty(gy.Backend(), out)
+		sums = gb
+	}
+	if w.accumulating() {
+		tensor.MatMulRowSums(w.Grad, gy2, x2, true, false, sums, addSums)
+	} else {
+		gw = tensor.MatMulRowSums(nil, gy2, x2, true, false, sums, addSums)
+	}
+	return g.grads(gx, gw, gb)
 }

@@ -47,18 +47,26 @@ func DefaultCEOptions() CEOptions { return CEOptions{Ignore: IgnoreIndex} }
 // against targets (class indices as float32) with logits' leading shape;
 // the result has that leading shape.
 func (g *Graph) CrossEntropyRows(logits *Var, targets *tensor.Tensor, opt CEOptions) *Var {
-	ls := logits.Value.Shape()
+	var sd [8]int
+	ls := logits.Value.AppendShape(sd[:0])
 	if len(ls) < 1 || targets.Size()*ls[len(ls)-1] != logits.Value.Size() {
-		panic(fmt.Sprintf("autograd: CrossEntropy: logits %v and targets %v do not fit", ls, targets.Shape()))
+		panic(fmt.Sprintf("autograd: CrossEntropy: logits %v and targets %v do not fit", logits.Value.Shape(), targets.Shape()))
 	}
 	n := ls[len(ls)-1]
 	l2 := logits.Value.Reshape(-1, n)
 	t1 := targets.Reshape(-1)
 	rows, lse := tensor.CrossEntropy(l2, t1, opt.Ignore, opt.Smoothing)
-	return g.record("CrossEntropy", rows.Reshape(ls[:len(ls)-1]...), func(gy *tensor.Tensor) []*tensor.Tensor {
-		d := tensor.CrossEntropyBackward(l2, lse, t1, gy.Reshape(-1), opt.Ignore, opt.Smoothing)
-		return g.grads(d.Reshape(ls...))
-	}, logits)
+	s := saved{t: [4]*tensor.Tensor{l2, lse, t1}, i: [6]int{opt.Ignore}, f: [2]float32{opt.Smoothing}}
+	return g.recordStep("CrossEntropy", rows.Reshape(ls[:len(ls)-1]...), crossEntropyBack, &s, logits)
+}
+
+// crossEntropyBack is CrossEntropyRows' backward: n.saved holds the
+// logits as [rows, n], the log-sum-exps, the targets as [rows], the
+// ignored class and the smoothing.
+func crossEntropyBack(g *Graph, n *node, gy *tensor.Tensor) []*tensor.Tensor {
+	s := &n.saved
+	d := tensor.CrossEntropyBackward(s.t[0], s.t[1], s.t[2], gy.Reshape(-1), s.i[0], s.f[0])
+	return g.grads(d.ReshapeLike(n.inputs[0].Value))
 }
 
 // CrossEntropy is the mean cross-entropy over the rows whose target is not
@@ -77,10 +85,17 @@ func (g *Graph) CrossEntropy(logits *Var, targets *tensor.Tensor, opt CEOptions)
 func (g *Graph) LayerNorm(x, w, b *Var, eps float32) *Var {
 	wv, bv := valueOf(w), valueOf(b)
 	y, mean, rstd := tensor.LayerNorm(x.Value, wv, bv, eps)
-	return g.record("LayerNorm", y, func(gy *tensor.Tensor) []*tensor.Tensor {
-		dx, dw, db := tensor.NormBackward(x.Value, wv, bv, mean, rstd, gy, 0, eps)
-		return g.grads(dx, dw, db)
-	}, x, w, b)
+	return g.recordStep("LayerNorm", y, normBack, &saved{t: [4]*tensor.Tensor{mean, rstd}, f: [2]float32{eps}}, x, w, b)
+}
+
+// normBack is the backward of LayerNorm and GroupNorm: n.saved holds the
+// mean and reciprocal standard deviation, the group count (0 for a layer
+// norm) and eps.
+func normBack(g *Graph, n *node, gy *tensor.Tensor) []*tensor.Tensor {
+	s := &n.saved
+	dx, dw, db := tensor.NormBackward(n.inputs[0].Value, valueOf(n.inputs[1]), valueOf(n.inputs[2]),
+		s.t[0], s.t[1], gy, s.i[0], s.f[0])
+	return g.grads(dx, dw, db)
 }
 
 // GroupNorm normalises x [N, C, ...] over groups of C/groups channels and
@@ -89,10 +104,7 @@ func (g *Graph) LayerNorm(x, w, b *Var, eps float32) *Var {
 func (g *Graph) GroupNorm(x, w, b *Var, groups int, eps float32) *Var {
 	wv, bv := valueOf(w), valueOf(b)
 	y, mean, rstd := tensor.GroupNorm(x.Value, wv, bv, groups, eps)
-	return g.record("GroupNorm", y, func(gy *tensor.Tensor) []*tensor.Tensor {
-		dx, dw, db := tensor.NormBackward(x.Value, wv, bv, mean, rstd, gy, groups, eps)
-		return g.grads(dx, dw, db)
-	}, x, w, b)
+	return g.recordStep("GroupNorm", y, normBack, &saved{t: [4]*tensor.Tensor{mean, rstd}, i: [6]int{groups}, f: [2]float32{eps}}, x, w, b)
 }
 
 // valueOf is v.Value, or nil for a nil Var.
@@ -109,9 +121,7 @@ func (g *Graph) L2Normalize(x *Var, axis int, eps float32) *Var {
 	axis = normAxis("L2Normalize", axis, x.Value.Rank())
 	if axis == x.Value.Rank()-1 { // one launch each way
 		y, norm := tensor.L2NormalizeLast(x.Value, eps)
-		return g.record("L2Normalize", y, func(gy *tensor.Tensor) []*tensor.Tensor {
-			return g.grads(tensor.L2NormalizeLastBackward(y, norm, gy, eps))
-		}, x)
+		return g.recordStep("L2Normalize", y, l2NormalizeLastBack, &saved{t: [4]*tensor.Tensor{norm}, f: [2]float32{eps}}, x)
 	}
 	sq := tensor.Square(x.Value)
 	norm := tensor.Sqrt(tensor.Sum(sq, true, axis))
@@ -128,13 +138,23 @@ func (g *Graph) L2Normalize(x *Var, axis int, eps float32) *Var {
 	}, x)
 }
 
+// l2NormalizeLastBack is the backward of L2Normalize over the last axis:
+// n.saved holds the norms and eps.
+func l2NormalizeLastBack(g *Graph, n *node, gy *tensor.Tensor) []*tensor.Tensor {
+	return g.grads(tensor.L2NormalizeLastBackward(n.out.Value, n.saved.t[0], gy, n.saved.f[0]))
+}
+
 // Embedding looks up rows ids (indices as float32) of table [V, dim]; the
 // result has shape ids.shape + [dim]. Gradients of repeated ids add up.
 func (g *Graph) Embedding(table *Var, ids *tensor.Tensor) *Var {
 	y := tensor.Gather(table.Value, ids)
-	return g.record("Embedding", y, func(gy *tensor.Tensor) []*tensor.Tensor {
-		return g.grads(tensor.ScatterAdd(gy, ids, table.Value.Dim(0)))
-	}, table)
+	return g.recordStep("Embedding", y, embeddingBack, &saved{t: [4]*tensor.Tensor{ids}}, table)
+}
+
+// embeddingBack is Embedding's backward: n.saved.t[0] holds the ids.
+func embeddingBack(g *Graph, n *node, gy *tensor.Tensor) []*tensor.Tensor {
+	table := n.inputs[0].Value
+	return g.grads(tensor.ScatterAdd(gy, n.saved.t[0], table.Dim(0)))
 }
 
 // Dropout zeroes each element of x with probability p and scales the rest

@@ -53,12 +53,28 @@ func broadcastBack(gy *tensor.Tensor, keep, shape []int) *tensor.Tensor {
 // Sum adds over axes (every axis when none is given), keeping them as
 // size 1 when keep is true.
 func (g *Graph) Sum(x *Var, keep bool, axes ...int) *Var {
+	if len(axes) == 0 { // every axis: no axis list to keep
+		y := tensor.Sum(x.Value, keep)
+		return g.recordStep("Sum", y, sumBack, nil, x)
+	}
 	shape := x.Value.Shape()
 	ax := normAxes("Sum", len(shape), axes)
 	y := tensor.Sum(x.Value, keep, ax...)
 	return g.record("Sum", y, func(gy *tensor.Tensor) []*tensor.Tensor {
 		return g.grads(broadcastBack(gy, keptShape(shape, ax), shape).Clone())
 	}, x)
+}
+
+// sumBack is the backward of Sum over every axis: the output gradient
+// broadcast to the input's shape.
+func sumBack(g *Graph, n *node, gy *tensor.Tensor) []*tensor.Tensor {
+	x := n.inputs[0].Value
+	var kd, sd [8]int
+	keep, shape := kd[:0], x.AppendShape(sd[:0])
+	for range shape {
+		keep = append(keep, 1)
+	}
+	return g.grads(gy.Reshape(keep...).Expand(shape...).Clone())
 }
 
 // Mean averages over axes (every axis when none is given), keeping them as

@@ -15,21 +15,39 @@ import (
 // may be -1.
 func (g *Graph) Reshape(x *Var, shape ...int) *Var {
 	y := x.Value.Reshape(shape...)
-	return g.record("Reshape", y, func(gy *tensor.Tensor) []*tensor.Tensor {
-		return g.grads(gy.ReshapeLike(x.Value))
-	}, x)
+	return g.recordStep("Reshape", y, reshapeBack, nil, x)
+}
+
+// reshapeBack is the backward of the operations that only reshape their
+// input (Reshape, Squeeze, Unsqueeze): the output gradient in the input's
+// shape.
+func reshapeBack(g *Graph, n *node, gy *tensor.Tensor) []*tensor.Tensor {
+	return g.grads(gy.ReshapeLike(n.inputs[0].Value))
 }
 
 // Permute reorders the axes: axis i of the result is axis perm[i] of x.
 func (g *Graph) Permute(x *Var, perm ...int) *Var {
 	y := x.Value.Permute(perm...)
-	inv := make([]int, len(perm))
-	for i, p := range perm {
-		inv[normAxis("Permute", p, len(perm))] = i
+	var s saved
+	if len(perm) > len(s.i) {
+		inv := make([]int, len(perm))
+		for i, p := range perm {
+			inv[normAxis("Permute", p, len(perm))] = i
+		}
+		return g.record("Permute", y, func(gy *tensor.Tensor) []*tensor.Tensor {
+			return g.grads(gy.Permute(inv...))
+		}, x)
 	}
-	return g.record("Permute", y, func(gy *tensor.Tensor) []*tensor.Tensor {
-		return g.grads(gy.Permute(inv...))
-	}, x)
+	for i, p := range perm {
+		s.i[normAxis("Permute", p, len(perm))] = i
+	}
+	return g.recordStep("Permute", y, permuteBack, &s, x)
+}
+
+// permuteBack is Permute's backward: the output gradient permuted by the
+// inverse permutation, saved in n.saved.i.
+func permuteBack(g *Graph, n *node, gy *tensor.Tensor) []*tensor.Tensor {
+	return g.grads(gy.Permute(n.saved.i[:gy.Rank()]...))
 }
 
 // Transpose swaps axes i and j.
@@ -64,17 +82,13 @@ func (g *Graph) Expand(x *Var, shape ...int) *Var {
 // given.
 func (g *Graph) Squeeze(x *Var, axes ...int) *Var {
 	y := x.Value.Squeeze(axes...)
-	return g.record("Squeeze", y, func(gy *tensor.Tensor) []*tensor.Tensor {
-		return g.grads(gy.ReshapeLike(x.Value))
-	}, x)
+	return g.recordStep("Squeeze", y, reshapeBack, nil, x)
 }
 
 // Unsqueeze inserts a size-1 axis at position axis.
 func (g *Graph) Unsqueeze(x *Var, axis int) *Var {
 	y := x.Value.Unsqueeze(axis)
-	return g.record("Unsqueeze", y, func(gy *tensor.Tensor) []*tensor.Tensor {
-		return g.grads(gy.ReshapeLike(x.Value))
-	}, x)
+	return g.recordStep("Unsqueeze", y, reshapeBack, nil, x)
 }
 
 // values returns the Value of each Var.
@@ -92,35 +106,43 @@ func values(vs []*Var) []*tensor.Tensor {
 // are not contiguous, or that a leaf would keep), copies made in one
 // launch (tensor.SplitCopies).
 func (g *Graph) Concat(axis int, vs ...*Var) *Var {
-	y := tensor.Concat(axis, values(vs)...)
-	axis = normAxis("Concat", axis, y.Rank())
-	sizes := make([]int, len(vs))
-	for i, v := range vs {
-		sizes[i] = v.Value.Dim(axis)
+	var td [8]*tensor.Tensor
+	ts := td[:0]
+	for _, v := range vs {
+		ts = append(ts, v.Value)
 	}
-	return g.record("Concat", y, func(gy *tensor.Tensor) []*tensor.Tensor {
-		out := make([]*tensor.Tensor, len(vs))
-		var copied, starts, lengths []int
-		at := 0
-		for i, v := range vs {
-			if v.requiresGrad {
-				out[i] = gy.Narrow(axis, at, sizes[i])
-				if !out[i].IsContiguous() || (v.leaf && !out[i].IsWhole()) {
-					copied = append(copied, i)
-					starts, lengths = append(starts, at), append(lengths, sizes[i])
-				}
+	y := tensor.Concat(axis, ts...)
+	axis = normAxis("Concat", axis, y.Rank())
+	return g.recordStep("Concat", y, concatBack, &saved{i: [6]int{axis}}, vs...)
+}
+
+// concatBack is Concat's backward; n.saved.i[0] is the axis.
+func concatBack(g *Graph, n *node, gy *tensor.Tensor) []*tensor.Tensor {
+	axis := n.saved.i[0]
+	out := g.gradSlots(len(n.inputs))
+	var cd, sd, ld [8]int
+	copied, starts, lengths := cd[:0], sd[:0], ld[:0]
+	at := 0
+	for i, v := range n.inputs {
+		size := v.Value.Dim(axis)
+		if v.requiresGrad {
+			out[i] = gy.Narrow(axis, at, size)
+			if !out[i].IsContiguous() || (v.leaf && !out[i].IsWhole()) {
+				copied = append(copied, i)
+				starts, lengths = append(starts, at), append(lengths, size)
 			}
-			at += sizes[i]
 		}
-		if len(copied) < 2 || !gy.IsContiguous() {
-			return out
-		}
-		for j, c := range tensor.SplitCopies(gy, axis, starts, lengths) {
-			out[copied[j]].Release()
-			out[copied[j]] = c
-		}
+		at += size
+	}
+	if len(copied) < 2 || !gy.IsContiguous() {
 		return out
-	}, vs...)
+	}
+	var cs [8]*tensor.Tensor
+	for j, c := range tensor.AppendSplitCopies(cs[:0], gy, axis, starts, lengths) {
+		out[copied[j]].Release()
+		out[copied[j]] = c
+	}
+	return out
 }
 
 // Stack joins same-shape vs along a new axis.
@@ -147,9 +169,9 @@ func (g *Graph) Split(x *Var, axis int, sizes ...int) []*Var {
 		total += s
 	}
 	if total != x.Value.Dim(axis) {
-		panic(fmt.Sprintf("autograd: Split: sizes %v do not add up to axis %d of shape %v", sizes, axis, x.Value.Shape()))
+		panic(fmt.Sprintf("autograd: Split: sizes %v do not add up to axis %d of shape %v", slices.Clone(sizes), axis, x.Value.Shape()))
 	}
-	out := make([]*Var, len(sizes))
+	out := g.varSlice(len(sizes))
 	at := 0
 	for i, s := range sizes {
 		out[i] = g.Narrow(x, axis, at, s)
@@ -164,9 +186,10 @@ func (g *Graph) Chunk(x *Var, axis, n int) []*Var {
 	if n <= 0 || d%n != 0 {
 		panic(fmt.Sprintf("autograd: Chunk: axis %d of shape %v does not split into %d", axis, x.Value.Shape(), n))
 	}
-	sizes := make([]int, n)
-	for i := range sizes {
-		sizes[i] = d / n
+	var sd [8]int
+	sizes := sd[:0]
+	for range n {
+		sizes = append(sizes, d/n)
 	}
 	return g.Split(x, axis, sizes...)
 }

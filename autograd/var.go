@@ -36,6 +36,19 @@ func Const(t *tensor.Tensor) *Var {
 	return &Var{Value: t, leaf: true}
 }
 
+// Const is the package's Const with the Var taken from the graph's slab,
+// for the constants a step makes as it goes (a nil graph allocates it).
+// The Var does not belong to the graph otherwise: its value is borrowed,
+// as with Const.
+func (g *Graph) Const(t *tensor.Tensor) *Var {
+	if g == nil {
+		return Const(t)
+	}
+	v := g.newVar(t)
+	v.leaf = true
+	return v
+}
+
 // RequiresGrad reports whether gradients flow into v: v is a Param, or the
 // result of an operation recorded on a graph with such an input.
 func (v *Var) RequiresGrad() bool { return v != nil && v.requiresGrad }

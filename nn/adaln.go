@@ -135,7 +135,7 @@ func (b *AdaLNBlock) Forward(g *autograd.Graph, x, cond *autograd.Var, mask tens
 	h := b.Attn.Forward(g, modulate(g, b.Norm.Forward(g, x), scale1, shift1), mask, cache)
 	x = residual(g, x, h, gamma1, &b.DropPath, dropOffset)
 	h = b.FFN.Forward(g, modulate(g, b.Norm.Forward(g, x), scale2, shift2))
-	return residual(g, x, h, gamma2, &b.DropPath, dropOffset+uint64(x.Shape()[0]))
+	return residual(g, x, h, gamma2, &b.DropPath, dropOffset+uint64(x.Value.Dim(0)))
 }
 
 // Parameters are attn.*, ffn.*, ada_lin.1.* (VAR's names).

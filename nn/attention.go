@@ -117,9 +117,8 @@ func (c *KVCache) append(k, v *tensor.Tensor) (*tensor.Tensor, *tensor.Tensor) {
 // tensor.AttentionMask{} for all of them). The cached keys and values
 // are constants, so the cache is for inference (a nil graph) only.
 func (a *SelfAttention) Forward(g *autograd.Graph, x *autograd.Var, mask tensor.AttentionMask, cache *KVCache) *autograd.Var {
-	shape := x.Shape()
-	B, L, C := shape[0], shape[1], shape[2]
-	zeroK := autograd.Const(tensor.Zeros(x.Value.Backend(), C))
+	B, L, C := x.Value.Dim(0), x.Value.Dim(1), x.Value.Dim(2)
+	zeroK := g.Const(tensor.Zeros(x.Value.Backend(), C))
 	bias := g.Concat(0, a.QBias, zeroK, a.VBias)
 	qkv := g.Linear(x, a.MatQKV.Weight, bias) // [B, L, 3C]
 	qkv = g.Reshape(qkv, B, L, 3, a.Heads, a.HeadDim)

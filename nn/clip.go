@@ -18,7 +18,7 @@ const clipEps = 1e-6
 // back to the host, so a caller can fold it into a read it makes anyway
 // and finish with ClipGradsTo or ClipCoef.
 func GradSquaredNorm(params []NamedParam) *tensor.Tensor {
-	var grads []*tensor.Tensor
+	grads := make([]*tensor.Tensor, 0, len(params))
 	for _, p := range params {
 		if p.Var.Grad != nil {
 			grads = append(grads, p.Var.Grad)

@@ -256,7 +256,7 @@ func (m *Model) scalePositions(g *autograd.Graph, s int) *autograd.Var {
 // label's class embedding plus, unless student, the start vector,
 // repeated over its n tokens [B, n, Width].
 func (m *Model) startTokens(g *autograd.Graph, cond *autograd.Var, n int, student bool) *autograd.Var {
-	b := cond.Shape()[0]
+	b := cond.Value.Dim(0)
 	sos := g.Unsqueeze(cond, 1) // [B, 1, C]
 	if !student {
 		sos = g.Add(sos, m.PosStart)
@@ -322,7 +322,7 @@ func (m *Model) forward(g *autograd.Graph, labels *tensor.Tensor, scales schedul
 // blocks runs every block; caches (nil in training) holds one KV cache
 // per block. In training mode each call takes fresh drop-path numbers.
 func (m *Model) blocks(g *autograd.Graph, x, cond *autograd.Var, mask tensor.AttentionMask, caches []*nn.KVCache) *autograd.Var {
-	b := uint64(x.Shape()[0])
+	b := uint64(x.Value.Dim(0))
 	for i, blk := range m.Blocks {
 		var c *nn.KVCache
 		if caches != nil {

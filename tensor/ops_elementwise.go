@@ -14,7 +14,9 @@ func Unary(op UnaryOp, x *Tensor, alpha, beta float32) *Tensor {
 
 // UnaryBackward returns gy · op'(x).
 func UnaryBackward(op UnaryOp, x, gy *Tensor, alpha, beta float32) *Tensor {
-	mustSameShape("UnaryBackward "+op.String(), x, gy)
+	if !SameShape(x, gy) {
+		mustSameShape("UnaryBackward "+op.String(), x, gy)
+	}
 	out := Empty(x.buf.b, x.shape...)
 	if out.Size() > 0 {
 		x.buf.b.UnaryBackward(op, out.View(), x.View(), gy.View(), alpha, beta)
@@ -86,7 +88,7 @@ func Binary(op BinaryOp, a, b *Tensor) *Tensor {
 	shape := broadcastInto(op.String(), sd[:0], [][]int{a.shape, b.shape})
 	out := Empty(a.buf.b, shape...)
 	if out.Size() > 0 {
-		a.buf.b.Binary(op, out.View(), a.broadcastView(op.String(), shape), b.broadcastView(op.String(), shape))
+		a.buf.b.Binary(op, out.View(), a.broadcastView(op.String(), out), b.broadcastView(op.String(), out))
 	}
 	return out
 }
@@ -122,7 +124,7 @@ func Where(cond, a, b *Tensor) *Tensor {
 	shape := broadcastInto("Where", sd[:0], [][]int{cond.shape, a.shape, b.shape})
 	out := Empty(a.buf.b, shape...)
 	if out.Size() > 0 {
-		a.buf.b.Where(out.View(), cond.broadcastView("Where", shape), a.broadcastView("Where", shape), b.broadcastView("Where", shape))
+		a.buf.b.Where(out.View(), cond.broadcastView("Where", out), a.broadcastView("Where", out), b.broadcastView("Where", out))
 	}
 	return out
 }
@@ -136,8 +138,8 @@ func MulAdd(a, b, c *Tensor, alpha float32) *Tensor {
 	shape := broadcastInto("MulAdd", sd[:0], [][]int{a.shape, b.shape, c.shape})
 	out := Empty(a.buf.b, shape...)
 	if out.Size() > 0 {
-		a.buf.b.MulAdd(out.View(), a.broadcastView("MulAdd", shape), b.broadcastView("MulAdd", shape),
-			c.broadcastView("MulAdd", shape), alpha)
+		a.buf.b.MulAdd(out.View(), a.broadcastView("MulAdd", out), b.broadcastView("MulAdd", out),
+			c.broadcastView("MulAdd", out), alpha)
 	}
 	return out
 }
@@ -160,7 +162,7 @@ func MulInto(dst, src *Tensor) {
 	if dst.Size() == 0 {
 		return
 	}
-	dst.buf.b.Binary(OpMul, dst.View(), dst.View(), src.broadcastView("MulInto", dst.shape))
+	dst.buf.b.Binary(OpMul, dst.View(), dst.View(), src.broadcastView("MulInto", dst))
 }
 
 // AddInto accumulates src into dst in place (dst += src, src broadcast to
@@ -170,5 +172,5 @@ func AddInto(dst, src *Tensor) {
 	if dst.Size() == 0 {
 		return
 	}
-	dst.buf.b.Binary(OpAdd, dst.View(), dst.View(), src.broadcastView("AddInto", dst.shape))
+	dst.buf.b.Binary(OpAdd, dst.View(), dst.View(), src.broadcastView("AddInto", dst))
 }

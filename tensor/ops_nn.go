@@ -321,7 +321,8 @@ func Interpolate(x *Tensor, h, w int, mode InterpMode) *Tensor {
 	r := len(x.shape)
 	a := InterpArgs{Mode: mode, Planes: numel(x.shape[:r-2]), Hin: x.shape[r-2], Win: x.shape[r-1], Hout: h, Wout: w}
 	xc := x.Contiguous()
-	out := Empty(x.buf.b, append(cloneInts(x.shape[:r-2]), h, w)...)
+	var sd [inlineRank]int
+	out := Empty(x.buf.b, append(append(sd[:0], x.shape[:r-2]...), h, w)...)
 	if out.Size() > 0 {
 		x.buf.b.Interpolate(a, out.Span(), xc.Span())
 	}
@@ -335,7 +336,8 @@ func InterpolateBackward(g *Tensor, hin, win int, mode InterpMode) *Tensor {
 	r := len(g.shape)
 	a := InterpArgs{Mode: mode, Planes: numel(g.shape[:r-2]), Hin: hin, Win: win, Hout: g.shape[r-2], Wout: g.shape[r-1]}
 	gc := g.Contiguous()
-	out := Empty(g.buf.b, append(cloneInts(g.shape[:r-2]), hin, win)...)
+	var sd [inlineRank]int
+	out := Empty(g.buf.b, append(append(sd[:0], g.shape[:r-2]...), hin, win)...)
 	if out.Size() > 0 {
 		g.buf.b.InterpolateBackward(a, out.Span(), gc.Span())
 	}

@@ -112,6 +112,9 @@ func Mean(x *Tensor, keep bool, axes ...int) *Tensor {
 // Argmax returns the index of the first maximum along axis, as float32.
 func Argmax(x *Tensor, axis int, keep bool) *Tensor { return Reduce(ReduceArgmax, x, axis, keep) }
 
+// SumToLike is SumTo to like's shape.
+func SumToLike(g, like *Tensor) *Tensor { return SumTo(g, like.shape) }
+
 // SumTo sums a broadcast gradient back to shape (the adjoint of Expand).
 func SumTo(g *Tensor, shape []int) *Tensor {
 	if slices.Equal(g.shape, shape) {
@@ -197,6 +200,12 @@ func SumToEach(shape []int, terms ...SumTerm) []*Tensor {
 	return out
 }
 
+// SumToEachLike is SumToEach to like's shape.
+func SumToEachLike(like *Tensor, terms ...SumTerm) []*Tensor { return SumToEach(like.shape, terms...) }
+
+// SumTermToLike is SumTermTo to like's shape.
+func SumTermToLike(t SumTerm, like *Tensor) *Tensor { return SumTermTo(t, like.shape) }
+
 // SumTermTo is SumTo(t, shape): one term of SumToEach, its product (when
 // t.M is set) formed in the reduction's launch where the axes summed are
 // adjacent.
@@ -226,9 +235,8 @@ func sumTerms(op string, shape []int, terms []SumTerm, out []*Tensor) {
 	axes := sumAxes(op, g0.shape, shape, ad[:0])
 	outer, n, inner, run := sumRun(g0.shape, axes)
 	b := g0.buf.b
-	var pd [MaxSumParts]SumPart
 	var cd [2 * MaxSumParts]*Tensor
-	parts, copies := pd[:0], cd[:0]
+	parts, copies := innermost(b).sumParts(), cd[:0]
 	for i, t := range terms {
 		var src, mul Span
 		ok := run

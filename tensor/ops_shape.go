@@ -14,7 +14,8 @@ func Concat(axis int, ts ...*Tensor) *Tensor {
 	}
 	mustSameDevice("Concat", ts...)
 	axis = normAxis("Concat", axis, len(ts[0].shape))
-	shape := cloneInts(ts[0].shape)
+	var sd [inlineRank]int
+	shape := append(sd[:0], ts[0].shape...)
 	shape[axis] = 0
 	for _, t := range ts {
 		if len(t.shape) != len(shape) {
@@ -51,7 +52,7 @@ func ConcatInto(dst *Tensor, axis int, starts []int, ts ...*Tensor) {
 		panic(fmt.Sprintf("tensor: ConcatInto: %d starts for %d tensors", len(starts), len(ts)))
 	}
 	rows, inner := numel(dst.shape[:axis]), numel(dst.shape[axis+1:])
-	var parts [MaxConcatParts]RowsPart
+	parts := innermost(dst.buf.b).rowsParts()
 	k := 0
 	flush := func() {
 		if k > 0 {
@@ -86,14 +87,21 @@ func ConcatInto(dst *Tensor, axis int, starts []int, ts ...*Tensor) {
 // copies take one launch per MaxConcatParts pieces (Backend.SplitRows);
 // otherwise one copy each.
 func SplitCopies(t *Tensor, axis int, starts, lengths []int) []*Tensor {
+	return AppendSplitCopies(nil, t, axis, starts, lengths)
+}
+
+// AppendSplitCopies is SplitCopies appending the copies to dst: with dst
+// an array on the caller's stack, the list costs the Go heap nothing.
+func AppendSplitCopies(dst []*Tensor, t *Tensor, axis int, starts, lengths []int) []*Tensor {
 	t.live("SplitCopies")
 	axis = normAxis("SplitCopies", axis, len(t.shape))
 	if len(starts) != len(lengths) {
 		panic(fmt.Sprintf("tensor: SplitCopies: %d starts for %d lengths", len(starts), len(lengths)))
 	}
 	rows, inner := numel(t.shape[:axis]), numel(t.shape[axis+1:])
-	out := make([]*Tensor, len(starts))
-	var parts [MaxConcatParts]RowsPart
+	dst = slices.Grow(dst, len(starts))
+	out := dst[len(dst) : len(dst)+len(starts)]
+	parts := innermost(t.buf.b).rowsParts()
 	k := 0
 	flush := func() {
 		if k > 0 {
@@ -122,7 +130,7 @@ func SplitCopies(t *Tensor, axis int, starts, lengths []int) []*Tensor {
 		}
 	}
 	flush()
-	return out
+	return dst[:len(dst)+len(starts)]
 }
 
 // windowFits reports whether a block of shape fits in outer at start along

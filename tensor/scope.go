@@ -32,13 +32,20 @@ type Scope struct {
 	freshSlab []fresh
 	viewSlab  []Tensor
 	slab      int // the size of the next slab
+	// intSlab, partSlab and sumPartSlab hold what launches read and
+	// backends may keep a reference to: the strides of broadcast operands,
+	// the parts of row copies (ConcatInto, SplitCopies) and of sums
+	// (SumToEach). Like headers, never reused.
+	intSlab     []int
+	partSlab    []RowsPart
+	sumPartSlab []SumPart
 }
 
 // Slab sizes: the first slab of a scope is small, so that a scope made
 // for one temporary stays cheap, and they double up to maxSlab.
 const (
 	minSlab = 4
-	maxSlab = 64
+	maxSlab = 256
 )
 
 // nextSlab is the size of s's next slab.
@@ -62,6 +69,51 @@ func (s *Scope) newView() *Tensor {
 		return new(Tensor)
 	}
 	return fromSlab(s, &s.viewSlab)
+}
+
+// intSlabSize is the number of ints in one slab of a scope's intSlab.
+const intSlabSize = 256
+
+// ints returns n ints from s's int slab, or new ones for a nil scope or a
+// long request.
+func (s *Scope) ints(n int) []int {
+	if s == nil || n > intSlabSize/4 {
+		return make([]int, n)
+	}
+	if len(s.intSlab) < n {
+		s.intSlab = make([]int, intSlabSize)
+	}
+	r := s.intSlab[:n:n]
+	s.intSlab = s.intSlab[n:]
+	return r
+}
+
+// rowsParts returns room for MaxConcatParts parts of a rows launch from
+// s's part slab, or new room for a nil scope.
+func (s *Scope) rowsParts() []RowsPart {
+	if s == nil {
+		return make([]RowsPart, MaxConcatParts)
+	}
+	if len(s.partSlab) < MaxConcatParts {
+		s.partSlab = make([]RowsPart, 32*MaxConcatParts)
+	}
+	r := s.partSlab[:MaxConcatParts:MaxConcatParts]
+	s.partSlab = s.partSlab[MaxConcatParts:]
+	return r
+}
+
+// sumParts returns room for MaxSumParts parts of a SumInto launch from
+// s's slab, or new room for a nil scope.
+func (s *Scope) sumParts() []SumPart {
+	if s == nil {
+		return make([]SumPart, 0, MaxSumParts)
+	}
+	if len(s.sumPartSlab) < MaxSumParts {
+		s.sumPartSlab = make([]SumPart, 32*MaxSumParts)
+	}
+	r := s.sumPartSlab[:0:MaxSumParts]
+	s.sumPartSlab = s.sumPartSlab[MaxSumParts:]
+	return r
 }
 
 // fromSlab takes the first unused element of one of s's slabs, starting a

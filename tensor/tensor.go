@@ -143,6 +143,11 @@ func (t *Tensor) HasShape(shape ...int) bool { return slices.Equal(t.shape, shap
 // Shape returns a copy of the shape.
 func (t *Tensor) Shape() []int { return cloneInts(t.shape) }
 
+// AppendShape appends the shape to dst and returns the result: with dst
+// an array on the caller's stack, reading a shape costs the Go heap
+// nothing.
+func (t *Tensor) AppendShape(dst []int) []int { return append(dst, t.shape...) }
+
 // Strides returns a copy of the strides, in elements.
 func (t *Tensor) Strides() []int { return cloneInts(t.strides) }
 
@@ -392,15 +397,16 @@ func (t *Tensor) Expand(shape ...int) *Tensor {
 	return newTensor(t.buf, out, strides, t.offset)
 }
 
-// broadcastView is the View of t broadcast to shape, as Expand gives it,
+// broadcastView is the View of t broadcast to to's shape, as Expand gives it,
 // without making a tensor.
-func (t *Tensor) broadcastView(op string, shape []int) View {
+func (t *Tensor) broadcastView(op string, to *Tensor) View {
 	t.live(op)
-	if slices.Equal(t.shape, shape) {
+	if slices.Equal(t.shape, to.shape) {
 		return t.View()
 	}
-	out, strides := expandLayout(op, t.shape, t.strides, shape, nil, nil)
-	return View{Buf: t.buf.s, Offset: t.offset, Shape: out, Strides: strides}
+	var sd [inlineRank]int
+	_, strides := expandLayout(op, t.shape, t.strides, to.shape, sd[:0], to.owner.ints(len(to.shape)))
+	return View{Buf: t.buf.s, Offset: t.offset, Shape: to.shape, Strides: strides}
 }
 
 // expandLayout is the shape and strides of a tensor of the given shape and

@@ -28,6 +28,7 @@ package check
 
 import (
 	"runtime/debug"
+	"slices"
 	"testing"
 
 	_ "sargo/kernels/cpu" // the reference backend
@@ -78,8 +79,23 @@ var families = []family{
 // backend. Subtests are named family/case.
 func Run(t *testing.T, b tensor.Backend) {
 	t.Helper()
+	RunFamilies(t, b)
+}
+
+// RunFamilies runs the named families of the suite on b (every family
+// when none is named); an unknown name fails the test.
+func RunFamilies(t *testing.T, b tensor.Backend, names ...string) {
+	t.Helper()
 	ref := tensor.MustOpen("cpu")
+	for _, name := range names {
+		if !slices.ContainsFunc(families, func(f family) bool { return f.name == name }) {
+			t.Fatalf("no conformance family %q", name)
+		}
+	}
 	for _, f := range families {
+		if len(names) > 0 && !slices.Contains(names, f.name) {
+			continue
+		}
 		t.Run(f.name, func(t *testing.T) {
 			for _, tc := range f.cases() {
 				t.Run(tc.name, func(t *testing.T) {

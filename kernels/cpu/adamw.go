@@ -26,16 +26,32 @@ func (b *Backend) AdamW(a tensor.AdamWArgs, param, grad, m, v tensor.Span) {
 	if scale == 0 {
 		scale = 1
 	}
-	b.parallelFor(a.N, elemGrain, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			gi := g[i] * scale
-			mi := b1*ms[i] + (1-b1)*gi
-			vi := b2*vs[i] + (1-b2)*gi*gi
-			ms[i], vs[i] = mi, vi
-			denom := float32(math.Sqrt(float64(vi*rbc2))) + a.Eps
-			p[i] = p[i]*decay - step*mi/denom
-		}
-	})
+	l := adamWLoop{p: p, g: g, m: ms, v: vs,
+		scale: scale, b1: b1, b2: b2, rbc2: rbc2, eps: a.Eps, decay: decay, step: step}
+	if b.chunks(a.N, elemGrain) <= 1 {
+		l.run(0, a.N)
+		return
+	}
+	launch(b, &b.frames.adamW, a.N, elemGrain, &l)
+}
+
+// adamWLoop is AdamW's loop body over elements.
+type adamWLoop struct {
+	p, g, m, v                            []float32
+	scale, b1, b2, rbc2, eps, decay, step float32
+}
+
+func (l *adamWLoop) run(lo, hi int) {
+	p, g, ms, vs := l.p, l.g, l.m, l.v
+	scale, b1, b2, rbc2, eps, decay, step := l.scale, l.b1, l.b2, l.rbc2, l.eps, l.decay, l.step
+	for i := lo; i < hi; i++ {
+		gi := g[i] * scale
+		mi := b1*ms[i] + (1-b1)*gi
+		vi := b2*vs[i] + (1-b2)*gi*gi
+		ms[i], vs[i] = mi, vi
+		denom := float32(math.Sqrt(float64(vi*rbc2))) + eps
+		p[i] = p[i]*decay - step*mi/denom
+	}
 }
 
 // AdamWMulti applies AdamW to each part in turn, without weight decay

@@ -114,37 +114,12 @@ func (b *Backend) attentionDirect(a tensor.AttentionArgs) {
 	q, k, v, mask, sq, sk := attnInputs(a)
 	out, lse := span(a.Out, nh*Lq*D), span(a.Lse, nh*Lq)
 	blocks := (Lq + attnBlock - 1) / attnBlock
-	b.parallelFor(nh*blocks, 1, func(lo, hi int) {
-		s, p := make([]float32, Lk), make([]float32, Lk)
-		acc := make([]float32, D)
-		for u := lo; u < hi; u++ {
-			h, blk := u/blocks, u%blocks
-			kh, vh := k[h*Lk*D:(h+1)*Lk*D], v[h*Lk*D:(h+1)*Lk*D]
-			for i := blk * attnBlock; i < min(Lq, (blk+1)*attnBlock); i++ {
-				row := h*Lq + i
-				qi, oi := q[row*D:(row+1)*D], out[row*D:(row+1)*D]
-				m := attnScores(a, s, qi, kh, mask, sq, sk, i)
-				if math.IsInf(float64(m), -1) {
-					clear(oi)
-					lse[row] = float32(math.Inf(-1))
-					continue
-				}
-				clear(acc)
-				l := expShiftRow(p, s, m) // invisible keys add e^−Inf = 0
-				for j, sj := range s {
-					if math.IsInf(float64(sj), -1) {
-						continue
-					}
-					axpy(p[j], vh[j*D:(j+1)*D], acc)
-				}
-				rl := float32(1 / l)
-				for d := range oi {
-					oi[d] = acc[d] * rl
-				}
-				lse[row] = float32(float64(m) + math.Log(l))
-			}
-		}
-	})
+	l := attnLoop{a: a, scratch: scratchRef{b, scratchRows}, D: D, Lq: Lq, Lk: Lk, blocks: blocks, q: q, k: k, v: v, mask: mask, sq: sq, sk: sk, out: out, lse: lse}
+	if b.chunks(nh*blocks, 1) <= 1 {
+		l.run(0, nh*blocks)
+	} else {
+		launch(b, &b.frames.attn, nh*blocks, 1, &l)
+	}
 }
 
 // attentionBackwardDirect is the fused backward, parallel over batch·heads
@@ -156,38 +131,12 @@ func (b *Backend) attentionBackwardDirect(a tensor.AttentionArgs, g tensor.Atten
 	out, lse := span(a.Out, nh*Lq*D), span(a.Lse, nh*Lq)
 	gout := span(g.GradOut, nh*Lq*D)
 	dq, dk, dv := span(g.GradQ, nh*Lq*D), span(g.GradK, nh*Lk*D), span(g.GradV, nh*Lk*D)
-	b.parallelFor(nh, 1, func(lo, hi int) {
-		s, ps := make([]float32, Lk), make([]float32, Lk)
-		for h := lo; h < hi; h++ {
-			kh, vh := k[h*Lk*D:(h+1)*Lk*D], v[h*Lk*D:(h+1)*Lk*D]
-			dkh, dvh := dk[h*Lk*D:(h+1)*Lk*D], dv[h*Lk*D:(h+1)*Lk*D]
-			clear(dkh)
-			clear(dvh)
-			for i := range Lq {
-				row := h*Lq + i
-				qi, oi, gi, dqi := q[row*D:(row+1)*D], out[row*D:(row+1)*D], gout[row*D:(row+1)*D], dq[row*D:(row+1)*D]
-				clear(dqi)
-				l := lse[row]
-				if math.IsInf(float64(l), -1) {
-					continue
-				}
-				attnScores(a, s, qi, kh, mask, sq, sk, i)
-				expShiftRow(ps, s, l)
-				di := dot(gi, oi)
-				for j, sj := range s {
-					if math.IsInf(float64(sj), -1) {
-						continue
-					}
-					p := ps[j]
-					kj, vj := kh[j*D:(j+1)*D], vh[j*D:(j+1)*D]
-					axpy(p, gi, dvh[j*D:(j+1)*D])
-					ds := a.Scale * p * (dot(gi, vj) - di)
-					axpy(ds, kj, dqi)
-					axpy(ds, qi, dkh[j*D:(j+1)*D])
-				}
-			}
-		}
-	})
+	l := attnBackLoop{a: a, scratch: scratchRef{b, scratchRows}, D: D, Lq: Lq, Lk: Lk, q: q, k: k, v: v, mask: mask, sq: sq, sk: sk, out: out, lse: lse, gout: gout, dq: dq, dk: dk, dv: dv}
+	if b.chunks(nh, 1) <= 1 {
+		l.run(0, nh)
+	} else {
+		launch(b, &b.frames.attnBack, nh, 1, &l)
+	}
 }
 
 // spanAt is s advanced by off elements.
@@ -222,16 +171,24 @@ func attnMaskRow(a tensor.AttentionArgs, row, mask, sq, sk []float32, i int) flo
 // attnVisiblePrefix returns, for the block-causal mask over key scale ids
 // in non-decreasing order, the number of keys each query sees: query i
 // sees exactly keys [0, vis[i]). For other masks, or keys out of order, it
-// returns nil and rows are masked key by key.
-func attnVisiblePrefix(a tensor.AttentionArgs, sq, sk []float32) []int32 {
-	if a.Mask != tensor.MaskScale || !nonDecreasing(sk) {
-		return nil
+// returns nil and rows are masked key by key. The array lives in buf,
+// which the caller returns to b.attnVis.
+func (b *Backend) attnVisiblePrefix(a tensor.AttentionArgs, sq, sk []float32) (vis []int32, buf *[]int32) {
+	buf, _ = b.attnVis.Get().(*[]int32)
+	if buf == nil {
+		buf = new([]int32)
 	}
-	vis := make([]int32, a.Lq)
+	if a.Mask != tensor.MaskScale || !nonDecreasing(sk) {
+		return nil, buf
+	}
+	if cap(*buf) < a.Lq {
+		*buf = make([]int32, a.Lq)
+	}
+	vis = (*buf)[:a.Lq]
 	for i, s := range sq {
 		vis[i] = int32(sort.Search(len(sk), func(j int) bool { return !(sk[j] <= s) }))
 	}
-	return vis
+	return vis, buf
 }
 
 // attnVisible is the number of leading keys of row i of length n that its
@@ -319,11 +276,12 @@ func nonDecreasing(s []float32) bool {
 // the end of its scale, so whole scales are grouped into blocks of at least
 // attnMinBlockRows queries, each scored against the keys up to the end of
 // its last scale. Otherwise there is one block of all queries and keys.
-func attnQueryBlocks(a tensor.AttentionArgs, sq, sk []float32) []attnQBlock {
+// The blocks are appended to blocks (an array on the caller's stack has
+// room for a model's scales).
+func attnQueryBlocks(blocks []attnQBlock, a tensor.AttentionArgs, sq, sk []float32) []attnQBlock {
 	if a.Mask != tensor.MaskScale || !nonDecreasing(sq) || !nonDecreasing(sk) {
-		return []attnQBlock{{0, a.Lq, a.Lk}}
+		return append(blocks, attnQBlock{0, a.Lq, a.Lk})
 	}
-	var blocks []attnQBlock
 	r0, kEnd := 0, 0
 	for i := 0; i < a.Lq; {
 		e := i + 1
@@ -354,8 +312,10 @@ func (b *Backend) attentionGemm(a tensor.AttentionArgs, budget int) {
 	_, _, _, mask, sq, sk := attnInputs(a)
 	lse, out := span(a.Lse, nh*Lq), span(a.Out, nh*Lq*D)
 	hg := attnHeadGroup(a, budget)
-	blocks := attnQueryBlocks(a, sq, sk)
-	vis := attnVisiblePrefix(a, sq, sk)
+	var bd [16]attnQBlock
+	blocks := attnQueryBlocks(bd[:0], a, sq, sk)
+	vis, visBuf := b.attnVisiblePrefix(a, sq, sk)
+	defer b.attnVis.Put(visBuf)
 	sBuf, rBuf := b.mem.alloc(hg*Lq*Lk), b.mem.alloc(hg*Lq) // scratch from the storage pool
 	defer b.mem.release(sBuf)
 	defer b.mem.release(rBuf)
@@ -376,21 +336,21 @@ func (b *Backend) attentionGemm(a tensor.AttentionArgs, budget int) {
 				A: spanAt(a.Q, (h0*Lq+blk.r0)*D), B: spanAt(a.K, h0*Lk*D), C: tensor.Span{Buf: sBuf},
 				StrideA: Lq * D, StrideB: Lk * D, StrideC: nb * kn, Alpha: a.Scale})
 			S, inv := sBuf.Data, rBuf.Data
-			b.parallelFor(g*nb, rowGrain(kn), func(lo, hi int) {
-				for r := lo; r < hi; r++ {
-					i := blk.r0 + r%nb
-					lse[(h0+r/nb)*Lq+i], inv[r] = attnExpRow(a, S[r*kn:(r+1)*kn], mask, sq, sk, vis, i)
-				}
-			})
+			l := attnProbLoop{a: a, S: S, lse: lse, inv: inv, mask: mask, sq: sq, sk: sk, vis: vis, blk: blk, nb: nb, kn: kn, h0: h0, Lq: Lq}
+			if b.chunks(g*nb, rowGrain(kn)) <= 1 {
+				l.run(0, g*nb)
+			} else {
+				launch(b, &b.frames.attnProb, g*nb, rowGrain(kn), &l)
+			}
 			b.MatMul(tensor.MatMulArgs{Batch: g, M: nb, N: D, K: kn,
 				A: tensor.Span{Buf: sBuf}, B: spanAt(a.V, h0*Lk*D), C: spanAt(a.Out, (h0*Lq+blk.r0)*D),
 				StrideA: nb * kn, StrideB: Lk * D, StrideC: Lq * D, Alpha: 1})
-			b.parallelFor(g*nb, rowGrain(D), func(lo, hi int) {
-				for r := lo; r < hi; r++ {
-					o := ((h0+r/nb)*Lq + blk.r0 + r%nb) * D
-					scaleShiftRow(out[o:o+D], out[o:o+D], inv[r], 0)
-				}
-			})
+			ln := attnNormLoop{out: out, inv: inv, blk: blk, nb: nb, h0: h0, Lq: Lq, D: D}
+			if b.chunks(g*nb, rowGrain(D)) <= 1 {
+				ln.run(0, g*nb)
+			} else {
+				launch(b, &b.frames.attnNorm, g*nb, rowGrain(D), &ln)
+			}
 		}
 	}
 }
@@ -409,8 +369,10 @@ func (b *Backend) attentionBackwardGemm(a tensor.AttentionArgs, gr tensor.Attent
 	clear(dk)
 	clear(dv)
 	hg := attnHeadGroup(a, budget)
-	blocks := attnQueryBlocks(a, sq, sk)
-	vis := attnVisiblePrefix(a, sq, sk)
+	var bd [16]attnQBlock
+	blocks := attnQueryBlocks(bd[:0], a, sq, sk)
+	vis, visBuf := b.attnVisiblePrefix(a, sq, sk)
+	defer b.attnVis.Put(visBuf)
 	pBuf, dBuf := b.mem.alloc(hg*Lq*Lk), b.mem.alloc(hg*Lq*Lk) // scratch from the storage pool
 	defer b.mem.release(pBuf)
 	defer b.mem.release(dBuf)
@@ -430,27 +392,220 @@ func (b *Backend) attentionBackwardGemm(a tensor.AttentionArgs, gr tensor.Attent
 			b.MatMul(mm{Batch: g, M: nb, N: kn, K: D, TransB: true, A: qs, B: ks, C: tensor.Span{Buf: pBuf},
 				StrideA: Lq * D, StrideB: Lk * D, StrideC: nb * kn, Alpha: a.Scale})
 			P := pBuf.Data
-			b.parallelFor(g*nb, rowGrain(kn), func(lo, hi int) {
-				for r := lo; r < hi; r++ {
-					i := blk.r0 + r%nb
-					attnProbRow(a, P[r*kn:(r+1)*kn], mask, sq, sk, vis, i, lse[(h0+r/nb)*Lq+i])
-				}
-			})
+			l := attnBackProbLoop{a: a, S: P, lse: lse, mask: mask, sq: sq, sk: sk, vis: vis, blk: blk, nb: nb, kn: kn, h0: h0, Lq: Lq}
+			if b.chunks(g*nb, rowGrain(kn)) <= 1 {
+				l.run(0, g*nb)
+			} else {
+				launch(b, &b.frames.attnBackProb, g*nb, rowGrain(kn), &l)
+			}
 			b.MatMul(mm{Batch: g, M: kn, N: D, K: nb, TransA: true, A: tensor.Span{Buf: pBuf}, B: gos,
 				C: spanAt(gr.GradV, h0*Lk*D), StrideA: nb * kn, StrideB: Lq * D, StrideC: Lk * D, Alpha: 1, Beta: 1})
 			b.MatMul(mm{Batch: g, M: nb, N: kn, K: D, TransB: true, A: gos, B: vs, C: tensor.Span{Buf: dBuf},
 				StrideA: Lq * D, StrideB: Lk * D, StrideC: nb * kn, Alpha: 1})
 			dS := dBuf.Data
-			b.parallelFor(g*nb, rowGrain(kn), func(lo, hi int) {
-				for r := lo; r < hi; r++ {
-					o := ((h0+r/nb)*Lq + blk.r0 + r%nb) * D
-					attnScoreGradRow(a, dS[r*kn:(r+1)*kn], P[r*kn:(r+1)*kn], gout[o:o+D], out[o:o+D], vis, blk.r0+r%nb)
-				}
-			})
+			ld := attnDSLoop{a: a, P: P, dS: dS, gout: gout, out: out, vis: vis, blk: blk, nb: nb, kn: kn, h0: h0, Lq: Lq, D: D}
+			if b.chunks(g*nb, rowGrain(kn)) <= 1 {
+				ld.run(0, g*nb)
+			} else {
+				launch(b, &b.frames.attnDS, g*nb, rowGrain(kn), &ld)
+			}
 			b.MatMul(mm{Batch: g, M: nb, N: D, K: kn, A: tensor.Span{Buf: dBuf}, B: ks,
 				C: spanAt(gr.GradQ, (h0*Lq+blk.r0)*D), StrideA: nb * kn, StrideB: Lk * D, StrideC: Lq * D, Alpha: 1})
 			b.MatMul(mm{Batch: g, M: kn, N: D, K: nb, TransA: true, A: tensor.Span{Buf: dBuf}, B: qs,
 				C: spanAt(gr.GradK, h0*Lk*D), StrideA: nb * kn, StrideB: Lq * D, StrideC: Lk * D, Alpha: 1, Beta: 1})
 		}
+	}
+}
+
+// attnLoop is the parallel loop body of attentionDirect.
+type attnLoop struct {
+	a       tensor.AttentionArgs
+	scratch scratchRef
+	D       int
+	Lq      int
+	Lk      int
+	blocks  int
+	q       []float32
+	k       []float32
+	v       []float32
+	mask    []float32
+	sq      []float32
+	sk      []float32
+	out     []float32
+	lse     []float32
+}
+
+func (l *attnLoop) run(lo, hi int) {
+	a, scratch, D, Lq, Lk, blocks, q, k, v, mask, sq, sk, out, lse := l.a, l.scratch, l.D, l.Lq, l.Lk, l.blocks, l.q, l.k, l.v, l.mask, l.sq, l.sk, l.out, l.lse
+	buf := scratch.get(2*Lk + D)
+	defer scratch.put(buf)
+	s, p, acc := buf.data[:Lk], buf.data[Lk:2*Lk], buf.data[2*Lk:2*Lk+D]
+	for u := lo; u < hi; u++ {
+		h, blk := u/blocks, u%blocks
+		kh, vh := k[h*Lk*D:(h+1)*Lk*D], v[h*Lk*D:(h+1)*Lk*D]
+		for i := blk * attnBlock; i < min(Lq, (blk+1)*attnBlock); i++ {
+			row := h*Lq + i
+			qi, oi := q[row*D:(row+1)*D], out[row*D:(row+1)*D]
+			m := attnScores(a, s, qi, kh, mask, sq, sk, i)
+			if math.IsInf(float64(m), -1) {
+				clear(oi)
+				lse[row] = float32(math.Inf(-1))
+				continue
+			}
+			clear(acc)
+			l := expShiftRow(p, s, m) // invisible keys add e^−Inf = 0
+			for j, sj := range s {
+				if math.IsInf(float64(sj), -1) {
+					continue
+				}
+				axpy(p[j], vh[j*D:(j+1)*D], acc)
+			}
+			rl := float32(1 / l)
+			for d := range oi {
+				oi[d] = acc[d] * rl
+			}
+			lse[row] = float32(float64(m) + math.Log(l))
+		}
+	}
+}
+
+// attnBackLoop is the parallel loop body of attentionBackwardDirect.
+type attnBackLoop struct {
+	a       tensor.AttentionArgs
+	scratch scratchRef
+	D       int
+	Lq      int
+	Lk      int
+	q       []float32
+	k       []float32
+	v       []float32
+	mask    []float32
+	sq      []float32
+	sk      []float32
+	out     []float32
+	lse     []float32
+	gout    []float32
+	dq      []float32
+	dk      []float32
+	dv      []float32
+}
+
+func (l *attnBackLoop) run(lo, hi int) {
+	a, scratch, D, Lq, Lk, q, k, v, mask, sq, sk, out, lse, gout, dq, dk, dv := l.a, l.scratch, l.D, l.Lq, l.Lk, l.q, l.k, l.v, l.mask, l.sq, l.sk, l.out, l.lse, l.gout, l.dq, l.dk, l.dv
+	buf := scratch.get(2 * Lk)
+	defer scratch.put(buf)
+	s, ps := buf.data[:Lk], buf.data[Lk:2*Lk]
+	for h := lo; h < hi; h++ {
+		kh, vh := k[h*Lk*D:(h+1)*Lk*D], v[h*Lk*D:(h+1)*Lk*D]
+		dkh, dvh := dk[h*Lk*D:(h+1)*Lk*D], dv[h*Lk*D:(h+1)*Lk*D]
+		clear(dkh)
+		clear(dvh)
+		for i := range Lq {
+			row := h*Lq + i
+			qi, oi, gi, dqi := q[row*D:(row+1)*D], out[row*D:(row+1)*D], gout[row*D:(row+1)*D], dq[row*D:(row+1)*D]
+			clear(dqi)
+			l := lse[row]
+			if math.IsInf(float64(l), -1) {
+				continue
+			}
+			attnScores(a, s, qi, kh, mask, sq, sk, i)
+			expShiftRow(ps, s, l)
+			di := dot(gi, oi)
+			for j, sj := range s {
+				if math.IsInf(float64(sj), -1) {
+					continue
+				}
+				p := ps[j]
+				kj, vj := kh[j*D:(j+1)*D], vh[j*D:(j+1)*D]
+				axpy(p, gi, dvh[j*D:(j+1)*D])
+				ds := a.Scale * p * (dot(gi, vj) - di)
+				axpy(ds, kj, dqi)
+				axpy(ds, qi, dkh[j*D:(j+1)*D])
+			}
+		}
+	}
+}
+
+// attnProbLoop is the parallel loop body of attentionGemm that turns the
+// scores S of a block of queries into unnormalised probabilities, their
+// log-sum-exps and the reciprocals of their sums.
+type attnProbLoop struct {
+	a    tensor.AttentionArgs
+	S    []float32
+	lse  []float32
+	inv  []float32
+	mask []float32
+	sq   []float32
+	sk   []float32
+	vis  []int32
+	blk  attnQBlock
+	nb   int
+	kn   int
+	h0   int
+	Lq   int
+}
+
+func (l *attnProbLoop) run(lo, hi int) {
+	a, S, lse, inv, mask, sq, sk, vis, blk, nb, kn, h0, Lq := l.a, l.S, l.lse, l.inv, l.mask, l.sq, l.sk, l.vis, l.blk, l.nb, l.kn, l.h0, l.Lq
+	for r := lo; r < hi; r++ {
+		i := blk.r0 + r%nb
+		lse[(h0+r/nb)*Lq+i], inv[r] = attnExpRow(a, S[r*kn:(r+1)*kn], mask, sq, sk, vis, i)
+	}
+}
+
+// attnNormLoop is the parallel loop body of attentionGemm that divides
+// the rows of O of a block of queries by their probability sums.
+type attnNormLoop struct {
+	out []float32
+	inv []float32
+	blk attnQBlock
+	nb  int
+	h0  int
+	Lq  int
+	D   int
+}
+
+func (l *attnNormLoop) run(lo, hi int) {
+	out, inv, blk, nb, h0, Lq, D := l.out, l.inv, l.blk, l.nb, l.h0, l.Lq, l.D
+	for r := lo; r < hi; r++ {
+		o := ((h0+r/nb)*Lq + blk.r0 + r%nb) * D
+		scaleShiftRow(out[o:o+D], out[o:o+D], inv[r], 0)
+	}
+}
+
+// attnBackProbLoop is the parallel loop body of attentionBackwardGemm
+// that recomputes the probabilities, in S, of a block of queries.
+type attnBackProbLoop attnProbLoop
+
+func (l *attnBackProbLoop) run(lo, hi int) {
+	a, P, lse, mask, sq, sk, vis, blk, nb, kn, h0, Lq := l.a, l.S, l.lse, l.mask, l.sq, l.sk, l.vis, l.blk, l.nb, l.kn, l.h0, l.Lq
+	for r := lo; r < hi; r++ {
+		i := blk.r0 + r%nb
+		attnProbRow(a, P[r*kn:(r+1)*kn], mask, sq, sk, vis, i, lse[(h0+r/nb)*Lq+i])
+	}
+}
+
+// attnDSLoop is the parallel loop body of attentionBackwardGemm that
+// forms the score gradients of a block of queries.
+type attnDSLoop struct {
+	a    tensor.AttentionArgs
+	P    []float32
+	dS   []float32
+	gout []float32
+	out  []float32
+	vis  []int32
+	blk  attnQBlock
+	nb   int
+	kn   int
+	h0   int
+	Lq   int
+	D    int
+}
+
+func (l *attnDSLoop) run(lo, hi int) {
+	a, P, dS, gout, out, vis, blk, nb, kn, h0, Lq, D := l.a, l.P, l.dS, l.gout, l.out, l.vis, l.blk, l.nb, l.kn, l.h0, l.Lq, l.D
+	for r := lo; r < hi; r++ {
+		o := ((h0+r/nb)*Lq + blk.r0 + r%nb) * D
+		attnScoreGradRow(a, dS[r*kn:(r+1)*kn], P[r*kn:(r+1)*kn], gout[o:o+D], out[o:o+D], vis, blk.r0+r%nb)
 	}
 }

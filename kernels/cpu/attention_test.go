@@ -198,7 +198,12 @@ func TestAttnVisiblePrefix(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			a := tensor.AttentionArgs{Lq: len(c.sq), Lk: len(c.sk), Mask: c.mask}
-			require.Equal(t, c.want, attnVisiblePrefix(a, c.sq, c.sk))
+			b := New()
+			vis, buf := b.attnVisiblePrefix(a, c.sq, c.sk)
+			require.Equal(t, c.want, vis)
+			b.attnVis.Put(buf)
+			again, _ := b.attnVisiblePrefix(a, c.sq, c.sk)
+			require.Equal(t, c.want, again, "from a recycled buffer")
 		})
 	}
 }

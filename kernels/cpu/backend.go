@@ -3,6 +3,7 @@ package cpu
 import (
 	"fmt"
 	"runtime"
+	"sync"
 	"sync/atomic"
 
 	"sargo/tensor"
@@ -45,8 +46,20 @@ type Backend struct {
 	err atomic.Pointer[error]
 	// scratchBufs holds the kernels' temporary buffers (see scratch).
 	scratchBufs scratchStore
+	// sampleScratch holds the candidate lists of Sample's workers.
+	sampleScratch sync.Pool
+	// attnVis holds the visible-prefix arrays of attention (*[]int32).
+	attnVis sync.Pool
+	// gemmBlocks recycles gemmBlocked's loop state, which its workers
+	// share.
+	gemmBlocks sync.Pool
 	// taps holds the interpolation tap tables built so far.
 	taps tapCache
+	// pool is the worker goroutines, started by the first parallel loop.
+	pool atomic.Pointer[workerPool]
+	// frames holds the loop bodies of the kernels that run in parallel
+	// on the training path, for reuse (see parallelRun).
+	frames kernelFrames
 }
 
 // New returns a CPU backend using GOMAXPROCS workers.

@@ -191,16 +191,13 @@ func (b *Backend) elementwise(k elemOp, views ...tensor.View) {
 }
 
 // elementwiseParallel is elementwise split across the workers, with its
-// launch on the heap.
+// launch in a frame of the backend.
 func (b *Backend) elementwiseParallel(k elemOp, views []tensor.View) {
-	e := new(elemRun)
+	e := b.frames.elem.get()
 	e.init(b, k, views)
 	units, grain := e.units()
-	if e.l.contiguous() {
-		b.parallelFor(units, grain, e.contiguous)
-	} else {
-		b.parallelFor(units, grain, e.strided)
-	}
+	b.parallelRun(units, grain, e)
+	b.frames.elem.put(e)
 }
 
 // elementwiseSplit is elementwise over views of a rank above inlineRank:
@@ -245,6 +242,15 @@ func (e *elemRun) units() (units, grain int) {
 	}
 	chunks := (inner + elemChunk - 1) / elemChunk
 	return e.l.size() / inner * chunks, max(1, elemGrain/min(inner, elemChunk))
+}
+
+// run runs the kernel over units [lo, hi).
+func (e *elemRun) run(lo, hi int) {
+	if e.l.contiguous() {
+		e.contiguous(lo, hi)
+	} else {
+		e.strided(lo, hi)
+	}
 }
 
 // contiguous runs the kernel over elements [lo, hi) of unit-stride views.
@@ -643,6 +649,15 @@ func unaryBackwardSlice(op tensor.UnaryOp, dx, x, gy []float32, alpha, beta floa
 	case tensor.OpSigmoid, tensor.OpSilu, tensor.OpGeluTanh:
 		if !activationBackwardVector(op, dx, x, gy) {
 			activationBackwardScalar(op, dx, x, gy)
+		}
+	case tensor.OpExpClamp: // unaryDeriv's, without its closure on the heap
+		lo, hi := float64(alpha), float64(beta)
+		for i := range dx {
+			d, v := 0.0, float64(x[i])
+			if lo <= v && v <= hi {
+				d = math.Exp(v)
+			}
+			dx[i] = float32(float64(gy[i]) * d)
 		}
 	default:
 		f := unaryDeriv(op, float64(alpha), float64(beta))

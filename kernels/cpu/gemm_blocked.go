@@ -27,8 +27,13 @@ func gemmBlocked(be *Backend, workers int, g gemmOperands, kern *gemmKernel) {
 
 	bbuf := be.scratch(scratchPackB, ncMax*kcMax)
 	defer be.putScratch(bbuf)
-	blk := &gemmBlock{g: g, kern: kern, bp: bbuf.data, mc: mc, rowBlocks: rowBlocks}
-	packB := blk.packB // one method value for every kc slice
+	blk, _ := be.gemmBlocks.Get().(*gemmBlock)
+	if blk == nil {
+		blk = new(gemmBlock)
+	}
+	defer be.gemmBlocks.Put(blk)
+	*blk = gemmBlock{be: be, g: g, kern: kern, bp: bbuf.data, mc: mc, rowBlocks: rowBlocks}
+	blk.pack.blk, blk.tasks.blk = blk, blk
 	for jc := 0; jc < g.n; jc += kern.nc {
 		blk.jc, blk.nc = jc, min(kern.nc, g.n-jc)
 		blk.nPanels = (blk.nc + nr - 1) / nr
@@ -40,10 +45,11 @@ func gemmBlocked(be *Backend, workers int, g gemmOperands, kern *gemmKernel) {
 		for pc := 0; pc < g.k; pc += kern.kc {
 			blk.pc, blk.kc = pc, min(kern.kc, g.k-pc)
 			blk.acc = g.acc || pc > 0
-			dynamicFor(be, workers, blk.nPanels, packB)
+			blk.packAll(be, workers)
 			blk.runTasks(be, workers)
 		}
 	}
+	*blk = gemmBlock{}
 }
 
 // gemmRowBlocks cuts m rows into blocks of at most mcMax rows (a multiple
@@ -60,30 +66,10 @@ func gemmRowBlocks(m, mr, mcMax, workers int) (blocks, mc int) {
 	return (m + mc - 1) / mc, mc
 }
 
-// dynamicFor runs body(i) for i in [0, n) on up to workers goroutines that
-// take the next index from a shared counter.
-func dynamicFor(be *Backend, workers, n int, body func(i int)) {
-	if workers <= 1 || n <= 1 || be == nil {
-		for i := 0; i < n; i++ {
-			body(i)
-		}
-		return
-	}
-	var next atomic.Int64
-	be.parallelFor(min(workers, n), 1, func(lo, hi int) {
-		for {
-			i := int(next.Add(1) - 1)
-			if i >= n {
-				return
-			}
-			body(i)
-		}
-	})
-}
-
 // gemmBlock is the state of gemmBlocked's loops: the shared packed B block
 // and where the current blocks lie in the product.
 type gemmBlock struct {
+	be        *Backend // owner of the packing buffers
 	g         gemmOperands
 	kern      *gemmKernel
 	bp        []float32 // packed B micro-panels, nr·kc apart
@@ -94,6 +80,60 @@ type gemmBlock struct {
 	mc        int       // rows of a row block (a multiple of mr)
 	rowBlocks int       // row blocks of C
 	acc       bool      // add to C rather than overwrite it
+	pack      gemmPackLoop
+	tasks     gemmTaskLoop
+}
+
+// gemmPackLoop is the body of the parallel loop that packs the B block:
+// each worker takes the next micro-panel from a shared counter.
+type gemmPackLoop struct {
+	blk  *gemmBlock
+	next atomic.Int64
+}
+
+func (l *gemmPackLoop) run(_, _ int) {
+	for {
+		q := int(l.next.Add(1) - 1)
+		if q >= l.blk.nPanels {
+			return
+		}
+		l.blk.packB(q)
+	}
+}
+
+// gemmTaskLoop is the body of the parallel loop over a kc slice's tasks:
+// each worker packs A into a buffer of its own and takes the next task
+// from a shared counter.
+type gemmTaskLoop struct {
+	blk         *gemmBlock
+	next        atomic.Int64
+	count, abuf int // tasks, and the size of a worker's buffer
+}
+
+func (l *gemmTaskLoop) run(_, _ int) {
+	abuf := l.blk.be.scratch(scratchPackA, l.abuf)
+	defer l.blk.be.putScratch(abuf)
+	w := newGemmWorker(l.blk, abuf.data)
+	for {
+		t := int(l.next.Add(1) - 1)
+		if t >= l.count {
+			return
+		}
+		w.task(t)
+	}
+}
+
+// packAll packs every B micro-panel of the current block, across the
+// workers.
+func (blk *gemmBlock) packAll(be *Backend, workers int) {
+	if workers <= 1 || blk.nPanels <= 1 || be == nil {
+		for q := range blk.nPanels {
+			blk.packB(q)
+		}
+		return
+	}
+	blk.pack.next.Store(0)
+	be.parallelRun(min(workers, blk.nPanels), 1, &blk.pack)
 }
 
 // packB packs B micro-panel q of the current block.
@@ -118,19 +158,9 @@ func (blk *gemmBlock) runTasks(be *Backend, workers int) {
 		}
 		return
 	}
-	var next atomic.Int64
-	be.parallelFor(min(workers, tasks), 1, func(_, _ int) {
-		abuf := be.scratch(scratchPackA, abufSize)
-		defer be.putScratch(abuf)
-		w := newGemmWorker(blk, abuf.data)
-		for {
-			t := int(next.Add(1) - 1)
-			if t >= tasks {
-				return
-			}
-			w.task(t)
-		}
-	})
+	blk.tasks.next.Store(0)
+	blk.tasks.count, blk.tasks.abuf = tasks, abufSize
+	be.parallelRun(min(workers, tasks), 1, &blk.tasks)
 }
 
 // gemmWorker is one worker's view of a kc slice: its packed A block and

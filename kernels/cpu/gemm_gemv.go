@@ -10,30 +10,50 @@ const gemvGrain = 64 << 10
 // transpose flag, and the matrix is read once, row by row. A nil backend
 // runs on the calling goroutine.
 func gemv(be *Backend, g gemmOperands) {
-	par := func(n, grain int, body func(lo, hi int)) {
-		if be == nil {
-			body(0, n)
-			return
-		}
-		be.parallelFor(n, grain, body)
-	}
+	l := gemvLoop{g: g}
+	n, grain := g.n, max(16, gemvGrain/max(g.k, 1))
 	switch {
 	case g.m == 1 && !g.transB: // c = a·B, B stored K×N
-		par(g.n, max(16, gemvGrain/max(g.k, 1)), func(lo, hi int) {
-			axpyRows(g.c[lo:hi], g.b[lo:], g.n, g.a, g.alpha, g.acc)
-		})
+		l.kind = gemvRowAxpy
 	case g.m == 1: // c = a·Bᵀ, B stored N×K
-		par(g.n, max(1, gemvGrain/max(g.k, 1)), func(lo, hi int) {
-			dotRows(g.c[lo:hi], g.b[lo*g.k:], g.k, g.a, g.alpha, g.acc)
-		})
+		l.kind, grain = gemvRowDot, max(1, gemvGrain/max(g.k, 1))
 	case !g.transA: // c = A·b, A stored M×K
-		par(g.m, max(1, gemvGrain/max(g.k, 1)), func(lo, hi int) {
-			dotRows(g.c[lo:hi], g.a[lo*g.k:], g.k, g.b, g.alpha, g.acc)
-		})
+		l.kind, n, grain = gemvColDot, g.m, max(1, gemvGrain/max(g.k, 1))
 	default: // c = Aᵀ·b, A stored K×M
-		par(g.m, max(16, gemvGrain/max(g.k, 1)), func(lo, hi int) {
-			axpyRows(g.c[lo:hi], g.a[lo:], g.m, g.b, g.alpha, g.acc)
-		})
+		l.kind, n = gemvColAxpy, g.m
+	}
+	if be == nil || be.chunks(n, grain) <= 1 {
+		l.run(0, n)
+		return
+	}
+	launch(be, &be.frames.gemv, n, grain, &l)
+}
+
+// The four shapes of a matrix-vector product (see gemv).
+const (
+	gemvRowAxpy = iota // c = a·B, B stored K×N
+	gemvRowDot         // c = a·Bᵀ, B stored N×K
+	gemvColDot         // c = A·b, A stored M×K
+	gemvColAxpy        // c = Aᵀ·b, A stored K×M
+)
+
+// gemvLoop is gemv's parallel loop body over the elements of c.
+type gemvLoop struct {
+	g    gemmOperands
+	kind int
+}
+
+func (l *gemvLoop) run(lo, hi int) {
+	g := &l.g
+	switch l.kind {
+	case gemvRowAxpy:
+		axpyRows(g.c[lo:hi], g.b[lo:], g.n, g.a, g.alpha, g.acc)
+	case gemvRowDot:
+		dotRows(g.c[lo:hi], g.b[lo*g.k:], g.k, g.a, g.alpha, g.acc)
+	case gemvColDot:
+		dotRows(g.c[lo:hi], g.a[lo*g.k:], g.k, g.b, g.alpha, g.acc)
+	default:
+		axpyRows(g.c[lo:hi], g.a[lo:], g.m, g.b, g.alpha, g.acc)
 	}
 }
 

@@ -140,29 +140,12 @@ func (b *Backend) Interpolate(a tensor.InterpArgs, dst, src tensor.Span) {
 func (b *Backend) interpolateTaps(a tensor.InterpArgs, d, s []float32) {
 	tx, ty := b.axisTaps(a.Mode, a.Win, a.Wout), b.axisTaps(a.Mode, a.Hin, a.Hout)
 	in, out := a.Hin*a.Win, a.Hout*a.Wout
-	b.parallelFor(a.Planes, rowGrain(in+out), func(lo, hi int) {
-		tmp := make([]float32, a.Hin*a.Wout)
-		for p := lo; p < hi; p++ {
-			sp, dp := s[p*in:(p+1)*in], d[p*out:(p+1)*out]
-			for h := range a.Hin {
-				row, tr := sp[h*a.Win:(h+1)*a.Win], tmp[h*a.Wout:(h+1)*a.Wout]
-				for x := range tr {
-					var acc float32
-					for k := tx.start[x]; k < tx.start[x+1]; k++ {
-						acc += tx.w[k] * row[tx.idx[k]]
-					}
-					tr[x] = acc
-				}
-			}
-			for y := range a.Hout {
-				dr := dp[y*a.Wout : (y+1)*a.Wout]
-				clear(dr)
-				for k := ty.start[y]; k < ty.start[y+1]; k++ {
-					axpy(ty.w[k], tmp[ty.idx[k]*a.Wout:(ty.idx[k]+1)*a.Wout], dr)
-				}
-			}
-		}
-	})
+	l := interpLoop{a: a, scratch: scratchRef{b, scratchRows}, tx: tx, ty: ty, in: in, out: out, d: d, s: s}
+	if b.chunks(a.Planes, rowGrain(in+out)) <= 1 {
+		l.run(0, a.Planes)
+	} else {
+		launch(b, &b.frames.interp, a.Planes, rowGrain(in+out), &l)
+	}
 }
 
 // areaPool is adaptive average pooling: each output is the float64 mean of
@@ -170,24 +153,12 @@ func (b *Backend) interpolateTaps(a tensor.InterpArgs, d, s []float32) {
 func (b *Backend) areaPool(a tensor.InterpArgs, d, s []float32) {
 	tx, ty := b.axisTaps(tensor.InterpArea, a.Win, a.Wout), b.axisTaps(tensor.InterpArea, a.Hin, a.Hout)
 	in, out := a.Hin*a.Win, a.Hout*a.Wout
-	b.parallelFor(a.Planes, rowGrain(in+out), func(lo, hi int) {
-		for p := lo; p < hi; p++ {
-			sp, dp := s[p*in:(p+1)*in], d[p*out:(p+1)*out]
-			for y := range a.Hout {
-				y0, y1 := ty.idx[ty.start[y]], ty.idx[ty.start[y+1]-1]+1
-				for x := range a.Wout {
-					x0, x1 := tx.idx[tx.start[x]], tx.idx[tx.start[x+1]-1]+1
-					var acc float64
-					for h := y0; h < y1; h++ {
-						for _, v := range sp[h*a.Win+x0 : h*a.Win+x1] {
-							acc += float64(v)
-						}
-					}
-					dp[y*a.Wout+x] = float32(acc / float64((y1-y0)*(x1-x0)))
-				}
-			}
-		}
-	})
+	l := areaPoolLoop{a: a, tx: tx, ty: ty, in: in, out: out, d: d, s: s}
+	if b.chunks(a.Planes, rowGrain(in+out)) <= 1 {
+		l.run(0, a.Planes)
+	} else {
+		launch(b, &b.frames.areaPool, a.Planes, rowGrain(in+out), &l)
+	}
 }
 
 // InterpolateBackward writes the gradient of src (overwritten) from the
@@ -207,26 +178,118 @@ func (b *Backend) InterpolateBackward(a tensor.InterpArgs, dsrc, gdst tensor.Spa
 func (b *Backend) interpolateTapsBackward(a tensor.InterpArgs, ds, g []float32) {
 	tx, ty := b.axisTaps(a.Mode, a.Win, a.Wout), b.axisTaps(a.Mode, a.Hin, a.Hout)
 	in, out := a.Hin*a.Win, a.Hout*a.Wout
-	b.parallelFor(a.Planes, rowGrain(in+out), func(lo, hi int) {
-		tmp := make([]float32, a.Hin*a.Wout)
-		for p := lo; p < hi; p++ {
-			dp, gp := ds[p*in:(p+1)*in], g[p*out:(p+1)*out]
-			clear(tmp)
-			for y := range a.Hout {
-				gr := gp[y*a.Wout : (y+1)*a.Wout]
-				for k := ty.start[y]; k < ty.start[y+1]; k++ {
-					axpy(ty.w[k], gr, tmp[ty.idx[k]*a.Wout:(ty.idx[k]+1)*a.Wout])
+	l := interpBackLoop{a: a, scratch: scratchRef{b, scratchRows}, tx: tx, ty: ty, in: in, out: out, ds: ds, g: g}
+	if b.chunks(a.Planes, rowGrain(in+out)) <= 1 {
+		l.run(0, a.Planes)
+	} else {
+		launch(b, &b.frames.interpBack, a.Planes, rowGrain(in+out), &l)
+	}
+}
+
+// interpLoop is the parallel loop body of interpolateTaps.
+type interpLoop struct {
+	a       tensor.InterpArgs
+	scratch scratchRef
+	tx      *taps
+	ty      *taps
+	in      int
+	out     int
+	d       []float32
+	s       []float32
+}
+
+func (l *interpLoop) run(lo, hi int) {
+	a, scratch, tx, ty, in, out, d, s := l.a, l.scratch, l.tx, l.ty, l.in, l.out, l.d, l.s
+	buf := scratch.get(a.Hin * a.Wout)
+	defer scratch.put(buf)
+	tmp := buf.data[:a.Hin*a.Wout]
+	for p := lo; p < hi; p++ {
+		sp, dp := s[p*in:(p+1)*in], d[p*out:(p+1)*out]
+		for h := range a.Hin {
+			row, tr := sp[h*a.Win:(h+1)*a.Win], tmp[h*a.Wout:(h+1)*a.Wout]
+			for x := range tr {
+				var acc float32
+				for k := tx.start[x]; k < tx.start[x+1]; k++ {
+					acc += tx.w[k] * row[tx.idx[k]]
 				}
+				tr[x] = acc
 			}
-			clear(dp)
-			for h := range a.Hin {
-				tr, dr := tmp[h*a.Wout:(h+1)*a.Wout], dp[h*a.Win:(h+1)*a.Win]
-				for x, gv := range tr {
-					for k := tx.start[x]; k < tx.start[x+1]; k++ {
-						dr[tx.idx[k]] += tx.w[k] * gv
+		}
+		for y := range a.Hout {
+			dr := dp[y*a.Wout : (y+1)*a.Wout]
+			clear(dr)
+			for k := ty.start[y]; k < ty.start[y+1]; k++ {
+				axpy(ty.w[k], tmp[ty.idx[k]*a.Wout:(ty.idx[k]+1)*a.Wout], dr)
+			}
+		}
+	}
+}
+
+// areaPoolLoop is the parallel loop body of areaPool.
+type areaPoolLoop struct {
+	a   tensor.InterpArgs
+	tx  *taps
+	ty  *taps
+	in  int
+	out int
+	d   []float32
+	s   []float32
+}
+
+func (l *areaPoolLoop) run(lo, hi int) {
+	a, tx, ty, in, out, d, s := l.a, l.tx, l.ty, l.in, l.out, l.d, l.s
+	for p := lo; p < hi; p++ {
+		sp, dp := s[p*in:(p+1)*in], d[p*out:(p+1)*out]
+		for y := range a.Hout {
+			y0, y1 := ty.idx[ty.start[y]], ty.idx[ty.start[y+1]-1]+1
+			for x := range a.Wout {
+				x0, x1 := tx.idx[tx.start[x]], tx.idx[tx.start[x+1]-1]+1
+				var acc float64
+				for h := y0; h < y1; h++ {
+					for _, v := range sp[h*a.Win+x0 : h*a.Win+x1] {
+						acc += float64(v)
 					}
+				}
+				dp[y*a.Wout+x] = float32(acc / float64((y1-y0)*(x1-x0)))
+			}
+		}
+	}
+}
+
+// interpBackLoop is the parallel loop body of interpolateTapsBackward.
+type interpBackLoop struct {
+	a       tensor.InterpArgs
+	scratch scratchRef
+	tx      *taps
+	ty      *taps
+	in      int
+	out     int
+	ds      []float32
+	g       []float32
+}
+
+func (l *interpBackLoop) run(lo, hi int) {
+	a, scratch, tx, ty, in, out, ds, g := l.a, l.scratch, l.tx, l.ty, l.in, l.out, l.ds, l.g
+	buf := scratch.get(a.Hin * a.Wout)
+	defer scratch.put(buf)
+	tmp := buf.data[:a.Hin*a.Wout]
+	for p := lo; p < hi; p++ {
+		dp, gp := ds[p*in:(p+1)*in], g[p*out:(p+1)*out]
+		clear(tmp)
+		for y := range a.Hout {
+			gr := gp[y*a.Wout : (y+1)*a.Wout]
+			for k := ty.start[y]; k < ty.start[y+1]; k++ {
+				axpy(ty.w[k], gr, tmp[ty.idx[k]*a.Wout:(ty.idx[k]+1)*a.Wout])
+			}
+		}
+		clear(dp)
+		for h := range a.Hin {
+			tr, dr := tmp[h*a.Wout:(h+1)*a.Wout], dp[h*a.Win:(h+1)*a.Win]
+			for x, gv := range tr {
+				for k := tx.start[x]; k < tx.start[x+1]; k++ {
+					dr[tx.idx[k]] += tx.w[k] * gv
 				}
 			}
 		}
-	})
+	}
 }

@@ -70,45 +70,65 @@ func matmulRowSums(a tensor.MatMulArgs) {
 
 // matmulScaleC scales every batch entry's C by a.Beta.
 func (b *Backend) matmulScaleC(a tensor.MatMulArgs) {
-	b.matmulRows(a, func(row []float32) {
-		for j := range row {
-			row[j] *= a.Beta
-		}
-	})
+	b.matmulRows(a, matRowsLoop{scale: true, beta: a.Beta})
 }
 
 // matmulEpilogue adds the bias to every row of C and applies the
 // activation.
 func (b *Backend) matmulEpilogue(a tensor.MatMulArgs) {
-	op, act := a.Act.UnaryOp()
-	var bias []float32
+	l := matRowsLoop{}
+	l.op, l.act = a.Act.UnaryOp()
 	if a.Bias.Buf != nil {
-		bias = data(a.Bias.Buf)[a.Bias.Offset : a.Bias.Offset+a.N]
+		l.bias = data(a.Bias.Buf)[a.Bias.Offset : a.Bias.Offset+a.N]
 	}
-	b.matmulRows(a, func(row []float32) {
-		for j, v := range bias {
-			row[j] += v
-		}
-		if act {
-			unarySlice(op, row, row, 0, 0)
-		}
-	})
+	b.matmulRows(a, l)
 }
 
-// matmulRows calls fn on every row of every batch entry's C in parallel (a
+// matmulRows runs l on every row of every batch entry's C in parallel (a
 // C broadcast over the batch once).
-func (b *Backend) matmulRows(a tensor.MatMulArgs, fn func(row []float32)) {
-	C := data(a.C.Buf)
-	batch := a.Batch
+func (b *Backend) matmulRows(a tensor.MatMulArgs, l matRowsLoop) {
+	l.c, l.off, l.m, l.n, l.stride = data(a.C.Buf), a.C.Offset, a.M, a.N, a.StrideC
+	rows := a.Batch * a.M
 	if a.StrideC == 0 {
-		batch = 1
+		rows = a.M
 	}
-	b.parallelFor(batch*a.M, max(1, elemGrain/a.N), func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			off := a.C.Offset + (r/a.M)*a.StrideC + (r%a.M)*a.N
-			fn(C[off : off+a.N])
+	grain := max(1, elemGrain/a.N)
+	if b.chunks(rows, grain) <= 1 {
+		l.run(0, rows)
+		return
+	}
+	launch(b, &b.frames.matRows, rows, grain, &l)
+}
+
+// matRowsLoop is the parallel loop body of matmulRows over the rows of C:
+// it scales each row by beta, or adds bias and applies the activation op.
+type matRowsLoop struct {
+	c                 []float32
+	off, m, n, stride int
+	scale             bool
+	beta              float32
+	bias              []float32
+	op                tensor.UnaryOp
+	act               bool
+}
+
+func (l *matRowsLoop) run(lo, hi int) {
+	for r := lo; r < hi; r++ {
+		off := l.off + (r/l.m)*l.stride + (r%l.m)*l.n
+		row := l.c[off : off+l.n]
+		if l.scale {
+			for j := range row {
+				row[j] *= l.beta
+			}
+			continue
 		}
-	})
+		for j, v := range l.bias {
+			row[j] += v
+		}
+		if l.act {
+			unarySlice(l.op, row, row, 0, 0)
+		}
+	}
 }
 
 // Thresholds of the batch strategy, in multiply-adds per matrix.
@@ -164,15 +184,12 @@ func (b *Backend) matmulWith(a tensor.MatMulArgs, kern *gemmKernel) {
 // matmulPerMatrix computes the batch entries in parallel, each on one
 // worker: with gemmSmall when kern is nil, else with gemmOne.
 func (b *Backend) matmulPerMatrix(a tensor.MatMulArgs, grain int, kern *gemmKernel) {
-	b.parallelFor(a.Batch, grain, func(lo, hi int) {
-		for bt := lo; bt < hi; bt++ {
-			if kern == nil {
-				gemmSmall(matOperands(&a, bt))
-			} else {
-				gemmOne(b, 1, matOperands(&a, bt), kern)
-			}
-		}
-	})
+	l := perMatrixLoop{be: b, a: a, kern: kern}
+	if b.chunks(a.Batch, grain) <= 1 {
+		l.run(0, a.Batch)
+	} else {
+		launch(b, &b.frames.perMatrix, a.Batch, grain, &l)
+	}
 }
 
 // matOperands is batch entry bt of the product a describes.
@@ -198,4 +215,22 @@ func gemmOne(be *Backend, workers int, g gemmOperands, kern *gemmKernel) {
 		return
 	}
 	gemmBlocked(be, workers, g, kern)
+}
+
+// perMatrixLoop is the parallel loop body of matmulPerMatrix.
+type perMatrixLoop struct {
+	be   *Backend
+	a    tensor.MatMulArgs
+	kern *gemmKernel
+}
+
+func (l *perMatrixLoop) run(lo, hi int) {
+	a, kern := l.a, l.kern
+	for bt := lo; bt < hi; bt++ {
+		if kern == nil {
+			gemmSmall(matOperands(&a, bt))
+		} else {
+			gemmOne(l.be, 1, matOperands(&a, bt), kern)
+		}
+	}
 }

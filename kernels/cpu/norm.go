@@ -50,39 +50,12 @@ func (b *Backend) Norm(a tensor.NormArgs, y, mean, rstd, x, w, bias tensor.Span)
 // norms (the reference groupNorm is tested and timed against).
 func (b *Backend) rowNorm(s normShape, eps float32, ys, ms, rs, xs, ws, bs []float32) {
 	n := s.rowLen
-	b.parallelFor(s.rows, rowGrain(n), func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			xr, yr := xs[r*n:(r+1)*n], ys[r*n:(r+1)*n]
-			var sum float64
-			for _, v := range xr {
-				sum += float64(v)
-			}
-			mu := sum / float64(max(n, 1))
-			var sq float64
-			for _, v := range xr {
-				d := float64(v) - mu
-				sq += d * d
-			}
-			rsd := 1 / math.Sqrt(sq/float64(max(n, 1))+float64(eps))
-			ms[r], rs[r] = float32(mu), float32(rsd)
-			// Each run of elements sharing an affine parameter is
-			// y = (x − mean)·scale + shift (x − mean first, so that a
-			// constant row normalises to exact zeros).
-			s.segments(r, func(p, i0, i1 int) {
-				scale, shift := rsd, 0.0
-				if ws != nil {
-					scale *= float64(ws[p])
-				}
-				if bs != nil {
-					shift = float64(bs[p])
-				}
-				out := yr[i0:i1]
-				for i, v := range xr[i0:i1] {
-					out[i] = float32((float64(v)-mu)*scale + shift)
-				}
-			}, ws != nil || bs != nil)
-		}
-	})
+	l := rowNormLoop{s: s, eps: eps, n: n, ys: ys, ms: ms, rs: rs, xs: xs, ws: ws, bs: bs}
+	if b.chunks(s.rows, rowGrain(n)) <= 1 {
+		l.run(0, s.rows)
+	} else {
+		launch(b, &b.frames.rowNorm, s.rows, rowGrain(n), &l)
+	}
 }
 
 // segments calls f(p, i0, i1) for the runs [i0, i1) of row r whose
@@ -129,43 +102,12 @@ func (b *Backend) NormBackward(a tensor.NormArgs, dx, dw, db, x, mean, rstd, w, 
 // rowNormBackward is NormBackward for rowNorm.
 func (b *Backend) rowNormBackward(s normShape, dxs, dws, dbs, xs, ms, rs, ws, gs []float32) {
 	n := s.rowLen
-	b.parallelFor(s.rows, rowGrain(n), func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			xr, gr, dr := xs[r*n:(r+1)*n], gs[r*n:(r+1)*n], dxs[r*n:(r+1)*n]
-			mu, rsd := float64(ms[r]), float64(rs[r])
-			var sg, sgh float64
-			s.segments(r, func(p, i0, i1 int) {
-				wv := 1.0
-				if p >= 0 {
-					wv = float64(ws[p])
-				}
-				var sgs, sxs float64
-				gseg := gr[i0:i1]
-				for i, v := range xr[i0:i1] {
-					g := float64(gseg[i])
-					sgs += g
-					sxs += g * float64(v)
-				}
-				sg += wv * sgs
-				sgh += wv * (sxs - mu*sgs) * rsd
-			}, ws != nil)
-			sg /= float64(n)
-			sgh /= float64(n)
-			// dx = rsd·(g·w − sg − (x − mu)·rsd·sgh) = g·(rsd·w) + c0 + (x − mu)·k
-			k := -rsd * rsd * sgh
-			c0 := -rsd * sg
-			s.segments(r, func(p, i0, i1 int) {
-				gw := rsd
-				if p >= 0 {
-					gw *= float64(ws[p])
-				}
-				gseg, dseg := gr[i0:i1], dr[i0:i1]
-				for i, v := range xr[i0:i1] {
-					dseg[i] = float32(float64(gseg[i])*gw + c0 + (float64(v)-mu)*k)
-				}
-			}, ws != nil)
-		}
-	})
+	l := rowNormBackLoop{s: s, n: n, dxs: dxs, xs: xs, ms: ms, rs: rs, ws: ws, gs: gs}
+	if b.chunks(s.rows, rowGrain(n)) <= 1 {
+		l.run(0, s.rows)
+	} else {
+		launch(b, &b.frames.rowNormBack, s.rows, rowGrain(n), &l)
+	}
 	if dws == nil && dbs == nil {
 		return
 	}
@@ -231,4 +173,103 @@ func (b *Backend) layerNormParamGrads(s normShape, dws, dbs, xs, gs, ms, rs []fl
 			}
 		}
 	})
+}
+
+// rowNormLoop is the parallel loop body of rowNorm.
+type rowNormLoop struct {
+	s   normShape
+	eps float32
+	n   int
+	ys  []float32
+	ms  []float32
+	rs  []float32
+	xs  []float32
+	ws  []float32
+	bs  []float32
+}
+
+func (l *rowNormLoop) run(lo, hi int) {
+	s, eps, n, ys, ms, rs, xs, ws, bs := l.s, l.eps, l.n, l.ys, l.ms, l.rs, l.xs, l.ws, l.bs
+	for r := lo; r < hi; r++ {
+		xr, yr := xs[r*n:(r+1)*n], ys[r*n:(r+1)*n]
+		var sum float64
+		for _, v := range xr {
+			sum += float64(v)
+		}
+		mu := sum / float64(max(n, 1))
+		var sq float64
+		for _, v := range xr {
+			d := float64(v) - mu
+			sq += d * d
+		}
+		rsd := 1 / math.Sqrt(sq/float64(max(n, 1))+float64(eps))
+		ms[r], rs[r] = float32(mu), float32(rsd)
+		// Each run of elements sharing an affine parameter is
+		// y = (x − mean)·scale + shift (x − mean first, so that a
+		// constant row normalises to exact zeros).
+		s.segments(r, func(p, i0, i1 int) {
+			scale, shift := rsd, 0.0
+			if ws != nil {
+				scale *= float64(ws[p])
+			}
+			if bs != nil {
+				shift = float64(bs[p])
+			}
+			out := yr[i0:i1]
+			for i, v := range xr[i0:i1] {
+				out[i] = float32((float64(v)-mu)*scale + shift)
+			}
+		}, ws != nil || bs != nil)
+	}
+}
+
+// rowNormBackLoop is the parallel loop body of rowNormBackward.
+type rowNormBackLoop struct {
+	s   normShape
+	n   int
+	dxs []float32
+	xs  []float32
+	ms  []float32
+	rs  []float32
+	ws  []float32
+	gs  []float32
+}
+
+func (l *rowNormBackLoop) run(lo, hi int) {
+	s, n, dxs, xs, ms, rs, ws, gs := l.s, l.n, l.dxs, l.xs, l.ms, l.rs, l.ws, l.gs
+	for r := lo; r < hi; r++ {
+		xr, gr, dr := xs[r*n:(r+1)*n], gs[r*n:(r+1)*n], dxs[r*n:(r+1)*n]
+		mu, rsd := float64(ms[r]), float64(rs[r])
+		var sg, sgh float64
+		s.segments(r, func(p, i0, i1 int) {
+			wv := 1.0
+			if p >= 0 {
+				wv = float64(ws[p])
+			}
+			var sgs, sxs float64
+			gseg := gr[i0:i1]
+			for i, v := range xr[i0:i1] {
+				g := float64(gseg[i])
+				sgs += g
+				sxs += g * float64(v)
+			}
+			sg += wv * sgs
+			sgh += wv * (sxs - mu*sgs) * rsd
+		}, ws != nil)
+		sg /= float64(n)
+		sgh /= float64(n)
+		// dx = rsd·(g·w − sg − (x − mu)·rsd·sgh) = g·(rsd·w) + c0 + (x − mu)·k
+		k := -rsd * rsd * sgh
+		c0 := -rsd * sg
+		s.segments(r, func(p, i0, i1 int) {
+			gw := rsd
+			if p >= 0 {
+				gw *= float64(ws[p])
+			}
+			gseg, dseg := gr[i0:i1], dr[i0:i1]
+			for i, v := range xr[i0:i1] {
+				dseg[i] = float32(float64(gseg[i])*gw + c0 + (float64(v)-mu)*k)
+			}
+		}, ws != nil)
+	}
 }

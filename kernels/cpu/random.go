@@ -3,6 +3,7 @@ package cpu
 import (
 	"math"
 	"slices"
+	"sync"
 
 	"sargo/tensor"
 )
@@ -191,47 +192,91 @@ func (b *Backend) Sample(a tensor.SampleArgs, dst, logits tensor.Span) {
 	if k <= 0 || k > n {
 		k = n
 	}
-	b.parallelFor(a.Rows, rowGrain(n), func(lo, hi int) {
-		buf := make([]int, 0, n)
-		keys := make([]uint64, n)
-		w := make([]float64, 0, k)
-		for r := lo; r < hi; r++ {
-			row := s[r*n : (r+1)*n]
-			cand := ranked(row, k, buf, keys)
-			top := float64(row[cand[0]])
-			w = w[:0]
-			var total float64
-			for _, i := range cand {
-				p := math.Exp((float64(row[i]) - top) / t)
-				w = append(w, p)
-				total += p
-			}
-			keep := len(cand)
-			if p := float64(a.TopP); p > 0 && p < 1 {
-				var c float64
-				for j, wj := range w {
-					c += wj
-					if c >= p*total {
-						keep = j + 1
-						break
-					}
-				}
-				total = 0
-				for _, wj := range w[:keep] {
-					total += wj
-				}
-			}
-			u := float64(tensor.PhiloxUniform(a.Seed, a.Offset+uint64(r))) * total
-			pick := cand[keep-1]
+	l := sampleLoop{a: a, scratch: &b.sampleScratch, n: n, k: k, t: t, d: d, s: s}
+	if b.chunks(a.Rows, rowGrain(n)) <= 1 {
+		l.run(0, a.Rows)
+	} else {
+		launch(b, &b.frames.sample, a.Rows, rowGrain(n), &l)
+	}
+}
+
+// sampleLoop is the parallel loop body of Sample.
+type sampleLoop struct {
+	a       tensor.SampleArgs
+	scratch *sync.Pool
+	n       int
+	k       int
+	t       float64
+	d       []float32
+	s       []float32
+}
+
+func (l *sampleLoop) run(lo, hi int) {
+	a, scratch, n, k, t, d, s := l.a, l.scratch, l.n, l.k, l.t, l.d, l.s
+	sb, _ := scratch.Get().(*sampleBufs)
+	if sb == nil {
+		sb = new(sampleBufs)
+	}
+	defer scratch.Put(sb)
+	sb.grow(n, k)
+	buf, keys, w := sb.idx[:0], sb.keys[:n], sb.w[:0]
+	for r := lo; r < hi; r++ {
+		row := s[r*n : (r+1)*n]
+		cand := ranked(row, k, buf, keys)
+		top := float64(row[cand[0]])
+		w = w[:0]
+		var total float64
+		for _, i := range cand {
+			p := math.Exp((float64(row[i]) - top) / t)
+			w = append(w, p)
+			total += p
+		}
+		keep := len(cand)
+		if p := float64(a.TopP); p > 0 && p < 1 {
 			var c float64
-			for j, wj := range w[:keep] {
+			for j, wj := range w {
 				c += wj
-				if c > u {
-					pick = cand[j]
+				if c >= p*total {
+					keep = j + 1
 					break
 				}
 			}
-			d[r] = float32(pick)
+			total = 0
+			for _, wj := range w[:keep] {
+				total += wj
+			}
 		}
-	})
+		u := float64(tensor.PhiloxUniform(a.Seed, a.Offset+uint64(r))) * total
+		pick := cand[keep-1]
+		var c float64
+		for j, wj := range w[:keep] {
+			c += wj
+			if c > u {
+				pick = cand[j]
+				break
+			}
+		}
+		d[r] = float32(pick)
+	}
+}
+
+// sampleBufs are the scratch lists of one worker's Sample rows, recycled
+// through the backend's sampleScratch.
+type sampleBufs struct {
+	idx  []int
+	keys []uint64
+	w    []float64
+}
+
+// grow makes room for rows of n logits keeping k candidates.
+func (sb *sampleBufs) grow(n, k int) {
+	if cap(sb.idx) < n {
+		sb.idx = make([]int, 0, n)
+	}
+	if len(sb.keys) < n {
+		sb.keys = make([]uint64, n)
+	}
+	if cap(sb.w) < k {
+		sb.w = make([]float64, 0, k)
+	}
 }

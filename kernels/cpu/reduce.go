@@ -45,10 +45,10 @@ func (b *Backend) SumInto(parts []tensor.SumPart, outer, n, inner int) {
 	}
 }
 
-// reduceParallel is Reduce split across the workers, with its launch on
-// the heap.
+// reduceParallel is Reduce split across the workers, with its launch in a
+// frame of the backend.
 func (b *Backend) reduceParallel(r reduceRun, units, grain int) {
-	b.parallelFor(units, grain, r.run)
+	launch(b, &b.frames.reduce, units, grain, &r)
 }
 
 // reduceRun is one launch of Reduce: src [outer, n, inner] into dst

@@ -32,6 +32,7 @@ const (
 	scratchConvDw                      // transposed weight gradient
 	scratchElem                        // gather buffers of strided elementwise kernels
 	scratchNormSums                    // float64 sums of groupNormBackward
+	scratchRows                        // rows of the fused attention and the interpolation kernels
 	scratchRoles
 )
 
@@ -93,6 +94,16 @@ func (b *Backend) putScratch(buf *gemmBuf) {
 	s.free[buf.role] = append(s.free[buf.role], buf)
 	s.mu.Unlock()
 }
+
+// scratchRef is one role of a backend's scratch store, as the loop bodies
+// of parallel kernels hold it.
+type scratchRef struct {
+	be   *Backend
+	role scratchRole
+}
+
+func (r scratchRef) get(n int) *gemmBuf { return r.be.scratch(r.role, n) }
+func (r scratchRef) put(buf *gemmBuf)   { r.be.putScratch(buf) }
 
 // alignFloats returns the n elements of raw (of at least n+scratchAlign)
 // that start on a 64-byte boundary.

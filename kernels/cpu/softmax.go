@@ -101,29 +101,12 @@ func (b *Backend) CrossEntropy(loss, lse, logits, targets tensor.Span, rows, n, 
 	ls, es := span(loss, rows), span(lse, rows)
 	xs := span(logits, rows*n)
 	sm := float64(smoothing)
-	b.parallelFor(rows, rowGrain(n), func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			x := xs[r*n : (r+1)*n]
-			mx, logSum := rowLogSum(x)
-			es[r] = float32(mx + logSum)
-			t := int(ts[r])
-			if t == ignore || t < 0 || t >= n {
-				ls[r] = 0
-				continue
-			}
-			// lse − ((1−s)·x[t] + (s/n)·Σx), relative to the maximum so that
-			// large logits keep their precision.
-			l := logSum + (1-sm)*(mx-float64(x[t]))
-			if sm != 0 {
-				var sum float64
-				for _, v := range x {
-					sum += float64(v) - mx
-				}
-				l -= sm / float64(n) * sum
-			}
-			ls[r] = float32(l)
-		}
-	})
+	l := crossEntropyLoop{n: n, ignore: ignore, sm: sm, ts: ts, ls: ls, es: es, xs: xs}
+	if b.chunks(rows, rowGrain(n)) <= 1 {
+		l.run(0, rows)
+	} else {
+		launch(b, &b.frames.crossEntropy, rows, rowGrain(n), &l)
+	}
 }
 
 // CrossEntropyBackward writes dlogits = gloss[row]·(softmax − target
@@ -141,19 +124,75 @@ func (b *Backend) CrossEntropyBackward(dlogits, logits, lse, targets, gloss tens
 	d, xs := span(dlogits, rows*n), span(logits, rows*n)
 	es, gs := span(lse, rows), span(gloss, rows)
 	sm := float64(smoothing)
-	b.parallelFor(rows, rowGrain(n), func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			x, dr := xs[r*n:(r+1)*n], d[r*n:(r+1)*n]
-			t := int(ts[r])
-			if t == ignore || t < 0 || t >= n {
-				clear(dr)
-				continue
-			}
-			g, u := gs[r], sm/float64(n)
-			expShiftRow(dr, x, es[r])
-			pt := float64(dr[t])
-			scaleShiftRow(dr, dr, g, float32(u))
-			dr[t] = float32(float64(g) * (pt - u - (1 - sm)))
+	l := crossEntropyBackLoop{n: n, ignore: ignore, sm: sm, ts: ts, d: d, xs: xs, es: es, gs: gs}
+	if b.chunks(rows, rowGrain(n)) <= 1 {
+		l.run(0, rows)
+	} else {
+		launch(b, &b.frames.crossEntropyBack, rows, rowGrain(n), &l)
+	}
+}
+
+// crossEntropyLoop is the parallel loop body of CrossEntropy.
+type crossEntropyLoop struct {
+	n      int
+	ignore int
+	sm     float64
+	ts     []float32
+	ls     []float32
+	es     []float32
+	xs     []float32
+}
+
+func (l *crossEntropyLoop) run(lo, hi int) {
+	n, ignore, sm, ts, ls, es, xs := l.n, l.ignore, l.sm, l.ts, l.ls, l.es, l.xs
+	for r := lo; r < hi; r++ {
+		x := xs[r*n : (r+1)*n]
+		mx, logSum := rowLogSum(x)
+		es[r] = float32(mx + logSum)
+		t := int(ts[r])
+		if t == ignore || t < 0 || t >= n {
+			ls[r] = 0
+			continue
 		}
-	})
+		// lse − ((1−s)·x[t] + (s/n)·Σx), relative to the maximum so that
+		// large logits keep their precision.
+		l := logSum + (1-sm)*(mx-float64(x[t]))
+		if sm != 0 {
+			var sum float64
+			for _, v := range x {
+				sum += float64(v) - mx
+			}
+			l -= sm / float64(n) * sum
+		}
+		ls[r] = float32(l)
+	}
+}
+
+// crossEntropyBackLoop is the parallel loop body of CrossEntropyBackward.
+type crossEntropyBackLoop struct {
+	n      int
+	ignore int
+	sm     float64
+	ts     []float32
+	d      []float32
+	xs     []float32
+	es     []float32
+	gs     []float32
+}
+
+func (l *crossEntropyBackLoop) run(lo, hi int) {
+	n, ignore, sm, ts, d, xs, es, gs := l.n, l.ignore, l.sm, l.ts, l.d, l.xs, l.es, l.gs
+	for r := lo; r < hi; r++ {
+		x, dr := xs[r*n:(r+1)*n], d[r*n:(r+1)*n]
+		t := int(ts[r])
+		if t == ignore || t < 0 || t >= n {
+			clear(dr)
+			continue
+		}
+		g, u := gs[r], sm/float64(n)
+		expShiftRow(dr, x, es[r])
+		pt := float64(dr[t])
+		scaleShiftRow(dr, dr, g, float32(u))
+		dr[t] = float32(float64(g) * (pt - u - (1 - sm)))
+	}
 }

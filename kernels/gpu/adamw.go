@@ -14,10 +14,10 @@ import (
 const adamwParts = 4
 
 // adamwVariants lists the optimizer pipelines.
-func adamwVariants() []Variant {
+func adamwVariants(t Tuning) []Variant {
 	return []Variant{
-		{Shader: "adamw", Spec: elemSpec, Bindings: 4, Group: "adamw"},
-		{Shader: "adamw_multi", Spec: elemSpec, Bindings: MaxBindings, Group: "adamw", Label: "multi"},
+		{Shader: "adamw", Spec: t.specs().elem, Bindings: 4, Group: "adamw"},
+		{Shader: "adamw_multi", Spec: t.specs().elem, Bindings: MaxBindings, Group: "adamw", Label: "multi"},
 	}
 }
 
@@ -70,7 +70,7 @@ func (b *Kernels) AdamW(a tensor.AdamWArgs, param, grad, m, v tensor.Span) {
 	decay, step, rbc2, scale := adamwFactors(a)
 	push := adamwPush{uint32(param.Offset), uint32(grad.Offset), uint32(m.Offset), uint32(v.Offset), uint32(a.N),
 		a.Beta1, 1 - a.Beta1, a.Beta2, 1 - a.Beta2, a.Eps, decay, step, rbc2, scale}
-	launch(b, "adamw", elemSpec, &push, groups1D(a.N, elemLocal), write(param.Buf), read(grad.Buf), write(m.Buf), write(v.Buf))
+	launch(b, "adamw", b.spec.elem, &push, groups1D(a.N, int(b.tune.Elem)), write(param.Buf), read(grad.Buf), write(m.Buf), write(v.Buf))
 }
 
 // AdamWMulti applies AdamW to every part with as few dispatches as the
@@ -89,7 +89,7 @@ func (b *Kernels) AdamWMulti(a tensor.AdamWArgs, parts []tensor.AdamWPart) {
 		for j := k; j < adamwParts; j++ {
 			push.bind[j], push.end[j] = 0, uint32(total)
 		}
-		launch(b, "adamw_multi", elemSpec, &push, groups1D(total, elemLocal), bs.all()...)
+		launch(b, "adamw_multi", b.spec.elem, &push, groups1D(total, int(b.tune.Elem)), bs.all()...)
 		bs, k, total = bindingSet{}, 0, 0
 	}
 	for _, pt := range parts {

@@ -54,33 +54,34 @@ func (b *Kernels) attnCheck(op string, d int) bool {
 // shuffles on a device with properties info: it needs them in subgroups of
 // at least 8 invocations that divide the workgroup (the 8 invocations
 // sharing a row are consecutive lanes).
-func attnShuffles(info Features) bool {
-	sg := info.SubgroupSize
+func attnShuffles(info Features, t Tuning) bool {
+	sg := t.SubgroupSize(info)
 	return info.SubgroupShuffle && sg >= 8 && sg <= attnLocal && attnLocal%sg == 0
 }
 
-// attnForwardShader is the forward kernel for the device: the row
-// reductions through subgroup shuffles where attnShuffles allows and they
-// are not turned off, through shared memory otherwise.
-func (b *Kernels) attnForwardShader() string {
-	if attnShuffles(b.info) && !b.noSubgroups {
-		return "attention_subgroup"
+// attnForwardShader is the forward kernel for the device and its
+// required subgroup size: the row reductions through subgroup shuffles
+// where attnShuffles allows and they are not turned off, through shared
+// memory otherwise.
+func (b *Kernels) attnForwardShader() (string, uint32) {
+	if attnShuffles(b.info, b.tune) && !b.noSubgroups {
+		return "attention_subgroup", b.tune.Subgroup
 	}
-	return "attention"
+	return "attention", 0
 }
 
 // attentionVariants lists the attention pipelines: for each padded head
 // dim (every head dim up to attnMaxD launches one of these), the forward
 // through shared memory, the forward through subgroup shuffles where
 // attnShuffles allows, and the dQ and dK/dV kernels.
-func attentionVariants(info Features) []Variant {
+func attentionVariants(info Features, t Tuning) []Variant {
 	var vs []Variant
 	for d := attnChunk; d <= attnMaxD; d += attnChunk {
 		label := fmt.Sprintf("D=%d", d)
 		spec := attnSpec(d)
 		vs = append(vs, Variant{Shader: "attention", Spec: spec, Bindings: 8, Group: "attention", Label: label})
-		if attnShuffles(info) {
-			vs = append(vs, Variant{Shader: "attention_subgroup", Spec: spec, Bindings: 8, Group: "attention_subgroup", Label: label})
+		if attnShuffles(info, t) {
+			vs = append(vs, Variant{Shader: "attention_subgroup", Spec: spec, Bindings: 8, Group: "attention_subgroup", Label: label, Subgroup: t.Subgroup})
 		}
 		vs = append(vs,
 			Variant{Shader: "attention_backward_dq", Spec: spec, Bindings: 11, Group: "attention_backward_dq", Label: label},
@@ -136,7 +137,8 @@ func (b *Kernels) Attention(a tensor.AttentionArgs) {
 	push := attentionPush{uint32(a.Out.Offset), uint32(a.Lse.Offset), uint32(a.Q.Offset), uint32(a.K.Offset), uint32(a.V.Offset),
 		uint32(a.MaskValues.Offset), uint32(a.ScaleQ.Offset), uint32(a.ScaleK.Offset),
 		uint32(nh), uint32(a.Lq), uint32(a.Lk), uint32(a.D), uint32(a.Mask), a.Scale}
-	launch(b, b.attnForwardShader(), attnSpec(a.D), &push, attnGroups(a.Lq, nh),
+	shader, subgroup := b.attnForwardShader()
+	launchSized(b, subgroup, shader, attnSpec(a.D), &push, attnGroups(a.Lq, nh),
 		write(a.Out.Buf), write(a.Lse.Buf), read(q), read(k), read(v), read(mask), read(sq), read(sk))
 }
 

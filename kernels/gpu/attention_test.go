@@ -12,10 +12,11 @@ import (
 // recordingDevice records the shaders launched and the errors reported,
 // and allocates host storages.
 type recordingDevice struct {
-	launched []string
-	specs    [][]uint32
-	bindings []int
-	errs     []error
+	launched  []string
+	specs     [][]uint32
+	bindings  []int
+	subgroups []uint32
+	errs      []error
 }
 
 type hostStorage int
@@ -28,6 +29,7 @@ func (d *recordingDevice) device() Device {
 			d.launched = append(d.launched, disp.Name)
 			d.specs = append(d.specs, slices.Clone(disp.SpecConstants()))
 			d.bindings = append(d.bindings, disp.NBuf)
+			d.subgroups = append(d.subgroups, disp.Subgroup)
 		},
 		Alloc:  func(n int) tensor.Storage { return hostStorage(n) },
 		Free:   func(tensor.Storage) {},

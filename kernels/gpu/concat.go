@@ -15,10 +15,10 @@ import (
 // barrier tracking then orders it after any earlier reader).
 
 // concatVariants lists the concatenation pipeline.
-func concatVariants() []Variant {
+func concatVariants(t Tuning) []Variant {
 	return []Variant{
-		{Shader: "concat", Spec: elemSpec, Bindings: MaxBindings, Group: "concat", Label: "multi"},
-		{Shader: "split", Spec: elemSpec, Bindings: MaxBindings, Group: "concat", Label: "split"},
+		{Shader: "concat", Spec: t.specs().elem, Bindings: MaxBindings, Group: "concat", Label: "multi"},
+		{Shader: "split", Spec: t.specs().elem, Bindings: MaxBindings, Group: "concat", Label: "split"},
 	}
 }
 
@@ -62,5 +62,5 @@ func (b *Kernels) rows(op string, whole tensor.Span, rows, rowWidth int, parts [
 	if split {
 		name = "split"
 	}
-	launch(b, name, elemSpec, &push, groups1D(n, elemLocal), bs.all()...)
+	launch(b, name, b.spec.elem, &push, groups1D(n, int(b.tune.Elem)), bs.all()...)
 }

@@ -21,7 +21,7 @@ var convModeNames = [...]string{"forward", "input gradient", "weight gradient"}
 // convVariants lists the convolution pipelines: each mode in each tiling
 // the device can run, and the weight gradient as the first pass of a
 // split-K product.
-func convVariants(info Features) []Variant {
+func convVariants(info Features, t Tuning) []Variant {
 	var vs []Variant
 	for _, t := range matmulTiles {
 		if t != tileMedium && !t.fits(info) {

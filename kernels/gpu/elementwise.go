@@ -20,9 +20,6 @@ type eltPush struct {
 	Beta   float32
 }
 
-// eltLocal is the workgroup size of the elementwise shaders.
-const eltLocal = 256
-
 // eltOperands is the most views of an elementwise dispatch (muladd's
 // output and three operands), and eltAxes the rank up to which its
 // collapsed shape and strides live on the stack.
@@ -159,20 +156,21 @@ func (b *Kernels) elementwise4(name string, op uint32, alpha, beta float32, view
 			bufs[k] = read(v.Buf)
 		}
 	}
-	spec := eltSpec(op, len(shape) <= 1)
-	launch(b, name, spec[:], &p, groups1D(n, eltLocal), bufs...)
+	spec := eltSpec(op, len(shape) <= 1, b.tune.Elem)
+	launch(b, name, spec[:], &p, groups1D(n, int(b.tune.Elem)), bufs...)
 }
 
 // eltSpec is the specialization of the elementwise shaders: the op (unary,
-// unary backward and binary; 0 for the others) and FLAT, set when the
-// view collapsed to at most one axis (strided.glsl's fast path).
-func eltSpec[T ~int | ~uint32](op T, flat bool) [2]uint32 {
-	return [2]uint32{uint32(op), uint32(b2u(flat))}
+// unary backward and binary; 0 for the others), FLAT, set when the view
+// collapsed to at most one axis (strided.glsl's fast path), and the
+// workgroup size.
+func eltSpec[T ~int | ~uint32](op T, flat bool, local uint32) [3]uint32 {
+	return [3]uint32{uint32(op), uint32(b2u(flat)), local}
 }
 
 // elementwiseVariants lists the elementwise pipelines: one per op of the
 // unary, unary backward and binary shaders.
-func elementwiseVariants() []Variant {
+func elementwiseVariants(t Tuning) []Variant {
 	var vs []Variant
 	for _, flat := range []bool{false, true} {
 		label := ""
@@ -188,7 +186,7 @@ func elementwiseVariants() []Variant {
 			}
 			return op + " " + label
 		}
-		spec := func(op int) []uint32 { s := eltSpec(op, flat); return s[:] }
+		spec := func(op int) []uint32 { s := eltSpec(op, flat, t.Elem); return s[:] }
 		vs = append(vs,
 			Variant{Shader: "copy", Spec: spec(0), Bindings: 2, Group: "copy", Label: with("")},
 			Variant{Shader: "fill", Spec: spec(0), Bindings: 1, Group: "fill", Label: with("")},

@@ -7,15 +7,15 @@ import "sargo/tensor"
 // in-order add of each id's rows).
 
 // embeddingVariants lists the embedding pipelines.
-func embeddingVariants() []Variant {
+func embeddingVariants(t Tuning) []Variant {
 	return []Variant{
-		{Shader: "check_ids", Spec: rowSpec, Bindings: 2, Group: "check_ids"},
-		{Shader: "gather", Spec: elemSpec, Bindings: 3, Group: "gather"},
-		{Shader: "scatter_add", Spec: scatterSpec(scatterInit), Bindings: 4, Group: "scatter_add", Label: "init"},
-		{Shader: "scatter_add", Spec: scatterSpec(scatterBlockSort), Bindings: 4, Group: "scatter_add", Label: "block sort"},
-		{Shader: "scatter_add", Spec: scatterSpec(scatterGlobalStep), Bindings: 4, Group: "scatter_add", Label: "global step"},
-		{Shader: "scatter_add", Spec: scatterSpec(scatterBlockMerge), Bindings: 4, Group: "scatter_add", Label: "block merge"},
-		{Shader: "scatter_add", Spec: scatterSpec(scatterAdd), Bindings: 4, Group: "scatter_add", Label: "add"},
+		{Shader: "check_ids", Spec: t.specs().row, Bindings: 2, Group: "check_ids"},
+		{Shader: "gather", Spec: t.specs().elem, Bindings: 3, Group: "gather"},
+		{Shader: "scatter_add", Spec: t.scatterSpec(scatterInit), Bindings: 4, Group: "scatter_add", Label: "init"},
+		{Shader: "scatter_add", Spec: t.scatterSpec(scatterBlockSort), Bindings: 4, Group: "scatter_add", Label: "block sort"},
+		{Shader: "scatter_add", Spec: t.scatterSpec(scatterGlobalStep), Bindings: 4, Group: "scatter_add", Label: "global step"},
+		{Shader: "scatter_add", Spec: t.scatterSpec(scatterBlockMerge), Bindings: 4, Group: "scatter_add", Label: "block merge"},
+		{Shader: "scatter_add", Spec: t.scatterSpec(scatterAdd), Bindings: 4, Group: "scatter_add", Label: "add"},
 	}
 }
 
@@ -36,7 +36,7 @@ func (b *Kernels) Gather(dst, table, ids tensor.Span, n, rows, dim int) {
 		return
 	}
 	push := gatherPush{uint32(dst.Offset), uint32(table.Offset), uint32(ids.Offset), uint32(n), uint32(dim), uint32(rows)}
-	launch(b, "gather", elemSpec, &push, groups1D(n*dim, elemLocal), write(dst.Buf), read(table.Buf), read(ids.Buf))
+	launch(b, "gather", b.spec.elem, &push, groups1D(n*dim, int(b.tune.Elem)), write(dst.Buf), read(table.Buf), read(ids.Buf))
 }
 
 // Passes of scatter_add.comp (its MODE).
@@ -50,7 +50,7 @@ const (
 
 // scatterBlock is the pairs one workgroup sorts in shared memory (twice
 // its invocations).
-const scatterBlock = 2 * rowLocal
+func (t Tuning) scatterBlock() int { return 2 * int(t.Row) }
 
 type scatterPush struct {
 	offDst, offSrc, offIds, n, dim uint32
@@ -58,7 +58,7 @@ type scatterPush struct {
 	rows                           uint32
 }
 
-func scatterSpec(mode uint32) []uint32 { return []uint32{rowLocal, mode} }
+func (t Tuning) scatterSpec(mode uint32) []uint32 { return []uint32{t.Row, mode} }
 
 // ScatterAdd adds row i of src [n, dim] into row ids[i] of dst [rows,
 // dim]. The ids are checked first (checkIDs), and the shader skips a bad
@@ -72,6 +72,7 @@ func (b *Kernels) ScatterAdd(dst, src, ids tensor.Span, n, rows, dim int) {
 	if n == 0 || dim == 0 {
 		return
 	}
+	scatterBlock := b.tune.scatterBlock()
 	n2 := scatterBlock
 	for n2 < n {
 		n2 *= 2
@@ -81,17 +82,17 @@ func (b *Kernels) ScatterAdd(dst, src, ids tensor.Span, n, rows, dim int) {
 	push := scatterPush{uint32(dst.Offset), uint32(src.Offset), uint32(ids.Offset), uint32(n), uint32(dim), uint32(n2), 0, 0, uint32(rows)}
 	bufs := []Binding{write(dst.Buf), read(src.Buf), read(ids.Buf), write(keys)}
 	blocks := groups1D(n2/scatterBlock, 1)
-	launch(b, "scatter_add", scatterSpec(scatterInit), &push, groups1D(n2, rowLocal), bufs...)
-	launch(b, "scatter_add", scatterSpec(scatterBlockSort), &push, blocks, bufs...)
+	launch(b, "scatter_add", b.tune.scatterSpec(scatterInit), &push, groups1D(n2, int(b.tune.Row)), bufs...)
+	launch(b, "scatter_add", b.tune.scatterSpec(scatterBlockSort), &push, blocks, bufs...)
 	for k := 2 * scatterBlock; k <= n2; k *= 2 {
 		for j := k / 2; j >= scatterBlock; j /= 2 {
 			p := push
 			p.k, p.j = uint32(k), uint32(j)
-			launch(b, "scatter_add", scatterSpec(scatterGlobalStep), &p, groups1D(n2/2, rowLocal), bufs...)
+			launch(b, "scatter_add", b.tune.scatterSpec(scatterGlobalStep), &p, groups1D(n2/2, int(b.tune.Row)), bufs...)
 		}
 		p := push
 		p.k = uint32(k)
-		launch(b, "scatter_add", scatterSpec(scatterBlockMerge), &p, blocks, bufs...)
+		launch(b, "scatter_add", b.tune.scatterSpec(scatterBlockMerge), &p, blocks, bufs...)
 	}
-	launch(b, "scatter_add", scatterSpec(scatterAdd), &push, rowGroups(n), bufs...)
+	launch(b, "scatter_add", b.tune.scatterSpec(scatterAdd), &push, rowGroups(n), bufs...)
 }

@@ -52,5 +52,5 @@ func (b *Kernels) checkIDs(op uint32, ids tensor.Span, n, rows, ignore int, hasI
 	}
 	status := b.dev.Status()
 	push := checkIDsPush{0, uint32(ids.Offset), uint32(n), uint32(rows), op, flag(hasIgnore), float32(ignore)}
-	launch(b, "check_ids", rowSpec, &push, [3]uint32{1, 1, 1}, write(status), read(ids.Buf))
+	launch(b, "check_ids", b.spec.row, &push, [3]uint32{1, 1, 1}, write(status), read(ids.Buf))
 }

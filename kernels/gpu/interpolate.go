@@ -11,11 +11,11 @@ import "sargo/tensor"
 
 // interpolateVariants lists the interpolation pipelines (the mode is a
 // push constant).
-func interpolateVariants() []Variant {
+func interpolateVariants(t Tuning) []Variant {
 	return []Variant{
-		{Shader: "interpolate", Spec: elemSpec, Bindings: 2, Group: "interpolate"},
-		{Shader: "interpolate_backward", Spec: interpBackwardSpec(interpWeights), Bindings: 3, Group: "interpolate_backward", Label: "weights"},
-		{Shader: "interpolate_backward", Spec: interpBackwardSpec(interpGather), Bindings: 3, Group: "interpolate_backward", Label: "gather"},
+		{Shader: "interpolate", Spec: t.specs().elem, Bindings: 2, Group: "interpolate"},
+		{Shader: "interpolate_backward", Spec: t.interpBackwardSpec(interpWeights), Bindings: 3, Group: "interpolate_backward", Label: "weights"},
+		{Shader: "interpolate_backward", Spec: t.interpBackwardSpec(interpGather), Bindings: 3, Group: "interpolate_backward", Label: "gather"},
 	}
 }
 
@@ -41,7 +41,7 @@ func (b *Kernels) Interpolate(a tensor.InterpArgs, dst, src tensor.Span) {
 	sy, sx := interpScales(a)
 	push := interpPush{uint32(dst.Offset), uint32(src.Offset), uint32(a.Mode), uint32(a.Planes),
 		uint32(a.Hin), uint32(a.Win), uint32(a.Hout), uint32(a.Wout), sy, sx}
-	launch(b, "interpolate", elemSpec, &push, groups1D(n, elemLocal), write(dst.Buf), read(src.Buf))
+	launch(b, "interpolate", b.spec.elem, &push, groups1D(n, int(b.tune.Elem)), write(dst.Buf), read(src.Buf))
 }
 
 // Passes of interpolate_backward.comp (its MODE).
@@ -50,7 +50,7 @@ const (
 	interpGather  = 1 // each input element sums its window
 )
 
-func interpBackwardSpec(mode uint32) []uint32 { return []uint32{elemLocal, mode} }
+func (t Tuning) interpBackwardSpec(mode uint32) []uint32 { return []uint32{t.Elem, mode} }
 
 type interpBackwardPush struct {
 	offDsrc, offGdst, mode, planes, hin, win, hout, wout uint32
@@ -99,6 +99,6 @@ func (b *Kernels) InterpolateBackward(a tensor.InterpArgs, dsrc, gdst tensor.Spa
 	push := interpBackwardPush{uint32(dsrc.Offset), uint32(gdst.Offset), uint32(a.Mode), uint32(a.Planes),
 		uint32(a.Hin), uint32(a.Win), uint32(a.Hout), uint32(a.Wout), uint32(wy), uint32(wx), sy, sx}
 	bufs := []Binding{write(dsrc.Buf), read(gdst.Buf), write(weights)}
-	launch(b, "interpolate_backward", interpBackwardSpec(interpWeights), &push, groups1D(tables, elemLocal), bufs...)
-	launch(b, "interpolate_backward", interpBackwardSpec(interpGather), &push, groups1D(n, elemLocal), bufs...)
+	launch(b, "interpolate_backward", b.tune.interpBackwardSpec(interpWeights), &push, groups1D(tables, int(b.tune.Elem)), bufs...)
+	launch(b, "interpolate_backward", b.tune.interpBackwardSpec(interpGather), &push, groups1D(n, int(b.tune.Elem)), bufs...)
 }

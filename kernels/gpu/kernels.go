@@ -67,9 +67,12 @@ type Features struct {
 // What the kernels need of a device; a backend refuses a device below
 // them, naming the limit.
 const (
-	// MinWorkgroupInvocations is the largest workgroup the kernels use
-	// (the row and elementwise kernels run 256 invocations).
-	MinWorkgroupInvocations = 256
+	// MinWorkgroupInvocations is the fewest invocations per workgroup
+	// (and in its first dimension) the kernels need: the Vulkan minimum.
+	// The row, reduction and elementwise kernels run 256 where the device
+	// allows, fewer otherwise (ChooseTuning); matmul's smaller tiling and
+	// attention run 128.
+	MinWorkgroupInvocations = 128
 	// MaxBindings is the most storage buffers one kernel binds (the
 	// attention backward's dK/dV kernel, and the multi-tensor kernels,
 	// which bind all of them).
@@ -98,12 +101,15 @@ type Kernels struct {
 	info        Features
 	noSubgroups bool
 	noVec4      bool
+	tune        Tuning   // workgroup and subgroup sizes for the device
+	spec        specs    // tune's specialization constants
 	disp        Dispatch // reused by every launch
 }
 
 // New returns the kernels of dev, whose properties are info.
 func New(dev Device, info Features, opt Options) *Kernels {
-	return &Kernels{dev: dev, info: info, noSubgroups: opt.NoSubgroups, noVec4: opt.NoVec4}
+	t := ChooseTuning(info)
+	return &Kernels{dev: dev, info: info, noSubgroups: opt.NoSubgroups, noVec4: opt.NoVec4, tune: t, spec: t.specs()}
 }
 
 // maxGroups is the per-dimension workgroup count every device supports

@@ -6,10 +6,10 @@ import "sargo/tensor"
 // shaders/l2norm_backward.comp, one workgroup per row.
 
 // l2normVariants lists the L2-normalisation pipelines.
-func l2normVariants() []Variant {
+func l2normVariants(t Tuning) []Variant {
 	return []Variant{
-		{Shader: "l2norm", Spec: rowSpec, Bindings: 3, Group: "l2norm"},
-		{Shader: "l2norm_backward", Spec: rowSpec, Bindings: 4, Group: "l2norm_backward"},
+		{Shader: "l2norm", Spec: t.specs().row, Bindings: 3, Group: "l2norm"},
+		{Shader: "l2norm_backward", Spec: t.specs().row, Bindings: 4, Group: "l2norm_backward"},
 	}
 }
 
@@ -29,7 +29,7 @@ func (b *Kernels) L2Normalize(y, norm, x tensor.Span, xRows tensor.RowLayout, ro
 	push := l2normPush{uint32(y.Offset), uint32(norm.Offset), uint32(x.Offset), uint32(rows), uint32(n), eps,
 		uint32(xRows.Dims[1]), uint32(xRows.Dims[2]),
 		[3]uint32{uint32(xRows.Strides[0]), uint32(xRows.Strides[1]), uint32(xRows.Strides[2])}}
-	launch(b, "l2norm", rowSpec, &push, rowGroups(rows), write(y.Buf), write(norm.Buf), read(x.Buf))
+	launch(b, "l2norm", b.spec.row, &push, rowGroups(rows), write(y.Buf), write(norm.Buf), read(x.Buf))
 }
 
 type l2normBackwardPush struct {
@@ -44,5 +44,5 @@ func (b *Kernels) L2NormalizeBackward(dx, y, norm, gy tensor.Span, rows, n int, 
 		return
 	}
 	push := l2normBackwardPush{uint32(dx.Offset), uint32(y.Offset), uint32(norm.Offset), uint32(gy.Offset), uint32(rows), uint32(n), eps}
-	launch(b, "l2norm_backward", rowSpec, &push, rowGroups(rows), write(dx.Buf), read(y.Buf), read(norm.Buf), read(gy.Buf))
+	launch(b, "l2norm_backward", b.spec.row, &push, rowGroups(rows), write(dx.Buf), read(y.Buf), read(norm.Buf), read(gy.Buf))
 }

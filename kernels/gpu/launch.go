@@ -33,6 +33,10 @@ type Dispatch struct {
 	Groups   [3]uint32
 	Bufs     [MaxBindings]Binding
 	NBuf     int
+	// Subgroup is the subgroup size the pipeline requires, 0 for the
+	// device's own (see Tuning.Subgroup); a backend that cannot fix it
+	// ignores it.
+	Subgroup uint32
 }
 
 // SpecConstants is Spec[:NSpec].
@@ -55,13 +59,21 @@ func SetDispatch[P any](d *Dispatch, name string, spec []uint32, push *P, groups
 	d.PushType = reflect.TypeFor[P]()
 	d.Groups = groups
 	d.NBuf = copy(d.Bufs[:], bufs)
+	d.Subgroup = 0
 }
 
 // launch hands one dispatch of shader name to b's device (see
 // SetDispatch), through b's reused Dispatch.
 func launch[P any](b *Kernels, name string, spec []uint32, push *P, groups [3]uint32, bufs ...Binding) {
+	launchSized(b, 0, name, spec, push, groups, bufs...)
+}
+
+// launchSized is launch with a required subgroup size (0: the device's
+// own), for the kernels tuned for subgroups of tunedSubgroup invocations.
+func launchSized[P any](b *Kernels, subgroup uint32, name string, spec []uint32, push *P, groups [3]uint32, bufs ...Binding) {
 	d := &b.disp
 	SetDispatch(d, name, spec, push, groups, bufs...)
+	d.Subgroup = subgroup
 	b.dev.Launch(d)
 	clear(d.Bufs[:d.NBuf]) // hold no storage beyond the call
 }

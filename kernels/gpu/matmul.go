@@ -174,13 +174,13 @@ func matmulSpec(t matmulTile, transA, transB, beta, split bool) []uint32 {
 }
 
 // splitkSpec is the specialization of matmul_splitk.comp.
-func splitkSpec(beta bool) []uint32 { return []uint32{elemLocal, b2u(beta)} }
+func (t Tuning) splitkSpec(beta bool) []uint32 { return []uint32{t.Elem, b2u(beta)} }
 
 // matmulVariants lists every tiling the device can run with both
 // transposes, accumulating or not, and as the first pass of a split-K
 // product; and the split-K second pass. (vec4 loads, the bias and the
 // activation are push-constant flags.)
-func matmulVariants(info Features) []Variant {
+func matmulVariants(info Features, t Tuning) []Variant {
 	var vs []Variant
 	for _, t := range matmulTiles {
 		if t != tileMedium && !t.fits(info) {
@@ -198,7 +198,7 @@ func matmulVariants(info Features) []Variant {
 		}
 	}
 	for _, beta := range []bool{false, true} {
-		vs = append(vs, Variant{Shader: "matmul_splitk", Spec: splitkSpec(beta), Bindings: 3,
+		vs = append(vs, Variant{Shader: "matmul_splitk", Spec: t.splitkSpec(beta), Bindings: 3,
 			Group: "matmul_splitk", Label: fmt.Sprintf("beta=%d", b2u(beta))})
 	}
 	return vs
@@ -267,7 +267,7 @@ func (b *Kernels) MatMul(a tensor.MatMulArgs) {
 // splitk launches the second pass of a split-K product: the partials in
 // part, added in order, through the epilogue of sp into c.
 func (b *Kernels) splitk(sp *splitkPush, beta bool, part, c, bias tensor.Storage) {
-	launch(b, "matmul_splitk", splitkSpec(beta), sp, groups1D(int(sp.Batch*sp.M*sp.N), elemLocal), read(part), write(c), read(bias))
+	launch(b, "matmul_splitk", b.tune.splitkSpec(beta), sp, groups1D(int(sp.Batch*sp.M*sp.N), int(b.tune.Elem)), read(part), write(c), read(bias))
 }
 
 func b2u(v bool) uint32 {

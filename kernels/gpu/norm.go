@@ -23,13 +23,13 @@ func normShape(a tensor.NormArgs) normRows {
 }
 
 // normVariants lists the norm pipelines.
-func normVariants() []Variant {
+func normVariants(t Tuning) []Variant {
 	return []Variant{
-		{Shader: "norm", Spec: rowSpec, Bindings: 6, Group: "norm"},
-		{Shader: "norm_backward", Spec: rowSpec, Bindings: 6, Group: "norm_backward"},
-		{Shader: "norm_backward_params", Spec: normParamsSpec(normParamsPerParameter), Bindings: 7, Group: "norm_backward_params", Label: "per parameter"},
-		{Shader: "norm_backward_params", Spec: normParamsSpec(normParamsColumns), Bindings: 7, Group: "norm_backward_params", Label: "columns"},
-		{Shader: "norm_backward_params", Spec: normParamsSpec(normParamsCombine), Bindings: 7, Group: "norm_backward_params", Label: "combine"},
+		{Shader: "norm", Spec: t.specs().row, Bindings: 6, Group: "norm"},
+		{Shader: "norm_backward", Spec: t.specs().row, Bindings: 6, Group: "norm_backward"},
+		{Shader: "norm_backward_params", Spec: t.normParamsSpec(normParamsPerParameter), Bindings: 7, Group: "norm_backward_params", Label: "per parameter"},
+		{Shader: "norm_backward_params", Spec: t.normParamsSpec(normParamsColumns), Bindings: 7, Group: "norm_backward_params", Label: "columns"},
+		{Shader: "norm_backward_params", Spec: t.normParamsSpec(normParamsCombine), Bindings: 7, Group: "norm_backward_params", Label: "combine"},
 	}
 }
 
@@ -58,7 +58,7 @@ func (b *Kernels) Norm(a tensor.NormArgs, y, mean, rstd, x, w, bias tensor.Span)
 	defer freeX()
 	push := normPush{uint32(y.Offset), uint32(mean.Offset), uint32(rstd.Offset), uint32(x.Offset), uint32(w.Offset), uint32(bias.Offset),
 		s.rows, s.rowLen, s.groups, s.chans, s.hw, flag(hasW) | flag(hasB)<<1, a.Eps}
-	launch(b, "norm", rowSpec, &push, rowGroups(int(s.rows)),
+	launch(b, "norm", b.spec.row, &push, rowGroups(int(s.rows)),
 		write(yb), write(mean.Buf), write(rstd.Buf), read(xb), read(wb), read(bb))
 }
 
@@ -89,7 +89,7 @@ const (
 )
 
 // normParamsSpec is the specialization of norm_backward_params.comp.
-func normParamsSpec(mode uint32) []uint32 { return []uint32{rowLocal, mode} }
+func (t Tuning) normParamsSpec(mode uint32) []uint32 { return []uint32{t.Row, mode} }
 
 // NormBackward writes dx = rstd·(g − mean(g) − x̂·mean(g·x̂)) with g = gy·w
 // and x̂ = (x − mean)·rstd, and adds Σ gy·x̂ into dw and Σ gy into db when
@@ -108,7 +108,7 @@ func (b *Kernels) NormBackward(a tensor.NormArgs, dx, dw, db, x, mean, rstd, w, 
 	}
 	push := normBackwardPush{uint32(dx.Offset), uint32(x.Offset), uint32(mean.Offset), uint32(rstd.Offset), uint32(w.Offset), uint32(gy.Offset),
 		s.rows, s.rowLen, s.groups, s.chans, s.hw, flag(hasW)}
-	launch(b, "norm_backward", rowSpec, &push, rowGroups(int(s.rows)),
+	launch(b, "norm_backward", b.spec.row, &push, rowGroups(int(s.rows)),
 		write(dx.Buf), read(x.Buf), read(mean.Buf), read(rstd.Buf), read(wb), read(gy.Buf))
 	if dw.Buf == nil && db.Buf == nil {
 		return
@@ -122,22 +122,22 @@ func (b *Kernels) NormBackward(a tensor.NormArgs, dx, dw, db, x, mean, rstd, w, 
 	bufs := []Binding{write(dwb), write(dbb), read(x.Buf), read(mean.Buf), read(rstd.Buf), read(gy.Buf), write(dwb)}
 	if s.groups > 1 || s.hw > 1 {
 		// group norm: each parameter's elements are hw-long runs
-		launch(b, "norm_backward_params", normParamsSpec(normParamsPerParameter), &pp, rowGroups(int(s.params)), bufs...)
+		launch(b, "norm_backward_params", b.tune.normParamsSpec(normParamsPerParameter), &pp, rowGroups(int(s.params)), bufs...)
 		return
 	}
 	// layer norm: parameter q is column q; the columns plan of Reduce
-	pl := planReduce(1, int(s.rows), int(s.params))
+	pl := planReduce(1, int(s.rows), int(s.params), int(b.tune.Row))
 	pp.chunk, pp.splits = uint32(pl.chunk), uint32(pl.splits)
 	groups := [3]uint32{uint32(min(max(pl.groups, 1), maxGroups)), 1, 1}
 	if pl.mode != reduceColumns || pl.splits == 1 {
 		pp.chunk, pp.splits = s.rows, 1
 		groups[0] = uint32(min(max((int(s.params)+reduceTile-1)/reduceTile, 1), maxGroups))
-		launch(b, "norm_backward_params", normParamsSpec(normParamsColumns), &pp, groups, bufs...)
+		launch(b, "norm_backward_params", b.tune.normParamsSpec(normParamsColumns), &pp, groups, bufs...)
 		return
 	}
 	part := b.dev.Alloc(2 * pl.splits * int(s.params))
 	defer b.dev.Free(part)
 	bufs[6] = write(part)
-	launch(b, "norm_backward_params", normParamsSpec(normParamsColumns), &pp, groups, bufs...)
-	launch(b, "norm_backward_params", normParamsSpec(normParamsCombine), &pp, groups1D(int(s.params), rowLocal), bufs...)
+	launch(b, "norm_backward_params", b.tune.normParamsSpec(normParamsColumns), &pp, groups, bufs...)
+	launch(b, "norm_backward_params", b.tune.normParamsSpec(normParamsCombine), &pp, groups1D(int(s.params), int(b.tune.Row)), bufs...)
 }

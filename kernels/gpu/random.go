@@ -7,15 +7,15 @@ import "sargo/tensor"
 // tensor.PhiloxNormal), topk.comp and sample.comp.
 
 // randomSpec is the specialization of random.comp.
-func randomSpec(normal bool) []uint32 { return []uint32{elemLocal, flag(normal)} }
+func (t Tuning) randomSpec(normal bool) []uint32 { return []uint32{t.Elem, flag(normal)} }
 
 // randomVariants lists the random, top-k and sampling pipelines.
-func randomVariants() []Variant {
+func randomVariants(t Tuning) []Variant {
 	return []Variant{
-		{Shader: "random", Spec: randomSpec(false), Bindings: 1, Group: "random", Label: "uniform"},
-		{Shader: "random", Spec: randomSpec(true), Bindings: 1, Group: "random", Label: "normal"},
-		{Shader: "topk", Spec: rowSpec, Bindings: 3, Group: "topk"},
-		{Shader: "sample", Spec: rowSpec, Bindings: 2, Group: "sample"},
+		{Shader: "random", Spec: t.randomSpec(false), Bindings: 1, Group: "random", Label: "uniform"},
+		{Shader: "random", Spec: t.randomSpec(true), Bindings: 1, Group: "random", Label: "normal"},
+		{Shader: "topk", Spec: t.specs().row, Bindings: 3, Group: "topk"},
+		{Shader: "sample", Spec: t.specs().row, Bindings: 2, Group: "sample"},
 	}
 }
 
@@ -28,7 +28,7 @@ func (b *Kernels) random(dst tensor.Span, n int, seed, offset uint64, normal boo
 		return
 	}
 	push := randomPush{uint32(dst.Offset), uint32(n), uint32(seed), uint32(seed >> 32), uint32(offset), uint32(offset >> 32)}
-	launch(b, "random", randomSpec(normal), &push, groups1D(n, elemLocal), write(dst.Buf))
+	launch(b, "random", b.tune.randomSpec(normal), &push, groups1D(n, int(b.tune.Elem)), write(dst.Buf))
 }
 
 // RandUniform fills n elements with U[0,1): element i is
@@ -54,7 +54,7 @@ func (b *Kernels) TopK(vals, idx, src tensor.Span, rows, n, k int) {
 		return
 	}
 	push := topkPush{uint32(vals.Offset), uint32(idx.Offset), uint32(src.Offset), uint32(rows), uint32(n), uint32(k)}
-	launch(b, "topk", rowSpec, &push, rowGroups(rows), write(vals.Buf), write(idx.Buf), read(src.Buf))
+	launch(b, "topk", b.spec.row, &push, rowGroups(rows), write(vals.Buf), write(idx.Buf), read(src.Buf))
 }
 
 type samplePush struct {
@@ -80,5 +80,5 @@ func (b *Kernels) Sample(a tensor.SampleArgs, dst, logits tensor.Span) {
 	}
 	push := samplePush{uint32(dst.Offset), uint32(logits.Offset), uint32(a.Rows), uint32(a.N), uint32(k), a.TopP, t,
 		uint32(a.Seed), uint32(a.Seed >> 32), uint32(a.Offset), uint32(a.Offset >> 32)}
-	launch(b, "sample", rowSpec, &push, rowGroups(a.Rows), write(dst.Buf), read(logits.Buf))
+	launch(b, "sample", b.spec.row, &push, rowGroups(a.Rows), write(dst.Buf), read(logits.Buf))
 }

@@ -9,10 +9,6 @@ type reducePush struct {
 	Chunk, Splits   uint32
 }
 
-// reduceLocal is the workgroup size of the reduce shader (a power of two,
-// a multiple of reduceTile).
-const reduceLocal = 256
-
 // Passes of reduce.comp (its MODE).
 const (
 	reduceRows    = 0 // inner == 1: a workgroup per row chunk
@@ -31,9 +27,11 @@ const (
 	reduceTargetGroups = 256
 	// reduceMinRowChunk and reduceMinColumnChunk are the fewest elements of
 	// the reduced axis per chunk: 4 per invocation of a row workgroup, 8
-	// per row lane of a column workgroup.
-	reduceMinRowChunk    = 4 * reduceLocal
-	reduceMinColumnChunk = 8 * reduceLocal / reduceTile
+	// per row lane of a column workgroup, at the tuned workgroup size (the
+	// split depends on the shape alone, so a smaller workgroup gives the
+	// same chunks and results).
+	reduceMinRowChunk    = 4 * tunedLocal
+	reduceMinColumnChunk = 8 * tunedLocal / reduceTile
 	// maxReduceSplits bounds the partial buffer.
 	maxReduceSplits = 64
 )
@@ -50,9 +48,9 @@ type reducePlan struct {
 // planReduce chooses the passes of a reduction over n of [outer, n,
 // inner]. The split depends on the shape alone, so results are the same
 // on every run and device.
-func planReduce(outer, n, inner int) reducePlan {
+func planReduce(outer, n, inner, local int) reducePlan {
 	if n < reduceShortAxis {
-		return reducePlan{mode: reduceSerial, splits: 1, chunk: n, groups: (outer*inner + reduceLocal - 1) / reduceLocal}
+		return reducePlan{mode: reduceSerial, splits: 1, chunk: n, groups: (outer*inner + local - 1) / local}
 	}
 	pl := reducePlan{mode: reduceRows, splits: 1, chunk: n, groups: outer}
 	minChunk := reduceMinRowChunk
@@ -71,26 +69,23 @@ func planReduce(outer, n, inner int) reducePlan {
 }
 
 // reduceSpec is the specialization of reduce.comp.
-func reduceSpec(op tensor.ReduceOp, mode uint32) []uint32 {
-	return []uint32{uint32(op), mode, reduceLocal}
+func (t Tuning) reduceSpec(op tensor.ReduceOp, mode uint32) []uint32 {
+	return []uint32{uint32(op), mode, t.Row}
 }
-
-// reduceSubgroupSpec is the specialization of reduce_subgroup.comp.
-var reduceSubgroupSpec = []uint32{reduceLocal}
 
 var reduceModeNames = [...]string{"reduce rows", "reduce columns", "reduce combine", "reduce serial"}
 
 // reduceVariants lists the reduction pipelines: each op in each pass, and
 // the subgroup row sum where the device has subgroup arithmetic.
-func reduceVariants(info Features) []Variant {
+func reduceVariants(info Features, t Tuning) []Variant {
 	var vs []Variant
 	for mode := range uint32(len(reduceModeNames)) {
 		for op := range tensor.NumReduceOps {
-			vs = append(vs, Variant{Shader: "reduce", Spec: reduceSpec(op, mode), Bindings: 3, Group: reduceModeNames[mode], Label: op.String()})
+			vs = append(vs, Variant{Shader: "reduce", Spec: t.reduceSpec(op, mode), Bindings: 3, Group: reduceModeNames[mode], Label: op.String()})
 		}
 	}
 	if info.SubgroupArithmetic {
-		vs = append(vs, Variant{Shader: "reduce_subgroup", Spec: reduceSubgroupSpec, Bindings: 2, Group: "reduce_subgroup", Label: "sum"})
+		vs = append(vs, Variant{Shader: "reduce_subgroup", Spec: t.specs().row, Bindings: 2, Group: "reduce_subgroup", Label: "sum", Subgroup: t.Subgroup})
 	}
 	return vs
 }
@@ -106,17 +101,17 @@ func (b *Kernels) Reduce(op tensor.ReduceOp, dst, src tensor.Span, outer, n, inn
 	if outer == 0 || inner == 0 {
 		return
 	}
-	pl := planReduce(outer, n, inner)
+	pl := planReduce(outer, n, inner, int(b.tune.Row))
 	p := reducePush{OffDst: uint32(dst.Offset), OffSrc: uint32(src.Offset), Outer: uint32(outer), N: uint32(n), Inner: uint32(inner),
 		Chunk: uint32(pl.chunk), Splits: uint32(pl.splits)}
 	groups := [3]uint32{uint32(min(max(pl.groups, 1), maxGroups)), 1, 1}
 	if pl.splits == 1 {
 		if pl.mode == reduceRows && op == tensor.ReduceSum && b.info.SubgroupArithmetic && !b.noSubgroups {
-			launch(b, "reduce_subgroup", reduceSubgroupSpec, &p, groups, write(dst.Buf), read(src.Buf))
+			launchSized(b, b.tune.Subgroup, "reduce_subgroup", b.spec.row, &p, groups, write(dst.Buf), read(src.Buf))
 			return
 		}
 		// the partial buffer is unused: bind dst in its place
-		launch(b, "reduce", reduceSpec(op, pl.mode), &p, groups, write(dst.Buf), read(src.Buf), write(dst.Buf))
+		launch(b, "reduce", b.tune.reduceSpec(op, pl.mode), &p, groups, write(dst.Buf), read(src.Buf), write(dst.Buf))
 		return
 	}
 	size := pl.splits * outer * inner
@@ -125,6 +120,6 @@ func (b *Kernels) Reduce(op tensor.ReduceOp, dst, src tensor.Span, outer, n, inn
 	}
 	part := b.dev.Alloc(size)
 	defer b.dev.Free(part)
-	launch(b, "reduce", reduceSpec(op, pl.mode), &p, groups, write(dst.Buf), read(src.Buf), write(part))
-	launch(b, "reduce", reduceSpec(op, reduceCombine), &p, groups1D(outer*inner, reduceLocal), write(dst.Buf), read(src.Buf), read(part))
+	launch(b, "reduce", b.tune.reduceSpec(op, pl.mode), &p, groups, write(dst.Buf), read(src.Buf), write(part))
+	launch(b, "reduce", b.tune.reduceSpec(op, reduceCombine), &p, groups1D(outer*inner, int(b.tune.Row)), write(dst.Buf), read(src.Buf), read(part))
 }

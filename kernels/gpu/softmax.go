@@ -7,19 +7,6 @@ import "sargo/tensor"
 // Row kernels run one workgroup per row; the backward of cross-entropy is
 // elementwise.
 
-// rowLocal is the workgroup size of the row-reduction kernels (a power of
-// two, as their shared-memory trees require).
-const rowLocal = 256
-
-// elemLocal is the workgroup size of the elementwise kernels.
-const elemLocal = 256
-
-// rowSpec is the specialization of the row-reduction kernels.
-var rowSpec = []uint32{rowLocal}
-
-// elemSpec is the specialization of the elementwise kernels.
-var elemSpec = []uint32{elemLocal}
-
 // rowGroups is one workgroup per row, capped (the shaders grid-stride).
 func rowGroups(rows int) [3]uint32 { return groups1D(rows, 1) }
 
@@ -49,12 +36,12 @@ func (b *Kernels) placeholder(sp tensor.Span) (tensor.Storage, func()) {
 }
 
 // softmaxVariants lists the softmax and cross-entropy pipelines.
-func softmaxVariants() []Variant {
+func softmaxVariants(t Tuning) []Variant {
 	return []Variant{
-		{Shader: "softmax", Spec: rowSpec, Bindings: 2, Group: "softmax"},
-		{Shader: "softmax_backward", Spec: rowSpec, Bindings: 3, Group: "softmax_backward"},
-		{Shader: "crossentropy", Spec: rowSpec, Bindings: 4, Group: "crossentropy"},
-		{Shader: "crossentropy_backward", Spec: elemSpec, Bindings: 5, Group: "crossentropy_backward"},
+		{Shader: "softmax", Spec: t.specs().row, Bindings: 2, Group: "softmax"},
+		{Shader: "softmax_backward", Spec: t.specs().row, Bindings: 3, Group: "softmax_backward"},
+		{Shader: "crossentropy", Spec: t.specs().row, Bindings: 4, Group: "crossentropy"},
+		{Shader: "crossentropy_backward", Spec: t.specs().elem, Bindings: 5, Group: "crossentropy_backward"},
 	}
 }
 
@@ -68,7 +55,7 @@ func (b *Kernels) Softmax(dst, src tensor.Span, rows, n int, log bool) {
 		return
 	}
 	push := softmaxPush{uint32(dst.Offset), uint32(src.Offset), uint32(rows), uint32(n), flag(log)}
-	launch(b, "softmax", rowSpec, &push, rowGroups(rows), write(dst.Buf), read(src.Buf))
+	launch(b, "softmax", b.spec.row, &push, rowGroups(rows), write(dst.Buf), read(src.Buf))
 }
 
 type softmaxBackwardPush struct {
@@ -82,7 +69,7 @@ func (b *Kernels) SoftmaxBackward(dx, y, gy tensor.Span, rows, n int, log bool) 
 		return
 	}
 	push := softmaxBackwardPush{uint32(dx.Offset), uint32(y.Offset), uint32(gy.Offset), uint32(rows), uint32(n), flag(log)}
-	launch(b, "softmax_backward", rowSpec, &push, rowGroups(rows), write(dx.Buf), read(y.Buf), read(gy.Buf))
+	launch(b, "softmax_backward", b.spec.row, &push, rowGroups(rows), write(dx.Buf), read(y.Buf), read(gy.Buf))
 }
 
 type crossEntropyPush struct {
@@ -104,7 +91,7 @@ func (b *Kernels) CrossEntropy(loss, lse, logits, targets tensor.Span, rows, n, 
 	defer free()
 	push := crossEntropyPush{uint32(loss.Offset), uint32(lse.Offset), uint32(logits.Offset), uint32(targets.Offset),
 		uint32(rows), uint32(n), int32(ignore), smoothing}
-	launch(b, "crossentropy", rowSpec, &push, rowGroups(rows),
+	launch(b, "crossentropy", b.spec.row, &push, rowGroups(rows),
 		write(loss.Buf), write(lse.Buf), read(x), read(targets.Buf))
 }
 
@@ -126,6 +113,6 @@ func (b *Kernels) CrossEntropyBackward(dlogits, logits, lse, targets, gloss tens
 	}
 	push := crossEntropyBackwardPush{uint32(dlogits.Offset), uint32(logits.Offset), uint32(lse.Offset), uint32(targets.Offset),
 		uint32(gloss.Offset), uint32(rows), uint32(n), int32(ignore), smoothing}
-	launch(b, "crossentropy_backward", elemSpec, &push, groups1D(rows*n, elemLocal),
+	launch(b, "crossentropy_backward", b.spec.elem, &push, groups1D(rows*n, int(b.tune.Elem)),
 		write(dlogits.Buf), read(logits.Buf), read(lse.Buf), read(targets.Buf), read(gloss.Buf))
 }

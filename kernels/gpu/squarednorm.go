@@ -13,8 +13,8 @@ const sumsqParts = MaxBindings - 1
 const sumsqChunk = 4096
 
 // sumsqVariants lists the squared-norm pipeline.
-func sumsqVariants() []Variant {
-	return []Variant{{Shader: "sumsq_multi", Spec: rowSpec, Bindings: MaxBindings, Group: "sumsq", Label: "multi"}}
+func sumsqVariants(t Tuning) []Variant {
+	return []Variant{{Shader: "sumsq_multi", Spec: t.specs().row, Bindings: MaxBindings, Group: "sumsq", Label: "multi"}}
 }
 
 // sumsqPush mirrors the push constants of shaders/sumsq_multi.comp.
@@ -87,7 +87,7 @@ func (b *Kernels) SquaredNorm(dst tensor.Span, parts []tensor.Span, ns []int) {
 		g := &groups[i]
 		g.push.OffOut = uint32(off)
 		g.bs.bufs[0] = Binding{Storage: partials, Write: true}
-		launch(b, "sumsq_multi", rowSpec, &g.push, [3]uint32{uint32(g.groups), 1, 1}, g.bs.all()...)
+		launch(b, "sumsq_multi", b.spec.row, &g.push, [3]uint32{uint32(g.groups), 1, 1}, g.bs.all()...)
 		off += g.groups
 	}
 	b.Reduce(tensor.ReduceSum, dst, tensor.Span{Buf: partials}, 1, n, 1)

@@ -33,13 +33,13 @@ const (
 )
 
 // sumMultiSpec is the specialization of sum_multi.comp for a pass.
-func sumMultiSpec(mode uint32) []uint32 { return []uint32{mode, reduceLocal} }
+func (t Tuning) sumMultiSpec(mode uint32) []uint32 { return []uint32{mode, t.Row} }
 
 // sumMultiVariants lists the pipelines of SumInto: each pass.
-func sumMultiVariants() []Variant {
+func sumMultiVariants(t Tuning) []Variant {
 	var vs []Variant
 	for mode := range uint32(len(reduceModeNames)) {
-		vs = append(vs, Variant{Shader: "sum_multi", Spec: sumMultiSpec(mode), Bindings: MaxBindings, Group: "sum_multi", Label: reduceModeNames[mode]})
+		vs = append(vs, Variant{Shader: "sum_multi", Spec: t.sumMultiSpec(mode), Bindings: MaxBindings, Group: "sum_multi", Label: reduceModeNames[mode]})
 	}
 	return vs
 }
@@ -56,7 +56,7 @@ func (b *Kernels) SumInto(parts []tensor.SumPart, outer, n, inner int) {
 	if len(parts) == 0 || outer == 0 || inner == 0 || !b.checkIndexRange("SumInto", outer*n*inner) {
 		return
 	}
-	pl := planReduce(outer, n, inner)
+	pl := planReduce(outer, n, inner, int(b.tune.Row))
 	var part tensor.Storage
 	if pl.splits > 1 {
 		part = b.dev.Alloc(len(parts) * pl.splits * outer * inner)
@@ -111,10 +111,10 @@ func (b *Kernels) sumMulti(pl reducePlan, bs *bindingSet, parts []tensor.SumPart
 	}
 	ks := uint32(len(parts))
 	groups := [3]uint32{uint32(min(max(pl.groups, 1), maxGroups)), ks, 1}
-	launch(b, "sum_multi", sumMultiSpec(pl.mode), &p, groups, bs.all()...)
+	launch(b, "sum_multi", b.tune.sumMultiSpec(pl.mode), &p, groups, bs.all()...)
 	if pl.splits > 1 {
-		g := groups1D(outer*inner, reduceLocal)
+		g := groups1D(outer*inner, int(b.tune.Row))
 		g[1] = ks
-		launch(b, "sum_multi", sumMultiSpec(reduceCombine), &p, g, bs.all()...)
+		launch(b, "sum_multi", b.tune.sumMultiSpec(reduceCombine), &p, g, bs.all()...)
 	}
 }

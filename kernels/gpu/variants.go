@@ -17,6 +17,8 @@ type Variant struct {
 	Bindings int      `json:"-"`       // storage buffer bindings
 	Group    string   `json:"group"`   // variants reported together (a tiling, an op family)
 	Label    string   `json:"variant"` // what selects this variant within its group
+	// Subgroup is the required subgroup size, 0 for the device's own.
+	Subgroup uint32 `json:"required_subgroup_size,omitempty"`
 }
 
 // Name is the variant's unique name in reports: its group and label.
@@ -30,22 +32,23 @@ func (v Variant) Name() string {
 // Variants lists every pipeline the kernels launch on a device with
 // properties info.
 func Variants(info Features) []Variant {
+	t := ChooseTuning(info)
 	var vs []Variant
-	vs = append(vs, elementwiseVariants()...)
-	vs = append(vs, reduceVariants(info)...)
-	vs = append(vs, sumMultiVariants()...)
-	vs = append(vs, matmulVariants(info)...)
-	vs = append(vs, softmaxVariants()...)
-	vs = append(vs, normVariants()...)
-	vs = append(vs, l2normVariants()...)
-	vs = append(vs, embeddingVariants()...)
-	vs = append(vs, attentionVariants(info)...)
-	vs = append(vs, interpolateVariants()...)
-	vs = append(vs, convVariants(info)...)
-	vs = append(vs, randomVariants()...)
-	vs = append(vs, adamwVariants()...)
-	vs = append(vs, sumsqVariants()...)
-	vs = append(vs, concatVariants()...)
+	vs = append(vs, elementwiseVariants(t)...)
+	vs = append(vs, reduceVariants(info, t)...)
+	vs = append(vs, sumMultiVariants(t)...)
+	vs = append(vs, matmulVariants(info, t)...)
+	vs = append(vs, softmaxVariants(t)...)
+	vs = append(vs, normVariants(t)...)
+	vs = append(vs, l2normVariants(t)...)
+	vs = append(vs, embeddingVariants(t)...)
+	vs = append(vs, attentionVariants(info, t)...)
+	vs = append(vs, interpolateVariants(t)...)
+	vs = append(vs, convVariants(info, t)...)
+	vs = append(vs, randomVariants(t)...)
+	vs = append(vs, adamwVariants(t)...)
+	vs = append(vs, sumsqVariants(t)...)
+	vs = append(vs, concatVariants(t)...)
 	return vs
 }
 

@@ -50,6 +50,12 @@ type Options struct {
 	// NoVec4 makes matmul load its operands one float at a time even when
 	// they are aligned for vec4 loads (for testing both paths).
 	NoVec4 bool
+	// MaxWorkgroupInvocations, when not 0, lowers the device's
+	// maxComputeWorkGroupInvocations and maxComputeWorkGroupSize[0] as a
+	// smaller device would report them, so that the kernels pick the
+	// workgroup sizes of such a device (for testing them; at least
+	// gpu.MinWorkgroupInvocations).
+	MaxWorkgroupInvocations uint32
 }
 
 // Backend is one Vulkan device. Its methods may be called from one
@@ -139,6 +145,10 @@ func newBackend(in *instance, pd unsafe.Pointer, info DeviceInfo, validation boo
 		return nil, err
 	}
 	info.Memory = mode
+	if m := opt.MaxWorkgroupInvocations; m > 0 {
+		info.MaxWorkgroupInvocations = min(info.MaxWorkgroupInvocations, m)
+		info.MaxWorkgroupSize[0] = min(info.MaxWorkgroupSize[0], m)
+	}
 	if err := checkLimits(info); err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package vulkan
 
 import (
+	"runtime"
 	"testing"
 
 	"sargo/tensor"
@@ -16,13 +17,22 @@ func openBench(b *testing.B) *Backend {
 }
 
 // BenchmarkLaunch measures the host cost of recording one tiny dispatch
-// (batched submits included).
+// (batched submits included). Its wall time per op includes waiting for
+// the device (on a CPU driver, the device's work competes for the same
+// processors); host-ns/op is the processor time of the launching thread
+// alone per dispatch (Linux), the host path's own cost.
 func BenchmarkLaunch(b *testing.B) {
 	vb := openBench(b)
 	x := tensor.FromSlice(vb, []float32{1}, 1)
 	b.ReportAllocs()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	cpu0 := threadCPU()
 	for b.Loop() {
 		vb.Unary(tensor.OpNeg, x.View(), x.View(), 0, 0)
+	}
+	if cpu0 > 0 {
+		b.ReportMetric(float64(threadCPU()-cpu0)/float64(b.N), "host-ns/op")
 	}
 	if err := vb.Sync(); err != nil {
 		b.Fatal(err)

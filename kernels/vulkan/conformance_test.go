@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"sargo/kernels/check"
+	"sargo/kernels/gpu"
 	"sargo/tensor"
 )
 
@@ -53,4 +54,17 @@ func openFaulty(t *testing.T, opt Options) *Backend {
 	skipOrFail(t, err)
 	check.CloseFaulty(t, b.Close, b.ValidationMessages, "validation messages", false)
 	return b
+}
+
+// TestConformanceSmallWorkgroups runs the families whose workgroup size
+// comes from the device (gpu.ChooseTuning) on lavapipe limited to the
+// Vulkan minimum of 128 invocations, so that the 128-invocation variants
+// of the row, reduction, elementwise and scatter kernels run and are
+// listed by gpu.Variants.
+func TestConformanceSmallWorkgroups(t *testing.T) {
+	b := openValidatedWith(t, Options{MaxWorkgroupInvocations: gpu.MinWorkgroupInvocations})
+	require.Equal(t, gpu.Tuning{Row: 128, Elem: 128}, gpu.ChooseTuning(b.info.features()))
+	check.RunFamilies(t, b, "elementwise", "reduce", "softmax", "crossentropy", "norm", "embedding", "random", "sum_multi", "optim_multi")
+	require.NoError(t, b.Sync())
+	requireVariantsListed(t, b)
 }

@@ -72,7 +72,14 @@ func (b *Backend) Counters() Counters {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	c := b.count
-	c.ByShader = maps.Clone(b.count.ByShader)
+	c.ByShader = map[string]uint64{}
+	if b.pipes != nil {
+		for _, pl := range b.pipes.byKey {
+			if pl.dispatches > 0 {
+				c.ByShader[pl.name] += pl.dispatches
+			}
+		}
+	}
 	c.DeviceTime = maps.Clone(b.count.DeviceTime)
 	return c
 }

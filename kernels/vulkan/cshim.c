@@ -396,7 +396,12 @@ VkResult sg_create_device(SgInstance *in, VkPhysicalDevice pd, uint32_t family, 
 	LOADD(CmdPipelineBarrier);
 	LOADD(CmdFillBuffer);
 	LOADD(CmdCopyBuffer);
-	if (en->pushDescriptor) LOADD(CmdPushDescriptorSetKHR);
+	if (en->pushDescriptor) {
+		LOADD(CmdPushDescriptorSetKHR);
+		LOADD(CmdPushDescriptorSetWithTemplateKHR);
+		LOADD(CreateDescriptorUpdateTemplate);
+		LOADD(DestroyDescriptorUpdateTemplate);
+	}
 	if (en->pipelineStats) {
 		LOADD(GetPipelineExecutablePropertiesKHR);
 		LOADD(GetPipelineExecutableStatisticsKHR);
@@ -515,7 +520,8 @@ void sg_destroy_pipeline_cache(SgDevice *d, uint64_t cache) {
 	d->DestroyPipelineCache(d->device, H(VkPipelineCache, cache), NULL);
 }
 
-VkResult sg_create_layouts(SgDevice *d, uint32_t nbuf, uint32_t pushSize, int pushDescriptors, uint64_t *setLayout, uint64_t *layout) {
+VkResult sg_create_layouts(SgDevice *d, uint32_t nbuf, uint32_t pushSize, int pushDescriptors, uint64_t *setLayout, uint64_t *layout, uint64_t *tmpl) {
+	*tmpl = 0;
 	VkDescriptorSetLayoutBinding b[16];
 	for (uint32_t i = 0; i < nbuf; i++) {
 		memset(&b[i], 0, sizeof b[i]);
@@ -545,10 +551,33 @@ VkResult sg_create_layouts(SgDevice *d, uint32_t nbuf, uint32_t pushSize, int pu
 	}
 	*setLayout = U(sl);
 	*layout = U(pl);
+	if (pushDescriptors && d->CmdPushDescriptorSetWithTemplateKHR && d->CreateDescriptorUpdateTemplate) {
+		VkDescriptorUpdateTemplateEntry e[16];
+		for (uint32_t i = 0; i < nbuf; i++) {
+			e[i].dstBinding = i;
+			e[i].dstArrayElement = 0;
+			e[i].descriptorCount = 1;
+			e[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+			e[i].offset = i * sizeof(SgBuf);
+			e[i].stride = sizeof(SgBuf);
+		}
+		VkDescriptorUpdateTemplateCreateInfo ti = {VK_STRUCTURE_TYPE_DESCRIPTOR_UPDATE_TEMPLATE_CREATE_INFO};
+		ti.descriptorUpdateEntryCount = nbuf;
+		ti.pDescriptorUpdateEntries = e;
+		ti.templateType = VK_DESCRIPTOR_UPDATE_TEMPLATE_TYPE_PUSH_DESCRIPTORS_KHR;
+		ti.descriptorSetLayout = sl;
+		ti.pipelineBindPoint = VK_PIPELINE_BIND_POINT_COMPUTE;
+		ti.pipelineLayout = pl;
+		ti.set = 0;
+		VkDescriptorUpdateTemplate t;
+		// Without a template the bindings are pushed as writes.
+		if (d->CreateDescriptorUpdateTemplate(d->device, &ti, NULL, &t) == VK_SUCCESS) *tmpl = U(t);
+	}
 	return VK_SUCCESS;
 }
 
-void sg_destroy_layouts(SgDevice *d, uint64_t setLayout, uint64_t layout) {
+void sg_destroy_layouts(SgDevice *d, uint64_t setLayout, uint64_t layout, uint64_t tmpl) {
+	if (tmpl) d->DestroyDescriptorUpdateTemplate(d->device, H(VkDescriptorUpdateTemplate, tmpl), NULL);
 	d->DestroyPipelineLayout(d->device, H(VkPipelineLayout, layout), NULL);
 	d->DestroyDescriptorSetLayout(d->device, H(VkDescriptorSetLayout, setLayout), NULL);
 }
@@ -799,10 +828,12 @@ VkResult sg_query_results(SgDevice *d, uint64_t queryPool, uint32_t count, uint6
 VkResult sg_dispatch(SgDevice *d, VkCommandBuffer cmd, const SgDispatch *x) {
 	VkPipelineLayout layout = H(VkPipelineLayout, x->layout);
 	if (x->barrier) sg_barrier(d, cmd);
-	d->CmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, H(VkPipeline, x->pipeline));
+	if (x->bind) d->CmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, H(VkPipeline, x->pipeline));
 	if (x->set) {
 		VkDescriptorSet set = H(VkDescriptorSet, x->set);
 		d->CmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, layout, 0, 1, &set, 0, NULL);
+	} else if (x->tmpl) {
+		d->CmdPushDescriptorSetWithTemplateKHR(cmd, H(VkDescriptorUpdateTemplate, x->tmpl), layout, 0, x->bufs);
 	} else {
 		VkDescriptorBufferInfo info[16];
 		VkWriteDescriptorSet w[16];

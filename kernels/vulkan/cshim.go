@@ -281,14 +281,17 @@ func (d *device) destroyPipelineCache(cache uint64) {
 	C.sg_destroy_pipeline_cache(d.c, C.uint64_t(cache))
 }
 
-func (d *device) createLayouts(nbuf, pushSize uint32, pushDescriptors bool) (setLayout, layout uint64, err error) {
-	var s, l C.uint64_t
-	err = vkCheck(C.sg_create_layouts(d.c, C.uint32_t(nbuf), C.uint32_t(pushSize), cbool(pushDescriptors), &s, &l))
-	return uint64(s), uint64(l), err
+// createLayouts creates the set and pipeline layouts of nbuf storage
+// buffers and, with push descriptors, the update template that pushes
+// them in one call (0 where the device has none).
+func (d *device) createLayouts(nbuf, pushSize uint32, pushDescriptors bool) (setLayout, layout, tmpl uint64, err error) {
+	var s, l, t C.uint64_t
+	err = vkCheck(C.sg_create_layouts(d.c, C.uint32_t(nbuf), C.uint32_t(pushSize), cbool(pushDescriptors), &s, &l, &t))
+	return uint64(s), uint64(l), uint64(t), err
 }
 
-func (d *device) destroyLayouts(setLayout, layout uint64) {
-	C.sg_destroy_layouts(d.c, C.uint64_t(setLayout), C.uint64_t(layout))
+func (d *device) destroyLayouts(setLayout, layout, tmpl uint64) {
+	C.sg_destroy_layouts(d.c, C.uint64_t(setLayout), C.uint64_t(layout), C.uint64_t(tmpl))
 }
 
 func (d *device) createModule(code []byte) (uint64, error) {
@@ -408,10 +411,15 @@ func setBinding(x *dispatchRecord, i int, buffer, offset, rng uint64) {
 	x.bufs[i] = C.SgBuf{buffer: C.uint64_t(buffer), offset: C.uint64_t(offset), _range: C.uint64_t(rng)}
 }
 
-func setDispatch(x *dispatchRecord, pipeline, layout, set, queryPool uint64, query uint32, barrier bool, nbuf int, pushSize uintptr, groups [3]uint32) {
+func setDispatch(x *dispatchRecord, pipeline, layout, set, tmpl, queryPool uint64, query uint32, barrier, bind bool, nbuf int, pushSize uintptr, groups [3]uint32) {
 	x.pipeline = C.uint64_t(pipeline)
+	x.bind = 0
+	if bind {
+		x.bind = 1
+	}
 	x.layout = C.uint64_t(layout)
 	x.set = C.uint64_t(set)
+	x.tmpl = C.uint64_t(tmpl)
 	x.queryPool = C.uint64_t(queryPool)
 	x.query = C.uint32_t(query)
 	x.barrier = 0

@@ -132,6 +132,9 @@ typedef struct SgDevice {
 	PFN_vkCmdDispatch CmdDispatch;
 	PFN_vkCmdDispatchBase CmdDispatchBase;
 	PFN_vkCmdPushDescriptorSetKHR CmdPushDescriptorSetKHR;
+	PFN_vkCmdPushDescriptorSetWithTemplateKHR CmdPushDescriptorSetWithTemplateKHR;
+	PFN_vkCreateDescriptorUpdateTemplate CreateDescriptorUpdateTemplate;
+	PFN_vkDestroyDescriptorUpdateTemplate DestroyDescriptorUpdateTemplate;
 	PFN_vkCmdPipelineBarrier CmdPipelineBarrier;
 	PFN_vkCmdFillBuffer CmdFillBuffer;
 	PFN_vkCmdCopyBuffer CmdCopyBuffer;
@@ -151,7 +154,9 @@ typedef struct SgStat {
 	double value;
 } SgStat;
 
-// SgBuf is one storage buffer binding of a dispatch.
+// SgBuf is one storage buffer binding of a dispatch, laid out as a
+// VkDescriptorBufferInfo so that an array of them is the data of a push
+// descriptor update template.
 typedef struct SgBuf {
 	uint64_t buffer;
 	uint64_t offset;
@@ -163,9 +168,11 @@ typedef struct SgDispatch {
 	uint64_t pipeline;
 	uint64_t layout;
 	uint64_t set;       // a descriptor set to bind; 0: push the bindings (VK_KHR_push_descriptor)
+	uint64_t tmpl;      // with set 0, the layout's push descriptor update template; 0: push writes
 	uint64_t queryPool; // 0: no timestamps
 	uint32_t query;     // first of two timestamp queries
 	uint32_t barrier;   // 1: a compute-to-compute memory barrier first
+	uint32_t bind;      // 1: bind the pipeline (0: it is the one bound last in this command buffer)
 	uint32_t nbuf;
 	uint32_t pushSize;
 	uint32_t groups[3];
@@ -196,8 +203,11 @@ void sg_destroy_buffer(SgDevice *d, uint64_t buffer);
 VkResult sg_create_pipeline_cache(SgDevice *d, const void *data, size_t len, uint64_t *cache);
 size_t sg_pipeline_cache_data(SgDevice *d, uint64_t cache, void *out, size_t cap);
 void sg_destroy_pipeline_cache(SgDevice *d, uint64_t cache);
-VkResult sg_create_layouts(SgDevice *d, uint32_t nbuf, uint32_t pushSize, int pushDescriptors, uint64_t *setLayout, uint64_t *layout);
-void sg_destroy_layouts(SgDevice *d, uint64_t setLayout, uint64_t layout);
+// With pushDescriptors, *tmpl is a push descriptor update template over
+// the nbuf bindings whose data is an array of SgBuf (0 where the device
+// lacks vkCmdPushDescriptorSetWithTemplateKHR).
+VkResult sg_create_layouts(SgDevice *d, uint32_t nbuf, uint32_t pushSize, int pushDescriptors, uint64_t *setLayout, uint64_t *layout, uint64_t *tmpl);
+void sg_destroy_layouts(SgDevice *d, uint64_t setLayout, uint64_t layout, uint64_t tmpl);
 VkResult sg_create_module(SgDevice *d, const uint32_t *code, size_t len, uint64_t *module);
 void sg_destroy_module(SgDevice *d, uint64_t module);
 // subgroupSize, when not 0, is the pipeline's required subgroup size;

@@ -27,7 +27,14 @@ var shared struct {
 // and any validation message fails it.
 func openValidated(t *testing.T) *Backend {
 	t.Helper()
-	b, err := Open(0, Options{Validation: true})
+	return openValidatedWith(t, Options{})
+}
+
+// openValidatedWith is openValidated with options opt (validation on).
+func openValidatedWith(t *testing.T, opt Options) *Backend {
+	t.Helper()
+	opt.Validation = true
+	b, err := Open(0, opt)
 	skipOrFail(t, err)
 	t.Cleanup(func() {
 		require.NoError(t, b.Close())

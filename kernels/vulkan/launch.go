@@ -18,7 +18,12 @@ import (
 // writes was written earlier in the batch, or one it writes was read
 // earlier (every dispatch when profiling, so that timestamps time one
 // dispatch each). The batch is submitted when it reaches the batch limit.
-// Pipelines are created on first use and cached per (name, spec). Errors
+// Pipelines are created on first use and cached per (name, spec, binding
+// count, required subgroup size); a pipeline is bound only when it
+// differs from the one bound last in the batch. Bindings and push
+// constants are pushed for every dispatch, the bindings through the
+// layout's push descriptor update template where the device has one (one
+// driver call, no write structures). Errors
 // become the backend's sticky error, after which launch does nothing.
 func (b *Backend) launch(d *gpu.Dispatch) {
 	b.mu.Lock()
@@ -43,7 +48,7 @@ func (b *Backend) launch(d *gpu.Dispatch) {
 		}
 		sts[i] = s
 	}
-	pl, created, err := b.pipes.get(d.Name, d.SpecConstants(), len(bufs))
+	pl, created, err := b.pipes.get(d.Name, d.SpecConstants(), len(bufs), d.Subgroup)
 	if err != nil {
 		b.fail(fmt.Errorf("vulkan: %s (groups %v): %w", d.Name, groups, err))
 		return
@@ -91,7 +96,9 @@ func (b *Backend) launch(d *gpu.Dispatch) {
 		query, queryPool = uint32(2*len(f.timed)), f.h.queryPool
 		f.timed = append(f.timed, timedDispatch{name: d.Name, traced: b.prof.trace != nil})
 	}
-	setDispatch(x, pl.handle, pl.layout, set, queryPool, query, barrier, len(bufs), uintptr(d.PushSize), groups)
+	bind := f.bound != pl.handle
+	f.bound = pl.handle
+	setDispatch(x, pl.handle, pl.layout, set, pl.tmpl, queryPool, query, barrier, bind, len(bufs), uintptr(d.PushSize), groups)
 	setPush(x, d.Push[:d.PushSize])
 	if err := b.stream.dev.record(f.h.cmd, x); err != nil {
 		b.fail(fmt.Errorf("vulkan: record %s (groups %v): %w", d.Name, groups, err))
@@ -99,10 +106,7 @@ func (b *Backend) launch(d *gpu.Dispatch) {
 	}
 	f.shaders = append(f.shaders, d.Name)
 	b.count.Dispatches++
-	if b.count.ByShader == nil {
-		b.count.ByShader = map[string]uint64{}
-	}
-	b.count.ByShader[d.Name]++
+	pl.dispatches++
 	if t := b.prof.tracing(); t != nil {
 		t.host(d.Name, start, map[string]any{"groups": groups, "bindings": len(bufs), "barrier": barrier})
 	}

@@ -21,13 +21,18 @@ const pushConstantBytes = 128
 
 // pipeline is one compute pipeline with its layouts.
 type pipeline struct {
-	handle    uint64
-	layout    uint64
-	setLayout uint64
-	nbuf      int
+	name       string
+	handle     uint64
+	layout     uint64
+	setLayout  uint64
+	tmpl       uint64 // the layout's push descriptor update template, 0 without one
+	nbuf       int
+	dispatches uint64 // recorded so far (Counters.ByShader sums them by name)
 }
 
-type layoutPair struct{ set, layout uint64 }
+// layoutPair is the set and pipeline layouts of one binding count, and
+// its push descriptor update template (0 without one).
+type layoutPair struct{ set, layout, tmpl uint64 }
 
 // pipelines creates pipelines lazily, caching them per (shader,
 // specialization constants), and persists the driver's pipeline cache.
@@ -48,10 +53,11 @@ const maxSpec = gpu.MaxSpec
 // pipelineKey identifies a pipeline: shader, specialization constants and
 // binding count. It is a comparable value so a lookup allocates nothing.
 type pipelineKey struct {
-	name  string
-	spec  [maxSpec]uint32
-	nspec int
-	nbuf  int
+	name     string
+	spec     [maxSpec]uint32
+	nspec    int
+	nbuf     int
+	subgroup uint32 // required subgroup size, 0 for the device's own
 }
 
 func newPipelines(dev *device, info DeviceInfo, en deviceFeatures) *pipelines {
@@ -68,13 +74,14 @@ func newPipelines(dev *device, info DeviceInfo, en deviceFeatures) *pipelines {
 	return p
 }
 
-// get returns the pipeline of shader name specialised with spec, and
-// whether it was created by this call.
-func (p *pipelines) get(name string, spec []uint32, nbuf int) (*pipeline, bool, error) {
+// get returns the pipeline of shader name specialised with spec, with
+// the required subgroup size subgroup (0: the device's own), and whether
+// it was created by this call.
+func (p *pipelines) get(name string, spec []uint32, nbuf int, subgroup uint32) (*pipeline, bool, error) {
 	if len(spec) > maxSpec {
 		return nil, false, fmt.Errorf("%d specialization constants exceed %d", len(spec), maxSpec)
 	}
-	key := pipelineKey{name: name, nspec: len(spec), nbuf: nbuf}
+	key := pipelineKey{name: name, nspec: len(spec), nbuf: nbuf, subgroup: subgroup}
 	copy(key.spec[:], spec)
 	if pl := p.byKey[key]; pl != nil {
 		return pl, false, nil
@@ -95,18 +102,18 @@ func (p *pipelines) get(name string, spec []uint32, nbuf int) (*pipeline, bool, 
 	}
 	lp, ok := p.layouts[nbuf]
 	if !ok {
-		s, l, err := p.dev.createLayouts(uint32(nbuf), pushConstantBytes, p.push)
+		s, l, tm, err := p.dev.createLayouts(uint32(nbuf), pushConstantBytes, p.push)
 		if err != nil {
 			return nil, false, fmt.Errorf("create pipeline layout for %d buffers: %w", nbuf, err)
 		}
-		lp = layoutPair{s, l}
+		lp = layoutPair{s, l, tm}
 		p.layouts[nbuf] = lp
 	}
-	h, err := p.dev.createPipeline(p.cache, mod, lp.layout, spec, 0, 0)
+	h, err := p.dev.createPipeline(p.cache, mod, lp.layout, spec, subgroup, 0)
 	if err != nil {
-		return nil, false, fmt.Errorf("create pipeline %s spec %v: %w", name, spec, err)
+		return nil, false, fmt.Errorf("create pipeline %s spec %v subgroup size %d: %w", name, spec, subgroup, err)
 	}
-	pl := &pipeline{handle: h, layout: lp.layout, setLayout: lp.set, nbuf: nbuf}
+	pl := &pipeline{name: name, handle: h, layout: lp.layout, setLayout: lp.set, tmpl: lp.tmpl, nbuf: nbuf}
 	p.byKey[key] = pl
 	return pl, true, nil
 }
@@ -125,7 +132,7 @@ func (p *pipelines) destroy(save bool) {
 		p.dev.destroyPipeline(pl.handle)
 	}
 	for _, lp := range p.layouts {
-		p.dev.destroyLayouts(lp.set, lp.layout)
+		p.dev.destroyLayouts(lp.set, lp.layout, lp.tmpl)
 	}
 	for _, m := range p.modules {
 		p.dev.destroyModule(m)

@@ -143,14 +143,14 @@ func (c *statsCompiler) compile(v gpu.Variant) (ShaderStats, error) {
 	}
 	lp, ok := c.layouts[v.Bindings]
 	if !ok {
-		s, l, err := c.dev.createLayouts(uint32(v.Bindings), pushConstantBytes, false)
+		s, l, tm, err := c.dev.createLayouts(uint32(v.Bindings), pushConstantBytes, false)
 		if err != nil {
 			return ShaderStats{}, fmt.Errorf("create pipeline layout: %w", err)
 		}
-		lp = layoutPair{s, l}
+		lp = layoutPair{s, l, tm}
 		c.layouts[v.Bindings] = lp
 	}
-	h, err := c.dev.createPipeline(0, mod, lp.layout, v.Spec, 0, pipelineCaptureStatistics)
+	h, err := c.dev.createPipeline(0, mod, lp.layout, v.Spec, v.Subgroup, pipelineCaptureStatistics)
 	if err != nil {
 		return ShaderStats{}, fmt.Errorf("create pipeline: %w", err)
 	}
@@ -172,7 +172,7 @@ func (c *statsCompiler) compile(v gpu.Variant) (ShaderStats, error) {
 
 func (c *statsCompiler) destroy() {
 	for _, lp := range c.layouts {
-		c.dev.destroyLayouts(lp.set, lp.layout)
+		c.dev.destroyLayouts(lp.set, lp.layout, lp.tmpl)
 	}
 	for _, m := range c.modules {
 		c.dev.destroyModule(m)

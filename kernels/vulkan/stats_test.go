@@ -30,9 +30,9 @@ func TestShaderStats(t *testing.T) {
 			rep, err := RADVStats(target)
 			require.NoError(t, err)
 			require.NotEmpty(t, rep.Pipelines)
-			// Shaders with subgroup operations keep the device's
-			// advertised subgroup size (64) in RADV's wave32 mode; the
-			// others run at the target's wave size.
+			// The subgroup kernels require 32-wide subgroups (the
+			// device's range is 32-64) in both modes; the others run at
+			// the target's wave size.
 			waves := 0
 			for _, p := range rep.Pipelines {
 				if p.SubgroupSize == target.WaveSize() {

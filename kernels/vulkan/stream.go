@@ -15,6 +15,7 @@ type frame struct {
 	shaders   []string        // per dispatch, for the error message
 	timed     []timedDispatch // dispatches with timestamps, in query order
 	copies    int             // fills and copies recorded besides the dispatches
+	bound     uint64          // the pipeline bound last in the batch, 0 at its start
 	submitted time.Time
 }
 
@@ -75,6 +76,7 @@ func (b *Backend) current() (*frame, error) {
 	f.shaders = f.shaders[:0]
 	f.timed = f.timed[:0]
 	f.copies = 0
+	f.bound = 0
 	st.recording = true
 	st.epoch++ // sg_begin starts every batch with a full barrier
 	return f, nil

@@ -6,9 +6,13 @@
 #ifndef SARGO_SPEC_1
 #define SARGO_SPEC_1 0u
 #endif
+#ifndef SARGO_SPEC_2
+#define SARGO_SPEC_2 256u
+#endif
 // binary: dst = op(a, b) over strided views (broadcast by zero strides);
 // op is specialization constant 0 (tensor.BinaryOp).
-layout(local_size_x = 256) in;
+layout(local_size_x = SARGO_SPEC_2) in; // the workgroup size (gpu.Tuning.Elem)
+const uint LOCAL = SARGO_SPEC_2;
 const uint OP = SARGO_SPEC_0;
 layout(std430, binding = 0) writeonly buffer Dst0 { float dst[]; };
 layout(std430, binding = 1) readonly buffer A1 { float as_[]; };

@@ -3,8 +3,12 @@
 #ifndef SARGO_SPEC_1
 #define SARGO_SPEC_1 0u
 #endif
+#ifndef SARGO_SPEC_2
+#define SARGO_SPEC_2 256u
+#endif
 // fill: dst = alpha at every element of a strided view.
-layout(local_size_x = 256) in;
+layout(local_size_x = SARGO_SPEC_2) in; // the workgroup size (gpu.Tuning.Elem)
+const uint LOCAL = SARGO_SPEC_2;
 layout(std430, binding = 0) writeonly buffer Dst0 { float dst[]; };
 // #include "strided.glsl", inlined:
 // Shared by the elementwise shaders (copy, fill, unary, unary_backward,

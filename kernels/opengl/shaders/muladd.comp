@@ -3,10 +3,14 @@
 #ifndef SARGO_SPEC_1
 #define SARGO_SPEC_1 0u
 #endif
+#ifndef SARGO_SPEC_2
+#define SARGO_SPEC_2 256u
+#endif
 // muladd: dst = a·(b + alpha) + c over strided views (broadcast by zero
 // strides), each operation rounded to float32 (precise: no fused
 // multiply-add), as the separate add, multiply and add would give.
-layout(local_size_x = 256) in;
+layout(local_size_x = SARGO_SPEC_2) in; // the workgroup size (gpu.Tuning.Elem)
+const uint LOCAL = SARGO_SPEC_2;
 layout(std430, binding = 0) writeonly buffer Dst0 { float dst[]; };
 layout(std430, binding = 1) readonly buffer A1 { float as_[]; };
 layout(std430, binding = 2) readonly buffer B2 { float bs[]; };

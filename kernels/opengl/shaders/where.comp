@@ -3,8 +3,12 @@
 #ifndef SARGO_SPEC_1
 #define SARGO_SPEC_1 0u
 #endif
+#ifndef SARGO_SPEC_2
+#define SARGO_SPEC_2 256u
+#endif
 // where: dst = cond != 0 ? a : b over strided views.
-layout(local_size_x = 256) in;
+layout(local_size_x = SARGO_SPEC_2) in; // the workgroup size (gpu.Tuning.Elem)
+const uint LOCAL = SARGO_SPEC_2;
 layout(std430, binding = 0) writeonly buffer Dst0 { float dst[]; };
 layout(std430, binding = 1) readonly buffer Cond1 { float cond[]; };
 layout(std430, binding = 2) readonly buffer A2 { float as_[]; };

@@ -3,7 +3,8 @@
 // muladd: dst = a·(b + alpha) + c over strided views (broadcast by zero
 // strides), each operation rounded to float32 (precise: no fused
 // multiply-add), as the separate add, multiply and add would give.
-layout(local_size_x = 256) in;
+layout(local_size_x_id = 2) in; // the workgroup size (gpu.Tuning.Elem)
+layout(constant_id = 2) const uint LOCAL = 256;
 layout(std430, set = 0, binding = 0) writeonly buffer Dst0 { float dst[]; };
 layout(std430, set = 0, binding = 1) readonly buffer A1 { float as_[]; };
 layout(std430, set = 0, binding = 2) readonly buffer B2 { float bs[]; };

@@ -2,7 +2,8 @@
 #extension GL_GOOGLE_include_directive : require
 // unary: dst = op(src; alpha, beta) over strided views; op is
 // specialization constant 0 (tensor.UnaryOp).
-layout(local_size_x = 256) in;
+layout(local_size_x_id = 2) in; // the workgroup size (gpu.Tuning.Elem)
+layout(constant_id = 2) const uint LOCAL = 256;
 layout(constant_id = 0) const uint OP = 0;
 layout(std430, set = 0, binding = 0) writeonly buffer Dst0 { float dst[]; };
 layout(std430, set = 0, binding = 1) readonly buffer Src1 { float src[]; };
