@@ -51,7 +51,17 @@ func TestTrainStepMemory(t *testing.T) {
 				}
 				runtime.ReadMemStats(&g1)
 				d := be.MemStats().Sub(warm)
-				assert.Equal(t, warm.ReservedBytes, d.ReservedBytes, "reserved bytes after warm-up")
+				if be.Name() == "cpu" {
+					// The CPU pool keeps at most the live peak plus 64 MiB
+					// (kernels/cpu poolSlack) and drops free blocks past it;
+					// which ones depends on the order the workers free their
+					// scratch, so after warm-up the reserve may shrink but
+					// never grows past what warm-up reserved or that bound.
+					bound := max(warm.ReservedBytes, d.PeakBytes+64<<20)
+					assert.LessOrEqual(t, d.ReservedBytes, bound, "reserved bytes after warm-up")
+				} else {
+					assert.Equal(t, warm.ReservedBytes, d.ReservedBytes, "reserved bytes after warm-up")
+				}
 				allocated := float64(d.AllocatedBytes) / steps
 				assert.Less(t, float64(d.ZeroFilledBytes)/steps, 0.05*allocated, "zero-filled bytes per step")
 				goBytes, goAllocs := float64(g1.TotalAlloc-g0.TotalAlloc)/steps, float64(g1.Mallocs-g0.Mallocs)/steps
