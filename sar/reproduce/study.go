@@ -12,12 +12,14 @@ import (
 )
 
 // Study is the reproduction protocol with the power to decide between SAR
-// and teacher forcing (TF). A TF base run trains until its held-out loss
-// plateaus; then, from its last checkpoint and for PostFrac of its steps
-// (the paper's proportion: 11 SAR epochs after 180), TF continued, SAR
-// post-training and naive student-forcing (SF) post-training run with
-// every seed, on the same learning-rate path (the tail of the base run's
-// schedule, train.Continue). Every final checkpoint is evaluated with
+// and teacher forcing (TF). A TF base run follows its learning-rate
+// schedule down to the floor and trains on at the floor until its
+// held-out loss plateaus; then, from its last checkpoint and for PostFrac
+// of its steps (the paper's proportion: 11 SAR epochs after 180), TF
+// continued, SAR post-training and naive student-forcing (SF)
+// post-training run with every seed, on the same learning-rate path (the
+// tail of the base run's schedule, stretched to end with them, as
+// train.Continue does for the authors' runs). Every final checkpoint is evaluated with
 // EvalN samples (FID, accuracy, IS, precision and recall on sargo's
 // classifier) and the exposure bias on ExposureImages test images, and
 // gets a sample grid of GridPerClass per class. SAR's sigma and rollout
@@ -29,11 +31,15 @@ type Study struct {
 	Preset preset.Preset `json:"preset"`
 	// TrainImages uses the first TrainImages training images (0: all).
 	TrainImages int `json:"train_images"`
-	// BaseSteps caps the base run. Its held-out loss (teacher forcing on
-	// the first ValImages test images, VAR schedule) is measured every
-	// ValEvery steps; it stops early once the best of the last
-	// PlateauWindow measurements is less than PlateauDelta (relative)
-	// below the best before them.
+	// ScheduleSteps is the length of the base run's learning-rate
+	// schedule (the preset's shape: warm-up, peak, linear decay to the
+	// floor at its last step); past it the rate stays at the floor (0:
+	// BaseSteps). BaseSteps caps the base run. Its held-out loss (teacher
+	// forcing on the first ValImages test images, VAR schedule) is
+	// measured every ValEvery steps; from ScheduleSteps on it stops once
+	// the best of the last PlateauWindow measurements is less than
+	// PlateauDelta (relative) below the best before them.
+	ScheduleSteps int     `json:"schedule_steps,omitempty"`
 	BaseSteps     int     `json:"base_steps"`
 	ValEvery      int     `json:"val_every"`
 	ValImages     int     `json:"val_images"`
@@ -67,29 +73,26 @@ func StudyNames() []string { return []string{"medium"} }
 
 // GetStudy returns a named study:
 //
-//   - medium: MNIST, sized for about two hours on a quiet 2-core CPU. A
-//     tokenizer of base width 16 (CVae 8, 256 codes, 400 steps of 16); a
-//     transformer of 2 blocks of width 128 (4 heads, the mini protocol's)
-//     trained with TF at batch 32 and peak lr 1e-3 (FlexVAR's lin0
-//     schedule) on all 60,000 training images for at most 2,000 steps,
-//     stopping once 3 held-out measurements (every 200 steps, 1,000 test
-//     images) improve by less than 0.5%; then 6% of its steps (120 at the
-//     cap) for TF continued, SAR and naive SF with seeds 1, 2 and 3, and
-//     SAR with sigma 0.003, 0.03, 0.1 and rollouts last:2 and all on seed
-//     1; per final checkpoint (the base's and 14 post-training runs')
-//     10,000 samples, a grid of 100 per class and the exposure bias on
-//     1,000 test images.
+//   - medium: MNIST. A tokenizer of base width 16 (CVae 8, 256 codes, 400
+//     steps of 16); a transformer of 2 blocks of width 64 (4 heads)
+//     trained with TF at batch 32 on all 60,000 training images, peak lr
+//     1e-3 on FlexVAR's lin0 schedule of 4,000 steps (down to the floor,
+//     0.1 of the peak), then on at the floor until 3 held-out
+//     measurements (every 200 steps, 1,000 test images) improve by less
+//     than 0.5%, at most 10,000 steps in all; then 6% of its steps for TF
+//     continued, SAR and naive SF with seeds 1, 2 and 3, and SAR with
+//     sigma 0.003, 0.03, 0.1 and rollouts last:2 and all on seed 1; per
+//     final checkpoint (the base's and 14 post-training runs') 10,000
+//     samples, a grid of 100 per class and the exposure bias on 1,000
+//     test images.
 //
-// The size comes from single-thread processor time measured on the
-// shared 2-vCPU AMD EPYC (Zen 3, AVX2) development machine under load
-// (GOMAXPROCS=1, getrusage, 8 steps each after one untimed step): a TF
-// step 1.15 s, SAR 2.38 s, naive SF 2.09 s; generating and classifying
-// one sample 0.038 s; the exposure bias 0.073 s and the held-out loss
-// 0.017 s per test image; a tokenizer step 0.58 s; a classifier step
-// 0.066 s. At the cap that is about 13,600 processor-seconds (evaluation
-// 7,400, post-training 3,500, base 2,300, the rest 500), so about 1.9
-// hours of wall-clock time on two idle cores if they share the work
-// perfectly and 2.4 hours at a speed-up of 1.6.
+// Width 64 rather than 128 is what lets the base run reach its plateau
+// in the time: on the shared 2-vCPU AMD EPYC (Zen 3, AVX2) development
+// machine under load, width 128 still improved its held-out loss by 2% per
+// 200 steps at 2,000 steps (1.57 nats per token; 47 minutes), and width 64
+// trained on a schedule of 8,000 steps was still improving at its end
+// (1.38; 93 minutes, 0.69 s a step on both cores). By those timings the
+// whole protocol takes about four hours on that machine.
 func GetStudy(name string) (Study, error) {
 	switch name {
 	case "medium":
@@ -101,13 +104,13 @@ func GetStudy(name string) (Study, error) {
 		p.Tokenizer.Base, p.Tokenizer.CVae, p.Tokenizer.Codebook = 16, 8, 256
 		tt := &p.TokenizerTrain
 		tt.Steps, tt.Batch, tt.LR, tt.Warmup, tt.LogEvery, tt.SaveEvery = 400, 16, 2e-3, 40, 40, 0
-		p.Model.Depth, p.Model.Width, p.Model.Heads = 2, 128, 4
+		p.Model.Depth, p.Model.Width, p.Model.Heads = 2, 64, 4
 		p.Model.Vocab, p.Model.CVae = p.Tokenizer.Codebook, p.Tokenizer.CVae
 		p.Model.InitGamma = sar.ScriptInitGamma(p.Model.Depth)
 		t := &p.Train
 		t.Batch, t.LR, t.Warmup, t.LogEvery, t.SaveEvery, t.SampleEvery = 32, 1e-3, 150, 20, 0, 0
 		return Study{Name: name, Preset: p, TrainImages: 0,
-			BaseSteps: 2000, ValEvery: 200, ValImages: 1000, PlateauWindow: 3, PlateauDelta: 0.005,
+			ScheduleSteps: 4000, BaseSteps: 10000, ValEvery: 200, ValImages: 1000, PlateauWindow: 3, PlateauDelta: 0.005,
 			PostFrac: 0.06, Seeds: []uint64{1, 2, 3},
 			Sigmas: []float32{0.003, 0.01, 0.03, 0.1}, Rollouts: []string{"last", "last:2", "all"},
 			EvalN: 10000, EvalBatch: 250, GridPerClass: 100, ExposureImages: 1000,
@@ -123,6 +126,7 @@ func (s Study) Validate() error {
 		what string
 	}{
 		{s.BaseSteps < 1, fmt.Sprintf("base_steps %d: want >= 1", s.BaseSteps)},
+		{s.ScheduleSteps < 0 || s.ScheduleSteps > s.BaseSteps, fmt.Sprintf("schedule_steps %d: want in [0, base_steps %d]", s.ScheduleSteps, s.BaseSteps)},
 		{s.ValEvery < 1, fmt.Sprintf("val_every %d: want >= 1", s.ValEvery)},
 		{s.ValImages < 1, fmt.Sprintf("val_images %d: want >= 1", s.ValImages)},
 		{s.PlateauWindow < 1, fmt.Sprintf("plateau_window %d: want >= 1", s.PlateauWindow)},
@@ -235,6 +239,14 @@ func cmpFloat(a, b float64) int {
 		return 1
 	}
 	return 0
+}
+
+// horizon is the length of the base run's learning-rate schedule.
+func (s Study) horizon() int {
+	if s.ScheduleSteps > 0 {
+		return s.ScheduleSteps
+	}
+	return s.BaseSteps
 }
 
 // postSteps is the length of every post-training run after a base run of

@@ -307,6 +307,9 @@ func (ss *studyState) studyMarkdown(res *StudyResults) string {
 	if res.Base.Plateau {
 		how = fmt.Sprintf("stopped by the plateau rule (the best of the last %d measurements less than %.1f%% below the best before them)", st.PlateauWindow, 100*st.PlateauDelta)
 	}
+	if h := st.horizon(); h < st.BaseSteps {
+		how = fmt.Sprintf("a learning-rate schedule of %d steps, then on at its floor; %s", h, how)
+	}
 	last := res.Base.Val[len(res.Base.Val)-1]
 	w("Trained for %d steps (%s); held-out cross-entropy %.4f nats per token on %d test images at the end.\n\n", res.Base.Steps, how, last.Loss, st.ValImages)
 	w("| step | held-out CE |\n|---:|---:|\n")

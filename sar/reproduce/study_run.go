@@ -156,12 +156,14 @@ func (ss *studyState) modelConfig() sar.Config {
 func (ss *studyState) baseConfig() train.Config {
 	c := ss.st.Preset.Train
 	c.Method, c.Steps, c.Epochs, c.SaveEvery = train.MethodTF, ss.st.BaseSteps, 0, 0
-	c.Warmup = min(c.Warmup, c.Steps/10)
+	c.LRFrom, c.LRTotal = 0, ss.st.horizon()
+	c.Warmup = min(c.Warmup, c.LRTotal/10)
 	return c
 }
 
 // base trains the TF base run in chunks of ValEvery steps, measuring the
-// held-out loss after each, until the loss plateaus or BaseSteps.
+// held-out loss after each, until the loss plateaus at the floor rate
+// (from the schedule's end on) or BaseSteps.
 func (ss *studyState) base(ctx context.Context) (baseResult, error) {
 	dir := ss.workDir(baseDir)
 	var res baseResult
@@ -222,8 +224,9 @@ func (ss *studyState) base(ctx context.Context) (baseResult, error) {
 		for i, v := range val {
 			losses[i] = v.Loss
 		}
-		if due && (ss.st.plateaued(losses) || step >= cfg.Steps) {
-			res = baseResult{Steps: step, Plateau: ss.st.plateaued(losses), Val: val}
+		plateau := step >= ss.st.horizon() && ss.st.plateaued(losses)
+		if due && (plateau || step >= cfg.Steps) {
+			res = baseResult{Steps: step, Plateau: plateau, Val: val}
 			raw, _ := json.MarshalIndent(res, "", "  ")
 			if err := imgio.WriteFileAtomic(filepath.Join(dir, doneFile), append(raw, '\n')); err != nil {
 				return res, err
@@ -269,13 +272,16 @@ func (ss *studyState) info(run string, mc sar.Config) train.RunInfo {
 
 // postConfig is a post-training run's configuration: the base run's, with
 // the run's method, seed, sigma and rollout, for postSteps steps on the
-// tail of the base run's learning-rate schedule.
+// tail of the base run's learning-rate schedule. A base run that trained
+// on at the floor past its schedule's end continues as if it had stopped
+// there: its schedule stretched to end with the post-training run, as
+// the authors' SAR runs resume FlexVAR's finished schedule.
 func (ss *studyState) postConfig(r postRun, base baseResult) train.Config {
 	bc := ss.baseConfig()
 	c := bc
 	c.Method, c.Seed, c.Sigma, c.Rollout = r.Method, r.Seed, r.Sigma, r.Rollout
 	c.Steps = ss.st.postSteps(base.Steps)
-	return train.Continue(c, bc, base.Steps, bc.Steps, c.Steps)
+	return train.Continue(c, bc, min(base.Steps, bc.LRTotal), bc.LRTotal, c.Steps)
 }
 
 // post trains (or resumes, or skips when finished) one post-training run

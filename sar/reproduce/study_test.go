@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -46,6 +47,7 @@ func TestStudyValidate(t *testing.T) {
 		{"post fraction", func(s *Study) { s.PostFrac = 0 }, "post_frac"},
 		{"rollout", func(s *Study) { s.Rollouts = []string{"first"} }, "first"},
 		{"plateau", func(s *Study) { s.PlateauDelta = 1 }, "plateau_delta"},
+		{"schedule past the cap", func(s *Study) { s.ScheduleSteps = s.BaseSteps + 1 }, "schedule_steps"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -74,6 +76,37 @@ func TestStudyRuns(t *testing.T) {
 	assert.Equal(t, []string{"sar_sigma0.003_s1", "sar_s1", "sar_sigma0.03_s1", "sar_sigma0.1_s1", "sar_s1", "sar_rollout_last2_s1", "sar_rollout_all_s1"}, sw)
 	assert.Equal(t, 120, st.postSteps(2000))
 	assert.Equal(t, 1, st.postSteps(3))
+}
+
+// TestStudyLearningRates checks the medium study's learning-rate path: the
+// base run decays to the floor at the schedule's end and stays there, and
+// post-training takes the schedule's tail stretched to end with it,
+// whether the base run stopped at the schedule's end or trained on.
+func TestStudyLearningRates(t *testing.T) {
+	st, err := GetStudy("medium")
+	require.NoError(t, err)
+	ss := &studyState{st: st}
+	bc := ss.baseConfig()
+	sched, from := bc.Rates(bc.Steps)
+	require.Zero(t, from)
+	h := st.ScheduleSteps
+	floor := bc.LRFloor * bc.LR
+	assert.Greater(t, sched.LR(h-2), floor)
+	for _, step := range []int{h - 1, h, h + 1, st.BaseSteps - 1} {
+		assert.InDelta(t, floor, sched.LR(step), 1e-12, "step %d", step)
+	}
+	for _, baseSteps := range []int{h, h + 2200} {
+		t.Run(strconv.Itoa(baseSteps), func(t *testing.T) {
+			pc := ss.postConfig(postRun{Name: "sar_s1", Method: train.MethodSAR, Seed: 1, Sigma: 0.01, Rollout: "last"}, baseResult{Steps: baseSteps})
+			require.NoError(t, pc.Validate())
+			assert.Equal(t, st.postSteps(baseSteps), pc.Steps)
+			ps, pf := pc.Rates(pc.Steps)
+			assert.Equal(t, h, pf, "post-training starts at the schedule's end")
+			assert.Greater(t, ps.LR(pf), floor, "the stretched tail starts above the floor")
+			assert.Less(t, ps.LR(pf), 2*floor, "near it (the authors' d16: 4.7e-5 over a floor of 3e-5)")
+			assert.InDelta(t, floor, ps.LR(pf+pc.Steps-1), 1e-12, "and ends at it")
+		})
+	}
 }
 
 func TestPlateau(t *testing.T) {
@@ -109,7 +142,7 @@ func tinyStudy(t *testing.T) Study {
 	p, err := Get("tiny")
 	require.NoError(t, err)
 	p.Preset.TokenizerTrain.Steps = 5
-	return Study{Name: "tiny-study", Preset: p.Preset, TrainImages: 32, BaseSteps: 6, ValEvery: 3, ValImages: 16,
+	return Study{Name: "tiny-study", Preset: p.Preset, TrainImages: 32, ScheduleSteps: 3, BaseSteps: 6, ValEvery: 3, ValImages: 16,
 		PlateauWindow: 4, PlateauDelta: 0.005, PostFrac: 0.34, Seeds: []uint64{1, 2},
 		Sigmas: []float32{0.01, 0.1}, Rollouts: []string{"last", "all"},
 		EvalN: 20, EvalBatch: 20, GridPerClass: 2, ExposureImages: 8, ClassifierSteps: 5, TokenizerImages: 20}
